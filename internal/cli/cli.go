@@ -1,0 +1,38 @@
+package cli
+
+import (
+	"fmt"
+	"io"
+)
+
+const usage = `usage: sluice <command> [flags]
+
+commands:
+  serve     run a broker (not yet available: the broker lands with the broker-core work)
+  version   print the version
+`
+
+// Version is the release this binary was built from.
+var Version = "0.0.0-dev"
+
+// Main runs the command named by args[0] and returns the process exit code.
+func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return 2
+	}
+	switch args[0] {
+	case "version":
+		fmt.Fprintln(stdout, "sluice", Version)
+		return 0
+	case "serve":
+		fmt.Fprintln(stderr, "sluice serve: not yet: the broker is not implemented in this build")
+		return 1
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return 0
+	default:
+		fmt.Fprintf(stderr, "sluice: unknown command %q\n\n%s", args[0], usage)
+		return 2
+	}
+}
