@@ -39,6 +39,7 @@ func generate(specDir, pkg string) (map[string][]byte, error) {
 		return nil, err
 	}
 	raw["zz_apis.go"] = apis
+	raw["zz_fuzz_test.go"] = emitFuzz(specs, pkg)
 	for name, src := range raw {
 		out, err := format.Source(src)
 		if err != nil {
@@ -147,4 +148,21 @@ func emitAPIs(specs []*spec, pkg string) ([]byte, error) {
 	b.p("\treturn m")
 	b.p("}")
 	return b.Bytes(), nil
+}
+
+// emitFuzz renders one fuzz target per request decoder; fuzzMessage, in
+// the package's own tests, does the work.
+func emitFuzz(specs []*spec, pkg string) []byte {
+	var b w
+	b.p(header, "the request specs", pkg)
+	b.p("import \"testing\"")
+	b.p("")
+	for _, s := range specs {
+		if s.APIKey == nil || s.Type != "request" {
+			continue
+		}
+		b.p("func Fuzz%s(f *testing.F) { fuzzMessage(f, func() Message { return new(%s) }) }", s.Name, s.Name)
+		b.p("")
+	}
+	return b.Bytes()
 }
