@@ -47,18 +47,10 @@ func (m *AddOffsetsToTxnRequest) decode(r *Reader, version int16) {
 	*m = AddOffsetsToTxnRequest{}
 	m.Default()
 	flex := version >= 3
-	{
-		m.TransactionalID = r.String(flex)
-	}
-	{
-		m.ProducerID = r.Int64()
-	}
-	{
-		m.ProducerEpoch = r.Int16()
-	}
-	{
-		m.GroupID = r.String(flex)
-	}
+	m.TransactionalID = r.String(flex)
+	m.ProducerID = r.Int64()
+	m.ProducerEpoch = r.Int16()
+	m.GroupID = r.String(flex)
 	if flex {
 		for n := r.tagCount(); n > 0 && r.err == nil; n-- {
 			key, data := r.tag()
@@ -69,18 +61,10 @@ func (m *AddOffsetsToTxnRequest) decode(r *Reader, version int16) {
 
 func (m *AddOffsetsToTxnRequest) appendTo(dst []byte, version int16) []byte {
 	flex := version >= 3
-	{
-		dst = appendString(dst, m.TransactionalID, flex)
-	}
-	{
-		dst = appendInt64(dst, m.ProducerID)
-	}
-	{
-		dst = appendInt16(dst, m.ProducerEpoch)
-	}
-	{
-		dst = appendString(dst, m.GroupID, flex)
-	}
+	dst = appendString(dst, m.TransactionalID, flex)
+	dst = appendInt64(dst, m.ProducerID)
+	dst = appendInt16(dst, m.ProducerEpoch)
+	dst = appendString(dst, m.GroupID, flex)
 	if flex {
 		dst = appendUvarint(dst, uint32(len(m.UnknownTags)))
 		dst = appendUnknownTags(dst, m.UnknownTags, 0, -1)
@@ -144,12 +128,8 @@ func (m *AddOffsetsToTxnResponse) decode(r *Reader, version int16) {
 	*m = AddOffsetsToTxnResponse{}
 	m.Default()
 	flex := version >= 3
-	{
-		m.ThrottleTimeMs = r.Int32()
-	}
-	{
-		m.ErrorCode = r.Int16()
-	}
+	m.ThrottleTimeMs = r.Int32()
+	m.ErrorCode = r.Int16()
 	if flex {
 		for n := r.tagCount(); n > 0 && r.err == nil; n-- {
 			key, data := r.tag()
@@ -160,12 +140,8 @@ func (m *AddOffsetsToTxnResponse) decode(r *Reader, version int16) {
 
 func (m *AddOffsetsToTxnResponse) appendTo(dst []byte, version int16) []byte {
 	flex := version >= 3
-	{
-		dst = appendInt32(dst, m.ThrottleTimeMs)
-	}
-	{
-		dst = appendInt16(dst, m.ErrorCode)
-	}
+	dst = appendInt32(dst, m.ThrottleTimeMs)
+	dst = appendInt16(dst, m.ErrorCode)
 	if flex {
 		dst = appendUvarint(dst, uint32(len(m.UnknownTags)))
 		dst = appendUnknownTags(dst, m.UnknownTags, 0, -1)

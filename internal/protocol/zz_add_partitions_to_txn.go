@@ -62,8 +62,6 @@ func (m *AddPartitionsToTxnRequest) decode(r *Reader, version int16) {
 				a[len(a)-1].decode(r, version)
 			}
 			m.Transactions = a
-		} else {
-			m.Transactions = nil
 		}
 	}
 	if version <= 3 {
@@ -85,8 +83,6 @@ func (m *AddPartitionsToTxnRequest) decode(r *Reader, version int16) {
 				a[len(a)-1].decode(r, version)
 			}
 			m.V3AndBelowTopics = a
-		} else {
-			m.V3AndBelowTopics = nil
 		}
 	}
 	if flex {
@@ -100,11 +96,9 @@ func (m *AddPartitionsToTxnRequest) decode(r *Reader, version int16) {
 func (m *AddPartitionsToTxnRequest) appendTo(dst []byte, version int16) []byte {
 	flex := version >= 3
 	if version >= 4 {
-		{
-			dst = appendArrayLen(dst, len(m.Transactions), flex)
-			for i := range m.Transactions {
-				dst = m.Transactions[i].appendTo(dst, version)
-			}
+		dst = appendArrayLen(dst, len(m.Transactions), flex)
+		for i := range m.Transactions {
+			dst = m.Transactions[i].appendTo(dst, version)
 		}
 	}
 	if version <= 3 {
@@ -117,11 +111,9 @@ func (m *AddPartitionsToTxnRequest) appendTo(dst []byte, version int16) []byte {
 		dst = appendInt16(dst, m.V3AndBelowProducerEpoch)
 	}
 	if version <= 3 {
-		{
-			dst = appendArrayLen(dst, len(m.V3AndBelowTopics), flex)
-			for i := range m.V3AndBelowTopics {
-				dst = m.V3AndBelowTopics[i].appendTo(dst, version)
-			}
+		dst = appendArrayLen(dst, len(m.V3AndBelowTopics), flex)
+		for i := range m.V3AndBelowTopics {
+			dst = m.V3AndBelowTopics[i].appendTo(dst, version)
 		}
 	}
 	if flex {
@@ -224,8 +216,6 @@ func (m *AddPartitionsToTxnRequestAddPartitionsToTxnTransaction) decode(r *Reade
 				a[len(a)-1].decode(r, version)
 			}
 			m.Topics = a
-		} else {
-			m.Topics = nil
 		}
 	}
 	if flex {
@@ -251,11 +241,9 @@ func (m *AddPartitionsToTxnRequestAddPartitionsToTxnTransaction) appendTo(dst []
 		dst = appendBool(dst, m.VerifyOnly)
 	}
 	if version >= 4 {
-		{
-			dst = appendArrayLen(dst, len(m.Topics), flex)
-			for i := range m.Topics {
-				dst = m.Topics[i].appendTo(dst, version)
-			}
+		dst = appendArrayLen(dst, len(m.Topics), flex)
+		for i := range m.Topics {
+			dst = m.Topics[i].appendTo(dst, version)
 		}
 	}
 	if flex {
@@ -295,9 +283,7 @@ func (m *AddPartitionsToTxnRequestAddPartitionsToTxnTopic) decode(r *Reader, ver
 	*m = AddPartitionsToTxnRequestAddPartitionsToTxnTopic{}
 	m.Default()
 	flex := version >= 3
-	{
-		m.Name = r.String(flex)
-	}
+	m.Name = r.String(flex)
 	{
 		n := r.arrayLen(flex, false)
 		if n >= 0 {
@@ -307,8 +293,6 @@ func (m *AddPartitionsToTxnRequestAddPartitionsToTxnTopic) decode(r *Reader, ver
 				a = append(a, r.Int32())
 			}
 			m.Partitions = a
-		} else {
-			m.Partitions = nil
 		}
 	}
 	if flex {
@@ -321,15 +305,11 @@ func (m *AddPartitionsToTxnRequestAddPartitionsToTxnTopic) decode(r *Reader, ver
 
 func (m *AddPartitionsToTxnRequestAddPartitionsToTxnTopic) appendTo(dst []byte, version int16) []byte {
 	flex := version >= 3
+	dst = appendString(dst, m.Name, flex)
 	{
-		dst = appendString(dst, m.Name, flex)
-	}
-	{
-		{
-			dst = appendArrayLen(dst, len(m.Partitions), flex)
-			for i := range m.Partitions {
-				dst = appendInt32(dst, m.Partitions[i])
-			}
+		dst = appendArrayLen(dst, len(m.Partitions), flex)
+		for i := range m.Partitions {
+			dst = appendInt32(dst, m.Partitions[i])
 		}
 	}
 	if flex {
@@ -379,9 +359,7 @@ func (m *AddPartitionsToTxnResponse) decode(r *Reader, version int16) {
 	*m = AddPartitionsToTxnResponse{}
 	m.Default()
 	flex := version >= 3
-	{
-		m.ThrottleTimeMs = r.Int32()
-	}
+	m.ThrottleTimeMs = r.Int32()
 	if version >= 4 {
 		m.ErrorCode = r.Int16()
 	}
@@ -395,8 +373,6 @@ func (m *AddPartitionsToTxnResponse) decode(r *Reader, version int16) {
 				a[len(a)-1].decode(r, version)
 			}
 			m.ResultsByTransaction = a
-		} else {
-			m.ResultsByTransaction = nil
 		}
 	}
 	if version <= 3 {
@@ -409,8 +385,6 @@ func (m *AddPartitionsToTxnResponse) decode(r *Reader, version int16) {
 				a[len(a)-1].decode(r, version)
 			}
 			m.ResultsByTopicV3AndBelow = a
-		} else {
-			m.ResultsByTopicV3AndBelow = nil
 		}
 	}
 	if flex {
@@ -423,26 +397,20 @@ func (m *AddPartitionsToTxnResponse) decode(r *Reader, version int16) {
 
 func (m *AddPartitionsToTxnResponse) appendTo(dst []byte, version int16) []byte {
 	flex := version >= 3
-	{
-		dst = appendInt32(dst, m.ThrottleTimeMs)
-	}
+	dst = appendInt32(dst, m.ThrottleTimeMs)
 	if version >= 4 {
 		dst = appendInt16(dst, m.ErrorCode)
 	}
 	if version >= 4 {
-		{
-			dst = appendArrayLen(dst, len(m.ResultsByTransaction), flex)
-			for i := range m.ResultsByTransaction {
-				dst = m.ResultsByTransaction[i].appendTo(dst, version)
-			}
+		dst = appendArrayLen(dst, len(m.ResultsByTransaction), flex)
+		for i := range m.ResultsByTransaction {
+			dst = m.ResultsByTransaction[i].appendTo(dst, version)
 		}
 	}
 	if version <= 3 {
-		{
-			dst = appendArrayLen(dst, len(m.ResultsByTopicV3AndBelow), flex)
-			for i := range m.ResultsByTopicV3AndBelow {
-				dst = m.ResultsByTopicV3AndBelow[i].appendTo(dst, version)
-			}
+		dst = appendArrayLen(dst, len(m.ResultsByTopicV3AndBelow), flex)
+		for i := range m.ResultsByTopicV3AndBelow {
+			dst = m.ResultsByTopicV3AndBelow[i].appendTo(dst, version)
 		}
 	}
 	if flex {
@@ -521,8 +489,6 @@ func (m *AddPartitionsToTxnResponseAddPartitionsToTxnResult) decode(r *Reader, v
 				a[len(a)-1].decode(r, version)
 			}
 			m.TopicResults = a
-		} else {
-			m.TopicResults = nil
 		}
 	}
 	if flex {
@@ -539,11 +505,9 @@ func (m *AddPartitionsToTxnResponseAddPartitionsToTxnResult) appendTo(dst []byte
 		dst = appendString(dst, m.TransactionalID, flex)
 	}
 	if version >= 4 {
-		{
-			dst = appendArrayLen(dst, len(m.TopicResults), flex)
-			for i := range m.TopicResults {
-				dst = m.TopicResults[i].appendTo(dst, version)
-			}
+		dst = appendArrayLen(dst, len(m.TopicResults), flex)
+		for i := range m.TopicResults {
+			dst = m.TopicResults[i].appendTo(dst, version)
 		}
 	}
 	if flex {
@@ -583,9 +547,7 @@ func (m *AddPartitionsToTxnResponseAddPartitionsToTxnTopicResult) decode(r *Read
 	*m = AddPartitionsToTxnResponseAddPartitionsToTxnTopicResult{}
 	m.Default()
 	flex := version >= 3
-	{
-		m.Name = r.String(flex)
-	}
+	m.Name = r.String(flex)
 	{
 		n := r.arrayLen(flex, false)
 		if n >= 0 {
@@ -596,8 +558,6 @@ func (m *AddPartitionsToTxnResponseAddPartitionsToTxnTopicResult) decode(r *Read
 				a[len(a)-1].decode(r, version)
 			}
 			m.ResultsByPartition = a
-		} else {
-			m.ResultsByPartition = nil
 		}
 	}
 	if flex {
@@ -610,15 +570,11 @@ func (m *AddPartitionsToTxnResponseAddPartitionsToTxnTopicResult) decode(r *Read
 
 func (m *AddPartitionsToTxnResponseAddPartitionsToTxnTopicResult) appendTo(dst []byte, version int16) []byte {
 	flex := version >= 3
+	dst = appendString(dst, m.Name, flex)
 	{
-		dst = appendString(dst, m.Name, flex)
-	}
-	{
-		{
-			dst = appendArrayLen(dst, len(m.ResultsByPartition), flex)
-			for i := range m.ResultsByPartition {
-				dst = m.ResultsByPartition[i].appendTo(dst, version)
-			}
+		dst = appendArrayLen(dst, len(m.ResultsByPartition), flex)
+		for i := range m.ResultsByPartition {
+			dst = m.ResultsByPartition[i].appendTo(dst, version)
 		}
 	}
 	if flex {
@@ -658,12 +614,8 @@ func (m *AddPartitionsToTxnResponseAddPartitionsToTxnPartitionResult) decode(r *
 	*m = AddPartitionsToTxnResponseAddPartitionsToTxnPartitionResult{}
 	m.Default()
 	flex := version >= 3
-	{
-		m.PartitionIndex = r.Int32()
-	}
-	{
-		m.PartitionErrorCode = r.Int16()
-	}
+	m.PartitionIndex = r.Int32()
+	m.PartitionErrorCode = r.Int16()
 	if flex {
 		for n := r.tagCount(); n > 0 && r.err == nil; n-- {
 			key, data := r.tag()
@@ -674,12 +626,8 @@ func (m *AddPartitionsToTxnResponseAddPartitionsToTxnPartitionResult) decode(r *
 
 func (m *AddPartitionsToTxnResponseAddPartitionsToTxnPartitionResult) appendTo(dst []byte, version int16) []byte {
 	flex := version >= 3
-	{
-		dst = appendInt32(dst, m.PartitionIndex)
-	}
-	{
-		dst = appendInt16(dst, m.PartitionErrorCode)
-	}
+	dst = appendInt32(dst, m.PartitionIndex)
+	dst = appendInt16(dst, m.PartitionErrorCode)
 	if flex {
 		dst = appendUvarint(dst, uint32(len(m.UnknownTags)))
 		dst = appendUnknownTags(dst, m.UnknownTags, 0, -1)

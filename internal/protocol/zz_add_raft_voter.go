@@ -52,18 +52,10 @@ func (m *AddRaftVoterRequest) decode(r *Reader, version int16) {
 	*m = AddRaftVoterRequest{}
 	m.Default()
 	flex := true
-	{
-		m.ClusterID = r.NullableString(flex)
-	}
-	{
-		m.TimeoutMs = r.Int32()
-	}
-	{
-		m.VoterID = r.Int32()
-	}
-	{
-		m.VoterDirectoryID = r.UUID()
-	}
+	m.ClusterID = r.NullableString(flex)
+	m.TimeoutMs = r.Int32()
+	m.VoterID = r.Int32()
+	m.VoterDirectoryID = r.UUID()
 	{
 		n := r.arrayLen(flex, false)
 		if n >= 0 {
@@ -74,8 +66,6 @@ func (m *AddRaftVoterRequest) decode(r *Reader, version int16) {
 				a[len(a)-1].decode(r, version)
 			}
 			m.Listeners = a
-		} else {
-			m.Listeners = nil
 		}
 	}
 	if flex {
@@ -88,24 +78,14 @@ func (m *AddRaftVoterRequest) decode(r *Reader, version int16) {
 
 func (m *AddRaftVoterRequest) appendTo(dst []byte, version int16) []byte {
 	flex := true
+	dst = appendNullableString(dst, m.ClusterID, flex)
+	dst = appendInt32(dst, m.TimeoutMs)
+	dst = appendInt32(dst, m.VoterID)
+	dst = appendUUID(dst, m.VoterDirectoryID)
 	{
-		dst = appendNullableString(dst, m.ClusterID, flex)
-	}
-	{
-		dst = appendInt32(dst, m.TimeoutMs)
-	}
-	{
-		dst = appendInt32(dst, m.VoterID)
-	}
-	{
-		dst = appendUUID(dst, m.VoterDirectoryID)
-	}
-	{
-		{
-			dst = appendArrayLen(dst, len(m.Listeners), flex)
-			for i := range m.Listeners {
-				dst = m.Listeners[i].appendTo(dst, version)
-			}
+		dst = appendArrayLen(dst, len(m.Listeners), flex)
+		for i := range m.Listeners {
+			dst = m.Listeners[i].appendTo(dst, version)
 		}
 	}
 	if flex {
@@ -176,15 +156,9 @@ func (m *AddRaftVoterRequestListener) decode(r *Reader, version int16) {
 	*m = AddRaftVoterRequestListener{}
 	m.Default()
 	flex := true
-	{
-		m.Name = r.String(flex)
-	}
-	{
-		m.Host = r.String(flex)
-	}
-	{
-		m.Port = r.Uint16()
-	}
+	m.Name = r.String(flex)
+	m.Host = r.String(flex)
+	m.Port = r.Uint16()
 	if flex {
 		for n := r.tagCount(); n > 0 && r.err == nil; n-- {
 			key, data := r.tag()
@@ -195,15 +169,9 @@ func (m *AddRaftVoterRequestListener) decode(r *Reader, version int16) {
 
 func (m *AddRaftVoterRequestListener) appendTo(dst []byte, version int16) []byte {
 	flex := true
-	{
-		dst = appendString(dst, m.Name, flex)
-	}
-	{
-		dst = appendString(dst, m.Host, flex)
-	}
-	{
-		dst = appendUint16(dst, m.Port)
-	}
+	dst = appendString(dst, m.Name, flex)
+	dst = appendString(dst, m.Host, flex)
+	dst = appendUint16(dst, m.Port)
 	if flex {
 		dst = appendUvarint(dst, uint32(len(m.UnknownTags)))
 		dst = appendUnknownTags(dst, m.UnknownTags, 0, -1)
@@ -248,15 +216,9 @@ func (m *AddRaftVoterResponse) decode(r *Reader, version int16) {
 	*m = AddRaftVoterResponse{}
 	m.Default()
 	flex := true
-	{
-		m.ThrottleTimeMs = r.Int32()
-	}
-	{
-		m.ErrorCode = r.Int16()
-	}
-	{
-		m.ErrorMessage = r.NullableString(flex)
-	}
+	m.ThrottleTimeMs = r.Int32()
+	m.ErrorCode = r.Int16()
+	m.ErrorMessage = r.NullableString(flex)
 	if flex {
 		for n := r.tagCount(); n > 0 && r.err == nil; n-- {
 			key, data := r.tag()
@@ -267,15 +229,9 @@ func (m *AddRaftVoterResponse) decode(r *Reader, version int16) {
 
 func (m *AddRaftVoterResponse) appendTo(dst []byte, version int16) []byte {
 	flex := true
-	{
-		dst = appendInt32(dst, m.ThrottleTimeMs)
-	}
-	{
-		dst = appendInt16(dst, m.ErrorCode)
-	}
-	{
-		dst = appendNullableString(dst, m.ErrorMessage, flex)
-	}
+	dst = appendInt32(dst, m.ThrottleTimeMs)
+	dst = appendInt16(dst, m.ErrorCode)
+	dst = appendNullableString(dst, m.ErrorMessage, flex)
 	if flex {
 		dst = appendUvarint(dst, uint32(len(m.UnknownTags)))
 		dst = appendUnknownTags(dst, m.UnknownTags, 0, -1)

@@ -38,12 +38,8 @@ func (m *AllocateProducerIdsRequest) decode(r *Reader, version int16) {
 	*m = AllocateProducerIdsRequest{}
 	m.Default()
 	flex := true
-	{
-		m.BrokerID = r.Int32()
-	}
-	{
-		m.BrokerEpoch = r.Int64()
-	}
+	m.BrokerID = r.Int32()
+	m.BrokerEpoch = r.Int64()
 	if flex {
 		for n := r.tagCount(); n > 0 && r.err == nil; n-- {
 			key, data := r.tag()
@@ -54,12 +50,8 @@ func (m *AllocateProducerIdsRequest) decode(r *Reader, version int16) {
 
 func (m *AllocateProducerIdsRequest) appendTo(dst []byte, version int16) []byte {
 	flex := true
-	{
-		dst = appendInt32(dst, m.BrokerID)
-	}
-	{
-		dst = appendInt64(dst, m.BrokerEpoch)
-	}
+	dst = appendInt32(dst, m.BrokerID)
+	dst = appendInt64(dst, m.BrokerEpoch)
 	if flex {
 		dst = appendUvarint(dst, uint32(len(m.UnknownTags)))
 		dst = appendUnknownTags(dst, m.UnknownTags, 0, -1)
@@ -133,18 +125,10 @@ func (m *AllocateProducerIdsResponse) decode(r *Reader, version int16) {
 	*m = AllocateProducerIdsResponse{}
 	m.Default()
 	flex := true
-	{
-		m.ThrottleTimeMs = r.Int32()
-	}
-	{
-		m.ErrorCode = r.Int16()
-	}
-	{
-		m.ProducerIDStart = r.Int64()
-	}
-	{
-		m.ProducerIDLen = r.Int32()
-	}
+	m.ThrottleTimeMs = r.Int32()
+	m.ErrorCode = r.Int16()
+	m.ProducerIDStart = r.Int64()
+	m.ProducerIDLen = r.Int32()
 	if flex {
 		for n := r.tagCount(); n > 0 && r.err == nil; n-- {
 			key, data := r.tag()
@@ -155,18 +139,10 @@ func (m *AllocateProducerIdsResponse) decode(r *Reader, version int16) {
 
 func (m *AllocateProducerIdsResponse) appendTo(dst []byte, version int16) []byte {
 	flex := true
-	{
-		dst = appendInt32(dst, m.ThrottleTimeMs)
-	}
-	{
-		dst = appendInt16(dst, m.ErrorCode)
-	}
-	{
-		dst = appendInt64(dst, m.ProducerIDStart)
-	}
-	{
-		dst = appendInt32(dst, m.ProducerIDLen)
-	}
+	dst = appendInt32(dst, m.ThrottleTimeMs)
+	dst = appendInt16(dst, m.ErrorCode)
+	dst = appendInt64(dst, m.ProducerIDStart)
+	dst = appendInt32(dst, m.ProducerIDLen)
 	if flex {
 		dst = appendUvarint(dst, uint32(len(m.UnknownTags)))
 		dst = appendUnknownTags(dst, m.UnknownTags, 0, -1)

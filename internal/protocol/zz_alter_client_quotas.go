@@ -47,13 +47,9 @@ func (m *AlterClientQuotasRequest) decode(r *Reader, version int16) {
 				a[len(a)-1].decode(r, version)
 			}
 			m.Entries = a
-		} else {
-			m.Entries = nil
 		}
 	}
-	{
-		m.ValidateOnly = r.Bool()
-	}
+	m.ValidateOnly = r.Bool()
 	if flex {
 		for n := r.tagCount(); n > 0 && r.err == nil; n-- {
 			key, data := r.tag()
@@ -65,16 +61,12 @@ func (m *AlterClientQuotasRequest) decode(r *Reader, version int16) {
 func (m *AlterClientQuotasRequest) appendTo(dst []byte, version int16) []byte {
 	flex := version >= 1
 	{
-		{
-			dst = appendArrayLen(dst, len(m.Entries), flex)
-			for i := range m.Entries {
-				dst = m.Entries[i].appendTo(dst, version)
-			}
+		dst = appendArrayLen(dst, len(m.Entries), flex)
+		for i := range m.Entries {
+			dst = m.Entries[i].appendTo(dst, version)
 		}
 	}
-	{
-		dst = appendBool(dst, m.ValidateOnly)
-	}
+	dst = appendBool(dst, m.ValidateOnly)
 	if flex {
 		dst = appendUvarint(dst, uint32(len(m.UnknownTags)))
 		dst = appendUnknownTags(dst, m.UnknownTags, 0, -1)
@@ -148,8 +140,6 @@ func (m *AlterClientQuotasRequestEntryData) decode(r *Reader, version int16) {
 				a[len(a)-1].decode(r, version)
 			}
 			m.Entity = a
-		} else {
-			m.Entity = nil
 		}
 	}
 	{
@@ -162,8 +152,6 @@ func (m *AlterClientQuotasRequestEntryData) decode(r *Reader, version int16) {
 				a[len(a)-1].decode(r, version)
 			}
 			m.Ops = a
-		} else {
-			m.Ops = nil
 		}
 	}
 	if flex {
@@ -177,19 +165,15 @@ func (m *AlterClientQuotasRequestEntryData) decode(r *Reader, version int16) {
 func (m *AlterClientQuotasRequestEntryData) appendTo(dst []byte, version int16) []byte {
 	flex := version >= 1
 	{
-		{
-			dst = appendArrayLen(dst, len(m.Entity), flex)
-			for i := range m.Entity {
-				dst = m.Entity[i].appendTo(dst, version)
-			}
+		dst = appendArrayLen(dst, len(m.Entity), flex)
+		for i := range m.Entity {
+			dst = m.Entity[i].appendTo(dst, version)
 		}
 	}
 	{
-		{
-			dst = appendArrayLen(dst, len(m.Ops), flex)
-			for i := range m.Ops {
-				dst = m.Ops[i].appendTo(dst, version)
-			}
+		dst = appendArrayLen(dst, len(m.Ops), flex)
+		for i := range m.Ops {
+			dst = m.Ops[i].appendTo(dst, version)
 		}
 	}
 	if flex {
@@ -231,12 +215,8 @@ func (m *AlterClientQuotasRequestEntityData) decode(r *Reader, version int16) {
 	*m = AlterClientQuotasRequestEntityData{}
 	m.Default()
 	flex := version >= 1
-	{
-		m.EntityType = r.String(flex)
-	}
-	{
-		m.EntityName = r.NullableString(flex)
-	}
+	m.EntityType = r.String(flex)
+	m.EntityName = r.NullableString(flex)
 	if flex {
 		for n := r.tagCount(); n > 0 && r.err == nil; n-- {
 			key, data := r.tag()
@@ -247,12 +227,8 @@ func (m *AlterClientQuotasRequestEntityData) decode(r *Reader, version int16) {
 
 func (m *AlterClientQuotasRequestEntityData) appendTo(dst []byte, version int16) []byte {
 	flex := version >= 1
-	{
-		dst = appendString(dst, m.EntityType, flex)
-	}
-	{
-		dst = appendNullableString(dst, m.EntityName, flex)
-	}
+	dst = appendString(dst, m.EntityType, flex)
+	dst = appendNullableString(dst, m.EntityName, flex)
 	if flex {
 		dst = appendUvarint(dst, uint32(len(m.UnknownTags)))
 		dst = appendUnknownTags(dst, m.UnknownTags, 0, -1)
@@ -295,15 +271,9 @@ func (m *AlterClientQuotasRequestOpData) decode(r *Reader, version int16) {
 	*m = AlterClientQuotasRequestOpData{}
 	m.Default()
 	flex := version >= 1
-	{
-		m.Key = r.String(flex)
-	}
-	{
-		m.Value = r.Float64()
-	}
-	{
-		m.Remove = r.Bool()
-	}
+	m.Key = r.String(flex)
+	m.Value = r.Float64()
+	m.Remove = r.Bool()
 	if flex {
 		for n := r.tagCount(); n > 0 && r.err == nil; n-- {
 			key, data := r.tag()
@@ -314,15 +284,9 @@ func (m *AlterClientQuotasRequestOpData) decode(r *Reader, version int16) {
 
 func (m *AlterClientQuotasRequestOpData) appendTo(dst []byte, version int16) []byte {
 	flex := version >= 1
-	{
-		dst = appendString(dst, m.Key, flex)
-	}
-	{
-		dst = appendFloat64(dst, m.Value)
-	}
-	{
-		dst = appendBool(dst, m.Remove)
-	}
+	dst = appendString(dst, m.Key, flex)
+	dst = appendFloat64(dst, m.Value)
+	dst = appendBool(dst, m.Remove)
 	if flex {
 		dst = appendUvarint(dst, uint32(len(m.UnknownTags)))
 		dst = appendUnknownTags(dst, m.UnknownTags, 0, -1)
@@ -360,9 +324,7 @@ func (m *AlterClientQuotasResponse) decode(r *Reader, version int16) {
 	*m = AlterClientQuotasResponse{}
 	m.Default()
 	flex := version >= 1
-	{
-		m.ThrottleTimeMs = r.Int32()
-	}
+	m.ThrottleTimeMs = r.Int32()
 	{
 		n := r.arrayLen(flex, false)
 		if n >= 0 {
@@ -373,8 +335,6 @@ func (m *AlterClientQuotasResponse) decode(r *Reader, version int16) {
 				a[len(a)-1].decode(r, version)
 			}
 			m.Entries = a
-		} else {
-			m.Entries = nil
 		}
 	}
 	if flex {
@@ -387,15 +347,11 @@ func (m *AlterClientQuotasResponse) decode(r *Reader, version int16) {
 
 func (m *AlterClientQuotasResponse) appendTo(dst []byte, version int16) []byte {
 	flex := version >= 1
+	dst = appendInt32(dst, m.ThrottleTimeMs)
 	{
-		dst = appendInt32(dst, m.ThrottleTimeMs)
-	}
-	{
-		{
-			dst = appendArrayLen(dst, len(m.Entries), flex)
-			for i := range m.Entries {
-				dst = m.Entries[i].appendTo(dst, version)
-			}
+		dst = appendArrayLen(dst, len(m.Entries), flex)
+		for i := range m.Entries {
+			dst = m.Entries[i].appendTo(dst, version)
 		}
 	}
 	if flex {
@@ -468,12 +424,8 @@ func (m *AlterClientQuotasResponseEntryData) decode(r *Reader, version int16) {
 	*m = AlterClientQuotasResponseEntryData{}
 	m.Default()
 	flex := version >= 1
-	{
-		m.ErrorCode = r.Int16()
-	}
-	{
-		m.ErrorMessage = r.NullableString(flex)
-	}
+	m.ErrorCode = r.Int16()
+	m.ErrorMessage = r.NullableString(flex)
 	{
 		n := r.arrayLen(flex, false)
 		if n >= 0 {
@@ -484,8 +436,6 @@ func (m *AlterClientQuotasResponseEntryData) decode(r *Reader, version int16) {
 				a[len(a)-1].decode(r, version)
 			}
 			m.Entity = a
-		} else {
-			m.Entity = nil
 		}
 	}
 	if flex {
@@ -498,18 +448,12 @@ func (m *AlterClientQuotasResponseEntryData) decode(r *Reader, version int16) {
 
 func (m *AlterClientQuotasResponseEntryData) appendTo(dst []byte, version int16) []byte {
 	flex := version >= 1
+	dst = appendInt16(dst, m.ErrorCode)
+	dst = appendNullableString(dst, m.ErrorMessage, flex)
 	{
-		dst = appendInt16(dst, m.ErrorCode)
-	}
-	{
-		dst = appendNullableString(dst, m.ErrorMessage, flex)
-	}
-	{
-		{
-			dst = appendArrayLen(dst, len(m.Entity), flex)
-			for i := range m.Entity {
-				dst = m.Entity[i].appendTo(dst, version)
-			}
+		dst = appendArrayLen(dst, len(m.Entity), flex)
+		for i := range m.Entity {
+			dst = m.Entity[i].appendTo(dst, version)
 		}
 	}
 	if flex {
@@ -551,12 +495,8 @@ func (m *AlterClientQuotasResponseEntityData) decode(r *Reader, version int16) {
 	*m = AlterClientQuotasResponseEntityData{}
 	m.Default()
 	flex := version >= 1
-	{
-		m.EntityType = r.String(flex)
-	}
-	{
-		m.EntityName = r.NullableString(flex)
-	}
+	m.EntityType = r.String(flex)
+	m.EntityName = r.NullableString(flex)
 	if flex {
 		for n := r.tagCount(); n > 0 && r.err == nil; n-- {
 			key, data := r.tag()
@@ -567,12 +507,8 @@ func (m *AlterClientQuotasResponseEntityData) decode(r *Reader, version int16) {
 
 func (m *AlterClientQuotasResponseEntityData) appendTo(dst []byte, version int16) []byte {
 	flex := version >= 1
-	{
-		dst = appendString(dst, m.EntityType, flex)
-	}
-	{
-		dst = appendNullableString(dst, m.EntityName, flex)
-	}
+	dst = appendString(dst, m.EntityType, flex)
+	dst = appendNullableString(dst, m.EntityName, flex)
 	if flex {
 		dst = appendUvarint(dst, uint32(len(m.UnknownTags)))
 		dst = appendUnknownTags(dst, m.UnknownTags, 0, -1)

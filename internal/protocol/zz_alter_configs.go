@@ -47,13 +47,9 @@ func (m *AlterConfigsRequest) decode(r *Reader, version int16) {
 				a[len(a)-1].decode(r, version)
 			}
 			m.Resources = a
-		} else {
-			m.Resources = nil
 		}
 	}
-	{
-		m.ValidateOnly = r.Bool()
-	}
+	m.ValidateOnly = r.Bool()
 	if flex {
 		for n := r.tagCount(); n > 0 && r.err == nil; n-- {
 			key, data := r.tag()
@@ -65,16 +61,12 @@ func (m *AlterConfigsRequest) decode(r *Reader, version int16) {
 func (m *AlterConfigsRequest) appendTo(dst []byte, version int16) []byte {
 	flex := version >= 2
 	{
-		{
-			dst = appendArrayLen(dst, len(m.Resources), flex)
-			for i := range m.Resources {
-				dst = m.Resources[i].appendTo(dst, version)
-			}
+		dst = appendArrayLen(dst, len(m.Resources), flex)
+		for i := range m.Resources {
+			dst = m.Resources[i].appendTo(dst, version)
 		}
 	}
-	{
-		dst = appendBool(dst, m.ValidateOnly)
-	}
+	dst = appendBool(dst, m.ValidateOnly)
 	if flex {
 		dst = appendUvarint(dst, uint32(len(m.UnknownTags)))
 		dst = appendUnknownTags(dst, m.UnknownTags, 0, -1)
@@ -143,12 +135,8 @@ func (m *AlterConfigsRequestAlterConfigsResource) decode(r *Reader, version int1
 	*m = AlterConfigsRequestAlterConfigsResource{}
 	m.Default()
 	flex := version >= 2
-	{
-		m.ResourceType = r.Int8()
-	}
-	{
-		m.ResourceName = r.String(flex)
-	}
+	m.ResourceType = r.Int8()
+	m.ResourceName = r.String(flex)
 	{
 		n := r.arrayLen(flex, false)
 		if n >= 0 {
@@ -159,8 +147,6 @@ func (m *AlterConfigsRequestAlterConfigsResource) decode(r *Reader, version int1
 				a[len(a)-1].decode(r, version)
 			}
 			m.Configs = a
-		} else {
-			m.Configs = nil
 		}
 	}
 	if flex {
@@ -173,18 +159,12 @@ func (m *AlterConfigsRequestAlterConfigsResource) decode(r *Reader, version int1
 
 func (m *AlterConfigsRequestAlterConfigsResource) appendTo(dst []byte, version int16) []byte {
 	flex := version >= 2
+	dst = appendInt8(dst, m.ResourceType)
+	dst = appendString(dst, m.ResourceName, flex)
 	{
-		dst = appendInt8(dst, m.ResourceType)
-	}
-	{
-		dst = appendString(dst, m.ResourceName, flex)
-	}
-	{
-		{
-			dst = appendArrayLen(dst, len(m.Configs), flex)
-			for i := range m.Configs {
-				dst = m.Configs[i].appendTo(dst, version)
-			}
+		dst = appendArrayLen(dst, len(m.Configs), flex)
+		for i := range m.Configs {
+			dst = m.Configs[i].appendTo(dst, version)
 		}
 	}
 	if flex {
@@ -226,12 +206,8 @@ func (m *AlterConfigsRequestAlterableConfig) decode(r *Reader, version int16) {
 	*m = AlterConfigsRequestAlterableConfig{}
 	m.Default()
 	flex := version >= 2
-	{
-		m.Name = r.String(flex)
-	}
-	{
-		m.Value = r.NullableString(flex)
-	}
+	m.Name = r.String(flex)
+	m.Value = r.NullableString(flex)
 	if flex {
 		for n := r.tagCount(); n > 0 && r.err == nil; n-- {
 			key, data := r.tag()
@@ -242,12 +218,8 @@ func (m *AlterConfigsRequestAlterableConfig) decode(r *Reader, version int16) {
 
 func (m *AlterConfigsRequestAlterableConfig) appendTo(dst []byte, version int16) []byte {
 	flex := version >= 2
-	{
-		dst = appendString(dst, m.Name, flex)
-	}
-	{
-		dst = appendNullableString(dst, m.Value, flex)
-	}
+	dst = appendString(dst, m.Name, flex)
+	dst = appendNullableString(dst, m.Value, flex)
 	if flex {
 		dst = appendUvarint(dst, uint32(len(m.UnknownTags)))
 		dst = appendUnknownTags(dst, m.UnknownTags, 0, -1)
@@ -285,9 +257,7 @@ func (m *AlterConfigsResponse) decode(r *Reader, version int16) {
 	*m = AlterConfigsResponse{}
 	m.Default()
 	flex := version >= 2
-	{
-		m.ThrottleTimeMs = r.Int32()
-	}
+	m.ThrottleTimeMs = r.Int32()
 	{
 		n := r.arrayLen(flex, false)
 		if n >= 0 {
@@ -298,8 +268,6 @@ func (m *AlterConfigsResponse) decode(r *Reader, version int16) {
 				a[len(a)-1].decode(r, version)
 			}
 			m.Responses = a
-		} else {
-			m.Responses = nil
 		}
 	}
 	if flex {
@@ -312,15 +280,11 @@ func (m *AlterConfigsResponse) decode(r *Reader, version int16) {
 
 func (m *AlterConfigsResponse) appendTo(dst []byte, version int16) []byte {
 	flex := version >= 2
+	dst = appendInt32(dst, m.ThrottleTimeMs)
 	{
-		dst = appendInt32(dst, m.ThrottleTimeMs)
-	}
-	{
-		{
-			dst = appendArrayLen(dst, len(m.Responses), flex)
-			for i := range m.Responses {
-				dst = m.Responses[i].appendTo(dst, version)
-			}
+		dst = appendArrayLen(dst, len(m.Responses), flex)
+		for i := range m.Responses {
+			dst = m.Responses[i].appendTo(dst, version)
 		}
 	}
 	if flex {
@@ -398,18 +362,10 @@ func (m *AlterConfigsResponseAlterConfigsResourceResponse) decode(r *Reader, ver
 	*m = AlterConfigsResponseAlterConfigsResourceResponse{}
 	m.Default()
 	flex := version >= 2
-	{
-		m.ErrorCode = r.Int16()
-	}
-	{
-		m.ErrorMessage = r.NullableString(flex)
-	}
-	{
-		m.ResourceType = r.Int8()
-	}
-	{
-		m.ResourceName = r.String(flex)
-	}
+	m.ErrorCode = r.Int16()
+	m.ErrorMessage = r.NullableString(flex)
+	m.ResourceType = r.Int8()
+	m.ResourceName = r.String(flex)
 	if flex {
 		for n := r.tagCount(); n > 0 && r.err == nil; n-- {
 			key, data := r.tag()
@@ -420,18 +376,10 @@ func (m *AlterConfigsResponseAlterConfigsResourceResponse) decode(r *Reader, ver
 
 func (m *AlterConfigsResponseAlterConfigsResourceResponse) appendTo(dst []byte, version int16) []byte {
 	flex := version >= 2
-	{
-		dst = appendInt16(dst, m.ErrorCode)
-	}
-	{
-		dst = appendNullableString(dst, m.ErrorMessage, flex)
-	}
-	{
-		dst = appendInt8(dst, m.ResourceType)
-	}
-	{
-		dst = appendString(dst, m.ResourceName, flex)
-	}
+	dst = appendInt16(dst, m.ErrorCode)
+	dst = appendNullableString(dst, m.ErrorMessage, flex)
+	dst = appendInt8(dst, m.ResourceType)
+	dst = appendString(dst, m.ResourceName, flex)
 	if flex {
 		dst = appendUvarint(dst, uint32(len(m.UnknownTags)))
 		dst = appendUnknownTags(dst, m.UnknownTags, 0, -1)

@@ -42,12 +42,8 @@ func (m *AlterPartitionRequest) decode(r *Reader, version int16) {
 	*m = AlterPartitionRequest{}
 	m.Default()
 	flex := true
-	{
-		m.BrokerID = r.Int32()
-	}
-	{
-		m.BrokerEpoch = r.Int64()
-	}
+	m.BrokerID = r.Int32()
+	m.BrokerEpoch = r.Int64()
 	{
 		n := r.arrayLen(flex, false)
 		if n >= 0 {
@@ -58,8 +54,6 @@ func (m *AlterPartitionRequest) decode(r *Reader, version int16) {
 				a[len(a)-1].decode(r, version)
 			}
 			m.Topics = a
-		} else {
-			m.Topics = nil
 		}
 	}
 	if flex {
@@ -72,18 +66,12 @@ func (m *AlterPartitionRequest) decode(r *Reader, version int16) {
 
 func (m *AlterPartitionRequest) appendTo(dst []byte, version int16) []byte {
 	flex := true
+	dst = appendInt32(dst, m.BrokerID)
+	dst = appendInt64(dst, m.BrokerEpoch)
 	{
-		dst = appendInt32(dst, m.BrokerID)
-	}
-	{
-		dst = appendInt64(dst, m.BrokerEpoch)
-	}
-	{
-		{
-			dst = appendArrayLen(dst, len(m.Topics), flex)
-			for i := range m.Topics {
-				dst = m.Topics[i].appendTo(dst, version)
-			}
+		dst = appendArrayLen(dst, len(m.Topics), flex)
+		for i := range m.Topics {
+			dst = m.Topics[i].appendTo(dst, version)
 		}
 	}
 	if flex {
@@ -169,8 +157,6 @@ func (m *AlterPartitionRequestTopicData) decode(r *Reader, version int16) {
 				a[len(a)-1].decode(r, version)
 			}
 			m.Partitions = a
-		} else {
-			m.Partitions = nil
 		}
 	}
 	if flex {
@@ -190,11 +176,9 @@ func (m *AlterPartitionRequestTopicData) appendTo(dst []byte, version int16) []b
 		dst = appendUUID(dst, m.TopicID)
 	}
 	{
-		{
-			dst = appendArrayLen(dst, len(m.Partitions), flex)
-			for i := range m.Partitions {
-				dst = m.Partitions[i].appendTo(dst, version)
-			}
+		dst = appendArrayLen(dst, len(m.Partitions), flex)
+		for i := range m.Partitions {
+			dst = m.Partitions[i].appendTo(dst, version)
 		}
 	}
 	if flex {
@@ -253,12 +237,8 @@ func (m *AlterPartitionRequestPartitionData) decode(r *Reader, version int16) {
 	*m = AlterPartitionRequestPartitionData{}
 	m.Default()
 	flex := true
-	{
-		m.PartitionIndex = r.Int32()
-	}
-	{
-		m.LeaderEpoch = r.Int32()
-	}
+	m.PartitionIndex = r.Int32()
+	m.LeaderEpoch = r.Int32()
 	if version <= 2 {
 		n := r.arrayLen(flex, false)
 		if n >= 0 {
@@ -268,8 +248,6 @@ func (m *AlterPartitionRequestPartitionData) decode(r *Reader, version int16) {
 				a = append(a, r.Int32())
 			}
 			m.NewIsr = a
-		} else {
-			m.NewIsr = nil
 		}
 	}
 	if version >= 3 {
@@ -282,16 +260,12 @@ func (m *AlterPartitionRequestPartitionData) decode(r *Reader, version int16) {
 				a[len(a)-1].decode(r, version)
 			}
 			m.NewIsrWithEpochs = a
-		} else {
-			m.NewIsrWithEpochs = nil
 		}
 	}
 	if version >= 1 {
 		m.LeaderRecoveryState = r.Int8()
 	}
-	{
-		m.PartitionEpoch = r.Int32()
-	}
+	m.PartitionEpoch = r.Int32()
 	if flex {
 		for n := r.tagCount(); n > 0 && r.err == nil; n-- {
 			key, data := r.tag()
@@ -302,34 +276,24 @@ func (m *AlterPartitionRequestPartitionData) decode(r *Reader, version int16) {
 
 func (m *AlterPartitionRequestPartitionData) appendTo(dst []byte, version int16) []byte {
 	flex := true
-	{
-		dst = appendInt32(dst, m.PartitionIndex)
-	}
-	{
-		dst = appendInt32(dst, m.LeaderEpoch)
-	}
+	dst = appendInt32(dst, m.PartitionIndex)
+	dst = appendInt32(dst, m.LeaderEpoch)
 	if version <= 2 {
-		{
-			dst = appendArrayLen(dst, len(m.NewIsr), flex)
-			for i := range m.NewIsr {
-				dst = appendInt32(dst, m.NewIsr[i])
-			}
+		dst = appendArrayLen(dst, len(m.NewIsr), flex)
+		for i := range m.NewIsr {
+			dst = appendInt32(dst, m.NewIsr[i])
 		}
 	}
 	if version >= 3 {
-		{
-			dst = appendArrayLen(dst, len(m.NewIsrWithEpochs), flex)
-			for i := range m.NewIsrWithEpochs {
-				dst = m.NewIsrWithEpochs[i].appendTo(dst, version)
-			}
+		dst = appendArrayLen(dst, len(m.NewIsrWithEpochs), flex)
+		for i := range m.NewIsrWithEpochs {
+			dst = m.NewIsrWithEpochs[i].appendTo(dst, version)
 		}
 	}
 	if version >= 1 {
 		dst = appendInt8(dst, m.LeaderRecoveryState)
 	}
-	{
-		dst = appendInt32(dst, m.PartitionEpoch)
-	}
+	dst = appendInt32(dst, m.PartitionEpoch)
 	if flex {
 		dst = appendUvarint(dst, uint32(len(m.UnknownTags)))
 		dst = appendUnknownTags(dst, m.UnknownTags, 0, -1)
@@ -431,12 +395,8 @@ func (m *AlterPartitionResponse) decode(r *Reader, version int16) {
 	*m = AlterPartitionResponse{}
 	m.Default()
 	flex := true
-	{
-		m.ThrottleTimeMs = r.Int32()
-	}
-	{
-		m.ErrorCode = r.Int16()
-	}
+	m.ThrottleTimeMs = r.Int32()
+	m.ErrorCode = r.Int16()
 	{
 		n := r.arrayLen(flex, false)
 		if n >= 0 {
@@ -447,8 +407,6 @@ func (m *AlterPartitionResponse) decode(r *Reader, version int16) {
 				a[len(a)-1].decode(r, version)
 			}
 			m.Topics = a
-		} else {
-			m.Topics = nil
 		}
 	}
 	if flex {
@@ -461,18 +419,12 @@ func (m *AlterPartitionResponse) decode(r *Reader, version int16) {
 
 func (m *AlterPartitionResponse) appendTo(dst []byte, version int16) []byte {
 	flex := true
+	dst = appendInt32(dst, m.ThrottleTimeMs)
+	dst = appendInt16(dst, m.ErrorCode)
 	{
-		dst = appendInt32(dst, m.ThrottleTimeMs)
-	}
-	{
-		dst = appendInt16(dst, m.ErrorCode)
-	}
-	{
-		{
-			dst = appendArrayLen(dst, len(m.Topics), flex)
-			for i := range m.Topics {
-				dst = m.Topics[i].appendTo(dst, version)
-			}
+		dst = appendArrayLen(dst, len(m.Topics), flex)
+		for i := range m.Topics {
+			dst = m.Topics[i].appendTo(dst, version)
 		}
 	}
 	if flex {
@@ -558,8 +510,6 @@ func (m *AlterPartitionResponseTopicData) decode(r *Reader, version int16) {
 				a[len(a)-1].decode(r, version)
 			}
 			m.Partitions = a
-		} else {
-			m.Partitions = nil
 		}
 	}
 	if flex {
@@ -579,11 +529,9 @@ func (m *AlterPartitionResponseTopicData) appendTo(dst []byte, version int16) []
 		dst = appendUUID(dst, m.TopicID)
 	}
 	{
-		{
-			dst = appendArrayLen(dst, len(m.Partitions), flex)
-			for i := range m.Partitions {
-				dst = m.Partitions[i].appendTo(dst, version)
-			}
+		dst = appendArrayLen(dst, len(m.Partitions), flex)
+		for i := range m.Partitions {
+			dst = m.Partitions[i].appendTo(dst, version)
 		}
 	}
 	if flex {
@@ -648,18 +596,10 @@ func (m *AlterPartitionResponsePartitionData) decode(r *Reader, version int16) {
 	*m = AlterPartitionResponsePartitionData{}
 	m.Default()
 	flex := true
-	{
-		m.PartitionIndex = r.Int32()
-	}
-	{
-		m.ErrorCode = r.Int16()
-	}
-	{
-		m.LeaderID = r.Int32()
-	}
-	{
-		m.LeaderEpoch = r.Int32()
-	}
+	m.PartitionIndex = r.Int32()
+	m.ErrorCode = r.Int16()
+	m.LeaderID = r.Int32()
+	m.LeaderEpoch = r.Int32()
 	{
 		n := r.arrayLen(flex, false)
 		if n >= 0 {
@@ -669,16 +609,12 @@ func (m *AlterPartitionResponsePartitionData) decode(r *Reader, version int16) {
 				a = append(a, r.Int32())
 			}
 			m.Isr = a
-		} else {
-			m.Isr = nil
 		}
 	}
 	if version >= 1 {
 		m.LeaderRecoveryState = r.Int8()
 	}
-	{
-		m.PartitionEpoch = r.Int32()
-	}
+	m.PartitionEpoch = r.Int32()
 	if flex {
 		for n := r.tagCount(); n > 0 && r.err == nil; n-- {
 			key, data := r.tag()
@@ -689,32 +625,20 @@ func (m *AlterPartitionResponsePartitionData) decode(r *Reader, version int16) {
 
 func (m *AlterPartitionResponsePartitionData) appendTo(dst []byte, version int16) []byte {
 	flex := true
+	dst = appendInt32(dst, m.PartitionIndex)
+	dst = appendInt16(dst, m.ErrorCode)
+	dst = appendInt32(dst, m.LeaderID)
+	dst = appendInt32(dst, m.LeaderEpoch)
 	{
-		dst = appendInt32(dst, m.PartitionIndex)
-	}
-	{
-		dst = appendInt16(dst, m.ErrorCode)
-	}
-	{
-		dst = appendInt32(dst, m.LeaderID)
-	}
-	{
-		dst = appendInt32(dst, m.LeaderEpoch)
-	}
-	{
-		{
-			dst = appendArrayLen(dst, len(m.Isr), flex)
-			for i := range m.Isr {
-				dst = appendInt32(dst, m.Isr[i])
-			}
+		dst = appendArrayLen(dst, len(m.Isr), flex)
+		for i := range m.Isr {
+			dst = appendInt32(dst, m.Isr[i])
 		}
 	}
 	if version >= 1 {
 		dst = appendInt8(dst, m.LeaderRecoveryState)
 	}
-	{
-		dst = appendInt32(dst, m.PartitionEpoch)
-	}
+	dst = appendInt32(dst, m.PartitionEpoch)
 	if flex {
 		dst = appendUvarint(dst, uint32(len(m.UnknownTags)))
 		dst = appendUnknownTags(dst, m.UnknownTags, 0, -1)

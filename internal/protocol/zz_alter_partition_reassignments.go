@@ -38,9 +38,7 @@ func (m *AlterPartitionReassignmentsRequest) decode(r *Reader, version int16) {
 	*m = AlterPartitionReassignmentsRequest{}
 	m.Default()
 	flex := true
-	{
-		m.TimeoutMs = r.Int32()
-	}
+	m.TimeoutMs = r.Int32()
 	{
 		n := r.arrayLen(flex, false)
 		if n >= 0 {
@@ -51,8 +49,6 @@ func (m *AlterPartitionReassignmentsRequest) decode(r *Reader, version int16) {
 				a[len(a)-1].decode(r, version)
 			}
 			m.Topics = a
-		} else {
-			m.Topics = nil
 		}
 	}
 	if flex {
@@ -65,15 +61,11 @@ func (m *AlterPartitionReassignmentsRequest) decode(r *Reader, version int16) {
 
 func (m *AlterPartitionReassignmentsRequest) appendTo(dst []byte, version int16) []byte {
 	flex := true
+	dst = appendInt32(dst, m.TimeoutMs)
 	{
-		dst = appendInt32(dst, m.TimeoutMs)
-	}
-	{
-		{
-			dst = appendArrayLen(dst, len(m.Topics), flex)
-			for i := range m.Topics {
-				dst = m.Topics[i].appendTo(dst, version)
-			}
+		dst = appendArrayLen(dst, len(m.Topics), flex)
+		for i := range m.Topics {
+			dst = m.Topics[i].appendTo(dst, version)
 		}
 	}
 	if flex {
@@ -139,9 +131,7 @@ func (m *AlterPartitionReassignmentsRequestReassignableTopic) decode(r *Reader, 
 	*m = AlterPartitionReassignmentsRequestReassignableTopic{}
 	m.Default()
 	flex := true
-	{
-		m.Name = r.String(flex)
-	}
+	m.Name = r.String(flex)
 	{
 		n := r.arrayLen(flex, false)
 		if n >= 0 {
@@ -152,8 +142,6 @@ func (m *AlterPartitionReassignmentsRequestReassignableTopic) decode(r *Reader, 
 				a[len(a)-1].decode(r, version)
 			}
 			m.Partitions = a
-		} else {
-			m.Partitions = nil
 		}
 	}
 	if flex {
@@ -166,15 +154,11 @@ func (m *AlterPartitionReassignmentsRequestReassignableTopic) decode(r *Reader, 
 
 func (m *AlterPartitionReassignmentsRequestReassignableTopic) appendTo(dst []byte, version int16) []byte {
 	flex := true
+	dst = appendString(dst, m.Name, flex)
 	{
-		dst = appendString(dst, m.Name, flex)
-	}
-	{
-		{
-			dst = appendArrayLen(dst, len(m.Partitions), flex)
-			for i := range m.Partitions {
-				dst = m.Partitions[i].appendTo(dst, version)
-			}
+		dst = appendArrayLen(dst, len(m.Partitions), flex)
+		for i := range m.Partitions {
+			dst = m.Partitions[i].appendTo(dst, version)
 		}
 	}
 	if flex {
@@ -214,9 +198,7 @@ func (m *AlterPartitionReassignmentsRequestReassignablePartition) decode(r *Read
 	*m = AlterPartitionReassignmentsRequestReassignablePartition{}
 	m.Default()
 	flex := true
-	{
-		m.PartitionIndex = r.Int32()
-	}
+	m.PartitionIndex = r.Int32()
 	{
 		n := r.arrayLen(flex, true)
 		if n >= 0 {
@@ -240,9 +222,7 @@ func (m *AlterPartitionReassignmentsRequestReassignablePartition) decode(r *Read
 
 func (m *AlterPartitionReassignmentsRequestReassignablePartition) appendTo(dst []byte, version int16) []byte {
 	flex := true
-	{
-		dst = appendInt32(dst, m.PartitionIndex)
-	}
+	dst = appendInt32(dst, m.PartitionIndex)
 	{
 		if true && m.Replicas == nil {
 			dst = appendNullLen(dst, flex)
@@ -302,15 +282,9 @@ func (m *AlterPartitionReassignmentsResponse) decode(r *Reader, version int16) {
 	*m = AlterPartitionReassignmentsResponse{}
 	m.Default()
 	flex := true
-	{
-		m.ThrottleTimeMs = r.Int32()
-	}
-	{
-		m.ErrorCode = r.Int16()
-	}
-	{
-		m.ErrorMessage = r.NullableString(flex)
-	}
+	m.ThrottleTimeMs = r.Int32()
+	m.ErrorCode = r.Int16()
+	m.ErrorMessage = r.NullableString(flex)
 	{
 		n := r.arrayLen(flex, false)
 		if n >= 0 {
@@ -321,8 +295,6 @@ func (m *AlterPartitionReassignmentsResponse) decode(r *Reader, version int16) {
 				a[len(a)-1].decode(r, version)
 			}
 			m.Responses = a
-		} else {
-			m.Responses = nil
 		}
 	}
 	if flex {
@@ -335,21 +307,13 @@ func (m *AlterPartitionReassignmentsResponse) decode(r *Reader, version int16) {
 
 func (m *AlterPartitionReassignmentsResponse) appendTo(dst []byte, version int16) []byte {
 	flex := true
+	dst = appendInt32(dst, m.ThrottleTimeMs)
+	dst = appendInt16(dst, m.ErrorCode)
+	dst = appendNullableString(dst, m.ErrorMessage, flex)
 	{
-		dst = appendInt32(dst, m.ThrottleTimeMs)
-	}
-	{
-		dst = appendInt16(dst, m.ErrorCode)
-	}
-	{
-		dst = appendNullableString(dst, m.ErrorMessage, flex)
-	}
-	{
-		{
-			dst = appendArrayLen(dst, len(m.Responses), flex)
-			for i := range m.Responses {
-				dst = m.Responses[i].appendTo(dst, version)
-			}
+		dst = appendArrayLen(dst, len(m.Responses), flex)
+		for i := range m.Responses {
+			dst = m.Responses[i].appendTo(dst, version)
 		}
 	}
 	if flex {
@@ -415,9 +379,7 @@ func (m *AlterPartitionReassignmentsResponseReassignableTopicResponse) decode(r 
 	*m = AlterPartitionReassignmentsResponseReassignableTopicResponse{}
 	m.Default()
 	flex := true
-	{
-		m.Name = r.String(flex)
-	}
+	m.Name = r.String(flex)
 	{
 		n := r.arrayLen(flex, false)
 		if n >= 0 {
@@ -428,8 +390,6 @@ func (m *AlterPartitionReassignmentsResponseReassignableTopicResponse) decode(r 
 				a[len(a)-1].decode(r, version)
 			}
 			m.Partitions = a
-		} else {
-			m.Partitions = nil
 		}
 	}
 	if flex {
@@ -442,15 +402,11 @@ func (m *AlterPartitionReassignmentsResponseReassignableTopicResponse) decode(r 
 
 func (m *AlterPartitionReassignmentsResponseReassignableTopicResponse) appendTo(dst []byte, version int16) []byte {
 	flex := true
+	dst = appendString(dst, m.Name, flex)
 	{
-		dst = appendString(dst, m.Name, flex)
-	}
-	{
-		{
-			dst = appendArrayLen(dst, len(m.Partitions), flex)
-			for i := range m.Partitions {
-				dst = m.Partitions[i].appendTo(dst, version)
-			}
+		dst = appendArrayLen(dst, len(m.Partitions), flex)
+		for i := range m.Partitions {
+			dst = m.Partitions[i].appendTo(dst, version)
 		}
 	}
 	if flex {
@@ -497,15 +453,9 @@ func (m *AlterPartitionReassignmentsResponseReassignablePartitionResponse) decod
 	*m = AlterPartitionReassignmentsResponseReassignablePartitionResponse{}
 	m.Default()
 	flex := true
-	{
-		m.PartitionIndex = r.Int32()
-	}
-	{
-		m.ErrorCode = r.Int16()
-	}
-	{
-		m.ErrorMessage = r.NullableString(flex)
-	}
+	m.PartitionIndex = r.Int32()
+	m.ErrorCode = r.Int16()
+	m.ErrorMessage = r.NullableString(flex)
 	if flex {
 		for n := r.tagCount(); n > 0 && r.err == nil; n-- {
 			key, data := r.tag()
@@ -516,15 +466,9 @@ func (m *AlterPartitionReassignmentsResponseReassignablePartitionResponse) decod
 
 func (m *AlterPartitionReassignmentsResponseReassignablePartitionResponse) appendTo(dst []byte, version int16) []byte {
 	flex := true
-	{
-		dst = appendInt32(dst, m.PartitionIndex)
-	}
-	{
-		dst = appendInt16(dst, m.ErrorCode)
-	}
-	{
-		dst = appendNullableString(dst, m.ErrorMessage, flex)
-	}
+	dst = appendInt32(dst, m.PartitionIndex)
+	dst = appendInt16(dst, m.ErrorCode)
+	dst = appendNullableString(dst, m.ErrorMessage, flex)
 	if flex {
 		dst = appendUvarint(dst, uint32(len(m.UnknownTags)))
 		dst = appendUnknownTags(dst, m.UnknownTags, 0, -1)

@@ -42,8 +42,6 @@ func (m *AlterReplicaLogDirsRequest) decode(r *Reader, version int16) {
 				a[len(a)-1].decode(r, version)
 			}
 			m.Dirs = a
-		} else {
-			m.Dirs = nil
 		}
 	}
 	if flex {
@@ -57,11 +55,9 @@ func (m *AlterReplicaLogDirsRequest) decode(r *Reader, version int16) {
 func (m *AlterReplicaLogDirsRequest) appendTo(dst []byte, version int16) []byte {
 	flex := version >= 2
 	{
-		{
-			dst = appendArrayLen(dst, len(m.Dirs), flex)
-			for i := range m.Dirs {
-				dst = m.Dirs[i].appendTo(dst, version)
-			}
+		dst = appendArrayLen(dst, len(m.Dirs), flex)
+		for i := range m.Dirs {
+			dst = m.Dirs[i].appendTo(dst, version)
 		}
 	}
 	if flex {
@@ -127,9 +123,7 @@ func (m *AlterReplicaLogDirsRequestAlterReplicaLogDir) decode(r *Reader, version
 	*m = AlterReplicaLogDirsRequestAlterReplicaLogDir{}
 	m.Default()
 	flex := version >= 2
-	{
-		m.Path = r.String(flex)
-	}
+	m.Path = r.String(flex)
 	{
 		n := r.arrayLen(flex, false)
 		if n >= 0 {
@@ -140,8 +134,6 @@ func (m *AlterReplicaLogDirsRequestAlterReplicaLogDir) decode(r *Reader, version
 				a[len(a)-1].decode(r, version)
 			}
 			m.Topics = a
-		} else {
-			m.Topics = nil
 		}
 	}
 	if flex {
@@ -154,15 +146,11 @@ func (m *AlterReplicaLogDirsRequestAlterReplicaLogDir) decode(r *Reader, version
 
 func (m *AlterReplicaLogDirsRequestAlterReplicaLogDir) appendTo(dst []byte, version int16) []byte {
 	flex := version >= 2
+	dst = appendString(dst, m.Path, flex)
 	{
-		dst = appendString(dst, m.Path, flex)
-	}
-	{
-		{
-			dst = appendArrayLen(dst, len(m.Topics), flex)
-			for i := range m.Topics {
-				dst = m.Topics[i].appendTo(dst, version)
-			}
+		dst = appendArrayLen(dst, len(m.Topics), flex)
+		for i := range m.Topics {
+			dst = m.Topics[i].appendTo(dst, version)
 		}
 	}
 	if flex {
@@ -202,9 +190,7 @@ func (m *AlterReplicaLogDirsRequestAlterReplicaLogDirTopic) decode(r *Reader, ve
 	*m = AlterReplicaLogDirsRequestAlterReplicaLogDirTopic{}
 	m.Default()
 	flex := version >= 2
-	{
-		m.Name = r.String(flex)
-	}
+	m.Name = r.String(flex)
 	{
 		n := r.arrayLen(flex, false)
 		if n >= 0 {
@@ -214,8 +200,6 @@ func (m *AlterReplicaLogDirsRequestAlterReplicaLogDirTopic) decode(r *Reader, ve
 				a = append(a, r.Int32())
 			}
 			m.Partitions = a
-		} else {
-			m.Partitions = nil
 		}
 	}
 	if flex {
@@ -228,15 +212,11 @@ func (m *AlterReplicaLogDirsRequestAlterReplicaLogDirTopic) decode(r *Reader, ve
 
 func (m *AlterReplicaLogDirsRequestAlterReplicaLogDirTopic) appendTo(dst []byte, version int16) []byte {
 	flex := version >= 2
+	dst = appendString(dst, m.Name, flex)
 	{
-		dst = appendString(dst, m.Name, flex)
-	}
-	{
-		{
-			dst = appendArrayLen(dst, len(m.Partitions), flex)
-			for i := range m.Partitions {
-				dst = appendInt32(dst, m.Partitions[i])
-			}
+		dst = appendArrayLen(dst, len(m.Partitions), flex)
+		for i := range m.Partitions {
+			dst = appendInt32(dst, m.Partitions[i])
 		}
 	}
 	if flex {
@@ -276,9 +256,7 @@ func (m *AlterReplicaLogDirsResponse) decode(r *Reader, version int16) {
 	*m = AlterReplicaLogDirsResponse{}
 	m.Default()
 	flex := version >= 2
-	{
-		m.ThrottleTimeMs = r.Int32()
-	}
+	m.ThrottleTimeMs = r.Int32()
 	{
 		n := r.arrayLen(flex, false)
 		if n >= 0 {
@@ -289,8 +267,6 @@ func (m *AlterReplicaLogDirsResponse) decode(r *Reader, version int16) {
 				a[len(a)-1].decode(r, version)
 			}
 			m.Results = a
-		} else {
-			m.Results = nil
 		}
 	}
 	if flex {
@@ -303,15 +279,11 @@ func (m *AlterReplicaLogDirsResponse) decode(r *Reader, version int16) {
 
 func (m *AlterReplicaLogDirsResponse) appendTo(dst []byte, version int16) []byte {
 	flex := version >= 2
+	dst = appendInt32(dst, m.ThrottleTimeMs)
 	{
-		dst = appendInt32(dst, m.ThrottleTimeMs)
-	}
-	{
-		{
-			dst = appendArrayLen(dst, len(m.Results), flex)
-			for i := range m.Results {
-				dst = m.Results[i].appendTo(dst, version)
-			}
+		dst = appendArrayLen(dst, len(m.Results), flex)
+		for i := range m.Results {
+			dst = m.Results[i].appendTo(dst, version)
 		}
 	}
 	if flex {
@@ -377,9 +349,7 @@ func (m *AlterReplicaLogDirsResponseAlterReplicaLogDirTopicResult) decode(r *Rea
 	*m = AlterReplicaLogDirsResponseAlterReplicaLogDirTopicResult{}
 	m.Default()
 	flex := version >= 2
-	{
-		m.TopicName = r.String(flex)
-	}
+	m.TopicName = r.String(flex)
 	{
 		n := r.arrayLen(flex, false)
 		if n >= 0 {
@@ -390,8 +360,6 @@ func (m *AlterReplicaLogDirsResponseAlterReplicaLogDirTopicResult) decode(r *Rea
 				a[len(a)-1].decode(r, version)
 			}
 			m.Partitions = a
-		} else {
-			m.Partitions = nil
 		}
 	}
 	if flex {
@@ -404,15 +372,11 @@ func (m *AlterReplicaLogDirsResponseAlterReplicaLogDirTopicResult) decode(r *Rea
 
 func (m *AlterReplicaLogDirsResponseAlterReplicaLogDirTopicResult) appendTo(dst []byte, version int16) []byte {
 	flex := version >= 2
+	dst = appendString(dst, m.TopicName, flex)
 	{
-		dst = appendString(dst, m.TopicName, flex)
-	}
-	{
-		{
-			dst = appendArrayLen(dst, len(m.Partitions), flex)
-			for i := range m.Partitions {
-				dst = m.Partitions[i].appendTo(dst, version)
-			}
+		dst = appendArrayLen(dst, len(m.Partitions), flex)
+		for i := range m.Partitions {
+			dst = m.Partitions[i].appendTo(dst, version)
 		}
 	}
 	if flex {
@@ -452,12 +416,8 @@ func (m *AlterReplicaLogDirsResponseAlterReplicaLogDirPartitionResult) decode(r 
 	*m = AlterReplicaLogDirsResponseAlterReplicaLogDirPartitionResult{}
 	m.Default()
 	flex := version >= 2
-	{
-		m.PartitionIndex = r.Int32()
-	}
-	{
-		m.ErrorCode = r.Int16()
-	}
+	m.PartitionIndex = r.Int32()
+	m.ErrorCode = r.Int16()
 	if flex {
 		for n := r.tagCount(); n > 0 && r.err == nil; n-- {
 			key, data := r.tag()
@@ -468,12 +428,8 @@ func (m *AlterReplicaLogDirsResponseAlterReplicaLogDirPartitionResult) decode(r 
 
 func (m *AlterReplicaLogDirsResponseAlterReplicaLogDirPartitionResult) appendTo(dst []byte, version int16) []byte {
 	flex := version >= 2
-	{
-		dst = appendInt32(dst, m.PartitionIndex)
-	}
-	{
-		dst = appendInt16(dst, m.ErrorCode)
-	}
+	dst = appendInt32(dst, m.PartitionIndex)
+	dst = appendInt16(dst, m.ErrorCode)
 	if flex {
 		dst = appendUvarint(dst, uint32(len(m.UnknownTags)))
 		dst = appendUnknownTags(dst, m.UnknownTags, 0, -1)

@@ -47,8 +47,6 @@ func (m *AlterUserScramCredentialsRequest) decode(r *Reader, version int16) {
 				a[len(a)-1].decode(r, version)
 			}
 			m.Deletions = a
-		} else {
-			m.Deletions = nil
 		}
 	}
 	{
@@ -61,8 +59,6 @@ func (m *AlterUserScramCredentialsRequest) decode(r *Reader, version int16) {
 				a[len(a)-1].decode(r, version)
 			}
 			m.Upsertions = a
-		} else {
-			m.Upsertions = nil
 		}
 	}
 	if flex {
@@ -76,19 +72,15 @@ func (m *AlterUserScramCredentialsRequest) decode(r *Reader, version int16) {
 func (m *AlterUserScramCredentialsRequest) appendTo(dst []byte, version int16) []byte {
 	flex := true
 	{
-		{
-			dst = appendArrayLen(dst, len(m.Deletions), flex)
-			for i := range m.Deletions {
-				dst = m.Deletions[i].appendTo(dst, version)
-			}
+		dst = appendArrayLen(dst, len(m.Deletions), flex)
+		for i := range m.Deletions {
+			dst = m.Deletions[i].appendTo(dst, version)
 		}
 	}
 	{
-		{
-			dst = appendArrayLen(dst, len(m.Upsertions), flex)
-			for i := range m.Upsertions {
-				dst = m.Upsertions[i].appendTo(dst, version)
-			}
+		dst = appendArrayLen(dst, len(m.Upsertions), flex)
+		for i := range m.Upsertions {
+			dst = m.Upsertions[i].appendTo(dst, version)
 		}
 	}
 	if flex {
@@ -154,12 +146,8 @@ func (m *AlterUserScramCredentialsRequestScramCredentialDeletion) decode(r *Read
 	*m = AlterUserScramCredentialsRequestScramCredentialDeletion{}
 	m.Default()
 	flex := true
-	{
-		m.Name = r.String(flex)
-	}
-	{
-		m.Mechanism = r.Int8()
-	}
+	m.Name = r.String(flex)
+	m.Mechanism = r.Int8()
 	if flex {
 		for n := r.tagCount(); n > 0 && r.err == nil; n-- {
 			key, data := r.tag()
@@ -170,12 +158,8 @@ func (m *AlterUserScramCredentialsRequestScramCredentialDeletion) decode(r *Read
 
 func (m *AlterUserScramCredentialsRequestScramCredentialDeletion) appendTo(dst []byte, version int16) []byte {
 	flex := true
-	{
-		dst = appendString(dst, m.Name, flex)
-	}
-	{
-		dst = appendInt8(dst, m.Mechanism)
-	}
+	dst = appendString(dst, m.Name, flex)
+	dst = appendInt8(dst, m.Mechanism)
 	if flex {
 		dst = appendUvarint(dst, uint32(len(m.UnknownTags)))
 		dst = appendUnknownTags(dst, m.UnknownTags, 0, -1)
@@ -228,21 +212,11 @@ func (m *AlterUserScramCredentialsRequestScramCredentialUpsertion) decode(r *Rea
 	*m = AlterUserScramCredentialsRequestScramCredentialUpsertion{}
 	m.Default()
 	flex := true
-	{
-		m.Name = r.String(flex)
-	}
-	{
-		m.Mechanism = r.Int8()
-	}
-	{
-		m.Iterations = r.Int32()
-	}
-	{
-		m.Salt = r.Bytes(flex)
-	}
-	{
-		m.SaltedPassword = r.Bytes(flex)
-	}
+	m.Name = r.String(flex)
+	m.Mechanism = r.Int8()
+	m.Iterations = r.Int32()
+	m.Salt = r.Bytes(flex)
+	m.SaltedPassword = r.Bytes(flex)
 	if flex {
 		for n := r.tagCount(); n > 0 && r.err == nil; n-- {
 			key, data := r.tag()
@@ -253,21 +227,11 @@ func (m *AlterUserScramCredentialsRequestScramCredentialUpsertion) decode(r *Rea
 
 func (m *AlterUserScramCredentialsRequestScramCredentialUpsertion) appendTo(dst []byte, version int16) []byte {
 	flex := true
-	{
-		dst = appendString(dst, m.Name, flex)
-	}
-	{
-		dst = appendInt8(dst, m.Mechanism)
-	}
-	{
-		dst = appendInt32(dst, m.Iterations)
-	}
-	{
-		dst = appendBytes(dst, m.Salt, flex)
-	}
-	{
-		dst = appendBytes(dst, m.SaltedPassword, flex)
-	}
+	dst = appendString(dst, m.Name, flex)
+	dst = appendInt8(dst, m.Mechanism)
+	dst = appendInt32(dst, m.Iterations)
+	dst = appendBytes(dst, m.Salt, flex)
+	dst = appendBytes(dst, m.SaltedPassword, flex)
 	if flex {
 		dst = appendUvarint(dst, uint32(len(m.UnknownTags)))
 		dst = appendUnknownTags(dst, m.UnknownTags, 0, -1)
@@ -305,9 +269,7 @@ func (m *AlterUserScramCredentialsResponse) decode(r *Reader, version int16) {
 	*m = AlterUserScramCredentialsResponse{}
 	m.Default()
 	flex := true
-	{
-		m.ThrottleTimeMs = r.Int32()
-	}
+	m.ThrottleTimeMs = r.Int32()
 	{
 		n := r.arrayLen(flex, false)
 		if n >= 0 {
@@ -318,8 +280,6 @@ func (m *AlterUserScramCredentialsResponse) decode(r *Reader, version int16) {
 				a[len(a)-1].decode(r, version)
 			}
 			m.Results = a
-		} else {
-			m.Results = nil
 		}
 	}
 	if flex {
@@ -332,15 +292,11 @@ func (m *AlterUserScramCredentialsResponse) decode(r *Reader, version int16) {
 
 func (m *AlterUserScramCredentialsResponse) appendTo(dst []byte, version int16) []byte {
 	flex := true
+	dst = appendInt32(dst, m.ThrottleTimeMs)
 	{
-		dst = appendInt32(dst, m.ThrottleTimeMs)
-	}
-	{
-		{
-			dst = appendArrayLen(dst, len(m.Results), flex)
-			for i := range m.Results {
-				dst = m.Results[i].appendTo(dst, version)
-			}
+		dst = appendArrayLen(dst, len(m.Results), flex)
+		for i := range m.Results {
+			dst = m.Results[i].appendTo(dst, version)
 		}
 	}
 	if flex {
@@ -413,15 +369,9 @@ func (m *AlterUserScramCredentialsResponseAlterUserScramCredentialsResult) decod
 	*m = AlterUserScramCredentialsResponseAlterUserScramCredentialsResult{}
 	m.Default()
 	flex := true
-	{
-		m.User = r.String(flex)
-	}
-	{
-		m.ErrorCode = r.Int16()
-	}
-	{
-		m.ErrorMessage = r.NullableString(flex)
-	}
+	m.User = r.String(flex)
+	m.ErrorCode = r.Int16()
+	m.ErrorMessage = r.NullableString(flex)
 	if flex {
 		for n := r.tagCount(); n > 0 && r.err == nil; n-- {
 			key, data := r.tag()
@@ -432,15 +382,9 @@ func (m *AlterUserScramCredentialsResponseAlterUserScramCredentialsResult) decod
 
 func (m *AlterUserScramCredentialsResponseAlterUserScramCredentialsResult) appendTo(dst []byte, version int16) []byte {
 	flex := true
-	{
-		dst = appendString(dst, m.User, flex)
-	}
-	{
-		dst = appendInt16(dst, m.ErrorCode)
-	}
-	{
-		dst = appendNullableString(dst, m.ErrorMessage, flex)
-	}
+	dst = appendString(dst, m.User, flex)
+	dst = appendInt16(dst, m.ErrorCode)
+	dst = appendNullableString(dst, m.ErrorMessage, flex)
 	if flex {
 		dst = appendUvarint(dst, uint32(len(m.UnknownTags)))
 		dst = appendUnknownTags(dst, m.UnknownTags, 0, -1)

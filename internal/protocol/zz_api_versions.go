@@ -148,9 +148,7 @@ func (m *ApiVersionsResponse) decode(r *Reader, version int16) {
 	*m = ApiVersionsResponse{}
 	m.Default()
 	flex := version >= 3
-	{
-		m.ErrorCode = r.Int16()
-	}
+	m.ErrorCode = r.Int16()
 	{
 		n := r.arrayLen(flex, false)
 		if n >= 0 {
@@ -161,8 +159,6 @@ func (m *ApiVersionsResponse) decode(r *Reader, version int16) {
 				a[len(a)-1].decode(r, version)
 			}
 			m.ApiKeys = a
-		} else {
-			m.ApiKeys = nil
 		}
 	}
 	if version >= 1 {
@@ -183,8 +179,6 @@ func (m *ApiVersionsResponse) decode(r *Reader, version int16) {
 						a[len(a)-1].decode((&s), version)
 					}
 					m.SupportedFeatures = a
-				} else {
-					m.SupportedFeatures = nil
 				}
 				r.endSub(&s)
 			case key == 1 && version >= 3:
@@ -202,8 +196,6 @@ func (m *ApiVersionsResponse) decode(r *Reader, version int16) {
 						a[len(a)-1].decode((&s), version)
 					}
 					m.FinalizedFeatures = a
-				} else {
-					m.FinalizedFeatures = nil
 				}
 				r.endSub(&s)
 			case key == 3 && version >= 3:
@@ -219,15 +211,11 @@ func (m *ApiVersionsResponse) decode(r *Reader, version int16) {
 
 func (m *ApiVersionsResponse) appendTo(dst []byte, version int16) []byte {
 	flex := version >= 3
+	dst = appendInt16(dst, m.ErrorCode)
 	{
-		dst = appendInt16(dst, m.ErrorCode)
-	}
-	{
-		{
-			dst = appendArrayLen(dst, len(m.ApiKeys), flex)
-			for i := range m.ApiKeys {
-				dst = m.ApiKeys[i].appendTo(dst, version)
-			}
+		dst = appendArrayLen(dst, len(m.ApiKeys), flex)
+		for i := range m.ApiKeys {
+			dst = m.ApiKeys[i].appendTo(dst, version)
 		}
 	}
 	if version >= 1 {
@@ -257,11 +245,9 @@ func (m *ApiVersionsResponse) appendTo(dst []byte, version int16) []byte {
 			dst, u = appendUnknownTagsBelow(dst, m.UnknownTags, u, 0)
 			dst = appendUvarint(dst, 0)
 			start := len(dst)
-			{
-				dst = appendArrayLen(dst, len(m.SupportedFeatures), true)
-				for i := range m.SupportedFeatures {
-					dst = m.SupportedFeatures[i].appendTo(dst, version)
-				}
+			dst = appendArrayLen(dst, len(m.SupportedFeatures), true)
+			for i := range m.SupportedFeatures {
+				dst = m.SupportedFeatures[i].appendTo(dst, version)
 			}
 			dst = finishTag(dst, start)
 		}
@@ -276,11 +262,9 @@ func (m *ApiVersionsResponse) appendTo(dst []byte, version int16) []byte {
 			dst, u = appendUnknownTagsBelow(dst, m.UnknownTags, u, 2)
 			dst = appendUvarint(dst, 2)
 			start := len(dst)
-			{
-				dst = appendArrayLen(dst, len(m.FinalizedFeatures), true)
-				for i := range m.FinalizedFeatures {
-					dst = m.FinalizedFeatures[i].appendTo(dst, version)
-				}
+			dst = appendArrayLen(dst, len(m.FinalizedFeatures), true)
+			for i := range m.FinalizedFeatures {
+				dst = m.FinalizedFeatures[i].appendTo(dst, version)
 			}
 			dst = finishTag(dst, start)
 		}
@@ -357,15 +341,9 @@ func (m *ApiVersionsResponseApiVersion) decode(r *Reader, version int16) {
 	*m = ApiVersionsResponseApiVersion{}
 	m.Default()
 	flex := version >= 3
-	{
-		m.ApiKey = r.Int16()
-	}
-	{
-		m.MinVersion = r.Int16()
-	}
-	{
-		m.MaxVersion = r.Int16()
-	}
+	m.ApiKey = r.Int16()
+	m.MinVersion = r.Int16()
+	m.MaxVersion = r.Int16()
 	if flex {
 		for n := r.tagCount(); n > 0 && r.err == nil; n-- {
 			key, data := r.tag()
@@ -376,15 +354,9 @@ func (m *ApiVersionsResponseApiVersion) decode(r *Reader, version int16) {
 
 func (m *ApiVersionsResponseApiVersion) appendTo(dst []byte, version int16) []byte {
 	flex := version >= 3
-	{
-		dst = appendInt16(dst, m.ApiKey)
-	}
-	{
-		dst = appendInt16(dst, m.MinVersion)
-	}
-	{
-		dst = appendInt16(dst, m.MaxVersion)
-	}
+	dst = appendInt16(dst, m.ApiKey)
+	dst = appendInt16(dst, m.MinVersion)
+	dst = appendInt16(dst, m.MaxVersion)
 	if flex {
 		dst = appendUvarint(dst, uint32(len(m.UnknownTags)))
 		dst = appendUnknownTags(dst, m.UnknownTags, 0, -1)

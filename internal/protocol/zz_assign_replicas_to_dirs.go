@@ -42,12 +42,8 @@ func (m *AssignReplicasToDirsRequest) decode(r *Reader, version int16) {
 	*m = AssignReplicasToDirsRequest{}
 	m.Default()
 	flex := true
-	{
-		m.BrokerID = r.Int32()
-	}
-	{
-		m.BrokerEpoch = r.Int64()
-	}
+	m.BrokerID = r.Int32()
+	m.BrokerEpoch = r.Int64()
 	{
 		n := r.arrayLen(flex, false)
 		if n >= 0 {
@@ -58,8 +54,6 @@ func (m *AssignReplicasToDirsRequest) decode(r *Reader, version int16) {
 				a[len(a)-1].decode(r, version)
 			}
 			m.Directories = a
-		} else {
-			m.Directories = nil
 		}
 	}
 	if flex {
@@ -72,18 +66,12 @@ func (m *AssignReplicasToDirsRequest) decode(r *Reader, version int16) {
 
 func (m *AssignReplicasToDirsRequest) appendTo(dst []byte, version int16) []byte {
 	flex := true
+	dst = appendInt32(dst, m.BrokerID)
+	dst = appendInt64(dst, m.BrokerEpoch)
 	{
-		dst = appendInt32(dst, m.BrokerID)
-	}
-	{
-		dst = appendInt64(dst, m.BrokerEpoch)
-	}
-	{
-		{
-			dst = appendArrayLen(dst, len(m.Directories), flex)
-			for i := range m.Directories {
-				dst = m.Directories[i].appendTo(dst, version)
-			}
+		dst = appendArrayLen(dst, len(m.Directories), flex)
+		for i := range m.Directories {
+			dst = m.Directories[i].appendTo(dst, version)
 		}
 	}
 	if flex {
@@ -148,9 +136,7 @@ func (m *AssignReplicasToDirsRequestDirectoryData) decode(r *Reader, version int
 	*m = AssignReplicasToDirsRequestDirectoryData{}
 	m.Default()
 	flex := true
-	{
-		m.ID = r.UUID()
-	}
+	m.ID = r.UUID()
 	{
 		n := r.arrayLen(flex, false)
 		if n >= 0 {
@@ -161,8 +147,6 @@ func (m *AssignReplicasToDirsRequestDirectoryData) decode(r *Reader, version int
 				a[len(a)-1].decode(r, version)
 			}
 			m.Topics = a
-		} else {
-			m.Topics = nil
 		}
 	}
 	if flex {
@@ -175,15 +159,11 @@ func (m *AssignReplicasToDirsRequestDirectoryData) decode(r *Reader, version int
 
 func (m *AssignReplicasToDirsRequestDirectoryData) appendTo(dst []byte, version int16) []byte {
 	flex := true
+	dst = appendUUID(dst, m.ID)
 	{
-		dst = appendUUID(dst, m.ID)
-	}
-	{
-		{
-			dst = appendArrayLen(dst, len(m.Topics), flex)
-			for i := range m.Topics {
-				dst = m.Topics[i].appendTo(dst, version)
-			}
+		dst = appendArrayLen(dst, len(m.Topics), flex)
+		for i := range m.Topics {
+			dst = m.Topics[i].appendTo(dst, version)
 		}
 	}
 	if flex {
@@ -222,9 +202,7 @@ func (m *AssignReplicasToDirsRequestTopicData) decode(r *Reader, version int16) 
 	*m = AssignReplicasToDirsRequestTopicData{}
 	m.Default()
 	flex := true
-	{
-		m.TopicID = r.UUID()
-	}
+	m.TopicID = r.UUID()
 	{
 		n := r.arrayLen(flex, false)
 		if n >= 0 {
@@ -235,8 +213,6 @@ func (m *AssignReplicasToDirsRequestTopicData) decode(r *Reader, version int16) 
 				a[len(a)-1].decode(r, version)
 			}
 			m.Partitions = a
-		} else {
-			m.Partitions = nil
 		}
 	}
 	if flex {
@@ -249,15 +225,11 @@ func (m *AssignReplicasToDirsRequestTopicData) decode(r *Reader, version int16) 
 
 func (m *AssignReplicasToDirsRequestTopicData) appendTo(dst []byte, version int16) []byte {
 	flex := true
+	dst = appendUUID(dst, m.TopicID)
 	{
-		dst = appendUUID(dst, m.TopicID)
-	}
-	{
-		{
-			dst = appendArrayLen(dst, len(m.Partitions), flex)
-			for i := range m.Partitions {
-				dst = m.Partitions[i].appendTo(dst, version)
-			}
+		dst = appendArrayLen(dst, len(m.Partitions), flex)
+		for i := range m.Partitions {
+			dst = m.Partitions[i].appendTo(dst, version)
 		}
 	}
 	if flex {
@@ -292,9 +264,7 @@ func (m *AssignReplicasToDirsRequestPartitionData) decode(r *Reader, version int
 	*m = AssignReplicasToDirsRequestPartitionData{}
 	m.Default()
 	flex := true
-	{
-		m.PartitionIndex = r.Int32()
-	}
+	m.PartitionIndex = r.Int32()
 	if flex {
 		for n := r.tagCount(); n > 0 && r.err == nil; n-- {
 			key, data := r.tag()
@@ -305,9 +275,7 @@ func (m *AssignReplicasToDirsRequestPartitionData) decode(r *Reader, version int
 
 func (m *AssignReplicasToDirsRequestPartitionData) appendTo(dst []byte, version int16) []byte {
 	flex := true
-	{
-		dst = appendInt32(dst, m.PartitionIndex)
-	}
+	dst = appendInt32(dst, m.PartitionIndex)
 	if flex {
 		dst = appendUvarint(dst, uint32(len(m.UnknownTags)))
 		dst = appendUnknownTags(dst, m.UnknownTags, 0, -1)
@@ -349,12 +317,8 @@ func (m *AssignReplicasToDirsResponse) decode(r *Reader, version int16) {
 	*m = AssignReplicasToDirsResponse{}
 	m.Default()
 	flex := true
-	{
-		m.ThrottleTimeMs = r.Int32()
-	}
-	{
-		m.ErrorCode = r.Int16()
-	}
+	m.ThrottleTimeMs = r.Int32()
+	m.ErrorCode = r.Int16()
 	{
 		n := r.arrayLen(flex, false)
 		if n >= 0 {
@@ -365,8 +329,6 @@ func (m *AssignReplicasToDirsResponse) decode(r *Reader, version int16) {
 				a[len(a)-1].decode(r, version)
 			}
 			m.Directories = a
-		} else {
-			m.Directories = nil
 		}
 	}
 	if flex {
@@ -379,18 +341,12 @@ func (m *AssignReplicasToDirsResponse) decode(r *Reader, version int16) {
 
 func (m *AssignReplicasToDirsResponse) appendTo(dst []byte, version int16) []byte {
 	flex := true
+	dst = appendInt32(dst, m.ThrottleTimeMs)
+	dst = appendInt16(dst, m.ErrorCode)
 	{
-		dst = appendInt32(dst, m.ThrottleTimeMs)
-	}
-	{
-		dst = appendInt16(dst, m.ErrorCode)
-	}
-	{
-		{
-			dst = appendArrayLen(dst, len(m.Directories), flex)
-			for i := range m.Directories {
-				dst = m.Directories[i].appendTo(dst, version)
-			}
+		dst = appendArrayLen(dst, len(m.Directories), flex)
+		for i := range m.Directories {
+			dst = m.Directories[i].appendTo(dst, version)
 		}
 	}
 	if flex {
@@ -455,9 +411,7 @@ func (m *AssignReplicasToDirsResponseDirectoryData) decode(r *Reader, version in
 	*m = AssignReplicasToDirsResponseDirectoryData{}
 	m.Default()
 	flex := true
-	{
-		m.ID = r.UUID()
-	}
+	m.ID = r.UUID()
 	{
 		n := r.arrayLen(flex, false)
 		if n >= 0 {
@@ -468,8 +422,6 @@ func (m *AssignReplicasToDirsResponseDirectoryData) decode(r *Reader, version in
 				a[len(a)-1].decode(r, version)
 			}
 			m.Topics = a
-		} else {
-			m.Topics = nil
 		}
 	}
 	if flex {
@@ -482,15 +434,11 @@ func (m *AssignReplicasToDirsResponseDirectoryData) decode(r *Reader, version in
 
 func (m *AssignReplicasToDirsResponseDirectoryData) appendTo(dst []byte, version int16) []byte {
 	flex := true
+	dst = appendUUID(dst, m.ID)
 	{
-		dst = appendUUID(dst, m.ID)
-	}
-	{
-		{
-			dst = appendArrayLen(dst, len(m.Topics), flex)
-			for i := range m.Topics {
-				dst = m.Topics[i].appendTo(dst, version)
-			}
+		dst = appendArrayLen(dst, len(m.Topics), flex)
+		for i := range m.Topics {
+			dst = m.Topics[i].appendTo(dst, version)
 		}
 	}
 	if flex {
@@ -529,9 +477,7 @@ func (m *AssignReplicasToDirsResponseTopicData) decode(r *Reader, version int16)
 	*m = AssignReplicasToDirsResponseTopicData{}
 	m.Default()
 	flex := true
-	{
-		m.TopicID = r.UUID()
-	}
+	m.TopicID = r.UUID()
 	{
 		n := r.arrayLen(flex, false)
 		if n >= 0 {
@@ -542,8 +488,6 @@ func (m *AssignReplicasToDirsResponseTopicData) decode(r *Reader, version int16)
 				a[len(a)-1].decode(r, version)
 			}
 			m.Partitions = a
-		} else {
-			m.Partitions = nil
 		}
 	}
 	if flex {
@@ -556,15 +500,11 @@ func (m *AssignReplicasToDirsResponseTopicData) decode(r *Reader, version int16)
 
 func (m *AssignReplicasToDirsResponseTopicData) appendTo(dst []byte, version int16) []byte {
 	flex := true
+	dst = appendUUID(dst, m.TopicID)
 	{
-		dst = appendUUID(dst, m.TopicID)
-	}
-	{
-		{
-			dst = appendArrayLen(dst, len(m.Partitions), flex)
-			for i := range m.Partitions {
-				dst = m.Partitions[i].appendTo(dst, version)
-			}
+		dst = appendArrayLen(dst, len(m.Partitions), flex)
+		for i := range m.Partitions {
+			dst = m.Partitions[i].appendTo(dst, version)
 		}
 	}
 	if flex {
@@ -604,12 +544,8 @@ func (m *AssignReplicasToDirsResponsePartitionData) decode(r *Reader, version in
 	*m = AssignReplicasToDirsResponsePartitionData{}
 	m.Default()
 	flex := true
-	{
-		m.PartitionIndex = r.Int32()
-	}
-	{
-		m.ErrorCode = r.Int16()
-	}
+	m.PartitionIndex = r.Int32()
+	m.ErrorCode = r.Int16()
 	if flex {
 		for n := r.tagCount(); n > 0 && r.err == nil; n-- {
 			key, data := r.tag()
@@ -620,12 +556,8 @@ func (m *AssignReplicasToDirsResponsePartitionData) decode(r *Reader, version in
 
 func (m *AssignReplicasToDirsResponsePartitionData) appendTo(dst []byte, version int16) []byte {
 	flex := true
-	{
-		dst = appendInt32(dst, m.PartitionIndex)
-	}
-	{
-		dst = appendInt16(dst, m.ErrorCode)
-	}
+	dst = appendInt32(dst, m.PartitionIndex)
+	dst = appendInt16(dst, m.ErrorCode)
 	if flex {
 		dst = appendUvarint(dst, uint32(len(m.UnknownTags)))
 		dst = appendUnknownTags(dst, m.UnknownTags, 0, -1)

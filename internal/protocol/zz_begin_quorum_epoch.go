@@ -46,9 +46,7 @@ func (m *BeginQuorumEpochRequest) decode(r *Reader, version int16) {
 	*m = BeginQuorumEpochRequest{}
 	m.Default()
 	flex := version >= 1
-	{
-		m.ClusterID = r.NullableString(flex)
-	}
+	m.ClusterID = r.NullableString(flex)
 	if version >= 1 {
 		m.VoterID = r.Int32()
 	}
@@ -62,8 +60,6 @@ func (m *BeginQuorumEpochRequest) decode(r *Reader, version int16) {
 				a[len(a)-1].decode(r, version)
 			}
 			m.Topics = a
-		} else {
-			m.Topics = nil
 		}
 	}
 	if version >= 1 {
@@ -76,8 +72,6 @@ func (m *BeginQuorumEpochRequest) decode(r *Reader, version int16) {
 				a[len(a)-1].decode(r, version)
 			}
 			m.LeaderEndpoints = a
-		} else {
-			m.LeaderEndpoints = nil
 		}
 	}
 	if flex {
@@ -90,26 +84,20 @@ func (m *BeginQuorumEpochRequest) decode(r *Reader, version int16) {
 
 func (m *BeginQuorumEpochRequest) appendTo(dst []byte, version int16) []byte {
 	flex := version >= 1
-	{
-		dst = appendNullableString(dst, m.ClusterID, flex)
-	}
+	dst = appendNullableString(dst, m.ClusterID, flex)
 	if version >= 1 {
 		dst = appendInt32(dst, m.VoterID)
 	}
 	{
-		{
-			dst = appendArrayLen(dst, len(m.Topics), flex)
-			for i := range m.Topics {
-				dst = m.Topics[i].appendTo(dst, version)
-			}
+		dst = appendArrayLen(dst, len(m.Topics), flex)
+		for i := range m.Topics {
+			dst = m.Topics[i].appendTo(dst, version)
 		}
 	}
 	if version >= 1 {
-		{
-			dst = appendArrayLen(dst, len(m.LeaderEndpoints), flex)
-			for i := range m.LeaderEndpoints {
-				dst = m.LeaderEndpoints[i].appendTo(dst, version)
-			}
+		dst = appendArrayLen(dst, len(m.LeaderEndpoints), flex)
+		for i := range m.LeaderEndpoints {
+			dst = m.LeaderEndpoints[i].appendTo(dst, version)
 		}
 	}
 	if flex {
@@ -174,9 +162,7 @@ func (m *BeginQuorumEpochRequestTopicData) decode(r *Reader, version int16) {
 	*m = BeginQuorumEpochRequestTopicData{}
 	m.Default()
 	flex := version >= 1
-	{
-		m.TopicName = r.String(flex)
-	}
+	m.TopicName = r.String(flex)
 	{
 		n := r.arrayLen(flex, false)
 		if n >= 0 {
@@ -187,8 +173,6 @@ func (m *BeginQuorumEpochRequestTopicData) decode(r *Reader, version int16) {
 				a[len(a)-1].decode(r, version)
 			}
 			m.Partitions = a
-		} else {
-			m.Partitions = nil
 		}
 	}
 	if flex {
@@ -201,15 +185,11 @@ func (m *BeginQuorumEpochRequestTopicData) decode(r *Reader, version int16) {
 
 func (m *BeginQuorumEpochRequestTopicData) appendTo(dst []byte, version int16) []byte {
 	flex := version >= 1
+	dst = appendString(dst, m.TopicName, flex)
 	{
-		dst = appendString(dst, m.TopicName, flex)
-	}
-	{
-		{
-			dst = appendArrayLen(dst, len(m.Partitions), flex)
-			for i := range m.Partitions {
-				dst = m.Partitions[i].appendTo(dst, version)
-			}
+		dst = appendArrayLen(dst, len(m.Partitions), flex)
+		for i := range m.Partitions {
+			dst = m.Partitions[i].appendTo(dst, version)
 		}
 	}
 	if flex {
@@ -259,18 +239,12 @@ func (m *BeginQuorumEpochRequestPartitionData) decode(r *Reader, version int16) 
 	*m = BeginQuorumEpochRequestPartitionData{}
 	m.Default()
 	flex := version >= 1
-	{
-		m.PartitionIndex = r.Int32()
-	}
+	m.PartitionIndex = r.Int32()
 	if version >= 1 {
 		m.VoterDirectoryID = r.UUID()
 	}
-	{
-		m.LeaderID = r.Int32()
-	}
-	{
-		m.LeaderEpoch = r.Int32()
-	}
+	m.LeaderID = r.Int32()
+	m.LeaderEpoch = r.Int32()
 	if flex {
 		for n := r.tagCount(); n > 0 && r.err == nil; n-- {
 			key, data := r.tag()
@@ -281,18 +255,12 @@ func (m *BeginQuorumEpochRequestPartitionData) decode(r *Reader, version int16) 
 
 func (m *BeginQuorumEpochRequestPartitionData) appendTo(dst []byte, version int16) []byte {
 	flex := version >= 1
-	{
-		dst = appendInt32(dst, m.PartitionIndex)
-	}
+	dst = appendInt32(dst, m.PartitionIndex)
 	if version >= 1 {
 		dst = appendUUID(dst, m.VoterDirectoryID)
 	}
-	{
-		dst = appendInt32(dst, m.LeaderID)
-	}
-	{
-		dst = appendInt32(dst, m.LeaderEpoch)
-	}
+	dst = appendInt32(dst, m.LeaderID)
+	dst = appendInt32(dst, m.LeaderEpoch)
 	if flex {
 		dst = appendUvarint(dst, uint32(len(m.UnknownTags)))
 		dst = appendUnknownTags(dst, m.UnknownTags, 0, -1)
@@ -404,9 +372,7 @@ func (m *BeginQuorumEpochResponse) decode(r *Reader, version int16) {
 	*m = BeginQuorumEpochResponse{}
 	m.Default()
 	flex := version >= 1
-	{
-		m.ErrorCode = r.Int16()
-	}
+	m.ErrorCode = r.Int16()
 	{
 		n := r.arrayLen(flex, false)
 		if n >= 0 {
@@ -417,8 +383,6 @@ func (m *BeginQuorumEpochResponse) decode(r *Reader, version int16) {
 				a[len(a)-1].decode(r, version)
 			}
 			m.Topics = a
-		} else {
-			m.Topics = nil
 		}
 	}
 	if flex {
@@ -436,8 +400,6 @@ func (m *BeginQuorumEpochResponse) decode(r *Reader, version int16) {
 						a[len(a)-1].decode((&s), version)
 					}
 					m.NodeEndpoints = a
-				} else {
-					m.NodeEndpoints = nil
 				}
 				r.endSub(&s)
 			default:
@@ -449,15 +411,11 @@ func (m *BeginQuorumEpochResponse) decode(r *Reader, version int16) {
 
 func (m *BeginQuorumEpochResponse) appendTo(dst []byte, version int16) []byte {
 	flex := version >= 1
+	dst = appendInt16(dst, m.ErrorCode)
 	{
-		dst = appendInt16(dst, m.ErrorCode)
-	}
-	{
-		{
-			dst = appendArrayLen(dst, len(m.Topics), flex)
-			for i := range m.Topics {
-				dst = m.Topics[i].appendTo(dst, version)
-			}
+		dst = appendArrayLen(dst, len(m.Topics), flex)
+		for i := range m.Topics {
+			dst = m.Topics[i].appendTo(dst, version)
 		}
 	}
 	if flex {
@@ -472,11 +430,9 @@ func (m *BeginQuorumEpochResponse) appendTo(dst []byte, version int16) []byte {
 			dst, u = appendUnknownTagsBelow(dst, m.UnknownTags, u, 0)
 			dst = appendUvarint(dst, 0)
 			start := len(dst)
-			{
-				dst = appendArrayLen(dst, len(m.NodeEndpoints), true)
-				for i := range m.NodeEndpoints {
-					dst = m.NodeEndpoints[i].appendTo(dst, version)
-				}
+			dst = appendArrayLen(dst, len(m.NodeEndpoints), true)
+			for i := range m.NodeEndpoints {
+				dst = m.NodeEndpoints[i].appendTo(dst, version)
 			}
 			dst = finishTag(dst, start)
 		}
@@ -540,9 +496,7 @@ func (m *BeginQuorumEpochResponseTopicData) decode(r *Reader, version int16) {
 	*m = BeginQuorumEpochResponseTopicData{}
 	m.Default()
 	flex := version >= 1
-	{
-		m.TopicName = r.String(flex)
-	}
+	m.TopicName = r.String(flex)
 	{
 		n := r.arrayLen(flex, false)
 		if n >= 0 {
@@ -553,8 +507,6 @@ func (m *BeginQuorumEpochResponseTopicData) decode(r *Reader, version int16) {
 				a[len(a)-1].decode(r, version)
 			}
 			m.Partitions = a
-		} else {
-			m.Partitions = nil
 		}
 	}
 	if flex {
@@ -567,15 +519,11 @@ func (m *BeginQuorumEpochResponseTopicData) decode(r *Reader, version int16) {
 
 func (m *BeginQuorumEpochResponseTopicData) appendTo(dst []byte, version int16) []byte {
 	flex := version >= 1
+	dst = appendString(dst, m.TopicName, flex)
 	{
-		dst = appendString(dst, m.TopicName, flex)
-	}
-	{
-		{
-			dst = appendArrayLen(dst, len(m.Partitions), flex)
-			for i := range m.Partitions {
-				dst = m.Partitions[i].appendTo(dst, version)
-			}
+		dst = appendArrayLen(dst, len(m.Partitions), flex)
+		for i := range m.Partitions {
+			dst = m.Partitions[i].appendTo(dst, version)
 		}
 	}
 	if flex {
@@ -624,18 +572,10 @@ func (m *BeginQuorumEpochResponsePartitionData) decode(r *Reader, version int16)
 	*m = BeginQuorumEpochResponsePartitionData{}
 	m.Default()
 	flex := version >= 1
-	{
-		m.PartitionIndex = r.Int32()
-	}
-	{
-		m.ErrorCode = r.Int16()
-	}
-	{
-		m.LeaderID = r.Int32()
-	}
-	{
-		m.LeaderEpoch = r.Int32()
-	}
+	m.PartitionIndex = r.Int32()
+	m.ErrorCode = r.Int16()
+	m.LeaderID = r.Int32()
+	m.LeaderEpoch = r.Int32()
 	if flex {
 		for n := r.tagCount(); n > 0 && r.err == nil; n-- {
 			key, data := r.tag()
@@ -646,18 +586,10 @@ func (m *BeginQuorumEpochResponsePartitionData) decode(r *Reader, version int16)
 
 func (m *BeginQuorumEpochResponsePartitionData) appendTo(dst []byte, version int16) []byte {
 	flex := version >= 1
-	{
-		dst = appendInt32(dst, m.PartitionIndex)
-	}
-	{
-		dst = appendInt16(dst, m.ErrorCode)
-	}
-	{
-		dst = appendInt32(dst, m.LeaderID)
-	}
-	{
-		dst = appendInt32(dst, m.LeaderEpoch)
-	}
+	dst = appendInt32(dst, m.PartitionIndex)
+	dst = appendInt16(dst, m.ErrorCode)
+	dst = appendInt32(dst, m.LeaderID)
+	dst = appendInt32(dst, m.LeaderEpoch)
 	if flex {
 		dst = appendUvarint(dst, uint32(len(m.UnknownTags)))
 		dst = appendUnknownTags(dst, m.UnknownTags, 0, -1)

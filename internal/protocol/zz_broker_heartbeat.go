@@ -58,21 +58,11 @@ func (m *BrokerHeartbeatRequest) decode(r *Reader, version int16) {
 	*m = BrokerHeartbeatRequest{}
 	m.Default()
 	flex := true
-	{
-		m.BrokerID = r.Int32()
-	}
-	{
-		m.BrokerEpoch = r.Int64()
-	}
-	{
-		m.CurrentMetadataOffset = r.Int64()
-	}
-	{
-		m.WantFence = r.Bool()
-	}
-	{
-		m.WantShutDown = r.Bool()
-	}
+	m.BrokerID = r.Int32()
+	m.BrokerEpoch = r.Int64()
+	m.CurrentMetadataOffset = r.Int64()
+	m.WantFence = r.Bool()
+	m.WantShutDown = r.Bool()
 	if flex {
 		for n := r.tagCount(); n > 0 && r.err == nil; n-- {
 			key, data := r.tag()
@@ -87,8 +77,6 @@ func (m *BrokerHeartbeatRequest) decode(r *Reader, version int16) {
 						a = append(a, (&s).UUID())
 					}
 					m.OfflineLogDirs = a
-				} else {
-					m.OfflineLogDirs = nil
 				}
 				r.endSub(&s)
 			default:
@@ -100,21 +88,11 @@ func (m *BrokerHeartbeatRequest) decode(r *Reader, version int16) {
 
 func (m *BrokerHeartbeatRequest) appendTo(dst []byte, version int16) []byte {
 	flex := true
-	{
-		dst = appendInt32(dst, m.BrokerID)
-	}
-	{
-		dst = appendInt64(dst, m.BrokerEpoch)
-	}
-	{
-		dst = appendInt64(dst, m.CurrentMetadataOffset)
-	}
-	{
-		dst = appendBool(dst, m.WantFence)
-	}
-	{
-		dst = appendBool(dst, m.WantShutDown)
-	}
+	dst = appendInt32(dst, m.BrokerID)
+	dst = appendInt64(dst, m.BrokerEpoch)
+	dst = appendInt64(dst, m.CurrentMetadataOffset)
+	dst = appendBool(dst, m.WantFence)
+	dst = appendBool(dst, m.WantShutDown)
 	if flex {
 		n := len(m.UnknownTags)
 		w0 := version >= 1 && !(len(m.OfflineLogDirs) == 0)
@@ -127,11 +105,9 @@ func (m *BrokerHeartbeatRequest) appendTo(dst []byte, version int16) []byte {
 			dst, u = appendUnknownTagsBelow(dst, m.UnknownTags, u, 0)
 			dst = appendUvarint(dst, 0)
 			start := len(dst)
-			{
-				dst = appendArrayLen(dst, len(m.OfflineLogDirs), true)
-				for i := range m.OfflineLogDirs {
-					dst = appendUUID(dst, m.OfflineLogDirs[i])
-				}
+			dst = appendArrayLen(dst, len(m.OfflineLogDirs), true)
+			for i := range m.OfflineLogDirs {
+				dst = appendUUID(dst, m.OfflineLogDirs[i])
 			}
 			dst = finishTag(dst, start)
 		}
@@ -212,21 +188,11 @@ func (m *BrokerHeartbeatResponse) decode(r *Reader, version int16) {
 	*m = BrokerHeartbeatResponse{}
 	m.Default()
 	flex := true
-	{
-		m.ThrottleTimeMs = r.Int32()
-	}
-	{
-		m.ErrorCode = r.Int16()
-	}
-	{
-		m.IsCaughtUp = r.Bool()
-	}
-	{
-		m.IsFenced = r.Bool()
-	}
-	{
-		m.ShouldShutDown = r.Bool()
-	}
+	m.ThrottleTimeMs = r.Int32()
+	m.ErrorCode = r.Int16()
+	m.IsCaughtUp = r.Bool()
+	m.IsFenced = r.Bool()
+	m.ShouldShutDown = r.Bool()
 	if flex {
 		for n := r.tagCount(); n > 0 && r.err == nil; n-- {
 			key, data := r.tag()
@@ -237,21 +203,11 @@ func (m *BrokerHeartbeatResponse) decode(r *Reader, version int16) {
 
 func (m *BrokerHeartbeatResponse) appendTo(dst []byte, version int16) []byte {
 	flex := true
-	{
-		dst = appendInt32(dst, m.ThrottleTimeMs)
-	}
-	{
-		dst = appendInt16(dst, m.ErrorCode)
-	}
-	{
-		dst = appendBool(dst, m.IsCaughtUp)
-	}
-	{
-		dst = appendBool(dst, m.IsFenced)
-	}
-	{
-		dst = appendBool(dst, m.ShouldShutDown)
-	}
+	dst = appendInt32(dst, m.ThrottleTimeMs)
+	dst = appendInt16(dst, m.ErrorCode)
+	dst = appendBool(dst, m.IsCaughtUp)
+	dst = appendBool(dst, m.IsFenced)
+	dst = appendBool(dst, m.ShouldShutDown)
 	if flex {
 		dst = appendUvarint(dst, uint32(len(m.UnknownTags)))
 		dst = appendUnknownTags(dst, m.UnknownTags, 0, -1)

@@ -75,15 +75,9 @@ func (m *BrokerRegistrationRequest) decode(r *Reader, version int16) {
 	*m = BrokerRegistrationRequest{}
 	m.Default()
 	flex := true
-	{
-		m.BrokerID = r.Int32()
-	}
-	{
-		m.ClusterID = r.String(flex)
-	}
-	{
-		m.IncarnationID = r.UUID()
-	}
+	m.BrokerID = r.Int32()
+	m.ClusterID = r.String(flex)
+	m.IncarnationID = r.UUID()
 	{
 		n := r.arrayLen(flex, false)
 		if n >= 0 {
@@ -94,8 +88,6 @@ func (m *BrokerRegistrationRequest) decode(r *Reader, version int16) {
 				a[len(a)-1].decode(r, version)
 			}
 			m.Listeners = a
-		} else {
-			m.Listeners = nil
 		}
 	}
 	{
@@ -108,13 +100,9 @@ func (m *BrokerRegistrationRequest) decode(r *Reader, version int16) {
 				a[len(a)-1].decode(r, version)
 			}
 			m.Features = a
-		} else {
-			m.Features = nil
 		}
 	}
-	{
-		m.Rack = r.NullableString(flex)
-	}
+	m.Rack = r.NullableString(flex)
 	if version >= 1 {
 		m.IsMigratingZkBroker = r.Bool()
 	}
@@ -127,8 +115,6 @@ func (m *BrokerRegistrationRequest) decode(r *Reader, version int16) {
 				a = append(a, r.UUID())
 			}
 			m.LogDirs = a
-		} else {
-			m.LogDirs = nil
 		}
 	}
 	if version >= 3 {
@@ -144,43 +130,29 @@ func (m *BrokerRegistrationRequest) decode(r *Reader, version int16) {
 
 func (m *BrokerRegistrationRequest) appendTo(dst []byte, version int16) []byte {
 	flex := true
+	dst = appendInt32(dst, m.BrokerID)
+	dst = appendString(dst, m.ClusterID, flex)
+	dst = appendUUID(dst, m.IncarnationID)
 	{
-		dst = appendInt32(dst, m.BrokerID)
-	}
-	{
-		dst = appendString(dst, m.ClusterID, flex)
-	}
-	{
-		dst = appendUUID(dst, m.IncarnationID)
-	}
-	{
-		{
-			dst = appendArrayLen(dst, len(m.Listeners), flex)
-			for i := range m.Listeners {
-				dst = m.Listeners[i].appendTo(dst, version)
-			}
+		dst = appendArrayLen(dst, len(m.Listeners), flex)
+		for i := range m.Listeners {
+			dst = m.Listeners[i].appendTo(dst, version)
 		}
 	}
 	{
-		{
-			dst = appendArrayLen(dst, len(m.Features), flex)
-			for i := range m.Features {
-				dst = m.Features[i].appendTo(dst, version)
-			}
+		dst = appendArrayLen(dst, len(m.Features), flex)
+		for i := range m.Features {
+			dst = m.Features[i].appendTo(dst, version)
 		}
 	}
-	{
-		dst = appendNullableString(dst, m.Rack, flex)
-	}
+	dst = appendNullableString(dst, m.Rack, flex)
 	if version >= 1 {
 		dst = appendBool(dst, m.IsMigratingZkBroker)
 	}
 	if version >= 2 {
-		{
-			dst = appendArrayLen(dst, len(m.LogDirs), flex)
-			for i := range m.LogDirs {
-				dst = appendUUID(dst, m.LogDirs[i])
-			}
+		dst = appendArrayLen(dst, len(m.LogDirs), flex)
+		for i := range m.LogDirs {
+			dst = appendUUID(dst, m.LogDirs[i])
 		}
 	}
 	if version >= 3 {
@@ -259,18 +231,10 @@ func (m *BrokerRegistrationRequestListener) decode(r *Reader, version int16) {
 	*m = BrokerRegistrationRequestListener{}
 	m.Default()
 	flex := true
-	{
-		m.Name = r.String(flex)
-	}
-	{
-		m.Host = r.String(flex)
-	}
-	{
-		m.Port = r.Uint16()
-	}
-	{
-		m.SecurityProtocol = r.Int16()
-	}
+	m.Name = r.String(flex)
+	m.Host = r.String(flex)
+	m.Port = r.Uint16()
+	m.SecurityProtocol = r.Int16()
 	if flex {
 		for n := r.tagCount(); n > 0 && r.err == nil; n-- {
 			key, data := r.tag()
@@ -281,18 +245,10 @@ func (m *BrokerRegistrationRequestListener) decode(r *Reader, version int16) {
 
 func (m *BrokerRegistrationRequestListener) appendTo(dst []byte, version int16) []byte {
 	flex := true
-	{
-		dst = appendString(dst, m.Name, flex)
-	}
-	{
-		dst = appendString(dst, m.Host, flex)
-	}
-	{
-		dst = appendUint16(dst, m.Port)
-	}
-	{
-		dst = appendInt16(dst, m.SecurityProtocol)
-	}
+	dst = appendString(dst, m.Name, flex)
+	dst = appendString(dst, m.Host, flex)
+	dst = appendUint16(dst, m.Port)
+	dst = appendInt16(dst, m.SecurityProtocol)
 	if flex {
 		dst = appendUvarint(dst, uint32(len(m.UnknownTags)))
 		dst = appendUnknownTags(dst, m.UnknownTags, 0, -1)
@@ -335,15 +291,9 @@ func (m *BrokerRegistrationRequestFeature) decode(r *Reader, version int16) {
 	*m = BrokerRegistrationRequestFeature{}
 	m.Default()
 	flex := true
-	{
-		m.Name = r.String(flex)
-	}
-	{
-		m.MinSupportedVersion = r.Int16()
-	}
-	{
-		m.MaxSupportedVersion = r.Int16()
-	}
+	m.Name = r.String(flex)
+	m.MinSupportedVersion = r.Int16()
+	m.MaxSupportedVersion = r.Int16()
 	if flex {
 		for n := r.tagCount(); n > 0 && r.err == nil; n-- {
 			key, data := r.tag()
@@ -354,15 +304,9 @@ func (m *BrokerRegistrationRequestFeature) decode(r *Reader, version int16) {
 
 func (m *BrokerRegistrationRequestFeature) appendTo(dst []byte, version int16) []byte {
 	flex := true
-	{
-		dst = appendString(dst, m.Name, flex)
-	}
-	{
-		dst = appendInt16(dst, m.MinSupportedVersion)
-	}
-	{
-		dst = appendInt16(dst, m.MaxSupportedVersion)
-	}
+	dst = appendString(dst, m.Name, flex)
+	dst = appendInt16(dst, m.MinSupportedVersion)
+	dst = appendInt16(dst, m.MaxSupportedVersion)
 	if flex {
 		dst = appendUvarint(dst, uint32(len(m.UnknownTags)))
 		dst = appendUnknownTags(dst, m.UnknownTags, 0, -1)
@@ -406,15 +350,9 @@ func (m *BrokerRegistrationResponse) decode(r *Reader, version int16) {
 	*m = BrokerRegistrationResponse{}
 	m.Default()
 	flex := true
-	{
-		m.ThrottleTimeMs = r.Int32()
-	}
-	{
-		m.ErrorCode = r.Int16()
-	}
-	{
-		m.BrokerEpoch = r.Int64()
-	}
+	m.ThrottleTimeMs = r.Int32()
+	m.ErrorCode = r.Int16()
+	m.BrokerEpoch = r.Int64()
 	if flex {
 		for n := r.tagCount(); n > 0 && r.err == nil; n-- {
 			key, data := r.tag()
@@ -425,15 +363,9 @@ func (m *BrokerRegistrationResponse) decode(r *Reader, version int16) {
 
 func (m *BrokerRegistrationResponse) appendTo(dst []byte, version int16) []byte {
 	flex := true
-	{
-		dst = appendInt32(dst, m.ThrottleTimeMs)
-	}
-	{
-		dst = appendInt16(dst, m.ErrorCode)
-	}
-	{
-		dst = appendInt64(dst, m.BrokerEpoch)
-	}
+	dst = appendInt32(dst, m.ThrottleTimeMs)
+	dst = appendInt16(dst, m.ErrorCode)
+	dst = appendInt64(dst, m.BrokerEpoch)
 	if flex {
 		dst = appendUvarint(dst, uint32(len(m.UnknownTags)))
 		dst = appendUnknownTags(dst, m.UnknownTags, 0, -1)

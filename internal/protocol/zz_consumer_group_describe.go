@@ -46,13 +46,9 @@ func (m *ConsumerGroupDescribeRequest) decode(r *Reader, version int16) {
 				a = append(a, r.String(flex))
 			}
 			m.GroupIDs = a
-		} else {
-			m.GroupIDs = nil
 		}
 	}
-	{
-		m.IncludeAuthorizedOperations = r.Bool()
-	}
+	m.IncludeAuthorizedOperations = r.Bool()
 	if flex {
 		for n := r.tagCount(); n > 0 && r.err == nil; n-- {
 			key, data := r.tag()
@@ -64,16 +60,12 @@ func (m *ConsumerGroupDescribeRequest) decode(r *Reader, version int16) {
 func (m *ConsumerGroupDescribeRequest) appendTo(dst []byte, version int16) []byte {
 	flex := true
 	{
-		{
-			dst = appendArrayLen(dst, len(m.GroupIDs), flex)
-			for i := range m.GroupIDs {
-				dst = appendString(dst, m.GroupIDs[i], flex)
-			}
+		dst = appendArrayLen(dst, len(m.GroupIDs), flex)
+		for i := range m.GroupIDs {
+			dst = appendString(dst, m.GroupIDs[i], flex)
 		}
 	}
-	{
-		dst = appendBool(dst, m.IncludeAuthorizedOperations)
-	}
+	dst = appendBool(dst, m.IncludeAuthorizedOperations)
 	if flex {
 		dst = appendUvarint(dst, uint32(len(m.UnknownTags)))
 		dst = appendUnknownTags(dst, m.UnknownTags, 0, -1)
@@ -137,9 +129,7 @@ func (m *ConsumerGroupDescribeResponse) decode(r *Reader, version int16) {
 	*m = ConsumerGroupDescribeResponse{}
 	m.Default()
 	flex := true
-	{
-		m.ThrottleTimeMs = r.Int32()
-	}
+	m.ThrottleTimeMs = r.Int32()
 	{
 		n := r.arrayLen(flex, false)
 		if n >= 0 {
@@ -150,8 +140,6 @@ func (m *ConsumerGroupDescribeResponse) decode(r *Reader, version int16) {
 				a[len(a)-1].decode(r, version)
 			}
 			m.Groups = a
-		} else {
-			m.Groups = nil
 		}
 	}
 	if flex {
@@ -164,15 +152,11 @@ func (m *ConsumerGroupDescribeResponse) decode(r *Reader, version int16) {
 
 func (m *ConsumerGroupDescribeResponse) appendTo(dst []byte, version int16) []byte {
 	flex := true
+	dst = appendInt32(dst, m.ThrottleTimeMs)
 	{
-		dst = appendInt32(dst, m.ThrottleTimeMs)
-	}
-	{
-		{
-			dst = appendArrayLen(dst, len(m.Groups), flex)
-			for i := range m.Groups {
-				dst = m.Groups[i].appendTo(dst, version)
-			}
+		dst = appendArrayLen(dst, len(m.Groups), flex)
+		for i := range m.Groups {
+			dst = m.Groups[i].appendTo(dst, version)
 		}
 	}
 	if flex {
@@ -274,27 +258,13 @@ func (m *ConsumerGroupDescribeResponseDescribedGroup) decode(r *Reader, version 
 	*m = ConsumerGroupDescribeResponseDescribedGroup{}
 	m.Default()
 	flex := true
-	{
-		m.ErrorCode = r.Int16()
-	}
-	{
-		m.ErrorMessage = r.NullableString(flex)
-	}
-	{
-		m.GroupID = r.String(flex)
-	}
-	{
-		m.GroupState = r.String(flex)
-	}
-	{
-		m.GroupEpoch = r.Int32()
-	}
-	{
-		m.AssignmentEpoch = r.Int32()
-	}
-	{
-		m.AssignorName = r.String(flex)
-	}
+	m.ErrorCode = r.Int16()
+	m.ErrorMessage = r.NullableString(flex)
+	m.GroupID = r.String(flex)
+	m.GroupState = r.String(flex)
+	m.GroupEpoch = r.Int32()
+	m.AssignmentEpoch = r.Int32()
+	m.AssignorName = r.String(flex)
 	{
 		n := r.arrayLen(flex, false)
 		if n >= 0 {
@@ -305,13 +275,9 @@ func (m *ConsumerGroupDescribeResponseDescribedGroup) decode(r *Reader, version 
 				a[len(a)-1].decode(r, version)
 			}
 			m.Members = a
-		} else {
-			m.Members = nil
 		}
 	}
-	{
-		m.AuthorizedOperations = r.Int32()
-	}
+	m.AuthorizedOperations = r.Int32()
 	if flex {
 		for n := r.tagCount(); n > 0 && r.err == nil; n-- {
 			key, data := r.tag()
@@ -322,38 +288,20 @@ func (m *ConsumerGroupDescribeResponseDescribedGroup) decode(r *Reader, version 
 
 func (m *ConsumerGroupDescribeResponseDescribedGroup) appendTo(dst []byte, version int16) []byte {
 	flex := true
+	dst = appendInt16(dst, m.ErrorCode)
+	dst = appendNullableString(dst, m.ErrorMessage, flex)
+	dst = appendString(dst, m.GroupID, flex)
+	dst = appendString(dst, m.GroupState, flex)
+	dst = appendInt32(dst, m.GroupEpoch)
+	dst = appendInt32(dst, m.AssignmentEpoch)
+	dst = appendString(dst, m.AssignorName, flex)
 	{
-		dst = appendInt16(dst, m.ErrorCode)
-	}
-	{
-		dst = appendNullableString(dst, m.ErrorMessage, flex)
-	}
-	{
-		dst = appendString(dst, m.GroupID, flex)
-	}
-	{
-		dst = appendString(dst, m.GroupState, flex)
-	}
-	{
-		dst = appendInt32(dst, m.GroupEpoch)
-	}
-	{
-		dst = appendInt32(dst, m.AssignmentEpoch)
-	}
-	{
-		dst = appendString(dst, m.AssignorName, flex)
-	}
-	{
-		{
-			dst = appendArrayLen(dst, len(m.Members), flex)
-			for i := range m.Members {
-				dst = m.Members[i].appendTo(dst, version)
-			}
+		dst = appendArrayLen(dst, len(m.Members), flex)
+		for i := range m.Members {
+			dst = m.Members[i].appendTo(dst, version)
 		}
 	}
-	{
-		dst = appendInt32(dst, m.AuthorizedOperations)
-	}
+	dst = appendInt32(dst, m.AuthorizedOperations)
 	if flex {
 		dst = appendUvarint(dst, uint32(len(m.UnknownTags)))
 		dst = appendUnknownTags(dst, m.UnknownTags, 0, -1)
@@ -433,24 +381,12 @@ func (m *ConsumerGroupDescribeResponseMember) decode(r *Reader, version int16) {
 	*m = ConsumerGroupDescribeResponseMember{}
 	m.Default()
 	flex := true
-	{
-		m.MemberID = r.String(flex)
-	}
-	{
-		m.InstanceID = r.NullableString(flex)
-	}
-	{
-		m.RackID = r.NullableString(flex)
-	}
-	{
-		m.MemberEpoch = r.Int32()
-	}
-	{
-		m.ClientID = r.String(flex)
-	}
-	{
-		m.ClientHost = r.String(flex)
-	}
+	m.MemberID = r.String(flex)
+	m.InstanceID = r.NullableString(flex)
+	m.RackID = r.NullableString(flex)
+	m.MemberEpoch = r.Int32()
+	m.ClientID = r.String(flex)
+	m.ClientHost = r.String(flex)
 	{
 		n := r.arrayLen(flex, false)
 		if n >= 0 {
@@ -460,19 +396,11 @@ func (m *ConsumerGroupDescribeResponseMember) decode(r *Reader, version int16) {
 				a = append(a, r.String(flex))
 			}
 			m.SubscribedTopicNames = a
-		} else {
-			m.SubscribedTopicNames = nil
 		}
 	}
-	{
-		m.SubscribedTopicRegex = r.NullableString(flex)
-	}
-	{
-		m.Assignment.decode(r, version)
-	}
-	{
-		m.TargetAssignment.decode(r, version)
-	}
+	m.SubscribedTopicRegex = r.NullableString(flex)
+	m.Assignment.decode(r, version)
+	m.TargetAssignment.decode(r, version)
 	if flex {
 		for n := r.tagCount(); n > 0 && r.err == nil; n-- {
 			key, data := r.tag()
@@ -483,41 +411,21 @@ func (m *ConsumerGroupDescribeResponseMember) decode(r *Reader, version int16) {
 
 func (m *ConsumerGroupDescribeResponseMember) appendTo(dst []byte, version int16) []byte {
 	flex := true
+	dst = appendString(dst, m.MemberID, flex)
+	dst = appendNullableString(dst, m.InstanceID, flex)
+	dst = appendNullableString(dst, m.RackID, flex)
+	dst = appendInt32(dst, m.MemberEpoch)
+	dst = appendString(dst, m.ClientID, flex)
+	dst = appendString(dst, m.ClientHost, flex)
 	{
-		dst = appendString(dst, m.MemberID, flex)
-	}
-	{
-		dst = appendNullableString(dst, m.InstanceID, flex)
-	}
-	{
-		dst = appendNullableString(dst, m.RackID, flex)
-	}
-	{
-		dst = appendInt32(dst, m.MemberEpoch)
-	}
-	{
-		dst = appendString(dst, m.ClientID, flex)
-	}
-	{
-		dst = appendString(dst, m.ClientHost, flex)
-	}
-	{
-		{
-			dst = appendArrayLen(dst, len(m.SubscribedTopicNames), flex)
-			for i := range m.SubscribedTopicNames {
-				dst = appendString(dst, m.SubscribedTopicNames[i], flex)
-			}
+		dst = appendArrayLen(dst, len(m.SubscribedTopicNames), flex)
+		for i := range m.SubscribedTopicNames {
+			dst = appendString(dst, m.SubscribedTopicNames[i], flex)
 		}
 	}
-	{
-		dst = appendNullableString(dst, m.SubscribedTopicRegex, flex)
-	}
-	{
-		dst = m.Assignment.appendTo(dst, version)
-	}
-	{
-		dst = m.TargetAssignment.appendTo(dst, version)
-	}
+	dst = appendNullableString(dst, m.SubscribedTopicRegex, flex)
+	dst = m.Assignment.appendTo(dst, version)
+	dst = m.TargetAssignment.appendTo(dst, version)
 	if flex {
 		dst = appendUvarint(dst, uint32(len(m.UnknownTags)))
 		dst = appendUnknownTags(dst, m.UnknownTags, 0, -1)
@@ -560,8 +468,6 @@ func (m *ConsumerGroupDescribeResponseAssignment) decode(r *Reader, version int1
 				a[len(a)-1].decode(r, version)
 			}
 			m.TopicPartitions = a
-		} else {
-			m.TopicPartitions = nil
 		}
 	}
 	if flex {
@@ -575,11 +481,9 @@ func (m *ConsumerGroupDescribeResponseAssignment) decode(r *Reader, version int1
 func (m *ConsumerGroupDescribeResponseAssignment) appendTo(dst []byte, version int16) []byte {
 	flex := true
 	{
-		{
-			dst = appendArrayLen(dst, len(m.TopicPartitions), flex)
-			for i := range m.TopicPartitions {
-				dst = m.TopicPartitions[i].appendTo(dst, version)
-			}
+		dst = appendArrayLen(dst, len(m.TopicPartitions), flex)
+		for i := range m.TopicPartitions {
+			dst = m.TopicPartitions[i].appendTo(dst, version)
 		}
 	}
 	if flex {
@@ -624,12 +528,8 @@ func (m *ConsumerGroupDescribeResponseTopicPartitions) decode(r *Reader, version
 	*m = ConsumerGroupDescribeResponseTopicPartitions{}
 	m.Default()
 	flex := true
-	{
-		m.TopicID = r.UUID()
-	}
-	{
-		m.TopicName = r.String(flex)
-	}
+	m.TopicID = r.UUID()
+	m.TopicName = r.String(flex)
 	{
 		n := r.arrayLen(flex, false)
 		if n >= 0 {
@@ -639,8 +539,6 @@ func (m *ConsumerGroupDescribeResponseTopicPartitions) decode(r *Reader, version
 				a = append(a, r.Int32())
 			}
 			m.Partitions = a
-		} else {
-			m.Partitions = nil
 		}
 	}
 	if flex {
@@ -653,18 +551,12 @@ func (m *ConsumerGroupDescribeResponseTopicPartitions) decode(r *Reader, version
 
 func (m *ConsumerGroupDescribeResponseTopicPartitions) appendTo(dst []byte, version int16) []byte {
 	flex := true
+	dst = appendUUID(dst, m.TopicID)
+	dst = appendString(dst, m.TopicName, flex)
 	{
-		dst = appendUUID(dst, m.TopicID)
-	}
-	{
-		dst = appendString(dst, m.TopicName, flex)
-	}
-	{
-		{
-			dst = appendArrayLen(dst, len(m.Partitions), flex)
-			for i := range m.Partitions {
-				dst = appendInt32(dst, m.Partitions[i])
-			}
+		dst = appendArrayLen(dst, len(m.Partitions), flex)
+		for i := range m.Partitions {
+			dst = appendInt32(dst, m.Partitions[i])
 		}
 	}
 	if flex {

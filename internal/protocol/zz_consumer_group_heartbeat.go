@@ -78,24 +78,12 @@ func (m *ConsumerGroupHeartbeatRequest) decode(r *Reader, version int16) {
 	*m = ConsumerGroupHeartbeatRequest{}
 	m.Default()
 	flex := true
-	{
-		m.GroupID = r.String(flex)
-	}
-	{
-		m.MemberID = r.String(flex)
-	}
-	{
-		m.MemberEpoch = r.Int32()
-	}
-	{
-		m.InstanceID = r.NullableString(flex)
-	}
-	{
-		m.RackID = r.NullableString(flex)
-	}
-	{
-		m.RebalanceTimeoutMs = r.Int32()
-	}
+	m.GroupID = r.String(flex)
+	m.MemberID = r.String(flex)
+	m.MemberEpoch = r.Int32()
+	m.InstanceID = r.NullableString(flex)
+	m.RackID = r.NullableString(flex)
+	m.RebalanceTimeoutMs = r.Int32()
 	{
 		n := r.arrayLen(flex, true)
 		if n >= 0 {
@@ -110,15 +98,9 @@ func (m *ConsumerGroupHeartbeatRequest) decode(r *Reader, version int16) {
 		}
 	}
 	if version >= 1 {
-		if version >= 1 {
-			m.SubscribedTopicRegex = r.NullableString(flex)
-		} else {
-			m.SubscribedTopicRegex = r.StringPtr(flex)
-		}
+		m.SubscribedTopicRegex = r.NullableString(flex)
 	}
-	{
-		m.ServerAssignor = r.NullableString(flex)
-	}
+	m.ServerAssignor = r.NullableString(flex)
 	{
 		n := r.arrayLen(flex, true)
 		if n >= 0 {
@@ -143,24 +125,12 @@ func (m *ConsumerGroupHeartbeatRequest) decode(r *Reader, version int16) {
 
 func (m *ConsumerGroupHeartbeatRequest) appendTo(dst []byte, version int16) []byte {
 	flex := true
-	{
-		dst = appendString(dst, m.GroupID, flex)
-	}
-	{
-		dst = appendString(dst, m.MemberID, flex)
-	}
-	{
-		dst = appendInt32(dst, m.MemberEpoch)
-	}
-	{
-		dst = appendNullableString(dst, m.InstanceID, flex)
-	}
-	{
-		dst = appendNullableString(dst, m.RackID, flex)
-	}
-	{
-		dst = appendInt32(dst, m.RebalanceTimeoutMs)
-	}
+	dst = appendString(dst, m.GroupID, flex)
+	dst = appendString(dst, m.MemberID, flex)
+	dst = appendInt32(dst, m.MemberEpoch)
+	dst = appendNullableString(dst, m.InstanceID, flex)
+	dst = appendNullableString(dst, m.RackID, flex)
+	dst = appendInt32(dst, m.RebalanceTimeoutMs)
 	{
 		if true && m.SubscribedTopicNames == nil {
 			dst = appendNullLen(dst, flex)
@@ -172,15 +142,9 @@ func (m *ConsumerGroupHeartbeatRequest) appendTo(dst []byte, version int16) []by
 		}
 	}
 	if version >= 1 {
-		if version >= 1 {
-			dst = appendNullableString(dst, m.SubscribedTopicRegex, flex)
-		} else {
-			dst = appendStringPtr(dst, m.SubscribedTopicRegex, flex)
-		}
+		dst = appendNullableString(dst, m.SubscribedTopicRegex, flex)
 	}
-	{
-		dst = appendNullableString(dst, m.ServerAssignor, flex)
-	}
+	dst = appendNullableString(dst, m.ServerAssignor, flex)
 	{
 		if true && m.TopicPartitions == nil {
 			dst = appendNullLen(dst, flex)
@@ -254,9 +218,7 @@ func (m *ConsumerGroupHeartbeatRequestTopicPartitions) decode(r *Reader, version
 	*m = ConsumerGroupHeartbeatRequestTopicPartitions{}
 	m.Default()
 	flex := true
-	{
-		m.TopicID = r.UUID()
-	}
+	m.TopicID = r.UUID()
 	{
 		n := r.arrayLen(flex, false)
 		if n >= 0 {
@@ -266,8 +228,6 @@ func (m *ConsumerGroupHeartbeatRequestTopicPartitions) decode(r *Reader, version
 				a = append(a, r.Int32())
 			}
 			m.Partitions = a
-		} else {
-			m.Partitions = nil
 		}
 	}
 	if flex {
@@ -280,15 +240,11 @@ func (m *ConsumerGroupHeartbeatRequestTopicPartitions) decode(r *Reader, version
 
 func (m *ConsumerGroupHeartbeatRequestTopicPartitions) appendTo(dst []byte, version int16) []byte {
 	flex := true
+	dst = appendUUID(dst, m.TopicID)
 	{
-		dst = appendUUID(dst, m.TopicID)
-	}
-	{
-		{
-			dst = appendArrayLen(dst, len(m.Partitions), flex)
-			for i := range m.Partitions {
-				dst = appendInt32(dst, m.Partitions[i])
-			}
+		dst = appendArrayLen(dst, len(m.Partitions), flex)
+		for i := range m.Partitions {
+			dst = appendInt32(dst, m.Partitions[i])
 		}
 	}
 	if flex {
@@ -353,31 +309,17 @@ func (m *ConsumerGroupHeartbeatResponse) decode(r *Reader, version int16) {
 	*m = ConsumerGroupHeartbeatResponse{}
 	m.Default()
 	flex := true
-	{
-		m.ThrottleTimeMs = r.Int32()
-	}
-	{
-		m.ErrorCode = r.Int16()
-	}
-	{
-		m.ErrorMessage = r.NullableString(flex)
-	}
-	{
-		m.MemberID = r.NullableString(flex)
-	}
-	{
-		m.MemberEpoch = r.Int32()
-	}
-	{
-		m.HeartbeatIntervalMs = r.Int32()
-	}
-	{
-		if !(true) || r.Int8() >= 0 {
-			m.Assignment = new(ConsumerGroupHeartbeatResponseAssignment)
-			m.Assignment.decode(r, version)
-		} else {
-			m.Assignment = nil
-		}
+	m.ThrottleTimeMs = r.Int32()
+	m.ErrorCode = r.Int16()
+	m.ErrorMessage = r.NullableString(flex)
+	m.MemberID = r.NullableString(flex)
+	m.MemberEpoch = r.Int32()
+	m.HeartbeatIntervalMs = r.Int32()
+	if !(true) || r.Int8() >= 0 {
+		m.Assignment = new(ConsumerGroupHeartbeatResponseAssignment)
+		m.Assignment.decode(r, version)
+	} else {
+		m.Assignment = nil
 	}
 	if flex {
 		for n := r.tagCount(); n > 0 && r.err == nil; n-- {
@@ -389,38 +331,24 @@ func (m *ConsumerGroupHeartbeatResponse) decode(r *Reader, version int16) {
 
 func (m *ConsumerGroupHeartbeatResponse) appendTo(dst []byte, version int16) []byte {
 	flex := true
-	{
-		dst = appendInt32(dst, m.ThrottleTimeMs)
-	}
-	{
-		dst = appendInt16(dst, m.ErrorCode)
-	}
-	{
-		dst = appendNullableString(dst, m.ErrorMessage, flex)
-	}
-	{
-		dst = appendNullableString(dst, m.MemberID, flex)
-	}
-	{
-		dst = appendInt32(dst, m.MemberEpoch)
-	}
-	{
-		dst = appendInt32(dst, m.HeartbeatIntervalMs)
-	}
-	{
-		switch {
-		case true && m.Assignment == nil:
-			dst = appendInt8(dst, -1)
-		case m.Assignment == nil:
-			var d ConsumerGroupHeartbeatResponseAssignment
-			d.Default()
-			dst = d.appendTo(dst, version)
-		default:
-			if true {
-				dst = appendInt8(dst, 1)
-			}
-			dst = m.Assignment.appendTo(dst, version)
+	dst = appendInt32(dst, m.ThrottleTimeMs)
+	dst = appendInt16(dst, m.ErrorCode)
+	dst = appendNullableString(dst, m.ErrorMessage, flex)
+	dst = appendNullableString(dst, m.MemberID, flex)
+	dst = appendInt32(dst, m.MemberEpoch)
+	dst = appendInt32(dst, m.HeartbeatIntervalMs)
+	switch {
+	case true && m.Assignment == nil:
+		dst = appendInt8(dst, -1)
+	case m.Assignment == nil:
+		var d ConsumerGroupHeartbeatResponseAssignment
+		d.Default()
+		dst = d.appendTo(dst, version)
+	default:
+		if true {
+			dst = appendInt8(dst, 1)
 		}
+		dst = m.Assignment.appendTo(dst, version)
 	}
 	if flex {
 		dst = appendUvarint(dst, uint32(len(m.UnknownTags)))
@@ -490,8 +418,6 @@ func (m *ConsumerGroupHeartbeatResponseAssignment) decode(r *Reader, version int
 				a[len(a)-1].decode(r, version)
 			}
 			m.TopicPartitions = a
-		} else {
-			m.TopicPartitions = nil
 		}
 	}
 	if flex {
@@ -505,11 +431,9 @@ func (m *ConsumerGroupHeartbeatResponseAssignment) decode(r *Reader, version int
 func (m *ConsumerGroupHeartbeatResponseAssignment) appendTo(dst []byte, version int16) []byte {
 	flex := true
 	{
-		{
-			dst = appendArrayLen(dst, len(m.TopicPartitions), flex)
-			for i := range m.TopicPartitions {
-				dst = m.TopicPartitions[i].appendTo(dst, version)
-			}
+		dst = appendArrayLen(dst, len(m.TopicPartitions), flex)
+		for i := range m.TopicPartitions {
+			dst = m.TopicPartitions[i].appendTo(dst, version)
 		}
 	}
 	if flex {
@@ -549,9 +473,7 @@ func (m *ConsumerGroupHeartbeatResponseTopicPartitions) decode(r *Reader, versio
 	*m = ConsumerGroupHeartbeatResponseTopicPartitions{}
 	m.Default()
 	flex := true
-	{
-		m.TopicID = r.UUID()
-	}
+	m.TopicID = r.UUID()
 	{
 		n := r.arrayLen(flex, false)
 		if n >= 0 {
@@ -561,8 +483,6 @@ func (m *ConsumerGroupHeartbeatResponseTopicPartitions) decode(r *Reader, versio
 				a = append(a, r.Int32())
 			}
 			m.Partitions = a
-		} else {
-			m.Partitions = nil
 		}
 	}
 	if flex {
@@ -575,15 +495,11 @@ func (m *ConsumerGroupHeartbeatResponseTopicPartitions) decode(r *Reader, versio
 
 func (m *ConsumerGroupHeartbeatResponseTopicPartitions) appendTo(dst []byte, version int16) []byte {
 	flex := true
+	dst = appendUUID(dst, m.TopicID)
 	{
-		dst = appendUUID(dst, m.TopicID)
-	}
-	{
-		{
-			dst = appendArrayLen(dst, len(m.Partitions), flex)
-			for i := range m.Partitions {
-				dst = appendInt32(dst, m.Partitions[i])
-			}
+		dst = appendArrayLen(dst, len(m.Partitions), flex)
+		for i := range m.Partitions {
+			dst = appendInt32(dst, m.Partitions[i])
 		}
 	}
 	if flex {

@@ -40,27 +40,19 @@ func (m *ConsumerProtocolAssignment) decode(r *Reader, version int16) {
 				a[len(a)-1].decode(r, version)
 			}
 			m.AssignedPartitions = a
-		} else {
-			m.AssignedPartitions = nil
 		}
 	}
-	{
-		m.UserData = r.NullableBytes(false)
-	}
+	m.UserData = r.NullableBytes(false)
 }
 
 func (m *ConsumerProtocolAssignment) appendTo(dst []byte, version int16) []byte {
 	{
-		{
-			dst = appendArrayLen(dst, len(m.AssignedPartitions), false)
-			for i := range m.AssignedPartitions {
-				dst = m.AssignedPartitions[i].appendTo(dst, version)
-			}
+		dst = appendArrayLen(dst, len(m.AssignedPartitions), false)
+		for i := range m.AssignedPartitions {
+			dst = m.AssignedPartitions[i].appendTo(dst, version)
 		}
 	}
-	{
-		dst = appendNullableBytes(dst, m.UserData, false)
-	}
+	dst = appendNullableBytes(dst, m.UserData, false)
 	return dst
 }
 
@@ -107,9 +99,7 @@ func (m *ConsumerProtocolAssignmentTopicPartition) isDefault() bool {
 func (m *ConsumerProtocolAssignmentTopicPartition) decode(r *Reader, version int16) {
 	*m = ConsumerProtocolAssignmentTopicPartition{}
 	m.Default()
-	{
-		m.Topic = r.String(false)
-	}
+	m.Topic = r.String(false)
 	{
 		n := r.arrayLen(false, false)
 		if n >= 0 {
@@ -119,22 +109,16 @@ func (m *ConsumerProtocolAssignmentTopicPartition) decode(r *Reader, version int
 				a = append(a, r.Int32())
 			}
 			m.Partitions = a
-		} else {
-			m.Partitions = nil
 		}
 	}
 }
 
 func (m *ConsumerProtocolAssignmentTopicPartition) appendTo(dst []byte, version int16) []byte {
+	dst = appendString(dst, m.Topic, false)
 	{
-		dst = appendString(dst, m.Topic, false)
-	}
-	{
-		{
-			dst = appendArrayLen(dst, len(m.Partitions), false)
-			for i := range m.Partitions {
-				dst = appendInt32(dst, m.Partitions[i])
-			}
+		dst = appendArrayLen(dst, len(m.Partitions), false)
+		for i := range m.Partitions {
+			dst = appendInt32(dst, m.Partitions[i])
 		}
 	}
 	return dst

@@ -52,13 +52,9 @@ func (m *ConsumerProtocolSubscription) decode(r *Reader, version int16) {
 				a = append(a, r.String(false))
 			}
 			m.Topics = a
-		} else {
-			m.Topics = nil
 		}
 	}
-	{
-		m.UserData = r.NullableBytes(false)
-	}
+	m.UserData = r.NullableBytes(false)
 	if version >= 1 {
 		n := r.arrayLen(false, false)
 		if n >= 0 {
@@ -69,51 +65,35 @@ func (m *ConsumerProtocolSubscription) decode(r *Reader, version int16) {
 				a[len(a)-1].decode(r, version)
 			}
 			m.OwnedPartitions = a
-		} else {
-			m.OwnedPartitions = nil
 		}
 	}
 	if version >= 2 {
 		m.GenerationID = r.Int32()
 	}
 	if version >= 3 {
-		if version >= 3 {
-			m.RackID = r.NullableString(false)
-		} else {
-			m.RackID = r.StringPtr(false)
-		}
+		m.RackID = r.NullableString(false)
 	}
 }
 
 func (m *ConsumerProtocolSubscription) appendTo(dst []byte, version int16) []byte {
 	{
-		{
-			dst = appendArrayLen(dst, len(m.Topics), false)
-			for i := range m.Topics {
-				dst = appendString(dst, m.Topics[i], false)
-			}
+		dst = appendArrayLen(dst, len(m.Topics), false)
+		for i := range m.Topics {
+			dst = appendString(dst, m.Topics[i], false)
 		}
 	}
-	{
-		dst = appendNullableBytes(dst, m.UserData, false)
-	}
+	dst = appendNullableBytes(dst, m.UserData, false)
 	if version >= 1 {
-		{
-			dst = appendArrayLen(dst, len(m.OwnedPartitions), false)
-			for i := range m.OwnedPartitions {
-				dst = m.OwnedPartitions[i].appendTo(dst, version)
-			}
+		dst = appendArrayLen(dst, len(m.OwnedPartitions), false)
+		for i := range m.OwnedPartitions {
+			dst = m.OwnedPartitions[i].appendTo(dst, version)
 		}
 	}
 	if version >= 2 {
 		dst = appendInt32(dst, m.GenerationID)
 	}
 	if version >= 3 {
-		if version >= 3 {
-			dst = appendNullableString(dst, m.RackID, false)
-		} else {
-			dst = appendStringPtr(dst, m.RackID, false)
-		}
+		dst = appendNullableString(dst, m.RackID, false)
 	}
 	return dst
 }
@@ -173,8 +153,6 @@ func (m *ConsumerProtocolSubscriptionTopicPartition) decode(r *Reader, version i
 				a = append(a, r.Int32())
 			}
 			m.Partitions = a
-		} else {
-			m.Partitions = nil
 		}
 	}
 }
@@ -184,11 +162,9 @@ func (m *ConsumerProtocolSubscriptionTopicPartition) appendTo(dst []byte, versio
 		dst = appendString(dst, m.Topic, false)
 	}
 	if version >= 1 {
-		{
-			dst = appendArrayLen(dst, len(m.Partitions), false)
-			for i := range m.Partitions {
-				dst = appendInt32(dst, m.Partitions[i])
-			}
+		dst = appendArrayLen(dst, len(m.Partitions), false)
+		for i := range m.Partitions {
+			dst = appendInt32(dst, m.Partitions[i])
 		}
 	}
 	return dst

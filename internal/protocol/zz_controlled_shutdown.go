@@ -38,9 +38,7 @@ func (m *ControlledShutdownRequest) decode(r *Reader, version int16) {
 	*m = ControlledShutdownRequest{}
 	m.Default()
 	flex := version >= 3
-	{
-		m.BrokerID = r.Int32()
-	}
+	m.BrokerID = r.Int32()
 	if version >= 2 {
 		m.BrokerEpoch = r.Int64()
 	}
@@ -54,9 +52,7 @@ func (m *ControlledShutdownRequest) decode(r *Reader, version int16) {
 
 func (m *ControlledShutdownRequest) appendTo(dst []byte, version int16) []byte {
 	flex := version >= 3
-	{
-		dst = appendInt32(dst, m.BrokerID)
-	}
+	dst = appendInt32(dst, m.BrokerID)
 	if version >= 2 {
 		dst = appendInt64(dst, m.BrokerEpoch)
 	}
@@ -123,9 +119,7 @@ func (m *ControlledShutdownResponse) decode(r *Reader, version int16) {
 	*m = ControlledShutdownResponse{}
 	m.Default()
 	flex := version >= 3
-	{
-		m.ErrorCode = r.Int16()
-	}
+	m.ErrorCode = r.Int16()
 	{
 		n := r.arrayLen(flex, false)
 		if n >= 0 {
@@ -136,8 +130,6 @@ func (m *ControlledShutdownResponse) decode(r *Reader, version int16) {
 				a[len(a)-1].decode(r, version)
 			}
 			m.RemainingPartitions = a
-		} else {
-			m.RemainingPartitions = nil
 		}
 	}
 	if flex {
@@ -150,15 +142,11 @@ func (m *ControlledShutdownResponse) decode(r *Reader, version int16) {
 
 func (m *ControlledShutdownResponse) appendTo(dst []byte, version int16) []byte {
 	flex := version >= 3
+	dst = appendInt16(dst, m.ErrorCode)
 	{
-		dst = appendInt16(dst, m.ErrorCode)
-	}
-	{
-		{
-			dst = appendArrayLen(dst, len(m.RemainingPartitions), flex)
-			for i := range m.RemainingPartitions {
-				dst = m.RemainingPartitions[i].appendTo(dst, version)
-			}
+		dst = appendArrayLen(dst, len(m.RemainingPartitions), flex)
+		for i := range m.RemainingPartitions {
+			dst = m.RemainingPartitions[i].appendTo(dst, version)
 		}
 	}
 	if flex {
@@ -224,12 +212,8 @@ func (m *ControlledShutdownResponseRemainingPartition) decode(r *Reader, version
 	*m = ControlledShutdownResponseRemainingPartition{}
 	m.Default()
 	flex := version >= 3
-	{
-		m.TopicName = r.String(flex)
-	}
-	{
-		m.PartitionIndex = r.Int32()
-	}
+	m.TopicName = r.String(flex)
+	m.PartitionIndex = r.Int32()
 	if flex {
 		for n := r.tagCount(); n > 0 && r.err == nil; n-- {
 			key, data := r.tag()
@@ -240,12 +224,8 @@ func (m *ControlledShutdownResponseRemainingPartition) decode(r *Reader, version
 
 func (m *ControlledShutdownResponseRemainingPartition) appendTo(dst []byte, version int16) []byte {
 	flex := version >= 3
-	{
-		dst = appendString(dst, m.TopicName, flex)
-	}
-	{
-		dst = appendInt32(dst, m.PartitionIndex)
-	}
+	dst = appendString(dst, m.TopicName, flex)
+	dst = appendInt32(dst, m.PartitionIndex)
 	if flex {
 		dst = appendUvarint(dst, uint32(len(m.UnknownTags)))
 		dst = appendUnknownTags(dst, m.UnknownTags, 0, -1)

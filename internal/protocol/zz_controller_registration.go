@@ -52,15 +52,9 @@ func (m *ControllerRegistrationRequest) decode(r *Reader, version int16) {
 	*m = ControllerRegistrationRequest{}
 	m.Default()
 	flex := true
-	{
-		m.ControllerID = r.Int32()
-	}
-	{
-		m.IncarnationID = r.UUID()
-	}
-	{
-		m.ZkMigrationReady = r.Bool()
-	}
+	m.ControllerID = r.Int32()
+	m.IncarnationID = r.UUID()
+	m.ZkMigrationReady = r.Bool()
 	{
 		n := r.arrayLen(flex, false)
 		if n >= 0 {
@@ -71,8 +65,6 @@ func (m *ControllerRegistrationRequest) decode(r *Reader, version int16) {
 				a[len(a)-1].decode(r, version)
 			}
 			m.Listeners = a
-		} else {
-			m.Listeners = nil
 		}
 	}
 	{
@@ -85,8 +77,6 @@ func (m *ControllerRegistrationRequest) decode(r *Reader, version int16) {
 				a[len(a)-1].decode(r, version)
 			}
 			m.Features = a
-		} else {
-			m.Features = nil
 		}
 	}
 	if flex {
@@ -99,29 +89,19 @@ func (m *ControllerRegistrationRequest) decode(r *Reader, version int16) {
 
 func (m *ControllerRegistrationRequest) appendTo(dst []byte, version int16) []byte {
 	flex := true
+	dst = appendInt32(dst, m.ControllerID)
+	dst = appendUUID(dst, m.IncarnationID)
+	dst = appendBool(dst, m.ZkMigrationReady)
 	{
-		dst = appendInt32(dst, m.ControllerID)
-	}
-	{
-		dst = appendUUID(dst, m.IncarnationID)
-	}
-	{
-		dst = appendBool(dst, m.ZkMigrationReady)
-	}
-	{
-		{
-			dst = appendArrayLen(dst, len(m.Listeners), flex)
-			for i := range m.Listeners {
-				dst = m.Listeners[i].appendTo(dst, version)
-			}
+		dst = appendArrayLen(dst, len(m.Listeners), flex)
+		for i := range m.Listeners {
+			dst = m.Listeners[i].appendTo(dst, version)
 		}
 	}
 	{
-		{
-			dst = appendArrayLen(dst, len(m.Features), flex)
-			for i := range m.Features {
-				dst = m.Features[i].appendTo(dst, version)
-			}
+		dst = appendArrayLen(dst, len(m.Features), flex)
+		for i := range m.Features {
+			dst = m.Features[i].appendTo(dst, version)
 		}
 	}
 	if flex {
@@ -197,18 +177,10 @@ func (m *ControllerRegistrationRequestListener) decode(r *Reader, version int16)
 	*m = ControllerRegistrationRequestListener{}
 	m.Default()
 	flex := true
-	{
-		m.Name = r.String(flex)
-	}
-	{
-		m.Host = r.String(flex)
-	}
-	{
-		m.Port = r.Uint16()
-	}
-	{
-		m.SecurityProtocol = r.Int16()
-	}
+	m.Name = r.String(flex)
+	m.Host = r.String(flex)
+	m.Port = r.Uint16()
+	m.SecurityProtocol = r.Int16()
 	if flex {
 		for n := r.tagCount(); n > 0 && r.err == nil; n-- {
 			key, data := r.tag()
@@ -219,18 +191,10 @@ func (m *ControllerRegistrationRequestListener) decode(r *Reader, version int16)
 
 func (m *ControllerRegistrationRequestListener) appendTo(dst []byte, version int16) []byte {
 	flex := true
-	{
-		dst = appendString(dst, m.Name, flex)
-	}
-	{
-		dst = appendString(dst, m.Host, flex)
-	}
-	{
-		dst = appendUint16(dst, m.Port)
-	}
-	{
-		dst = appendInt16(dst, m.SecurityProtocol)
-	}
+	dst = appendString(dst, m.Name, flex)
+	dst = appendString(dst, m.Host, flex)
+	dst = appendUint16(dst, m.Port)
+	dst = appendInt16(dst, m.SecurityProtocol)
 	if flex {
 		dst = appendUvarint(dst, uint32(len(m.UnknownTags)))
 		dst = appendUnknownTags(dst, m.UnknownTags, 0, -1)
@@ -273,15 +237,9 @@ func (m *ControllerRegistrationRequestFeature) decode(r *Reader, version int16) 
 	*m = ControllerRegistrationRequestFeature{}
 	m.Default()
 	flex := true
-	{
-		m.Name = r.String(flex)
-	}
-	{
-		m.MinSupportedVersion = r.Int16()
-	}
-	{
-		m.MaxSupportedVersion = r.Int16()
-	}
+	m.Name = r.String(flex)
+	m.MinSupportedVersion = r.Int16()
+	m.MaxSupportedVersion = r.Int16()
 	if flex {
 		for n := r.tagCount(); n > 0 && r.err == nil; n-- {
 			key, data := r.tag()
@@ -292,15 +250,9 @@ func (m *ControllerRegistrationRequestFeature) decode(r *Reader, version int16) 
 
 func (m *ControllerRegistrationRequestFeature) appendTo(dst []byte, version int16) []byte {
 	flex := true
-	{
-		dst = appendString(dst, m.Name, flex)
-	}
-	{
-		dst = appendInt16(dst, m.MinSupportedVersion)
-	}
-	{
-		dst = appendInt16(dst, m.MaxSupportedVersion)
-	}
+	dst = appendString(dst, m.Name, flex)
+	dst = appendInt16(dst, m.MinSupportedVersion)
+	dst = appendInt16(dst, m.MaxSupportedVersion)
 	if flex {
 		dst = appendUvarint(dst, uint32(len(m.UnknownTags)))
 		dst = appendUnknownTags(dst, m.UnknownTags, 0, -1)
@@ -345,15 +297,9 @@ func (m *ControllerRegistrationResponse) decode(r *Reader, version int16) {
 	*m = ControllerRegistrationResponse{}
 	m.Default()
 	flex := true
-	{
-		m.ThrottleTimeMs = r.Int32()
-	}
-	{
-		m.ErrorCode = r.Int16()
-	}
-	{
-		m.ErrorMessage = r.NullableString(flex)
-	}
+	m.ThrottleTimeMs = r.Int32()
+	m.ErrorCode = r.Int16()
+	m.ErrorMessage = r.NullableString(flex)
 	if flex {
 		for n := r.tagCount(); n > 0 && r.err == nil; n-- {
 			key, data := r.tag()
@@ -364,15 +310,9 @@ func (m *ControllerRegistrationResponse) decode(r *Reader, version int16) {
 
 func (m *ControllerRegistrationResponse) appendTo(dst []byte, version int16) []byte {
 	flex := true
-	{
-		dst = appendInt32(dst, m.ThrottleTimeMs)
-	}
-	{
-		dst = appendInt16(dst, m.ErrorCode)
-	}
-	{
-		dst = appendNullableString(dst, m.ErrorMessage, flex)
-	}
+	dst = appendInt32(dst, m.ThrottleTimeMs)
+	dst = appendInt16(dst, m.ErrorCode)
+	dst = appendNullableString(dst, m.ErrorMessage, flex)
 	if flex {
 		dst = appendUvarint(dst, uint32(len(m.UnknownTags)))
 		dst = appendUnknownTags(dst, m.UnknownTags, 0, -1)

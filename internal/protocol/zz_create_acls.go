@@ -42,8 +42,6 @@ func (m *CreateAclsRequest) decode(r *Reader, version int16) {
 				a[len(a)-1].decode(r, version)
 			}
 			m.Creations = a
-		} else {
-			m.Creations = nil
 		}
 	}
 	if flex {
@@ -57,11 +55,9 @@ func (m *CreateAclsRequest) decode(r *Reader, version int16) {
 func (m *CreateAclsRequest) appendTo(dst []byte, version int16) []byte {
 	flex := version >= 2
 	{
-		{
-			dst = appendArrayLen(dst, len(m.Creations), flex)
-			for i := range m.Creations {
-				dst = m.Creations[i].appendTo(dst, version)
-			}
+		dst = appendArrayLen(dst, len(m.Creations), flex)
+		for i := range m.Creations {
+			dst = m.Creations[i].appendTo(dst, version)
 		}
 	}
 	if flex {
@@ -153,27 +149,15 @@ func (m *CreateAclsRequestAclCreation) decode(r *Reader, version int16) {
 	*m = CreateAclsRequestAclCreation{}
 	m.Default()
 	flex := version >= 2
-	{
-		m.ResourceType = r.Int8()
-	}
-	{
-		m.ResourceName = r.String(flex)
-	}
+	m.ResourceType = r.Int8()
+	m.ResourceName = r.String(flex)
 	if version >= 1 {
 		m.ResourcePatternType = r.Int8()
 	}
-	{
-		m.Principal = r.String(flex)
-	}
-	{
-		m.Host = r.String(flex)
-	}
-	{
-		m.Operation = r.Int8()
-	}
-	{
-		m.PermissionType = r.Int8()
-	}
+	m.Principal = r.String(flex)
+	m.Host = r.String(flex)
+	m.Operation = r.Int8()
+	m.PermissionType = r.Int8()
 	if flex {
 		for n := r.tagCount(); n > 0 && r.err == nil; n-- {
 			key, data := r.tag()
@@ -184,27 +168,15 @@ func (m *CreateAclsRequestAclCreation) decode(r *Reader, version int16) {
 
 func (m *CreateAclsRequestAclCreation) appendTo(dst []byte, version int16) []byte {
 	flex := version >= 2
-	{
-		dst = appendInt8(dst, m.ResourceType)
-	}
-	{
-		dst = appendString(dst, m.ResourceName, flex)
-	}
+	dst = appendInt8(dst, m.ResourceType)
+	dst = appendString(dst, m.ResourceName, flex)
 	if version >= 1 {
 		dst = appendInt8(dst, m.ResourcePatternType)
 	}
-	{
-		dst = appendString(dst, m.Principal, flex)
-	}
-	{
-		dst = appendString(dst, m.Host, flex)
-	}
-	{
-		dst = appendInt8(dst, m.Operation)
-	}
-	{
-		dst = appendInt8(dst, m.PermissionType)
-	}
+	dst = appendString(dst, m.Principal, flex)
+	dst = appendString(dst, m.Host, flex)
+	dst = appendInt8(dst, m.Operation)
+	dst = appendInt8(dst, m.PermissionType)
 	if flex {
 		dst = appendUvarint(dst, uint32(len(m.UnknownTags)))
 		dst = appendUnknownTags(dst, m.UnknownTags, 0, -1)
@@ -242,9 +214,7 @@ func (m *CreateAclsResponse) decode(r *Reader, version int16) {
 	*m = CreateAclsResponse{}
 	m.Default()
 	flex := version >= 2
-	{
-		m.ThrottleTimeMs = r.Int32()
-	}
+	m.ThrottleTimeMs = r.Int32()
 	{
 		n := r.arrayLen(flex, false)
 		if n >= 0 {
@@ -255,8 +225,6 @@ func (m *CreateAclsResponse) decode(r *Reader, version int16) {
 				a[len(a)-1].decode(r, version)
 			}
 			m.Results = a
-		} else {
-			m.Results = nil
 		}
 	}
 	if flex {
@@ -269,15 +237,11 @@ func (m *CreateAclsResponse) decode(r *Reader, version int16) {
 
 func (m *CreateAclsResponse) appendTo(dst []byte, version int16) []byte {
 	flex := version >= 2
+	dst = appendInt32(dst, m.ThrottleTimeMs)
 	{
-		dst = appendInt32(dst, m.ThrottleTimeMs)
-	}
-	{
-		{
-			dst = appendArrayLen(dst, len(m.Results), flex)
-			for i := range m.Results {
-				dst = m.Results[i].appendTo(dst, version)
-			}
+		dst = appendArrayLen(dst, len(m.Results), flex)
+		for i := range m.Results {
+			dst = m.Results[i].appendTo(dst, version)
 		}
 	}
 	if flex {
@@ -345,12 +309,8 @@ func (m *CreateAclsResponseAclCreationResult) decode(r *Reader, version int16) {
 	*m = CreateAclsResponseAclCreationResult{}
 	m.Default()
 	flex := version >= 2
-	{
-		m.ErrorCode = r.Int16()
-	}
-	{
-		m.ErrorMessage = r.NullableString(flex)
-	}
+	m.ErrorCode = r.Int16()
+	m.ErrorMessage = r.NullableString(flex)
 	if flex {
 		for n := r.tagCount(); n > 0 && r.err == nil; n-- {
 			key, data := r.tag()
@@ -361,12 +321,8 @@ func (m *CreateAclsResponseAclCreationResult) decode(r *Reader, version int16) {
 
 func (m *CreateAclsResponseAclCreationResult) appendTo(dst []byte, version int16) []byte {
 	flex := version >= 2
-	{
-		dst = appendInt16(dst, m.ErrorCode)
-	}
-	{
-		dst = appendNullableString(dst, m.ErrorMessage, flex)
-	}
+	dst = appendInt16(dst, m.ErrorCode)
+	dst = appendNullableString(dst, m.ErrorMessage, flex)
 	if flex {
 		dst = appendUvarint(dst, uint32(len(m.UnknownTags)))
 		dst = appendUnknownTags(dst, m.UnknownTags, 0, -1)

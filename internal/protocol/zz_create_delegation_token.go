@@ -52,18 +52,10 @@ func (m *CreateDelegationTokenRequest) decode(r *Reader, version int16) {
 	m.Default()
 	flex := version >= 2
 	if version >= 3 {
-		if version >= 3 {
-			m.OwnerPrincipalType = r.NullableString(flex)
-		} else {
-			m.OwnerPrincipalType = r.StringPtr(flex)
-		}
+		m.OwnerPrincipalType = r.NullableString(flex)
 	}
 	if version >= 3 {
-		if version >= 3 {
-			m.OwnerPrincipalName = r.NullableString(flex)
-		} else {
-			m.OwnerPrincipalName = r.StringPtr(flex)
-		}
+		m.OwnerPrincipalName = r.NullableString(flex)
 	}
 	{
 		n := r.arrayLen(flex, false)
@@ -75,13 +67,9 @@ func (m *CreateDelegationTokenRequest) decode(r *Reader, version int16) {
 				a[len(a)-1].decode(r, version)
 			}
 			m.Renewers = a
-		} else {
-			m.Renewers = nil
 		}
 	}
-	{
-		m.MaxLifetimeMs = r.Int64()
-	}
+	m.MaxLifetimeMs = r.Int64()
 	if flex {
 		for n := r.tagCount(); n > 0 && r.err == nil; n-- {
 			key, data := r.tag()
@@ -93,30 +81,18 @@ func (m *CreateDelegationTokenRequest) decode(r *Reader, version int16) {
 func (m *CreateDelegationTokenRequest) appendTo(dst []byte, version int16) []byte {
 	flex := version >= 2
 	if version >= 3 {
-		if version >= 3 {
-			dst = appendNullableString(dst, m.OwnerPrincipalType, flex)
-		} else {
-			dst = appendStringPtr(dst, m.OwnerPrincipalType, flex)
-		}
+		dst = appendNullableString(dst, m.OwnerPrincipalType, flex)
 	}
 	if version >= 3 {
-		if version >= 3 {
-			dst = appendNullableString(dst, m.OwnerPrincipalName, flex)
-		} else {
-			dst = appendStringPtr(dst, m.OwnerPrincipalName, flex)
-		}
+		dst = appendNullableString(dst, m.OwnerPrincipalName, flex)
 	}
 	{
-		{
-			dst = appendArrayLen(dst, len(m.Renewers), flex)
-			for i := range m.Renewers {
-				dst = m.Renewers[i].appendTo(dst, version)
-			}
+		dst = appendArrayLen(dst, len(m.Renewers), flex)
+		for i := range m.Renewers {
+			dst = m.Renewers[i].appendTo(dst, version)
 		}
 	}
-	{
-		dst = appendInt64(dst, m.MaxLifetimeMs)
-	}
+	dst = appendInt64(dst, m.MaxLifetimeMs)
 	if flex {
 		dst = appendUvarint(dst, uint32(len(m.UnknownTags)))
 		dst = appendUnknownTags(dst, m.UnknownTags, 0, -1)
@@ -180,12 +156,8 @@ func (m *CreateDelegationTokenRequestCreatableRenewers) decode(r *Reader, versio
 	*m = CreateDelegationTokenRequestCreatableRenewers{}
 	m.Default()
 	flex := version >= 2
-	{
-		m.PrincipalType = r.String(flex)
-	}
-	{
-		m.PrincipalName = r.String(flex)
-	}
+	m.PrincipalType = r.String(flex)
+	m.PrincipalName = r.String(flex)
 	if flex {
 		for n := r.tagCount(); n > 0 && r.err == nil; n-- {
 			key, data := r.tag()
@@ -196,12 +168,8 @@ func (m *CreateDelegationTokenRequestCreatableRenewers) decode(r *Reader, versio
 
 func (m *CreateDelegationTokenRequestCreatableRenewers) appendTo(dst []byte, version int16) []byte {
 	flex := version >= 2
-	{
-		dst = appendString(dst, m.PrincipalType, flex)
-	}
-	{
-		dst = appendString(dst, m.PrincipalName, flex)
-	}
+	dst = appendString(dst, m.PrincipalType, flex)
+	dst = appendString(dst, m.PrincipalName, flex)
 	if flex {
 		dst = appendUvarint(dst, uint32(len(m.UnknownTags)))
 		dst = appendUnknownTags(dst, m.UnknownTags, 0, -1)
@@ -284,39 +252,21 @@ func (m *CreateDelegationTokenResponse) decode(r *Reader, version int16) {
 	*m = CreateDelegationTokenResponse{}
 	m.Default()
 	flex := version >= 2
-	{
-		m.ErrorCode = r.Int16()
-	}
-	{
-		m.PrincipalType = r.String(flex)
-	}
-	{
-		m.PrincipalName = r.String(flex)
-	}
+	m.ErrorCode = r.Int16()
+	m.PrincipalType = r.String(flex)
+	m.PrincipalName = r.String(flex)
 	if version >= 3 {
 		m.TokenRequesterPrincipalType = r.String(flex)
 	}
 	if version >= 3 {
 		m.TokenRequesterPrincipalName = r.String(flex)
 	}
-	{
-		m.IssueTimestampMs = r.Int64()
-	}
-	{
-		m.ExpiryTimestampMs = r.Int64()
-	}
-	{
-		m.MaxTimestampMs = r.Int64()
-	}
-	{
-		m.TokenID = r.String(flex)
-	}
-	{
-		m.Hmac = r.Bytes(flex)
-	}
-	{
-		m.ThrottleTimeMs = r.Int32()
-	}
+	m.IssueTimestampMs = r.Int64()
+	m.ExpiryTimestampMs = r.Int64()
+	m.MaxTimestampMs = r.Int64()
+	m.TokenID = r.String(flex)
+	m.Hmac = r.Bytes(flex)
+	m.ThrottleTimeMs = r.Int32()
 	if flex {
 		for n := r.tagCount(); n > 0 && r.err == nil; n-- {
 			key, data := r.tag()
@@ -327,39 +277,21 @@ func (m *CreateDelegationTokenResponse) decode(r *Reader, version int16) {
 
 func (m *CreateDelegationTokenResponse) appendTo(dst []byte, version int16) []byte {
 	flex := version >= 2
-	{
-		dst = appendInt16(dst, m.ErrorCode)
-	}
-	{
-		dst = appendString(dst, m.PrincipalType, flex)
-	}
-	{
-		dst = appendString(dst, m.PrincipalName, flex)
-	}
+	dst = appendInt16(dst, m.ErrorCode)
+	dst = appendString(dst, m.PrincipalType, flex)
+	dst = appendString(dst, m.PrincipalName, flex)
 	if version >= 3 {
 		dst = appendString(dst, m.TokenRequesterPrincipalType, flex)
 	}
 	if version >= 3 {
 		dst = appendString(dst, m.TokenRequesterPrincipalName, flex)
 	}
-	{
-		dst = appendInt64(dst, m.IssueTimestampMs)
-	}
-	{
-		dst = appendInt64(dst, m.ExpiryTimestampMs)
-	}
-	{
-		dst = appendInt64(dst, m.MaxTimestampMs)
-	}
-	{
-		dst = appendString(dst, m.TokenID, flex)
-	}
-	{
-		dst = appendBytes(dst, m.Hmac, flex)
-	}
-	{
-		dst = appendInt32(dst, m.ThrottleTimeMs)
-	}
+	dst = appendInt64(dst, m.IssueTimestampMs)
+	dst = appendInt64(dst, m.ExpiryTimestampMs)
+	dst = appendInt64(dst, m.MaxTimestampMs)
+	dst = appendString(dst, m.TokenID, flex)
+	dst = appendBytes(dst, m.Hmac, flex)
+	dst = appendInt32(dst, m.ThrottleTimeMs)
 	if flex {
 		dst = appendUvarint(dst, uint32(len(m.UnknownTags)))
 		dst = appendUnknownTags(dst, m.UnknownTags, 0, -1)

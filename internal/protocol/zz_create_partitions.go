@@ -52,16 +52,10 @@ func (m *CreatePartitionsRequest) decode(r *Reader, version int16) {
 				a[len(a)-1].decode(r, version)
 			}
 			m.Topics = a
-		} else {
-			m.Topics = nil
 		}
 	}
-	{
-		m.TimeoutMs = r.Int32()
-	}
-	{
-		m.ValidateOnly = r.Bool()
-	}
+	m.TimeoutMs = r.Int32()
+	m.ValidateOnly = r.Bool()
 	if flex {
 		for n := r.tagCount(); n > 0 && r.err == nil; n-- {
 			key, data := r.tag()
@@ -73,19 +67,13 @@ func (m *CreatePartitionsRequest) decode(r *Reader, version int16) {
 func (m *CreatePartitionsRequest) appendTo(dst []byte, version int16) []byte {
 	flex := version >= 2
 	{
-		{
-			dst = appendArrayLen(dst, len(m.Topics), flex)
-			for i := range m.Topics {
-				dst = m.Topics[i].appendTo(dst, version)
-			}
+		dst = appendArrayLen(dst, len(m.Topics), flex)
+		for i := range m.Topics {
+			dst = m.Topics[i].appendTo(dst, version)
 		}
 	}
-	{
-		dst = appendInt32(dst, m.TimeoutMs)
-	}
-	{
-		dst = appendBool(dst, m.ValidateOnly)
-	}
+	dst = appendInt32(dst, m.TimeoutMs)
+	dst = appendBool(dst, m.ValidateOnly)
 	if flex {
 		dst = appendUvarint(dst, uint32(len(m.UnknownTags)))
 		dst = appendUnknownTags(dst, m.UnknownTags, 0, -1)
@@ -155,12 +143,8 @@ func (m *CreatePartitionsRequestCreatePartitionsTopic) decode(r *Reader, version
 	*m = CreatePartitionsRequestCreatePartitionsTopic{}
 	m.Default()
 	flex := version >= 2
-	{
-		m.Name = r.String(flex)
-	}
-	{
-		m.Count = r.Int32()
-	}
+	m.Name = r.String(flex)
+	m.Count = r.Int32()
 	{
 		n := r.arrayLen(flex, true)
 		if n >= 0 {
@@ -185,12 +169,8 @@ func (m *CreatePartitionsRequestCreatePartitionsTopic) decode(r *Reader, version
 
 func (m *CreatePartitionsRequestCreatePartitionsTopic) appendTo(dst []byte, version int16) []byte {
 	flex := version >= 2
-	{
-		dst = appendString(dst, m.Name, flex)
-	}
-	{
-		dst = appendInt32(dst, m.Count)
-	}
+	dst = appendString(dst, m.Name, flex)
+	dst = appendInt32(dst, m.Count)
 	{
 		if true && m.Assignments == nil {
 			dst = appendNullLen(dst, flex)
@@ -242,8 +222,6 @@ func (m *CreatePartitionsRequestCreatePartitionsAssignment) decode(r *Reader, ve
 				a = append(a, r.Int32())
 			}
 			m.BrokerIDs = a
-		} else {
-			m.BrokerIDs = nil
 		}
 	}
 	if flex {
@@ -257,11 +235,9 @@ func (m *CreatePartitionsRequestCreatePartitionsAssignment) decode(r *Reader, ve
 func (m *CreatePartitionsRequestCreatePartitionsAssignment) appendTo(dst []byte, version int16) []byte {
 	flex := version >= 2
 	{
-		{
-			dst = appendArrayLen(dst, len(m.BrokerIDs), flex)
-			for i := range m.BrokerIDs {
-				dst = appendInt32(dst, m.BrokerIDs[i])
-			}
+		dst = appendArrayLen(dst, len(m.BrokerIDs), flex)
+		for i := range m.BrokerIDs {
+			dst = appendInt32(dst, m.BrokerIDs[i])
 		}
 	}
 	if flex {
@@ -301,9 +277,7 @@ func (m *CreatePartitionsResponse) decode(r *Reader, version int16) {
 	*m = CreatePartitionsResponse{}
 	m.Default()
 	flex := version >= 2
-	{
-		m.ThrottleTimeMs = r.Int32()
-	}
+	m.ThrottleTimeMs = r.Int32()
 	{
 		n := r.arrayLen(flex, false)
 		if n >= 0 {
@@ -314,8 +288,6 @@ func (m *CreatePartitionsResponse) decode(r *Reader, version int16) {
 				a[len(a)-1].decode(r, version)
 			}
 			m.Results = a
-		} else {
-			m.Results = nil
 		}
 	}
 	if flex {
@@ -328,15 +300,11 @@ func (m *CreatePartitionsResponse) decode(r *Reader, version int16) {
 
 func (m *CreatePartitionsResponse) appendTo(dst []byte, version int16) []byte {
 	flex := version >= 2
+	dst = appendInt32(dst, m.ThrottleTimeMs)
 	{
-		dst = appendInt32(dst, m.ThrottleTimeMs)
-	}
-	{
-		{
-			dst = appendArrayLen(dst, len(m.Results), flex)
-			for i := range m.Results {
-				dst = m.Results[i].appendTo(dst, version)
-			}
+		dst = appendArrayLen(dst, len(m.Results), flex)
+		for i := range m.Results {
+			dst = m.Results[i].appendTo(dst, version)
 		}
 	}
 	if flex {
@@ -407,15 +375,9 @@ func (m *CreatePartitionsResponseCreatePartitionsTopicResult) decode(r *Reader, 
 	*m = CreatePartitionsResponseCreatePartitionsTopicResult{}
 	m.Default()
 	flex := version >= 2
-	{
-		m.Name = r.String(flex)
-	}
-	{
-		m.ErrorCode = r.Int16()
-	}
-	{
-		m.ErrorMessage = r.NullableString(flex)
-	}
+	m.Name = r.String(flex)
+	m.ErrorCode = r.Int16()
+	m.ErrorMessage = r.NullableString(flex)
 	if flex {
 		for n := r.tagCount(); n > 0 && r.err == nil; n-- {
 			key, data := r.tag()
@@ -426,15 +388,9 @@ func (m *CreatePartitionsResponseCreatePartitionsTopicResult) decode(r *Reader, 
 
 func (m *CreatePartitionsResponseCreatePartitionsTopicResult) appendTo(dst []byte, version int16) []byte {
 	flex := version >= 2
-	{
-		dst = appendString(dst, m.Name, flex)
-	}
-	{
-		dst = appendInt16(dst, m.ErrorCode)
-	}
-	{
-		dst = appendNullableString(dst, m.ErrorMessage, flex)
-	}
+	dst = appendString(dst, m.Name, flex)
+	dst = appendInt16(dst, m.ErrorCode)
+	dst = appendNullableString(dst, m.ErrorMessage, flex)
 	if flex {
 		dst = appendUvarint(dst, uint32(len(m.UnknownTags)))
 		dst = appendUnknownTags(dst, m.UnknownTags, 0, -1)

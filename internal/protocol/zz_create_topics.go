@@ -53,13 +53,9 @@ func (m *CreateTopicsRequest) decode(r *Reader, version int16) {
 				a[len(a)-1].decode(r, version)
 			}
 			m.Topics = a
-		} else {
-			m.Topics = nil
 		}
 	}
-	{
-		m.TimeoutMs = r.Int32()
-	}
+	m.TimeoutMs = r.Int32()
 	if version >= 1 {
 		m.ValidateOnly = r.Bool()
 	}
@@ -74,16 +70,12 @@ func (m *CreateTopicsRequest) decode(r *Reader, version int16) {
 func (m *CreateTopicsRequest) appendTo(dst []byte, version int16) []byte {
 	flex := version >= 5
 	{
-		{
-			dst = appendArrayLen(dst, len(m.Topics), flex)
-			for i := range m.Topics {
-				dst = m.Topics[i].appendTo(dst, version)
-			}
+		dst = appendArrayLen(dst, len(m.Topics), flex)
+		for i := range m.Topics {
+			dst = m.Topics[i].appendTo(dst, version)
 		}
 	}
-	{
-		dst = appendInt32(dst, m.TimeoutMs)
-	}
+	dst = appendInt32(dst, m.TimeoutMs)
 	if version >= 1 {
 		dst = appendBool(dst, m.ValidateOnly)
 	}
@@ -165,15 +157,9 @@ func (m *CreateTopicsRequestCreatableTopic) decode(r *Reader, version int16) {
 	*m = CreateTopicsRequestCreatableTopic{}
 	m.Default()
 	flex := version >= 5
-	{
-		m.Name = r.String(flex)
-	}
-	{
-		m.NumPartitions = r.Int32()
-	}
-	{
-		m.ReplicationFactor = r.Int16()
-	}
+	m.Name = r.String(flex)
+	m.NumPartitions = r.Int32()
+	m.ReplicationFactor = r.Int16()
 	{
 		n := r.arrayLen(flex, false)
 		if n >= 0 {
@@ -184,8 +170,6 @@ func (m *CreateTopicsRequestCreatableTopic) decode(r *Reader, version int16) {
 				a[len(a)-1].decode(r, version)
 			}
 			m.Assignments = a
-		} else {
-			m.Assignments = nil
 		}
 	}
 	{
@@ -198,8 +182,6 @@ func (m *CreateTopicsRequestCreatableTopic) decode(r *Reader, version int16) {
 				a[len(a)-1].decode(r, version)
 			}
 			m.Configs = a
-		} else {
-			m.Configs = nil
 		}
 	}
 	if flex {
@@ -212,29 +194,19 @@ func (m *CreateTopicsRequestCreatableTopic) decode(r *Reader, version int16) {
 
 func (m *CreateTopicsRequestCreatableTopic) appendTo(dst []byte, version int16) []byte {
 	flex := version >= 5
+	dst = appendString(dst, m.Name, flex)
+	dst = appendInt32(dst, m.NumPartitions)
+	dst = appendInt16(dst, m.ReplicationFactor)
 	{
-		dst = appendString(dst, m.Name, flex)
-	}
-	{
-		dst = appendInt32(dst, m.NumPartitions)
-	}
-	{
-		dst = appendInt16(dst, m.ReplicationFactor)
-	}
-	{
-		{
-			dst = appendArrayLen(dst, len(m.Assignments), flex)
-			for i := range m.Assignments {
-				dst = m.Assignments[i].appendTo(dst, version)
-			}
+		dst = appendArrayLen(dst, len(m.Assignments), flex)
+		for i := range m.Assignments {
+			dst = m.Assignments[i].appendTo(dst, version)
 		}
 	}
 	{
-		{
-			dst = appendArrayLen(dst, len(m.Configs), flex)
-			for i := range m.Configs {
-				dst = m.Configs[i].appendTo(dst, version)
-			}
+		dst = appendArrayLen(dst, len(m.Configs), flex)
+		for i := range m.Configs {
+			dst = m.Configs[i].appendTo(dst, version)
 		}
 	}
 	if flex {
@@ -274,9 +246,7 @@ func (m *CreateTopicsRequestCreatableReplicaAssignment) decode(r *Reader, versio
 	*m = CreateTopicsRequestCreatableReplicaAssignment{}
 	m.Default()
 	flex := version >= 5
-	{
-		m.PartitionIndex = r.Int32()
-	}
+	m.PartitionIndex = r.Int32()
 	{
 		n := r.arrayLen(flex, false)
 		if n >= 0 {
@@ -286,8 +256,6 @@ func (m *CreateTopicsRequestCreatableReplicaAssignment) decode(r *Reader, versio
 				a = append(a, r.Int32())
 			}
 			m.BrokerIDs = a
-		} else {
-			m.BrokerIDs = nil
 		}
 	}
 	if flex {
@@ -300,15 +268,11 @@ func (m *CreateTopicsRequestCreatableReplicaAssignment) decode(r *Reader, versio
 
 func (m *CreateTopicsRequestCreatableReplicaAssignment) appendTo(dst []byte, version int16) []byte {
 	flex := version >= 5
+	dst = appendInt32(dst, m.PartitionIndex)
 	{
-		dst = appendInt32(dst, m.PartitionIndex)
-	}
-	{
-		{
-			dst = appendArrayLen(dst, len(m.BrokerIDs), flex)
-			for i := range m.BrokerIDs {
-				dst = appendInt32(dst, m.BrokerIDs[i])
-			}
+		dst = appendArrayLen(dst, len(m.BrokerIDs), flex)
+		for i := range m.BrokerIDs {
+			dst = appendInt32(dst, m.BrokerIDs[i])
 		}
 	}
 	if flex {
@@ -350,12 +314,8 @@ func (m *CreateTopicsRequestCreatableTopicConfig) decode(r *Reader, version int1
 	*m = CreateTopicsRequestCreatableTopicConfig{}
 	m.Default()
 	flex := version >= 5
-	{
-		m.Name = r.String(flex)
-	}
-	{
-		m.Value = r.NullableString(flex)
-	}
+	m.Name = r.String(flex)
+	m.Value = r.NullableString(flex)
 	if flex {
 		for n := r.tagCount(); n > 0 && r.err == nil; n-- {
 			key, data := r.tag()
@@ -366,12 +326,8 @@ func (m *CreateTopicsRequestCreatableTopicConfig) decode(r *Reader, version int1
 
 func (m *CreateTopicsRequestCreatableTopicConfig) appendTo(dst []byte, version int16) []byte {
 	flex := version >= 5
-	{
-		dst = appendString(dst, m.Name, flex)
-	}
-	{
-		dst = appendNullableString(dst, m.Value, flex)
-	}
+	dst = appendString(dst, m.Name, flex)
+	dst = appendNullableString(dst, m.Value, flex)
 	if flex {
 		dst = appendUvarint(dst, uint32(len(m.UnknownTags)))
 		dst = appendUnknownTags(dst, m.UnknownTags, 0, -1)
@@ -422,8 +378,6 @@ func (m *CreateTopicsResponse) decode(r *Reader, version int16) {
 				a[len(a)-1].decode(r, version)
 			}
 			m.Topics = a
-		} else {
-			m.Topics = nil
 		}
 	}
 	if flex {
@@ -440,11 +394,9 @@ func (m *CreateTopicsResponse) appendTo(dst []byte, version int16) []byte {
 		dst = appendInt32(dst, m.ThrottleTimeMs)
 	}
 	{
-		{
-			dst = appendArrayLen(dst, len(m.Topics), flex)
-			for i := range m.Topics {
-				dst = m.Topics[i].appendTo(dst, version)
-			}
+		dst = appendArrayLen(dst, len(m.Topics), flex)
+		for i := range m.Topics {
+			dst = m.Topics[i].appendTo(dst, version)
 		}
 	}
 	if flex {
@@ -545,15 +497,11 @@ func (m *CreateTopicsResponseCreatableTopicResult) decode(r *Reader, version int
 	*m = CreateTopicsResponseCreatableTopicResult{}
 	m.Default()
 	flex := version >= 5
-	{
-		m.Name = r.String(flex)
-	}
+	m.Name = r.String(flex)
 	if version >= 7 {
 		m.TopicID = r.UUID()
 	}
-	{
-		m.ErrorCode = r.Int16()
-	}
+	m.ErrorCode = r.Int16()
 	if version >= 1 {
 		m.ErrorMessage = r.NullableString(flex)
 	}
@@ -564,7 +512,7 @@ func (m *CreateTopicsResponseCreatableTopicResult) decode(r *Reader, version int
 		m.ReplicationFactor = r.Int16()
 	}
 	if version >= 5 {
-		n := r.arrayLen(flex, version >= 5)
+		n := r.arrayLen(flex, true)
 		if n >= 0 {
 			a := make([]CreateTopicsResponseCreatableTopicConfigs, 0, min(n, maxPrealloc))
 			for i := 0; i < n && r.err == nil; i++ {
@@ -594,15 +542,11 @@ func (m *CreateTopicsResponseCreatableTopicResult) decode(r *Reader, version int
 
 func (m *CreateTopicsResponseCreatableTopicResult) appendTo(dst []byte, version int16) []byte {
 	flex := version >= 5
-	{
-		dst = appendString(dst, m.Name, flex)
-	}
+	dst = appendString(dst, m.Name, flex)
 	if version >= 7 {
 		dst = appendUUID(dst, m.TopicID)
 	}
-	{
-		dst = appendInt16(dst, m.ErrorCode)
-	}
+	dst = appendInt16(dst, m.ErrorCode)
 	if version >= 1 {
 		dst = appendNullableString(dst, m.ErrorMessage, flex)
 	}
@@ -613,7 +557,7 @@ func (m *CreateTopicsResponseCreatableTopicResult) appendTo(dst []byte, version 
 		dst = appendInt16(dst, m.ReplicationFactor)
 	}
 	if version >= 5 {
-		if version >= 5 && m.Configs == nil {
+		if true && m.Configs == nil {
 			dst = appendNullLen(dst, flex)
 		} else {
 			dst = appendArrayLen(dst, len(m.Configs), flex)
@@ -694,11 +638,7 @@ func (m *CreateTopicsResponseCreatableTopicConfigs) decode(r *Reader, version in
 		m.Name = r.String(flex)
 	}
 	if version >= 5 {
-		if version >= 5 {
-			m.Value = r.NullableString(flex)
-		} else {
-			m.Value = r.StringPtr(flex)
-		}
+		m.Value = r.NullableString(flex)
 	}
 	if version >= 5 {
 		m.ReadOnly = r.Bool()
@@ -723,11 +663,7 @@ func (m *CreateTopicsResponseCreatableTopicConfigs) appendTo(dst []byte, version
 		dst = appendString(dst, m.Name, flex)
 	}
 	if version >= 5 {
-		if version >= 5 {
-			dst = appendNullableString(dst, m.Value, flex)
-		} else {
-			dst = appendStringPtr(dst, m.Value, flex)
-		}
+		dst = appendNullableString(dst, m.Value, flex)
 	}
 	if version >= 5 {
 		dst = appendBool(dst, m.ReadOnly)

@@ -42,15 +42,9 @@ func (m *DefaultPrincipalData) decode(r *Reader, version int16) {
 	*m = DefaultPrincipalData{}
 	m.Default()
 	flex := true
-	{
-		m.Type = r.String(flex)
-	}
-	{
-		m.Name = r.String(flex)
-	}
-	{
-		m.TokenAuthenticated = r.Bool()
-	}
+	m.Type = r.String(flex)
+	m.Name = r.String(flex)
+	m.TokenAuthenticated = r.Bool()
 	if flex {
 		for n := r.tagCount(); n > 0 && r.err == nil; n-- {
 			key, data := r.tag()
@@ -61,15 +55,9 @@ func (m *DefaultPrincipalData) decode(r *Reader, version int16) {
 
 func (m *DefaultPrincipalData) appendTo(dst []byte, version int16) []byte {
 	flex := true
-	{
-		dst = appendString(dst, m.Type, flex)
-	}
-	{
-		dst = appendString(dst, m.Name, flex)
-	}
-	{
-		dst = appendBool(dst, m.TokenAuthenticated)
-	}
+	dst = appendString(dst, m.Type, flex)
+	dst = appendString(dst, m.Name, flex)
+	dst = appendBool(dst, m.TokenAuthenticated)
 	if flex {
 		dst = appendUvarint(dst, uint32(len(m.UnknownTags)))
 		dst = appendUnknownTags(dst, m.UnknownTags, 0, -1)

@@ -42,8 +42,6 @@ func (m *DeleteAclsRequest) decode(r *Reader, version int16) {
 				a[len(a)-1].decode(r, version)
 			}
 			m.Filters = a
-		} else {
-			m.Filters = nil
 		}
 	}
 	if flex {
@@ -57,11 +55,9 @@ func (m *DeleteAclsRequest) decode(r *Reader, version int16) {
 func (m *DeleteAclsRequest) appendTo(dst []byte, version int16) []byte {
 	flex := version >= 2
 	{
-		{
-			dst = appendArrayLen(dst, len(m.Filters), flex)
-			for i := range m.Filters {
-				dst = m.Filters[i].appendTo(dst, version)
-			}
+		dst = appendArrayLen(dst, len(m.Filters), flex)
+		for i := range m.Filters {
+			dst = m.Filters[i].appendTo(dst, version)
 		}
 	}
 	if flex {
@@ -159,27 +155,15 @@ func (m *DeleteAclsRequestDeleteAclsFilter) decode(r *Reader, version int16) {
 	*m = DeleteAclsRequestDeleteAclsFilter{}
 	m.Default()
 	flex := version >= 2
-	{
-		m.ResourceTypeFilter = r.Int8()
-	}
-	{
-		m.ResourceNameFilter = r.NullableString(flex)
-	}
+	m.ResourceTypeFilter = r.Int8()
+	m.ResourceNameFilter = r.NullableString(flex)
 	if version >= 1 {
 		m.PatternTypeFilter = r.Int8()
 	}
-	{
-		m.PrincipalFilter = r.NullableString(flex)
-	}
-	{
-		m.HostFilter = r.NullableString(flex)
-	}
-	{
-		m.Operation = r.Int8()
-	}
-	{
-		m.PermissionType = r.Int8()
-	}
+	m.PrincipalFilter = r.NullableString(flex)
+	m.HostFilter = r.NullableString(flex)
+	m.Operation = r.Int8()
+	m.PermissionType = r.Int8()
 	if flex {
 		for n := r.tagCount(); n > 0 && r.err == nil; n-- {
 			key, data := r.tag()
@@ -190,27 +174,15 @@ func (m *DeleteAclsRequestDeleteAclsFilter) decode(r *Reader, version int16) {
 
 func (m *DeleteAclsRequestDeleteAclsFilter) appendTo(dst []byte, version int16) []byte {
 	flex := version >= 2
-	{
-		dst = appendInt8(dst, m.ResourceTypeFilter)
-	}
-	{
-		dst = appendNullableString(dst, m.ResourceNameFilter, flex)
-	}
+	dst = appendInt8(dst, m.ResourceTypeFilter)
+	dst = appendNullableString(dst, m.ResourceNameFilter, flex)
 	if version >= 1 {
 		dst = appendInt8(dst, m.PatternTypeFilter)
 	}
-	{
-		dst = appendNullableString(dst, m.PrincipalFilter, flex)
-	}
-	{
-		dst = appendNullableString(dst, m.HostFilter, flex)
-	}
-	{
-		dst = appendInt8(dst, m.Operation)
-	}
-	{
-		dst = appendInt8(dst, m.PermissionType)
-	}
+	dst = appendNullableString(dst, m.PrincipalFilter, flex)
+	dst = appendNullableString(dst, m.HostFilter, flex)
+	dst = appendInt8(dst, m.Operation)
+	dst = appendInt8(dst, m.PermissionType)
 	if flex {
 		dst = appendUvarint(dst, uint32(len(m.UnknownTags)))
 		dst = appendUnknownTags(dst, m.UnknownTags, 0, -1)
@@ -248,9 +220,7 @@ func (m *DeleteAclsResponse) decode(r *Reader, version int16) {
 	*m = DeleteAclsResponse{}
 	m.Default()
 	flex := version >= 2
-	{
-		m.ThrottleTimeMs = r.Int32()
-	}
+	m.ThrottleTimeMs = r.Int32()
 	{
 		n := r.arrayLen(flex, false)
 		if n >= 0 {
@@ -261,8 +231,6 @@ func (m *DeleteAclsResponse) decode(r *Reader, version int16) {
 				a[len(a)-1].decode(r, version)
 			}
 			m.FilterResults = a
-		} else {
-			m.FilterResults = nil
 		}
 	}
 	if flex {
@@ -275,15 +243,11 @@ func (m *DeleteAclsResponse) decode(r *Reader, version int16) {
 
 func (m *DeleteAclsResponse) appendTo(dst []byte, version int16) []byte {
 	flex := version >= 2
+	dst = appendInt32(dst, m.ThrottleTimeMs)
 	{
-		dst = appendInt32(dst, m.ThrottleTimeMs)
-	}
-	{
-		{
-			dst = appendArrayLen(dst, len(m.FilterResults), flex)
-			for i := range m.FilterResults {
-				dst = m.FilterResults[i].appendTo(dst, version)
-			}
+		dst = appendArrayLen(dst, len(m.FilterResults), flex)
+		for i := range m.FilterResults {
+			dst = m.FilterResults[i].appendTo(dst, version)
 		}
 	}
 	if flex {
@@ -356,12 +320,8 @@ func (m *DeleteAclsResponseDeleteAclsFilterResult) decode(r *Reader, version int
 	*m = DeleteAclsResponseDeleteAclsFilterResult{}
 	m.Default()
 	flex := version >= 2
-	{
-		m.ErrorCode = r.Int16()
-	}
-	{
-		m.ErrorMessage = r.NullableString(flex)
-	}
+	m.ErrorCode = r.Int16()
+	m.ErrorMessage = r.NullableString(flex)
 	{
 		n := r.arrayLen(flex, false)
 		if n >= 0 {
@@ -372,8 +332,6 @@ func (m *DeleteAclsResponseDeleteAclsFilterResult) decode(r *Reader, version int
 				a[len(a)-1].decode(r, version)
 			}
 			m.MatchingAcls = a
-		} else {
-			m.MatchingAcls = nil
 		}
 	}
 	if flex {
@@ -386,18 +344,12 @@ func (m *DeleteAclsResponseDeleteAclsFilterResult) decode(r *Reader, version int
 
 func (m *DeleteAclsResponseDeleteAclsFilterResult) appendTo(dst []byte, version int16) []byte {
 	flex := version >= 2
+	dst = appendInt16(dst, m.ErrorCode)
+	dst = appendNullableString(dst, m.ErrorMessage, flex)
 	{
-		dst = appendInt16(dst, m.ErrorCode)
-	}
-	{
-		dst = appendNullableString(dst, m.ErrorMessage, flex)
-	}
-	{
-		{
-			dst = appendArrayLen(dst, len(m.MatchingAcls), flex)
-			for i := range m.MatchingAcls {
-				dst = m.MatchingAcls[i].appendTo(dst, version)
-			}
+		dst = appendArrayLen(dst, len(m.MatchingAcls), flex)
+		for i := range m.MatchingAcls {
+			dst = m.MatchingAcls[i].appendTo(dst, version)
 		}
 	}
 	if flex {
@@ -475,33 +427,17 @@ func (m *DeleteAclsResponseDeleteAclsMatchingAcl) decode(r *Reader, version int1
 	*m = DeleteAclsResponseDeleteAclsMatchingAcl{}
 	m.Default()
 	flex := version >= 2
-	{
-		m.ErrorCode = r.Int16()
-	}
-	{
-		m.ErrorMessage = r.NullableString(flex)
-	}
-	{
-		m.ResourceType = r.Int8()
-	}
-	{
-		m.ResourceName = r.String(flex)
-	}
+	m.ErrorCode = r.Int16()
+	m.ErrorMessage = r.NullableString(flex)
+	m.ResourceType = r.Int8()
+	m.ResourceName = r.String(flex)
 	if version >= 1 {
 		m.PatternType = r.Int8()
 	}
-	{
-		m.Principal = r.String(flex)
-	}
-	{
-		m.Host = r.String(flex)
-	}
-	{
-		m.Operation = r.Int8()
-	}
-	{
-		m.PermissionType = r.Int8()
-	}
+	m.Principal = r.String(flex)
+	m.Host = r.String(flex)
+	m.Operation = r.Int8()
+	m.PermissionType = r.Int8()
 	if flex {
 		for n := r.tagCount(); n > 0 && r.err == nil; n-- {
 			key, data := r.tag()
@@ -512,33 +448,17 @@ func (m *DeleteAclsResponseDeleteAclsMatchingAcl) decode(r *Reader, version int1
 
 func (m *DeleteAclsResponseDeleteAclsMatchingAcl) appendTo(dst []byte, version int16) []byte {
 	flex := version >= 2
-	{
-		dst = appendInt16(dst, m.ErrorCode)
-	}
-	{
-		dst = appendNullableString(dst, m.ErrorMessage, flex)
-	}
-	{
-		dst = appendInt8(dst, m.ResourceType)
-	}
-	{
-		dst = appendString(dst, m.ResourceName, flex)
-	}
+	dst = appendInt16(dst, m.ErrorCode)
+	dst = appendNullableString(dst, m.ErrorMessage, flex)
+	dst = appendInt8(dst, m.ResourceType)
+	dst = appendString(dst, m.ResourceName, flex)
 	if version >= 1 {
 		dst = appendInt8(dst, m.PatternType)
 	}
-	{
-		dst = appendString(dst, m.Principal, flex)
-	}
-	{
-		dst = appendString(dst, m.Host, flex)
-	}
-	{
-		dst = appendInt8(dst, m.Operation)
-	}
-	{
-		dst = appendInt8(dst, m.PermissionType)
-	}
+	dst = appendString(dst, m.Principal, flex)
+	dst = appendString(dst, m.Host, flex)
+	dst = appendInt8(dst, m.Operation)
+	dst = appendInt8(dst, m.PermissionType)
 	if flex {
 		dst = appendUvarint(dst, uint32(len(m.UnknownTags)))
 		dst = appendUnknownTags(dst, m.UnknownTags, 0, -1)

@@ -41,8 +41,6 @@ func (m *DeleteGroupsRequest) decode(r *Reader, version int16) {
 				a = append(a, r.String(flex))
 			}
 			m.GroupsNames = a
-		} else {
-			m.GroupsNames = nil
 		}
 	}
 	if flex {
@@ -56,11 +54,9 @@ func (m *DeleteGroupsRequest) decode(r *Reader, version int16) {
 func (m *DeleteGroupsRequest) appendTo(dst []byte, version int16) []byte {
 	flex := version >= 2
 	{
-		{
-			dst = appendArrayLen(dst, len(m.GroupsNames), flex)
-			for i := range m.GroupsNames {
-				dst = appendString(dst, m.GroupsNames[i], flex)
-			}
+		dst = appendArrayLen(dst, len(m.GroupsNames), flex)
+		for i := range m.GroupsNames {
+			dst = appendString(dst, m.GroupsNames[i], flex)
 		}
 	}
 	if flex {
@@ -126,9 +122,7 @@ func (m *DeleteGroupsResponse) decode(r *Reader, version int16) {
 	*m = DeleteGroupsResponse{}
 	m.Default()
 	flex := version >= 2
-	{
-		m.ThrottleTimeMs = r.Int32()
-	}
+	m.ThrottleTimeMs = r.Int32()
 	{
 		n := r.arrayLen(flex, false)
 		if n >= 0 {
@@ -139,8 +133,6 @@ func (m *DeleteGroupsResponse) decode(r *Reader, version int16) {
 				a[len(a)-1].decode(r, version)
 			}
 			m.Results = a
-		} else {
-			m.Results = nil
 		}
 	}
 	if flex {
@@ -153,15 +145,11 @@ func (m *DeleteGroupsResponse) decode(r *Reader, version int16) {
 
 func (m *DeleteGroupsResponse) appendTo(dst []byte, version int16) []byte {
 	flex := version >= 2
+	dst = appendInt32(dst, m.ThrottleTimeMs)
 	{
-		dst = appendInt32(dst, m.ThrottleTimeMs)
-	}
-	{
-		{
-			dst = appendArrayLen(dst, len(m.Results), flex)
-			for i := range m.Results {
-				dst = m.Results[i].appendTo(dst, version)
-			}
+		dst = appendArrayLen(dst, len(m.Results), flex)
+		for i := range m.Results {
+			dst = m.Results[i].appendTo(dst, version)
 		}
 	}
 	if flex {
@@ -227,12 +215,8 @@ func (m *DeleteGroupsResponseDeletableGroupResult) decode(r *Reader, version int
 	*m = DeleteGroupsResponseDeletableGroupResult{}
 	m.Default()
 	flex := version >= 2
-	{
-		m.GroupID = r.String(flex)
-	}
-	{
-		m.ErrorCode = r.Int16()
-	}
+	m.GroupID = r.String(flex)
+	m.ErrorCode = r.Int16()
 	if flex {
 		for n := r.tagCount(); n > 0 && r.err == nil; n-- {
 			key, data := r.tag()
@@ -243,12 +227,8 @@ func (m *DeleteGroupsResponseDeletableGroupResult) decode(r *Reader, version int
 
 func (m *DeleteGroupsResponseDeletableGroupResult) appendTo(dst []byte, version int16) []byte {
 	flex := version >= 2
-	{
-		dst = appendString(dst, m.GroupID, flex)
-	}
-	{
-		dst = appendInt16(dst, m.ErrorCode)
-	}
+	dst = appendString(dst, m.GroupID, flex)
+	dst = appendInt16(dst, m.ErrorCode)
 	if flex {
 		dst = appendUvarint(dst, uint32(len(m.UnknownTags)))
 		dst = appendUnknownTags(dst, m.UnknownTags, 0, -1)

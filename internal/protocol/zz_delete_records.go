@@ -47,13 +47,9 @@ func (m *DeleteRecordsRequest) decode(r *Reader, version int16) {
 				a[len(a)-1].decode(r, version)
 			}
 			m.Topics = a
-		} else {
-			m.Topics = nil
 		}
 	}
-	{
-		m.TimeoutMs = r.Int32()
-	}
+	m.TimeoutMs = r.Int32()
 	if flex {
 		for n := r.tagCount(); n > 0 && r.err == nil; n-- {
 			key, data := r.tag()
@@ -65,16 +61,12 @@ func (m *DeleteRecordsRequest) decode(r *Reader, version int16) {
 func (m *DeleteRecordsRequest) appendTo(dst []byte, version int16) []byte {
 	flex := version >= 2
 	{
-		{
-			dst = appendArrayLen(dst, len(m.Topics), flex)
-			for i := range m.Topics {
-				dst = m.Topics[i].appendTo(dst, version)
-			}
+		dst = appendArrayLen(dst, len(m.Topics), flex)
+		for i := range m.Topics {
+			dst = m.Topics[i].appendTo(dst, version)
 		}
 	}
-	{
-		dst = appendInt32(dst, m.TimeoutMs)
-	}
+	dst = appendInt32(dst, m.TimeoutMs)
 	if flex {
 		dst = appendUvarint(dst, uint32(len(m.UnknownTags)))
 		dst = appendUnknownTags(dst, m.UnknownTags, 0, -1)
@@ -138,9 +130,7 @@ func (m *DeleteRecordsRequestDeleteRecordsTopic) decode(r *Reader, version int16
 	*m = DeleteRecordsRequestDeleteRecordsTopic{}
 	m.Default()
 	flex := version >= 2
-	{
-		m.Name = r.String(flex)
-	}
+	m.Name = r.String(flex)
 	{
 		n := r.arrayLen(flex, false)
 		if n >= 0 {
@@ -151,8 +141,6 @@ func (m *DeleteRecordsRequestDeleteRecordsTopic) decode(r *Reader, version int16
 				a[len(a)-1].decode(r, version)
 			}
 			m.Partitions = a
-		} else {
-			m.Partitions = nil
 		}
 	}
 	if flex {
@@ -165,15 +153,11 @@ func (m *DeleteRecordsRequestDeleteRecordsTopic) decode(r *Reader, version int16
 
 func (m *DeleteRecordsRequestDeleteRecordsTopic) appendTo(dst []byte, version int16) []byte {
 	flex := version >= 2
+	dst = appendString(dst, m.Name, flex)
 	{
-		dst = appendString(dst, m.Name, flex)
-	}
-	{
-		{
-			dst = appendArrayLen(dst, len(m.Partitions), flex)
-			for i := range m.Partitions {
-				dst = m.Partitions[i].appendTo(dst, version)
-			}
+		dst = appendArrayLen(dst, len(m.Partitions), flex)
+		for i := range m.Partitions {
+			dst = m.Partitions[i].appendTo(dst, version)
 		}
 	}
 	if flex {
@@ -213,12 +197,8 @@ func (m *DeleteRecordsRequestDeleteRecordsPartition) decode(r *Reader, version i
 	*m = DeleteRecordsRequestDeleteRecordsPartition{}
 	m.Default()
 	flex := version >= 2
-	{
-		m.PartitionIndex = r.Int32()
-	}
-	{
-		m.Offset = r.Int64()
-	}
+	m.PartitionIndex = r.Int32()
+	m.Offset = r.Int64()
 	if flex {
 		for n := r.tagCount(); n > 0 && r.err == nil; n-- {
 			key, data := r.tag()
@@ -229,12 +209,8 @@ func (m *DeleteRecordsRequestDeleteRecordsPartition) decode(r *Reader, version i
 
 func (m *DeleteRecordsRequestDeleteRecordsPartition) appendTo(dst []byte, version int16) []byte {
 	flex := version >= 2
-	{
-		dst = appendInt32(dst, m.PartitionIndex)
-	}
-	{
-		dst = appendInt64(dst, m.Offset)
-	}
+	dst = appendInt32(dst, m.PartitionIndex)
+	dst = appendInt64(dst, m.Offset)
 	if flex {
 		dst = appendUvarint(dst, uint32(len(m.UnknownTags)))
 		dst = appendUnknownTags(dst, m.UnknownTags, 0, -1)
@@ -272,9 +248,7 @@ func (m *DeleteRecordsResponse) decode(r *Reader, version int16) {
 	*m = DeleteRecordsResponse{}
 	m.Default()
 	flex := version >= 2
-	{
-		m.ThrottleTimeMs = r.Int32()
-	}
+	m.ThrottleTimeMs = r.Int32()
 	{
 		n := r.arrayLen(flex, false)
 		if n >= 0 {
@@ -285,8 +259,6 @@ func (m *DeleteRecordsResponse) decode(r *Reader, version int16) {
 				a[len(a)-1].decode(r, version)
 			}
 			m.Topics = a
-		} else {
-			m.Topics = nil
 		}
 	}
 	if flex {
@@ -299,15 +271,11 @@ func (m *DeleteRecordsResponse) decode(r *Reader, version int16) {
 
 func (m *DeleteRecordsResponse) appendTo(dst []byte, version int16) []byte {
 	flex := version >= 2
+	dst = appendInt32(dst, m.ThrottleTimeMs)
 	{
-		dst = appendInt32(dst, m.ThrottleTimeMs)
-	}
-	{
-		{
-			dst = appendArrayLen(dst, len(m.Topics), flex)
-			for i := range m.Topics {
-				dst = m.Topics[i].appendTo(dst, version)
-			}
+		dst = appendArrayLen(dst, len(m.Topics), flex)
+		for i := range m.Topics {
+			dst = m.Topics[i].appendTo(dst, version)
 		}
 	}
 	if flex {
@@ -373,9 +341,7 @@ func (m *DeleteRecordsResponseDeleteRecordsTopicResult) decode(r *Reader, versio
 	*m = DeleteRecordsResponseDeleteRecordsTopicResult{}
 	m.Default()
 	flex := version >= 2
-	{
-		m.Name = r.String(flex)
-	}
+	m.Name = r.String(flex)
 	{
 		n := r.arrayLen(flex, false)
 		if n >= 0 {
@@ -386,8 +352,6 @@ func (m *DeleteRecordsResponseDeleteRecordsTopicResult) decode(r *Reader, versio
 				a[len(a)-1].decode(r, version)
 			}
 			m.Partitions = a
-		} else {
-			m.Partitions = nil
 		}
 	}
 	if flex {
@@ -400,15 +364,11 @@ func (m *DeleteRecordsResponseDeleteRecordsTopicResult) decode(r *Reader, versio
 
 func (m *DeleteRecordsResponseDeleteRecordsTopicResult) appendTo(dst []byte, version int16) []byte {
 	flex := version >= 2
+	dst = appendString(dst, m.Name, flex)
 	{
-		dst = appendString(dst, m.Name, flex)
-	}
-	{
-		{
-			dst = appendArrayLen(dst, len(m.Partitions), flex)
-			for i := range m.Partitions {
-				dst = m.Partitions[i].appendTo(dst, version)
-			}
+		dst = appendArrayLen(dst, len(m.Partitions), flex)
+		for i := range m.Partitions {
+			dst = m.Partitions[i].appendTo(dst, version)
 		}
 	}
 	if flex {
@@ -453,15 +413,9 @@ func (m *DeleteRecordsResponseDeleteRecordsPartitionResult) decode(r *Reader, ve
 	*m = DeleteRecordsResponseDeleteRecordsPartitionResult{}
 	m.Default()
 	flex := version >= 2
-	{
-		m.PartitionIndex = r.Int32()
-	}
-	{
-		m.LowWatermark = r.Int64()
-	}
-	{
-		m.ErrorCode = r.Int16()
-	}
+	m.PartitionIndex = r.Int32()
+	m.LowWatermark = r.Int64()
+	m.ErrorCode = r.Int16()
 	if flex {
 		for n := r.tagCount(); n > 0 && r.err == nil; n-- {
 			key, data := r.tag()
@@ -472,15 +426,9 @@ func (m *DeleteRecordsResponseDeleteRecordsPartitionResult) decode(r *Reader, ve
 
 func (m *DeleteRecordsResponseDeleteRecordsPartitionResult) appendTo(dst []byte, version int16) []byte {
 	flex := version >= 2
-	{
-		dst = appendInt32(dst, m.PartitionIndex)
-	}
-	{
-		dst = appendInt64(dst, m.LowWatermark)
-	}
-	{
-		dst = appendInt16(dst, m.ErrorCode)
-	}
+	dst = appendInt32(dst, m.PartitionIndex)
+	dst = appendInt64(dst, m.LowWatermark)
+	dst = appendInt16(dst, m.ErrorCode)
 	if flex {
 		dst = appendUvarint(dst, uint32(len(m.UnknownTags)))
 		dst = appendUnknownTags(dst, m.UnknownTags, 0, -1)

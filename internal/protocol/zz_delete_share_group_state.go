@@ -37,9 +37,7 @@ func (m *DeleteShareGroupStateRequest) decode(r *Reader, version int16) {
 	*m = DeleteShareGroupStateRequest{}
 	m.Default()
 	flex := true
-	{
-		m.GroupID = r.String(flex)
-	}
+	m.GroupID = r.String(flex)
 	{
 		n := r.arrayLen(flex, false)
 		if n >= 0 {
@@ -50,8 +48,6 @@ func (m *DeleteShareGroupStateRequest) decode(r *Reader, version int16) {
 				a[len(a)-1].decode(r, version)
 			}
 			m.Topics = a
-		} else {
-			m.Topics = nil
 		}
 	}
 	if flex {
@@ -64,15 +60,11 @@ func (m *DeleteShareGroupStateRequest) decode(r *Reader, version int16) {
 
 func (m *DeleteShareGroupStateRequest) appendTo(dst []byte, version int16) []byte {
 	flex := true
+	dst = appendString(dst, m.GroupID, flex)
 	{
-		dst = appendString(dst, m.GroupID, flex)
-	}
-	{
-		{
-			dst = appendArrayLen(dst, len(m.Topics), flex)
-			for i := range m.Topics {
-				dst = m.Topics[i].appendTo(dst, version)
-			}
+		dst = appendArrayLen(dst, len(m.Topics), flex)
+		for i := range m.Topics {
+			dst = m.Topics[i].appendTo(dst, version)
 		}
 	}
 	if flex {
@@ -138,9 +130,7 @@ func (m *DeleteShareGroupStateRequestDeleteStateData) decode(r *Reader, version 
 	*m = DeleteShareGroupStateRequestDeleteStateData{}
 	m.Default()
 	flex := true
-	{
-		m.TopicID = r.UUID()
-	}
+	m.TopicID = r.UUID()
 	{
 		n := r.arrayLen(flex, false)
 		if n >= 0 {
@@ -151,8 +141,6 @@ func (m *DeleteShareGroupStateRequestDeleteStateData) decode(r *Reader, version 
 				a[len(a)-1].decode(r, version)
 			}
 			m.Partitions = a
-		} else {
-			m.Partitions = nil
 		}
 	}
 	if flex {
@@ -165,15 +153,11 @@ func (m *DeleteShareGroupStateRequestDeleteStateData) decode(r *Reader, version 
 
 func (m *DeleteShareGroupStateRequestDeleteStateData) appendTo(dst []byte, version int16) []byte {
 	flex := true
+	dst = appendUUID(dst, m.TopicID)
 	{
-		dst = appendUUID(dst, m.TopicID)
-	}
-	{
-		{
-			dst = appendArrayLen(dst, len(m.Partitions), flex)
-			for i := range m.Partitions {
-				dst = m.Partitions[i].appendTo(dst, version)
-			}
+		dst = appendArrayLen(dst, len(m.Partitions), flex)
+		for i := range m.Partitions {
+			dst = m.Partitions[i].appendTo(dst, version)
 		}
 	}
 	if flex {
@@ -208,9 +192,7 @@ func (m *DeleteShareGroupStateRequestPartitionData) decode(r *Reader, version in
 	*m = DeleteShareGroupStateRequestPartitionData{}
 	m.Default()
 	flex := true
-	{
-		m.Partition = r.Int32()
-	}
+	m.Partition = r.Int32()
 	if flex {
 		for n := r.tagCount(); n > 0 && r.err == nil; n-- {
 			key, data := r.tag()
@@ -221,9 +203,7 @@ func (m *DeleteShareGroupStateRequestPartitionData) decode(r *Reader, version in
 
 func (m *DeleteShareGroupStateRequestPartitionData) appendTo(dst []byte, version int16) []byte {
 	flex := true
-	{
-		dst = appendInt32(dst, m.Partition)
-	}
+	dst = appendInt32(dst, m.Partition)
 	if flex {
 		dst = appendUvarint(dst, uint32(len(m.UnknownTags)))
 		dst = appendUnknownTags(dst, m.UnknownTags, 0, -1)
@@ -266,8 +246,6 @@ func (m *DeleteShareGroupStateResponse) decode(r *Reader, version int16) {
 				a[len(a)-1].decode(r, version)
 			}
 			m.Results = a
-		} else {
-			m.Results = nil
 		}
 	}
 	if flex {
@@ -281,11 +259,9 @@ func (m *DeleteShareGroupStateResponse) decode(r *Reader, version int16) {
 func (m *DeleteShareGroupStateResponse) appendTo(dst []byte, version int16) []byte {
 	flex := true
 	{
-		{
-			dst = appendArrayLen(dst, len(m.Results), flex)
-			for i := range m.Results {
-				dst = m.Results[i].appendTo(dst, version)
-			}
+		dst = appendArrayLen(dst, len(m.Results), flex)
+		for i := range m.Results {
+			dst = m.Results[i].appendTo(dst, version)
 		}
 	}
 	if flex {
@@ -351,9 +327,7 @@ func (m *DeleteShareGroupStateResponseDeleteStateResult) decode(r *Reader, versi
 	*m = DeleteShareGroupStateResponseDeleteStateResult{}
 	m.Default()
 	flex := true
-	{
-		m.TopicID = r.UUID()
-	}
+	m.TopicID = r.UUID()
 	{
 		n := r.arrayLen(flex, false)
 		if n >= 0 {
@@ -364,8 +338,6 @@ func (m *DeleteShareGroupStateResponseDeleteStateResult) decode(r *Reader, versi
 				a[len(a)-1].decode(r, version)
 			}
 			m.Partitions = a
-		} else {
-			m.Partitions = nil
 		}
 	}
 	if flex {
@@ -378,15 +350,11 @@ func (m *DeleteShareGroupStateResponseDeleteStateResult) decode(r *Reader, versi
 
 func (m *DeleteShareGroupStateResponseDeleteStateResult) appendTo(dst []byte, version int16) []byte {
 	flex := true
+	dst = appendUUID(dst, m.TopicID)
 	{
-		dst = appendUUID(dst, m.TopicID)
-	}
-	{
-		{
-			dst = appendArrayLen(dst, len(m.Partitions), flex)
-			for i := range m.Partitions {
-				dst = m.Partitions[i].appendTo(dst, version)
-			}
+		dst = appendArrayLen(dst, len(m.Partitions), flex)
+		for i := range m.Partitions {
+			dst = m.Partitions[i].appendTo(dst, version)
 		}
 	}
 	if flex {
@@ -431,15 +399,9 @@ func (m *DeleteShareGroupStateResponsePartitionResult) decode(r *Reader, version
 	*m = DeleteShareGroupStateResponsePartitionResult{}
 	m.Default()
 	flex := true
-	{
-		m.Partition = r.Int32()
-	}
-	{
-		m.ErrorCode = r.Int16()
-	}
-	{
-		m.ErrorMessage = r.NullableString(flex)
-	}
+	m.Partition = r.Int32()
+	m.ErrorCode = r.Int16()
+	m.ErrorMessage = r.NullableString(flex)
 	if flex {
 		for n := r.tagCount(); n > 0 && r.err == nil; n-- {
 			key, data := r.tag()
@@ -450,15 +412,9 @@ func (m *DeleteShareGroupStateResponsePartitionResult) decode(r *Reader, version
 
 func (m *DeleteShareGroupStateResponsePartitionResult) appendTo(dst []byte, version int16) []byte {
 	flex := true
-	{
-		dst = appendInt32(dst, m.Partition)
-	}
-	{
-		dst = appendInt16(dst, m.ErrorCode)
-	}
-	{
-		dst = appendNullableString(dst, m.ErrorMessage, flex)
-	}
+	dst = appendInt32(dst, m.Partition)
+	dst = appendInt16(dst, m.ErrorCode)
+	dst = appendNullableString(dst, m.ErrorMessage, flex)
 	if flex {
 		dst = appendUvarint(dst, uint32(len(m.UnknownTags)))
 		dst = appendUnknownTags(dst, m.UnknownTags, 0, -1)

@@ -52,8 +52,6 @@ func (m *DeleteTopicsRequest) decode(r *Reader, version int16) {
 				a[len(a)-1].decode(r, version)
 			}
 			m.Topics = a
-		} else {
-			m.Topics = nil
 		}
 	}
 	if version <= 5 {
@@ -65,13 +63,9 @@ func (m *DeleteTopicsRequest) decode(r *Reader, version int16) {
 				a = append(a, r.String(flex))
 			}
 			m.TopicNames = a
-		} else {
-			m.TopicNames = nil
 		}
 	}
-	{
-		m.TimeoutMs = r.Int32()
-	}
+	m.TimeoutMs = r.Int32()
 	if flex {
 		for n := r.tagCount(); n > 0 && r.err == nil; n-- {
 			key, data := r.tag()
@@ -83,24 +77,18 @@ func (m *DeleteTopicsRequest) decode(r *Reader, version int16) {
 func (m *DeleteTopicsRequest) appendTo(dst []byte, version int16) []byte {
 	flex := version >= 4
 	if version >= 6 {
-		{
-			dst = appendArrayLen(dst, len(m.Topics), flex)
-			for i := range m.Topics {
-				dst = m.Topics[i].appendTo(dst, version)
-			}
+		dst = appendArrayLen(dst, len(m.Topics), flex)
+		for i := range m.Topics {
+			dst = m.Topics[i].appendTo(dst, version)
 		}
 	}
 	if version <= 5 {
-		{
-			dst = appendArrayLen(dst, len(m.TopicNames), flex)
-			for i := range m.TopicNames {
-				dst = appendString(dst, m.TopicNames[i], flex)
-			}
+		dst = appendArrayLen(dst, len(m.TopicNames), flex)
+		for i := range m.TopicNames {
+			dst = appendString(dst, m.TopicNames[i], flex)
 		}
 	}
-	{
-		dst = appendInt32(dst, m.TimeoutMs)
-	}
+	dst = appendInt32(dst, m.TimeoutMs)
 	if flex {
 		dst = appendUvarint(dst, uint32(len(m.UnknownTags)))
 		dst = appendUnknownTags(dst, m.UnknownTags, 0, -1)
@@ -165,11 +153,7 @@ func (m *DeleteTopicsRequestDeleteTopicState) decode(r *Reader, version int16) {
 	m.Default()
 	flex := version >= 4
 	if version >= 6 {
-		if version >= 6 {
-			m.Name = r.NullableString(flex)
-		} else {
-			m.Name = r.StringPtr(flex)
-		}
+		m.Name = r.NullableString(flex)
 	}
 	if version >= 6 {
 		m.TopicID = r.UUID()
@@ -185,11 +169,7 @@ func (m *DeleteTopicsRequestDeleteTopicState) decode(r *Reader, version int16) {
 func (m *DeleteTopicsRequestDeleteTopicState) appendTo(dst []byte, version int16) []byte {
 	flex := version >= 4
 	if version >= 6 {
-		if version >= 6 {
-			dst = appendNullableString(dst, m.Name, flex)
-		} else {
-			dst = appendStringPtr(dst, m.Name, flex)
-		}
+		dst = appendNullableString(dst, m.Name, flex)
 	}
 	if version >= 6 {
 		dst = appendUUID(dst, m.TopicID)
@@ -244,8 +224,6 @@ func (m *DeleteTopicsResponse) decode(r *Reader, version int16) {
 				a[len(a)-1].decode(r, version)
 			}
 			m.Responses = a
-		} else {
-			m.Responses = nil
 		}
 	}
 	if flex {
@@ -262,11 +240,9 @@ func (m *DeleteTopicsResponse) appendTo(dst []byte, version int16) []byte {
 		dst = appendInt32(dst, m.ThrottleTimeMs)
 	}
 	{
-		{
-			dst = appendArrayLen(dst, len(m.Responses), flex)
-			for i := range m.Responses {
-				dst = m.Responses[i].appendTo(dst, version)
-			}
+		dst = appendArrayLen(dst, len(m.Responses), flex)
+		for i := range m.Responses {
+			dst = m.Responses[i].appendTo(dst, version)
 		}
 	}
 	if flex {
@@ -344,25 +320,17 @@ func (m *DeleteTopicsResponseDeletableTopicResult) decode(r *Reader, version int
 	*m = DeleteTopicsResponseDeletableTopicResult{}
 	m.Default()
 	flex := version >= 4
-	{
-		if version >= 6 {
-			m.Name = r.NullableString(flex)
-		} else {
-			m.Name = r.StringPtr(flex)
-		}
+	if version >= 6 {
+		m.Name = r.NullableString(flex)
+	} else {
+		m.Name = r.StringPtr(flex)
 	}
 	if version >= 6 {
 		m.TopicID = r.UUID()
 	}
-	{
-		m.ErrorCode = r.Int16()
-	}
+	m.ErrorCode = r.Int16()
 	if version >= 5 {
-		if version >= 5 {
-			m.ErrorMessage = r.NullableString(flex)
-		} else {
-			m.ErrorMessage = r.StringPtr(flex)
-		}
+		m.ErrorMessage = r.NullableString(flex)
 	}
 	if flex {
 		for n := r.tagCount(); n > 0 && r.err == nil; n-- {
@@ -374,25 +342,17 @@ func (m *DeleteTopicsResponseDeletableTopicResult) decode(r *Reader, version int
 
 func (m *DeleteTopicsResponseDeletableTopicResult) appendTo(dst []byte, version int16) []byte {
 	flex := version >= 4
-	{
-		if version >= 6 {
-			dst = appendNullableString(dst, m.Name, flex)
-		} else {
-			dst = appendStringPtr(dst, m.Name, flex)
-		}
+	if version >= 6 {
+		dst = appendNullableString(dst, m.Name, flex)
+	} else {
+		dst = appendStringPtr(dst, m.Name, flex)
 	}
 	if version >= 6 {
 		dst = appendUUID(dst, m.TopicID)
 	}
-	{
-		dst = appendInt16(dst, m.ErrorCode)
-	}
+	dst = appendInt16(dst, m.ErrorCode)
 	if version >= 5 {
-		if version >= 5 {
-			dst = appendNullableString(dst, m.ErrorMessage, flex)
-		} else {
-			dst = appendStringPtr(dst, m.ErrorMessage, flex)
-		}
+		dst = appendNullableString(dst, m.ErrorMessage, flex)
 	}
 	if flex {
 		dst = appendUvarint(dst, uint32(len(m.UnknownTags)))

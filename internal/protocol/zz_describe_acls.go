@@ -69,27 +69,15 @@ func (m *DescribeAclsRequest) decode(r *Reader, version int16) {
 	*m = DescribeAclsRequest{}
 	m.Default()
 	flex := version >= 2
-	{
-		m.ResourceTypeFilter = r.Int8()
-	}
-	{
-		m.ResourceNameFilter = r.NullableString(flex)
-	}
+	m.ResourceTypeFilter = r.Int8()
+	m.ResourceNameFilter = r.NullableString(flex)
 	if version >= 1 {
 		m.PatternTypeFilter = r.Int8()
 	}
-	{
-		m.PrincipalFilter = r.NullableString(flex)
-	}
-	{
-		m.HostFilter = r.NullableString(flex)
-	}
-	{
-		m.Operation = r.Int8()
-	}
-	{
-		m.PermissionType = r.Int8()
-	}
+	m.PrincipalFilter = r.NullableString(flex)
+	m.HostFilter = r.NullableString(flex)
+	m.Operation = r.Int8()
+	m.PermissionType = r.Int8()
 	if flex {
 		for n := r.tagCount(); n > 0 && r.err == nil; n-- {
 			key, data := r.tag()
@@ -100,27 +88,15 @@ func (m *DescribeAclsRequest) decode(r *Reader, version int16) {
 
 func (m *DescribeAclsRequest) appendTo(dst []byte, version int16) []byte {
 	flex := version >= 2
-	{
-		dst = appendInt8(dst, m.ResourceTypeFilter)
-	}
-	{
-		dst = appendNullableString(dst, m.ResourceNameFilter, flex)
-	}
+	dst = appendInt8(dst, m.ResourceTypeFilter)
+	dst = appendNullableString(dst, m.ResourceNameFilter, flex)
 	if version >= 1 {
 		dst = appendInt8(dst, m.PatternTypeFilter)
 	}
-	{
-		dst = appendNullableString(dst, m.PrincipalFilter, flex)
-	}
-	{
-		dst = appendNullableString(dst, m.HostFilter, flex)
-	}
-	{
-		dst = appendInt8(dst, m.Operation)
-	}
-	{
-		dst = appendInt8(dst, m.PermissionType)
-	}
+	dst = appendNullableString(dst, m.PrincipalFilter, flex)
+	dst = appendNullableString(dst, m.HostFilter, flex)
+	dst = appendInt8(dst, m.Operation)
+	dst = appendInt8(dst, m.PermissionType)
 	if flex {
 		dst = appendUvarint(dst, uint32(len(m.UnknownTags)))
 		dst = appendUnknownTags(dst, m.UnknownTags, 0, -1)
@@ -196,15 +172,9 @@ func (m *DescribeAclsResponse) decode(r *Reader, version int16) {
 	*m = DescribeAclsResponse{}
 	m.Default()
 	flex := version >= 2
-	{
-		m.ThrottleTimeMs = r.Int32()
-	}
-	{
-		m.ErrorCode = r.Int16()
-	}
-	{
-		m.ErrorMessage = r.NullableString(flex)
-	}
+	m.ThrottleTimeMs = r.Int32()
+	m.ErrorCode = r.Int16()
+	m.ErrorMessage = r.NullableString(flex)
 	{
 		n := r.arrayLen(flex, false)
 		if n >= 0 {
@@ -215,8 +185,6 @@ func (m *DescribeAclsResponse) decode(r *Reader, version int16) {
 				a[len(a)-1].decode(r, version)
 			}
 			m.Resources = a
-		} else {
-			m.Resources = nil
 		}
 	}
 	if flex {
@@ -229,21 +197,13 @@ func (m *DescribeAclsResponse) decode(r *Reader, version int16) {
 
 func (m *DescribeAclsResponse) appendTo(dst []byte, version int16) []byte {
 	flex := version >= 2
+	dst = appendInt32(dst, m.ThrottleTimeMs)
+	dst = appendInt16(dst, m.ErrorCode)
+	dst = appendNullableString(dst, m.ErrorMessage, flex)
 	{
-		dst = appendInt32(dst, m.ThrottleTimeMs)
-	}
-	{
-		dst = appendInt16(dst, m.ErrorCode)
-	}
-	{
-		dst = appendNullableString(dst, m.ErrorMessage, flex)
-	}
-	{
-		{
-			dst = appendArrayLen(dst, len(m.Resources), flex)
-			for i := range m.Resources {
-				dst = m.Resources[i].appendTo(dst, version)
-			}
+		dst = appendArrayLen(dst, len(m.Resources), flex)
+		for i := range m.Resources {
+			dst = m.Resources[i].appendTo(dst, version)
 		}
 	}
 	if flex {
@@ -320,12 +280,8 @@ func (m *DescribeAclsResponseDescribeAclsResource) decode(r *Reader, version int
 	*m = DescribeAclsResponseDescribeAclsResource{}
 	m.Default()
 	flex := version >= 2
-	{
-		m.ResourceType = r.Int8()
-	}
-	{
-		m.ResourceName = r.String(flex)
-	}
+	m.ResourceType = r.Int8()
+	m.ResourceName = r.String(flex)
 	if version >= 1 {
 		m.PatternType = r.Int8()
 	}
@@ -339,8 +295,6 @@ func (m *DescribeAclsResponseDescribeAclsResource) decode(r *Reader, version int
 				a[len(a)-1].decode(r, version)
 			}
 			m.Acls = a
-		} else {
-			m.Acls = nil
 		}
 	}
 	if flex {
@@ -353,21 +307,15 @@ func (m *DescribeAclsResponseDescribeAclsResource) decode(r *Reader, version int
 
 func (m *DescribeAclsResponseDescribeAclsResource) appendTo(dst []byte, version int16) []byte {
 	flex := version >= 2
-	{
-		dst = appendInt8(dst, m.ResourceType)
-	}
-	{
-		dst = appendString(dst, m.ResourceName, flex)
-	}
+	dst = appendInt8(dst, m.ResourceType)
+	dst = appendString(dst, m.ResourceName, flex)
 	if version >= 1 {
 		dst = appendInt8(dst, m.PatternType)
 	}
 	{
-		{
-			dst = appendArrayLen(dst, len(m.Acls), flex)
-			for i := range m.Acls {
-				dst = m.Acls[i].appendTo(dst, version)
-			}
+		dst = appendArrayLen(dst, len(m.Acls), flex)
+		for i := range m.Acls {
+			dst = m.Acls[i].appendTo(dst, version)
 		}
 	}
 	if flex {
@@ -417,18 +365,10 @@ func (m *DescribeAclsResponseAclDescription) decode(r *Reader, version int16) {
 	*m = DescribeAclsResponseAclDescription{}
 	m.Default()
 	flex := version >= 2
-	{
-		m.Principal = r.String(flex)
-	}
-	{
-		m.Host = r.String(flex)
-	}
-	{
-		m.Operation = r.Int8()
-	}
-	{
-		m.PermissionType = r.Int8()
-	}
+	m.Principal = r.String(flex)
+	m.Host = r.String(flex)
+	m.Operation = r.Int8()
+	m.PermissionType = r.Int8()
 	if flex {
 		for n := r.tagCount(); n > 0 && r.err == nil; n-- {
 			key, data := r.tag()
@@ -439,18 +379,10 @@ func (m *DescribeAclsResponseAclDescription) decode(r *Reader, version int16) {
 
 func (m *DescribeAclsResponseAclDescription) appendTo(dst []byte, version int16) []byte {
 	flex := version >= 2
-	{
-		dst = appendString(dst, m.Principal, flex)
-	}
-	{
-		dst = appendString(dst, m.Host, flex)
-	}
-	{
-		dst = appendInt8(dst, m.Operation)
-	}
-	{
-		dst = appendInt8(dst, m.PermissionType)
-	}
+	dst = appendString(dst, m.Principal, flex)
+	dst = appendString(dst, m.Host, flex)
+	dst = appendInt8(dst, m.Operation)
+	dst = appendInt8(dst, m.PermissionType)
 	if flex {
 		dst = appendUvarint(dst, uint32(len(m.UnknownTags)))
 		dst = appendUnknownTags(dst, m.UnknownTags, 0, -1)

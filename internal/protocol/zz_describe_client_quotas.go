@@ -47,13 +47,9 @@ func (m *DescribeClientQuotasRequest) decode(r *Reader, version int16) {
 				a[len(a)-1].decode(r, version)
 			}
 			m.Components = a
-		} else {
-			m.Components = nil
 		}
 	}
-	{
-		m.Strict = r.Bool()
-	}
+	m.Strict = r.Bool()
 	if flex {
 		for n := r.tagCount(); n > 0 && r.err == nil; n-- {
 			key, data := r.tag()
@@ -65,16 +61,12 @@ func (m *DescribeClientQuotasRequest) decode(r *Reader, version int16) {
 func (m *DescribeClientQuotasRequest) appendTo(dst []byte, version int16) []byte {
 	flex := version >= 1
 	{
-		{
-			dst = appendArrayLen(dst, len(m.Components), flex)
-			for i := range m.Components {
-				dst = m.Components[i].appendTo(dst, version)
-			}
+		dst = appendArrayLen(dst, len(m.Components), flex)
+		for i := range m.Components {
+			dst = m.Components[i].appendTo(dst, version)
 		}
 	}
-	{
-		dst = appendBool(dst, m.Strict)
-	}
+	dst = appendBool(dst, m.Strict)
 	if flex {
 		dst = appendUvarint(dst, uint32(len(m.UnknownTags)))
 		dst = appendUnknownTags(dst, m.UnknownTags, 0, -1)
@@ -145,15 +137,9 @@ func (m *DescribeClientQuotasRequestComponentData) decode(r *Reader, version int
 	*m = DescribeClientQuotasRequestComponentData{}
 	m.Default()
 	flex := version >= 1
-	{
-		m.EntityType = r.String(flex)
-	}
-	{
-		m.MatchType = r.Int8()
-	}
-	{
-		m.Match = r.NullableString(flex)
-	}
+	m.EntityType = r.String(flex)
+	m.MatchType = r.Int8()
+	m.Match = r.NullableString(flex)
 	if flex {
 		for n := r.tagCount(); n > 0 && r.err == nil; n-- {
 			key, data := r.tag()
@@ -164,15 +150,9 @@ func (m *DescribeClientQuotasRequestComponentData) decode(r *Reader, version int
 
 func (m *DescribeClientQuotasRequestComponentData) appendTo(dst []byte, version int16) []byte {
 	flex := version >= 1
-	{
-		dst = appendString(dst, m.EntityType, flex)
-	}
-	{
-		dst = appendInt8(dst, m.MatchType)
-	}
-	{
-		dst = appendNullableString(dst, m.Match, flex)
-	}
+	dst = appendString(dst, m.EntityType, flex)
+	dst = appendInt8(dst, m.MatchType)
+	dst = appendNullableString(dst, m.Match, flex)
 	if flex {
 		dst = appendUvarint(dst, uint32(len(m.UnknownTags)))
 		dst = appendUnknownTags(dst, m.UnknownTags, 0, -1)
@@ -223,15 +203,9 @@ func (m *DescribeClientQuotasResponse) decode(r *Reader, version int16) {
 	*m = DescribeClientQuotasResponse{}
 	m.Default()
 	flex := version >= 1
-	{
-		m.ThrottleTimeMs = r.Int32()
-	}
-	{
-		m.ErrorCode = r.Int16()
-	}
-	{
-		m.ErrorMessage = r.NullableString(flex)
-	}
+	m.ThrottleTimeMs = r.Int32()
+	m.ErrorCode = r.Int16()
+	m.ErrorMessage = r.NullableString(flex)
 	{
 		n := r.arrayLen(flex, true)
 		if n >= 0 {
@@ -256,15 +230,9 @@ func (m *DescribeClientQuotasResponse) decode(r *Reader, version int16) {
 
 func (m *DescribeClientQuotasResponse) appendTo(dst []byte, version int16) []byte {
 	flex := version >= 1
-	{
-		dst = appendInt32(dst, m.ThrottleTimeMs)
-	}
-	{
-		dst = appendInt16(dst, m.ErrorCode)
-	}
-	{
-		dst = appendNullableString(dst, m.ErrorMessage, flex)
-	}
+	dst = appendInt32(dst, m.ThrottleTimeMs)
+	dst = appendInt16(dst, m.ErrorCode)
+	dst = appendNullableString(dst, m.ErrorMessage, flex)
 	{
 		if true && m.Entries == nil {
 			dst = appendNullLen(dst, flex)
@@ -348,8 +316,6 @@ func (m *DescribeClientQuotasResponseEntryData) decode(r *Reader, version int16)
 				a[len(a)-1].decode(r, version)
 			}
 			m.Entity = a
-		} else {
-			m.Entity = nil
 		}
 	}
 	{
@@ -362,8 +328,6 @@ func (m *DescribeClientQuotasResponseEntryData) decode(r *Reader, version int16)
 				a[len(a)-1].decode(r, version)
 			}
 			m.Values = a
-		} else {
-			m.Values = nil
 		}
 	}
 	if flex {
@@ -377,19 +341,15 @@ func (m *DescribeClientQuotasResponseEntryData) decode(r *Reader, version int16)
 func (m *DescribeClientQuotasResponseEntryData) appendTo(dst []byte, version int16) []byte {
 	flex := version >= 1
 	{
-		{
-			dst = appendArrayLen(dst, len(m.Entity), flex)
-			for i := range m.Entity {
-				dst = m.Entity[i].appendTo(dst, version)
-			}
+		dst = appendArrayLen(dst, len(m.Entity), flex)
+		for i := range m.Entity {
+			dst = m.Entity[i].appendTo(dst, version)
 		}
 	}
 	{
-		{
-			dst = appendArrayLen(dst, len(m.Values), flex)
-			for i := range m.Values {
-				dst = m.Values[i].appendTo(dst, version)
-			}
+		dst = appendArrayLen(dst, len(m.Values), flex)
+		for i := range m.Values {
+			dst = m.Values[i].appendTo(dst, version)
 		}
 	}
 	if flex {
@@ -431,12 +391,8 @@ func (m *DescribeClientQuotasResponseEntityData) decode(r *Reader, version int16
 	*m = DescribeClientQuotasResponseEntityData{}
 	m.Default()
 	flex := version >= 1
-	{
-		m.EntityType = r.String(flex)
-	}
-	{
-		m.EntityName = r.NullableString(flex)
-	}
+	m.EntityType = r.String(flex)
+	m.EntityName = r.NullableString(flex)
 	if flex {
 		for n := r.tagCount(); n > 0 && r.err == nil; n-- {
 			key, data := r.tag()
@@ -447,12 +403,8 @@ func (m *DescribeClientQuotasResponseEntityData) decode(r *Reader, version int16
 
 func (m *DescribeClientQuotasResponseEntityData) appendTo(dst []byte, version int16) []byte {
 	flex := version >= 1
-	{
-		dst = appendString(dst, m.EntityType, flex)
-	}
-	{
-		dst = appendNullableString(dst, m.EntityName, flex)
-	}
+	dst = appendString(dst, m.EntityType, flex)
+	dst = appendNullableString(dst, m.EntityName, flex)
 	if flex {
 		dst = appendUvarint(dst, uint32(len(m.UnknownTags)))
 		dst = appendUnknownTags(dst, m.UnknownTags, 0, -1)
@@ -490,12 +442,8 @@ func (m *DescribeClientQuotasResponseValueData) decode(r *Reader, version int16)
 	*m = DescribeClientQuotasResponseValueData{}
 	m.Default()
 	flex := version >= 1
-	{
-		m.Key = r.String(flex)
-	}
-	{
-		m.Value = r.Float64()
-	}
+	m.Key = r.String(flex)
+	m.Value = r.Float64()
 	if flex {
 		for n := r.tagCount(); n > 0 && r.err == nil; n-- {
 			key, data := r.tag()
@@ -506,12 +454,8 @@ func (m *DescribeClientQuotasResponseValueData) decode(r *Reader, version int16)
 
 func (m *DescribeClientQuotasResponseValueData) appendTo(dst []byte, version int16) []byte {
 	flex := version >= 1
-	{
-		dst = appendString(dst, m.Key, flex)
-	}
-	{
-		dst = appendFloat64(dst, m.Value)
-	}
+	dst = appendString(dst, m.Key, flex)
+	dst = appendFloat64(dst, m.Value)
 	if flex {
 		dst = appendUvarint(dst, uint32(len(m.UnknownTags)))
 		dst = appendUnknownTags(dst, m.UnknownTags, 0, -1)

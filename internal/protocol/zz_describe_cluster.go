@@ -38,9 +38,7 @@ func (m *DescribeClusterRequest) decode(r *Reader, version int16) {
 	*m = DescribeClusterRequest{}
 	m.Default()
 	flex := true
-	{
-		m.IncludeClusterAuthorizedOperations = r.Bool()
-	}
+	m.IncludeClusterAuthorizedOperations = r.Bool()
 	if version >= 1 {
 		m.EndpointType = r.Int8()
 	}
@@ -54,9 +52,7 @@ func (m *DescribeClusterRequest) decode(r *Reader, version int16) {
 
 func (m *DescribeClusterRequest) appendTo(dst []byte, version int16) []byte {
 	flex := true
-	{
-		dst = appendBool(dst, m.IncludeClusterAuthorizedOperations)
-	}
+	dst = appendBool(dst, m.IncludeClusterAuthorizedOperations)
 	if version >= 1 {
 		dst = appendInt8(dst, m.EndpointType)
 	}
@@ -156,24 +152,14 @@ func (m *DescribeClusterResponse) decode(r *Reader, version int16) {
 	*m = DescribeClusterResponse{}
 	m.Default()
 	flex := true
-	{
-		m.ThrottleTimeMs = r.Int32()
-	}
-	{
-		m.ErrorCode = r.Int16()
-	}
-	{
-		m.ErrorMessage = r.NullableString(flex)
-	}
+	m.ThrottleTimeMs = r.Int32()
+	m.ErrorCode = r.Int16()
+	m.ErrorMessage = r.NullableString(flex)
 	if version >= 1 {
 		m.EndpointType = r.Int8()
 	}
-	{
-		m.ClusterID = r.String(flex)
-	}
-	{
-		m.ControllerID = r.Int32()
-	}
+	m.ClusterID = r.String(flex)
+	m.ControllerID = r.Int32()
 	{
 		n := r.arrayLen(flex, false)
 		if n >= 0 {
@@ -184,13 +170,9 @@ func (m *DescribeClusterResponse) decode(r *Reader, version int16) {
 				a[len(a)-1].decode(r, version)
 			}
 			m.Brokers = a
-		} else {
-			m.Brokers = nil
 		}
 	}
-	{
-		m.ClusterAuthorizedOperations = r.Int32()
-	}
+	m.ClusterAuthorizedOperations = r.Int32()
 	if flex {
 		for n := r.tagCount(); n > 0 && r.err == nil; n-- {
 			key, data := r.tag()
@@ -201,35 +183,21 @@ func (m *DescribeClusterResponse) decode(r *Reader, version int16) {
 
 func (m *DescribeClusterResponse) appendTo(dst []byte, version int16) []byte {
 	flex := true
-	{
-		dst = appendInt32(dst, m.ThrottleTimeMs)
-	}
-	{
-		dst = appendInt16(dst, m.ErrorCode)
-	}
-	{
-		dst = appendNullableString(dst, m.ErrorMessage, flex)
-	}
+	dst = appendInt32(dst, m.ThrottleTimeMs)
+	dst = appendInt16(dst, m.ErrorCode)
+	dst = appendNullableString(dst, m.ErrorMessage, flex)
 	if version >= 1 {
 		dst = appendInt8(dst, m.EndpointType)
 	}
+	dst = appendString(dst, m.ClusterID, flex)
+	dst = appendInt32(dst, m.ControllerID)
 	{
-		dst = appendString(dst, m.ClusterID, flex)
-	}
-	{
-		dst = appendInt32(dst, m.ControllerID)
-	}
-	{
-		{
-			dst = appendArrayLen(dst, len(m.Brokers), flex)
-			for i := range m.Brokers {
-				dst = m.Brokers[i].appendTo(dst, version)
-			}
+		dst = appendArrayLen(dst, len(m.Brokers), flex)
+		for i := range m.Brokers {
+			dst = m.Brokers[i].appendTo(dst, version)
 		}
 	}
-	{
-		dst = appendInt32(dst, m.ClusterAuthorizedOperations)
-	}
+	dst = appendInt32(dst, m.ClusterAuthorizedOperations)
 	if flex {
 		dst = appendUvarint(dst, uint32(len(m.UnknownTags)))
 		dst = appendUnknownTags(dst, m.UnknownTags, 0, -1)
@@ -303,18 +271,10 @@ func (m *DescribeClusterResponseDescribeClusterBroker) decode(r *Reader, version
 	*m = DescribeClusterResponseDescribeClusterBroker{}
 	m.Default()
 	flex := true
-	{
-		m.BrokerID = r.Int32()
-	}
-	{
-		m.Host = r.String(flex)
-	}
-	{
-		m.Port = r.Int32()
-	}
-	{
-		m.Rack = r.NullableString(flex)
-	}
+	m.BrokerID = r.Int32()
+	m.Host = r.String(flex)
+	m.Port = r.Int32()
+	m.Rack = r.NullableString(flex)
 	if flex {
 		for n := r.tagCount(); n > 0 && r.err == nil; n-- {
 			key, data := r.tag()
@@ -325,18 +285,10 @@ func (m *DescribeClusterResponseDescribeClusterBroker) decode(r *Reader, version
 
 func (m *DescribeClusterResponseDescribeClusterBroker) appendTo(dst []byte, version int16) []byte {
 	flex := true
-	{
-		dst = appendInt32(dst, m.BrokerID)
-	}
-	{
-		dst = appendString(dst, m.Host, flex)
-	}
-	{
-		dst = appendInt32(dst, m.Port)
-	}
-	{
-		dst = appendNullableString(dst, m.Rack, flex)
-	}
+	dst = appendInt32(dst, m.BrokerID)
+	dst = appendString(dst, m.Host, flex)
+	dst = appendInt32(dst, m.Port)
+	dst = appendNullableString(dst, m.Rack, flex)
 	if flex {
 		dst = appendUvarint(dst, uint32(len(m.UnknownTags)))
 		dst = appendUnknownTags(dst, m.UnknownTags, 0, -1)

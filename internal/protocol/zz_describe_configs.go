@@ -52,8 +52,6 @@ func (m *DescribeConfigsRequest) decode(r *Reader, version int16) {
 				a[len(a)-1].decode(r, version)
 			}
 			m.Resources = a
-		} else {
-			m.Resources = nil
 		}
 	}
 	if version >= 1 {
@@ -73,11 +71,9 @@ func (m *DescribeConfigsRequest) decode(r *Reader, version int16) {
 func (m *DescribeConfigsRequest) appendTo(dst []byte, version int16) []byte {
 	flex := version >= 4
 	{
-		{
-			dst = appendArrayLen(dst, len(m.Resources), flex)
-			for i := range m.Resources {
-				dst = m.Resources[i].appendTo(dst, version)
-			}
+		dst = appendArrayLen(dst, len(m.Resources), flex)
+		for i := range m.Resources {
+			dst = m.Resources[i].appendTo(dst, version)
 		}
 	}
 	if version >= 1 {
@@ -155,12 +151,8 @@ func (m *DescribeConfigsRequestDescribeConfigsResource) decode(r *Reader, versio
 	*m = DescribeConfigsRequestDescribeConfigsResource{}
 	m.Default()
 	flex := version >= 4
-	{
-		m.ResourceType = r.Int8()
-	}
-	{
-		m.ResourceName = r.String(flex)
-	}
+	m.ResourceType = r.Int8()
+	m.ResourceName = r.String(flex)
 	{
 		n := r.arrayLen(flex, true)
 		if n >= 0 {
@@ -184,12 +176,8 @@ func (m *DescribeConfigsRequestDescribeConfigsResource) decode(r *Reader, versio
 
 func (m *DescribeConfigsRequestDescribeConfigsResource) appendTo(dst []byte, version int16) []byte {
 	flex := version >= 4
-	{
-		dst = appendInt8(dst, m.ResourceType)
-	}
-	{
-		dst = appendString(dst, m.ResourceName, flex)
-	}
+	dst = appendInt8(dst, m.ResourceType)
+	dst = appendString(dst, m.ResourceName, flex)
 	{
 		if true && m.ConfigurationKeys == nil {
 			dst = appendNullLen(dst, flex)
@@ -237,9 +225,7 @@ func (m *DescribeConfigsResponse) decode(r *Reader, version int16) {
 	*m = DescribeConfigsResponse{}
 	m.Default()
 	flex := version >= 4
-	{
-		m.ThrottleTimeMs = r.Int32()
-	}
+	m.ThrottleTimeMs = r.Int32()
 	{
 		n := r.arrayLen(flex, false)
 		if n >= 0 {
@@ -250,8 +236,6 @@ func (m *DescribeConfigsResponse) decode(r *Reader, version int16) {
 				a[len(a)-1].decode(r, version)
 			}
 			m.Results = a
-		} else {
-			m.Results = nil
 		}
 	}
 	if flex {
@@ -264,15 +248,11 @@ func (m *DescribeConfigsResponse) decode(r *Reader, version int16) {
 
 func (m *DescribeConfigsResponse) appendTo(dst []byte, version int16) []byte {
 	flex := version >= 4
+	dst = appendInt32(dst, m.ThrottleTimeMs)
 	{
-		dst = appendInt32(dst, m.ThrottleTimeMs)
-	}
-	{
-		{
-			dst = appendArrayLen(dst, len(m.Results), flex)
-			for i := range m.Results {
-				dst = m.Results[i].appendTo(dst, version)
-			}
+		dst = appendArrayLen(dst, len(m.Results), flex)
+		for i := range m.Results {
+			dst = m.Results[i].appendTo(dst, version)
 		}
 	}
 	if flex {
@@ -355,18 +335,10 @@ func (m *DescribeConfigsResponseDescribeConfigsResult) decode(r *Reader, version
 	*m = DescribeConfigsResponseDescribeConfigsResult{}
 	m.Default()
 	flex := version >= 4
-	{
-		m.ErrorCode = r.Int16()
-	}
-	{
-		m.ErrorMessage = r.NullableString(flex)
-	}
-	{
-		m.ResourceType = r.Int8()
-	}
-	{
-		m.ResourceName = r.String(flex)
-	}
+	m.ErrorCode = r.Int16()
+	m.ErrorMessage = r.NullableString(flex)
+	m.ResourceType = r.Int8()
+	m.ResourceName = r.String(flex)
 	{
 		n := r.arrayLen(flex, false)
 		if n >= 0 {
@@ -377,8 +349,6 @@ func (m *DescribeConfigsResponseDescribeConfigsResult) decode(r *Reader, version
 				a[len(a)-1].decode(r, version)
 			}
 			m.Configs = a
-		} else {
-			m.Configs = nil
 		}
 	}
 	if flex {
@@ -391,24 +361,14 @@ func (m *DescribeConfigsResponseDescribeConfigsResult) decode(r *Reader, version
 
 func (m *DescribeConfigsResponseDescribeConfigsResult) appendTo(dst []byte, version int16) []byte {
 	flex := version >= 4
+	dst = appendInt16(dst, m.ErrorCode)
+	dst = appendNullableString(dst, m.ErrorMessage, flex)
+	dst = appendInt8(dst, m.ResourceType)
+	dst = appendString(dst, m.ResourceName, flex)
 	{
-		dst = appendInt16(dst, m.ErrorCode)
-	}
-	{
-		dst = appendNullableString(dst, m.ErrorMessage, flex)
-	}
-	{
-		dst = appendInt8(dst, m.ResourceType)
-	}
-	{
-		dst = appendString(dst, m.ResourceName, flex)
-	}
-	{
-		{
-			dst = appendArrayLen(dst, len(m.Configs), flex)
-			for i := range m.Configs {
-				dst = m.Configs[i].appendTo(dst, version)
-			}
+		dst = appendArrayLen(dst, len(m.Configs), flex)
+		for i := range m.Configs {
+			dst = m.Configs[i].appendTo(dst, version)
 		}
 	}
 	if flex {
@@ -488,24 +448,16 @@ func (m *DescribeConfigsResponseDescribeConfigsResourceResult) decode(r *Reader,
 	*m = DescribeConfigsResponseDescribeConfigsResourceResult{}
 	m.Default()
 	flex := version >= 4
-	{
-		m.Name = r.String(flex)
-	}
-	{
-		m.Value = r.NullableString(flex)
-	}
-	{
-		m.ReadOnly = r.Bool()
-	}
+	m.Name = r.String(flex)
+	m.Value = r.NullableString(flex)
+	m.ReadOnly = r.Bool()
 	if version <= 0 {
 		m.IsDefault = r.Bool()
 	}
 	if version >= 1 {
 		m.ConfigSource = r.Int8()
 	}
-	{
-		m.IsSensitive = r.Bool()
-	}
+	m.IsSensitive = r.Bool()
 	if version >= 1 {
 		n := r.arrayLen(flex, false)
 		if n >= 0 {
@@ -516,8 +468,6 @@ func (m *DescribeConfigsResponseDescribeConfigsResourceResult) decode(r *Reader,
 				a[len(a)-1].decode(r, version)
 			}
 			m.Synonyms = a
-		} else {
-			m.Synonyms = nil
 		}
 	}
 	if version >= 3 {
@@ -536,30 +486,20 @@ func (m *DescribeConfigsResponseDescribeConfigsResourceResult) decode(r *Reader,
 
 func (m *DescribeConfigsResponseDescribeConfigsResourceResult) appendTo(dst []byte, version int16) []byte {
 	flex := version >= 4
-	{
-		dst = appendString(dst, m.Name, flex)
-	}
-	{
-		dst = appendNullableString(dst, m.Value, flex)
-	}
-	{
-		dst = appendBool(dst, m.ReadOnly)
-	}
+	dst = appendString(dst, m.Name, flex)
+	dst = appendNullableString(dst, m.Value, flex)
+	dst = appendBool(dst, m.ReadOnly)
 	if version <= 0 {
 		dst = appendBool(dst, m.IsDefault)
 	}
 	if version >= 1 {
 		dst = appendInt8(dst, m.ConfigSource)
 	}
-	{
-		dst = appendBool(dst, m.IsSensitive)
-	}
+	dst = appendBool(dst, m.IsSensitive)
 	if version >= 1 {
-		{
-			dst = appendArrayLen(dst, len(m.Synonyms), flex)
-			for i := range m.Synonyms {
-				dst = m.Synonyms[i].appendTo(dst, version)
-			}
+		dst = appendArrayLen(dst, len(m.Synonyms), flex)
+		for i := range m.Synonyms {
+			dst = m.Synonyms[i].appendTo(dst, version)
 		}
 	}
 	if version >= 3 {

@@ -130,12 +130,8 @@ func (m *DescribeDelegationTokenRequestDescribeDelegationTokenOwner) decode(r *R
 	*m = DescribeDelegationTokenRequestDescribeDelegationTokenOwner{}
 	m.Default()
 	flex := version >= 2
-	{
-		m.PrincipalType = r.String(flex)
-	}
-	{
-		m.PrincipalName = r.String(flex)
-	}
+	m.PrincipalType = r.String(flex)
+	m.PrincipalName = r.String(flex)
 	if flex {
 		for n := r.tagCount(); n > 0 && r.err == nil; n-- {
 			key, data := r.tag()
@@ -146,12 +142,8 @@ func (m *DescribeDelegationTokenRequestDescribeDelegationTokenOwner) decode(r *R
 
 func (m *DescribeDelegationTokenRequestDescribeDelegationTokenOwner) appendTo(dst []byte, version int16) []byte {
 	flex := version >= 2
-	{
-		dst = appendString(dst, m.PrincipalType, flex)
-	}
-	{
-		dst = appendString(dst, m.PrincipalName, flex)
-	}
+	dst = appendString(dst, m.PrincipalType, flex)
+	dst = appendString(dst, m.PrincipalName, flex)
 	if flex {
 		dst = appendUvarint(dst, uint32(len(m.UnknownTags)))
 		dst = appendUnknownTags(dst, m.UnknownTags, 0, -1)
@@ -194,9 +186,7 @@ func (m *DescribeDelegationTokenResponse) decode(r *Reader, version int16) {
 	*m = DescribeDelegationTokenResponse{}
 	m.Default()
 	flex := version >= 2
-	{
-		m.ErrorCode = r.Int16()
-	}
+	m.ErrorCode = r.Int16()
 	{
 		n := r.arrayLen(flex, false)
 		if n >= 0 {
@@ -207,13 +197,9 @@ func (m *DescribeDelegationTokenResponse) decode(r *Reader, version int16) {
 				a[len(a)-1].decode(r, version)
 			}
 			m.Tokens = a
-		} else {
-			m.Tokens = nil
 		}
 	}
-	{
-		m.ThrottleTimeMs = r.Int32()
-	}
+	m.ThrottleTimeMs = r.Int32()
 	if flex {
 		for n := r.tagCount(); n > 0 && r.err == nil; n-- {
 			key, data := r.tag()
@@ -224,20 +210,14 @@ func (m *DescribeDelegationTokenResponse) decode(r *Reader, version int16) {
 
 func (m *DescribeDelegationTokenResponse) appendTo(dst []byte, version int16) []byte {
 	flex := version >= 2
+	dst = appendInt16(dst, m.ErrorCode)
 	{
-		dst = appendInt16(dst, m.ErrorCode)
-	}
-	{
-		{
-			dst = appendArrayLen(dst, len(m.Tokens), flex)
-			for i := range m.Tokens {
-				dst = m.Tokens[i].appendTo(dst, version)
-			}
+		dst = appendArrayLen(dst, len(m.Tokens), flex)
+		for i := range m.Tokens {
+			dst = m.Tokens[i].appendTo(dst, version)
 		}
 	}
-	{
-		dst = appendInt32(dst, m.ThrottleTimeMs)
-	}
+	dst = appendInt32(dst, m.ThrottleTimeMs)
 	if flex {
 		dst = appendUvarint(dst, uint32(len(m.UnknownTags)))
 		dst = appendUnknownTags(dst, m.UnknownTags, 0, -1)
@@ -341,33 +321,19 @@ func (m *DescribeDelegationTokenResponseDescribedDelegationToken) decode(r *Read
 	*m = DescribeDelegationTokenResponseDescribedDelegationToken{}
 	m.Default()
 	flex := version >= 2
-	{
-		m.PrincipalType = r.String(flex)
-	}
-	{
-		m.PrincipalName = r.String(flex)
-	}
+	m.PrincipalType = r.String(flex)
+	m.PrincipalName = r.String(flex)
 	if version >= 3 {
 		m.TokenRequesterPrincipalType = r.String(flex)
 	}
 	if version >= 3 {
 		m.TokenRequesterPrincipalName = r.String(flex)
 	}
-	{
-		m.IssueTimestamp = r.Int64()
-	}
-	{
-		m.ExpiryTimestamp = r.Int64()
-	}
-	{
-		m.MaxTimestamp = r.Int64()
-	}
-	{
-		m.TokenID = r.String(flex)
-	}
-	{
-		m.Hmac = r.Bytes(flex)
-	}
+	m.IssueTimestamp = r.Int64()
+	m.ExpiryTimestamp = r.Int64()
+	m.MaxTimestamp = r.Int64()
+	m.TokenID = r.String(flex)
+	m.Hmac = r.Bytes(flex)
 	{
 		n := r.arrayLen(flex, false)
 		if n >= 0 {
@@ -378,8 +344,6 @@ func (m *DescribeDelegationTokenResponseDescribedDelegationToken) decode(r *Read
 				a[len(a)-1].decode(r, version)
 			}
 			m.Renewers = a
-		} else {
-			m.Renewers = nil
 		}
 	}
 	if flex {
@@ -392,39 +356,23 @@ func (m *DescribeDelegationTokenResponseDescribedDelegationToken) decode(r *Read
 
 func (m *DescribeDelegationTokenResponseDescribedDelegationToken) appendTo(dst []byte, version int16) []byte {
 	flex := version >= 2
-	{
-		dst = appendString(dst, m.PrincipalType, flex)
-	}
-	{
-		dst = appendString(dst, m.PrincipalName, flex)
-	}
+	dst = appendString(dst, m.PrincipalType, flex)
+	dst = appendString(dst, m.PrincipalName, flex)
 	if version >= 3 {
 		dst = appendString(dst, m.TokenRequesterPrincipalType, flex)
 	}
 	if version >= 3 {
 		dst = appendString(dst, m.TokenRequesterPrincipalName, flex)
 	}
+	dst = appendInt64(dst, m.IssueTimestamp)
+	dst = appendInt64(dst, m.ExpiryTimestamp)
+	dst = appendInt64(dst, m.MaxTimestamp)
+	dst = appendString(dst, m.TokenID, flex)
+	dst = appendBytes(dst, m.Hmac, flex)
 	{
-		dst = appendInt64(dst, m.IssueTimestamp)
-	}
-	{
-		dst = appendInt64(dst, m.ExpiryTimestamp)
-	}
-	{
-		dst = appendInt64(dst, m.MaxTimestamp)
-	}
-	{
-		dst = appendString(dst, m.TokenID, flex)
-	}
-	{
-		dst = appendBytes(dst, m.Hmac, flex)
-	}
-	{
-		{
-			dst = appendArrayLen(dst, len(m.Renewers), flex)
-			for i := range m.Renewers {
-				dst = m.Renewers[i].appendTo(dst, version)
-			}
+		dst = appendArrayLen(dst, len(m.Renewers), flex)
+		for i := range m.Renewers {
+			dst = m.Renewers[i].appendTo(dst, version)
 		}
 	}
 	if flex {
@@ -464,12 +412,8 @@ func (m *DescribeDelegationTokenResponseDescribedDelegationTokenRenewer) decode(
 	*m = DescribeDelegationTokenResponseDescribedDelegationTokenRenewer{}
 	m.Default()
 	flex := version >= 2
-	{
-		m.PrincipalType = r.String(flex)
-	}
-	{
-		m.PrincipalName = r.String(flex)
-	}
+	m.PrincipalType = r.String(flex)
+	m.PrincipalName = r.String(flex)
 	if flex {
 		for n := r.tagCount(); n > 0 && r.err == nil; n-- {
 			key, data := r.tag()
@@ -480,12 +424,8 @@ func (m *DescribeDelegationTokenResponseDescribedDelegationTokenRenewer) decode(
 
 func (m *DescribeDelegationTokenResponseDescribedDelegationTokenRenewer) appendTo(dst []byte, version int16) []byte {
 	flex := version >= 2
-	{
-		dst = appendString(dst, m.PrincipalType, flex)
-	}
-	{
-		dst = appendString(dst, m.PrincipalName, flex)
-	}
+	dst = appendString(dst, m.PrincipalType, flex)
+	dst = appendString(dst, m.PrincipalName, flex)
 	if flex {
 		dst = appendUvarint(dst, uint32(len(m.UnknownTags)))
 		dst = appendUnknownTags(dst, m.UnknownTags, 0, -1)

@@ -46,8 +46,6 @@ func (m *DescribeGroupsRequest) decode(r *Reader, version int16) {
 				a = append(a, r.String(flex))
 			}
 			m.Groups = a
-		} else {
-			m.Groups = nil
 		}
 	}
 	if version >= 3 {
@@ -64,11 +62,9 @@ func (m *DescribeGroupsRequest) decode(r *Reader, version int16) {
 func (m *DescribeGroupsRequest) appendTo(dst []byte, version int16) []byte {
 	flex := version >= 5
 	{
-		{
-			dst = appendArrayLen(dst, len(m.Groups), flex)
-			for i := range m.Groups {
-				dst = appendString(dst, m.Groups[i], flex)
-			}
+		dst = appendArrayLen(dst, len(m.Groups), flex)
+		for i := range m.Groups {
+			dst = appendString(dst, m.Groups[i], flex)
 		}
 	}
 	if version >= 3 {
@@ -150,8 +146,6 @@ func (m *DescribeGroupsResponse) decode(r *Reader, version int16) {
 				a[len(a)-1].decode(r, version)
 			}
 			m.Groups = a
-		} else {
-			m.Groups = nil
 		}
 	}
 	if flex {
@@ -168,11 +162,9 @@ func (m *DescribeGroupsResponse) appendTo(dst []byte, version int16) []byte {
 		dst = appendInt32(dst, m.ThrottleTimeMs)
 	}
 	{
-		{
-			dst = appendArrayLen(dst, len(m.Groups), flex)
-			for i := range m.Groups {
-				dst = m.Groups[i].appendTo(dst, version)
-			}
+		dst = appendArrayLen(dst, len(m.Groups), flex)
+		for i := range m.Groups {
+			dst = m.Groups[i].appendTo(dst, version)
 		}
 	}
 	if flex {
@@ -264,21 +256,11 @@ func (m *DescribeGroupsResponseDescribedGroup) decode(r *Reader, version int16) 
 	*m = DescribeGroupsResponseDescribedGroup{}
 	m.Default()
 	flex := version >= 5
-	{
-		m.ErrorCode = r.Int16()
-	}
-	{
-		m.GroupID = r.String(flex)
-	}
-	{
-		m.GroupState = r.String(flex)
-	}
-	{
-		m.ProtocolType = r.String(flex)
-	}
-	{
-		m.ProtocolData = r.String(flex)
-	}
+	m.ErrorCode = r.Int16()
+	m.GroupID = r.String(flex)
+	m.GroupState = r.String(flex)
+	m.ProtocolType = r.String(flex)
+	m.ProtocolData = r.String(flex)
 	{
 		n := r.arrayLen(flex, false)
 		if n >= 0 {
@@ -289,8 +271,6 @@ func (m *DescribeGroupsResponseDescribedGroup) decode(r *Reader, version int16) 
 				a[len(a)-1].decode(r, version)
 			}
 			m.Members = a
-		} else {
-			m.Members = nil
 		}
 	}
 	if version >= 3 {
@@ -306,27 +286,15 @@ func (m *DescribeGroupsResponseDescribedGroup) decode(r *Reader, version int16) 
 
 func (m *DescribeGroupsResponseDescribedGroup) appendTo(dst []byte, version int16) []byte {
 	flex := version >= 5
+	dst = appendInt16(dst, m.ErrorCode)
+	dst = appendString(dst, m.GroupID, flex)
+	dst = appendString(dst, m.GroupState, flex)
+	dst = appendString(dst, m.ProtocolType, flex)
+	dst = appendString(dst, m.ProtocolData, flex)
 	{
-		dst = appendInt16(dst, m.ErrorCode)
-	}
-	{
-		dst = appendString(dst, m.GroupID, flex)
-	}
-	{
-		dst = appendString(dst, m.GroupState, flex)
-	}
-	{
-		dst = appendString(dst, m.ProtocolType, flex)
-	}
-	{
-		dst = appendString(dst, m.ProtocolData, flex)
-	}
-	{
-		{
-			dst = appendArrayLen(dst, len(m.Members), flex)
-			for i := range m.Members {
-				dst = m.Members[i].appendTo(dst, version)
-			}
+		dst = appendArrayLen(dst, len(m.Members), flex)
+		for i := range m.Members {
+			dst = m.Members[i].appendTo(dst, version)
 		}
 	}
 	if version >= 3 {
@@ -389,28 +357,14 @@ func (m *DescribeGroupsResponseDescribedGroupMember) decode(r *Reader, version i
 	*m = DescribeGroupsResponseDescribedGroupMember{}
 	m.Default()
 	flex := version >= 5
-	{
-		m.MemberID = r.String(flex)
-	}
+	m.MemberID = r.String(flex)
 	if version >= 4 {
-		if version >= 4 {
-			m.GroupInstanceID = r.NullableString(flex)
-		} else {
-			m.GroupInstanceID = r.StringPtr(flex)
-		}
+		m.GroupInstanceID = r.NullableString(flex)
 	}
-	{
-		m.ClientID = r.String(flex)
-	}
-	{
-		m.ClientHost = r.String(flex)
-	}
-	{
-		m.MemberMetadata = r.Bytes(flex)
-	}
-	{
-		m.MemberAssignment = r.Bytes(flex)
-	}
+	m.ClientID = r.String(flex)
+	m.ClientHost = r.String(flex)
+	m.MemberMetadata = r.Bytes(flex)
+	m.MemberAssignment = r.Bytes(flex)
 	if flex {
 		for n := r.tagCount(); n > 0 && r.err == nil; n-- {
 			key, data := r.tag()
@@ -421,28 +375,14 @@ func (m *DescribeGroupsResponseDescribedGroupMember) decode(r *Reader, version i
 
 func (m *DescribeGroupsResponseDescribedGroupMember) appendTo(dst []byte, version int16) []byte {
 	flex := version >= 5
-	{
-		dst = appendString(dst, m.MemberID, flex)
-	}
+	dst = appendString(dst, m.MemberID, flex)
 	if version >= 4 {
-		if version >= 4 {
-			dst = appendNullableString(dst, m.GroupInstanceID, flex)
-		} else {
-			dst = appendStringPtr(dst, m.GroupInstanceID, flex)
-		}
+		dst = appendNullableString(dst, m.GroupInstanceID, flex)
 	}
-	{
-		dst = appendString(dst, m.ClientID, flex)
-	}
-	{
-		dst = appendString(dst, m.ClientHost, flex)
-	}
-	{
-		dst = appendBytes(dst, m.MemberMetadata, flex)
-	}
-	{
-		dst = appendBytes(dst, m.MemberAssignment, flex)
-	}
+	dst = appendString(dst, m.ClientID, flex)
+	dst = appendString(dst, m.ClientHost, flex)
+	dst = appendBytes(dst, m.MemberMetadata, flex)
+	dst = appendBytes(dst, m.MemberAssignment, flex)
 	if flex {
 		dst = appendUvarint(dst, uint32(len(m.UnknownTags)))
 		dst = appendUnknownTags(dst, m.UnknownTags, 0, -1)

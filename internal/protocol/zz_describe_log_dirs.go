@@ -130,9 +130,7 @@ func (m *DescribeLogDirsRequestDescribableLogDirTopic) decode(r *Reader, version
 	*m = DescribeLogDirsRequestDescribableLogDirTopic{}
 	m.Default()
 	flex := version >= 2
-	{
-		m.Topic = r.String(flex)
-	}
+	m.Topic = r.String(flex)
 	{
 		n := r.arrayLen(flex, false)
 		if n >= 0 {
@@ -142,8 +140,6 @@ func (m *DescribeLogDirsRequestDescribableLogDirTopic) decode(r *Reader, version
 				a = append(a, r.Int32())
 			}
 			m.Partitions = a
-		} else {
-			m.Partitions = nil
 		}
 	}
 	if flex {
@@ -156,15 +152,11 @@ func (m *DescribeLogDirsRequestDescribableLogDirTopic) decode(r *Reader, version
 
 func (m *DescribeLogDirsRequestDescribableLogDirTopic) appendTo(dst []byte, version int16) []byte {
 	flex := version >= 2
+	dst = appendString(dst, m.Topic, flex)
 	{
-		dst = appendString(dst, m.Topic, flex)
-	}
-	{
-		{
-			dst = appendArrayLen(dst, len(m.Partitions), flex)
-			for i := range m.Partitions {
-				dst = appendInt32(dst, m.Partitions[i])
-			}
+		dst = appendArrayLen(dst, len(m.Partitions), flex)
+		for i := range m.Partitions {
+			dst = appendInt32(dst, m.Partitions[i])
 		}
 	}
 	if flex {
@@ -209,9 +201,7 @@ func (m *DescribeLogDirsResponse) decode(r *Reader, version int16) {
 	*m = DescribeLogDirsResponse{}
 	m.Default()
 	flex := version >= 2
-	{
-		m.ThrottleTimeMs = r.Int32()
-	}
+	m.ThrottleTimeMs = r.Int32()
 	if version >= 3 {
 		m.ErrorCode = r.Int16()
 	}
@@ -225,8 +215,6 @@ func (m *DescribeLogDirsResponse) decode(r *Reader, version int16) {
 				a[len(a)-1].decode(r, version)
 			}
 			m.Results = a
-		} else {
-			m.Results = nil
 		}
 	}
 	if flex {
@@ -239,18 +227,14 @@ func (m *DescribeLogDirsResponse) decode(r *Reader, version int16) {
 
 func (m *DescribeLogDirsResponse) appendTo(dst []byte, version int16) []byte {
 	flex := version >= 2
-	{
-		dst = appendInt32(dst, m.ThrottleTimeMs)
-	}
+	dst = appendInt32(dst, m.ThrottleTimeMs)
 	if version >= 3 {
 		dst = appendInt16(dst, m.ErrorCode)
 	}
 	{
-		{
-			dst = appendArrayLen(dst, len(m.Results), flex)
-			for i := range m.Results {
-				dst = m.Results[i].appendTo(dst, version)
-			}
+		dst = appendArrayLen(dst, len(m.Results), flex)
+		for i := range m.Results {
+			dst = m.Results[i].appendTo(dst, version)
 		}
 	}
 	if flex {
@@ -333,12 +317,8 @@ func (m *DescribeLogDirsResponseDescribeLogDirsResult) decode(r *Reader, version
 	*m = DescribeLogDirsResponseDescribeLogDirsResult{}
 	m.Default()
 	flex := version >= 2
-	{
-		m.ErrorCode = r.Int16()
-	}
-	{
-		m.LogDir = r.String(flex)
-	}
+	m.ErrorCode = r.Int16()
+	m.LogDir = r.String(flex)
 	{
 		n := r.arrayLen(flex, false)
 		if n >= 0 {
@@ -349,8 +329,6 @@ func (m *DescribeLogDirsResponseDescribeLogDirsResult) decode(r *Reader, version
 				a[len(a)-1].decode(r, version)
 			}
 			m.Topics = a
-		} else {
-			m.Topics = nil
 		}
 	}
 	if version >= 4 {
@@ -369,18 +347,12 @@ func (m *DescribeLogDirsResponseDescribeLogDirsResult) decode(r *Reader, version
 
 func (m *DescribeLogDirsResponseDescribeLogDirsResult) appendTo(dst []byte, version int16) []byte {
 	flex := version >= 2
+	dst = appendInt16(dst, m.ErrorCode)
+	dst = appendString(dst, m.LogDir, flex)
 	{
-		dst = appendInt16(dst, m.ErrorCode)
-	}
-	{
-		dst = appendString(dst, m.LogDir, flex)
-	}
-	{
-		{
-			dst = appendArrayLen(dst, len(m.Topics), flex)
-			for i := range m.Topics {
-				dst = m.Topics[i].appendTo(dst, version)
-			}
+		dst = appendArrayLen(dst, len(m.Topics), flex)
+		for i := range m.Topics {
+			dst = m.Topics[i].appendTo(dst, version)
 		}
 	}
 	if version >= 4 {
@@ -425,9 +397,7 @@ func (m *DescribeLogDirsResponseDescribeLogDirsTopic) decode(r *Reader, version 
 	*m = DescribeLogDirsResponseDescribeLogDirsTopic{}
 	m.Default()
 	flex := version >= 2
-	{
-		m.Name = r.String(flex)
-	}
+	m.Name = r.String(flex)
 	{
 		n := r.arrayLen(flex, false)
 		if n >= 0 {
@@ -438,8 +408,6 @@ func (m *DescribeLogDirsResponseDescribeLogDirsTopic) decode(r *Reader, version 
 				a[len(a)-1].decode(r, version)
 			}
 			m.Partitions = a
-		} else {
-			m.Partitions = nil
 		}
 	}
 	if flex {
@@ -452,15 +420,11 @@ func (m *DescribeLogDirsResponseDescribeLogDirsTopic) decode(r *Reader, version 
 
 func (m *DescribeLogDirsResponseDescribeLogDirsTopic) appendTo(dst []byte, version int16) []byte {
 	flex := version >= 2
+	dst = appendString(dst, m.Name, flex)
 	{
-		dst = appendString(dst, m.Name, flex)
-	}
-	{
-		{
-			dst = appendArrayLen(dst, len(m.Partitions), flex)
-			for i := range m.Partitions {
-				dst = m.Partitions[i].appendTo(dst, version)
-			}
+		dst = appendArrayLen(dst, len(m.Partitions), flex)
+		for i := range m.Partitions {
+			dst = m.Partitions[i].appendTo(dst, version)
 		}
 	}
 	if flex {
@@ -510,18 +474,10 @@ func (m *DescribeLogDirsResponseDescribeLogDirsPartition) decode(r *Reader, vers
 	*m = DescribeLogDirsResponseDescribeLogDirsPartition{}
 	m.Default()
 	flex := version >= 2
-	{
-		m.PartitionIndex = r.Int32()
-	}
-	{
-		m.PartitionSize = r.Int64()
-	}
-	{
-		m.OffsetLag = r.Int64()
-	}
-	{
-		m.IsFutureKey = r.Bool()
-	}
+	m.PartitionIndex = r.Int32()
+	m.PartitionSize = r.Int64()
+	m.OffsetLag = r.Int64()
+	m.IsFutureKey = r.Bool()
 	if flex {
 		for n := r.tagCount(); n > 0 && r.err == nil; n-- {
 			key, data := r.tag()
@@ -532,18 +488,10 @@ func (m *DescribeLogDirsResponseDescribeLogDirsPartition) decode(r *Reader, vers
 
 func (m *DescribeLogDirsResponseDescribeLogDirsPartition) appendTo(dst []byte, version int16) []byte {
 	flex := version >= 2
-	{
-		dst = appendInt32(dst, m.PartitionIndex)
-	}
-	{
-		dst = appendInt64(dst, m.PartitionSize)
-	}
-	{
-		dst = appendInt64(dst, m.OffsetLag)
-	}
-	{
-		dst = appendBool(dst, m.IsFutureKey)
-	}
+	dst = appendInt32(dst, m.PartitionIndex)
+	dst = appendInt64(dst, m.PartitionSize)
+	dst = appendInt64(dst, m.OffsetLag)
+	dst = appendBool(dst, m.IsFutureKey)
 	if flex {
 		dst = appendUvarint(dst, uint32(len(m.UnknownTags)))
 		dst = appendUnknownTags(dst, m.UnknownTags, 0, -1)

@@ -41,8 +41,6 @@ func (m *DescribeProducersRequest) decode(r *Reader, version int16) {
 				a[len(a)-1].decode(r, version)
 			}
 			m.Topics = a
-		} else {
-			m.Topics = nil
 		}
 	}
 	if flex {
@@ -56,11 +54,9 @@ func (m *DescribeProducersRequest) decode(r *Reader, version int16) {
 func (m *DescribeProducersRequest) appendTo(dst []byte, version int16) []byte {
 	flex := true
 	{
-		{
-			dst = appendArrayLen(dst, len(m.Topics), flex)
-			for i := range m.Topics {
-				dst = m.Topics[i].appendTo(dst, version)
-			}
+		dst = appendArrayLen(dst, len(m.Topics), flex)
+		for i := range m.Topics {
+			dst = m.Topics[i].appendTo(dst, version)
 		}
 	}
 	if flex {
@@ -126,9 +122,7 @@ func (m *DescribeProducersRequestTopicRequest) decode(r *Reader, version int16) 
 	*m = DescribeProducersRequestTopicRequest{}
 	m.Default()
 	flex := true
-	{
-		m.Name = r.String(flex)
-	}
+	m.Name = r.String(flex)
 	{
 		n := r.arrayLen(flex, false)
 		if n >= 0 {
@@ -138,8 +132,6 @@ func (m *DescribeProducersRequestTopicRequest) decode(r *Reader, version int16) 
 				a = append(a, r.Int32())
 			}
 			m.PartitionIndexes = a
-		} else {
-			m.PartitionIndexes = nil
 		}
 	}
 	if flex {
@@ -152,15 +144,11 @@ func (m *DescribeProducersRequestTopicRequest) decode(r *Reader, version int16) 
 
 func (m *DescribeProducersRequestTopicRequest) appendTo(dst []byte, version int16) []byte {
 	flex := true
+	dst = appendString(dst, m.Name, flex)
 	{
-		dst = appendString(dst, m.Name, flex)
-	}
-	{
-		{
-			dst = appendArrayLen(dst, len(m.PartitionIndexes), flex)
-			for i := range m.PartitionIndexes {
-				dst = appendInt32(dst, m.PartitionIndexes[i])
-			}
+		dst = appendArrayLen(dst, len(m.PartitionIndexes), flex)
+		for i := range m.PartitionIndexes {
+			dst = appendInt32(dst, m.PartitionIndexes[i])
 		}
 	}
 	if flex {
@@ -200,9 +188,7 @@ func (m *DescribeProducersResponse) decode(r *Reader, version int16) {
 	*m = DescribeProducersResponse{}
 	m.Default()
 	flex := true
-	{
-		m.ThrottleTimeMs = r.Int32()
-	}
+	m.ThrottleTimeMs = r.Int32()
 	{
 		n := r.arrayLen(flex, false)
 		if n >= 0 {
@@ -213,8 +199,6 @@ func (m *DescribeProducersResponse) decode(r *Reader, version int16) {
 				a[len(a)-1].decode(r, version)
 			}
 			m.Topics = a
-		} else {
-			m.Topics = nil
 		}
 	}
 	if flex {
@@ -227,15 +211,11 @@ func (m *DescribeProducersResponse) decode(r *Reader, version int16) {
 
 func (m *DescribeProducersResponse) appendTo(dst []byte, version int16) []byte {
 	flex := true
+	dst = appendInt32(dst, m.ThrottleTimeMs)
 	{
-		dst = appendInt32(dst, m.ThrottleTimeMs)
-	}
-	{
-		{
-			dst = appendArrayLen(dst, len(m.Topics), flex)
-			for i := range m.Topics {
-				dst = m.Topics[i].appendTo(dst, version)
-			}
+		dst = appendArrayLen(dst, len(m.Topics), flex)
+		for i := range m.Topics {
+			dst = m.Topics[i].appendTo(dst, version)
 		}
 	}
 	if flex {
@@ -301,9 +281,7 @@ func (m *DescribeProducersResponseTopicResponse) decode(r *Reader, version int16
 	*m = DescribeProducersResponseTopicResponse{}
 	m.Default()
 	flex := true
-	{
-		m.Name = r.String(flex)
-	}
+	m.Name = r.String(flex)
 	{
 		n := r.arrayLen(flex, false)
 		if n >= 0 {
@@ -314,8 +292,6 @@ func (m *DescribeProducersResponseTopicResponse) decode(r *Reader, version int16
 				a[len(a)-1].decode(r, version)
 			}
 			m.Partitions = a
-		} else {
-			m.Partitions = nil
 		}
 	}
 	if flex {
@@ -328,15 +304,11 @@ func (m *DescribeProducersResponseTopicResponse) decode(r *Reader, version int16
 
 func (m *DescribeProducersResponseTopicResponse) appendTo(dst []byte, version int16) []byte {
 	flex := true
+	dst = appendString(dst, m.Name, flex)
 	{
-		dst = appendString(dst, m.Name, flex)
-	}
-	{
-		{
-			dst = appendArrayLen(dst, len(m.Partitions), flex)
-			for i := range m.Partitions {
-				dst = m.Partitions[i].appendTo(dst, version)
-			}
+		dst = appendArrayLen(dst, len(m.Partitions), flex)
+		for i := range m.Partitions {
+			dst = m.Partitions[i].appendTo(dst, version)
 		}
 	}
 	if flex {
@@ -385,15 +357,9 @@ func (m *DescribeProducersResponsePartitionResponse) decode(r *Reader, version i
 	*m = DescribeProducersResponsePartitionResponse{}
 	m.Default()
 	flex := true
-	{
-		m.PartitionIndex = r.Int32()
-	}
-	{
-		m.ErrorCode = r.Int16()
-	}
-	{
-		m.ErrorMessage = r.NullableString(flex)
-	}
+	m.PartitionIndex = r.Int32()
+	m.ErrorCode = r.Int16()
+	m.ErrorMessage = r.NullableString(flex)
 	{
 		n := r.arrayLen(flex, false)
 		if n >= 0 {
@@ -404,8 +370,6 @@ func (m *DescribeProducersResponsePartitionResponse) decode(r *Reader, version i
 				a[len(a)-1].decode(r, version)
 			}
 			m.ActiveProducers = a
-		} else {
-			m.ActiveProducers = nil
 		}
 	}
 	if flex {
@@ -418,21 +382,13 @@ func (m *DescribeProducersResponsePartitionResponse) decode(r *Reader, version i
 
 func (m *DescribeProducersResponsePartitionResponse) appendTo(dst []byte, version int16) []byte {
 	flex := true
+	dst = appendInt32(dst, m.PartitionIndex)
+	dst = appendInt16(dst, m.ErrorCode)
+	dst = appendNullableString(dst, m.ErrorMessage, flex)
 	{
-		dst = appendInt32(dst, m.PartitionIndex)
-	}
-	{
-		dst = appendInt16(dst, m.ErrorCode)
-	}
-	{
-		dst = appendNullableString(dst, m.ErrorMessage, flex)
-	}
-	{
-		{
-			dst = appendArrayLen(dst, len(m.ActiveProducers), flex)
-			for i := range m.ActiveProducers {
-				dst = m.ActiveProducers[i].appendTo(dst, version)
-			}
+		dst = appendArrayLen(dst, len(m.ActiveProducers), flex)
+		for i := range m.ActiveProducers {
+			dst = m.ActiveProducers[i].appendTo(dst, version)
 		}
 	}
 	if flex {
@@ -489,24 +445,12 @@ func (m *DescribeProducersResponseProducerState) decode(r *Reader, version int16
 	*m = DescribeProducersResponseProducerState{}
 	m.Default()
 	flex := true
-	{
-		m.ProducerID = r.Int64()
-	}
-	{
-		m.ProducerEpoch = r.Int32()
-	}
-	{
-		m.LastSequence = r.Int32()
-	}
-	{
-		m.LastTimestamp = r.Int64()
-	}
-	{
-		m.CoordinatorEpoch = r.Int32()
-	}
-	{
-		m.CurrentTxnStartOffset = r.Int64()
-	}
+	m.ProducerID = r.Int64()
+	m.ProducerEpoch = r.Int32()
+	m.LastSequence = r.Int32()
+	m.LastTimestamp = r.Int64()
+	m.CoordinatorEpoch = r.Int32()
+	m.CurrentTxnStartOffset = r.Int64()
 	if flex {
 		for n := r.tagCount(); n > 0 && r.err == nil; n-- {
 			key, data := r.tag()
@@ -517,24 +461,12 @@ func (m *DescribeProducersResponseProducerState) decode(r *Reader, version int16
 
 func (m *DescribeProducersResponseProducerState) appendTo(dst []byte, version int16) []byte {
 	flex := true
-	{
-		dst = appendInt64(dst, m.ProducerID)
-	}
-	{
-		dst = appendInt32(dst, m.ProducerEpoch)
-	}
-	{
-		dst = appendInt32(dst, m.LastSequence)
-	}
-	{
-		dst = appendInt64(dst, m.LastTimestamp)
-	}
-	{
-		dst = appendInt32(dst, m.CoordinatorEpoch)
-	}
-	{
-		dst = appendInt64(dst, m.CurrentTxnStartOffset)
-	}
+	dst = appendInt64(dst, m.ProducerID)
+	dst = appendInt32(dst, m.ProducerEpoch)
+	dst = appendInt32(dst, m.LastSequence)
+	dst = appendInt64(dst, m.LastTimestamp)
+	dst = appendInt32(dst, m.CoordinatorEpoch)
+	dst = appendInt64(dst, m.CurrentTxnStartOffset)
 	if flex {
 		dst = appendUvarint(dst, uint32(len(m.UnknownTags)))
 		dst = appendUnknownTags(dst, m.UnknownTags, 0, -1)

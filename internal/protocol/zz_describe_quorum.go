@@ -41,8 +41,6 @@ func (m *DescribeQuorumRequest) decode(r *Reader, version int16) {
 				a[len(a)-1].decode(r, version)
 			}
 			m.Topics = a
-		} else {
-			m.Topics = nil
 		}
 	}
 	if flex {
@@ -56,11 +54,9 @@ func (m *DescribeQuorumRequest) decode(r *Reader, version int16) {
 func (m *DescribeQuorumRequest) appendTo(dst []byte, version int16) []byte {
 	flex := true
 	{
-		{
-			dst = appendArrayLen(dst, len(m.Topics), flex)
-			for i := range m.Topics {
-				dst = m.Topics[i].appendTo(dst, version)
-			}
+		dst = appendArrayLen(dst, len(m.Topics), flex)
+		for i := range m.Topics {
+			dst = m.Topics[i].appendTo(dst, version)
 		}
 	}
 	if flex {
@@ -125,9 +121,7 @@ func (m *DescribeQuorumRequestTopicData) decode(r *Reader, version int16) {
 	*m = DescribeQuorumRequestTopicData{}
 	m.Default()
 	flex := true
-	{
-		m.TopicName = r.String(flex)
-	}
+	m.TopicName = r.String(flex)
 	{
 		n := r.arrayLen(flex, false)
 		if n >= 0 {
@@ -138,8 +132,6 @@ func (m *DescribeQuorumRequestTopicData) decode(r *Reader, version int16) {
 				a[len(a)-1].decode(r, version)
 			}
 			m.Partitions = a
-		} else {
-			m.Partitions = nil
 		}
 	}
 	if flex {
@@ -152,15 +144,11 @@ func (m *DescribeQuorumRequestTopicData) decode(r *Reader, version int16) {
 
 func (m *DescribeQuorumRequestTopicData) appendTo(dst []byte, version int16) []byte {
 	flex := true
+	dst = appendString(dst, m.TopicName, flex)
 	{
-		dst = appendString(dst, m.TopicName, flex)
-	}
-	{
-		{
-			dst = appendArrayLen(dst, len(m.Partitions), flex)
-			for i := range m.Partitions {
-				dst = m.Partitions[i].appendTo(dst, version)
-			}
+		dst = appendArrayLen(dst, len(m.Partitions), flex)
+		for i := range m.Partitions {
+			dst = m.Partitions[i].appendTo(dst, version)
 		}
 	}
 	if flex {
@@ -195,9 +183,7 @@ func (m *DescribeQuorumRequestPartitionData) decode(r *Reader, version int16) {
 	*m = DescribeQuorumRequestPartitionData{}
 	m.Default()
 	flex := true
-	{
-		m.PartitionIndex = r.Int32()
-	}
+	m.PartitionIndex = r.Int32()
 	if flex {
 		for n := r.tagCount(); n > 0 && r.err == nil; n-- {
 			key, data := r.tag()
@@ -208,9 +194,7 @@ func (m *DescribeQuorumRequestPartitionData) decode(r *Reader, version int16) {
 
 func (m *DescribeQuorumRequestPartitionData) appendTo(dst []byte, version int16) []byte {
 	flex := true
-	{
-		dst = appendInt32(dst, m.PartitionIndex)
-	}
+	dst = appendInt32(dst, m.PartitionIndex)
 	if flex {
 		dst = appendUvarint(dst, uint32(len(m.UnknownTags)))
 		dst = appendUnknownTags(dst, m.UnknownTags, 0, -1)
@@ -258,15 +242,9 @@ func (m *DescribeQuorumResponse) decode(r *Reader, version int16) {
 	*m = DescribeQuorumResponse{}
 	m.Default()
 	flex := true
-	{
-		m.ErrorCode = r.Int16()
-	}
+	m.ErrorCode = r.Int16()
 	if version >= 2 {
-		if version >= 2 {
-			m.ErrorMessage = r.NullableString(flex)
-		} else {
-			m.ErrorMessage = r.StringPtr(flex)
-		}
+		m.ErrorMessage = r.NullableString(flex)
 	}
 	{
 		n := r.arrayLen(flex, false)
@@ -278,8 +256,6 @@ func (m *DescribeQuorumResponse) decode(r *Reader, version int16) {
 				a[len(a)-1].decode(r, version)
 			}
 			m.Topics = a
-		} else {
-			m.Topics = nil
 		}
 	}
 	if version >= 2 {
@@ -292,8 +268,6 @@ func (m *DescribeQuorumResponse) decode(r *Reader, version int16) {
 				a[len(a)-1].decode(r, version)
 			}
 			m.Nodes = a
-		} else {
-			m.Nodes = nil
 		}
 	}
 	if flex {
@@ -306,30 +280,20 @@ func (m *DescribeQuorumResponse) decode(r *Reader, version int16) {
 
 func (m *DescribeQuorumResponse) appendTo(dst []byte, version int16) []byte {
 	flex := true
-	{
-		dst = appendInt16(dst, m.ErrorCode)
-	}
+	dst = appendInt16(dst, m.ErrorCode)
 	if version >= 2 {
-		if version >= 2 {
-			dst = appendNullableString(dst, m.ErrorMessage, flex)
-		} else {
-			dst = appendStringPtr(dst, m.ErrorMessage, flex)
-		}
+		dst = appendNullableString(dst, m.ErrorMessage, flex)
 	}
 	{
-		{
-			dst = appendArrayLen(dst, len(m.Topics), flex)
-			for i := range m.Topics {
-				dst = m.Topics[i].appendTo(dst, version)
-			}
+		dst = appendArrayLen(dst, len(m.Topics), flex)
+		for i := range m.Topics {
+			dst = m.Topics[i].appendTo(dst, version)
 		}
 	}
 	if version >= 2 {
-		{
-			dst = appendArrayLen(dst, len(m.Nodes), flex)
-			for i := range m.Nodes {
-				dst = m.Nodes[i].appendTo(dst, version)
-			}
+		dst = appendArrayLen(dst, len(m.Nodes), flex)
+		for i := range m.Nodes {
+			dst = m.Nodes[i].appendTo(dst, version)
 		}
 	}
 	if flex {
@@ -394,9 +358,7 @@ func (m *DescribeQuorumResponseTopicData) decode(r *Reader, version int16) {
 	*m = DescribeQuorumResponseTopicData{}
 	m.Default()
 	flex := true
-	{
-		m.TopicName = r.String(flex)
-	}
+	m.TopicName = r.String(flex)
 	{
 		n := r.arrayLen(flex, false)
 		if n >= 0 {
@@ -407,8 +369,6 @@ func (m *DescribeQuorumResponseTopicData) decode(r *Reader, version int16) {
 				a[len(a)-1].decode(r, version)
 			}
 			m.Partitions = a
-		} else {
-			m.Partitions = nil
 		}
 	}
 	if flex {
@@ -421,15 +381,11 @@ func (m *DescribeQuorumResponseTopicData) decode(r *Reader, version int16) {
 
 func (m *DescribeQuorumResponseTopicData) appendTo(dst []byte, version int16) []byte {
 	flex := true
+	dst = appendString(dst, m.TopicName, flex)
 	{
-		dst = appendString(dst, m.TopicName, flex)
-	}
-	{
-		{
-			dst = appendArrayLen(dst, len(m.Partitions), flex)
-			for i := range m.Partitions {
-				dst = m.Partitions[i].appendTo(dst, version)
-			}
+		dst = appendArrayLen(dst, len(m.Partitions), flex)
+		for i := range m.Partitions {
+			dst = m.Partitions[i].appendTo(dst, version)
 		}
 	}
 	if flex {
@@ -497,28 +453,14 @@ func (m *DescribeQuorumResponsePartitionData) decode(r *Reader, version int16) {
 	*m = DescribeQuorumResponsePartitionData{}
 	m.Default()
 	flex := true
-	{
-		m.PartitionIndex = r.Int32()
-	}
-	{
-		m.ErrorCode = r.Int16()
-	}
+	m.PartitionIndex = r.Int32()
+	m.ErrorCode = r.Int16()
 	if version >= 2 {
-		if version >= 2 {
-			m.ErrorMessage = r.NullableString(flex)
-		} else {
-			m.ErrorMessage = r.StringPtr(flex)
-		}
+		m.ErrorMessage = r.NullableString(flex)
 	}
-	{
-		m.LeaderID = r.Int32()
-	}
-	{
-		m.LeaderEpoch = r.Int32()
-	}
-	{
-		m.HighWatermark = r.Int64()
-	}
+	m.LeaderID = r.Int32()
+	m.LeaderEpoch = r.Int32()
+	m.HighWatermark = r.Int64()
 	{
 		n := r.arrayLen(flex, false)
 		if n >= 0 {
@@ -529,8 +471,6 @@ func (m *DescribeQuorumResponsePartitionData) decode(r *Reader, version int16) {
 				a[len(a)-1].decode(r, version)
 			}
 			m.CurrentVoters = a
-		} else {
-			m.CurrentVoters = nil
 		}
 	}
 	{
@@ -543,8 +483,6 @@ func (m *DescribeQuorumResponsePartitionData) decode(r *Reader, version int16) {
 				a[len(a)-1].decode(r, version)
 			}
 			m.Observers = a
-		} else {
-			m.Observers = nil
 		}
 	}
 	if flex {
@@ -557,42 +495,24 @@ func (m *DescribeQuorumResponsePartitionData) decode(r *Reader, version int16) {
 
 func (m *DescribeQuorumResponsePartitionData) appendTo(dst []byte, version int16) []byte {
 	flex := true
-	{
-		dst = appendInt32(dst, m.PartitionIndex)
-	}
-	{
-		dst = appendInt16(dst, m.ErrorCode)
-	}
+	dst = appendInt32(dst, m.PartitionIndex)
+	dst = appendInt16(dst, m.ErrorCode)
 	if version >= 2 {
-		if version >= 2 {
-			dst = appendNullableString(dst, m.ErrorMessage, flex)
-		} else {
-			dst = appendStringPtr(dst, m.ErrorMessage, flex)
+		dst = appendNullableString(dst, m.ErrorMessage, flex)
+	}
+	dst = appendInt32(dst, m.LeaderID)
+	dst = appendInt32(dst, m.LeaderEpoch)
+	dst = appendInt64(dst, m.HighWatermark)
+	{
+		dst = appendArrayLen(dst, len(m.CurrentVoters), flex)
+		for i := range m.CurrentVoters {
+			dst = m.CurrentVoters[i].appendTo(dst, version)
 		}
 	}
 	{
-		dst = appendInt32(dst, m.LeaderID)
-	}
-	{
-		dst = appendInt32(dst, m.LeaderEpoch)
-	}
-	{
-		dst = appendInt64(dst, m.HighWatermark)
-	}
-	{
-		{
-			dst = appendArrayLen(dst, len(m.CurrentVoters), flex)
-			for i := range m.CurrentVoters {
-				dst = m.CurrentVoters[i].appendTo(dst, version)
-			}
-		}
-	}
-	{
-		{
-			dst = appendArrayLen(dst, len(m.Observers), flex)
-			for i := range m.Observers {
-				dst = m.Observers[i].appendTo(dst, version)
-			}
+		dst = appendArrayLen(dst, len(m.Observers), flex)
+		for i := range m.Observers {
+			dst = m.Observers[i].appendTo(dst, version)
 		}
 	}
 	if flex {
@@ -647,15 +567,11 @@ func (m *DescribeQuorumResponseReplicaState) decode(r *Reader, version int16) {
 	*m = DescribeQuorumResponseReplicaState{}
 	m.Default()
 	flex := true
-	{
-		m.ReplicaID = r.Int32()
-	}
+	m.ReplicaID = r.Int32()
 	if version >= 2 {
 		m.ReplicaDirectoryID = r.UUID()
 	}
-	{
-		m.LogEndOffset = r.Int64()
-	}
+	m.LogEndOffset = r.Int64()
 	if version >= 1 {
 		m.LastFetchTimestamp = r.Int64()
 	}
@@ -672,15 +588,11 @@ func (m *DescribeQuorumResponseReplicaState) decode(r *Reader, version int16) {
 
 func (m *DescribeQuorumResponseReplicaState) appendTo(dst []byte, version int16) []byte {
 	flex := true
-	{
-		dst = appendInt32(dst, m.ReplicaID)
-	}
+	dst = appendInt32(dst, m.ReplicaID)
 	if version >= 2 {
 		dst = appendUUID(dst, m.ReplicaDirectoryID)
 	}
-	{
-		dst = appendInt64(dst, m.LogEndOffset)
-	}
+	dst = appendInt64(dst, m.LogEndOffset)
 	if version >= 1 {
 		dst = appendInt64(dst, m.LastFetchTimestamp)
 	}
@@ -737,8 +649,6 @@ func (m *DescribeQuorumResponseNode) decode(r *Reader, version int16) {
 				a[len(a)-1].decode(r, version)
 			}
 			m.Listeners = a
-		} else {
-			m.Listeners = nil
 		}
 	}
 	if flex {
@@ -755,11 +665,9 @@ func (m *DescribeQuorumResponseNode) appendTo(dst []byte, version int16) []byte 
 		dst = appendInt32(dst, m.NodeID)
 	}
 	if version >= 2 {
-		{
-			dst = appendArrayLen(dst, len(m.Listeners), flex)
-			for i := range m.Listeners {
-				dst = m.Listeners[i].appendTo(dst, version)
-			}
+		dst = appendArrayLen(dst, len(m.Listeners), flex)
+		for i := range m.Listeners {
+			dst = m.Listeners[i].appendTo(dst, version)
 		}
 	}
 	if flex {

@@ -53,20 +53,14 @@ func (m *DescribeTopicPartitionsRequest) decode(r *Reader, version int16) {
 				a[len(a)-1].decode(r, version)
 			}
 			m.Topics = a
-		} else {
-			m.Topics = nil
 		}
 	}
-	{
-		m.ResponsePartitionLimit = r.Int32()
-	}
-	{
-		if !(true) || r.Int8() >= 0 {
-			m.Cursor = new(DescribeTopicPartitionsRequestCursor)
-			m.Cursor.decode(r, version)
-		} else {
-			m.Cursor = nil
-		}
+	m.ResponsePartitionLimit = r.Int32()
+	if !(true) || r.Int8() >= 0 {
+		m.Cursor = new(DescribeTopicPartitionsRequestCursor)
+		m.Cursor.decode(r, version)
+	} else {
+		m.Cursor = nil
 	}
 	if flex {
 		for n := r.tagCount(); n > 0 && r.err == nil; n-- {
@@ -79,30 +73,24 @@ func (m *DescribeTopicPartitionsRequest) decode(r *Reader, version int16) {
 func (m *DescribeTopicPartitionsRequest) appendTo(dst []byte, version int16) []byte {
 	flex := true
 	{
-		{
-			dst = appendArrayLen(dst, len(m.Topics), flex)
-			for i := range m.Topics {
-				dst = m.Topics[i].appendTo(dst, version)
-			}
+		dst = appendArrayLen(dst, len(m.Topics), flex)
+		for i := range m.Topics {
+			dst = m.Topics[i].appendTo(dst, version)
 		}
 	}
-	{
-		dst = appendInt32(dst, m.ResponsePartitionLimit)
-	}
-	{
-		switch {
-		case true && m.Cursor == nil:
-			dst = appendInt8(dst, -1)
-		case m.Cursor == nil:
-			var d DescribeTopicPartitionsRequestCursor
-			d.Default()
-			dst = d.appendTo(dst, version)
-		default:
-			if true {
-				dst = appendInt8(dst, 1)
-			}
-			dst = m.Cursor.appendTo(dst, version)
+	dst = appendInt32(dst, m.ResponsePartitionLimit)
+	switch {
+	case true && m.Cursor == nil:
+		dst = appendInt8(dst, -1)
+	case m.Cursor == nil:
+		var d DescribeTopicPartitionsRequestCursor
+		d.Default()
+		dst = d.appendTo(dst, version)
+	default:
+		if true {
+			dst = appendInt8(dst, 1)
 		}
+		dst = m.Cursor.appendTo(dst, version)
 	}
 	if flex {
 		dst = appendUvarint(dst, uint32(len(m.UnknownTags)))
@@ -162,9 +150,7 @@ func (m *DescribeTopicPartitionsRequestTopicRequest) decode(r *Reader, version i
 	*m = DescribeTopicPartitionsRequestTopicRequest{}
 	m.Default()
 	flex := true
-	{
-		m.Name = r.String(flex)
-	}
+	m.Name = r.String(flex)
 	if flex {
 		for n := r.tagCount(); n > 0 && r.err == nil; n-- {
 			key, data := r.tag()
@@ -175,9 +161,7 @@ func (m *DescribeTopicPartitionsRequestTopicRequest) decode(r *Reader, version i
 
 func (m *DescribeTopicPartitionsRequestTopicRequest) appendTo(dst []byte, version int16) []byte {
 	flex := true
-	{
-		dst = appendString(dst, m.Name, flex)
-	}
+	dst = appendString(dst, m.Name, flex)
 	if flex {
 		dst = appendUvarint(dst, uint32(len(m.UnknownTags)))
 		dst = appendUnknownTags(dst, m.UnknownTags, 0, -1)
@@ -215,12 +199,8 @@ func (m *DescribeTopicPartitionsRequestCursor) decode(r *Reader, version int16) 
 	*m = DescribeTopicPartitionsRequestCursor{}
 	m.Default()
 	flex := true
-	{
-		m.TopicName = r.String(flex)
-	}
-	{
-		m.PartitionIndex = r.Int32()
-	}
+	m.TopicName = r.String(flex)
+	m.PartitionIndex = r.Int32()
 	if flex {
 		for n := r.tagCount(); n > 0 && r.err == nil; n-- {
 			key, data := r.tag()
@@ -231,12 +211,8 @@ func (m *DescribeTopicPartitionsRequestCursor) decode(r *Reader, version int16) 
 
 func (m *DescribeTopicPartitionsRequestCursor) appendTo(dst []byte, version int16) []byte {
 	flex := true
-	{
-		dst = appendString(dst, m.TopicName, flex)
-	}
-	{
-		dst = appendInt32(dst, m.PartitionIndex)
-	}
+	dst = appendString(dst, m.TopicName, flex)
+	dst = appendInt32(dst, m.PartitionIndex)
 	if flex {
 		dst = appendUvarint(dst, uint32(len(m.UnknownTags)))
 		dst = appendUnknownTags(dst, m.UnknownTags, 0, -1)
@@ -279,9 +255,7 @@ func (m *DescribeTopicPartitionsResponse) decode(r *Reader, version int16) {
 	*m = DescribeTopicPartitionsResponse{}
 	m.Default()
 	flex := true
-	{
-		m.ThrottleTimeMs = r.Int32()
-	}
+	m.ThrottleTimeMs = r.Int32()
 	{
 		n := r.arrayLen(flex, false)
 		if n >= 0 {
@@ -292,17 +266,13 @@ func (m *DescribeTopicPartitionsResponse) decode(r *Reader, version int16) {
 				a[len(a)-1].decode(r, version)
 			}
 			m.Topics = a
-		} else {
-			m.Topics = nil
 		}
 	}
-	{
-		if !(true) || r.Int8() >= 0 {
-			m.NextCursor = new(DescribeTopicPartitionsResponseCursor)
-			m.NextCursor.decode(r, version)
-		} else {
-			m.NextCursor = nil
-		}
+	if !(true) || r.Int8() >= 0 {
+		m.NextCursor = new(DescribeTopicPartitionsResponseCursor)
+		m.NextCursor.decode(r, version)
+	} else {
+		m.NextCursor = nil
 	}
 	if flex {
 		for n := r.tagCount(); n > 0 && r.err == nil; n-- {
@@ -314,31 +284,25 @@ func (m *DescribeTopicPartitionsResponse) decode(r *Reader, version int16) {
 
 func (m *DescribeTopicPartitionsResponse) appendTo(dst []byte, version int16) []byte {
 	flex := true
+	dst = appendInt32(dst, m.ThrottleTimeMs)
 	{
-		dst = appendInt32(dst, m.ThrottleTimeMs)
-	}
-	{
-		{
-			dst = appendArrayLen(dst, len(m.Topics), flex)
-			for i := range m.Topics {
-				dst = m.Topics[i].appendTo(dst, version)
-			}
+		dst = appendArrayLen(dst, len(m.Topics), flex)
+		for i := range m.Topics {
+			dst = m.Topics[i].appendTo(dst, version)
 		}
 	}
-	{
-		switch {
-		case true && m.NextCursor == nil:
-			dst = appendInt8(dst, -1)
-		case m.NextCursor == nil:
-			var d DescribeTopicPartitionsResponseCursor
-			d.Default()
-			dst = d.appendTo(dst, version)
-		default:
-			if true {
-				dst = appendInt8(dst, 1)
-			}
-			dst = m.NextCursor.appendTo(dst, version)
+	switch {
+	case true && m.NextCursor == nil:
+		dst = appendInt8(dst, -1)
+	case m.NextCursor == nil:
+		var d DescribeTopicPartitionsResponseCursor
+		d.Default()
+		dst = d.appendTo(dst, version)
+	default:
+		if true {
+			dst = appendInt8(dst, 1)
 		}
+		dst = m.NextCursor.appendTo(dst, version)
 	}
 	if flex {
 		dst = appendUvarint(dst, uint32(len(m.UnknownTags)))
@@ -426,18 +390,10 @@ func (m *DescribeTopicPartitionsResponseDescribeTopicPartitionsResponseTopic) de
 	*m = DescribeTopicPartitionsResponseDescribeTopicPartitionsResponseTopic{}
 	m.Default()
 	flex := true
-	{
-		m.ErrorCode = r.Int16()
-	}
-	{
-		m.Name = r.NullableString(flex)
-	}
-	{
-		m.TopicID = r.UUID()
-	}
-	{
-		m.IsInternal = r.Bool()
-	}
+	m.ErrorCode = r.Int16()
+	m.Name = r.NullableString(flex)
+	m.TopicID = r.UUID()
+	m.IsInternal = r.Bool()
 	{
 		n := r.arrayLen(flex, false)
 		if n >= 0 {
@@ -448,13 +404,9 @@ func (m *DescribeTopicPartitionsResponseDescribeTopicPartitionsResponseTopic) de
 				a[len(a)-1].decode(r, version)
 			}
 			m.Partitions = a
-		} else {
-			m.Partitions = nil
 		}
 	}
-	{
-		m.TopicAuthorizedOperations = r.Int32()
-	}
+	m.TopicAuthorizedOperations = r.Int32()
 	if flex {
 		for n := r.tagCount(); n > 0 && r.err == nil; n-- {
 			key, data := r.tag()
@@ -465,29 +417,17 @@ func (m *DescribeTopicPartitionsResponseDescribeTopicPartitionsResponseTopic) de
 
 func (m *DescribeTopicPartitionsResponseDescribeTopicPartitionsResponseTopic) appendTo(dst []byte, version int16) []byte {
 	flex := true
+	dst = appendInt16(dst, m.ErrorCode)
+	dst = appendNullableString(dst, m.Name, flex)
+	dst = appendUUID(dst, m.TopicID)
+	dst = appendBool(dst, m.IsInternal)
 	{
-		dst = appendInt16(dst, m.ErrorCode)
-	}
-	{
-		dst = appendNullableString(dst, m.Name, flex)
-	}
-	{
-		dst = appendUUID(dst, m.TopicID)
-	}
-	{
-		dst = appendBool(dst, m.IsInternal)
-	}
-	{
-		{
-			dst = appendArrayLen(dst, len(m.Partitions), flex)
-			for i := range m.Partitions {
-				dst = m.Partitions[i].appendTo(dst, version)
-			}
+		dst = appendArrayLen(dst, len(m.Partitions), flex)
+		for i := range m.Partitions {
+			dst = m.Partitions[i].appendTo(dst, version)
 		}
 	}
-	{
-		dst = appendInt32(dst, m.TopicAuthorizedOperations)
-	}
+	dst = appendInt32(dst, m.TopicAuthorizedOperations)
 	if flex {
 		dst = appendUvarint(dst, uint32(len(m.UnknownTags)))
 		dst = appendUnknownTags(dst, m.UnknownTags, 0, -1)
@@ -561,18 +501,10 @@ func (m *DescribeTopicPartitionsResponseDescribeTopicPartitionsResponsePartition
 	*m = DescribeTopicPartitionsResponseDescribeTopicPartitionsResponsePartition{}
 	m.Default()
 	flex := true
-	{
-		m.ErrorCode = r.Int16()
-	}
-	{
-		m.PartitionIndex = r.Int32()
-	}
-	{
-		m.LeaderID = r.Int32()
-	}
-	{
-		m.LeaderEpoch = r.Int32()
-	}
+	m.ErrorCode = r.Int16()
+	m.PartitionIndex = r.Int32()
+	m.LeaderID = r.Int32()
+	m.LeaderEpoch = r.Int32()
 	{
 		n := r.arrayLen(flex, false)
 		if n >= 0 {
@@ -582,8 +514,6 @@ func (m *DescribeTopicPartitionsResponseDescribeTopicPartitionsResponsePartition
 				a = append(a, r.Int32())
 			}
 			m.ReplicaNodes = a
-		} else {
-			m.ReplicaNodes = nil
 		}
 	}
 	{
@@ -595,8 +525,6 @@ func (m *DescribeTopicPartitionsResponseDescribeTopicPartitionsResponsePartition
 				a = append(a, r.Int32())
 			}
 			m.IsrNodes = a
-		} else {
-			m.IsrNodes = nil
 		}
 	}
 	{
@@ -634,8 +562,6 @@ func (m *DescribeTopicPartitionsResponseDescribeTopicPartitionsResponsePartition
 				a = append(a, r.Int32())
 			}
 			m.OfflineReplicas = a
-		} else {
-			m.OfflineReplicas = nil
 		}
 	}
 	if flex {
@@ -648,32 +574,20 @@ func (m *DescribeTopicPartitionsResponseDescribeTopicPartitionsResponsePartition
 
 func (m *DescribeTopicPartitionsResponseDescribeTopicPartitionsResponsePartition) appendTo(dst []byte, version int16) []byte {
 	flex := true
+	dst = appendInt16(dst, m.ErrorCode)
+	dst = appendInt32(dst, m.PartitionIndex)
+	dst = appendInt32(dst, m.LeaderID)
+	dst = appendInt32(dst, m.LeaderEpoch)
 	{
-		dst = appendInt16(dst, m.ErrorCode)
-	}
-	{
-		dst = appendInt32(dst, m.PartitionIndex)
-	}
-	{
-		dst = appendInt32(dst, m.LeaderID)
-	}
-	{
-		dst = appendInt32(dst, m.LeaderEpoch)
-	}
-	{
-		{
-			dst = appendArrayLen(dst, len(m.ReplicaNodes), flex)
-			for i := range m.ReplicaNodes {
-				dst = appendInt32(dst, m.ReplicaNodes[i])
-			}
+		dst = appendArrayLen(dst, len(m.ReplicaNodes), flex)
+		for i := range m.ReplicaNodes {
+			dst = appendInt32(dst, m.ReplicaNodes[i])
 		}
 	}
 	{
-		{
-			dst = appendArrayLen(dst, len(m.IsrNodes), flex)
-			for i := range m.IsrNodes {
-				dst = appendInt32(dst, m.IsrNodes[i])
-			}
+		dst = appendArrayLen(dst, len(m.IsrNodes), flex)
+		for i := range m.IsrNodes {
+			dst = appendInt32(dst, m.IsrNodes[i])
 		}
 	}
 	{
@@ -697,11 +611,9 @@ func (m *DescribeTopicPartitionsResponseDescribeTopicPartitionsResponsePartition
 		}
 	}
 	{
-		{
-			dst = appendArrayLen(dst, len(m.OfflineReplicas), flex)
-			for i := range m.OfflineReplicas {
-				dst = appendInt32(dst, m.OfflineReplicas[i])
-			}
+		dst = appendArrayLen(dst, len(m.OfflineReplicas), flex)
+		for i := range m.OfflineReplicas {
+			dst = appendInt32(dst, m.OfflineReplicas[i])
 		}
 	}
 	if flex {
@@ -741,12 +653,8 @@ func (m *DescribeTopicPartitionsResponseCursor) decode(r *Reader, version int16)
 	*m = DescribeTopicPartitionsResponseCursor{}
 	m.Default()
 	flex := true
-	{
-		m.TopicName = r.String(flex)
-	}
-	{
-		m.PartitionIndex = r.Int32()
-	}
+	m.TopicName = r.String(flex)
+	m.PartitionIndex = r.Int32()
 	if flex {
 		for n := r.tagCount(); n > 0 && r.err == nil; n-- {
 			key, data := r.tag()
@@ -757,12 +665,8 @@ func (m *DescribeTopicPartitionsResponseCursor) decode(r *Reader, version int16)
 
 func (m *DescribeTopicPartitionsResponseCursor) appendTo(dst []byte, version int16) []byte {
 	flex := true
-	{
-		dst = appendString(dst, m.TopicName, flex)
-	}
-	{
-		dst = appendInt32(dst, m.PartitionIndex)
-	}
+	dst = appendString(dst, m.TopicName, flex)
+	dst = appendInt32(dst, m.PartitionIndex)
 	if flex {
 		dst = appendUvarint(dst, uint32(len(m.UnknownTags)))
 		dst = appendUnknownTags(dst, m.UnknownTags, 0, -1)

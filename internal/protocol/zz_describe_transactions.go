@@ -41,8 +41,6 @@ func (m *DescribeTransactionsRequest) decode(r *Reader, version int16) {
 				a = append(a, r.String(flex))
 			}
 			m.TransactionalIDs = a
-		} else {
-			m.TransactionalIDs = nil
 		}
 	}
 	if flex {
@@ -56,11 +54,9 @@ func (m *DescribeTransactionsRequest) decode(r *Reader, version int16) {
 func (m *DescribeTransactionsRequest) appendTo(dst []byte, version int16) []byte {
 	flex := true
 	{
-		{
-			dst = appendArrayLen(dst, len(m.TransactionalIDs), flex)
-			for i := range m.TransactionalIDs {
-				dst = appendString(dst, m.TransactionalIDs[i], flex)
-			}
+		dst = appendArrayLen(dst, len(m.TransactionalIDs), flex)
+		for i := range m.TransactionalIDs {
+			dst = appendString(dst, m.TransactionalIDs[i], flex)
 		}
 	}
 	if flex {
@@ -125,9 +121,7 @@ func (m *DescribeTransactionsResponse) decode(r *Reader, version int16) {
 	*m = DescribeTransactionsResponse{}
 	m.Default()
 	flex := true
-	{
-		m.ThrottleTimeMs = r.Int32()
-	}
+	m.ThrottleTimeMs = r.Int32()
 	{
 		n := r.arrayLen(flex, false)
 		if n >= 0 {
@@ -138,8 +132,6 @@ func (m *DescribeTransactionsResponse) decode(r *Reader, version int16) {
 				a[len(a)-1].decode(r, version)
 			}
 			m.TransactionStates = a
-		} else {
-			m.TransactionStates = nil
 		}
 	}
 	if flex {
@@ -152,15 +144,11 @@ func (m *DescribeTransactionsResponse) decode(r *Reader, version int16) {
 
 func (m *DescribeTransactionsResponse) appendTo(dst []byte, version int16) []byte {
 	flex := true
+	dst = appendInt32(dst, m.ThrottleTimeMs)
 	{
-		dst = appendInt32(dst, m.ThrottleTimeMs)
-	}
-	{
-		{
-			dst = appendArrayLen(dst, len(m.TransactionStates), flex)
-			for i := range m.TransactionStates {
-				dst = m.TransactionStates[i].appendTo(dst, version)
-			}
+		dst = appendArrayLen(dst, len(m.TransactionStates), flex)
+		for i := range m.TransactionStates {
+			dst = m.TransactionStates[i].appendTo(dst, version)
 		}
 	}
 	if flex {
@@ -249,27 +237,13 @@ func (m *DescribeTransactionsResponseTransactionState) decode(r *Reader, version
 	*m = DescribeTransactionsResponseTransactionState{}
 	m.Default()
 	flex := true
-	{
-		m.ErrorCode = r.Int16()
-	}
-	{
-		m.TransactionalID = r.String(flex)
-	}
-	{
-		m.TransactionState = r.String(flex)
-	}
-	{
-		m.TransactionTimeoutMs = r.Int32()
-	}
-	{
-		m.TransactionStartTimeMs = r.Int64()
-	}
-	{
-		m.ProducerID = r.Int64()
-	}
-	{
-		m.ProducerEpoch = r.Int16()
-	}
+	m.ErrorCode = r.Int16()
+	m.TransactionalID = r.String(flex)
+	m.TransactionState = r.String(flex)
+	m.TransactionTimeoutMs = r.Int32()
+	m.TransactionStartTimeMs = r.Int64()
+	m.ProducerID = r.Int64()
+	m.ProducerEpoch = r.Int16()
 	{
 		n := r.arrayLen(flex, false)
 		if n >= 0 {
@@ -280,8 +254,6 @@ func (m *DescribeTransactionsResponseTransactionState) decode(r *Reader, version
 				a[len(a)-1].decode(r, version)
 			}
 			m.Topics = a
-		} else {
-			m.Topics = nil
 		}
 	}
 	if flex {
@@ -294,33 +266,17 @@ func (m *DescribeTransactionsResponseTransactionState) decode(r *Reader, version
 
 func (m *DescribeTransactionsResponseTransactionState) appendTo(dst []byte, version int16) []byte {
 	flex := true
+	dst = appendInt16(dst, m.ErrorCode)
+	dst = appendString(dst, m.TransactionalID, flex)
+	dst = appendString(dst, m.TransactionState, flex)
+	dst = appendInt32(dst, m.TransactionTimeoutMs)
+	dst = appendInt64(dst, m.TransactionStartTimeMs)
+	dst = appendInt64(dst, m.ProducerID)
+	dst = appendInt16(dst, m.ProducerEpoch)
 	{
-		dst = appendInt16(dst, m.ErrorCode)
-	}
-	{
-		dst = appendString(dst, m.TransactionalID, flex)
-	}
-	{
-		dst = appendString(dst, m.TransactionState, flex)
-	}
-	{
-		dst = appendInt32(dst, m.TransactionTimeoutMs)
-	}
-	{
-		dst = appendInt64(dst, m.TransactionStartTimeMs)
-	}
-	{
-		dst = appendInt64(dst, m.ProducerID)
-	}
-	{
-		dst = appendInt16(dst, m.ProducerEpoch)
-	}
-	{
-		{
-			dst = appendArrayLen(dst, len(m.Topics), flex)
-			for i := range m.Topics {
-				dst = m.Topics[i].appendTo(dst, version)
-			}
+		dst = appendArrayLen(dst, len(m.Topics), flex)
+		for i := range m.Topics {
+			dst = m.Topics[i].appendTo(dst, version)
 		}
 	}
 	if flex {
@@ -358,9 +314,7 @@ func (m *DescribeTransactionsResponseTopicData) decode(r *Reader, version int16)
 	*m = DescribeTransactionsResponseTopicData{}
 	m.Default()
 	flex := true
-	{
-		m.Topic = r.String(flex)
-	}
+	m.Topic = r.String(flex)
 	{
 		n := r.arrayLen(flex, false)
 		if n >= 0 {
@@ -370,8 +324,6 @@ func (m *DescribeTransactionsResponseTopicData) decode(r *Reader, version int16)
 				a = append(a, r.Int32())
 			}
 			m.Partitions = a
-		} else {
-			m.Partitions = nil
 		}
 	}
 	if flex {
@@ -384,15 +336,11 @@ func (m *DescribeTransactionsResponseTopicData) decode(r *Reader, version int16)
 
 func (m *DescribeTransactionsResponseTopicData) appendTo(dst []byte, version int16) []byte {
 	flex := true
+	dst = appendString(dst, m.Topic, flex)
 	{
-		dst = appendString(dst, m.Topic, flex)
-	}
-	{
-		{
-			dst = appendArrayLen(dst, len(m.Partitions), flex)
-			for i := range m.Partitions {
-				dst = appendInt32(dst, m.Partitions[i])
-			}
+		dst = appendArrayLen(dst, len(m.Partitions), flex)
+		for i := range m.Partitions {
+			dst = appendInt32(dst, m.Partitions[i])
 		}
 	}
 	if flex {

@@ -125,9 +125,7 @@ func (m *DescribeUserScramCredentialsRequestUserName) decode(r *Reader, version 
 	*m = DescribeUserScramCredentialsRequestUserName{}
 	m.Default()
 	flex := true
-	{
-		m.Name = r.String(flex)
-	}
+	m.Name = r.String(flex)
 	if flex {
 		for n := r.tagCount(); n > 0 && r.err == nil; n-- {
 			key, data := r.tag()
@@ -138,9 +136,7 @@ func (m *DescribeUserScramCredentialsRequestUserName) decode(r *Reader, version 
 
 func (m *DescribeUserScramCredentialsRequestUserName) appendTo(dst []byte, version int16) []byte {
 	flex := true
-	{
-		dst = appendString(dst, m.Name, flex)
-	}
+	dst = appendString(dst, m.Name, flex)
 	if flex {
 		dst = appendUvarint(dst, uint32(len(m.UnknownTags)))
 		dst = appendUnknownTags(dst, m.UnknownTags, 0, -1)
@@ -190,15 +186,9 @@ func (m *DescribeUserScramCredentialsResponse) decode(r *Reader, version int16) 
 	*m = DescribeUserScramCredentialsResponse{}
 	m.Default()
 	flex := true
-	{
-		m.ThrottleTimeMs = r.Int32()
-	}
-	{
-		m.ErrorCode = r.Int16()
-	}
-	{
-		m.ErrorMessage = r.NullableString(flex)
-	}
+	m.ThrottleTimeMs = r.Int32()
+	m.ErrorCode = r.Int16()
+	m.ErrorMessage = r.NullableString(flex)
 	{
 		n := r.arrayLen(flex, false)
 		if n >= 0 {
@@ -209,8 +199,6 @@ func (m *DescribeUserScramCredentialsResponse) decode(r *Reader, version int16) 
 				a[len(a)-1].decode(r, version)
 			}
 			m.Results = a
-		} else {
-			m.Results = nil
 		}
 	}
 	if flex {
@@ -223,21 +211,13 @@ func (m *DescribeUserScramCredentialsResponse) decode(r *Reader, version int16) 
 
 func (m *DescribeUserScramCredentialsResponse) appendTo(dst []byte, version int16) []byte {
 	flex := true
+	dst = appendInt32(dst, m.ThrottleTimeMs)
+	dst = appendInt16(dst, m.ErrorCode)
+	dst = appendNullableString(dst, m.ErrorMessage, flex)
 	{
-		dst = appendInt32(dst, m.ThrottleTimeMs)
-	}
-	{
-		dst = appendInt16(dst, m.ErrorCode)
-	}
-	{
-		dst = appendNullableString(dst, m.ErrorMessage, flex)
-	}
-	{
-		{
-			dst = appendArrayLen(dst, len(m.Results), flex)
-			for i := range m.Results {
-				dst = m.Results[i].appendTo(dst, version)
-			}
+		dst = appendArrayLen(dst, len(m.Results), flex)
+		for i := range m.Results {
+			dst = m.Results[i].appendTo(dst, version)
 		}
 	}
 	if flex {
@@ -315,15 +295,9 @@ func (m *DescribeUserScramCredentialsResponseDescribeUserScramCredentialsResult)
 	*m = DescribeUserScramCredentialsResponseDescribeUserScramCredentialsResult{}
 	m.Default()
 	flex := true
-	{
-		m.User = r.String(flex)
-	}
-	{
-		m.ErrorCode = r.Int16()
-	}
-	{
-		m.ErrorMessage = r.NullableString(flex)
-	}
+	m.User = r.String(flex)
+	m.ErrorCode = r.Int16()
+	m.ErrorMessage = r.NullableString(flex)
 	{
 		n := r.arrayLen(flex, false)
 		if n >= 0 {
@@ -334,8 +308,6 @@ func (m *DescribeUserScramCredentialsResponseDescribeUserScramCredentialsResult)
 				a[len(a)-1].decode(r, version)
 			}
 			m.CredentialInfos = a
-		} else {
-			m.CredentialInfos = nil
 		}
 	}
 	if flex {
@@ -348,21 +320,13 @@ func (m *DescribeUserScramCredentialsResponseDescribeUserScramCredentialsResult)
 
 func (m *DescribeUserScramCredentialsResponseDescribeUserScramCredentialsResult) appendTo(dst []byte, version int16) []byte {
 	flex := true
+	dst = appendString(dst, m.User, flex)
+	dst = appendInt16(dst, m.ErrorCode)
+	dst = appendNullableString(dst, m.ErrorMessage, flex)
 	{
-		dst = appendString(dst, m.User, flex)
-	}
-	{
-		dst = appendInt16(dst, m.ErrorCode)
-	}
-	{
-		dst = appendNullableString(dst, m.ErrorMessage, flex)
-	}
-	{
-		{
-			dst = appendArrayLen(dst, len(m.CredentialInfos), flex)
-			for i := range m.CredentialInfos {
-				dst = m.CredentialInfos[i].appendTo(dst, version)
-			}
+		dst = appendArrayLen(dst, len(m.CredentialInfos), flex)
+		for i := range m.CredentialInfos {
+			dst = m.CredentialInfos[i].appendTo(dst, version)
 		}
 	}
 	if flex {
@@ -402,12 +366,8 @@ func (m *DescribeUserScramCredentialsResponseCredentialInfo) decode(r *Reader, v
 	*m = DescribeUserScramCredentialsResponseCredentialInfo{}
 	m.Default()
 	flex := true
-	{
-		m.Mechanism = r.Int8()
-	}
-	{
-		m.Iterations = r.Int32()
-	}
+	m.Mechanism = r.Int8()
+	m.Iterations = r.Int32()
 	if flex {
 		for n := r.tagCount(); n > 0 && r.err == nil; n-- {
 			key, data := r.tag()
@@ -418,12 +378,8 @@ func (m *DescribeUserScramCredentialsResponseCredentialInfo) decode(r *Reader, v
 
 func (m *DescribeUserScramCredentialsResponseCredentialInfo) appendTo(dst []byte, version int16) []byte {
 	flex := true
-	{
-		dst = appendInt8(dst, m.Mechanism)
-	}
-	{
-		dst = appendInt32(dst, m.Iterations)
-	}
+	dst = appendInt8(dst, m.Mechanism)
+	dst = appendInt32(dst, m.Iterations)
 	if flex {
 		dst = appendUvarint(dst, uint32(len(m.UnknownTags)))
 		dst = appendUnknownTags(dst, m.UnknownTags, 0, -1)

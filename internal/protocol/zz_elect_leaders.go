@@ -61,9 +61,7 @@ func (m *ElectLeadersRequest) decode(r *Reader, version int16) {
 			m.TopicPartitions = nil
 		}
 	}
-	{
-		m.TimeoutMs = r.Int32()
-	}
+	m.TimeoutMs = r.Int32()
 	if flex {
 		for n := r.tagCount(); n > 0 && r.err == nil; n-- {
 			key, data := r.tag()
@@ -87,9 +85,7 @@ func (m *ElectLeadersRequest) appendTo(dst []byte, version int16) []byte {
 			}
 		}
 	}
-	{
-		dst = appendInt32(dst, m.TimeoutMs)
-	}
+	dst = appendInt32(dst, m.TimeoutMs)
 	if flex {
 		dst = appendUvarint(dst, uint32(len(m.UnknownTags)))
 		dst = appendUnknownTags(dst, m.UnknownTags, 0, -1)
@@ -153,9 +149,7 @@ func (m *ElectLeadersRequestTopicPartitions) decode(r *Reader, version int16) {
 	*m = ElectLeadersRequestTopicPartitions{}
 	m.Default()
 	flex := version >= 2
-	{
-		m.Topic = r.String(flex)
-	}
+	m.Topic = r.String(flex)
 	{
 		n := r.arrayLen(flex, false)
 		if n >= 0 {
@@ -165,8 +159,6 @@ func (m *ElectLeadersRequestTopicPartitions) decode(r *Reader, version int16) {
 				a = append(a, r.Int32())
 			}
 			m.Partitions = a
-		} else {
-			m.Partitions = nil
 		}
 	}
 	if flex {
@@ -179,15 +171,11 @@ func (m *ElectLeadersRequestTopicPartitions) decode(r *Reader, version int16) {
 
 func (m *ElectLeadersRequestTopicPartitions) appendTo(dst []byte, version int16) []byte {
 	flex := version >= 2
+	dst = appendString(dst, m.Topic, flex)
 	{
-		dst = appendString(dst, m.Topic, flex)
-	}
-	{
-		{
-			dst = appendArrayLen(dst, len(m.Partitions), flex)
-			for i := range m.Partitions {
-				dst = appendInt32(dst, m.Partitions[i])
-			}
+		dst = appendArrayLen(dst, len(m.Partitions), flex)
+		for i := range m.Partitions {
+			dst = appendInt32(dst, m.Partitions[i])
 		}
 	}
 	if flex {
@@ -232,9 +220,7 @@ func (m *ElectLeadersResponse) decode(r *Reader, version int16) {
 	*m = ElectLeadersResponse{}
 	m.Default()
 	flex := version >= 2
-	{
-		m.ThrottleTimeMs = r.Int32()
-	}
+	m.ThrottleTimeMs = r.Int32()
 	if version >= 1 {
 		m.ErrorCode = r.Int16()
 	}
@@ -248,8 +234,6 @@ func (m *ElectLeadersResponse) decode(r *Reader, version int16) {
 				a[len(a)-1].decode(r, version)
 			}
 			m.ReplicaElectionResults = a
-		} else {
-			m.ReplicaElectionResults = nil
 		}
 	}
 	if flex {
@@ -262,18 +246,14 @@ func (m *ElectLeadersResponse) decode(r *Reader, version int16) {
 
 func (m *ElectLeadersResponse) appendTo(dst []byte, version int16) []byte {
 	flex := version >= 2
-	{
-		dst = appendInt32(dst, m.ThrottleTimeMs)
-	}
+	dst = appendInt32(dst, m.ThrottleTimeMs)
 	if version >= 1 {
 		dst = appendInt16(dst, m.ErrorCode)
 	}
 	{
-		{
-			dst = appendArrayLen(dst, len(m.ReplicaElectionResults), flex)
-			for i := range m.ReplicaElectionResults {
-				dst = m.ReplicaElectionResults[i].appendTo(dst, version)
-			}
+		dst = appendArrayLen(dst, len(m.ReplicaElectionResults), flex)
+		for i := range m.ReplicaElectionResults {
+			dst = m.ReplicaElectionResults[i].appendTo(dst, version)
 		}
 	}
 	if flex {
@@ -339,9 +319,7 @@ func (m *ElectLeadersResponseReplicaElectionResult) decode(r *Reader, version in
 	*m = ElectLeadersResponseReplicaElectionResult{}
 	m.Default()
 	flex := version >= 2
-	{
-		m.Topic = r.String(flex)
-	}
+	m.Topic = r.String(flex)
 	{
 		n := r.arrayLen(flex, false)
 		if n >= 0 {
@@ -352,8 +330,6 @@ func (m *ElectLeadersResponseReplicaElectionResult) decode(r *Reader, version in
 				a[len(a)-1].decode(r, version)
 			}
 			m.PartitionResult = a
-		} else {
-			m.PartitionResult = nil
 		}
 	}
 	if flex {
@@ -366,15 +342,11 @@ func (m *ElectLeadersResponseReplicaElectionResult) decode(r *Reader, version in
 
 func (m *ElectLeadersResponseReplicaElectionResult) appendTo(dst []byte, version int16) []byte {
 	flex := version >= 2
+	dst = appendString(dst, m.Topic, flex)
 	{
-		dst = appendString(dst, m.Topic, flex)
-	}
-	{
-		{
-			dst = appendArrayLen(dst, len(m.PartitionResult), flex)
-			for i := range m.PartitionResult {
-				dst = m.PartitionResult[i].appendTo(dst, version)
-			}
+		dst = appendArrayLen(dst, len(m.PartitionResult), flex)
+		for i := range m.PartitionResult {
+			dst = m.PartitionResult[i].appendTo(dst, version)
 		}
 	}
 	if flex {
@@ -421,15 +393,9 @@ func (m *ElectLeadersResponsePartitionResult) decode(r *Reader, version int16) {
 	*m = ElectLeadersResponsePartitionResult{}
 	m.Default()
 	flex := version >= 2
-	{
-		m.PartitionID = r.Int32()
-	}
-	{
-		m.ErrorCode = r.Int16()
-	}
-	{
-		m.ErrorMessage = r.NullableString(flex)
-	}
+	m.PartitionID = r.Int32()
+	m.ErrorCode = r.Int16()
+	m.ErrorMessage = r.NullableString(flex)
 	if flex {
 		for n := r.tagCount(); n > 0 && r.err == nil; n-- {
 			key, data := r.tag()
@@ -440,15 +406,9 @@ func (m *ElectLeadersResponsePartitionResult) decode(r *Reader, version int16) {
 
 func (m *ElectLeadersResponsePartitionResult) appendTo(dst []byte, version int16) []byte {
 	flex := version >= 2
-	{
-		dst = appendInt32(dst, m.PartitionID)
-	}
-	{
-		dst = appendInt16(dst, m.ErrorCode)
-	}
-	{
-		dst = appendNullableString(dst, m.ErrorMessage, flex)
-	}
+	dst = appendInt32(dst, m.PartitionID)
+	dst = appendInt16(dst, m.ErrorCode)
+	dst = appendNullableString(dst, m.ErrorMessage, flex)
 	if flex {
 		dst = appendUvarint(dst, uint32(len(m.UnknownTags)))
 		dst = appendUnknownTags(dst, m.UnknownTags, 0, -1)

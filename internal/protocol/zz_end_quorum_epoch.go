@@ -40,9 +40,7 @@ func (m *EndQuorumEpochRequest) decode(r *Reader, version int16) {
 	*m = EndQuorumEpochRequest{}
 	m.Default()
 	flex := version >= 1
-	{
-		m.ClusterID = r.NullableString(flex)
-	}
+	m.ClusterID = r.NullableString(flex)
 	{
 		n := r.arrayLen(flex, false)
 		if n >= 0 {
@@ -53,8 +51,6 @@ func (m *EndQuorumEpochRequest) decode(r *Reader, version int16) {
 				a[len(a)-1].decode(r, version)
 			}
 			m.Topics = a
-		} else {
-			m.Topics = nil
 		}
 	}
 	if version >= 1 {
@@ -67,8 +63,6 @@ func (m *EndQuorumEpochRequest) decode(r *Reader, version int16) {
 				a[len(a)-1].decode(r, version)
 			}
 			m.LeaderEndpoints = a
-		} else {
-			m.LeaderEndpoints = nil
 		}
 	}
 	if flex {
@@ -81,23 +75,17 @@ func (m *EndQuorumEpochRequest) decode(r *Reader, version int16) {
 
 func (m *EndQuorumEpochRequest) appendTo(dst []byte, version int16) []byte {
 	flex := version >= 1
+	dst = appendNullableString(dst, m.ClusterID, flex)
 	{
-		dst = appendNullableString(dst, m.ClusterID, flex)
-	}
-	{
-		{
-			dst = appendArrayLen(dst, len(m.Topics), flex)
-			for i := range m.Topics {
-				dst = m.Topics[i].appendTo(dst, version)
-			}
+		dst = appendArrayLen(dst, len(m.Topics), flex)
+		for i := range m.Topics {
+			dst = m.Topics[i].appendTo(dst, version)
 		}
 	}
 	if version >= 1 {
-		{
-			dst = appendArrayLen(dst, len(m.LeaderEndpoints), flex)
-			for i := range m.LeaderEndpoints {
-				dst = m.LeaderEndpoints[i].appendTo(dst, version)
-			}
+		dst = appendArrayLen(dst, len(m.LeaderEndpoints), flex)
+		for i := range m.LeaderEndpoints {
+			dst = m.LeaderEndpoints[i].appendTo(dst, version)
 		}
 	}
 	if flex {
@@ -162,9 +150,7 @@ func (m *EndQuorumEpochRequestTopicData) decode(r *Reader, version int16) {
 	*m = EndQuorumEpochRequestTopicData{}
 	m.Default()
 	flex := version >= 1
-	{
-		m.TopicName = r.String(flex)
-	}
+	m.TopicName = r.String(flex)
 	{
 		n := r.arrayLen(flex, false)
 		if n >= 0 {
@@ -175,8 +161,6 @@ func (m *EndQuorumEpochRequestTopicData) decode(r *Reader, version int16) {
 				a[len(a)-1].decode(r, version)
 			}
 			m.Partitions = a
-		} else {
-			m.Partitions = nil
 		}
 	}
 	if flex {
@@ -189,15 +173,11 @@ func (m *EndQuorumEpochRequestTopicData) decode(r *Reader, version int16) {
 
 func (m *EndQuorumEpochRequestTopicData) appendTo(dst []byte, version int16) []byte {
 	flex := version >= 1
+	dst = appendString(dst, m.TopicName, flex)
 	{
-		dst = appendString(dst, m.TopicName, flex)
-	}
-	{
-		{
-			dst = appendArrayLen(dst, len(m.Partitions), flex)
-			for i := range m.Partitions {
-				dst = m.Partitions[i].appendTo(dst, version)
-			}
+		dst = appendArrayLen(dst, len(m.Partitions), flex)
+		for i := range m.Partitions {
+			dst = m.Partitions[i].appendTo(dst, version)
 		}
 	}
 	if flex {
@@ -252,15 +232,9 @@ func (m *EndQuorumEpochRequestPartitionData) decode(r *Reader, version int16) {
 	*m = EndQuorumEpochRequestPartitionData{}
 	m.Default()
 	flex := version >= 1
-	{
-		m.PartitionIndex = r.Int32()
-	}
-	{
-		m.LeaderID = r.Int32()
-	}
-	{
-		m.LeaderEpoch = r.Int32()
-	}
+	m.PartitionIndex = r.Int32()
+	m.LeaderID = r.Int32()
+	m.LeaderEpoch = r.Int32()
 	if version <= 0 {
 		n := r.arrayLen(flex, false)
 		if n >= 0 {
@@ -270,8 +244,6 @@ func (m *EndQuorumEpochRequestPartitionData) decode(r *Reader, version int16) {
 				a = append(a, r.Int32())
 			}
 			m.PreferredSuccessors = a
-		} else {
-			m.PreferredSuccessors = nil
 		}
 	}
 	if version >= 1 {
@@ -284,8 +256,6 @@ func (m *EndQuorumEpochRequestPartitionData) decode(r *Reader, version int16) {
 				a[len(a)-1].decode(r, version)
 			}
 			m.PreferredCandidates = a
-		} else {
-			m.PreferredCandidates = nil
 		}
 	}
 	if flex {
@@ -298,29 +268,19 @@ func (m *EndQuorumEpochRequestPartitionData) decode(r *Reader, version int16) {
 
 func (m *EndQuorumEpochRequestPartitionData) appendTo(dst []byte, version int16) []byte {
 	flex := version >= 1
-	{
-		dst = appendInt32(dst, m.PartitionIndex)
-	}
-	{
-		dst = appendInt32(dst, m.LeaderID)
-	}
-	{
-		dst = appendInt32(dst, m.LeaderEpoch)
-	}
+	dst = appendInt32(dst, m.PartitionIndex)
+	dst = appendInt32(dst, m.LeaderID)
+	dst = appendInt32(dst, m.LeaderEpoch)
 	if version <= 0 {
-		{
-			dst = appendArrayLen(dst, len(m.PreferredSuccessors), flex)
-			for i := range m.PreferredSuccessors {
-				dst = appendInt32(dst, m.PreferredSuccessors[i])
-			}
+		dst = appendArrayLen(dst, len(m.PreferredSuccessors), flex)
+		for i := range m.PreferredSuccessors {
+			dst = appendInt32(dst, m.PreferredSuccessors[i])
 		}
 	}
 	if version >= 1 {
-		{
-			dst = appendArrayLen(dst, len(m.PreferredCandidates), flex)
-			for i := range m.PreferredCandidates {
-				dst = m.PreferredCandidates[i].appendTo(dst, version)
-			}
+		dst = appendArrayLen(dst, len(m.PreferredCandidates), flex)
+		for i := range m.PreferredCandidates {
+			dst = m.PreferredCandidates[i].appendTo(dst, version)
 		}
 	}
 	if flex {
@@ -491,9 +451,7 @@ func (m *EndQuorumEpochResponse) decode(r *Reader, version int16) {
 	*m = EndQuorumEpochResponse{}
 	m.Default()
 	flex := version >= 1
-	{
-		m.ErrorCode = r.Int16()
-	}
+	m.ErrorCode = r.Int16()
 	{
 		n := r.arrayLen(flex, false)
 		if n >= 0 {
@@ -504,8 +462,6 @@ func (m *EndQuorumEpochResponse) decode(r *Reader, version int16) {
 				a[len(a)-1].decode(r, version)
 			}
 			m.Topics = a
-		} else {
-			m.Topics = nil
 		}
 	}
 	if flex {
@@ -523,8 +479,6 @@ func (m *EndQuorumEpochResponse) decode(r *Reader, version int16) {
 						a[len(a)-1].decode((&s), version)
 					}
 					m.NodeEndpoints = a
-				} else {
-					m.NodeEndpoints = nil
 				}
 				r.endSub(&s)
 			default:
@@ -536,15 +490,11 @@ func (m *EndQuorumEpochResponse) decode(r *Reader, version int16) {
 
 func (m *EndQuorumEpochResponse) appendTo(dst []byte, version int16) []byte {
 	flex := version >= 1
+	dst = appendInt16(dst, m.ErrorCode)
 	{
-		dst = appendInt16(dst, m.ErrorCode)
-	}
-	{
-		{
-			dst = appendArrayLen(dst, len(m.Topics), flex)
-			for i := range m.Topics {
-				dst = m.Topics[i].appendTo(dst, version)
-			}
+		dst = appendArrayLen(dst, len(m.Topics), flex)
+		for i := range m.Topics {
+			dst = m.Topics[i].appendTo(dst, version)
 		}
 	}
 	if flex {
@@ -559,11 +509,9 @@ func (m *EndQuorumEpochResponse) appendTo(dst []byte, version int16) []byte {
 			dst, u = appendUnknownTagsBelow(dst, m.UnknownTags, u, 0)
 			dst = appendUvarint(dst, 0)
 			start := len(dst)
-			{
-				dst = appendArrayLen(dst, len(m.NodeEndpoints), true)
-				for i := range m.NodeEndpoints {
-					dst = m.NodeEndpoints[i].appendTo(dst, version)
-				}
+			dst = appendArrayLen(dst, len(m.NodeEndpoints), true)
+			for i := range m.NodeEndpoints {
+				dst = m.NodeEndpoints[i].appendTo(dst, version)
 			}
 			dst = finishTag(dst, start)
 		}
@@ -627,9 +575,7 @@ func (m *EndQuorumEpochResponseTopicData) decode(r *Reader, version int16) {
 	*m = EndQuorumEpochResponseTopicData{}
 	m.Default()
 	flex := version >= 1
-	{
-		m.TopicName = r.String(flex)
-	}
+	m.TopicName = r.String(flex)
 	{
 		n := r.arrayLen(flex, false)
 		if n >= 0 {
@@ -640,8 +586,6 @@ func (m *EndQuorumEpochResponseTopicData) decode(r *Reader, version int16) {
 				a[len(a)-1].decode(r, version)
 			}
 			m.Partitions = a
-		} else {
-			m.Partitions = nil
 		}
 	}
 	if flex {
@@ -654,15 +598,11 @@ func (m *EndQuorumEpochResponseTopicData) decode(r *Reader, version int16) {
 
 func (m *EndQuorumEpochResponseTopicData) appendTo(dst []byte, version int16) []byte {
 	flex := version >= 1
+	dst = appendString(dst, m.TopicName, flex)
 	{
-		dst = appendString(dst, m.TopicName, flex)
-	}
-	{
-		{
-			dst = appendArrayLen(dst, len(m.Partitions), flex)
-			for i := range m.Partitions {
-				dst = m.Partitions[i].appendTo(dst, version)
-			}
+		dst = appendArrayLen(dst, len(m.Partitions), flex)
+		for i := range m.Partitions {
+			dst = m.Partitions[i].appendTo(dst, version)
 		}
 	}
 	if flex {
@@ -711,18 +651,10 @@ func (m *EndQuorumEpochResponsePartitionData) decode(r *Reader, version int16) {
 	*m = EndQuorumEpochResponsePartitionData{}
 	m.Default()
 	flex := version >= 1
-	{
-		m.PartitionIndex = r.Int32()
-	}
-	{
-		m.ErrorCode = r.Int16()
-	}
-	{
-		m.LeaderID = r.Int32()
-	}
-	{
-		m.LeaderEpoch = r.Int32()
-	}
+	m.PartitionIndex = r.Int32()
+	m.ErrorCode = r.Int16()
+	m.LeaderID = r.Int32()
+	m.LeaderEpoch = r.Int32()
 	if flex {
 		for n := r.tagCount(); n > 0 && r.err == nil; n-- {
 			key, data := r.tag()
@@ -733,18 +665,10 @@ func (m *EndQuorumEpochResponsePartitionData) decode(r *Reader, version int16) {
 
 func (m *EndQuorumEpochResponsePartitionData) appendTo(dst []byte, version int16) []byte {
 	flex := version >= 1
-	{
-		dst = appendInt32(dst, m.PartitionIndex)
-	}
-	{
-		dst = appendInt16(dst, m.ErrorCode)
-	}
-	{
-		dst = appendInt32(dst, m.LeaderID)
-	}
-	{
-		dst = appendInt32(dst, m.LeaderEpoch)
-	}
+	dst = appendInt32(dst, m.PartitionIndex)
+	dst = appendInt16(dst, m.ErrorCode)
+	dst = appendInt32(dst, m.LeaderID)
+	dst = appendInt32(dst, m.LeaderEpoch)
 	if flex {
 		dst = appendUvarint(dst, uint32(len(m.UnknownTags)))
 		dst = appendUnknownTags(dst, m.UnknownTags, 0, -1)

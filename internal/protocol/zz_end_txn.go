@@ -47,18 +47,10 @@ func (m *EndTxnRequest) decode(r *Reader, version int16) {
 	*m = EndTxnRequest{}
 	m.Default()
 	flex := version >= 3
-	{
-		m.TransactionalID = r.String(flex)
-	}
-	{
-		m.ProducerID = r.Int64()
-	}
-	{
-		m.ProducerEpoch = r.Int16()
-	}
-	{
-		m.Committed = r.Bool()
-	}
+	m.TransactionalID = r.String(flex)
+	m.ProducerID = r.Int64()
+	m.ProducerEpoch = r.Int16()
+	m.Committed = r.Bool()
 	if flex {
 		for n := r.tagCount(); n > 0 && r.err == nil; n-- {
 			key, data := r.tag()
@@ -69,18 +61,10 @@ func (m *EndTxnRequest) decode(r *Reader, version int16) {
 
 func (m *EndTxnRequest) appendTo(dst []byte, version int16) []byte {
 	flex := version >= 3
-	{
-		dst = appendString(dst, m.TransactionalID, flex)
-	}
-	{
-		dst = appendInt64(dst, m.ProducerID)
-	}
-	{
-		dst = appendInt16(dst, m.ProducerEpoch)
-	}
-	{
-		dst = appendBool(dst, m.Committed)
-	}
+	dst = appendString(dst, m.TransactionalID, flex)
+	dst = appendInt64(dst, m.ProducerID)
+	dst = appendInt16(dst, m.ProducerEpoch)
+	dst = appendBool(dst, m.Committed)
 	if flex {
 		dst = appendUvarint(dst, uint32(len(m.UnknownTags)))
 		dst = appendUnknownTags(dst, m.UnknownTags, 0, -1)
@@ -154,12 +138,8 @@ func (m *EndTxnResponse) decode(r *Reader, version int16) {
 	*m = EndTxnResponse{}
 	m.Default()
 	flex := version >= 3
-	{
-		m.ThrottleTimeMs = r.Int32()
-	}
-	{
-		m.ErrorCode = r.Int16()
-	}
+	m.ThrottleTimeMs = r.Int32()
+	m.ErrorCode = r.Int16()
 	if version >= 5 {
 		m.ProducerID = r.Int64()
 	}
@@ -176,12 +156,8 @@ func (m *EndTxnResponse) decode(r *Reader, version int16) {
 
 func (m *EndTxnResponse) appendTo(dst []byte, version int16) []byte {
 	flex := version >= 3
-	{
-		dst = appendInt32(dst, m.ThrottleTimeMs)
-	}
-	{
-		dst = appendInt16(dst, m.ErrorCode)
-	}
+	dst = appendInt32(dst, m.ThrottleTimeMs)
+	dst = appendInt16(dst, m.ErrorCode)
 	if version >= 5 {
 		dst = appendInt64(dst, m.ProducerID)
 	}

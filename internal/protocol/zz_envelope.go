@@ -43,15 +43,9 @@ func (m *EnvelopeRequest) decode(r *Reader, version int16) {
 	*m = EnvelopeRequest{}
 	m.Default()
 	flex := true
-	{
-		m.RequestData = r.Bytes(flex)
-	}
-	{
-		m.RequestPrincipal = r.NullableBytes(flex)
-	}
-	{
-		m.ClientHostAddress = r.Bytes(flex)
-	}
+	m.RequestData = r.Bytes(flex)
+	m.RequestPrincipal = r.NullableBytes(flex)
+	m.ClientHostAddress = r.Bytes(flex)
 	if flex {
 		for n := r.tagCount(); n > 0 && r.err == nil; n-- {
 			key, data := r.tag()
@@ -62,15 +56,9 @@ func (m *EnvelopeRequest) decode(r *Reader, version int16) {
 
 func (m *EnvelopeRequest) appendTo(dst []byte, version int16) []byte {
 	flex := true
-	{
-		dst = appendBytes(dst, m.RequestData, flex)
-	}
-	{
-		dst = appendNullableBytes(dst, m.RequestPrincipal, flex)
-	}
-	{
-		dst = appendBytes(dst, m.ClientHostAddress, flex)
-	}
+	dst = appendBytes(dst, m.RequestData, flex)
+	dst = appendNullableBytes(dst, m.RequestPrincipal, flex)
+	dst = appendBytes(dst, m.ClientHostAddress, flex)
 	if flex {
 		dst = appendUvarint(dst, uint32(len(m.UnknownTags)))
 		dst = appendUnknownTags(dst, m.UnknownTags, 0, -1)
@@ -132,12 +120,8 @@ func (m *EnvelopeResponse) decode(r *Reader, version int16) {
 	*m = EnvelopeResponse{}
 	m.Default()
 	flex := true
-	{
-		m.ResponseData = r.NullableBytes(flex)
-	}
-	{
-		m.ErrorCode = r.Int16()
-	}
+	m.ResponseData = r.NullableBytes(flex)
+	m.ErrorCode = r.Int16()
 	if flex {
 		for n := r.tagCount(); n > 0 && r.err == nil; n-- {
 			key, data := r.tag()
@@ -148,12 +132,8 @@ func (m *EnvelopeResponse) decode(r *Reader, version int16) {
 
 func (m *EnvelopeResponse) appendTo(dst []byte, version int16) []byte {
 	flex := true
-	{
-		dst = appendNullableBytes(dst, m.ResponseData, flex)
-	}
-	{
-		dst = appendInt16(dst, m.ErrorCode)
-	}
+	dst = appendNullableBytes(dst, m.ResponseData, flex)
+	dst = appendInt16(dst, m.ErrorCode)
 	if flex {
 		dst = appendUvarint(dst, uint32(len(m.UnknownTags)))
 		dst = appendUnknownTags(dst, m.UnknownTags, 0, -1)

@@ -37,12 +37,8 @@ func (m *ExpireDelegationTokenRequest) decode(r *Reader, version int16) {
 	*m = ExpireDelegationTokenRequest{}
 	m.Default()
 	flex := version >= 2
-	{
-		m.Hmac = r.Bytes(flex)
-	}
-	{
-		m.ExpiryTimePeriodMs = r.Int64()
-	}
+	m.Hmac = r.Bytes(flex)
+	m.ExpiryTimePeriodMs = r.Int64()
 	if flex {
 		for n := r.tagCount(); n > 0 && r.err == nil; n-- {
 			key, data := r.tag()
@@ -53,12 +49,8 @@ func (m *ExpireDelegationTokenRequest) decode(r *Reader, version int16) {
 
 func (m *ExpireDelegationTokenRequest) appendTo(dst []byte, version int16) []byte {
 	flex := version >= 2
-	{
-		dst = appendBytes(dst, m.Hmac, flex)
-	}
-	{
-		dst = appendInt64(dst, m.ExpiryTimePeriodMs)
-	}
+	dst = appendBytes(dst, m.Hmac, flex)
+	dst = appendInt64(dst, m.ExpiryTimePeriodMs)
 	if flex {
 		dst = appendUvarint(dst, uint32(len(m.UnknownTags)))
 		dst = appendUnknownTags(dst, m.UnknownTags, 0, -1)
@@ -127,15 +119,9 @@ func (m *ExpireDelegationTokenResponse) decode(r *Reader, version int16) {
 	*m = ExpireDelegationTokenResponse{}
 	m.Default()
 	flex := version >= 2
-	{
-		m.ErrorCode = r.Int16()
-	}
-	{
-		m.ExpiryTimestampMs = r.Int64()
-	}
-	{
-		m.ThrottleTimeMs = r.Int32()
-	}
+	m.ErrorCode = r.Int16()
+	m.ExpiryTimestampMs = r.Int64()
+	m.ThrottleTimeMs = r.Int32()
 	if flex {
 		for n := r.tagCount(); n > 0 && r.err == nil; n-- {
 			key, data := r.tag()
@@ -146,15 +132,9 @@ func (m *ExpireDelegationTokenResponse) decode(r *Reader, version int16) {
 
 func (m *ExpireDelegationTokenResponse) appendTo(dst []byte, version int16) []byte {
 	flex := version >= 2
-	{
-		dst = appendInt16(dst, m.ErrorCode)
-	}
-	{
-		dst = appendInt64(dst, m.ExpiryTimestampMs)
-	}
-	{
-		dst = appendInt32(dst, m.ThrottleTimeMs)
-	}
+	dst = appendInt16(dst, m.ErrorCode)
+	dst = appendInt64(dst, m.ExpiryTimestampMs)
+	dst = appendInt32(dst, m.ThrottleTimeMs)
 	if flex {
 		dst = appendUvarint(dst, uint32(len(m.UnknownTags)))
 		dst = appendUnknownTags(dst, m.UnknownTags, 0, -1)

@@ -94,12 +94,8 @@ func (m *FetchRequest) decode(r *Reader, version int16) {
 	if version <= 14 {
 		m.ReplicaID = r.Int32()
 	}
-	{
-		m.MaxWaitMs = r.Int32()
-	}
-	{
-		m.MinBytes = r.Int32()
-	}
+	m.MaxWaitMs = r.Int32()
+	m.MinBytes = r.Int32()
 	if version >= 3 {
 		m.MaxBytes = r.Int32()
 	}
@@ -122,8 +118,6 @@ func (m *FetchRequest) decode(r *Reader, version int16) {
 				a[len(a)-1].decode(r, version)
 			}
 			m.Topics = a
-		} else {
-			m.Topics = nil
 		}
 	}
 	if version >= 7 {
@@ -136,8 +130,6 @@ func (m *FetchRequest) decode(r *Reader, version int16) {
 				a[len(a)-1].decode(r, version)
 			}
 			m.ForgottenTopicsData = a
-		} else {
-			m.ForgottenTopicsData = nil
 		}
 	}
 	if version >= 11 {
@@ -149,11 +141,7 @@ func (m *FetchRequest) decode(r *Reader, version int16) {
 			switch {
 			case key == 0 && version >= 12:
 				s := r.sub(data)
-				if version >= 12 {
-					m.ClusterID = (&s).NullableString(true)
-				} else {
-					m.ClusterID = (&s).StringPtr(true)
-				}
+				m.ClusterID = (&s).NullableString(true)
 				r.endSub(&s)
 			case key == 1 && version >= 15:
 				s := r.sub(data)
@@ -171,12 +159,8 @@ func (m *FetchRequest) appendTo(dst []byte, version int16) []byte {
 	if version <= 14 {
 		dst = appendInt32(dst, m.ReplicaID)
 	}
-	{
-		dst = appendInt32(dst, m.MaxWaitMs)
-	}
-	{
-		dst = appendInt32(dst, m.MinBytes)
-	}
+	dst = appendInt32(dst, m.MaxWaitMs)
+	dst = appendInt32(dst, m.MinBytes)
 	if version >= 3 {
 		dst = appendInt32(dst, m.MaxBytes)
 	}
@@ -190,19 +174,15 @@ func (m *FetchRequest) appendTo(dst []byte, version int16) []byte {
 		dst = appendInt32(dst, m.SessionEpoch)
 	}
 	{
-		{
-			dst = appendArrayLen(dst, len(m.Topics), flex)
-			for i := range m.Topics {
-				dst = m.Topics[i].appendTo(dst, version)
-			}
+		dst = appendArrayLen(dst, len(m.Topics), flex)
+		for i := range m.Topics {
+			dst = m.Topics[i].appendTo(dst, version)
 		}
 	}
 	if version >= 7 {
-		{
-			dst = appendArrayLen(dst, len(m.ForgottenTopicsData), flex)
-			for i := range m.ForgottenTopicsData {
-				dst = m.ForgottenTopicsData[i].appendTo(dst, version)
-			}
+		dst = appendArrayLen(dst, len(m.ForgottenTopicsData), flex)
+		for i := range m.ForgottenTopicsData {
+			dst = m.ForgottenTopicsData[i].appendTo(dst, version)
 		}
 	}
 	if version >= 11 {
@@ -224,11 +204,7 @@ func (m *FetchRequest) appendTo(dst []byte, version int16) []byte {
 			dst, u = appendUnknownTagsBelow(dst, m.UnknownTags, u, 0)
 			dst = appendUvarint(dst, 0)
 			start := len(dst)
-			if version >= 12 {
-				dst = appendNullableString(dst, m.ClusterID, true)
-			} else {
-				dst = appendStringPtr(dst, m.ClusterID, true)
-			}
+			dst = appendNullableString(dst, m.ClusterID, true)
 			dst = finishTag(dst, start)
 		}
 		if w1 {
@@ -379,8 +355,6 @@ func (m *FetchRequestFetchTopic) decode(r *Reader, version int16) {
 				a[len(a)-1].decode(r, version)
 			}
 			m.Partitions = a
-		} else {
-			m.Partitions = nil
 		}
 	}
 	if flex {
@@ -400,11 +374,9 @@ func (m *FetchRequestFetchTopic) appendTo(dst []byte, version int16) []byte {
 		dst = appendUUID(dst, m.TopicID)
 	}
 	{
-		{
-			dst = appendArrayLen(dst, len(m.Partitions), flex)
-			for i := range m.Partitions {
-				dst = m.Partitions[i].appendTo(dst, version)
-			}
+		dst = appendArrayLen(dst, len(m.Partitions), flex)
+		for i := range m.Partitions {
+			dst = m.Partitions[i].appendTo(dst, version)
 		}
 	}
 	if flex {
@@ -472,24 +444,18 @@ func (m *FetchRequestFetchPartition) decode(r *Reader, version int16) {
 	*m = FetchRequestFetchPartition{}
 	m.Default()
 	flex := version >= 12
-	{
-		m.Partition = r.Int32()
-	}
+	m.Partition = r.Int32()
 	if version >= 9 {
 		m.CurrentLeaderEpoch = r.Int32()
 	}
-	{
-		m.FetchOffset = r.Int64()
-	}
+	m.FetchOffset = r.Int64()
 	if version >= 12 {
 		m.LastFetchedEpoch = r.Int32()
 	}
 	if version >= 5 {
 		m.LogStartOffset = r.Int64()
 	}
-	{
-		m.PartitionMaxBytes = r.Int32()
-	}
+	m.PartitionMaxBytes = r.Int32()
 	if flex {
 		for n := r.tagCount(); n > 0 && r.err == nil; n-- {
 			key, data := r.tag()
@@ -507,24 +473,18 @@ func (m *FetchRequestFetchPartition) decode(r *Reader, version int16) {
 
 func (m *FetchRequestFetchPartition) appendTo(dst []byte, version int16) []byte {
 	flex := version >= 12
-	{
-		dst = appendInt32(dst, m.Partition)
-	}
+	dst = appendInt32(dst, m.Partition)
 	if version >= 9 {
 		dst = appendInt32(dst, m.CurrentLeaderEpoch)
 	}
-	{
-		dst = appendInt64(dst, m.FetchOffset)
-	}
+	dst = appendInt64(dst, m.FetchOffset)
 	if version >= 12 {
 		dst = appendInt32(dst, m.LastFetchedEpoch)
 	}
 	if version >= 5 {
 		dst = appendInt64(dst, m.LogStartOffset)
 	}
-	{
-		dst = appendInt32(dst, m.PartitionMaxBytes)
-	}
+	dst = appendInt32(dst, m.PartitionMaxBytes)
 	if flex {
 		n := len(m.UnknownTags)
 		w0 := version >= 17 && !(m.ReplicaDirectoryID == (UUID{}))
@@ -595,8 +555,6 @@ func (m *FetchRequestForgottenTopic) decode(r *Reader, version int16) {
 				a = append(a, r.Int32())
 			}
 			m.Partitions = a
-		} else {
-			m.Partitions = nil
 		}
 	}
 	if flex {
@@ -616,11 +574,9 @@ func (m *FetchRequestForgottenTopic) appendTo(dst []byte, version int16) []byte 
 		dst = appendUUID(dst, m.TopicID)
 	}
 	if version >= 7 {
-		{
-			dst = appendArrayLen(dst, len(m.Partitions), flex)
-			for i := range m.Partitions {
-				dst = appendInt32(dst, m.Partitions[i])
-			}
+		dst = appendArrayLen(dst, len(m.Partitions), flex)
+		for i := range m.Partitions {
+			dst = appendInt32(dst, m.Partitions[i])
 		}
 	}
 	if flex {
@@ -694,8 +650,6 @@ func (m *FetchResponse) decode(r *Reader, version int16) {
 				a[len(a)-1].decode(r, version)
 			}
 			m.Responses = a
-		} else {
-			m.Responses = nil
 		}
 	}
 	if flex {
@@ -713,8 +667,6 @@ func (m *FetchResponse) decode(r *Reader, version int16) {
 						a[len(a)-1].decode((&s), version)
 					}
 					m.NodeEndpoints = a
-				} else {
-					m.NodeEndpoints = nil
 				}
 				r.endSub(&s)
 			default:
@@ -736,11 +688,9 @@ func (m *FetchResponse) appendTo(dst []byte, version int16) []byte {
 		dst = appendInt32(dst, m.SessionID)
 	}
 	{
-		{
-			dst = appendArrayLen(dst, len(m.Responses), flex)
-			for i := range m.Responses {
-				dst = m.Responses[i].appendTo(dst, version)
-			}
+		dst = appendArrayLen(dst, len(m.Responses), flex)
+		for i := range m.Responses {
+			dst = m.Responses[i].appendTo(dst, version)
 		}
 	}
 	if flex {
@@ -755,11 +705,9 @@ func (m *FetchResponse) appendTo(dst []byte, version int16) []byte {
 			dst, u = appendUnknownTagsBelow(dst, m.UnknownTags, u, 0)
 			dst = appendUvarint(dst, 0)
 			start := len(dst)
-			{
-				dst = appendArrayLen(dst, len(m.NodeEndpoints), true)
-				for i := range m.NodeEndpoints {
-					dst = m.NodeEndpoints[i].appendTo(dst, version)
-				}
+			dst = appendArrayLen(dst, len(m.NodeEndpoints), true)
+			for i := range m.NodeEndpoints {
+				dst = m.NodeEndpoints[i].appendTo(dst, version)
 			}
 			dst = finishTag(dst, start)
 		}
@@ -843,8 +791,6 @@ func (m *FetchResponseFetchableTopicResponse) decode(r *Reader, version int16) {
 				a[len(a)-1].decode(r, version)
 			}
 			m.Partitions = a
-		} else {
-			m.Partitions = nil
 		}
 	}
 	if flex {
@@ -864,11 +810,9 @@ func (m *FetchResponseFetchableTopicResponse) appendTo(dst []byte, version int16
 		dst = appendUUID(dst, m.TopicID)
 	}
 	{
-		{
-			dst = appendArrayLen(dst, len(m.Partitions), flex)
-			for i := range m.Partitions {
-				dst = m.Partitions[i].appendTo(dst, version)
-			}
+		dst = appendArrayLen(dst, len(m.Partitions), flex)
+		for i := range m.Partitions {
+			dst = m.Partitions[i].appendTo(dst, version)
 		}
 	}
 	if flex {
@@ -959,15 +903,9 @@ func (m *FetchResponsePartitionData) decode(r *Reader, version int16) {
 	*m = FetchResponsePartitionData{}
 	m.Default()
 	flex := version >= 12
-	{
-		m.PartitionIndex = r.Int32()
-	}
-	{
-		m.ErrorCode = r.Int16()
-	}
-	{
-		m.HighWatermark = r.Int64()
-	}
+	m.PartitionIndex = r.Int32()
+	m.ErrorCode = r.Int16()
+	m.HighWatermark = r.Int64()
 	if version >= 4 {
 		m.LastStableOffset = r.Int64()
 	}
@@ -975,7 +913,7 @@ func (m *FetchResponsePartitionData) decode(r *Reader, version int16) {
 		m.LogStartOffset = r.Int64()
 	}
 	if version >= 4 {
-		n := r.arrayLen(flex, version >= 4)
+		n := r.arrayLen(flex, true)
 		if n >= 0 {
 			a := make([]FetchResponseAbortedTransaction, 0, min(n, maxPrealloc))
 			for i := 0; i < n && r.err == nil; i++ {
@@ -991,9 +929,7 @@ func (m *FetchResponsePartitionData) decode(r *Reader, version int16) {
 	if version >= 11 {
 		m.PreferredReadReplica = r.Int32()
 	}
-	{
-		m.Records = r.NullableBytes(flex)
-	}
+	m.Records = r.NullableBytes(flex)
 	if flex {
 		for n := r.tagCount(); n > 0 && r.err == nil; n-- {
 			key, data := r.tag()
@@ -1019,15 +955,9 @@ func (m *FetchResponsePartitionData) decode(r *Reader, version int16) {
 
 func (m *FetchResponsePartitionData) appendTo(dst []byte, version int16) []byte {
 	flex := version >= 12
-	{
-		dst = appendInt32(dst, m.PartitionIndex)
-	}
-	{
-		dst = appendInt16(dst, m.ErrorCode)
-	}
-	{
-		dst = appendInt64(dst, m.HighWatermark)
-	}
+	dst = appendInt32(dst, m.PartitionIndex)
+	dst = appendInt16(dst, m.ErrorCode)
+	dst = appendInt64(dst, m.HighWatermark)
 	if version >= 4 {
 		dst = appendInt64(dst, m.LastStableOffset)
 	}
@@ -1035,7 +965,7 @@ func (m *FetchResponsePartitionData) appendTo(dst []byte, version int16) []byte 
 		dst = appendInt64(dst, m.LogStartOffset)
 	}
 	if version >= 4 {
-		if version >= 4 && m.AbortedTransactions == nil {
+		if true && m.AbortedTransactions == nil {
 			dst = appendNullLen(dst, flex)
 		} else {
 			dst = appendArrayLen(dst, len(m.AbortedTransactions), flex)
@@ -1047,9 +977,7 @@ func (m *FetchResponsePartitionData) appendTo(dst []byte, version int16) []byte 
 	if version >= 11 {
 		dst = appendInt32(dst, m.PreferredReadReplica)
 	}
-	{
-		dst = appendNullableBytes(dst, m.Records, flex)
-	}
+	dst = appendNullableBytes(dst, m.Records, flex)
 	if flex {
 		n := len(m.UnknownTags)
 		w0 := version >= 12 && !(m.DivergingEpoch.isDefault())
@@ -1242,12 +1170,8 @@ func (m *FetchResponseSnapshotId) decode(r *Reader, version int16) {
 	*m = FetchResponseSnapshotId{}
 	m.Default()
 	flex := version >= 12
-	{
-		m.EndOffset = r.Int64()
-	}
-	{
-		m.Epoch = r.Int32()
-	}
+	m.EndOffset = r.Int64()
+	m.Epoch = r.Int32()
 	if flex {
 		for n := r.tagCount(); n > 0 && r.err == nil; n-- {
 			key, data := r.tag()
@@ -1258,12 +1182,8 @@ func (m *FetchResponseSnapshotId) decode(r *Reader, version int16) {
 
 func (m *FetchResponseSnapshotId) appendTo(dst []byte, version int16) []byte {
 	flex := version >= 12
-	{
-		dst = appendInt64(dst, m.EndOffset)
-	}
-	{
-		dst = appendInt32(dst, m.Epoch)
-	}
+	dst = appendInt64(dst, m.EndOffset)
+	dst = appendInt32(dst, m.Epoch)
 	if flex {
 		dst = appendUvarint(dst, uint32(len(m.UnknownTags)))
 		dst = appendUnknownTags(dst, m.UnknownTags, 0, -1)
@@ -1380,11 +1300,7 @@ func (m *FetchResponseNodeEndpoint) decode(r *Reader, version int16) {
 		m.Port = r.Int32()
 	}
 	if version >= 16 {
-		if version >= 16 {
-			m.Rack = r.NullableString(flex)
-		} else {
-			m.Rack = r.StringPtr(flex)
-		}
+		m.Rack = r.NullableString(flex)
 	}
 	if flex {
 		for n := r.tagCount(); n > 0 && r.err == nil; n-- {
@@ -1406,11 +1322,7 @@ func (m *FetchResponseNodeEndpoint) appendTo(dst []byte, version int16) []byte {
 		dst = appendInt32(dst, m.Port)
 	}
 	if version >= 16 {
-		if version >= 16 {
-			dst = appendNullableString(dst, m.Rack, flex)
-		} else {
-			dst = appendStringPtr(dst, m.Rack, flex)
-		}
+		dst = appendNullableString(dst, m.Rack, flex)
 	}
 	if flex {
 		dst = appendUvarint(dst, uint32(len(m.UnknownTags)))

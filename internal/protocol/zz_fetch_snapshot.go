@@ -49,12 +49,8 @@ func (m *FetchSnapshotRequest) decode(r *Reader, version int16) {
 	*m = FetchSnapshotRequest{}
 	m.Default()
 	flex := true
-	{
-		m.ReplicaID = r.Int32()
-	}
-	{
-		m.MaxBytes = r.Int32()
-	}
+	m.ReplicaID = r.Int32()
+	m.MaxBytes = r.Int32()
 	{
 		n := r.arrayLen(flex, false)
 		if n >= 0 {
@@ -65,8 +61,6 @@ func (m *FetchSnapshotRequest) decode(r *Reader, version int16) {
 				a[len(a)-1].decode(r, version)
 			}
 			m.Topics = a
-		} else {
-			m.Topics = nil
 		}
 	}
 	if flex {
@@ -86,18 +80,12 @@ func (m *FetchSnapshotRequest) decode(r *Reader, version int16) {
 
 func (m *FetchSnapshotRequest) appendTo(dst []byte, version int16) []byte {
 	flex := true
+	dst = appendInt32(dst, m.ReplicaID)
+	dst = appendInt32(dst, m.MaxBytes)
 	{
-		dst = appendInt32(dst, m.ReplicaID)
-	}
-	{
-		dst = appendInt32(dst, m.MaxBytes)
-	}
-	{
-		{
-			dst = appendArrayLen(dst, len(m.Topics), flex)
-			for i := range m.Topics {
-				dst = m.Topics[i].appendTo(dst, version)
-			}
+		dst = appendArrayLen(dst, len(m.Topics), flex)
+		for i := range m.Topics {
+			dst = m.Topics[i].appendTo(dst, version)
 		}
 	}
 	if flex {
@@ -176,9 +164,7 @@ func (m *FetchSnapshotRequestTopicSnapshot) decode(r *Reader, version int16) {
 	*m = FetchSnapshotRequestTopicSnapshot{}
 	m.Default()
 	flex := true
-	{
-		m.Name = r.String(flex)
-	}
+	m.Name = r.String(flex)
 	{
 		n := r.arrayLen(flex, false)
 		if n >= 0 {
@@ -189,8 +175,6 @@ func (m *FetchSnapshotRequestTopicSnapshot) decode(r *Reader, version int16) {
 				a[len(a)-1].decode(r, version)
 			}
 			m.Partitions = a
-		} else {
-			m.Partitions = nil
 		}
 	}
 	if flex {
@@ -203,15 +187,11 @@ func (m *FetchSnapshotRequestTopicSnapshot) decode(r *Reader, version int16) {
 
 func (m *FetchSnapshotRequestTopicSnapshot) appendTo(dst []byte, version int16) []byte {
 	flex := true
+	dst = appendString(dst, m.Name, flex)
 	{
-		dst = appendString(dst, m.Name, flex)
-	}
-	{
-		{
-			dst = appendArrayLen(dst, len(m.Partitions), flex)
-			for i := range m.Partitions {
-				dst = m.Partitions[i].appendTo(dst, version)
-			}
+		dst = appendArrayLen(dst, len(m.Partitions), flex)
+		for i := range m.Partitions {
+			dst = m.Partitions[i].appendTo(dst, version)
 		}
 	}
 	if flex {
@@ -267,18 +247,10 @@ func (m *FetchSnapshotRequestPartitionSnapshot) decode(r *Reader, version int16)
 	*m = FetchSnapshotRequestPartitionSnapshot{}
 	m.Default()
 	flex := true
-	{
-		m.Partition = r.Int32()
-	}
-	{
-		m.CurrentLeaderEpoch = r.Int32()
-	}
-	{
-		m.SnapshotID.decode(r, version)
-	}
-	{
-		m.Position = r.Int64()
-	}
+	m.Partition = r.Int32()
+	m.CurrentLeaderEpoch = r.Int32()
+	m.SnapshotID.decode(r, version)
+	m.Position = r.Int64()
 	if flex {
 		for n := r.tagCount(); n > 0 && r.err == nil; n-- {
 			key, data := r.tag()
@@ -296,18 +268,10 @@ func (m *FetchSnapshotRequestPartitionSnapshot) decode(r *Reader, version int16)
 
 func (m *FetchSnapshotRequestPartitionSnapshot) appendTo(dst []byte, version int16) []byte {
 	flex := true
-	{
-		dst = appendInt32(dst, m.Partition)
-	}
-	{
-		dst = appendInt32(dst, m.CurrentLeaderEpoch)
-	}
-	{
-		dst = m.SnapshotID.appendTo(dst, version)
-	}
-	{
-		dst = appendInt64(dst, m.Position)
-	}
+	dst = appendInt32(dst, m.Partition)
+	dst = appendInt32(dst, m.CurrentLeaderEpoch)
+	dst = m.SnapshotID.appendTo(dst, version)
+	dst = appendInt64(dst, m.Position)
 	if flex {
 		n := len(m.UnknownTags)
 		w0 := version >= 1 && !(m.ReplicaDirectoryID == (UUID{}))
@@ -356,12 +320,8 @@ func (m *FetchSnapshotRequestSnapshotId) decode(r *Reader, version int16) {
 	*m = FetchSnapshotRequestSnapshotId{}
 	m.Default()
 	flex := true
-	{
-		m.EndOffset = r.Int64()
-	}
-	{
-		m.Epoch = r.Int32()
-	}
+	m.EndOffset = r.Int64()
+	m.Epoch = r.Int32()
 	if flex {
 		for n := r.tagCount(); n > 0 && r.err == nil; n-- {
 			key, data := r.tag()
@@ -372,12 +332,8 @@ func (m *FetchSnapshotRequestSnapshotId) decode(r *Reader, version int16) {
 
 func (m *FetchSnapshotRequestSnapshotId) appendTo(dst []byte, version int16) []byte {
 	flex := true
-	{
-		dst = appendInt64(dst, m.EndOffset)
-	}
-	{
-		dst = appendInt32(dst, m.Epoch)
-	}
+	dst = appendInt64(dst, m.EndOffset)
+	dst = appendInt32(dst, m.Epoch)
 	if flex {
 		dst = appendUvarint(dst, uint32(len(m.UnknownTags)))
 		dst = appendUnknownTags(dst, m.UnknownTags, 0, -1)
@@ -425,12 +381,8 @@ func (m *FetchSnapshotResponse) decode(r *Reader, version int16) {
 	*m = FetchSnapshotResponse{}
 	m.Default()
 	flex := true
-	{
-		m.ThrottleTimeMs = r.Int32()
-	}
-	{
-		m.ErrorCode = r.Int16()
-	}
+	m.ThrottleTimeMs = r.Int32()
+	m.ErrorCode = r.Int16()
 	{
 		n := r.arrayLen(flex, false)
 		if n >= 0 {
@@ -441,8 +393,6 @@ func (m *FetchSnapshotResponse) decode(r *Reader, version int16) {
 				a[len(a)-1].decode(r, version)
 			}
 			m.Topics = a
-		} else {
-			m.Topics = nil
 		}
 	}
 	if flex {
@@ -460,8 +410,6 @@ func (m *FetchSnapshotResponse) decode(r *Reader, version int16) {
 						a[len(a)-1].decode((&s), version)
 					}
 					m.NodeEndpoints = a
-				} else {
-					m.NodeEndpoints = nil
 				}
 				r.endSub(&s)
 			default:
@@ -473,18 +421,12 @@ func (m *FetchSnapshotResponse) decode(r *Reader, version int16) {
 
 func (m *FetchSnapshotResponse) appendTo(dst []byte, version int16) []byte {
 	flex := true
+	dst = appendInt32(dst, m.ThrottleTimeMs)
+	dst = appendInt16(dst, m.ErrorCode)
 	{
-		dst = appendInt32(dst, m.ThrottleTimeMs)
-	}
-	{
-		dst = appendInt16(dst, m.ErrorCode)
-	}
-	{
-		{
-			dst = appendArrayLen(dst, len(m.Topics), flex)
-			for i := range m.Topics {
-				dst = m.Topics[i].appendTo(dst, version)
-			}
+		dst = appendArrayLen(dst, len(m.Topics), flex)
+		for i := range m.Topics {
+			dst = m.Topics[i].appendTo(dst, version)
 		}
 	}
 	if flex {
@@ -499,11 +441,9 @@ func (m *FetchSnapshotResponse) appendTo(dst []byte, version int16) []byte {
 			dst, u = appendUnknownTagsBelow(dst, m.UnknownTags, u, 0)
 			dst = appendUvarint(dst, 0)
 			start := len(dst)
-			{
-				dst = appendArrayLen(dst, len(m.NodeEndpoints), true)
-				for i := range m.NodeEndpoints {
-					dst = m.NodeEndpoints[i].appendTo(dst, version)
-				}
+			dst = appendArrayLen(dst, len(m.NodeEndpoints), true)
+			for i := range m.NodeEndpoints {
+				dst = m.NodeEndpoints[i].appendTo(dst, version)
 			}
 			dst = finishTag(dst, start)
 		}
@@ -568,9 +508,7 @@ func (m *FetchSnapshotResponseTopicSnapshot) decode(r *Reader, version int16) {
 	*m = FetchSnapshotResponseTopicSnapshot{}
 	m.Default()
 	flex := true
-	{
-		m.Name = r.String(flex)
-	}
+	m.Name = r.String(flex)
 	{
 		n := r.arrayLen(flex, false)
 		if n >= 0 {
@@ -581,8 +519,6 @@ func (m *FetchSnapshotResponseTopicSnapshot) decode(r *Reader, version int16) {
 				a[len(a)-1].decode(r, version)
 			}
 			m.Partitions = a
-		} else {
-			m.Partitions = nil
 		}
 	}
 	if flex {
@@ -595,15 +531,11 @@ func (m *FetchSnapshotResponseTopicSnapshot) decode(r *Reader, version int16) {
 
 func (m *FetchSnapshotResponseTopicSnapshot) appendTo(dst []byte, version int16) []byte {
 	flex := true
+	dst = appendString(dst, m.Name, flex)
 	{
-		dst = appendString(dst, m.Name, flex)
-	}
-	{
-		{
-			dst = appendArrayLen(dst, len(m.Partitions), flex)
-			for i := range m.Partitions {
-				dst = m.Partitions[i].appendTo(dst, version)
-			}
+		dst = appendArrayLen(dst, len(m.Partitions), flex)
+		for i := range m.Partitions {
+			dst = m.Partitions[i].appendTo(dst, version)
 		}
 	}
 	if flex {
@@ -669,24 +601,12 @@ func (m *FetchSnapshotResponsePartitionSnapshot) decode(r *Reader, version int16
 	*m = FetchSnapshotResponsePartitionSnapshot{}
 	m.Default()
 	flex := true
-	{
-		m.Index = r.Int32()
-	}
-	{
-		m.ErrorCode = r.Int16()
-	}
-	{
-		m.SnapshotID.decode(r, version)
-	}
-	{
-		m.Size = r.Int64()
-	}
-	{
-		m.Position = r.Int64()
-	}
-	{
-		m.UnalignedRecords = r.Bytes(flex)
-	}
+	m.Index = r.Int32()
+	m.ErrorCode = r.Int16()
+	m.SnapshotID.decode(r, version)
+	m.Size = r.Int64()
+	m.Position = r.Int64()
+	m.UnalignedRecords = r.Bytes(flex)
 	if flex {
 		for n := r.tagCount(); n > 0 && r.err == nil; n-- {
 			key, data := r.tag()
@@ -704,24 +624,12 @@ func (m *FetchSnapshotResponsePartitionSnapshot) decode(r *Reader, version int16
 
 func (m *FetchSnapshotResponsePartitionSnapshot) appendTo(dst []byte, version int16) []byte {
 	flex := true
-	{
-		dst = appendInt32(dst, m.Index)
-	}
-	{
-		dst = appendInt16(dst, m.ErrorCode)
-	}
-	{
-		dst = m.SnapshotID.appendTo(dst, version)
-	}
-	{
-		dst = appendInt64(dst, m.Size)
-	}
-	{
-		dst = appendInt64(dst, m.Position)
-	}
-	{
-		dst = appendBytes(dst, m.UnalignedRecords, flex)
-	}
+	dst = appendInt32(dst, m.Index)
+	dst = appendInt16(dst, m.ErrorCode)
+	dst = m.SnapshotID.appendTo(dst, version)
+	dst = appendInt64(dst, m.Size)
+	dst = appendInt64(dst, m.Position)
+	dst = appendBytes(dst, m.UnalignedRecords, flex)
 	if flex {
 		n := len(m.UnknownTags)
 		w0 := true && !(m.CurrentLeader.isDefault())
@@ -770,12 +678,8 @@ func (m *FetchSnapshotResponseSnapshotId) decode(r *Reader, version int16) {
 	*m = FetchSnapshotResponseSnapshotId{}
 	m.Default()
 	flex := true
-	{
-		m.EndOffset = r.Int64()
-	}
-	{
-		m.Epoch = r.Int32()
-	}
+	m.EndOffset = r.Int64()
+	m.Epoch = r.Int32()
 	if flex {
 		for n := r.tagCount(); n > 0 && r.err == nil; n-- {
 			key, data := r.tag()
@@ -786,12 +690,8 @@ func (m *FetchSnapshotResponseSnapshotId) decode(r *Reader, version int16) {
 
 func (m *FetchSnapshotResponseSnapshotId) appendTo(dst []byte, version int16) []byte {
 	flex := true
-	{
-		dst = appendInt64(dst, m.EndOffset)
-	}
-	{
-		dst = appendInt32(dst, m.Epoch)
-	}
+	dst = appendInt64(dst, m.EndOffset)
+	dst = appendInt32(dst, m.Epoch)
 	if flex {
 		dst = appendUvarint(dst, uint32(len(m.UnknownTags)))
 		dst = appendUnknownTags(dst, m.UnknownTags, 0, -1)
@@ -829,12 +729,8 @@ func (m *FetchSnapshotResponseLeaderIdAndEpoch) decode(r *Reader, version int16)
 	*m = FetchSnapshotResponseLeaderIdAndEpoch{}
 	m.Default()
 	flex := true
-	{
-		m.LeaderID = r.Int32()
-	}
-	{
-		m.LeaderEpoch = r.Int32()
-	}
+	m.LeaderID = r.Int32()
+	m.LeaderEpoch = r.Int32()
 	if flex {
 		for n := r.tagCount(); n > 0 && r.err == nil; n-- {
 			key, data := r.tag()
@@ -845,12 +741,8 @@ func (m *FetchSnapshotResponseLeaderIdAndEpoch) decode(r *Reader, version int16)
 
 func (m *FetchSnapshotResponseLeaderIdAndEpoch) appendTo(dst []byte, version int16) []byte {
 	flex := true
-	{
-		dst = appendInt32(dst, m.LeaderID)
-	}
-	{
-		dst = appendInt32(dst, m.LeaderEpoch)
-	}
+	dst = appendInt32(dst, m.LeaderID)
+	dst = appendInt32(dst, m.LeaderEpoch)
 	if flex {
 		dst = appendUvarint(dst, uint32(len(m.UnknownTags)))
 		dst = appendUnknownTags(dst, m.UnknownTags, 0, -1)

@@ -57,8 +57,6 @@ func (m *FindCoordinatorRequest) decode(r *Reader, version int16) {
 				a = append(a, r.String(flex))
 			}
 			m.CoordinatorKeys = a
-		} else {
-			m.CoordinatorKeys = nil
 		}
 	}
 	if flex {
@@ -78,11 +76,9 @@ func (m *FindCoordinatorRequest) appendTo(dst []byte, version int16) []byte {
 		dst = appendInt8(dst, m.KeyType)
 	}
 	if version >= 4 {
-		{
-			dst = appendArrayLen(dst, len(m.CoordinatorKeys), flex)
-			for i := range m.CoordinatorKeys {
-				dst = appendString(dst, m.CoordinatorKeys[i], flex)
-			}
+		dst = appendArrayLen(dst, len(m.CoordinatorKeys), flex)
+		for i := range m.CoordinatorKeys {
+			dst = appendString(dst, m.CoordinatorKeys[i], flex)
 		}
 	}
 	if flex {
@@ -182,11 +178,7 @@ func (m *FindCoordinatorResponse) decode(r *Reader, version int16) {
 		m.ErrorCode = r.Int16()
 	}
 	if version >= 1 && version <= 3 {
-		if version >= 1 && version <= 3 {
-			m.ErrorMessage = r.NullableString(flex)
-		} else {
-			m.ErrorMessage = r.StringPtr(flex)
-		}
+		m.ErrorMessage = r.NullableString(flex)
 	}
 	if version <= 3 {
 		m.NodeID = r.Int32()
@@ -207,8 +199,6 @@ func (m *FindCoordinatorResponse) decode(r *Reader, version int16) {
 				a[len(a)-1].decode(r, version)
 			}
 			m.Coordinators = a
-		} else {
-			m.Coordinators = nil
 		}
 	}
 	if flex {
@@ -228,11 +218,7 @@ func (m *FindCoordinatorResponse) appendTo(dst []byte, version int16) []byte {
 		dst = appendInt16(dst, m.ErrorCode)
 	}
 	if version >= 1 && version <= 3 {
-		if version >= 1 && version <= 3 {
-			dst = appendNullableString(dst, m.ErrorMessage, flex)
-		} else {
-			dst = appendStringPtr(dst, m.ErrorMessage, flex)
-		}
+		dst = appendNullableString(dst, m.ErrorMessage, flex)
 	}
 	if version <= 3 {
 		dst = appendInt32(dst, m.NodeID)
@@ -244,11 +230,9 @@ func (m *FindCoordinatorResponse) appendTo(dst []byte, version int16) []byte {
 		dst = appendInt32(dst, m.Port)
 	}
 	if version >= 4 {
-		{
-			dst = appendArrayLen(dst, len(m.Coordinators), flex)
-			for i := range m.Coordinators {
-				dst = m.Coordinators[i].appendTo(dst, version)
-			}
+		dst = appendArrayLen(dst, len(m.Coordinators), flex)
+		for i := range m.Coordinators {
+			dst = m.Coordinators[i].appendTo(dst, version)
 		}
 	}
 	if flex {
@@ -352,11 +336,7 @@ func (m *FindCoordinatorResponseCoordinator) decode(r *Reader, version int16) {
 		m.ErrorCode = r.Int16()
 	}
 	if version >= 4 {
-		if version >= 4 {
-			m.ErrorMessage = r.NullableString(flex)
-		} else {
-			m.ErrorMessage = r.StringPtr(flex)
-		}
+		m.ErrorMessage = r.NullableString(flex)
 	}
 	if flex {
 		for n := r.tagCount(); n > 0 && r.err == nil; n-- {
@@ -384,11 +364,7 @@ func (m *FindCoordinatorResponseCoordinator) appendTo(dst []byte, version int16)
 		dst = appendInt16(dst, m.ErrorCode)
 	}
 	if version >= 4 {
-		if version >= 4 {
-			dst = appendNullableString(dst, m.ErrorMessage, flex)
-		} else {
-			dst = appendStringPtr(dst, m.ErrorMessage, flex)
-		}
+		dst = appendNullableString(dst, m.ErrorMessage, flex)
 	}
 	if flex {
 		dst = appendUvarint(dst, uint32(len(m.UnknownTags)))

@@ -32,9 +32,7 @@ func (m *GetTelemetrySubscriptionsRequest) decode(r *Reader, version int16) {
 	*m = GetTelemetrySubscriptionsRequest{}
 	m.Default()
 	flex := true
-	{
-		m.ClientInstanceID = r.UUID()
-	}
+	m.ClientInstanceID = r.UUID()
 	if flex {
 		for n := r.tagCount(); n > 0 && r.err == nil; n-- {
 			key, data := r.tag()
@@ -45,9 +43,7 @@ func (m *GetTelemetrySubscriptionsRequest) decode(r *Reader, version int16) {
 
 func (m *GetTelemetrySubscriptionsRequest) appendTo(dst []byte, version int16) []byte {
 	flex := true
-	{
-		dst = appendUUID(dst, m.ClientInstanceID)
-	}
+	dst = appendUUID(dst, m.ClientInstanceID)
 	if flex {
 		dst = appendUvarint(dst, uint32(len(m.UnknownTags)))
 		dst = appendUnknownTags(dst, m.UnknownTags, 0, -1)
@@ -146,18 +142,10 @@ func (m *GetTelemetrySubscriptionsResponse) decode(r *Reader, version int16) {
 	*m = GetTelemetrySubscriptionsResponse{}
 	m.Default()
 	flex := true
-	{
-		m.ThrottleTimeMs = r.Int32()
-	}
-	{
-		m.ErrorCode = r.Int16()
-	}
-	{
-		m.ClientInstanceID = r.UUID()
-	}
-	{
-		m.SubscriptionID = r.Int32()
-	}
+	m.ThrottleTimeMs = r.Int32()
+	m.ErrorCode = r.Int16()
+	m.ClientInstanceID = r.UUID()
+	m.SubscriptionID = r.Int32()
 	{
 		n := r.arrayLen(flex, false)
 		if n >= 0 {
@@ -167,19 +155,11 @@ func (m *GetTelemetrySubscriptionsResponse) decode(r *Reader, version int16) {
 				a = append(a, r.Int8())
 			}
 			m.AcceptedCompressionTypes = a
-		} else {
-			m.AcceptedCompressionTypes = nil
 		}
 	}
-	{
-		m.PushIntervalMs = r.Int32()
-	}
-	{
-		m.TelemetryMaxBytes = r.Int32()
-	}
-	{
-		m.DeltaTemporality = r.Bool()
-	}
+	m.PushIntervalMs = r.Int32()
+	m.TelemetryMaxBytes = r.Int32()
+	m.DeltaTemporality = r.Bool()
 	{
 		n := r.arrayLen(flex, false)
 		if n >= 0 {
@@ -189,8 +169,6 @@ func (m *GetTelemetrySubscriptionsResponse) decode(r *Reader, version int16) {
 				a = append(a, r.String(flex))
 			}
 			m.RequestedMetrics = a
-		} else {
-			m.RequestedMetrics = nil
 		}
 	}
 	if flex {
@@ -203,41 +181,23 @@ func (m *GetTelemetrySubscriptionsResponse) decode(r *Reader, version int16) {
 
 func (m *GetTelemetrySubscriptionsResponse) appendTo(dst []byte, version int16) []byte {
 	flex := true
+	dst = appendInt32(dst, m.ThrottleTimeMs)
+	dst = appendInt16(dst, m.ErrorCode)
+	dst = appendUUID(dst, m.ClientInstanceID)
+	dst = appendInt32(dst, m.SubscriptionID)
 	{
-		dst = appendInt32(dst, m.ThrottleTimeMs)
-	}
-	{
-		dst = appendInt16(dst, m.ErrorCode)
-	}
-	{
-		dst = appendUUID(dst, m.ClientInstanceID)
-	}
-	{
-		dst = appendInt32(dst, m.SubscriptionID)
-	}
-	{
-		{
-			dst = appendArrayLen(dst, len(m.AcceptedCompressionTypes), flex)
-			for i := range m.AcceptedCompressionTypes {
-				dst = appendInt8(dst, m.AcceptedCompressionTypes[i])
-			}
+		dst = appendArrayLen(dst, len(m.AcceptedCompressionTypes), flex)
+		for i := range m.AcceptedCompressionTypes {
+			dst = appendInt8(dst, m.AcceptedCompressionTypes[i])
 		}
 	}
+	dst = appendInt32(dst, m.PushIntervalMs)
+	dst = appendInt32(dst, m.TelemetryMaxBytes)
+	dst = appendBool(dst, m.DeltaTemporality)
 	{
-		dst = appendInt32(dst, m.PushIntervalMs)
-	}
-	{
-		dst = appendInt32(dst, m.TelemetryMaxBytes)
-	}
-	{
-		dst = appendBool(dst, m.DeltaTemporality)
-	}
-	{
-		{
-			dst = appendArrayLen(dst, len(m.RequestedMetrics), flex)
-			for i := range m.RequestedMetrics {
-				dst = appendString(dst, m.RequestedMetrics[i], flex)
-			}
+		dst = appendArrayLen(dst, len(m.RequestedMetrics), flex)
+		for i := range m.RequestedMetrics {
+			dst = appendString(dst, m.RequestedMetrics[i], flex)
 		}
 	}
 	if flex {

@@ -47,21 +47,11 @@ func (m *HeartbeatRequest) decode(r *Reader, version int16) {
 	*m = HeartbeatRequest{}
 	m.Default()
 	flex := version >= 4
-	{
-		m.GroupID = r.String(flex)
-	}
-	{
-		m.GenerationID = r.Int32()
-	}
-	{
-		m.MemberID = r.String(flex)
-	}
+	m.GroupID = r.String(flex)
+	m.GenerationID = r.Int32()
+	m.MemberID = r.String(flex)
 	if version >= 3 {
-		if version >= 3 {
-			m.GroupInstanceID = r.NullableString(flex)
-		} else {
-			m.GroupInstanceID = r.StringPtr(flex)
-		}
+		m.GroupInstanceID = r.NullableString(flex)
 	}
 	if flex {
 		for n := r.tagCount(); n > 0 && r.err == nil; n-- {
@@ -73,21 +63,11 @@ func (m *HeartbeatRequest) decode(r *Reader, version int16) {
 
 func (m *HeartbeatRequest) appendTo(dst []byte, version int16) []byte {
 	flex := version >= 4
-	{
-		dst = appendString(dst, m.GroupID, flex)
-	}
-	{
-		dst = appendInt32(dst, m.GenerationID)
-	}
-	{
-		dst = appendString(dst, m.MemberID, flex)
-	}
+	dst = appendString(dst, m.GroupID, flex)
+	dst = appendInt32(dst, m.GenerationID)
+	dst = appendString(dst, m.MemberID, flex)
 	if version >= 3 {
-		if version >= 3 {
-			dst = appendNullableString(dst, m.GroupInstanceID, flex)
-		} else {
-			dst = appendStringPtr(dst, m.GroupInstanceID, flex)
-		}
+		dst = appendNullableString(dst, m.GroupInstanceID, flex)
 	}
 	if flex {
 		dst = appendUvarint(dst, uint32(len(m.UnknownTags)))
@@ -155,9 +135,7 @@ func (m *HeartbeatResponse) decode(r *Reader, version int16) {
 	if version >= 1 {
 		m.ThrottleTimeMs = r.Int32()
 	}
-	{
-		m.ErrorCode = r.Int16()
-	}
+	m.ErrorCode = r.Int16()
 	if flex {
 		for n := r.tagCount(); n > 0 && r.err == nil; n-- {
 			key, data := r.tag()
@@ -171,9 +149,7 @@ func (m *HeartbeatResponse) appendTo(dst []byte, version int16) []byte {
 	if version >= 1 {
 		dst = appendInt32(dst, m.ThrottleTimeMs)
 	}
-	{
-		dst = appendInt16(dst, m.ErrorCode)
-	}
+	dst = appendInt16(dst, m.ErrorCode)
 	if flex {
 		dst = appendUvarint(dst, uint32(len(m.UnknownTags)))
 		dst = appendUnknownTags(dst, m.UnknownTags, 0, -1)

@@ -47,13 +47,9 @@ func (m *IncrementalAlterConfigsRequest) decode(r *Reader, version int16) {
 				a[len(a)-1].decode(r, version)
 			}
 			m.Resources = a
-		} else {
-			m.Resources = nil
 		}
 	}
-	{
-		m.ValidateOnly = r.Bool()
-	}
+	m.ValidateOnly = r.Bool()
 	if flex {
 		for n := r.tagCount(); n > 0 && r.err == nil; n-- {
 			key, data := r.tag()
@@ -65,16 +61,12 @@ func (m *IncrementalAlterConfigsRequest) decode(r *Reader, version int16) {
 func (m *IncrementalAlterConfigsRequest) appendTo(dst []byte, version int16) []byte {
 	flex := version >= 1
 	{
-		{
-			dst = appendArrayLen(dst, len(m.Resources), flex)
-			for i := range m.Resources {
-				dst = m.Resources[i].appendTo(dst, version)
-			}
+		dst = appendArrayLen(dst, len(m.Resources), flex)
+		for i := range m.Resources {
+			dst = m.Resources[i].appendTo(dst, version)
 		}
 	}
-	{
-		dst = appendBool(dst, m.ValidateOnly)
-	}
+	dst = appendBool(dst, m.ValidateOnly)
 	if flex {
 		dst = appendUvarint(dst, uint32(len(m.UnknownTags)))
 		dst = appendUnknownTags(dst, m.UnknownTags, 0, -1)
@@ -143,12 +135,8 @@ func (m *IncrementalAlterConfigsRequestAlterConfigsResource) decode(r *Reader, v
 	*m = IncrementalAlterConfigsRequestAlterConfigsResource{}
 	m.Default()
 	flex := version >= 1
-	{
-		m.ResourceType = r.Int8()
-	}
-	{
-		m.ResourceName = r.String(flex)
-	}
+	m.ResourceType = r.Int8()
+	m.ResourceName = r.String(flex)
 	{
 		n := r.arrayLen(flex, false)
 		if n >= 0 {
@@ -159,8 +147,6 @@ func (m *IncrementalAlterConfigsRequestAlterConfigsResource) decode(r *Reader, v
 				a[len(a)-1].decode(r, version)
 			}
 			m.Configs = a
-		} else {
-			m.Configs = nil
 		}
 	}
 	if flex {
@@ -173,18 +159,12 @@ func (m *IncrementalAlterConfigsRequestAlterConfigsResource) decode(r *Reader, v
 
 func (m *IncrementalAlterConfigsRequestAlterConfigsResource) appendTo(dst []byte, version int16) []byte {
 	flex := version >= 1
+	dst = appendInt8(dst, m.ResourceType)
+	dst = appendString(dst, m.ResourceName, flex)
 	{
-		dst = appendInt8(dst, m.ResourceType)
-	}
-	{
-		dst = appendString(dst, m.ResourceName, flex)
-	}
-	{
-		{
-			dst = appendArrayLen(dst, len(m.Configs), flex)
-			for i := range m.Configs {
-				dst = m.Configs[i].appendTo(dst, version)
-			}
+		dst = appendArrayLen(dst, len(m.Configs), flex)
+		for i := range m.Configs {
+			dst = m.Configs[i].appendTo(dst, version)
 		}
 	}
 	if flex {
@@ -231,15 +211,9 @@ func (m *IncrementalAlterConfigsRequestAlterableConfig) decode(r *Reader, versio
 	*m = IncrementalAlterConfigsRequestAlterableConfig{}
 	m.Default()
 	flex := version >= 1
-	{
-		m.Name = r.String(flex)
-	}
-	{
-		m.ConfigOperation = r.Int8()
-	}
-	{
-		m.Value = r.NullableString(flex)
-	}
+	m.Name = r.String(flex)
+	m.ConfigOperation = r.Int8()
+	m.Value = r.NullableString(flex)
 	if flex {
 		for n := r.tagCount(); n > 0 && r.err == nil; n-- {
 			key, data := r.tag()
@@ -250,15 +224,9 @@ func (m *IncrementalAlterConfigsRequestAlterableConfig) decode(r *Reader, versio
 
 func (m *IncrementalAlterConfigsRequestAlterableConfig) appendTo(dst []byte, version int16) []byte {
 	flex := version >= 1
-	{
-		dst = appendString(dst, m.Name, flex)
-	}
-	{
-		dst = appendInt8(dst, m.ConfigOperation)
-	}
-	{
-		dst = appendNullableString(dst, m.Value, flex)
-	}
+	dst = appendString(dst, m.Name, flex)
+	dst = appendInt8(dst, m.ConfigOperation)
+	dst = appendNullableString(dst, m.Value, flex)
 	if flex {
 		dst = appendUvarint(dst, uint32(len(m.UnknownTags)))
 		dst = appendUnknownTags(dst, m.UnknownTags, 0, -1)
@@ -296,9 +264,7 @@ func (m *IncrementalAlterConfigsResponse) decode(r *Reader, version int16) {
 	*m = IncrementalAlterConfigsResponse{}
 	m.Default()
 	flex := version >= 1
-	{
-		m.ThrottleTimeMs = r.Int32()
-	}
+	m.ThrottleTimeMs = r.Int32()
 	{
 		n := r.arrayLen(flex, false)
 		if n >= 0 {
@@ -309,8 +275,6 @@ func (m *IncrementalAlterConfigsResponse) decode(r *Reader, version int16) {
 				a[len(a)-1].decode(r, version)
 			}
 			m.Responses = a
-		} else {
-			m.Responses = nil
 		}
 	}
 	if flex {
@@ -323,15 +287,11 @@ func (m *IncrementalAlterConfigsResponse) decode(r *Reader, version int16) {
 
 func (m *IncrementalAlterConfigsResponse) appendTo(dst []byte, version int16) []byte {
 	flex := version >= 1
+	dst = appendInt32(dst, m.ThrottleTimeMs)
 	{
-		dst = appendInt32(dst, m.ThrottleTimeMs)
-	}
-	{
-		{
-			dst = appendArrayLen(dst, len(m.Responses), flex)
-			for i := range m.Responses {
-				dst = m.Responses[i].appendTo(dst, version)
-			}
+		dst = appendArrayLen(dst, len(m.Responses), flex)
+		for i := range m.Responses {
+			dst = m.Responses[i].appendTo(dst, version)
 		}
 	}
 	if flex {
@@ -409,18 +369,10 @@ func (m *IncrementalAlterConfigsResponseAlterConfigsResourceResponse) decode(r *
 	*m = IncrementalAlterConfigsResponseAlterConfigsResourceResponse{}
 	m.Default()
 	flex := version >= 1
-	{
-		m.ErrorCode = r.Int16()
-	}
-	{
-		m.ErrorMessage = r.NullableString(flex)
-	}
-	{
-		m.ResourceType = r.Int8()
-	}
-	{
-		m.ResourceName = r.String(flex)
-	}
+	m.ErrorCode = r.Int16()
+	m.ErrorMessage = r.NullableString(flex)
+	m.ResourceType = r.Int8()
+	m.ResourceName = r.String(flex)
 	if flex {
 		for n := r.tagCount(); n > 0 && r.err == nil; n-- {
 			key, data := r.tag()
@@ -431,18 +383,10 @@ func (m *IncrementalAlterConfigsResponseAlterConfigsResourceResponse) decode(r *
 
 func (m *IncrementalAlterConfigsResponseAlterConfigsResourceResponse) appendTo(dst []byte, version int16) []byte {
 	flex := version >= 1
-	{
-		dst = appendInt16(dst, m.ErrorCode)
-	}
-	{
-		dst = appendNullableString(dst, m.ErrorMessage, flex)
-	}
-	{
-		dst = appendInt8(dst, m.ResourceType)
-	}
-	{
-		dst = appendString(dst, m.ResourceName, flex)
-	}
+	dst = appendInt16(dst, m.ErrorCode)
+	dst = appendNullableString(dst, m.ErrorMessage, flex)
+	dst = appendInt8(dst, m.ResourceType)
+	dst = appendString(dst, m.ResourceName, flex)
 	if flex {
 		dst = appendUvarint(dst, uint32(len(m.UnknownTags)))
 		dst = appendUnknownTags(dst, m.UnknownTags, 0, -1)

@@ -51,12 +51,8 @@ func (m *InitProducerIdRequest) decode(r *Reader, version int16) {
 	*m = InitProducerIdRequest{}
 	m.Default()
 	flex := version >= 2
-	{
-		m.TransactionalID = r.NullableString(flex)
-	}
-	{
-		m.TransactionTimeoutMs = r.Int32()
-	}
+	m.TransactionalID = r.NullableString(flex)
+	m.TransactionTimeoutMs = r.Int32()
 	if version >= 3 {
 		m.ProducerID = r.Int64()
 	}
@@ -73,12 +69,8 @@ func (m *InitProducerIdRequest) decode(r *Reader, version int16) {
 
 func (m *InitProducerIdRequest) appendTo(dst []byte, version int16) []byte {
 	flex := version >= 2
-	{
-		dst = appendNullableString(dst, m.TransactionalID, flex)
-	}
-	{
-		dst = appendInt32(dst, m.TransactionTimeoutMs)
-	}
+	dst = appendNullableString(dst, m.TransactionalID, flex)
+	dst = appendInt32(dst, m.TransactionTimeoutMs)
 	if version >= 3 {
 		dst = appendInt64(dst, m.ProducerID)
 	}
@@ -159,18 +151,10 @@ func (m *InitProducerIdResponse) decode(r *Reader, version int16) {
 	*m = InitProducerIdResponse{}
 	m.Default()
 	flex := version >= 2
-	{
-		m.ThrottleTimeMs = r.Int32()
-	}
-	{
-		m.ErrorCode = r.Int16()
-	}
-	{
-		m.ProducerID = r.Int64()
-	}
-	{
-		m.ProducerEpoch = r.Int16()
-	}
+	m.ThrottleTimeMs = r.Int32()
+	m.ErrorCode = r.Int16()
+	m.ProducerID = r.Int64()
+	m.ProducerEpoch = r.Int16()
 	if flex {
 		for n := r.tagCount(); n > 0 && r.err == nil; n-- {
 			key, data := r.tag()
@@ -181,18 +165,10 @@ func (m *InitProducerIdResponse) decode(r *Reader, version int16) {
 
 func (m *InitProducerIdResponse) appendTo(dst []byte, version int16) []byte {
 	flex := version >= 2
-	{
-		dst = appendInt32(dst, m.ThrottleTimeMs)
-	}
-	{
-		dst = appendInt16(dst, m.ErrorCode)
-	}
-	{
-		dst = appendInt64(dst, m.ProducerID)
-	}
-	{
-		dst = appendInt16(dst, m.ProducerEpoch)
-	}
+	dst = appendInt32(dst, m.ThrottleTimeMs)
+	dst = appendInt16(dst, m.ErrorCode)
+	dst = appendInt64(dst, m.ProducerID)
+	dst = appendInt16(dst, m.ProducerEpoch)
 	if flex {
 		dst = appendUvarint(dst, uint32(len(m.UnknownTags)))
 		dst = appendUnknownTags(dst, m.UnknownTags, 0, -1)

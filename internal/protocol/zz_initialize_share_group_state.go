@@ -37,9 +37,7 @@ func (m *InitializeShareGroupStateRequest) decode(r *Reader, version int16) {
 	*m = InitializeShareGroupStateRequest{}
 	m.Default()
 	flex := true
-	{
-		m.GroupID = r.String(flex)
-	}
+	m.GroupID = r.String(flex)
 	{
 		n := r.arrayLen(flex, false)
 		if n >= 0 {
@@ -50,8 +48,6 @@ func (m *InitializeShareGroupStateRequest) decode(r *Reader, version int16) {
 				a[len(a)-1].decode(r, version)
 			}
 			m.Topics = a
-		} else {
-			m.Topics = nil
 		}
 	}
 	if flex {
@@ -64,15 +60,11 @@ func (m *InitializeShareGroupStateRequest) decode(r *Reader, version int16) {
 
 func (m *InitializeShareGroupStateRequest) appendTo(dst []byte, version int16) []byte {
 	flex := true
+	dst = appendString(dst, m.GroupID, flex)
 	{
-		dst = appendString(dst, m.GroupID, flex)
-	}
-	{
-		{
-			dst = appendArrayLen(dst, len(m.Topics), flex)
-			for i := range m.Topics {
-				dst = m.Topics[i].appendTo(dst, version)
-			}
+		dst = appendArrayLen(dst, len(m.Topics), flex)
+		for i := range m.Topics {
+			dst = m.Topics[i].appendTo(dst, version)
 		}
 	}
 	if flex {
@@ -138,9 +130,7 @@ func (m *InitializeShareGroupStateRequestInitializeStateData) decode(r *Reader, 
 	*m = InitializeShareGroupStateRequestInitializeStateData{}
 	m.Default()
 	flex := true
-	{
-		m.TopicID = r.UUID()
-	}
+	m.TopicID = r.UUID()
 	{
 		n := r.arrayLen(flex, false)
 		if n >= 0 {
@@ -151,8 +141,6 @@ func (m *InitializeShareGroupStateRequestInitializeStateData) decode(r *Reader, 
 				a[len(a)-1].decode(r, version)
 			}
 			m.Partitions = a
-		} else {
-			m.Partitions = nil
 		}
 	}
 	if flex {
@@ -165,15 +153,11 @@ func (m *InitializeShareGroupStateRequestInitializeStateData) decode(r *Reader, 
 
 func (m *InitializeShareGroupStateRequestInitializeStateData) appendTo(dst []byte, version int16) []byte {
 	flex := true
+	dst = appendUUID(dst, m.TopicID)
 	{
-		dst = appendUUID(dst, m.TopicID)
-	}
-	{
-		{
-			dst = appendArrayLen(dst, len(m.Partitions), flex)
-			for i := range m.Partitions {
-				dst = m.Partitions[i].appendTo(dst, version)
-			}
+		dst = appendArrayLen(dst, len(m.Partitions), flex)
+		for i := range m.Partitions {
+			dst = m.Partitions[i].appendTo(dst, version)
 		}
 	}
 	if flex {
@@ -218,15 +202,9 @@ func (m *InitializeShareGroupStateRequestPartitionData) decode(r *Reader, versio
 	*m = InitializeShareGroupStateRequestPartitionData{}
 	m.Default()
 	flex := true
-	{
-		m.Partition = r.Int32()
-	}
-	{
-		m.StateEpoch = r.Int32()
-	}
-	{
-		m.StartOffset = r.Int64()
-	}
+	m.Partition = r.Int32()
+	m.StateEpoch = r.Int32()
+	m.StartOffset = r.Int64()
 	if flex {
 		for n := r.tagCount(); n > 0 && r.err == nil; n-- {
 			key, data := r.tag()
@@ -237,15 +215,9 @@ func (m *InitializeShareGroupStateRequestPartitionData) decode(r *Reader, versio
 
 func (m *InitializeShareGroupStateRequestPartitionData) appendTo(dst []byte, version int16) []byte {
 	flex := true
-	{
-		dst = appendInt32(dst, m.Partition)
-	}
-	{
-		dst = appendInt32(dst, m.StateEpoch)
-	}
-	{
-		dst = appendInt64(dst, m.StartOffset)
-	}
+	dst = appendInt32(dst, m.Partition)
+	dst = appendInt32(dst, m.StateEpoch)
+	dst = appendInt64(dst, m.StartOffset)
 	if flex {
 		dst = appendUvarint(dst, uint32(len(m.UnknownTags)))
 		dst = appendUnknownTags(dst, m.UnknownTags, 0, -1)
@@ -288,8 +260,6 @@ func (m *InitializeShareGroupStateResponse) decode(r *Reader, version int16) {
 				a[len(a)-1].decode(r, version)
 			}
 			m.Results = a
-		} else {
-			m.Results = nil
 		}
 	}
 	if flex {
@@ -303,11 +273,9 @@ func (m *InitializeShareGroupStateResponse) decode(r *Reader, version int16) {
 func (m *InitializeShareGroupStateResponse) appendTo(dst []byte, version int16) []byte {
 	flex := true
 	{
-		{
-			dst = appendArrayLen(dst, len(m.Results), flex)
-			for i := range m.Results {
-				dst = m.Results[i].appendTo(dst, version)
-			}
+		dst = appendArrayLen(dst, len(m.Results), flex)
+		for i := range m.Results {
+			dst = m.Results[i].appendTo(dst, version)
 		}
 	}
 	if flex {
@@ -373,9 +341,7 @@ func (m *InitializeShareGroupStateResponseInitializeStateResult) decode(r *Reade
 	*m = InitializeShareGroupStateResponseInitializeStateResult{}
 	m.Default()
 	flex := true
-	{
-		m.TopicID = r.UUID()
-	}
+	m.TopicID = r.UUID()
 	{
 		n := r.arrayLen(flex, false)
 		if n >= 0 {
@@ -386,8 +352,6 @@ func (m *InitializeShareGroupStateResponseInitializeStateResult) decode(r *Reade
 				a[len(a)-1].decode(r, version)
 			}
 			m.Partitions = a
-		} else {
-			m.Partitions = nil
 		}
 	}
 	if flex {
@@ -400,15 +364,11 @@ func (m *InitializeShareGroupStateResponseInitializeStateResult) decode(r *Reade
 
 func (m *InitializeShareGroupStateResponseInitializeStateResult) appendTo(dst []byte, version int16) []byte {
 	flex := true
+	dst = appendUUID(dst, m.TopicID)
 	{
-		dst = appendUUID(dst, m.TopicID)
-	}
-	{
-		{
-			dst = appendArrayLen(dst, len(m.Partitions), flex)
-			for i := range m.Partitions {
-				dst = m.Partitions[i].appendTo(dst, version)
-			}
+		dst = appendArrayLen(dst, len(m.Partitions), flex)
+		for i := range m.Partitions {
+			dst = m.Partitions[i].appendTo(dst, version)
 		}
 	}
 	if flex {
@@ -453,15 +413,9 @@ func (m *InitializeShareGroupStateResponsePartitionResult) decode(r *Reader, ver
 	*m = InitializeShareGroupStateResponsePartitionResult{}
 	m.Default()
 	flex := true
-	{
-		m.Partition = r.Int32()
-	}
-	{
-		m.ErrorCode = r.Int16()
-	}
-	{
-		m.ErrorMessage = r.NullableString(flex)
-	}
+	m.Partition = r.Int32()
+	m.ErrorCode = r.Int16()
+	m.ErrorMessage = r.NullableString(flex)
 	if flex {
 		for n := r.tagCount(); n > 0 && r.err == nil; n-- {
 			key, data := r.tag()
@@ -472,15 +426,9 @@ func (m *InitializeShareGroupStateResponsePartitionResult) decode(r *Reader, ver
 
 func (m *InitializeShareGroupStateResponsePartitionResult) appendTo(dst []byte, version int16) []byte {
 	flex := true
-	{
-		dst = appendInt32(dst, m.Partition)
-	}
-	{
-		dst = appendInt16(dst, m.ErrorCode)
-	}
-	{
-		dst = appendNullableString(dst, m.ErrorMessage, flex)
-	}
+	dst = appendInt32(dst, m.Partition)
+	dst = appendInt16(dst, m.ErrorCode)
+	dst = appendNullableString(dst, m.ErrorMessage, flex)
 	if flex {
 		dst = appendUvarint(dst, uint32(len(m.UnknownTags)))
 		dst = appendUnknownTags(dst, m.UnknownTags, 0, -1)

@@ -68,28 +68,16 @@ func (m *JoinGroupRequest) decode(r *Reader, version int16) {
 	*m = JoinGroupRequest{}
 	m.Default()
 	flex := version >= 6
-	{
-		m.GroupID = r.String(flex)
-	}
-	{
-		m.SessionTimeoutMs = r.Int32()
-	}
+	m.GroupID = r.String(flex)
+	m.SessionTimeoutMs = r.Int32()
 	if version >= 1 {
 		m.RebalanceTimeoutMs = r.Int32()
 	}
-	{
-		m.MemberID = r.String(flex)
-	}
+	m.MemberID = r.String(flex)
 	if version >= 5 {
-		if version >= 5 {
-			m.GroupInstanceID = r.NullableString(flex)
-		} else {
-			m.GroupInstanceID = r.StringPtr(flex)
-		}
+		m.GroupInstanceID = r.NullableString(flex)
 	}
-	{
-		m.ProtocolType = r.String(flex)
-	}
+	m.ProtocolType = r.String(flex)
 	{
 		n := r.arrayLen(flex, false)
 		if n >= 0 {
@@ -100,16 +88,10 @@ func (m *JoinGroupRequest) decode(r *Reader, version int16) {
 				a[len(a)-1].decode(r, version)
 			}
 			m.Protocols = a
-		} else {
-			m.Protocols = nil
 		}
 	}
 	if version >= 8 {
-		if version >= 8 {
-			m.Reason = r.NullableString(flex)
-		} else {
-			m.Reason = r.StringPtr(flex)
-		}
+		m.Reason = r.NullableString(flex)
 	}
 	if flex {
 		for n := r.tagCount(); n > 0 && r.err == nil; n-- {
@@ -121,42 +103,24 @@ func (m *JoinGroupRequest) decode(r *Reader, version int16) {
 
 func (m *JoinGroupRequest) appendTo(dst []byte, version int16) []byte {
 	flex := version >= 6
-	{
-		dst = appendString(dst, m.GroupID, flex)
-	}
-	{
-		dst = appendInt32(dst, m.SessionTimeoutMs)
-	}
+	dst = appendString(dst, m.GroupID, flex)
+	dst = appendInt32(dst, m.SessionTimeoutMs)
 	if version >= 1 {
 		dst = appendInt32(dst, m.RebalanceTimeoutMs)
 	}
-	{
-		dst = appendString(dst, m.MemberID, flex)
-	}
+	dst = appendString(dst, m.MemberID, flex)
 	if version >= 5 {
-		if version >= 5 {
-			dst = appendNullableString(dst, m.GroupInstanceID, flex)
-		} else {
-			dst = appendStringPtr(dst, m.GroupInstanceID, flex)
-		}
+		dst = appendNullableString(dst, m.GroupInstanceID, flex)
 	}
+	dst = appendString(dst, m.ProtocolType, flex)
 	{
-		dst = appendString(dst, m.ProtocolType, flex)
-	}
-	{
-		{
-			dst = appendArrayLen(dst, len(m.Protocols), flex)
-			for i := range m.Protocols {
-				dst = m.Protocols[i].appendTo(dst, version)
-			}
+		dst = appendArrayLen(dst, len(m.Protocols), flex)
+		for i := range m.Protocols {
+			dst = m.Protocols[i].appendTo(dst, version)
 		}
 	}
 	if version >= 8 {
-		if version >= 8 {
-			dst = appendNullableString(dst, m.Reason, flex)
-		} else {
-			dst = appendStringPtr(dst, m.Reason, flex)
-		}
+		dst = appendNullableString(dst, m.Reason, flex)
 	}
 	if flex {
 		dst = appendUvarint(dst, uint32(len(m.UnknownTags)))
@@ -221,12 +185,8 @@ func (m *JoinGroupRequestJoinGroupRequestProtocol) decode(r *Reader, version int
 	*m = JoinGroupRequestJoinGroupRequestProtocol{}
 	m.Default()
 	flex := version >= 6
-	{
-		m.Name = r.String(flex)
-	}
-	{
-		m.Metadata = r.Bytes(flex)
-	}
+	m.Name = r.String(flex)
+	m.Metadata = r.Bytes(flex)
 	if flex {
 		for n := r.tagCount(); n > 0 && r.err == nil; n-- {
 			key, data := r.tag()
@@ -237,12 +197,8 @@ func (m *JoinGroupRequestJoinGroupRequestProtocol) decode(r *Reader, version int
 
 func (m *JoinGroupRequestJoinGroupRequestProtocol) appendTo(dst []byte, version int16) []byte {
 	flex := version >= 6
-	{
-		dst = appendString(dst, m.Name, flex)
-	}
-	{
-		dst = appendBytes(dst, m.Metadata, flex)
-	}
+	dst = appendString(dst, m.Name, flex)
+	dst = appendBytes(dst, m.Metadata, flex)
 	if flex {
 		dst = appendUvarint(dst, uint32(len(m.UnknownTags)))
 		dst = appendUnknownTags(dst, m.UnknownTags, 0, -1)
@@ -320,35 +276,21 @@ func (m *JoinGroupResponse) decode(r *Reader, version int16) {
 	if version >= 2 {
 		m.ThrottleTimeMs = r.Int32()
 	}
-	{
-		m.ErrorCode = r.Int16()
-	}
-	{
-		m.GenerationID = r.Int32()
+	m.ErrorCode = r.Int16()
+	m.GenerationID = r.Int32()
+	if version >= 7 {
+		m.ProtocolType = r.NullableString(flex)
 	}
 	if version >= 7 {
-		if version >= 7 {
-			m.ProtocolType = r.NullableString(flex)
-		} else {
-			m.ProtocolType = r.StringPtr(flex)
-		}
+		m.ProtocolName = r.NullableString(flex)
+	} else {
+		m.ProtocolName = r.StringPtr(flex)
 	}
-	{
-		if version >= 7 {
-			m.ProtocolName = r.NullableString(flex)
-		} else {
-			m.ProtocolName = r.StringPtr(flex)
-		}
-	}
-	{
-		m.Leader = r.String(flex)
-	}
+	m.Leader = r.String(flex)
 	if version >= 9 {
 		m.SkipAssignment = r.Bool()
 	}
-	{
-		m.MemberID = r.String(flex)
-	}
+	m.MemberID = r.String(flex)
 	{
 		n := r.arrayLen(flex, false)
 		if n >= 0 {
@@ -359,8 +301,6 @@ func (m *JoinGroupResponse) decode(r *Reader, version int16) {
 				a[len(a)-1].decode(r, version)
 			}
 			m.Members = a
-		} else {
-			m.Members = nil
 		}
 	}
 	if flex {
@@ -376,41 +316,25 @@ func (m *JoinGroupResponse) appendTo(dst []byte, version int16) []byte {
 	if version >= 2 {
 		dst = appendInt32(dst, m.ThrottleTimeMs)
 	}
-	{
-		dst = appendInt16(dst, m.ErrorCode)
-	}
-	{
-		dst = appendInt32(dst, m.GenerationID)
+	dst = appendInt16(dst, m.ErrorCode)
+	dst = appendInt32(dst, m.GenerationID)
+	if version >= 7 {
+		dst = appendNullableString(dst, m.ProtocolType, flex)
 	}
 	if version >= 7 {
-		if version >= 7 {
-			dst = appendNullableString(dst, m.ProtocolType, flex)
-		} else {
-			dst = appendStringPtr(dst, m.ProtocolType, flex)
-		}
+		dst = appendNullableString(dst, m.ProtocolName, flex)
+	} else {
+		dst = appendStringPtr(dst, m.ProtocolName, flex)
 	}
-	{
-		if version >= 7 {
-			dst = appendNullableString(dst, m.ProtocolName, flex)
-		} else {
-			dst = appendStringPtr(dst, m.ProtocolName, flex)
-		}
-	}
-	{
-		dst = appendString(dst, m.Leader, flex)
-	}
+	dst = appendString(dst, m.Leader, flex)
 	if version >= 9 {
 		dst = appendBool(dst, m.SkipAssignment)
 	}
+	dst = appendString(dst, m.MemberID, flex)
 	{
-		dst = appendString(dst, m.MemberID, flex)
-	}
-	{
-		{
-			dst = appendArrayLen(dst, len(m.Members), flex)
-			for i := range m.Members {
-				dst = m.Members[i].appendTo(dst, version)
-			}
+		dst = appendArrayLen(dst, len(m.Members), flex)
+		for i := range m.Members {
+			dst = m.Members[i].appendTo(dst, version)
 		}
 	}
 	if flex {
@@ -481,19 +405,11 @@ func (m *JoinGroupResponseJoinGroupResponseMember) decode(r *Reader, version int
 	*m = JoinGroupResponseJoinGroupResponseMember{}
 	m.Default()
 	flex := version >= 6
-	{
-		m.MemberID = r.String(flex)
-	}
+	m.MemberID = r.String(flex)
 	if version >= 5 {
-		if version >= 5 {
-			m.GroupInstanceID = r.NullableString(flex)
-		} else {
-			m.GroupInstanceID = r.StringPtr(flex)
-		}
+		m.GroupInstanceID = r.NullableString(flex)
 	}
-	{
-		m.Metadata = r.Bytes(flex)
-	}
+	m.Metadata = r.Bytes(flex)
 	if flex {
 		for n := r.tagCount(); n > 0 && r.err == nil; n-- {
 			key, data := r.tag()
@@ -504,19 +420,11 @@ func (m *JoinGroupResponseJoinGroupResponseMember) decode(r *Reader, version int
 
 func (m *JoinGroupResponseJoinGroupResponseMember) appendTo(dst []byte, version int16) []byte {
 	flex := version >= 6
-	{
-		dst = appendString(dst, m.MemberID, flex)
-	}
+	dst = appendString(dst, m.MemberID, flex)
 	if version >= 5 {
-		if version >= 5 {
-			dst = appendNullableString(dst, m.GroupInstanceID, flex)
-		} else {
-			dst = appendStringPtr(dst, m.GroupInstanceID, flex)
-		}
+		dst = appendNullableString(dst, m.GroupInstanceID, flex)
 	}
-	{
-		dst = appendBytes(dst, m.Metadata, flex)
-	}
+	dst = appendBytes(dst, m.Metadata, flex)
 	if flex {
 		dst = appendUvarint(dst, uint32(len(m.UnknownTags)))
 		dst = appendUnknownTags(dst, m.UnknownTags, 0, -1)

@@ -37,12 +37,8 @@ func (m *KRaftVersionRecord) decode(r *Reader, version int16) {
 	*m = KRaftVersionRecord{}
 	m.Default()
 	flex := true
-	{
-		m.Version = r.Int16()
-	}
-	{
-		m.KRaftVersion = r.Int16()
-	}
+	m.Version = r.Int16()
+	m.KRaftVersion = r.Int16()
 	if flex {
 		for n := r.tagCount(); n > 0 && r.err == nil; n-- {
 			key, data := r.tag()
@@ -53,12 +49,8 @@ func (m *KRaftVersionRecord) decode(r *Reader, version int16) {
 
 func (m *KRaftVersionRecord) appendTo(dst []byte, version int16) []byte {
 	flex := true
-	{
-		dst = appendInt16(dst, m.Version)
-	}
-	{
-		dst = appendInt16(dst, m.KRaftVersion)
-	}
+	dst = appendInt16(dst, m.Version)
+	dst = appendInt16(dst, m.KRaftVersion)
 	if flex {
 		dst = appendUvarint(dst, uint32(len(m.UnknownTags)))
 		dst = appendUnknownTags(dst, m.UnknownTags, 0, -1)

@@ -68,15 +68,11 @@ func (m *LeaderAndIsrRequest) decode(r *Reader, version int16) {
 	*m = LeaderAndIsrRequest{}
 	m.Default()
 	flex := version >= 4
-	{
-		m.ControllerID = r.Int32()
-	}
+	m.ControllerID = r.Int32()
 	if version >= 7 {
 		m.IsKRaftController = r.Bool()
 	}
-	{
-		m.ControllerEpoch = r.Int32()
-	}
+	m.ControllerEpoch = r.Int32()
 	if version >= 2 {
 		m.BrokerEpoch = r.Int64()
 	}
@@ -93,8 +89,6 @@ func (m *LeaderAndIsrRequest) decode(r *Reader, version int16) {
 				a[len(a)-1].decode(r, version)
 			}
 			m.UngroupedPartitionStates = a
-		} else {
-			m.UngroupedPartitionStates = nil
 		}
 	}
 	if version >= 2 {
@@ -107,8 +101,6 @@ func (m *LeaderAndIsrRequest) decode(r *Reader, version int16) {
 				a[len(a)-1].decode(r, version)
 			}
 			m.TopicStates = a
-		} else {
-			m.TopicStates = nil
 		}
 	}
 	{
@@ -121,8 +113,6 @@ func (m *LeaderAndIsrRequest) decode(r *Reader, version int16) {
 				a[len(a)-1].decode(r, version)
 			}
 			m.LiveLeaders = a
-		} else {
-			m.LiveLeaders = nil
 		}
 	}
 	if flex {
@@ -135,15 +125,11 @@ func (m *LeaderAndIsrRequest) decode(r *Reader, version int16) {
 
 func (m *LeaderAndIsrRequest) appendTo(dst []byte, version int16) []byte {
 	flex := version >= 4
-	{
-		dst = appendInt32(dst, m.ControllerID)
-	}
+	dst = appendInt32(dst, m.ControllerID)
 	if version >= 7 {
 		dst = appendBool(dst, m.IsKRaftController)
 	}
-	{
-		dst = appendInt32(dst, m.ControllerEpoch)
-	}
+	dst = appendInt32(dst, m.ControllerEpoch)
 	if version >= 2 {
 		dst = appendInt64(dst, m.BrokerEpoch)
 	}
@@ -151,27 +137,21 @@ func (m *LeaderAndIsrRequest) appendTo(dst []byte, version int16) []byte {
 		dst = appendInt8(dst, m.Type)
 	}
 	if version <= 1 {
-		{
-			dst = appendArrayLen(dst, len(m.UngroupedPartitionStates), flex)
-			for i := range m.UngroupedPartitionStates {
-				dst = m.UngroupedPartitionStates[i].appendTo(dst, version)
-			}
+		dst = appendArrayLen(dst, len(m.UngroupedPartitionStates), flex)
+		for i := range m.UngroupedPartitionStates {
+			dst = m.UngroupedPartitionStates[i].appendTo(dst, version)
 		}
 	}
 	if version >= 2 {
-		{
-			dst = appendArrayLen(dst, len(m.TopicStates), flex)
-			for i := range m.TopicStates {
-				dst = m.TopicStates[i].appendTo(dst, version)
-			}
+		dst = appendArrayLen(dst, len(m.TopicStates), flex)
+		for i := range m.TopicStates {
+			dst = m.TopicStates[i].appendTo(dst, version)
 		}
 	}
 	{
-		{
-			dst = appendArrayLen(dst, len(m.LiveLeaders), flex)
-			for i := range m.LiveLeaders {
-				dst = m.LiveLeaders[i].appendTo(dst, version)
-			}
+		dst = appendArrayLen(dst, len(m.LiveLeaders), flex)
+		for i := range m.LiveLeaders {
+			dst = m.LiveLeaders[i].appendTo(dst, version)
 		}
 	}
 	if flex {
@@ -290,18 +270,10 @@ func (m *LeaderAndIsrRequestLeaderAndIsrPartitionState) decode(r *Reader, versio
 	if version <= 1 {
 		m.TopicName = r.String(flex)
 	}
-	{
-		m.PartitionIndex = r.Int32()
-	}
-	{
-		m.ControllerEpoch = r.Int32()
-	}
-	{
-		m.Leader = r.Int32()
-	}
-	{
-		m.LeaderEpoch = r.Int32()
-	}
+	m.PartitionIndex = r.Int32()
+	m.ControllerEpoch = r.Int32()
+	m.Leader = r.Int32()
+	m.LeaderEpoch = r.Int32()
 	{
 		n := r.arrayLen(flex, false)
 		if n >= 0 {
@@ -311,13 +283,9 @@ func (m *LeaderAndIsrRequestLeaderAndIsrPartitionState) decode(r *Reader, versio
 				a = append(a, r.Int32())
 			}
 			m.Isr = a
-		} else {
-			m.Isr = nil
 		}
 	}
-	{
-		m.PartitionEpoch = r.Int32()
-	}
+	m.PartitionEpoch = r.Int32()
 	{
 		n := r.arrayLen(flex, false)
 		if n >= 0 {
@@ -327,8 +295,6 @@ func (m *LeaderAndIsrRequestLeaderAndIsrPartitionState) decode(r *Reader, versio
 				a = append(a, r.Int32())
 			}
 			m.Replicas = a
-		} else {
-			m.Replicas = nil
 		}
 	}
 	if version >= 3 {
@@ -340,8 +306,6 @@ func (m *LeaderAndIsrRequestLeaderAndIsrPartitionState) decode(r *Reader, versio
 				a = append(a, r.Int32())
 			}
 			m.AddingReplicas = a
-		} else {
-			m.AddingReplicas = nil
 		}
 	}
 	if version >= 3 {
@@ -353,8 +317,6 @@ func (m *LeaderAndIsrRequestLeaderAndIsrPartitionState) decode(r *Reader, versio
 				a = append(a, r.Int32())
 			}
 			m.RemovingReplicas = a
-		} else {
-			m.RemovingReplicas = nil
 		}
 	}
 	if version >= 1 {
@@ -376,51 +338,33 @@ func (m *LeaderAndIsrRequestLeaderAndIsrPartitionState) appendTo(dst []byte, ver
 	if version <= 1 {
 		dst = appendString(dst, m.TopicName, flex)
 	}
+	dst = appendInt32(dst, m.PartitionIndex)
+	dst = appendInt32(dst, m.ControllerEpoch)
+	dst = appendInt32(dst, m.Leader)
+	dst = appendInt32(dst, m.LeaderEpoch)
 	{
-		dst = appendInt32(dst, m.PartitionIndex)
-	}
-	{
-		dst = appendInt32(dst, m.ControllerEpoch)
-	}
-	{
-		dst = appendInt32(dst, m.Leader)
-	}
-	{
-		dst = appendInt32(dst, m.LeaderEpoch)
-	}
-	{
-		{
-			dst = appendArrayLen(dst, len(m.Isr), flex)
-			for i := range m.Isr {
-				dst = appendInt32(dst, m.Isr[i])
-			}
+		dst = appendArrayLen(dst, len(m.Isr), flex)
+		for i := range m.Isr {
+			dst = appendInt32(dst, m.Isr[i])
 		}
 	}
+	dst = appendInt32(dst, m.PartitionEpoch)
 	{
-		dst = appendInt32(dst, m.PartitionEpoch)
-	}
-	{
-		{
-			dst = appendArrayLen(dst, len(m.Replicas), flex)
-			for i := range m.Replicas {
-				dst = appendInt32(dst, m.Replicas[i])
-			}
+		dst = appendArrayLen(dst, len(m.Replicas), flex)
+		for i := range m.Replicas {
+			dst = appendInt32(dst, m.Replicas[i])
 		}
 	}
 	if version >= 3 {
-		{
-			dst = appendArrayLen(dst, len(m.AddingReplicas), flex)
-			for i := range m.AddingReplicas {
-				dst = appendInt32(dst, m.AddingReplicas[i])
-			}
+		dst = appendArrayLen(dst, len(m.AddingReplicas), flex)
+		for i := range m.AddingReplicas {
+			dst = appendInt32(dst, m.AddingReplicas[i])
 		}
 	}
 	if version >= 3 {
-		{
-			dst = appendArrayLen(dst, len(m.RemovingReplicas), flex)
-			for i := range m.RemovingReplicas {
-				dst = appendInt32(dst, m.RemovingReplicas[i])
-			}
+		dst = appendArrayLen(dst, len(m.RemovingReplicas), flex)
+		for i := range m.RemovingReplicas {
+			dst = appendInt32(dst, m.RemovingReplicas[i])
 		}
 	}
 	if version >= 1 {
@@ -487,8 +431,6 @@ func (m *LeaderAndIsrRequestLeaderAndIsrTopicState) decode(r *Reader, version in
 				a[len(a)-1].decode(r, version)
 			}
 			m.PartitionStates = a
-		} else {
-			m.PartitionStates = nil
 		}
 	}
 	if flex {
@@ -508,11 +450,9 @@ func (m *LeaderAndIsrRequestLeaderAndIsrTopicState) appendTo(dst []byte, version
 		dst = appendUUID(dst, m.TopicID)
 	}
 	if version >= 2 {
-		{
-			dst = appendArrayLen(dst, len(m.PartitionStates), flex)
-			for i := range m.PartitionStates {
-				dst = m.PartitionStates[i].appendTo(dst, version)
-			}
+		dst = appendArrayLen(dst, len(m.PartitionStates), flex)
+		for i := range m.PartitionStates {
+			dst = m.PartitionStates[i].appendTo(dst, version)
 		}
 	}
 	if flex {
@@ -557,15 +497,9 @@ func (m *LeaderAndIsrRequestLeaderAndIsrLiveLeader) decode(r *Reader, version in
 	*m = LeaderAndIsrRequestLeaderAndIsrLiveLeader{}
 	m.Default()
 	flex := version >= 4
-	{
-		m.BrokerID = r.Int32()
-	}
-	{
-		m.HostName = r.String(flex)
-	}
-	{
-		m.Port = r.Int32()
-	}
+	m.BrokerID = r.Int32()
+	m.HostName = r.String(flex)
+	m.Port = r.Int32()
 	if flex {
 		for n := r.tagCount(); n > 0 && r.err == nil; n-- {
 			key, data := r.tag()
@@ -576,15 +510,9 @@ func (m *LeaderAndIsrRequestLeaderAndIsrLiveLeader) decode(r *Reader, version in
 
 func (m *LeaderAndIsrRequestLeaderAndIsrLiveLeader) appendTo(dst []byte, version int16) []byte {
 	flex := version >= 4
-	{
-		dst = appendInt32(dst, m.BrokerID)
-	}
-	{
-		dst = appendString(dst, m.HostName, flex)
-	}
-	{
-		dst = appendInt32(dst, m.Port)
-	}
+	dst = appendInt32(dst, m.BrokerID)
+	dst = appendString(dst, m.HostName, flex)
+	dst = appendInt32(dst, m.Port)
 	if flex {
 		dst = appendUvarint(dst, uint32(len(m.UnknownTags)))
 		dst = appendUnknownTags(dst, m.UnknownTags, 0, -1)
@@ -627,9 +555,7 @@ func (m *LeaderAndIsrResponse) decode(r *Reader, version int16) {
 	*m = LeaderAndIsrResponse{}
 	m.Default()
 	flex := version >= 4
-	{
-		m.ErrorCode = r.Int16()
-	}
+	m.ErrorCode = r.Int16()
 	if version <= 4 {
 		n := r.arrayLen(flex, false)
 		if n >= 0 {
@@ -640,8 +566,6 @@ func (m *LeaderAndIsrResponse) decode(r *Reader, version int16) {
 				a[len(a)-1].decode(r, version)
 			}
 			m.PartitionErrors = a
-		} else {
-			m.PartitionErrors = nil
 		}
 	}
 	if version >= 5 {
@@ -654,8 +578,6 @@ func (m *LeaderAndIsrResponse) decode(r *Reader, version int16) {
 				a[len(a)-1].decode(r, version)
 			}
 			m.Topics = a
-		} else {
-			m.Topics = nil
 		}
 	}
 	if flex {
@@ -668,23 +590,17 @@ func (m *LeaderAndIsrResponse) decode(r *Reader, version int16) {
 
 func (m *LeaderAndIsrResponse) appendTo(dst []byte, version int16) []byte {
 	flex := version >= 4
-	{
-		dst = appendInt16(dst, m.ErrorCode)
-	}
+	dst = appendInt16(dst, m.ErrorCode)
 	if version <= 4 {
-		{
-			dst = appendArrayLen(dst, len(m.PartitionErrors), flex)
-			for i := range m.PartitionErrors {
-				dst = m.PartitionErrors[i].appendTo(dst, version)
-			}
+		dst = appendArrayLen(dst, len(m.PartitionErrors), flex)
+		for i := range m.PartitionErrors {
+			dst = m.PartitionErrors[i].appendTo(dst, version)
 		}
 	}
 	if version >= 5 {
-		{
-			dst = appendArrayLen(dst, len(m.Topics), flex)
-			for i := range m.Topics {
-				dst = m.Topics[i].appendTo(dst, version)
-			}
+		dst = appendArrayLen(dst, len(m.Topics), flex)
+		for i := range m.Topics {
+			dst = m.Topics[i].appendTo(dst, version)
 		}
 	}
 	if flex {
@@ -758,12 +674,8 @@ func (m *LeaderAndIsrResponseLeaderAndIsrPartitionError) decode(r *Reader, versi
 	if version <= 4 {
 		m.TopicName = r.String(flex)
 	}
-	{
-		m.PartitionIndex = r.Int32()
-	}
-	{
-		m.ErrorCode = r.Int16()
-	}
+	m.PartitionIndex = r.Int32()
+	m.ErrorCode = r.Int16()
 	if flex {
 		for n := r.tagCount(); n > 0 && r.err == nil; n-- {
 			key, data := r.tag()
@@ -777,12 +689,8 @@ func (m *LeaderAndIsrResponseLeaderAndIsrPartitionError) appendTo(dst []byte, ve
 	if version <= 4 {
 		dst = appendString(dst, m.TopicName, flex)
 	}
-	{
-		dst = appendInt32(dst, m.PartitionIndex)
-	}
-	{
-		dst = appendInt16(dst, m.ErrorCode)
-	}
+	dst = appendInt32(dst, m.PartitionIndex)
+	dst = appendInt16(dst, m.ErrorCode)
 	if flex {
 		dst = appendUvarint(dst, uint32(len(m.UnknownTags)))
 		dst = appendUnknownTags(dst, m.UnknownTags, 0, -1)
@@ -833,8 +741,6 @@ func (m *LeaderAndIsrResponseLeaderAndIsrTopicError) decode(r *Reader, version i
 				a[len(a)-1].decode(r, version)
 			}
 			m.PartitionErrors = a
-		} else {
-			m.PartitionErrors = nil
 		}
 	}
 	if flex {
@@ -851,11 +757,9 @@ func (m *LeaderAndIsrResponseLeaderAndIsrTopicError) appendTo(dst []byte, versio
 		dst = appendUUID(dst, m.TopicID)
 	}
 	if version >= 5 {
-		{
-			dst = appendArrayLen(dst, len(m.PartitionErrors), flex)
-			for i := range m.PartitionErrors {
-				dst = m.PartitionErrors[i].appendTo(dst, version)
-			}
+		dst = appendArrayLen(dst, len(m.PartitionErrors), flex)
+		for i := range m.PartitionErrors {
+			dst = m.PartitionErrors[i].appendTo(dst, version)
 		}
 	}
 	if flex {

@@ -47,12 +47,8 @@ func (m *LeaderChangeMessage) decode(r *Reader, version int16) {
 	*m = LeaderChangeMessage{}
 	m.Default()
 	flex := true
-	{
-		m.Version = r.Int16()
-	}
-	{
-		m.LeaderID = r.Int32()
-	}
+	m.Version = r.Int16()
+	m.LeaderID = r.Int32()
 	{
 		n := r.arrayLen(flex, false)
 		if n >= 0 {
@@ -63,8 +59,6 @@ func (m *LeaderChangeMessage) decode(r *Reader, version int16) {
 				a[len(a)-1].decode(r, version)
 			}
 			m.Voters = a
-		} else {
-			m.Voters = nil
 		}
 	}
 	{
@@ -77,8 +71,6 @@ func (m *LeaderChangeMessage) decode(r *Reader, version int16) {
 				a[len(a)-1].decode(r, version)
 			}
 			m.GrantingVoters = a
-		} else {
-			m.GrantingVoters = nil
 		}
 	}
 	if flex {
@@ -91,26 +83,18 @@ func (m *LeaderChangeMessage) decode(r *Reader, version int16) {
 
 func (m *LeaderChangeMessage) appendTo(dst []byte, version int16) []byte {
 	flex := true
+	dst = appendInt16(dst, m.Version)
+	dst = appendInt32(dst, m.LeaderID)
 	{
-		dst = appendInt16(dst, m.Version)
-	}
-	{
-		dst = appendInt32(dst, m.LeaderID)
-	}
-	{
-		{
-			dst = appendArrayLen(dst, len(m.Voters), flex)
-			for i := range m.Voters {
-				dst = m.Voters[i].appendTo(dst, version)
-			}
+		dst = appendArrayLen(dst, len(m.Voters), flex)
+		for i := range m.Voters {
+			dst = m.Voters[i].appendTo(dst, version)
 		}
 	}
 	{
-		{
-			dst = appendArrayLen(dst, len(m.GrantingVoters), flex)
-			for i := range m.GrantingVoters {
-				dst = m.GrantingVoters[i].appendTo(dst, version)
-			}
+		dst = appendArrayLen(dst, len(m.GrantingVoters), flex)
+		for i := range m.GrantingVoters {
+			dst = m.GrantingVoters[i].appendTo(dst, version)
 		}
 	}
 	if flex {
@@ -169,9 +153,7 @@ func (m *LeaderChangeMessageVoter) decode(r *Reader, version int16) {
 	*m = LeaderChangeMessageVoter{}
 	m.Default()
 	flex := true
-	{
-		m.VoterID = r.Int32()
-	}
+	m.VoterID = r.Int32()
 	if version >= 1 {
 		m.VoterDirectoryID = r.UUID()
 	}
@@ -185,9 +167,7 @@ func (m *LeaderChangeMessageVoter) decode(r *Reader, version int16) {
 
 func (m *LeaderChangeMessageVoter) appendTo(dst []byte, version int16) []byte {
 	flex := true
-	{
-		dst = appendInt32(dst, m.VoterID)
-	}
+	dst = appendInt32(dst, m.VoterID)
 	if version >= 1 {
 		dst = appendUUID(dst, m.VoterDirectoryID)
 	}

@@ -42,9 +42,7 @@ func (m *LeaveGroupRequest) decode(r *Reader, version int16) {
 	*m = LeaveGroupRequest{}
 	m.Default()
 	flex := version >= 4
-	{
-		m.GroupID = r.String(flex)
-	}
+	m.GroupID = r.String(flex)
 	if version <= 2 {
 		m.MemberID = r.String(flex)
 	}
@@ -58,8 +56,6 @@ func (m *LeaveGroupRequest) decode(r *Reader, version int16) {
 				a[len(a)-1].decode(r, version)
 			}
 			m.Members = a
-		} else {
-			m.Members = nil
 		}
 	}
 	if flex {
@@ -72,18 +68,14 @@ func (m *LeaveGroupRequest) decode(r *Reader, version int16) {
 
 func (m *LeaveGroupRequest) appendTo(dst []byte, version int16) []byte {
 	flex := version >= 4
-	{
-		dst = appendString(dst, m.GroupID, flex)
-	}
+	dst = appendString(dst, m.GroupID, flex)
 	if version <= 2 {
 		dst = appendString(dst, m.MemberID, flex)
 	}
 	if version >= 3 {
-		{
-			dst = appendArrayLen(dst, len(m.Members), flex)
-			for i := range m.Members {
-				dst = m.Members[i].appendTo(dst, version)
-			}
+		dst = appendArrayLen(dst, len(m.Members), flex)
+		for i := range m.Members {
+			dst = m.Members[i].appendTo(dst, version)
 		}
 	}
 	if flex {
@@ -158,18 +150,10 @@ func (m *LeaveGroupRequestMemberIdentity) decode(r *Reader, version int16) {
 		m.MemberID = r.String(flex)
 	}
 	if version >= 3 {
-		if version >= 3 {
-			m.GroupInstanceID = r.NullableString(flex)
-		} else {
-			m.GroupInstanceID = r.StringPtr(flex)
-		}
+		m.GroupInstanceID = r.NullableString(flex)
 	}
 	if version >= 5 {
-		if version >= 5 {
-			m.Reason = r.NullableString(flex)
-		} else {
-			m.Reason = r.StringPtr(flex)
-		}
+		m.Reason = r.NullableString(flex)
 	}
 	if flex {
 		for n := r.tagCount(); n > 0 && r.err == nil; n-- {
@@ -185,18 +169,10 @@ func (m *LeaveGroupRequestMemberIdentity) appendTo(dst []byte, version int16) []
 		dst = appendString(dst, m.MemberID, flex)
 	}
 	if version >= 3 {
-		if version >= 3 {
-			dst = appendNullableString(dst, m.GroupInstanceID, flex)
-		} else {
-			dst = appendStringPtr(dst, m.GroupInstanceID, flex)
-		}
+		dst = appendNullableString(dst, m.GroupInstanceID, flex)
 	}
 	if version >= 5 {
-		if version >= 5 {
-			dst = appendNullableString(dst, m.Reason, flex)
-		} else {
-			dst = appendStringPtr(dst, m.Reason, flex)
-		}
+		dst = appendNullableString(dst, m.Reason, flex)
 	}
 	if flex {
 		dst = appendUvarint(dst, uint32(len(m.UnknownTags)))
@@ -243,9 +219,7 @@ func (m *LeaveGroupResponse) decode(r *Reader, version int16) {
 	if version >= 1 {
 		m.ThrottleTimeMs = r.Int32()
 	}
-	{
-		m.ErrorCode = r.Int16()
-	}
+	m.ErrorCode = r.Int16()
 	if version >= 3 {
 		n := r.arrayLen(flex, false)
 		if n >= 0 {
@@ -256,8 +230,6 @@ func (m *LeaveGroupResponse) decode(r *Reader, version int16) {
 				a[len(a)-1].decode(r, version)
 			}
 			m.Members = a
-		} else {
-			m.Members = nil
 		}
 	}
 	if flex {
@@ -273,15 +245,11 @@ func (m *LeaveGroupResponse) appendTo(dst []byte, version int16) []byte {
 	if version >= 1 {
 		dst = appendInt32(dst, m.ThrottleTimeMs)
 	}
-	{
-		dst = appendInt16(dst, m.ErrorCode)
-	}
+	dst = appendInt16(dst, m.ErrorCode)
 	if version >= 3 {
-		{
-			dst = appendArrayLen(dst, len(m.Members), flex)
-			for i := range m.Members {
-				dst = m.Members[i].appendTo(dst, version)
-			}
+		dst = appendArrayLen(dst, len(m.Members), flex)
+		for i := range m.Members {
+			dst = m.Members[i].appendTo(dst, version)
 		}
 	}
 	if flex {
@@ -358,11 +326,7 @@ func (m *LeaveGroupResponseMemberResponse) decode(r *Reader, version int16) {
 		m.MemberID = r.String(flex)
 	}
 	if version >= 3 {
-		if version >= 3 {
-			m.GroupInstanceID = r.NullableString(flex)
-		} else {
-			m.GroupInstanceID = r.StringPtr(flex)
-		}
+		m.GroupInstanceID = r.NullableString(flex)
 	}
 	if version >= 3 {
 		m.ErrorCode = r.Int16()
@@ -381,11 +345,7 @@ func (m *LeaveGroupResponseMemberResponse) appendTo(dst []byte, version int16) [
 		dst = appendString(dst, m.MemberID, flex)
 	}
 	if version >= 3 {
-		if version >= 3 {
-			dst = appendNullableString(dst, m.GroupInstanceID, flex)
-		} else {
-			dst = appendStringPtr(dst, m.GroupInstanceID, flex)
-		}
+		dst = appendNullableString(dst, m.GroupInstanceID, flex)
 	}
 	if version >= 3 {
 		dst = appendInt16(dst, m.ErrorCode)

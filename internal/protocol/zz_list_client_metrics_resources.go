@@ -105,12 +105,8 @@ func (m *ListClientMetricsResourcesResponse) decode(r *Reader, version int16) {
 	*m = ListClientMetricsResourcesResponse{}
 	m.Default()
 	flex := true
-	{
-		m.ThrottleTimeMs = r.Int32()
-	}
-	{
-		m.ErrorCode = r.Int16()
-	}
+	m.ThrottleTimeMs = r.Int32()
+	m.ErrorCode = r.Int16()
 	{
 		n := r.arrayLen(flex, false)
 		if n >= 0 {
@@ -121,8 +117,6 @@ func (m *ListClientMetricsResourcesResponse) decode(r *Reader, version int16) {
 				a[len(a)-1].decode(r, version)
 			}
 			m.ClientMetricsResources = a
-		} else {
-			m.ClientMetricsResources = nil
 		}
 	}
 	if flex {
@@ -135,18 +129,12 @@ func (m *ListClientMetricsResourcesResponse) decode(r *Reader, version int16) {
 
 func (m *ListClientMetricsResourcesResponse) appendTo(dst []byte, version int16) []byte {
 	flex := true
+	dst = appendInt32(dst, m.ThrottleTimeMs)
+	dst = appendInt16(dst, m.ErrorCode)
 	{
-		dst = appendInt32(dst, m.ThrottleTimeMs)
-	}
-	{
-		dst = appendInt16(dst, m.ErrorCode)
-	}
-	{
-		{
-			dst = appendArrayLen(dst, len(m.ClientMetricsResources), flex)
-			for i := range m.ClientMetricsResources {
-				dst = m.ClientMetricsResources[i].appendTo(dst, version)
-			}
+		dst = appendArrayLen(dst, len(m.ClientMetricsResources), flex)
+		for i := range m.ClientMetricsResources {
+			dst = m.ClientMetricsResources[i].appendTo(dst, version)
 		}
 	}
 	if flex {
@@ -207,9 +195,7 @@ func (m *ListClientMetricsResourcesResponseClientMetricsResource) decode(r *Read
 	*m = ListClientMetricsResourcesResponseClientMetricsResource{}
 	m.Default()
 	flex := true
-	{
-		m.Name = r.String(flex)
-	}
+	m.Name = r.String(flex)
 	if flex {
 		for n := r.tagCount(); n > 0 && r.err == nil; n-- {
 			key, data := r.tag()
@@ -220,9 +206,7 @@ func (m *ListClientMetricsResourcesResponseClientMetricsResource) decode(r *Read
 
 func (m *ListClientMetricsResourcesResponseClientMetricsResource) appendTo(dst []byte, version int16) []byte {
 	flex := true
-	{
-		dst = appendString(dst, m.Name, flex)
-	}
+	dst = appendString(dst, m.Name, flex)
 	if flex {
 		dst = appendUvarint(dst, uint32(len(m.UnknownTags)))
 		dst = appendUnknownTags(dst, m.UnknownTags, 0, -1)

@@ -46,8 +46,6 @@ func (m *ListGroupsRequest) decode(r *Reader, version int16) {
 				a = append(a, r.String(flex))
 			}
 			m.StatesFilter = a
-		} else {
-			m.StatesFilter = nil
 		}
 	}
 	if version >= 5 {
@@ -59,8 +57,6 @@ func (m *ListGroupsRequest) decode(r *Reader, version int16) {
 				a = append(a, r.String(flex))
 			}
 			m.TypesFilter = a
-		} else {
-			m.TypesFilter = nil
 		}
 	}
 	if flex {
@@ -74,19 +70,15 @@ func (m *ListGroupsRequest) decode(r *Reader, version int16) {
 func (m *ListGroupsRequest) appendTo(dst []byte, version int16) []byte {
 	flex := version >= 3
 	if version >= 4 {
-		{
-			dst = appendArrayLen(dst, len(m.StatesFilter), flex)
-			for i := range m.StatesFilter {
-				dst = appendString(dst, m.StatesFilter[i], flex)
-			}
+		dst = appendArrayLen(dst, len(m.StatesFilter), flex)
+		for i := range m.StatesFilter {
+			dst = appendString(dst, m.StatesFilter[i], flex)
 		}
 	}
 	if version >= 5 {
-		{
-			dst = appendArrayLen(dst, len(m.TypesFilter), flex)
-			for i := range m.TypesFilter {
-				dst = appendString(dst, m.TypesFilter[i], flex)
-			}
+		dst = appendArrayLen(dst, len(m.TypesFilter), flex)
+		for i := range m.TypesFilter {
+			dst = appendString(dst, m.TypesFilter[i], flex)
 		}
 	}
 	if flex {
@@ -160,9 +152,7 @@ func (m *ListGroupsResponse) decode(r *Reader, version int16) {
 	if version >= 1 {
 		m.ThrottleTimeMs = r.Int32()
 	}
-	{
-		m.ErrorCode = r.Int16()
-	}
+	m.ErrorCode = r.Int16()
 	{
 		n := r.arrayLen(flex, false)
 		if n >= 0 {
@@ -173,8 +163,6 @@ func (m *ListGroupsResponse) decode(r *Reader, version int16) {
 				a[len(a)-1].decode(r, version)
 			}
 			m.Groups = a
-		} else {
-			m.Groups = nil
 		}
 	}
 	if flex {
@@ -190,15 +178,11 @@ func (m *ListGroupsResponse) appendTo(dst []byte, version int16) []byte {
 	if version >= 1 {
 		dst = appendInt32(dst, m.ThrottleTimeMs)
 	}
+	dst = appendInt16(dst, m.ErrorCode)
 	{
-		dst = appendInt16(dst, m.ErrorCode)
-	}
-	{
-		{
-			dst = appendArrayLen(dst, len(m.Groups), flex)
-			for i := range m.Groups {
-				dst = m.Groups[i].appendTo(dst, version)
-			}
+		dst = appendArrayLen(dst, len(m.Groups), flex)
+		for i := range m.Groups {
+			dst = m.Groups[i].appendTo(dst, version)
 		}
 	}
 	if flex {
@@ -274,12 +258,8 @@ func (m *ListGroupsResponseListedGroup) decode(r *Reader, version int16) {
 	*m = ListGroupsResponseListedGroup{}
 	m.Default()
 	flex := version >= 3
-	{
-		m.GroupID = r.String(flex)
-	}
-	{
-		m.ProtocolType = r.String(flex)
-	}
+	m.GroupID = r.String(flex)
+	m.ProtocolType = r.String(flex)
 	if version >= 4 {
 		m.GroupState = r.String(flex)
 	}
@@ -296,12 +276,8 @@ func (m *ListGroupsResponseListedGroup) decode(r *Reader, version int16) {
 
 func (m *ListGroupsResponseListedGroup) appendTo(dst []byte, version int16) []byte {
 	flex := version >= 3
-	{
-		dst = appendString(dst, m.GroupID, flex)
-	}
-	{
-		dst = appendString(dst, m.ProtocolType, flex)
-	}
+	dst = appendString(dst, m.GroupID, flex)
+	dst = appendString(dst, m.ProtocolType, flex)
 	if version >= 4 {
 		dst = appendString(dst, m.GroupState, flex)
 	}

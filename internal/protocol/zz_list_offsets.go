@@ -47,9 +47,7 @@ func (m *ListOffsetsRequest) decode(r *Reader, version int16) {
 	*m = ListOffsetsRequest{}
 	m.Default()
 	flex := version >= 6
-	{
-		m.ReplicaID = r.Int32()
-	}
+	m.ReplicaID = r.Int32()
 	if version >= 2 {
 		m.IsolationLevel = r.Int8()
 	}
@@ -63,8 +61,6 @@ func (m *ListOffsetsRequest) decode(r *Reader, version int16) {
 				a[len(a)-1].decode(r, version)
 			}
 			m.Topics = a
-		} else {
-			m.Topics = nil
 		}
 	}
 	if version >= 10 {
@@ -80,18 +76,14 @@ func (m *ListOffsetsRequest) decode(r *Reader, version int16) {
 
 func (m *ListOffsetsRequest) appendTo(dst []byte, version int16) []byte {
 	flex := version >= 6
-	{
-		dst = appendInt32(dst, m.ReplicaID)
-	}
+	dst = appendInt32(dst, m.ReplicaID)
 	if version >= 2 {
 		dst = appendInt8(dst, m.IsolationLevel)
 	}
 	{
-		{
-			dst = appendArrayLen(dst, len(m.Topics), flex)
-			for i := range m.Topics {
-				dst = m.Topics[i].appendTo(dst, version)
-			}
+		dst = appendArrayLen(dst, len(m.Topics), flex)
+		for i := range m.Topics {
+			dst = m.Topics[i].appendTo(dst, version)
 		}
 	}
 	if version >= 10 {
@@ -160,9 +152,7 @@ func (m *ListOffsetsRequestListOffsetsTopic) decode(r *Reader, version int16) {
 	*m = ListOffsetsRequestListOffsetsTopic{}
 	m.Default()
 	flex := version >= 6
-	{
-		m.Name = r.String(flex)
-	}
+	m.Name = r.String(flex)
 	{
 		n := r.arrayLen(flex, false)
 		if n >= 0 {
@@ -173,8 +163,6 @@ func (m *ListOffsetsRequestListOffsetsTopic) decode(r *Reader, version int16) {
 				a[len(a)-1].decode(r, version)
 			}
 			m.Partitions = a
-		} else {
-			m.Partitions = nil
 		}
 	}
 	if flex {
@@ -187,15 +175,11 @@ func (m *ListOffsetsRequestListOffsetsTopic) decode(r *Reader, version int16) {
 
 func (m *ListOffsetsRequestListOffsetsTopic) appendTo(dst []byte, version int16) []byte {
 	flex := version >= 6
+	dst = appendString(dst, m.Name, flex)
 	{
-		dst = appendString(dst, m.Name, flex)
-	}
-	{
-		{
-			dst = appendArrayLen(dst, len(m.Partitions), flex)
-			for i := range m.Partitions {
-				dst = m.Partitions[i].appendTo(dst, version)
-			}
+		dst = appendArrayLen(dst, len(m.Partitions), flex)
+		for i := range m.Partitions {
+			dst = m.Partitions[i].appendTo(dst, version)
 		}
 	}
 	if flex {
@@ -247,15 +231,11 @@ func (m *ListOffsetsRequestListOffsetsPartition) decode(r *Reader, version int16
 	*m = ListOffsetsRequestListOffsetsPartition{}
 	m.Default()
 	flex := version >= 6
-	{
-		m.PartitionIndex = r.Int32()
-	}
+	m.PartitionIndex = r.Int32()
 	if version >= 4 {
 		m.CurrentLeaderEpoch = r.Int32()
 	}
-	{
-		m.Timestamp = r.Int64()
-	}
+	m.Timestamp = r.Int64()
 	if version <= 0 {
 		m.MaxNumOffsets = r.Int32()
 	}
@@ -269,15 +249,11 @@ func (m *ListOffsetsRequestListOffsetsPartition) decode(r *Reader, version int16
 
 func (m *ListOffsetsRequestListOffsetsPartition) appendTo(dst []byte, version int16) []byte {
 	flex := version >= 6
-	{
-		dst = appendInt32(dst, m.PartitionIndex)
-	}
+	dst = appendInt32(dst, m.PartitionIndex)
 	if version >= 4 {
 		dst = appendInt32(dst, m.CurrentLeaderEpoch)
 	}
-	{
-		dst = appendInt64(dst, m.Timestamp)
-	}
+	dst = appendInt64(dst, m.Timestamp)
 	if version <= 0 {
 		dst = appendInt32(dst, m.MaxNumOffsets)
 	}
@@ -331,8 +307,6 @@ func (m *ListOffsetsResponse) decode(r *Reader, version int16) {
 				a[len(a)-1].decode(r, version)
 			}
 			m.Topics = a
-		} else {
-			m.Topics = nil
 		}
 	}
 	if flex {
@@ -349,11 +323,9 @@ func (m *ListOffsetsResponse) appendTo(dst []byte, version int16) []byte {
 		dst = appendInt32(dst, m.ThrottleTimeMs)
 	}
 	{
-		{
-			dst = appendArrayLen(dst, len(m.Topics), flex)
-			for i := range m.Topics {
-				dst = m.Topics[i].appendTo(dst, version)
-			}
+		dst = appendArrayLen(dst, len(m.Topics), flex)
+		for i := range m.Topics {
+			dst = m.Topics[i].appendTo(dst, version)
 		}
 	}
 	if flex {
@@ -419,9 +391,7 @@ func (m *ListOffsetsResponseListOffsetsTopicResponse) decode(r *Reader, version 
 	*m = ListOffsetsResponseListOffsetsTopicResponse{}
 	m.Default()
 	flex := version >= 6
-	{
-		m.Name = r.String(flex)
-	}
+	m.Name = r.String(flex)
 	{
 		n := r.arrayLen(flex, false)
 		if n >= 0 {
@@ -432,8 +402,6 @@ func (m *ListOffsetsResponseListOffsetsTopicResponse) decode(r *Reader, version 
 				a[len(a)-1].decode(r, version)
 			}
 			m.Partitions = a
-		} else {
-			m.Partitions = nil
 		}
 	}
 	if flex {
@@ -446,15 +414,11 @@ func (m *ListOffsetsResponseListOffsetsTopicResponse) decode(r *Reader, version 
 
 func (m *ListOffsetsResponseListOffsetsTopicResponse) appendTo(dst []byte, version int16) []byte {
 	flex := version >= 6
+	dst = appendString(dst, m.Name, flex)
 	{
-		dst = appendString(dst, m.Name, flex)
-	}
-	{
-		{
-			dst = appendArrayLen(dst, len(m.Partitions), flex)
-			for i := range m.Partitions {
-				dst = m.Partitions[i].appendTo(dst, version)
-			}
+		dst = appendArrayLen(dst, len(m.Partitions), flex)
+		for i := range m.Partitions {
+			dst = m.Partitions[i].appendTo(dst, version)
 		}
 	}
 	if flex {
@@ -516,12 +480,8 @@ func (m *ListOffsetsResponseListOffsetsPartitionResponse) decode(r *Reader, vers
 	*m = ListOffsetsResponseListOffsetsPartitionResponse{}
 	m.Default()
 	flex := version >= 6
-	{
-		m.PartitionIndex = r.Int32()
-	}
-	{
-		m.ErrorCode = r.Int16()
-	}
+	m.PartitionIndex = r.Int32()
+	m.ErrorCode = r.Int16()
 	if version <= 0 {
 		n := r.arrayLen(flex, false)
 		if n >= 0 {
@@ -531,8 +491,6 @@ func (m *ListOffsetsResponseListOffsetsPartitionResponse) decode(r *Reader, vers
 				a = append(a, r.Int64())
 			}
 			m.OldStyleOffsets = a
-		} else {
-			m.OldStyleOffsets = nil
 		}
 	}
 	if version >= 1 {
@@ -554,18 +512,12 @@ func (m *ListOffsetsResponseListOffsetsPartitionResponse) decode(r *Reader, vers
 
 func (m *ListOffsetsResponseListOffsetsPartitionResponse) appendTo(dst []byte, version int16) []byte {
 	flex := version >= 6
-	{
-		dst = appendInt32(dst, m.PartitionIndex)
-	}
-	{
-		dst = appendInt16(dst, m.ErrorCode)
-	}
+	dst = appendInt32(dst, m.PartitionIndex)
+	dst = appendInt16(dst, m.ErrorCode)
 	if version <= 0 {
-		{
-			dst = appendArrayLen(dst, len(m.OldStyleOffsets), flex)
-			for i := range m.OldStyleOffsets {
-				dst = appendInt64(dst, m.OldStyleOffsets[i])
-			}
+		dst = appendArrayLen(dst, len(m.OldStyleOffsets), flex)
+		for i := range m.OldStyleOffsets {
+			dst = appendInt64(dst, m.OldStyleOffsets[i])
 		}
 	}
 	if version >= 1 {

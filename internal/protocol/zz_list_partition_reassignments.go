@@ -38,9 +38,7 @@ func (m *ListPartitionReassignmentsRequest) decode(r *Reader, version int16) {
 	*m = ListPartitionReassignmentsRequest{}
 	m.Default()
 	flex := true
-	{
-		m.TimeoutMs = r.Int32()
-	}
+	m.TimeoutMs = r.Int32()
 	{
 		n := r.arrayLen(flex, true)
 		if n >= 0 {
@@ -65,9 +63,7 @@ func (m *ListPartitionReassignmentsRequest) decode(r *Reader, version int16) {
 
 func (m *ListPartitionReassignmentsRequest) appendTo(dst []byte, version int16) []byte {
 	flex := true
-	{
-		dst = appendInt32(dst, m.TimeoutMs)
-	}
+	dst = appendInt32(dst, m.TimeoutMs)
 	{
 		if true && m.Topics == nil {
 			dst = appendNullLen(dst, flex)
@@ -141,9 +137,7 @@ func (m *ListPartitionReassignmentsRequestListPartitionReassignmentsTopics) deco
 	*m = ListPartitionReassignmentsRequestListPartitionReassignmentsTopics{}
 	m.Default()
 	flex := true
-	{
-		m.Name = r.String(flex)
-	}
+	m.Name = r.String(flex)
 	{
 		n := r.arrayLen(flex, false)
 		if n >= 0 {
@@ -153,8 +147,6 @@ func (m *ListPartitionReassignmentsRequestListPartitionReassignmentsTopics) deco
 				a = append(a, r.Int32())
 			}
 			m.PartitionIndexes = a
-		} else {
-			m.PartitionIndexes = nil
 		}
 	}
 	if flex {
@@ -167,15 +159,11 @@ func (m *ListPartitionReassignmentsRequestListPartitionReassignmentsTopics) deco
 
 func (m *ListPartitionReassignmentsRequestListPartitionReassignmentsTopics) appendTo(dst []byte, version int16) []byte {
 	flex := true
+	dst = appendString(dst, m.Name, flex)
 	{
-		dst = appendString(dst, m.Name, flex)
-	}
-	{
-		{
-			dst = appendArrayLen(dst, len(m.PartitionIndexes), flex)
-			for i := range m.PartitionIndexes {
-				dst = appendInt32(dst, m.PartitionIndexes[i])
-			}
+		dst = appendArrayLen(dst, len(m.PartitionIndexes), flex)
+		for i := range m.PartitionIndexes {
+			dst = appendInt32(dst, m.PartitionIndexes[i])
 		}
 	}
 	if flex {
@@ -227,15 +215,9 @@ func (m *ListPartitionReassignmentsResponse) decode(r *Reader, version int16) {
 	*m = ListPartitionReassignmentsResponse{}
 	m.Default()
 	flex := true
-	{
-		m.ThrottleTimeMs = r.Int32()
-	}
-	{
-		m.ErrorCode = r.Int16()
-	}
-	{
-		m.ErrorMessage = r.NullableString(flex)
-	}
+	m.ThrottleTimeMs = r.Int32()
+	m.ErrorCode = r.Int16()
+	m.ErrorMessage = r.NullableString(flex)
 	{
 		n := r.arrayLen(flex, false)
 		if n >= 0 {
@@ -246,8 +228,6 @@ func (m *ListPartitionReassignmentsResponse) decode(r *Reader, version int16) {
 				a[len(a)-1].decode(r, version)
 			}
 			m.Topics = a
-		} else {
-			m.Topics = nil
 		}
 	}
 	if flex {
@@ -260,21 +240,13 @@ func (m *ListPartitionReassignmentsResponse) decode(r *Reader, version int16) {
 
 func (m *ListPartitionReassignmentsResponse) appendTo(dst []byte, version int16) []byte {
 	flex := true
+	dst = appendInt32(dst, m.ThrottleTimeMs)
+	dst = appendInt16(dst, m.ErrorCode)
+	dst = appendNullableString(dst, m.ErrorMessage, flex)
 	{
-		dst = appendInt32(dst, m.ThrottleTimeMs)
-	}
-	{
-		dst = appendInt16(dst, m.ErrorCode)
-	}
-	{
-		dst = appendNullableString(dst, m.ErrorMessage, flex)
-	}
-	{
-		{
-			dst = appendArrayLen(dst, len(m.Topics), flex)
-			for i := range m.Topics {
-				dst = m.Topics[i].appendTo(dst, version)
-			}
+		dst = appendArrayLen(dst, len(m.Topics), flex)
+		for i := range m.Topics {
+			dst = m.Topics[i].appendTo(dst, version)
 		}
 	}
 	if flex {
@@ -340,9 +312,7 @@ func (m *ListPartitionReassignmentsResponseOngoingTopicReassignment) decode(r *R
 	*m = ListPartitionReassignmentsResponseOngoingTopicReassignment{}
 	m.Default()
 	flex := true
-	{
-		m.Name = r.String(flex)
-	}
+	m.Name = r.String(flex)
 	{
 		n := r.arrayLen(flex, false)
 		if n >= 0 {
@@ -353,8 +323,6 @@ func (m *ListPartitionReassignmentsResponseOngoingTopicReassignment) decode(r *R
 				a[len(a)-1].decode(r, version)
 			}
 			m.Partitions = a
-		} else {
-			m.Partitions = nil
 		}
 	}
 	if flex {
@@ -367,15 +335,11 @@ func (m *ListPartitionReassignmentsResponseOngoingTopicReassignment) decode(r *R
 
 func (m *ListPartitionReassignmentsResponseOngoingTopicReassignment) appendTo(dst []byte, version int16) []byte {
 	flex := true
+	dst = appendString(dst, m.Name, flex)
 	{
-		dst = appendString(dst, m.Name, flex)
-	}
-	{
-		{
-			dst = appendArrayLen(dst, len(m.Partitions), flex)
-			for i := range m.Partitions {
-				dst = m.Partitions[i].appendTo(dst, version)
-			}
+		dst = appendArrayLen(dst, len(m.Partitions), flex)
+		for i := range m.Partitions {
+			dst = m.Partitions[i].appendTo(dst, version)
 		}
 	}
 	if flex {
@@ -425,9 +389,7 @@ func (m *ListPartitionReassignmentsResponseOngoingPartitionReassignment) decode(
 	*m = ListPartitionReassignmentsResponseOngoingPartitionReassignment{}
 	m.Default()
 	flex := true
-	{
-		m.PartitionIndex = r.Int32()
-	}
+	m.PartitionIndex = r.Int32()
 	{
 		n := r.arrayLen(flex, false)
 		if n >= 0 {
@@ -437,8 +399,6 @@ func (m *ListPartitionReassignmentsResponseOngoingPartitionReassignment) decode(
 				a = append(a, r.Int32())
 			}
 			m.Replicas = a
-		} else {
-			m.Replicas = nil
 		}
 	}
 	{
@@ -450,8 +410,6 @@ func (m *ListPartitionReassignmentsResponseOngoingPartitionReassignment) decode(
 				a = append(a, r.Int32())
 			}
 			m.AddingReplicas = a
-		} else {
-			m.AddingReplicas = nil
 		}
 	}
 	{
@@ -463,8 +421,6 @@ func (m *ListPartitionReassignmentsResponseOngoingPartitionReassignment) decode(
 				a = append(a, r.Int32())
 			}
 			m.RemovingReplicas = a
-		} else {
-			m.RemovingReplicas = nil
 		}
 	}
 	if flex {
@@ -477,31 +433,23 @@ func (m *ListPartitionReassignmentsResponseOngoingPartitionReassignment) decode(
 
 func (m *ListPartitionReassignmentsResponseOngoingPartitionReassignment) appendTo(dst []byte, version int16) []byte {
 	flex := true
+	dst = appendInt32(dst, m.PartitionIndex)
 	{
-		dst = appendInt32(dst, m.PartitionIndex)
-	}
-	{
-		{
-			dst = appendArrayLen(dst, len(m.Replicas), flex)
-			for i := range m.Replicas {
-				dst = appendInt32(dst, m.Replicas[i])
-			}
+		dst = appendArrayLen(dst, len(m.Replicas), flex)
+		for i := range m.Replicas {
+			dst = appendInt32(dst, m.Replicas[i])
 		}
 	}
 	{
-		{
-			dst = appendArrayLen(dst, len(m.AddingReplicas), flex)
-			for i := range m.AddingReplicas {
-				dst = appendInt32(dst, m.AddingReplicas[i])
-			}
+		dst = appendArrayLen(dst, len(m.AddingReplicas), flex)
+		for i := range m.AddingReplicas {
+			dst = appendInt32(dst, m.AddingReplicas[i])
 		}
 	}
 	{
-		{
-			dst = appendArrayLen(dst, len(m.RemovingReplicas), flex)
-			for i := range m.RemovingReplicas {
-				dst = appendInt32(dst, m.RemovingReplicas[i])
-			}
+		dst = appendArrayLen(dst, len(m.RemovingReplicas), flex)
+		for i := range m.RemovingReplicas {
+			dst = appendInt32(dst, m.RemovingReplicas[i])
 		}
 	}
 	if flex {

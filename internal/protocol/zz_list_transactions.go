@@ -52,8 +52,6 @@ func (m *ListTransactionsRequest) decode(r *Reader, version int16) {
 				a = append(a, r.String(flex))
 			}
 			m.StateFilters = a
-		} else {
-			m.StateFilters = nil
 		}
 	}
 	{
@@ -65,8 +63,6 @@ func (m *ListTransactionsRequest) decode(r *Reader, version int16) {
 				a = append(a, r.Int64())
 			}
 			m.ProducerIDFilters = a
-		} else {
-			m.ProducerIDFilters = nil
 		}
 	}
 	if version >= 1 {
@@ -83,19 +79,15 @@ func (m *ListTransactionsRequest) decode(r *Reader, version int16) {
 func (m *ListTransactionsRequest) appendTo(dst []byte, version int16) []byte {
 	flex := true
 	{
-		{
-			dst = appendArrayLen(dst, len(m.StateFilters), flex)
-			for i := range m.StateFilters {
-				dst = appendString(dst, m.StateFilters[i], flex)
-			}
+		dst = appendArrayLen(dst, len(m.StateFilters), flex)
+		for i := range m.StateFilters {
+			dst = appendString(dst, m.StateFilters[i], flex)
 		}
 	}
 	{
-		{
-			dst = appendArrayLen(dst, len(m.ProducerIDFilters), flex)
-			for i := range m.ProducerIDFilters {
-				dst = appendInt64(dst, m.ProducerIDFilters[i])
-			}
+		dst = appendArrayLen(dst, len(m.ProducerIDFilters), flex)
+		for i := range m.ProducerIDFilters {
+			dst = appendInt64(dst, m.ProducerIDFilters[i])
 		}
 	}
 	if version >= 1 {
@@ -172,12 +164,8 @@ func (m *ListTransactionsResponse) decode(r *Reader, version int16) {
 	*m = ListTransactionsResponse{}
 	m.Default()
 	flex := true
-	{
-		m.ThrottleTimeMs = r.Int32()
-	}
-	{
-		m.ErrorCode = r.Int16()
-	}
+	m.ThrottleTimeMs = r.Int32()
+	m.ErrorCode = r.Int16()
 	{
 		n := r.arrayLen(flex, false)
 		if n >= 0 {
@@ -187,8 +175,6 @@ func (m *ListTransactionsResponse) decode(r *Reader, version int16) {
 				a = append(a, r.String(flex))
 			}
 			m.UnknownStateFilters = a
-		} else {
-			m.UnknownStateFilters = nil
 		}
 	}
 	{
@@ -201,8 +187,6 @@ func (m *ListTransactionsResponse) decode(r *Reader, version int16) {
 				a[len(a)-1].decode(r, version)
 			}
 			m.TransactionStates = a
-		} else {
-			m.TransactionStates = nil
 		}
 	}
 	if flex {
@@ -215,26 +199,18 @@ func (m *ListTransactionsResponse) decode(r *Reader, version int16) {
 
 func (m *ListTransactionsResponse) appendTo(dst []byte, version int16) []byte {
 	flex := true
+	dst = appendInt32(dst, m.ThrottleTimeMs)
+	dst = appendInt16(dst, m.ErrorCode)
 	{
-		dst = appendInt32(dst, m.ThrottleTimeMs)
-	}
-	{
-		dst = appendInt16(dst, m.ErrorCode)
-	}
-	{
-		{
-			dst = appendArrayLen(dst, len(m.UnknownStateFilters), flex)
-			for i := range m.UnknownStateFilters {
-				dst = appendString(dst, m.UnknownStateFilters[i], flex)
-			}
+		dst = appendArrayLen(dst, len(m.UnknownStateFilters), flex)
+		for i := range m.UnknownStateFilters {
+			dst = appendString(dst, m.UnknownStateFilters[i], flex)
 		}
 	}
 	{
-		{
-			dst = appendArrayLen(dst, len(m.TransactionStates), flex)
-			for i := range m.TransactionStates {
-				dst = m.TransactionStates[i].appendTo(dst, version)
-			}
+		dst = appendArrayLen(dst, len(m.TransactionStates), flex)
+		for i := range m.TransactionStates {
+			dst = m.TransactionStates[i].appendTo(dst, version)
 		}
 	}
 	if flex {
@@ -303,15 +279,9 @@ func (m *ListTransactionsResponseTransactionState) decode(r *Reader, version int
 	*m = ListTransactionsResponseTransactionState{}
 	m.Default()
 	flex := true
-	{
-		m.TransactionalID = r.String(flex)
-	}
-	{
-		m.ProducerID = r.Int64()
-	}
-	{
-		m.TransactionState = r.String(flex)
-	}
+	m.TransactionalID = r.String(flex)
+	m.ProducerID = r.Int64()
+	m.TransactionState = r.String(flex)
 	if flex {
 		for n := r.tagCount(); n > 0 && r.err == nil; n-- {
 			key, data := r.tag()
@@ -322,15 +292,9 @@ func (m *ListTransactionsResponseTransactionState) decode(r *Reader, version int
 
 func (m *ListTransactionsResponseTransactionState) appendTo(dst []byte, version int16) []byte {
 	flex := true
-	{
-		dst = appendString(dst, m.TransactionalID, flex)
-	}
-	{
-		dst = appendInt64(dst, m.ProducerID)
-	}
-	{
-		dst = appendString(dst, m.TransactionState, flex)
-	}
+	dst = appendString(dst, m.TransactionalID, flex)
+	dst = appendInt64(dst, m.ProducerID)
+	dst = appendString(dst, m.TransactionState, flex)
 	if flex {
 		dst = appendUvarint(dst, uint32(len(m.UnknownTags)))
 		dst = appendUnknownTags(dst, m.UnknownTags, 0, -1)

@@ -167,12 +167,10 @@ func (m *MetadataRequestMetadataRequestTopic) decode(r *Reader, version int16) {
 	if version >= 10 {
 		m.TopicID = r.UUID()
 	}
-	{
-		if version >= 10 {
-			m.Name = r.NullableString(flex)
-		} else {
-			m.Name = r.StringPtr(flex)
-		}
+	if version >= 10 {
+		m.Name = r.NullableString(flex)
+	} else {
+		m.Name = r.StringPtr(flex)
 	}
 	if flex {
 		for n := r.tagCount(); n > 0 && r.err == nil; n-- {
@@ -187,12 +185,10 @@ func (m *MetadataRequestMetadataRequestTopic) appendTo(dst []byte, version int16
 	if version >= 10 {
 		dst = appendUUID(dst, m.TopicID)
 	}
-	{
-		if version >= 10 {
-			dst = appendNullableString(dst, m.Name, flex)
-		} else {
-			dst = appendStringPtr(dst, m.Name, flex)
-		}
+	if version >= 10 {
+		dst = appendNullableString(dst, m.Name, flex)
+	} else {
+		dst = appendStringPtr(dst, m.Name, flex)
 	}
 	if flex {
 		dst = appendUvarint(dst, uint32(len(m.UnknownTags)))
@@ -266,16 +262,10 @@ func (m *MetadataResponse) decode(r *Reader, version int16) {
 				a[len(a)-1].decode(r, version)
 			}
 			m.Brokers = a
-		} else {
-			m.Brokers = nil
 		}
 	}
 	if version >= 2 {
-		if version >= 2 {
-			m.ClusterID = r.NullableString(flex)
-		} else {
-			m.ClusterID = r.StringPtr(flex)
-		}
+		m.ClusterID = r.NullableString(flex)
 	}
 	if version >= 1 {
 		m.ControllerID = r.Int32()
@@ -290,8 +280,6 @@ func (m *MetadataResponse) decode(r *Reader, version int16) {
 				a[len(a)-1].decode(r, version)
 			}
 			m.Topics = a
-		} else {
-			m.Topics = nil
 		}
 	}
 	if version >= 8 && version <= 10 {
@@ -311,29 +299,21 @@ func (m *MetadataResponse) appendTo(dst []byte, version int16) []byte {
 		dst = appendInt32(dst, m.ThrottleTimeMs)
 	}
 	{
-		{
-			dst = appendArrayLen(dst, len(m.Brokers), flex)
-			for i := range m.Brokers {
-				dst = m.Brokers[i].appendTo(dst, version)
-			}
+		dst = appendArrayLen(dst, len(m.Brokers), flex)
+		for i := range m.Brokers {
+			dst = m.Brokers[i].appendTo(dst, version)
 		}
 	}
 	if version >= 2 {
-		if version >= 2 {
-			dst = appendNullableString(dst, m.ClusterID, flex)
-		} else {
-			dst = appendStringPtr(dst, m.ClusterID, flex)
-		}
+		dst = appendNullableString(dst, m.ClusterID, flex)
 	}
 	if version >= 1 {
 		dst = appendInt32(dst, m.ControllerID)
 	}
 	{
-		{
-			dst = appendArrayLen(dst, len(m.Topics), flex)
-			for i := range m.Topics {
-				dst = m.Topics[i].appendTo(dst, version)
-			}
+		dst = appendArrayLen(dst, len(m.Topics), flex)
+		for i := range m.Topics {
+			dst = m.Topics[i].appendTo(dst, version)
 		}
 	}
 	if version >= 8 && version <= 10 {
@@ -412,21 +392,11 @@ func (m *MetadataResponseMetadataResponseBroker) decode(r *Reader, version int16
 	*m = MetadataResponseMetadataResponseBroker{}
 	m.Default()
 	flex := version >= 9
-	{
-		m.NodeID = r.Int32()
-	}
-	{
-		m.Host = r.String(flex)
-	}
-	{
-		m.Port = r.Int32()
-	}
+	m.NodeID = r.Int32()
+	m.Host = r.String(flex)
+	m.Port = r.Int32()
 	if version >= 1 {
-		if version >= 1 {
-			m.Rack = r.NullableString(flex)
-		} else {
-			m.Rack = r.StringPtr(flex)
-		}
+		m.Rack = r.NullableString(flex)
 	}
 	if flex {
 		for n := r.tagCount(); n > 0 && r.err == nil; n-- {
@@ -438,21 +408,11 @@ func (m *MetadataResponseMetadataResponseBroker) decode(r *Reader, version int16
 
 func (m *MetadataResponseMetadataResponseBroker) appendTo(dst []byte, version int16) []byte {
 	flex := version >= 9
-	{
-		dst = appendInt32(dst, m.NodeID)
-	}
-	{
-		dst = appendString(dst, m.Host, flex)
-	}
-	{
-		dst = appendInt32(dst, m.Port)
-	}
+	dst = appendInt32(dst, m.NodeID)
+	dst = appendString(dst, m.Host, flex)
+	dst = appendInt32(dst, m.Port)
 	if version >= 1 {
-		if version >= 1 {
-			dst = appendNullableString(dst, m.Rack, flex)
-		} else {
-			dst = appendStringPtr(dst, m.Rack, flex)
-		}
+		dst = appendNullableString(dst, m.Rack, flex)
 	}
 	if flex {
 		dst = appendUvarint(dst, uint32(len(m.UnknownTags)))
@@ -514,15 +474,11 @@ func (m *MetadataResponseMetadataResponseTopic) decode(r *Reader, version int16)
 	*m = MetadataResponseMetadataResponseTopic{}
 	m.Default()
 	flex := version >= 9
-	{
-		m.ErrorCode = r.Int16()
-	}
-	{
-		if version >= 12 {
-			m.Name = r.NullableString(flex)
-		} else {
-			m.Name = r.StringPtr(flex)
-		}
+	m.ErrorCode = r.Int16()
+	if version >= 12 {
+		m.Name = r.NullableString(flex)
+	} else {
+		m.Name = r.StringPtr(flex)
 	}
 	if version >= 10 {
 		m.TopicID = r.UUID()
@@ -540,8 +496,6 @@ func (m *MetadataResponseMetadataResponseTopic) decode(r *Reader, version int16)
 				a[len(a)-1].decode(r, version)
 			}
 			m.Partitions = a
-		} else {
-			m.Partitions = nil
 		}
 	}
 	if version >= 8 {
@@ -557,15 +511,11 @@ func (m *MetadataResponseMetadataResponseTopic) decode(r *Reader, version int16)
 
 func (m *MetadataResponseMetadataResponseTopic) appendTo(dst []byte, version int16) []byte {
 	flex := version >= 9
-	{
-		dst = appendInt16(dst, m.ErrorCode)
-	}
-	{
-		if version >= 12 {
-			dst = appendNullableString(dst, m.Name, flex)
-		} else {
-			dst = appendStringPtr(dst, m.Name, flex)
-		}
+	dst = appendInt16(dst, m.ErrorCode)
+	if version >= 12 {
+		dst = appendNullableString(dst, m.Name, flex)
+	} else {
+		dst = appendStringPtr(dst, m.Name, flex)
 	}
 	if version >= 10 {
 		dst = appendUUID(dst, m.TopicID)
@@ -574,11 +524,9 @@ func (m *MetadataResponseMetadataResponseTopic) appendTo(dst []byte, version int
 		dst = appendBool(dst, m.IsInternal)
 	}
 	{
-		{
-			dst = appendArrayLen(dst, len(m.Partitions), flex)
-			for i := range m.Partitions {
-				dst = m.Partitions[i].appendTo(dst, version)
-			}
+		dst = appendArrayLen(dst, len(m.Partitions), flex)
+		for i := range m.Partitions {
+			dst = m.Partitions[i].appendTo(dst, version)
 		}
 	}
 	if version >= 8 {
@@ -647,15 +595,9 @@ func (m *MetadataResponseMetadataResponsePartition) decode(r *Reader, version in
 	*m = MetadataResponseMetadataResponsePartition{}
 	m.Default()
 	flex := version >= 9
-	{
-		m.ErrorCode = r.Int16()
-	}
-	{
-		m.PartitionIndex = r.Int32()
-	}
-	{
-		m.LeaderID = r.Int32()
-	}
+	m.ErrorCode = r.Int16()
+	m.PartitionIndex = r.Int32()
+	m.LeaderID = r.Int32()
 	if version >= 7 {
 		m.LeaderEpoch = r.Int32()
 	}
@@ -668,8 +610,6 @@ func (m *MetadataResponseMetadataResponsePartition) decode(r *Reader, version in
 				a = append(a, r.Int32())
 			}
 			m.ReplicaNodes = a
-		} else {
-			m.ReplicaNodes = nil
 		}
 	}
 	{
@@ -681,8 +621,6 @@ func (m *MetadataResponseMetadataResponsePartition) decode(r *Reader, version in
 				a = append(a, r.Int32())
 			}
 			m.IsrNodes = a
-		} else {
-			m.IsrNodes = nil
 		}
 	}
 	if version >= 5 {
@@ -694,8 +632,6 @@ func (m *MetadataResponseMetadataResponsePartition) decode(r *Reader, version in
 				a = append(a, r.Int32())
 			}
 			m.OfflineReplicas = a
-		} else {
-			m.OfflineReplicas = nil
 		}
 	}
 	if flex {
@@ -708,40 +644,28 @@ func (m *MetadataResponseMetadataResponsePartition) decode(r *Reader, version in
 
 func (m *MetadataResponseMetadataResponsePartition) appendTo(dst []byte, version int16) []byte {
 	flex := version >= 9
-	{
-		dst = appendInt16(dst, m.ErrorCode)
-	}
-	{
-		dst = appendInt32(dst, m.PartitionIndex)
-	}
-	{
-		dst = appendInt32(dst, m.LeaderID)
-	}
+	dst = appendInt16(dst, m.ErrorCode)
+	dst = appendInt32(dst, m.PartitionIndex)
+	dst = appendInt32(dst, m.LeaderID)
 	if version >= 7 {
 		dst = appendInt32(dst, m.LeaderEpoch)
 	}
 	{
-		{
-			dst = appendArrayLen(dst, len(m.ReplicaNodes), flex)
-			for i := range m.ReplicaNodes {
-				dst = appendInt32(dst, m.ReplicaNodes[i])
-			}
+		dst = appendArrayLen(dst, len(m.ReplicaNodes), flex)
+		for i := range m.ReplicaNodes {
+			dst = appendInt32(dst, m.ReplicaNodes[i])
 		}
 	}
 	{
-		{
-			dst = appendArrayLen(dst, len(m.IsrNodes), flex)
-			for i := range m.IsrNodes {
-				dst = appendInt32(dst, m.IsrNodes[i])
-			}
+		dst = appendArrayLen(dst, len(m.IsrNodes), flex)
+		for i := range m.IsrNodes {
+			dst = appendInt32(dst, m.IsrNodes[i])
 		}
 	}
 	if version >= 5 {
-		{
-			dst = appendArrayLen(dst, len(m.OfflineReplicas), flex)
-			for i := range m.OfflineReplicas {
-				dst = appendInt32(dst, m.OfflineReplicas[i])
-			}
+		dst = appendArrayLen(dst, len(m.OfflineReplicas), flex)
+		for i := range m.OfflineReplicas {
+			dst = appendInt32(dst, m.OfflineReplicas[i])
 		}
 	}
 	if flex {

@@ -59,9 +59,7 @@ func (m *OffsetCommitRequest) decode(r *Reader, version int16) {
 	*m = OffsetCommitRequest{}
 	m.Default()
 	flex := version >= 8
-	{
-		m.GroupID = r.String(flex)
-	}
+	m.GroupID = r.String(flex)
 	if version >= 1 {
 		m.GenerationIDOrMemberEpoch = r.Int32()
 	}
@@ -69,11 +67,7 @@ func (m *OffsetCommitRequest) decode(r *Reader, version int16) {
 		m.MemberID = r.String(flex)
 	}
 	if version >= 7 {
-		if version >= 7 {
-			m.GroupInstanceID = r.NullableString(flex)
-		} else {
-			m.GroupInstanceID = r.StringPtr(flex)
-		}
+		m.GroupInstanceID = r.NullableString(flex)
 	}
 	if version >= 2 && version <= 4 {
 		m.RetentionTimeMs = r.Int64()
@@ -88,8 +82,6 @@ func (m *OffsetCommitRequest) decode(r *Reader, version int16) {
 				a[len(a)-1].decode(r, version)
 			}
 			m.Topics = a
-		} else {
-			m.Topics = nil
 		}
 	}
 	if flex {
@@ -102,9 +94,7 @@ func (m *OffsetCommitRequest) decode(r *Reader, version int16) {
 
 func (m *OffsetCommitRequest) appendTo(dst []byte, version int16) []byte {
 	flex := version >= 8
-	{
-		dst = appendString(dst, m.GroupID, flex)
-	}
+	dst = appendString(dst, m.GroupID, flex)
 	if version >= 1 {
 		dst = appendInt32(dst, m.GenerationIDOrMemberEpoch)
 	}
@@ -112,21 +102,15 @@ func (m *OffsetCommitRequest) appendTo(dst []byte, version int16) []byte {
 		dst = appendString(dst, m.MemberID, flex)
 	}
 	if version >= 7 {
-		if version >= 7 {
-			dst = appendNullableString(dst, m.GroupInstanceID, flex)
-		} else {
-			dst = appendStringPtr(dst, m.GroupInstanceID, flex)
-		}
+		dst = appendNullableString(dst, m.GroupInstanceID, flex)
 	}
 	if version >= 2 && version <= 4 {
 		dst = appendInt64(dst, m.RetentionTimeMs)
 	}
 	{
-		{
-			dst = appendArrayLen(dst, len(m.Topics), flex)
-			for i := range m.Topics {
-				dst = m.Topics[i].appendTo(dst, version)
-			}
+		dst = appendArrayLen(dst, len(m.Topics), flex)
+		for i := range m.Topics {
+			dst = m.Topics[i].appendTo(dst, version)
 		}
 	}
 	if flex {
@@ -192,9 +176,7 @@ func (m *OffsetCommitRequestOffsetCommitRequestTopic) decode(r *Reader, version 
 	*m = OffsetCommitRequestOffsetCommitRequestTopic{}
 	m.Default()
 	flex := version >= 8
-	{
-		m.Name = r.String(flex)
-	}
+	m.Name = r.String(flex)
 	{
 		n := r.arrayLen(flex, false)
 		if n >= 0 {
@@ -205,8 +187,6 @@ func (m *OffsetCommitRequestOffsetCommitRequestTopic) decode(r *Reader, version 
 				a[len(a)-1].decode(r, version)
 			}
 			m.Partitions = a
-		} else {
-			m.Partitions = nil
 		}
 	}
 	if flex {
@@ -219,15 +199,11 @@ func (m *OffsetCommitRequestOffsetCommitRequestTopic) decode(r *Reader, version 
 
 func (m *OffsetCommitRequestOffsetCommitRequestTopic) appendTo(dst []byte, version int16) []byte {
 	flex := version >= 8
+	dst = appendString(dst, m.Name, flex)
 	{
-		dst = appendString(dst, m.Name, flex)
-	}
-	{
-		{
-			dst = appendArrayLen(dst, len(m.Partitions), flex)
-			for i := range m.Partitions {
-				dst = m.Partitions[i].appendTo(dst, version)
-			}
+		dst = appendArrayLen(dst, len(m.Partitions), flex)
+		for i := range m.Partitions {
+			dst = m.Partitions[i].appendTo(dst, version)
 		}
 	}
 	if flex {
@@ -286,21 +262,15 @@ func (m *OffsetCommitRequestOffsetCommitRequestPartition) decode(r *Reader, vers
 	*m = OffsetCommitRequestOffsetCommitRequestPartition{}
 	m.Default()
 	flex := version >= 8
-	{
-		m.PartitionIndex = r.Int32()
-	}
-	{
-		m.CommittedOffset = r.Int64()
-	}
+	m.PartitionIndex = r.Int32()
+	m.CommittedOffset = r.Int64()
 	if version >= 6 {
 		m.CommittedLeaderEpoch = r.Int32()
 	}
 	if version >= 1 && version <= 1 {
 		m.CommitTimestamp = r.Int64()
 	}
-	{
-		m.CommittedMetadata = r.NullableString(flex)
-	}
+	m.CommittedMetadata = r.NullableString(flex)
 	if flex {
 		for n := r.tagCount(); n > 0 && r.err == nil; n-- {
 			key, data := r.tag()
@@ -311,21 +281,15 @@ func (m *OffsetCommitRequestOffsetCommitRequestPartition) decode(r *Reader, vers
 
 func (m *OffsetCommitRequestOffsetCommitRequestPartition) appendTo(dst []byte, version int16) []byte {
 	flex := version >= 8
-	{
-		dst = appendInt32(dst, m.PartitionIndex)
-	}
-	{
-		dst = appendInt64(dst, m.CommittedOffset)
-	}
+	dst = appendInt32(dst, m.PartitionIndex)
+	dst = appendInt64(dst, m.CommittedOffset)
 	if version >= 6 {
 		dst = appendInt32(dst, m.CommittedLeaderEpoch)
 	}
 	if version >= 1 && version <= 1 {
 		dst = appendInt64(dst, m.CommitTimestamp)
 	}
-	{
-		dst = appendNullableString(dst, m.CommittedMetadata, flex)
-	}
+	dst = appendNullableString(dst, m.CommittedMetadata, flex)
 	if flex {
 		dst = appendUvarint(dst, uint32(len(m.UnknownTags)))
 		dst = appendUnknownTags(dst, m.UnknownTags, 0, -1)
@@ -376,8 +340,6 @@ func (m *OffsetCommitResponse) decode(r *Reader, version int16) {
 				a[len(a)-1].decode(r, version)
 			}
 			m.Topics = a
-		} else {
-			m.Topics = nil
 		}
 	}
 	if flex {
@@ -394,11 +356,9 @@ func (m *OffsetCommitResponse) appendTo(dst []byte, version int16) []byte {
 		dst = appendInt32(dst, m.ThrottleTimeMs)
 	}
 	{
-		{
-			dst = appendArrayLen(dst, len(m.Topics), flex)
-			for i := range m.Topics {
-				dst = m.Topics[i].appendTo(dst, version)
-			}
+		dst = appendArrayLen(dst, len(m.Topics), flex)
+		for i := range m.Topics {
+			dst = m.Topics[i].appendTo(dst, version)
 		}
 	}
 	if flex {
@@ -464,9 +424,7 @@ func (m *OffsetCommitResponseOffsetCommitResponseTopic) decode(r *Reader, versio
 	*m = OffsetCommitResponseOffsetCommitResponseTopic{}
 	m.Default()
 	flex := version >= 8
-	{
-		m.Name = r.String(flex)
-	}
+	m.Name = r.String(flex)
 	{
 		n := r.arrayLen(flex, false)
 		if n >= 0 {
@@ -477,8 +435,6 @@ func (m *OffsetCommitResponseOffsetCommitResponseTopic) decode(r *Reader, versio
 				a[len(a)-1].decode(r, version)
 			}
 			m.Partitions = a
-		} else {
-			m.Partitions = nil
 		}
 	}
 	if flex {
@@ -491,15 +447,11 @@ func (m *OffsetCommitResponseOffsetCommitResponseTopic) decode(r *Reader, versio
 
 func (m *OffsetCommitResponseOffsetCommitResponseTopic) appendTo(dst []byte, version int16) []byte {
 	flex := version >= 8
+	dst = appendString(dst, m.Name, flex)
 	{
-		dst = appendString(dst, m.Name, flex)
-	}
-	{
-		{
-			dst = appendArrayLen(dst, len(m.Partitions), flex)
-			for i := range m.Partitions {
-				dst = m.Partitions[i].appendTo(dst, version)
-			}
+		dst = appendArrayLen(dst, len(m.Partitions), flex)
+		for i := range m.Partitions {
+			dst = m.Partitions[i].appendTo(dst, version)
 		}
 	}
 	if flex {
@@ -539,12 +491,8 @@ func (m *OffsetCommitResponseOffsetCommitResponsePartition) decode(r *Reader, ve
 	*m = OffsetCommitResponseOffsetCommitResponsePartition{}
 	m.Default()
 	flex := version >= 8
-	{
-		m.PartitionIndex = r.Int32()
-	}
-	{
-		m.ErrorCode = r.Int16()
-	}
+	m.PartitionIndex = r.Int32()
+	m.ErrorCode = r.Int16()
 	if flex {
 		for n := r.tagCount(); n > 0 && r.err == nil; n-- {
 			key, data := r.tag()
@@ -555,12 +503,8 @@ func (m *OffsetCommitResponseOffsetCommitResponsePartition) decode(r *Reader, ve
 
 func (m *OffsetCommitResponseOffsetCommitResponsePartition) appendTo(dst []byte, version int16) []byte {
 	flex := version >= 8
-	{
-		dst = appendInt32(dst, m.PartitionIndex)
-	}
-	{
-		dst = appendInt16(dst, m.ErrorCode)
-	}
+	dst = appendInt32(dst, m.PartitionIndex)
+	dst = appendInt16(dst, m.ErrorCode)
 	if flex {
 		dst = appendUvarint(dst, uint32(len(m.UnknownTags)))
 		dst = appendUnknownTags(dst, m.UnknownTags, 0, -1)

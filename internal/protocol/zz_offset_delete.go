@@ -32,9 +32,7 @@ func (m *OffsetDeleteRequest) isDefault() bool {
 func (m *OffsetDeleteRequest) decode(r *Reader, version int16) {
 	*m = OffsetDeleteRequest{}
 	m.Default()
-	{
-		m.GroupID = r.String(false)
-	}
+	m.GroupID = r.String(false)
 	{
 		n := r.arrayLen(false, false)
 		if n >= 0 {
@@ -45,22 +43,16 @@ func (m *OffsetDeleteRequest) decode(r *Reader, version int16) {
 				a[len(a)-1].decode(r, version)
 			}
 			m.Topics = a
-		} else {
-			m.Topics = nil
 		}
 	}
 }
 
 func (m *OffsetDeleteRequest) appendTo(dst []byte, version int16) []byte {
+	dst = appendString(dst, m.GroupID, false)
 	{
-		dst = appendString(dst, m.GroupID, false)
-	}
-	{
-		{
-			dst = appendArrayLen(dst, len(m.Topics), false)
-			for i := range m.Topics {
-				dst = m.Topics[i].appendTo(dst, version)
-			}
+		dst = appendArrayLen(dst, len(m.Topics), false)
+		for i := range m.Topics {
+			dst = m.Topics[i].appendTo(dst, version)
 		}
 	}
 	return dst
@@ -117,9 +109,7 @@ func (m *OffsetDeleteRequestOffsetDeleteRequestTopic) isDefault() bool {
 func (m *OffsetDeleteRequestOffsetDeleteRequestTopic) decode(r *Reader, version int16) {
 	*m = OffsetDeleteRequestOffsetDeleteRequestTopic{}
 	m.Default()
-	{
-		m.Name = r.String(false)
-	}
+	m.Name = r.String(false)
 	{
 		n := r.arrayLen(false, false)
 		if n >= 0 {
@@ -130,22 +120,16 @@ func (m *OffsetDeleteRequestOffsetDeleteRequestTopic) decode(r *Reader, version 
 				a[len(a)-1].decode(r, version)
 			}
 			m.Partitions = a
-		} else {
-			m.Partitions = nil
 		}
 	}
 }
 
 func (m *OffsetDeleteRequestOffsetDeleteRequestTopic) appendTo(dst []byte, version int16) []byte {
+	dst = appendString(dst, m.Name, false)
 	{
-		dst = appendString(dst, m.Name, false)
-	}
-	{
-		{
-			dst = appendArrayLen(dst, len(m.Partitions), false)
-			for i := range m.Partitions {
-				dst = m.Partitions[i].appendTo(dst, version)
-			}
+		dst = appendArrayLen(dst, len(m.Partitions), false)
+		for i := range m.Partitions {
+			dst = m.Partitions[i].appendTo(dst, version)
 		}
 	}
 	return dst
@@ -171,15 +155,11 @@ func (m *OffsetDeleteRequestOffsetDeleteRequestPartition) isDefault() bool {
 func (m *OffsetDeleteRequestOffsetDeleteRequestPartition) decode(r *Reader, version int16) {
 	*m = OffsetDeleteRequestOffsetDeleteRequestPartition{}
 	m.Default()
-	{
-		m.PartitionIndex = r.Int32()
-	}
+	m.PartitionIndex = r.Int32()
 }
 
 func (m *OffsetDeleteRequestOffsetDeleteRequestPartition) appendTo(dst []byte, version int16) []byte {
-	{
-		dst = appendInt32(dst, m.PartitionIndex)
-	}
+	dst = appendInt32(dst, m.PartitionIndex)
 	return dst
 }
 
@@ -213,12 +193,8 @@ func (m *OffsetDeleteResponse) isDefault() bool {
 func (m *OffsetDeleteResponse) decode(r *Reader, version int16) {
 	*m = OffsetDeleteResponse{}
 	m.Default()
-	{
-		m.ErrorCode = r.Int16()
-	}
-	{
-		m.ThrottleTimeMs = r.Int32()
-	}
+	m.ErrorCode = r.Int16()
+	m.ThrottleTimeMs = r.Int32()
 	{
 		n := r.arrayLen(false, false)
 		if n >= 0 {
@@ -229,25 +205,17 @@ func (m *OffsetDeleteResponse) decode(r *Reader, version int16) {
 				a[len(a)-1].decode(r, version)
 			}
 			m.Topics = a
-		} else {
-			m.Topics = nil
 		}
 	}
 }
 
 func (m *OffsetDeleteResponse) appendTo(dst []byte, version int16) []byte {
+	dst = appendInt16(dst, m.ErrorCode)
+	dst = appendInt32(dst, m.ThrottleTimeMs)
 	{
-		dst = appendInt16(dst, m.ErrorCode)
-	}
-	{
-		dst = appendInt32(dst, m.ThrottleTimeMs)
-	}
-	{
-		{
-			dst = appendArrayLen(dst, len(m.Topics), false)
-			for i := range m.Topics {
-				dst = m.Topics[i].appendTo(dst, version)
-			}
+		dst = appendArrayLen(dst, len(m.Topics), false)
+		for i := range m.Topics {
+			dst = m.Topics[i].appendTo(dst, version)
 		}
 	}
 	return dst
@@ -304,9 +272,7 @@ func (m *OffsetDeleteResponseOffsetDeleteResponseTopic) isDefault() bool {
 func (m *OffsetDeleteResponseOffsetDeleteResponseTopic) decode(r *Reader, version int16) {
 	*m = OffsetDeleteResponseOffsetDeleteResponseTopic{}
 	m.Default()
-	{
-		m.Name = r.String(false)
-	}
+	m.Name = r.String(false)
 	{
 		n := r.arrayLen(false, false)
 		if n >= 0 {
@@ -317,22 +283,16 @@ func (m *OffsetDeleteResponseOffsetDeleteResponseTopic) decode(r *Reader, versio
 				a[len(a)-1].decode(r, version)
 			}
 			m.Partitions = a
-		} else {
-			m.Partitions = nil
 		}
 	}
 }
 
 func (m *OffsetDeleteResponseOffsetDeleteResponseTopic) appendTo(dst []byte, version int16) []byte {
+	dst = appendString(dst, m.Name, false)
 	{
-		dst = appendString(dst, m.Name, false)
-	}
-	{
-		{
-			dst = appendArrayLen(dst, len(m.Partitions), false)
-			for i := range m.Partitions {
-				dst = m.Partitions[i].appendTo(dst, version)
-			}
+		dst = appendArrayLen(dst, len(m.Partitions), false)
+		for i := range m.Partitions {
+			dst = m.Partitions[i].appendTo(dst, version)
 		}
 	}
 	return dst
@@ -363,20 +323,12 @@ func (m *OffsetDeleteResponseOffsetDeleteResponsePartition) isDefault() bool {
 func (m *OffsetDeleteResponseOffsetDeleteResponsePartition) decode(r *Reader, version int16) {
 	*m = OffsetDeleteResponseOffsetDeleteResponsePartition{}
 	m.Default()
-	{
-		m.PartitionIndex = r.Int32()
-	}
-	{
-		m.ErrorCode = r.Int16()
-	}
+	m.PartitionIndex = r.Int32()
+	m.ErrorCode = r.Int16()
 }
 
 func (m *OffsetDeleteResponseOffsetDeleteResponsePartition) appendTo(dst []byte, version int16) []byte {
-	{
-		dst = appendInt32(dst, m.PartitionIndex)
-	}
-	{
-		dst = appendInt16(dst, m.ErrorCode)
-	}
+	dst = appendInt32(dst, m.PartitionIndex)
+	dst = appendInt16(dst, m.ErrorCode)
 	return dst
 }

@@ -52,7 +52,7 @@ func (m *OffsetFetchRequest) decode(r *Reader, version int16) {
 		m.GroupID = r.String(flex)
 	}
 	if version <= 7 {
-		n := r.arrayLen(flex, version >= 2 && version <= 7)
+		n := r.arrayLen(flex, version >= 2)
 		if n >= 0 {
 			a := make([]OffsetFetchRequestOffsetFetchRequestTopic, 0, min(n, maxPrealloc))
 			for i := 0; i < n && r.err == nil; i++ {
@@ -75,8 +75,6 @@ func (m *OffsetFetchRequest) decode(r *Reader, version int16) {
 				a[len(a)-1].decode(r, version)
 			}
 			m.Groups = a
-		} else {
-			m.Groups = nil
 		}
 	}
 	if version >= 7 {
@@ -96,7 +94,7 @@ func (m *OffsetFetchRequest) appendTo(dst []byte, version int16) []byte {
 		dst = appendString(dst, m.GroupID, flex)
 	}
 	if version <= 7 {
-		if version >= 2 && version <= 7 && m.Topics == nil {
+		if version >= 2 && m.Topics == nil {
 			dst = appendNullLen(dst, flex)
 		} else {
 			dst = appendArrayLen(dst, len(m.Topics), flex)
@@ -106,11 +104,9 @@ func (m *OffsetFetchRequest) appendTo(dst []byte, version int16) []byte {
 		}
 	}
 	if version >= 8 {
-		{
-			dst = appendArrayLen(dst, len(m.Groups), flex)
-			for i := range m.Groups {
-				dst = m.Groups[i].appendTo(dst, version)
-			}
+		dst = appendArrayLen(dst, len(m.Groups), flex)
+		for i := range m.Groups {
+			dst = m.Groups[i].appendTo(dst, version)
 		}
 	}
 	if version >= 7 {
@@ -191,8 +187,6 @@ func (m *OffsetFetchRequestOffsetFetchRequestTopic) decode(r *Reader, version in
 				a = append(a, r.Int32())
 			}
 			m.PartitionIndexes = a
-		} else {
-			m.PartitionIndexes = nil
 		}
 	}
 	if flex {
@@ -209,11 +203,9 @@ func (m *OffsetFetchRequestOffsetFetchRequestTopic) appendTo(dst []byte, version
 		dst = appendString(dst, m.Name, flex)
 	}
 	if version <= 7 {
-		{
-			dst = appendArrayLen(dst, len(m.PartitionIndexes), flex)
-			for i := range m.PartitionIndexes {
-				dst = appendInt32(dst, m.PartitionIndexes[i])
-			}
+		dst = appendArrayLen(dst, len(m.PartitionIndexes), flex)
+		for i := range m.PartitionIndexes {
+			dst = appendInt32(dst, m.PartitionIndexes[i])
 		}
 	}
 	if flex {
@@ -269,17 +261,13 @@ func (m *OffsetFetchRequestOffsetFetchRequestGroup) decode(r *Reader, version in
 		m.GroupID = r.String(flex)
 	}
 	if version >= 9 {
-		if version >= 9 {
-			m.MemberID = r.NullableString(flex)
-		} else {
-			m.MemberID = r.StringPtr(flex)
-		}
+		m.MemberID = r.NullableString(flex)
 	}
 	if version >= 9 {
 		m.MemberEpoch = r.Int32()
 	}
 	if version >= 8 {
-		n := r.arrayLen(flex, version >= 8)
+		n := r.arrayLen(flex, true)
 		if n >= 0 {
 			a := make([]OffsetFetchRequestOffsetFetchRequestTopics, 0, min(n, maxPrealloc))
 			for i := 0; i < n && r.err == nil; i++ {
@@ -306,17 +294,13 @@ func (m *OffsetFetchRequestOffsetFetchRequestGroup) appendTo(dst []byte, version
 		dst = appendString(dst, m.GroupID, flex)
 	}
 	if version >= 9 {
-		if version >= 9 {
-			dst = appendNullableString(dst, m.MemberID, flex)
-		} else {
-			dst = appendStringPtr(dst, m.MemberID, flex)
-		}
+		dst = appendNullableString(dst, m.MemberID, flex)
 	}
 	if version >= 9 {
 		dst = appendInt32(dst, m.MemberEpoch)
 	}
 	if version >= 8 {
-		if version >= 8 && m.Topics == nil {
+		if true && m.Topics == nil {
 			dst = appendNullLen(dst, flex)
 		} else {
 			dst = appendArrayLen(dst, len(m.Topics), flex)
@@ -374,8 +358,6 @@ func (m *OffsetFetchRequestOffsetFetchRequestTopics) decode(r *Reader, version i
 				a = append(a, r.Int32())
 			}
 			m.PartitionIndexes = a
-		} else {
-			m.PartitionIndexes = nil
 		}
 	}
 	if flex {
@@ -392,11 +374,9 @@ func (m *OffsetFetchRequestOffsetFetchRequestTopics) appendTo(dst []byte, versio
 		dst = appendString(dst, m.Name, flex)
 	}
 	if version >= 8 {
-		{
-			dst = appendArrayLen(dst, len(m.PartitionIndexes), flex)
-			for i := range m.PartitionIndexes {
-				dst = appendInt32(dst, m.PartitionIndexes[i])
-			}
+		dst = appendArrayLen(dst, len(m.PartitionIndexes), flex)
+		for i := range m.PartitionIndexes {
+			dst = appendInt32(dst, m.PartitionIndexes[i])
 		}
 	}
 	if flex {
@@ -459,8 +439,6 @@ func (m *OffsetFetchResponse) decode(r *Reader, version int16) {
 				a[len(a)-1].decode(r, version)
 			}
 			m.Topics = a
-		} else {
-			m.Topics = nil
 		}
 	}
 	if version >= 2 && version <= 7 {
@@ -476,8 +454,6 @@ func (m *OffsetFetchResponse) decode(r *Reader, version int16) {
 				a[len(a)-1].decode(r, version)
 			}
 			m.Groups = a
-		} else {
-			m.Groups = nil
 		}
 	}
 	if flex {
@@ -494,22 +470,18 @@ func (m *OffsetFetchResponse) appendTo(dst []byte, version int16) []byte {
 		dst = appendInt32(dst, m.ThrottleTimeMs)
 	}
 	if version <= 7 {
-		{
-			dst = appendArrayLen(dst, len(m.Topics), flex)
-			for i := range m.Topics {
-				dst = m.Topics[i].appendTo(dst, version)
-			}
+		dst = appendArrayLen(dst, len(m.Topics), flex)
+		for i := range m.Topics {
+			dst = m.Topics[i].appendTo(dst, version)
 		}
 	}
 	if version >= 2 && version <= 7 {
 		dst = appendInt16(dst, m.ErrorCode)
 	}
 	if version >= 8 {
-		{
-			dst = appendArrayLen(dst, len(m.Groups), flex)
-			for i := range m.Groups {
-				dst = m.Groups[i].appendTo(dst, version)
-			}
+		dst = appendArrayLen(dst, len(m.Groups), flex)
+		for i := range m.Groups {
+			dst = m.Groups[i].appendTo(dst, version)
 		}
 	}
 	if flex {
@@ -588,8 +560,6 @@ func (m *OffsetFetchResponseOffsetFetchResponseTopic) decode(r *Reader, version 
 				a[len(a)-1].decode(r, version)
 			}
 			m.Partitions = a
-		} else {
-			m.Partitions = nil
 		}
 	}
 	if flex {
@@ -606,11 +576,9 @@ func (m *OffsetFetchResponseOffsetFetchResponseTopic) appendTo(dst []byte, versi
 		dst = appendString(dst, m.Name, flex)
 	}
 	if version <= 7 {
-		{
-			dst = appendArrayLen(dst, len(m.Partitions), flex)
-			for i := range m.Partitions {
-				dst = m.Partitions[i].appendTo(dst, version)
-			}
+		dst = appendArrayLen(dst, len(m.Partitions), flex)
+		for i := range m.Partitions {
+			dst = m.Partitions[i].appendTo(dst, version)
 		}
 	}
 	if flex {
@@ -678,11 +646,7 @@ func (m *OffsetFetchResponseOffsetFetchResponsePartition) decode(r *Reader, vers
 		m.CommittedLeaderEpoch = r.Int32()
 	}
 	if version <= 7 {
-		if version <= 7 {
-			m.Metadata = r.NullableString(flex)
-		} else {
-			m.Metadata = r.StringPtr(flex)
-		}
+		m.Metadata = r.NullableString(flex)
 	}
 	if version <= 7 {
 		m.ErrorCode = r.Int16()
@@ -707,11 +671,7 @@ func (m *OffsetFetchResponseOffsetFetchResponsePartition) appendTo(dst []byte, v
 		dst = appendInt32(dst, m.CommittedLeaderEpoch)
 	}
 	if version <= 7 {
-		if version <= 7 {
-			dst = appendNullableString(dst, m.Metadata, flex)
-		} else {
-			dst = appendStringPtr(dst, m.Metadata, flex)
-		}
+		dst = appendNullableString(dst, m.Metadata, flex)
 	}
 	if version <= 7 {
 		dst = appendInt16(dst, m.ErrorCode)
@@ -771,8 +731,6 @@ func (m *OffsetFetchResponseOffsetFetchResponseGroup) decode(r *Reader, version 
 				a[len(a)-1].decode(r, version)
 			}
 			m.Topics = a
-		} else {
-			m.Topics = nil
 		}
 	}
 	if version >= 8 {
@@ -792,11 +750,9 @@ func (m *OffsetFetchResponseOffsetFetchResponseGroup) appendTo(dst []byte, versi
 		dst = appendString(dst, m.GroupID, flex)
 	}
 	if version >= 8 {
-		{
-			dst = appendArrayLen(dst, len(m.Topics), flex)
-			for i := range m.Topics {
-				dst = m.Topics[i].appendTo(dst, version)
-			}
+		dst = appendArrayLen(dst, len(m.Topics), flex)
+		for i := range m.Topics {
+			dst = m.Topics[i].appendTo(dst, version)
 		}
 	}
 	if version >= 8 {
@@ -852,8 +808,6 @@ func (m *OffsetFetchResponseOffsetFetchResponseTopics) decode(r *Reader, version
 				a[len(a)-1].decode(r, version)
 			}
 			m.Partitions = a
-		} else {
-			m.Partitions = nil
 		}
 	}
 	if flex {
@@ -870,11 +824,9 @@ func (m *OffsetFetchResponseOffsetFetchResponseTopics) appendTo(dst []byte, vers
 		dst = appendString(dst, m.Name, flex)
 	}
 	if version >= 8 {
-		{
-			dst = appendArrayLen(dst, len(m.Partitions), flex)
-			for i := range m.Partitions {
-				dst = m.Partitions[i].appendTo(dst, version)
-			}
+		dst = appendArrayLen(dst, len(m.Partitions), flex)
+		for i := range m.Partitions {
+			dst = m.Partitions[i].appendTo(dst, version)
 		}
 	}
 	if flex {
@@ -942,11 +894,7 @@ func (m *OffsetFetchResponseOffsetFetchResponsePartitions) decode(r *Reader, ver
 		m.CommittedLeaderEpoch = r.Int32()
 	}
 	if version >= 8 {
-		if version >= 8 {
-			m.Metadata = r.NullableString(flex)
-		} else {
-			m.Metadata = r.StringPtr(flex)
-		}
+		m.Metadata = r.NullableString(flex)
 	}
 	if version >= 8 {
 		m.ErrorCode = r.Int16()
@@ -971,11 +919,7 @@ func (m *OffsetFetchResponseOffsetFetchResponsePartitions) appendTo(dst []byte, 
 		dst = appendInt32(dst, m.CommittedLeaderEpoch)
 	}
 	if version >= 8 {
-		if version >= 8 {
-			dst = appendNullableString(dst, m.Metadata, flex)
-		} else {
-			dst = appendStringPtr(dst, m.Metadata, flex)
-		}
+		dst = appendNullableString(dst, m.Metadata, flex)
 	}
 	if version >= 8 {
 		dst = appendInt16(dst, m.ErrorCode)

@@ -51,8 +51,6 @@ func (m *OffsetForLeaderEpochRequest) decode(r *Reader, version int16) {
 				a[len(a)-1].decode(r, version)
 			}
 			m.Topics = a
-		} else {
-			m.Topics = nil
 		}
 	}
 	if flex {
@@ -69,11 +67,9 @@ func (m *OffsetForLeaderEpochRequest) appendTo(dst []byte, version int16) []byte
 		dst = appendInt32(dst, m.ReplicaID)
 	}
 	{
-		{
-			dst = appendArrayLen(dst, len(m.Topics), flex)
-			for i := range m.Topics {
-				dst = m.Topics[i].appendTo(dst, version)
-			}
+		dst = appendArrayLen(dst, len(m.Topics), flex)
+		for i := range m.Topics {
+			dst = m.Topics[i].appendTo(dst, version)
 		}
 	}
 	if flex {
@@ -139,9 +135,7 @@ func (m *OffsetForLeaderEpochRequestOffsetForLeaderTopic) decode(r *Reader, vers
 	*m = OffsetForLeaderEpochRequestOffsetForLeaderTopic{}
 	m.Default()
 	flex := version >= 4
-	{
-		m.Topic = r.String(flex)
-	}
+	m.Topic = r.String(flex)
 	{
 		n := r.arrayLen(flex, false)
 		if n >= 0 {
@@ -152,8 +146,6 @@ func (m *OffsetForLeaderEpochRequestOffsetForLeaderTopic) decode(r *Reader, vers
 				a[len(a)-1].decode(r, version)
 			}
 			m.Partitions = a
-		} else {
-			m.Partitions = nil
 		}
 	}
 	if flex {
@@ -166,15 +158,11 @@ func (m *OffsetForLeaderEpochRequestOffsetForLeaderTopic) decode(r *Reader, vers
 
 func (m *OffsetForLeaderEpochRequestOffsetForLeaderTopic) appendTo(dst []byte, version int16) []byte {
 	flex := version >= 4
+	dst = appendString(dst, m.Topic, flex)
 	{
-		dst = appendString(dst, m.Topic, flex)
-	}
-	{
-		{
-			dst = appendArrayLen(dst, len(m.Partitions), flex)
-			for i := range m.Partitions {
-				dst = m.Partitions[i].appendTo(dst, version)
-			}
+		dst = appendArrayLen(dst, len(m.Partitions), flex)
+		for i := range m.Partitions {
+			dst = m.Partitions[i].appendTo(dst, version)
 		}
 	}
 	if flex {
@@ -220,15 +208,11 @@ func (m *OffsetForLeaderEpochRequestOffsetForLeaderPartition) decode(r *Reader, 
 	*m = OffsetForLeaderEpochRequestOffsetForLeaderPartition{}
 	m.Default()
 	flex := version >= 4
-	{
-		m.Partition = r.Int32()
-	}
+	m.Partition = r.Int32()
 	if version >= 2 {
 		m.CurrentLeaderEpoch = r.Int32()
 	}
-	{
-		m.LeaderEpoch = r.Int32()
-	}
+	m.LeaderEpoch = r.Int32()
 	if flex {
 		for n := r.tagCount(); n > 0 && r.err == nil; n-- {
 			key, data := r.tag()
@@ -239,15 +223,11 @@ func (m *OffsetForLeaderEpochRequestOffsetForLeaderPartition) decode(r *Reader, 
 
 func (m *OffsetForLeaderEpochRequestOffsetForLeaderPartition) appendTo(dst []byte, version int16) []byte {
 	flex := version >= 4
-	{
-		dst = appendInt32(dst, m.Partition)
-	}
+	dst = appendInt32(dst, m.Partition)
 	if version >= 2 {
 		dst = appendInt32(dst, m.CurrentLeaderEpoch)
 	}
-	{
-		dst = appendInt32(dst, m.LeaderEpoch)
-	}
+	dst = appendInt32(dst, m.LeaderEpoch)
 	if flex {
 		dst = appendUvarint(dst, uint32(len(m.UnknownTags)))
 		dst = appendUnknownTags(dst, m.UnknownTags, 0, -1)
@@ -298,8 +278,6 @@ func (m *OffsetForLeaderEpochResponse) decode(r *Reader, version int16) {
 				a[len(a)-1].decode(r, version)
 			}
 			m.Topics = a
-		} else {
-			m.Topics = nil
 		}
 	}
 	if flex {
@@ -316,11 +294,9 @@ func (m *OffsetForLeaderEpochResponse) appendTo(dst []byte, version int16) []byt
 		dst = appendInt32(dst, m.ThrottleTimeMs)
 	}
 	{
-		{
-			dst = appendArrayLen(dst, len(m.Topics), flex)
-			for i := range m.Topics {
-				dst = m.Topics[i].appendTo(dst, version)
-			}
+		dst = appendArrayLen(dst, len(m.Topics), flex)
+		for i := range m.Topics {
+			dst = m.Topics[i].appendTo(dst, version)
 		}
 	}
 	if flex {
@@ -386,9 +362,7 @@ func (m *OffsetForLeaderEpochResponseOffsetForLeaderTopicResult) decode(r *Reade
 	*m = OffsetForLeaderEpochResponseOffsetForLeaderTopicResult{}
 	m.Default()
 	flex := version >= 4
-	{
-		m.Topic = r.String(flex)
-	}
+	m.Topic = r.String(flex)
 	{
 		n := r.arrayLen(flex, false)
 		if n >= 0 {
@@ -399,8 +373,6 @@ func (m *OffsetForLeaderEpochResponseOffsetForLeaderTopicResult) decode(r *Reade
 				a[len(a)-1].decode(r, version)
 			}
 			m.Partitions = a
-		} else {
-			m.Partitions = nil
 		}
 	}
 	if flex {
@@ -413,15 +385,11 @@ func (m *OffsetForLeaderEpochResponseOffsetForLeaderTopicResult) decode(r *Reade
 
 func (m *OffsetForLeaderEpochResponseOffsetForLeaderTopicResult) appendTo(dst []byte, version int16) []byte {
 	flex := version >= 4
+	dst = appendString(dst, m.Topic, flex)
 	{
-		dst = appendString(dst, m.Topic, flex)
-	}
-	{
-		{
-			dst = appendArrayLen(dst, len(m.Partitions), flex)
-			for i := range m.Partitions {
-				dst = m.Partitions[i].appendTo(dst, version)
-			}
+		dst = appendArrayLen(dst, len(m.Partitions), flex)
+		for i := range m.Partitions {
+			dst = m.Partitions[i].appendTo(dst, version)
 		}
 	}
 	if flex {
@@ -473,18 +441,12 @@ func (m *OffsetForLeaderEpochResponseEpochEndOffset) decode(r *Reader, version i
 	*m = OffsetForLeaderEpochResponseEpochEndOffset{}
 	m.Default()
 	flex := version >= 4
-	{
-		m.ErrorCode = r.Int16()
-	}
-	{
-		m.Partition = r.Int32()
-	}
+	m.ErrorCode = r.Int16()
+	m.Partition = r.Int32()
 	if version >= 1 {
 		m.LeaderEpoch = r.Int32()
 	}
-	{
-		m.EndOffset = r.Int64()
-	}
+	m.EndOffset = r.Int64()
 	if flex {
 		for n := r.tagCount(); n > 0 && r.err == nil; n-- {
 			key, data := r.tag()
@@ -495,18 +457,12 @@ func (m *OffsetForLeaderEpochResponseEpochEndOffset) decode(r *Reader, version i
 
 func (m *OffsetForLeaderEpochResponseEpochEndOffset) appendTo(dst []byte, version int16) []byte {
 	flex := version >= 4
-	{
-		dst = appendInt16(dst, m.ErrorCode)
-	}
-	{
-		dst = appendInt32(dst, m.Partition)
-	}
+	dst = appendInt16(dst, m.ErrorCode)
+	dst = appendInt32(dst, m.Partition)
 	if version >= 1 {
 		dst = appendInt32(dst, m.LeaderEpoch)
 	}
-	{
-		dst = appendInt64(dst, m.EndOffset)
-	}
+	dst = appendInt64(dst, m.EndOffset)
 	if flex {
 		dst = appendUvarint(dst, uint32(len(m.UnknownTags)))
 		dst = appendUnknownTags(dst, m.UnknownTags, 0, -1)

@@ -48,18 +48,10 @@ func (m *ProduceRequest) decode(r *Reader, version int16) {
 	m.Default()
 	flex := version >= 9
 	if version >= 3 {
-		if version >= 3 {
-			m.TransactionalID = r.NullableString(flex)
-		} else {
-			m.TransactionalID = r.StringPtr(flex)
-		}
+		m.TransactionalID = r.NullableString(flex)
 	}
-	{
-		m.Acks = r.Int16()
-	}
-	{
-		m.TimeoutMs = r.Int32()
-	}
+	m.Acks = r.Int16()
+	m.TimeoutMs = r.Int32()
 	{
 		n := r.arrayLen(flex, false)
 		if n >= 0 {
@@ -70,8 +62,6 @@ func (m *ProduceRequest) decode(r *Reader, version int16) {
 				a[len(a)-1].decode(r, version)
 			}
 			m.TopicData = a
-		} else {
-			m.TopicData = nil
 		}
 	}
 	if flex {
@@ -85,24 +75,14 @@ func (m *ProduceRequest) decode(r *Reader, version int16) {
 func (m *ProduceRequest) appendTo(dst []byte, version int16) []byte {
 	flex := version >= 9
 	if version >= 3 {
-		if version >= 3 {
-			dst = appendNullableString(dst, m.TransactionalID, flex)
-		} else {
-			dst = appendStringPtr(dst, m.TransactionalID, flex)
-		}
+		dst = appendNullableString(dst, m.TransactionalID, flex)
 	}
+	dst = appendInt16(dst, m.Acks)
+	dst = appendInt32(dst, m.TimeoutMs)
 	{
-		dst = appendInt16(dst, m.Acks)
-	}
-	{
-		dst = appendInt32(dst, m.TimeoutMs)
-	}
-	{
-		{
-			dst = appendArrayLen(dst, len(m.TopicData), flex)
-			for i := range m.TopicData {
-				dst = m.TopicData[i].appendTo(dst, version)
-			}
+		dst = appendArrayLen(dst, len(m.TopicData), flex)
+		for i := range m.TopicData {
+			dst = m.TopicData[i].appendTo(dst, version)
 		}
 	}
 	if flex {
@@ -166,9 +146,7 @@ func (m *ProduceRequestTopicProduceData) decode(r *Reader, version int16) {
 	*m = ProduceRequestTopicProduceData{}
 	m.Default()
 	flex := version >= 9
-	{
-		m.Name = r.String(flex)
-	}
+	m.Name = r.String(flex)
 	{
 		n := r.arrayLen(flex, false)
 		if n >= 0 {
@@ -179,8 +157,6 @@ func (m *ProduceRequestTopicProduceData) decode(r *Reader, version int16) {
 				a[len(a)-1].decode(r, version)
 			}
 			m.PartitionData = a
-		} else {
-			m.PartitionData = nil
 		}
 	}
 	if flex {
@@ -193,15 +169,11 @@ func (m *ProduceRequestTopicProduceData) decode(r *Reader, version int16) {
 
 func (m *ProduceRequestTopicProduceData) appendTo(dst []byte, version int16) []byte {
 	flex := version >= 9
+	dst = appendString(dst, m.Name, flex)
 	{
-		dst = appendString(dst, m.Name, flex)
-	}
-	{
-		{
-			dst = appendArrayLen(dst, len(m.PartitionData), flex)
-			for i := range m.PartitionData {
-				dst = m.PartitionData[i].appendTo(dst, version)
-			}
+		dst = appendArrayLen(dst, len(m.PartitionData), flex)
+		for i := range m.PartitionData {
+			dst = m.PartitionData[i].appendTo(dst, version)
 		}
 	}
 	if flex {
@@ -241,12 +213,8 @@ func (m *ProduceRequestPartitionProduceData) decode(r *Reader, version int16) {
 	*m = ProduceRequestPartitionProduceData{}
 	m.Default()
 	flex := version >= 9
-	{
-		m.Index = r.Int32()
-	}
-	{
-		m.Records = r.NullableBytes(flex)
-	}
+	m.Index = r.Int32()
+	m.Records = r.NullableBytes(flex)
 	if flex {
 		for n := r.tagCount(); n > 0 && r.err == nil; n-- {
 			key, data := r.tag()
@@ -257,12 +225,8 @@ func (m *ProduceRequestPartitionProduceData) decode(r *Reader, version int16) {
 
 func (m *ProduceRequestPartitionProduceData) appendTo(dst []byte, version int16) []byte {
 	flex := version >= 9
-	{
-		dst = appendInt32(dst, m.Index)
-	}
-	{
-		dst = appendNullableBytes(dst, m.Records, flex)
-	}
+	dst = appendInt32(dst, m.Index)
+	dst = appendNullableBytes(dst, m.Records, flex)
 	if flex {
 		dst = appendUvarint(dst, uint32(len(m.UnknownTags)))
 		dst = appendUnknownTags(dst, m.UnknownTags, 0, -1)
@@ -315,8 +279,6 @@ func (m *ProduceResponse) decode(r *Reader, version int16) {
 				a[len(a)-1].decode(r, version)
 			}
 			m.Responses = a
-		} else {
-			m.Responses = nil
 		}
 	}
 	if version >= 1 {
@@ -337,8 +299,6 @@ func (m *ProduceResponse) decode(r *Reader, version int16) {
 						a[len(a)-1].decode((&s), version)
 					}
 					m.NodeEndpoints = a
-				} else {
-					m.NodeEndpoints = nil
 				}
 				r.endSub(&s)
 			default:
@@ -351,11 +311,9 @@ func (m *ProduceResponse) decode(r *Reader, version int16) {
 func (m *ProduceResponse) appendTo(dst []byte, version int16) []byte {
 	flex := version >= 9
 	{
-		{
-			dst = appendArrayLen(dst, len(m.Responses), flex)
-			for i := range m.Responses {
-				dst = m.Responses[i].appendTo(dst, version)
-			}
+		dst = appendArrayLen(dst, len(m.Responses), flex)
+		for i := range m.Responses {
+			dst = m.Responses[i].appendTo(dst, version)
 		}
 	}
 	if version >= 1 {
@@ -373,11 +331,9 @@ func (m *ProduceResponse) appendTo(dst []byte, version int16) []byte {
 			dst, u = appendUnknownTagsBelow(dst, m.UnknownTags, u, 0)
 			dst = appendUvarint(dst, 0)
 			start := len(dst)
-			{
-				dst = appendArrayLen(dst, len(m.NodeEndpoints), true)
-				for i := range m.NodeEndpoints {
-					dst = m.NodeEndpoints[i].appendTo(dst, version)
-				}
+			dst = appendArrayLen(dst, len(m.NodeEndpoints), true)
+			for i := range m.NodeEndpoints {
+				dst = m.NodeEndpoints[i].appendTo(dst, version)
 			}
 			dst = finishTag(dst, start)
 		}
@@ -440,9 +396,7 @@ func (m *ProduceResponseTopicProduceResponse) decode(r *Reader, version int16) {
 	*m = ProduceResponseTopicProduceResponse{}
 	m.Default()
 	flex := version >= 9
-	{
-		m.Name = r.String(flex)
-	}
+	m.Name = r.String(flex)
 	{
 		n := r.arrayLen(flex, false)
 		if n >= 0 {
@@ -453,8 +407,6 @@ func (m *ProduceResponseTopicProduceResponse) decode(r *Reader, version int16) {
 				a[len(a)-1].decode(r, version)
 			}
 			m.PartitionResponses = a
-		} else {
-			m.PartitionResponses = nil
 		}
 	}
 	if flex {
@@ -467,15 +419,11 @@ func (m *ProduceResponseTopicProduceResponse) decode(r *Reader, version int16) {
 
 func (m *ProduceResponseTopicProduceResponse) appendTo(dst []byte, version int16) []byte {
 	flex := version >= 9
+	dst = appendString(dst, m.Name, flex)
 	{
-		dst = appendString(dst, m.Name, flex)
-	}
-	{
-		{
-			dst = appendArrayLen(dst, len(m.PartitionResponses), flex)
-			for i := range m.PartitionResponses {
-				dst = m.PartitionResponses[i].appendTo(dst, version)
-			}
+		dst = appendArrayLen(dst, len(m.PartitionResponses), flex)
+		for i := range m.PartitionResponses {
+			dst = m.PartitionResponses[i].appendTo(dst, version)
 		}
 	}
 	if flex {
@@ -547,15 +495,9 @@ func (m *ProduceResponsePartitionProduceResponse) decode(r *Reader, version int1
 	*m = ProduceResponsePartitionProduceResponse{}
 	m.Default()
 	flex := version >= 9
-	{
-		m.Index = r.Int32()
-	}
-	{
-		m.ErrorCode = r.Int16()
-	}
-	{
-		m.BaseOffset = r.Int64()
-	}
+	m.Index = r.Int32()
+	m.ErrorCode = r.Int16()
+	m.BaseOffset = r.Int64()
 	if version >= 2 {
 		m.LogAppendTimeMs = r.Int64()
 	}
@@ -572,16 +514,10 @@ func (m *ProduceResponsePartitionProduceResponse) decode(r *Reader, version int1
 				a[len(a)-1].decode(r, version)
 			}
 			m.RecordErrors = a
-		} else {
-			m.RecordErrors = nil
 		}
 	}
 	if version >= 8 {
-		if version >= 8 {
-			m.ErrorMessage = r.NullableString(flex)
-		} else {
-			m.ErrorMessage = r.StringPtr(flex)
-		}
+		m.ErrorMessage = r.NullableString(flex)
 	}
 	if flex {
 		for n := r.tagCount(); n > 0 && r.err == nil; n-- {
@@ -600,15 +536,9 @@ func (m *ProduceResponsePartitionProduceResponse) decode(r *Reader, version int1
 
 func (m *ProduceResponsePartitionProduceResponse) appendTo(dst []byte, version int16) []byte {
 	flex := version >= 9
-	{
-		dst = appendInt32(dst, m.Index)
-	}
-	{
-		dst = appendInt16(dst, m.ErrorCode)
-	}
-	{
-		dst = appendInt64(dst, m.BaseOffset)
-	}
+	dst = appendInt32(dst, m.Index)
+	dst = appendInt16(dst, m.ErrorCode)
+	dst = appendInt64(dst, m.BaseOffset)
 	if version >= 2 {
 		dst = appendInt64(dst, m.LogAppendTimeMs)
 	}
@@ -616,19 +546,13 @@ func (m *ProduceResponsePartitionProduceResponse) appendTo(dst []byte, version i
 		dst = appendInt64(dst, m.LogStartOffset)
 	}
 	if version >= 8 {
-		{
-			dst = appendArrayLen(dst, len(m.RecordErrors), flex)
-			for i := range m.RecordErrors {
-				dst = m.RecordErrors[i].appendTo(dst, version)
-			}
+		dst = appendArrayLen(dst, len(m.RecordErrors), flex)
+		for i := range m.RecordErrors {
+			dst = m.RecordErrors[i].appendTo(dst, version)
 		}
 	}
 	if version >= 8 {
-		if version >= 8 {
-			dst = appendNullableString(dst, m.ErrorMessage, flex)
-		} else {
-			dst = appendStringPtr(dst, m.ErrorMessage, flex)
-		}
+		dst = appendNullableString(dst, m.ErrorMessage, flex)
 	}
 	if flex {
 		n := len(m.UnknownTags)
@@ -684,11 +608,7 @@ func (m *ProduceResponseBatchIndexAndErrorMessage) decode(r *Reader, version int
 		m.BatchIndex = r.Int32()
 	}
 	if version >= 8 {
-		if version >= 8 {
-			m.BatchIndexErrorMessage = r.NullableString(flex)
-		} else {
-			m.BatchIndexErrorMessage = r.StringPtr(flex)
-		}
+		m.BatchIndexErrorMessage = r.NullableString(flex)
 	}
 	if flex {
 		for n := r.tagCount(); n > 0 && r.err == nil; n-- {
@@ -704,11 +624,7 @@ func (m *ProduceResponseBatchIndexAndErrorMessage) appendTo(dst []byte, version 
 		dst = appendInt32(dst, m.BatchIndex)
 	}
 	if version >= 8 {
-		if version >= 8 {
-			dst = appendNullableString(dst, m.BatchIndexErrorMessage, flex)
-		} else {
-			dst = appendStringPtr(dst, m.BatchIndexErrorMessage, flex)
-		}
+		dst = appendNullableString(dst, m.BatchIndexErrorMessage, flex)
 	}
 	if flex {
 		dst = appendUvarint(dst, uint32(len(m.UnknownTags)))
@@ -828,11 +744,7 @@ func (m *ProduceResponseNodeEndpoint) decode(r *Reader, version int16) {
 		m.Port = r.Int32()
 	}
 	if version >= 10 {
-		if version >= 10 {
-			m.Rack = r.NullableString(flex)
-		} else {
-			m.Rack = r.StringPtr(flex)
-		}
+		m.Rack = r.NullableString(flex)
 	}
 	if flex {
 		for n := r.tagCount(); n > 0 && r.err == nil; n-- {
@@ -854,11 +766,7 @@ func (m *ProduceResponseNodeEndpoint) appendTo(dst []byte, version int16) []byte
 		dst = appendInt32(dst, m.Port)
 	}
 	if version >= 10 {
-		if version >= 10 {
-			dst = appendNullableString(dst, m.Rack, flex)
-		} else {
-			dst = appendStringPtr(dst, m.Rack, flex)
-		}
+		dst = appendNullableString(dst, m.Rack, flex)
 	}
 	if flex {
 		dst = appendUvarint(dst, uint32(len(m.UnknownTags)))

@@ -52,21 +52,11 @@ func (m *PushTelemetryRequest) decode(r *Reader, version int16) {
 	*m = PushTelemetryRequest{}
 	m.Default()
 	flex := true
-	{
-		m.ClientInstanceID = r.UUID()
-	}
-	{
-		m.SubscriptionID = r.Int32()
-	}
-	{
-		m.Terminating = r.Bool()
-	}
-	{
-		m.CompressionType = r.Int8()
-	}
-	{
-		m.Metrics = r.Bytes(flex)
-	}
+	m.ClientInstanceID = r.UUID()
+	m.SubscriptionID = r.Int32()
+	m.Terminating = r.Bool()
+	m.CompressionType = r.Int8()
+	m.Metrics = r.Bytes(flex)
 	if flex {
 		for n := r.tagCount(); n > 0 && r.err == nil; n-- {
 			key, data := r.tag()
@@ -77,21 +67,11 @@ func (m *PushTelemetryRequest) decode(r *Reader, version int16) {
 
 func (m *PushTelemetryRequest) appendTo(dst []byte, version int16) []byte {
 	flex := true
-	{
-		dst = appendUUID(dst, m.ClientInstanceID)
-	}
-	{
-		dst = appendInt32(dst, m.SubscriptionID)
-	}
-	{
-		dst = appendBool(dst, m.Terminating)
-	}
-	{
-		dst = appendInt8(dst, m.CompressionType)
-	}
-	{
-		dst = appendBytes(dst, m.Metrics, flex)
-	}
+	dst = appendUUID(dst, m.ClientInstanceID)
+	dst = appendInt32(dst, m.SubscriptionID)
+	dst = appendBool(dst, m.Terminating)
+	dst = appendInt8(dst, m.CompressionType)
+	dst = appendBytes(dst, m.Metrics, flex)
 	if flex {
 		dst = appendUvarint(dst, uint32(len(m.UnknownTags)))
 		dst = appendUnknownTags(dst, m.UnknownTags, 0, -1)
@@ -155,12 +135,8 @@ func (m *PushTelemetryResponse) decode(r *Reader, version int16) {
 	*m = PushTelemetryResponse{}
 	m.Default()
 	flex := true
-	{
-		m.ThrottleTimeMs = r.Int32()
-	}
-	{
-		m.ErrorCode = r.Int16()
-	}
+	m.ThrottleTimeMs = r.Int32()
+	m.ErrorCode = r.Int16()
 	if flex {
 		for n := r.tagCount(); n > 0 && r.err == nil; n-- {
 			key, data := r.tag()
@@ -171,12 +147,8 @@ func (m *PushTelemetryResponse) decode(r *Reader, version int16) {
 
 func (m *PushTelemetryResponse) appendTo(dst []byte, version int16) []byte {
 	flex := true
-	{
-		dst = appendInt32(dst, m.ThrottleTimeMs)
-	}
-	{
-		dst = appendInt16(dst, m.ErrorCode)
-	}
+	dst = appendInt32(dst, m.ThrottleTimeMs)
+	dst = appendInt16(dst, m.ErrorCode)
 	if flex {
 		dst = appendUvarint(dst, uint32(len(m.UnknownTags)))
 		dst = appendUnknownTags(dst, m.UnknownTags, 0, -1)

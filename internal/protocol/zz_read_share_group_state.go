@@ -37,9 +37,7 @@ func (m *ReadShareGroupStateRequest) decode(r *Reader, version int16) {
 	*m = ReadShareGroupStateRequest{}
 	m.Default()
 	flex := true
-	{
-		m.GroupID = r.String(flex)
-	}
+	m.GroupID = r.String(flex)
 	{
 		n := r.arrayLen(flex, false)
 		if n >= 0 {
@@ -50,8 +48,6 @@ func (m *ReadShareGroupStateRequest) decode(r *Reader, version int16) {
 				a[len(a)-1].decode(r, version)
 			}
 			m.Topics = a
-		} else {
-			m.Topics = nil
 		}
 	}
 	if flex {
@@ -64,15 +60,11 @@ func (m *ReadShareGroupStateRequest) decode(r *Reader, version int16) {
 
 func (m *ReadShareGroupStateRequest) appendTo(dst []byte, version int16) []byte {
 	flex := true
+	dst = appendString(dst, m.GroupID, flex)
 	{
-		dst = appendString(dst, m.GroupID, flex)
-	}
-	{
-		{
-			dst = appendArrayLen(dst, len(m.Topics), flex)
-			for i := range m.Topics {
-				dst = m.Topics[i].appendTo(dst, version)
-			}
+		dst = appendArrayLen(dst, len(m.Topics), flex)
+		for i := range m.Topics {
+			dst = m.Topics[i].appendTo(dst, version)
 		}
 	}
 	if flex {
@@ -138,9 +130,7 @@ func (m *ReadShareGroupStateRequestReadStateData) decode(r *Reader, version int1
 	*m = ReadShareGroupStateRequestReadStateData{}
 	m.Default()
 	flex := true
-	{
-		m.TopicID = r.UUID()
-	}
+	m.TopicID = r.UUID()
 	{
 		n := r.arrayLen(flex, false)
 		if n >= 0 {
@@ -151,8 +141,6 @@ func (m *ReadShareGroupStateRequestReadStateData) decode(r *Reader, version int1
 				a[len(a)-1].decode(r, version)
 			}
 			m.Partitions = a
-		} else {
-			m.Partitions = nil
 		}
 	}
 	if flex {
@@ -165,15 +153,11 @@ func (m *ReadShareGroupStateRequestReadStateData) decode(r *Reader, version int1
 
 func (m *ReadShareGroupStateRequestReadStateData) appendTo(dst []byte, version int16) []byte {
 	flex := true
+	dst = appendUUID(dst, m.TopicID)
 	{
-		dst = appendUUID(dst, m.TopicID)
-	}
-	{
-		{
-			dst = appendArrayLen(dst, len(m.Partitions), flex)
-			for i := range m.Partitions {
-				dst = m.Partitions[i].appendTo(dst, version)
-			}
+		dst = appendArrayLen(dst, len(m.Partitions), flex)
+		for i := range m.Partitions {
+			dst = m.Partitions[i].appendTo(dst, version)
 		}
 	}
 	if flex {
@@ -213,12 +197,8 @@ func (m *ReadShareGroupStateRequestPartitionData) decode(r *Reader, version int1
 	*m = ReadShareGroupStateRequestPartitionData{}
 	m.Default()
 	flex := true
-	{
-		m.Partition = r.Int32()
-	}
-	{
-		m.LeaderEpoch = r.Int32()
-	}
+	m.Partition = r.Int32()
+	m.LeaderEpoch = r.Int32()
 	if flex {
 		for n := r.tagCount(); n > 0 && r.err == nil; n-- {
 			key, data := r.tag()
@@ -229,12 +209,8 @@ func (m *ReadShareGroupStateRequestPartitionData) decode(r *Reader, version int1
 
 func (m *ReadShareGroupStateRequestPartitionData) appendTo(dst []byte, version int16) []byte {
 	flex := true
-	{
-		dst = appendInt32(dst, m.Partition)
-	}
-	{
-		dst = appendInt32(dst, m.LeaderEpoch)
-	}
+	dst = appendInt32(dst, m.Partition)
+	dst = appendInt32(dst, m.LeaderEpoch)
 	if flex {
 		dst = appendUvarint(dst, uint32(len(m.UnknownTags)))
 		dst = appendUnknownTags(dst, m.UnknownTags, 0, -1)
@@ -277,8 +253,6 @@ func (m *ReadShareGroupStateResponse) decode(r *Reader, version int16) {
 				a[len(a)-1].decode(r, version)
 			}
 			m.Results = a
-		} else {
-			m.Results = nil
 		}
 	}
 	if flex {
@@ -292,11 +266,9 @@ func (m *ReadShareGroupStateResponse) decode(r *Reader, version int16) {
 func (m *ReadShareGroupStateResponse) appendTo(dst []byte, version int16) []byte {
 	flex := true
 	{
-		{
-			dst = appendArrayLen(dst, len(m.Results), flex)
-			for i := range m.Results {
-				dst = m.Results[i].appendTo(dst, version)
-			}
+		dst = appendArrayLen(dst, len(m.Results), flex)
+		for i := range m.Results {
+			dst = m.Results[i].appendTo(dst, version)
 		}
 	}
 	if flex {
@@ -362,9 +334,7 @@ func (m *ReadShareGroupStateResponseReadStateResult) decode(r *Reader, version i
 	*m = ReadShareGroupStateResponseReadStateResult{}
 	m.Default()
 	flex := true
-	{
-		m.TopicID = r.UUID()
-	}
+	m.TopicID = r.UUID()
 	{
 		n := r.arrayLen(flex, false)
 		if n >= 0 {
@@ -375,8 +345,6 @@ func (m *ReadShareGroupStateResponseReadStateResult) decode(r *Reader, version i
 				a[len(a)-1].decode(r, version)
 			}
 			m.Partitions = a
-		} else {
-			m.Partitions = nil
 		}
 	}
 	if flex {
@@ -389,15 +357,11 @@ func (m *ReadShareGroupStateResponseReadStateResult) decode(r *Reader, version i
 
 func (m *ReadShareGroupStateResponseReadStateResult) appendTo(dst []byte, version int16) []byte {
 	flex := true
+	dst = appendUUID(dst, m.TopicID)
 	{
-		dst = appendUUID(dst, m.TopicID)
-	}
-	{
-		{
-			dst = appendArrayLen(dst, len(m.Partitions), flex)
-			for i := range m.Partitions {
-				dst = m.Partitions[i].appendTo(dst, version)
-			}
+		dst = appendArrayLen(dst, len(m.Partitions), flex)
+		for i := range m.Partitions {
+			dst = m.Partitions[i].appendTo(dst, version)
 		}
 	}
 	if flex {
@@ -456,21 +420,11 @@ func (m *ReadShareGroupStateResponsePartitionResult) decode(r *Reader, version i
 	*m = ReadShareGroupStateResponsePartitionResult{}
 	m.Default()
 	flex := true
-	{
-		m.Partition = r.Int32()
-	}
-	{
-		m.ErrorCode = r.Int16()
-	}
-	{
-		m.ErrorMessage = r.NullableString(flex)
-	}
-	{
-		m.StateEpoch = r.Int32()
-	}
-	{
-		m.StartOffset = r.Int64()
-	}
+	m.Partition = r.Int32()
+	m.ErrorCode = r.Int16()
+	m.ErrorMessage = r.NullableString(flex)
+	m.StateEpoch = r.Int32()
+	m.StartOffset = r.Int64()
 	{
 		n := r.arrayLen(flex, false)
 		if n >= 0 {
@@ -481,8 +435,6 @@ func (m *ReadShareGroupStateResponsePartitionResult) decode(r *Reader, version i
 				a[len(a)-1].decode(r, version)
 			}
 			m.StateBatches = a
-		} else {
-			m.StateBatches = nil
 		}
 	}
 	if flex {
@@ -495,27 +447,15 @@ func (m *ReadShareGroupStateResponsePartitionResult) decode(r *Reader, version i
 
 func (m *ReadShareGroupStateResponsePartitionResult) appendTo(dst []byte, version int16) []byte {
 	flex := true
+	dst = appendInt32(dst, m.Partition)
+	dst = appendInt16(dst, m.ErrorCode)
+	dst = appendNullableString(dst, m.ErrorMessage, flex)
+	dst = appendInt32(dst, m.StateEpoch)
+	dst = appendInt64(dst, m.StartOffset)
 	{
-		dst = appendInt32(dst, m.Partition)
-	}
-	{
-		dst = appendInt16(dst, m.ErrorCode)
-	}
-	{
-		dst = appendNullableString(dst, m.ErrorMessage, flex)
-	}
-	{
-		dst = appendInt32(dst, m.StateEpoch)
-	}
-	{
-		dst = appendInt64(dst, m.StartOffset)
-	}
-	{
-		{
-			dst = appendArrayLen(dst, len(m.StateBatches), flex)
-			for i := range m.StateBatches {
-				dst = m.StateBatches[i].appendTo(dst, version)
-			}
+		dst = appendArrayLen(dst, len(m.StateBatches), flex)
+		for i := range m.StateBatches {
+			dst = m.StateBatches[i].appendTo(dst, version)
 		}
 	}
 	if flex {
@@ -565,18 +505,10 @@ func (m *ReadShareGroupStateResponseStateBatch) decode(r *Reader, version int16)
 	*m = ReadShareGroupStateResponseStateBatch{}
 	m.Default()
 	flex := true
-	{
-		m.FirstOffset = r.Int64()
-	}
-	{
-		m.LastOffset = r.Int64()
-	}
-	{
-		m.DeliveryState = r.Int8()
-	}
-	{
-		m.DeliveryCount = r.Int16()
-	}
+	m.FirstOffset = r.Int64()
+	m.LastOffset = r.Int64()
+	m.DeliveryState = r.Int8()
+	m.DeliveryCount = r.Int16()
 	if flex {
 		for n := r.tagCount(); n > 0 && r.err == nil; n-- {
 			key, data := r.tag()
@@ -587,18 +519,10 @@ func (m *ReadShareGroupStateResponseStateBatch) decode(r *Reader, version int16)
 
 func (m *ReadShareGroupStateResponseStateBatch) appendTo(dst []byte, version int16) []byte {
 	flex := true
-	{
-		dst = appendInt64(dst, m.FirstOffset)
-	}
-	{
-		dst = appendInt64(dst, m.LastOffset)
-	}
-	{
-		dst = appendInt8(dst, m.DeliveryState)
-	}
-	{
-		dst = appendInt16(dst, m.DeliveryCount)
-	}
+	dst = appendInt64(dst, m.FirstOffset)
+	dst = appendInt64(dst, m.LastOffset)
+	dst = appendInt8(dst, m.DeliveryState)
+	dst = appendInt16(dst, m.DeliveryCount)
 	if flex {
 		dst = appendUvarint(dst, uint32(len(m.UnknownTags)))
 		dst = appendUnknownTags(dst, m.UnknownTags, 0, -1)

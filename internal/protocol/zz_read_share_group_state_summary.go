@@ -37,9 +37,7 @@ func (m *ReadShareGroupStateSummaryRequest) decode(r *Reader, version int16) {
 	*m = ReadShareGroupStateSummaryRequest{}
 	m.Default()
 	flex := true
-	{
-		m.GroupID = r.String(flex)
-	}
+	m.GroupID = r.String(flex)
 	{
 		n := r.arrayLen(flex, false)
 		if n >= 0 {
@@ -50,8 +48,6 @@ func (m *ReadShareGroupStateSummaryRequest) decode(r *Reader, version int16) {
 				a[len(a)-1].decode(r, version)
 			}
 			m.Topics = a
-		} else {
-			m.Topics = nil
 		}
 	}
 	if flex {
@@ -64,15 +60,11 @@ func (m *ReadShareGroupStateSummaryRequest) decode(r *Reader, version int16) {
 
 func (m *ReadShareGroupStateSummaryRequest) appendTo(dst []byte, version int16) []byte {
 	flex := true
+	dst = appendString(dst, m.GroupID, flex)
 	{
-		dst = appendString(dst, m.GroupID, flex)
-	}
-	{
-		{
-			dst = appendArrayLen(dst, len(m.Topics), flex)
-			for i := range m.Topics {
-				dst = m.Topics[i].appendTo(dst, version)
-			}
+		dst = appendArrayLen(dst, len(m.Topics), flex)
+		for i := range m.Topics {
+			dst = m.Topics[i].appendTo(dst, version)
 		}
 	}
 	if flex {
@@ -138,9 +130,7 @@ func (m *ReadShareGroupStateSummaryRequestReadStateSummaryData) decode(r *Reader
 	*m = ReadShareGroupStateSummaryRequestReadStateSummaryData{}
 	m.Default()
 	flex := true
-	{
-		m.TopicID = r.UUID()
-	}
+	m.TopicID = r.UUID()
 	{
 		n := r.arrayLen(flex, false)
 		if n >= 0 {
@@ -151,8 +141,6 @@ func (m *ReadShareGroupStateSummaryRequestReadStateSummaryData) decode(r *Reader
 				a[len(a)-1].decode(r, version)
 			}
 			m.Partitions = a
-		} else {
-			m.Partitions = nil
 		}
 	}
 	if flex {
@@ -165,15 +153,11 @@ func (m *ReadShareGroupStateSummaryRequestReadStateSummaryData) decode(r *Reader
 
 func (m *ReadShareGroupStateSummaryRequestReadStateSummaryData) appendTo(dst []byte, version int16) []byte {
 	flex := true
+	dst = appendUUID(dst, m.TopicID)
 	{
-		dst = appendUUID(dst, m.TopicID)
-	}
-	{
-		{
-			dst = appendArrayLen(dst, len(m.Partitions), flex)
-			for i := range m.Partitions {
-				dst = m.Partitions[i].appendTo(dst, version)
-			}
+		dst = appendArrayLen(dst, len(m.Partitions), flex)
+		for i := range m.Partitions {
+			dst = m.Partitions[i].appendTo(dst, version)
 		}
 	}
 	if flex {
@@ -213,12 +197,8 @@ func (m *ReadShareGroupStateSummaryRequestPartitionData) decode(r *Reader, versi
 	*m = ReadShareGroupStateSummaryRequestPartitionData{}
 	m.Default()
 	flex := true
-	{
-		m.Partition = r.Int32()
-	}
-	{
-		m.LeaderEpoch = r.Int32()
-	}
+	m.Partition = r.Int32()
+	m.LeaderEpoch = r.Int32()
 	if flex {
 		for n := r.tagCount(); n > 0 && r.err == nil; n-- {
 			key, data := r.tag()
@@ -229,12 +209,8 @@ func (m *ReadShareGroupStateSummaryRequestPartitionData) decode(r *Reader, versi
 
 func (m *ReadShareGroupStateSummaryRequestPartitionData) appendTo(dst []byte, version int16) []byte {
 	flex := true
-	{
-		dst = appendInt32(dst, m.Partition)
-	}
-	{
-		dst = appendInt32(dst, m.LeaderEpoch)
-	}
+	dst = appendInt32(dst, m.Partition)
+	dst = appendInt32(dst, m.LeaderEpoch)
 	if flex {
 		dst = appendUvarint(dst, uint32(len(m.UnknownTags)))
 		dst = appendUnknownTags(dst, m.UnknownTags, 0, -1)
@@ -277,8 +253,6 @@ func (m *ReadShareGroupStateSummaryResponse) decode(r *Reader, version int16) {
 				a[len(a)-1].decode(r, version)
 			}
 			m.Results = a
-		} else {
-			m.Results = nil
 		}
 	}
 	if flex {
@@ -292,11 +266,9 @@ func (m *ReadShareGroupStateSummaryResponse) decode(r *Reader, version int16) {
 func (m *ReadShareGroupStateSummaryResponse) appendTo(dst []byte, version int16) []byte {
 	flex := true
 	{
-		{
-			dst = appendArrayLen(dst, len(m.Results), flex)
-			for i := range m.Results {
-				dst = m.Results[i].appendTo(dst, version)
-			}
+		dst = appendArrayLen(dst, len(m.Results), flex)
+		for i := range m.Results {
+			dst = m.Results[i].appendTo(dst, version)
 		}
 	}
 	if flex {
@@ -362,9 +334,7 @@ func (m *ReadShareGroupStateSummaryResponseReadStateSummaryResult) decode(r *Rea
 	*m = ReadShareGroupStateSummaryResponseReadStateSummaryResult{}
 	m.Default()
 	flex := true
-	{
-		m.TopicID = r.UUID()
-	}
+	m.TopicID = r.UUID()
 	{
 		n := r.arrayLen(flex, false)
 		if n >= 0 {
@@ -375,8 +345,6 @@ func (m *ReadShareGroupStateSummaryResponseReadStateSummaryResult) decode(r *Rea
 				a[len(a)-1].decode(r, version)
 			}
 			m.Partitions = a
-		} else {
-			m.Partitions = nil
 		}
 	}
 	if flex {
@@ -389,15 +357,11 @@ func (m *ReadShareGroupStateSummaryResponseReadStateSummaryResult) decode(r *Rea
 
 func (m *ReadShareGroupStateSummaryResponseReadStateSummaryResult) appendTo(dst []byte, version int16) []byte {
 	flex := true
+	dst = appendUUID(dst, m.TopicID)
 	{
-		dst = appendUUID(dst, m.TopicID)
-	}
-	{
-		{
-			dst = appendArrayLen(dst, len(m.Partitions), flex)
-			for i := range m.Partitions {
-				dst = m.Partitions[i].appendTo(dst, version)
-			}
+		dst = appendArrayLen(dst, len(m.Partitions), flex)
+		for i := range m.Partitions {
+			dst = m.Partitions[i].appendTo(dst, version)
 		}
 	}
 	if flex {
@@ -452,21 +416,11 @@ func (m *ReadShareGroupStateSummaryResponsePartitionResult) decode(r *Reader, ve
 	*m = ReadShareGroupStateSummaryResponsePartitionResult{}
 	m.Default()
 	flex := true
-	{
-		m.Partition = r.Int32()
-	}
-	{
-		m.ErrorCode = r.Int16()
-	}
-	{
-		m.ErrorMessage = r.NullableString(flex)
-	}
-	{
-		m.StateEpoch = r.Int32()
-	}
-	{
-		m.StartOffset = r.Int64()
-	}
+	m.Partition = r.Int32()
+	m.ErrorCode = r.Int16()
+	m.ErrorMessage = r.NullableString(flex)
+	m.StateEpoch = r.Int32()
+	m.StartOffset = r.Int64()
 	if flex {
 		for n := r.tagCount(); n > 0 && r.err == nil; n-- {
 			key, data := r.tag()
@@ -477,21 +431,11 @@ func (m *ReadShareGroupStateSummaryResponsePartitionResult) decode(r *Reader, ve
 
 func (m *ReadShareGroupStateSummaryResponsePartitionResult) appendTo(dst []byte, version int16) []byte {
 	flex := true
-	{
-		dst = appendInt32(dst, m.Partition)
-	}
-	{
-		dst = appendInt16(dst, m.ErrorCode)
-	}
-	{
-		dst = appendNullableString(dst, m.ErrorMessage, flex)
-	}
-	{
-		dst = appendInt32(dst, m.StateEpoch)
-	}
-	{
-		dst = appendInt64(dst, m.StartOffset)
-	}
+	dst = appendInt32(dst, m.Partition)
+	dst = appendInt16(dst, m.ErrorCode)
+	dst = appendNullableString(dst, m.ErrorMessage, flex)
+	dst = appendInt32(dst, m.StateEpoch)
+	dst = appendInt64(dst, m.StartOffset)
 	if flex {
 		dst = appendUvarint(dst, uint32(len(m.UnknownTags)))
 		dst = appendUnknownTags(dst, m.UnknownTags, 0, -1)

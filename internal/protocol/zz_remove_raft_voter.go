@@ -43,15 +43,9 @@ func (m *RemoveRaftVoterRequest) decode(r *Reader, version int16) {
 	*m = RemoveRaftVoterRequest{}
 	m.Default()
 	flex := true
-	{
-		m.ClusterID = r.NullableString(flex)
-	}
-	{
-		m.VoterID = r.Int32()
-	}
-	{
-		m.VoterDirectoryID = r.UUID()
-	}
+	m.ClusterID = r.NullableString(flex)
+	m.VoterID = r.Int32()
+	m.VoterDirectoryID = r.UUID()
 	if flex {
 		for n := r.tagCount(); n > 0 && r.err == nil; n-- {
 			key, data := r.tag()
@@ -62,15 +56,9 @@ func (m *RemoveRaftVoterRequest) decode(r *Reader, version int16) {
 
 func (m *RemoveRaftVoterRequest) appendTo(dst []byte, version int16) []byte {
 	flex := true
-	{
-		dst = appendNullableString(dst, m.ClusterID, flex)
-	}
-	{
-		dst = appendInt32(dst, m.VoterID)
-	}
-	{
-		dst = appendUUID(dst, m.VoterDirectoryID)
-	}
+	dst = appendNullableString(dst, m.ClusterID, flex)
+	dst = appendInt32(dst, m.VoterID)
+	dst = appendUUID(dst, m.VoterDirectoryID)
 	if flex {
 		dst = appendUvarint(dst, uint32(len(m.UnknownTags)))
 		dst = appendUnknownTags(dst, m.UnknownTags, 0, -1)
@@ -141,15 +129,9 @@ func (m *RemoveRaftVoterResponse) decode(r *Reader, version int16) {
 	*m = RemoveRaftVoterResponse{}
 	m.Default()
 	flex := true
-	{
-		m.ThrottleTimeMs = r.Int32()
-	}
-	{
-		m.ErrorCode = r.Int16()
-	}
-	{
-		m.ErrorMessage = r.NullableString(flex)
-	}
+	m.ThrottleTimeMs = r.Int32()
+	m.ErrorCode = r.Int16()
+	m.ErrorMessage = r.NullableString(flex)
 	if flex {
 		for n := r.tagCount(); n > 0 && r.err == nil; n-- {
 			key, data := r.tag()
@@ -160,15 +142,9 @@ func (m *RemoveRaftVoterResponse) decode(r *Reader, version int16) {
 
 func (m *RemoveRaftVoterResponse) appendTo(dst []byte, version int16) []byte {
 	flex := true
-	{
-		dst = appendInt32(dst, m.ThrottleTimeMs)
-	}
-	{
-		dst = appendInt16(dst, m.ErrorCode)
-	}
-	{
-		dst = appendNullableString(dst, m.ErrorMessage, flex)
-	}
+	dst = appendInt32(dst, m.ThrottleTimeMs)
+	dst = appendInt16(dst, m.ErrorCode)
+	dst = appendNullableString(dst, m.ErrorMessage, flex)
 	if flex {
 		dst = appendUvarint(dst, uint32(len(m.UnknownTags)))
 		dst = appendUnknownTags(dst, m.UnknownTags, 0, -1)

@@ -37,12 +37,8 @@ func (m *RenewDelegationTokenRequest) decode(r *Reader, version int16) {
 	*m = RenewDelegationTokenRequest{}
 	m.Default()
 	flex := version >= 2
-	{
-		m.Hmac = r.Bytes(flex)
-	}
-	{
-		m.RenewPeriodMs = r.Int64()
-	}
+	m.Hmac = r.Bytes(flex)
+	m.RenewPeriodMs = r.Int64()
 	if flex {
 		for n := r.tagCount(); n > 0 && r.err == nil; n-- {
 			key, data := r.tag()
@@ -53,12 +49,8 @@ func (m *RenewDelegationTokenRequest) decode(r *Reader, version int16) {
 
 func (m *RenewDelegationTokenRequest) appendTo(dst []byte, version int16) []byte {
 	flex := version >= 2
-	{
-		dst = appendBytes(dst, m.Hmac, flex)
-	}
-	{
-		dst = appendInt64(dst, m.RenewPeriodMs)
-	}
+	dst = appendBytes(dst, m.Hmac, flex)
+	dst = appendInt64(dst, m.RenewPeriodMs)
 	if flex {
 		dst = appendUvarint(dst, uint32(len(m.UnknownTags)))
 		dst = appendUnknownTags(dst, m.UnknownTags, 0, -1)
@@ -127,15 +119,9 @@ func (m *RenewDelegationTokenResponse) decode(r *Reader, version int16) {
 	*m = RenewDelegationTokenResponse{}
 	m.Default()
 	flex := version >= 2
-	{
-		m.ErrorCode = r.Int16()
-	}
-	{
-		m.ExpiryTimestampMs = r.Int64()
-	}
-	{
-		m.ThrottleTimeMs = r.Int32()
-	}
+	m.ErrorCode = r.Int16()
+	m.ExpiryTimestampMs = r.Int64()
+	m.ThrottleTimeMs = r.Int32()
 	if flex {
 		for n := r.tagCount(); n > 0 && r.err == nil; n-- {
 			key, data := r.tag()
@@ -146,15 +132,9 @@ func (m *RenewDelegationTokenResponse) decode(r *Reader, version int16) {
 
 func (m *RenewDelegationTokenResponse) appendTo(dst []byte, version int16) []byte {
 	flex := version >= 2
-	{
-		dst = appendInt16(dst, m.ErrorCode)
-	}
-	{
-		dst = appendInt64(dst, m.ExpiryTimestampMs)
-	}
-	{
-		dst = appendInt32(dst, m.ThrottleTimeMs)
-	}
+	dst = appendInt16(dst, m.ErrorCode)
+	dst = appendInt64(dst, m.ExpiryTimestampMs)
+	dst = appendInt32(dst, m.ThrottleTimeMs)
 	if flex {
 		dst = appendUvarint(dst, uint32(len(m.UnknownTags)))
 		dst = appendUnknownTags(dst, m.UnknownTags, 0, -1)

@@ -49,21 +49,11 @@ func (m *RequestHeader) decode(r *Reader, version int16) {
 	*m = RequestHeader{}
 	m.Default()
 	flex := version >= 2
-	{
-		m.RequestApiKey = r.Int16()
-	}
-	{
-		m.RequestApiVersion = r.Int16()
-	}
-	{
-		m.CorrelationID = r.Int32()
-	}
+	m.RequestApiKey = r.Int16()
+	m.RequestApiVersion = r.Int16()
+	m.CorrelationID = r.Int32()
 	if version >= 1 {
-		if version >= 1 {
-			m.ClientID = r.NullableString(false)
-		} else {
-			m.ClientID = r.StringPtr(false)
-		}
+		m.ClientID = r.NullableString(false)
 	}
 	if flex {
 		for n := r.tagCount(); n > 0 && r.err == nil; n-- {
@@ -75,21 +65,11 @@ func (m *RequestHeader) decode(r *Reader, version int16) {
 
 func (m *RequestHeader) appendTo(dst []byte, version int16) []byte {
 	flex := version >= 2
-	{
-		dst = appendInt16(dst, m.RequestApiKey)
-	}
-	{
-		dst = appendInt16(dst, m.RequestApiVersion)
-	}
-	{
-		dst = appendInt32(dst, m.CorrelationID)
-	}
+	dst = appendInt16(dst, m.RequestApiKey)
+	dst = appendInt16(dst, m.RequestApiVersion)
+	dst = appendInt32(dst, m.CorrelationID)
 	if version >= 1 {
-		if version >= 1 {
-			dst = appendNullableString(dst, m.ClientID, false)
-		} else {
-			dst = appendStringPtr(dst, m.ClientID, false)
-		}
+		dst = appendNullableString(dst, m.ClientID, false)
 	}
 	if flex {
 		dst = appendUvarint(dst, uint32(len(m.UnknownTags)))

@@ -32,9 +32,7 @@ func (m *ResponseHeader) decode(r *Reader, version int16) {
 	*m = ResponseHeader{}
 	m.Default()
 	flex := version >= 1
-	{
-		m.CorrelationID = r.Int32()
-	}
+	m.CorrelationID = r.Int32()
 	if flex {
 		for n := r.tagCount(); n > 0 && r.err == nil; n-- {
 			key, data := r.tag()
@@ -45,9 +43,7 @@ func (m *ResponseHeader) decode(r *Reader, version int16) {
 
 func (m *ResponseHeader) appendTo(dst []byte, version int16) []byte {
 	flex := version >= 1
-	{
-		dst = appendInt32(dst, m.CorrelationID)
-	}
+	dst = appendInt32(dst, m.CorrelationID)
 	if flex {
 		dst = appendUvarint(dst, uint32(len(m.UnknownTags)))
 		dst = appendUnknownTags(dst, m.UnknownTags, 0, -1)

@@ -32,9 +32,7 @@ func (m *SaslAuthenticateRequest) decode(r *Reader, version int16) {
 	*m = SaslAuthenticateRequest{}
 	m.Default()
 	flex := version >= 2
-	{
-		m.AuthBytes = r.Bytes(flex)
-	}
+	m.AuthBytes = r.Bytes(flex)
 	if flex {
 		for n := r.tagCount(); n > 0 && r.err == nil; n-- {
 			key, data := r.tag()
@@ -45,9 +43,7 @@ func (m *SaslAuthenticateRequest) decode(r *Reader, version int16) {
 
 func (m *SaslAuthenticateRequest) appendTo(dst []byte, version int16) []byte {
 	flex := version >= 2
-	{
-		dst = appendBytes(dst, m.AuthBytes, flex)
-	}
+	dst = appendBytes(dst, m.AuthBytes, flex)
 	if flex {
 		dst = appendUvarint(dst, uint32(len(m.UnknownTags)))
 		dst = appendUnknownTags(dst, m.UnknownTags, 0, -1)
@@ -123,15 +119,9 @@ func (m *SaslAuthenticateResponse) decode(r *Reader, version int16) {
 	*m = SaslAuthenticateResponse{}
 	m.Default()
 	flex := version >= 2
-	{
-		m.ErrorCode = r.Int16()
-	}
-	{
-		m.ErrorMessage = r.NullableString(flex)
-	}
-	{
-		m.AuthBytes = r.Bytes(flex)
-	}
+	m.ErrorCode = r.Int16()
+	m.ErrorMessage = r.NullableString(flex)
+	m.AuthBytes = r.Bytes(flex)
 	if version >= 1 {
 		m.SessionLifetimeMs = r.Int64()
 	}
@@ -145,15 +135,9 @@ func (m *SaslAuthenticateResponse) decode(r *Reader, version int16) {
 
 func (m *SaslAuthenticateResponse) appendTo(dst []byte, version int16) []byte {
 	flex := version >= 2
-	{
-		dst = appendInt16(dst, m.ErrorCode)
-	}
-	{
-		dst = appendNullableString(dst, m.ErrorMessage, flex)
-	}
-	{
-		dst = appendBytes(dst, m.AuthBytes, flex)
-	}
+	dst = appendInt16(dst, m.ErrorCode)
+	dst = appendNullableString(dst, m.ErrorMessage, flex)
+	dst = appendBytes(dst, m.AuthBytes, flex)
 	if version >= 1 {
 		dst = appendInt64(dst, m.SessionLifetimeMs)
 	}

@@ -27,15 +27,11 @@ func (m *SaslHandshakeRequest) isDefault() bool {
 func (m *SaslHandshakeRequest) decode(r *Reader, version int16) {
 	*m = SaslHandshakeRequest{}
 	m.Default()
-	{
-		m.Mechanism = r.String(false)
-	}
+	m.Mechanism = r.String(false)
 }
 
 func (m *SaslHandshakeRequest) appendTo(dst []byte, version int16) []byte {
-	{
-		dst = appendString(dst, m.Mechanism, false)
-	}
+	dst = appendString(dst, m.Mechanism, false)
 	return dst
 }
 
@@ -90,9 +86,7 @@ func (m *SaslHandshakeResponse) isDefault() bool {
 func (m *SaslHandshakeResponse) decode(r *Reader, version int16) {
 	*m = SaslHandshakeResponse{}
 	m.Default()
-	{
-		m.ErrorCode = r.Int16()
-	}
+	m.ErrorCode = r.Int16()
 	{
 		n := r.arrayLen(false, false)
 		if n >= 0 {
@@ -102,22 +96,16 @@ func (m *SaslHandshakeResponse) decode(r *Reader, version int16) {
 				a = append(a, r.String(false))
 			}
 			m.Mechanisms = a
-		} else {
-			m.Mechanisms = nil
 		}
 	}
 }
 
 func (m *SaslHandshakeResponse) appendTo(dst []byte, version int16) []byte {
+	dst = appendInt16(dst, m.ErrorCode)
 	{
-		dst = appendInt16(dst, m.ErrorCode)
-	}
-	{
-		{
-			dst = appendArrayLen(dst, len(m.Mechanisms), false)
-			for i := range m.Mechanisms {
-				dst = appendString(dst, m.Mechanisms[i], false)
-			}
+		dst = appendArrayLen(dst, len(m.Mechanisms), false)
+		for i := range m.Mechanisms {
+			dst = appendString(dst, m.Mechanisms[i], false)
 		}
 	}
 	return dst

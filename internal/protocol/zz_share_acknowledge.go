@@ -49,15 +49,9 @@ func (m *ShareAcknowledgeRequest) decode(r *Reader, version int16) {
 	*m = ShareAcknowledgeRequest{}
 	m.Default()
 	flex := true
-	{
-		m.GroupID = r.NullableString(flex)
-	}
-	{
-		m.MemberID = r.NullableString(flex)
-	}
-	{
-		m.ShareSessionEpoch = r.Int32()
-	}
+	m.GroupID = r.NullableString(flex)
+	m.MemberID = r.NullableString(flex)
+	m.ShareSessionEpoch = r.Int32()
 	{
 		n := r.arrayLen(flex, false)
 		if n >= 0 {
@@ -68,8 +62,6 @@ func (m *ShareAcknowledgeRequest) decode(r *Reader, version int16) {
 				a[len(a)-1].decode(r, version)
 			}
 			m.Topics = a
-		} else {
-			m.Topics = nil
 		}
 	}
 	if flex {
@@ -82,21 +74,13 @@ func (m *ShareAcknowledgeRequest) decode(r *Reader, version int16) {
 
 func (m *ShareAcknowledgeRequest) appendTo(dst []byte, version int16) []byte {
 	flex := true
+	dst = appendNullableString(dst, m.GroupID, flex)
+	dst = appendNullableString(dst, m.MemberID, flex)
+	dst = appendInt32(dst, m.ShareSessionEpoch)
 	{
-		dst = appendNullableString(dst, m.GroupID, flex)
-	}
-	{
-		dst = appendNullableString(dst, m.MemberID, flex)
-	}
-	{
-		dst = appendInt32(dst, m.ShareSessionEpoch)
-	}
-	{
-		{
-			dst = appendArrayLen(dst, len(m.Topics), flex)
-			for i := range m.Topics {
-				dst = m.Topics[i].appendTo(dst, version)
-			}
+		dst = appendArrayLen(dst, len(m.Topics), flex)
+		for i := range m.Topics {
+			dst = m.Topics[i].appendTo(dst, version)
 		}
 	}
 	if flex {
@@ -162,9 +146,7 @@ func (m *ShareAcknowledgeRequestAcknowledgeTopic) decode(r *Reader, version int1
 	*m = ShareAcknowledgeRequestAcknowledgeTopic{}
 	m.Default()
 	flex := true
-	{
-		m.TopicID = r.UUID()
-	}
+	m.TopicID = r.UUID()
 	{
 		n := r.arrayLen(flex, false)
 		if n >= 0 {
@@ -175,8 +157,6 @@ func (m *ShareAcknowledgeRequestAcknowledgeTopic) decode(r *Reader, version int1
 				a[len(a)-1].decode(r, version)
 			}
 			m.Partitions = a
-		} else {
-			m.Partitions = nil
 		}
 	}
 	if flex {
@@ -189,15 +169,11 @@ func (m *ShareAcknowledgeRequestAcknowledgeTopic) decode(r *Reader, version int1
 
 func (m *ShareAcknowledgeRequestAcknowledgeTopic) appendTo(dst []byte, version int16) []byte {
 	flex := true
+	dst = appendUUID(dst, m.TopicID)
 	{
-		dst = appendUUID(dst, m.TopicID)
-	}
-	{
-		{
-			dst = appendArrayLen(dst, len(m.Partitions), flex)
-			for i := range m.Partitions {
-				dst = m.Partitions[i].appendTo(dst, version)
-			}
+		dst = appendArrayLen(dst, len(m.Partitions), flex)
+		for i := range m.Partitions {
+			dst = m.Partitions[i].appendTo(dst, version)
 		}
 	}
 	if flex {
@@ -237,9 +213,7 @@ func (m *ShareAcknowledgeRequestAcknowledgePartition) decode(r *Reader, version 
 	*m = ShareAcknowledgeRequestAcknowledgePartition{}
 	m.Default()
 	flex := true
-	{
-		m.PartitionIndex = r.Int32()
-	}
+	m.PartitionIndex = r.Int32()
 	{
 		n := r.arrayLen(flex, false)
 		if n >= 0 {
@@ -250,8 +224,6 @@ func (m *ShareAcknowledgeRequestAcknowledgePartition) decode(r *Reader, version 
 				a[len(a)-1].decode(r, version)
 			}
 			m.AcknowledgementBatches = a
-		} else {
-			m.AcknowledgementBatches = nil
 		}
 	}
 	if flex {
@@ -264,15 +236,11 @@ func (m *ShareAcknowledgeRequestAcknowledgePartition) decode(r *Reader, version 
 
 func (m *ShareAcknowledgeRequestAcknowledgePartition) appendTo(dst []byte, version int16) []byte {
 	flex := true
+	dst = appendInt32(dst, m.PartitionIndex)
 	{
-		dst = appendInt32(dst, m.PartitionIndex)
-	}
-	{
-		{
-			dst = appendArrayLen(dst, len(m.AcknowledgementBatches), flex)
-			for i := range m.AcknowledgementBatches {
-				dst = m.AcknowledgementBatches[i].appendTo(dst, version)
-			}
+		dst = appendArrayLen(dst, len(m.AcknowledgementBatches), flex)
+		for i := range m.AcknowledgementBatches {
+			dst = m.AcknowledgementBatches[i].appendTo(dst, version)
 		}
 	}
 	if flex {
@@ -317,12 +285,8 @@ func (m *ShareAcknowledgeRequestAcknowledgementBatch) decode(r *Reader, version 
 	*m = ShareAcknowledgeRequestAcknowledgementBatch{}
 	m.Default()
 	flex := true
-	{
-		m.FirstOffset = r.Int64()
-	}
-	{
-		m.LastOffset = r.Int64()
-	}
+	m.FirstOffset = r.Int64()
+	m.LastOffset = r.Int64()
 	{
 		n := r.arrayLen(flex, false)
 		if n >= 0 {
@@ -332,8 +296,6 @@ func (m *ShareAcknowledgeRequestAcknowledgementBatch) decode(r *Reader, version 
 				a = append(a, r.Int8())
 			}
 			m.AcknowledgeTypes = a
-		} else {
-			m.AcknowledgeTypes = nil
 		}
 	}
 	if flex {
@@ -346,18 +308,12 @@ func (m *ShareAcknowledgeRequestAcknowledgementBatch) decode(r *Reader, version 
 
 func (m *ShareAcknowledgeRequestAcknowledgementBatch) appendTo(dst []byte, version int16) []byte {
 	flex := true
+	dst = appendInt64(dst, m.FirstOffset)
+	dst = appendInt64(dst, m.LastOffset)
 	{
-		dst = appendInt64(dst, m.FirstOffset)
-	}
-	{
-		dst = appendInt64(dst, m.LastOffset)
-	}
-	{
-		{
-			dst = appendArrayLen(dst, len(m.AcknowledgeTypes), flex)
-			for i := range m.AcknowledgeTypes {
-				dst = appendInt8(dst, m.AcknowledgeTypes[i])
-			}
+		dst = appendArrayLen(dst, len(m.AcknowledgeTypes), flex)
+		for i := range m.AcknowledgeTypes {
+			dst = appendInt8(dst, m.AcknowledgeTypes[i])
 		}
 	}
 	if flex {
@@ -412,15 +368,9 @@ func (m *ShareAcknowledgeResponse) decode(r *Reader, version int16) {
 	*m = ShareAcknowledgeResponse{}
 	m.Default()
 	flex := true
-	{
-		m.ThrottleTimeMs = r.Int32()
-	}
-	{
-		m.ErrorCode = r.Int16()
-	}
-	{
-		m.ErrorMessage = r.NullableString(flex)
-	}
+	m.ThrottleTimeMs = r.Int32()
+	m.ErrorCode = r.Int16()
+	m.ErrorMessage = r.NullableString(flex)
 	{
 		n := r.arrayLen(flex, false)
 		if n >= 0 {
@@ -431,8 +381,6 @@ func (m *ShareAcknowledgeResponse) decode(r *Reader, version int16) {
 				a[len(a)-1].decode(r, version)
 			}
 			m.Responses = a
-		} else {
-			m.Responses = nil
 		}
 	}
 	{
@@ -445,8 +393,6 @@ func (m *ShareAcknowledgeResponse) decode(r *Reader, version int16) {
 				a[len(a)-1].decode(r, version)
 			}
 			m.NodeEndpoints = a
-		} else {
-			m.NodeEndpoints = nil
 		}
 	}
 	if flex {
@@ -459,29 +405,19 @@ func (m *ShareAcknowledgeResponse) decode(r *Reader, version int16) {
 
 func (m *ShareAcknowledgeResponse) appendTo(dst []byte, version int16) []byte {
 	flex := true
+	dst = appendInt32(dst, m.ThrottleTimeMs)
+	dst = appendInt16(dst, m.ErrorCode)
+	dst = appendNullableString(dst, m.ErrorMessage, flex)
 	{
-		dst = appendInt32(dst, m.ThrottleTimeMs)
-	}
-	{
-		dst = appendInt16(dst, m.ErrorCode)
-	}
-	{
-		dst = appendNullableString(dst, m.ErrorMessage, flex)
-	}
-	{
-		{
-			dst = appendArrayLen(dst, len(m.Responses), flex)
-			for i := range m.Responses {
-				dst = m.Responses[i].appendTo(dst, version)
-			}
+		dst = appendArrayLen(dst, len(m.Responses), flex)
+		for i := range m.Responses {
+			dst = m.Responses[i].appendTo(dst, version)
 		}
 	}
 	{
-		{
-			dst = appendArrayLen(dst, len(m.NodeEndpoints), flex)
-			for i := range m.NodeEndpoints {
-				dst = m.NodeEndpoints[i].appendTo(dst, version)
-			}
+		dst = appendArrayLen(dst, len(m.NodeEndpoints), flex)
+		for i := range m.NodeEndpoints {
+			dst = m.NodeEndpoints[i].appendTo(dst, version)
 		}
 	}
 	if flex {
@@ -547,9 +483,7 @@ func (m *ShareAcknowledgeResponseShareAcknowledgeTopicResponse) decode(r *Reader
 	*m = ShareAcknowledgeResponseShareAcknowledgeTopicResponse{}
 	m.Default()
 	flex := true
-	{
-		m.TopicID = r.UUID()
-	}
+	m.TopicID = r.UUID()
 	{
 		n := r.arrayLen(flex, false)
 		if n >= 0 {
@@ -560,8 +494,6 @@ func (m *ShareAcknowledgeResponseShareAcknowledgeTopicResponse) decode(r *Reader
 				a[len(a)-1].decode(r, version)
 			}
 			m.Partitions = a
-		} else {
-			m.Partitions = nil
 		}
 	}
 	if flex {
@@ -574,15 +506,11 @@ func (m *ShareAcknowledgeResponseShareAcknowledgeTopicResponse) decode(r *Reader
 
 func (m *ShareAcknowledgeResponseShareAcknowledgeTopicResponse) appendTo(dst []byte, version int16) []byte {
 	flex := true
+	dst = appendUUID(dst, m.TopicID)
 	{
-		dst = appendUUID(dst, m.TopicID)
-	}
-	{
-		{
-			dst = appendArrayLen(dst, len(m.Partitions), flex)
-			for i := range m.Partitions {
-				dst = m.Partitions[i].appendTo(dst, version)
-			}
+		dst = appendArrayLen(dst, len(m.Partitions), flex)
+		for i := range m.Partitions {
+			dst = m.Partitions[i].appendTo(dst, version)
 		}
 	}
 	if flex {
@@ -632,18 +560,10 @@ func (m *ShareAcknowledgeResponsePartitionData) decode(r *Reader, version int16)
 	*m = ShareAcknowledgeResponsePartitionData{}
 	m.Default()
 	flex := true
-	{
-		m.PartitionIndex = r.Int32()
-	}
-	{
-		m.ErrorCode = r.Int16()
-	}
-	{
-		m.ErrorMessage = r.NullableString(flex)
-	}
-	{
-		m.CurrentLeader.decode(r, version)
-	}
+	m.PartitionIndex = r.Int32()
+	m.ErrorCode = r.Int16()
+	m.ErrorMessage = r.NullableString(flex)
+	m.CurrentLeader.decode(r, version)
 	if flex {
 		for n := r.tagCount(); n > 0 && r.err == nil; n-- {
 			key, data := r.tag()
@@ -654,18 +574,10 @@ func (m *ShareAcknowledgeResponsePartitionData) decode(r *Reader, version int16)
 
 func (m *ShareAcknowledgeResponsePartitionData) appendTo(dst []byte, version int16) []byte {
 	flex := true
-	{
-		dst = appendInt32(dst, m.PartitionIndex)
-	}
-	{
-		dst = appendInt16(dst, m.ErrorCode)
-	}
-	{
-		dst = appendNullableString(dst, m.ErrorMessage, flex)
-	}
-	{
-		dst = m.CurrentLeader.appendTo(dst, version)
-	}
+	dst = appendInt32(dst, m.PartitionIndex)
+	dst = appendInt16(dst, m.ErrorCode)
+	dst = appendNullableString(dst, m.ErrorMessage, flex)
+	dst = m.CurrentLeader.appendTo(dst, version)
 	if flex {
 		dst = appendUvarint(dst, uint32(len(m.UnknownTags)))
 		dst = appendUnknownTags(dst, m.UnknownTags, 0, -1)
@@ -703,12 +615,8 @@ func (m *ShareAcknowledgeResponseLeaderIdAndEpoch) decode(r *Reader, version int
 	*m = ShareAcknowledgeResponseLeaderIdAndEpoch{}
 	m.Default()
 	flex := true
-	{
-		m.LeaderID = r.Int32()
-	}
-	{
-		m.LeaderEpoch = r.Int32()
-	}
+	m.LeaderID = r.Int32()
+	m.LeaderEpoch = r.Int32()
 	if flex {
 		for n := r.tagCount(); n > 0 && r.err == nil; n-- {
 			key, data := r.tag()
@@ -719,12 +627,8 @@ func (m *ShareAcknowledgeResponseLeaderIdAndEpoch) decode(r *Reader, version int
 
 func (m *ShareAcknowledgeResponseLeaderIdAndEpoch) appendTo(dst []byte, version int16) []byte {
 	flex := true
-	{
-		dst = appendInt32(dst, m.LeaderID)
-	}
-	{
-		dst = appendInt32(dst, m.LeaderEpoch)
-	}
+	dst = appendInt32(dst, m.LeaderID)
+	dst = appendInt32(dst, m.LeaderEpoch)
 	if flex {
 		dst = appendUvarint(dst, uint32(len(m.UnknownTags)))
 		dst = appendUnknownTags(dst, m.UnknownTags, 0, -1)
@@ -772,18 +676,10 @@ func (m *ShareAcknowledgeResponseNodeEndpoint) decode(r *Reader, version int16) 
 	*m = ShareAcknowledgeResponseNodeEndpoint{}
 	m.Default()
 	flex := true
-	{
-		m.NodeID = r.Int32()
-	}
-	{
-		m.Host = r.String(flex)
-	}
-	{
-		m.Port = r.Int32()
-	}
-	{
-		m.Rack = r.NullableString(flex)
-	}
+	m.NodeID = r.Int32()
+	m.Host = r.String(flex)
+	m.Port = r.Int32()
+	m.Rack = r.NullableString(flex)
 	if flex {
 		for n := r.tagCount(); n > 0 && r.err == nil; n-- {
 			key, data := r.tag()
@@ -794,18 +690,10 @@ func (m *ShareAcknowledgeResponseNodeEndpoint) decode(r *Reader, version int16) 
 
 func (m *ShareAcknowledgeResponseNodeEndpoint) appendTo(dst []byte, version int16) []byte {
 	flex := true
-	{
-		dst = appendInt32(dst, m.NodeID)
-	}
-	{
-		dst = appendString(dst, m.Host, flex)
-	}
-	{
-		dst = appendInt32(dst, m.Port)
-	}
-	{
-		dst = appendNullableString(dst, m.Rack, flex)
-	}
+	dst = appendInt32(dst, m.NodeID)
+	dst = appendString(dst, m.Host, flex)
+	dst = appendInt32(dst, m.Port)
+	dst = appendNullableString(dst, m.Rack, flex)
 	if flex {
 		dst = appendUvarint(dst, uint32(len(m.UnknownTags)))
 		dst = appendUnknownTags(dst, m.UnknownTags, 0, -1)

@@ -70,24 +70,12 @@ func (m *ShareFetchRequest) decode(r *Reader, version int16) {
 	*m = ShareFetchRequest{}
 	m.Default()
 	flex := true
-	{
-		m.GroupID = r.NullableString(flex)
-	}
-	{
-		m.MemberID = r.NullableString(flex)
-	}
-	{
-		m.ShareSessionEpoch = r.Int32()
-	}
-	{
-		m.MaxWaitMs = r.Int32()
-	}
-	{
-		m.MinBytes = r.Int32()
-	}
-	{
-		m.MaxBytes = r.Int32()
-	}
+	m.GroupID = r.NullableString(flex)
+	m.MemberID = r.NullableString(flex)
+	m.ShareSessionEpoch = r.Int32()
+	m.MaxWaitMs = r.Int32()
+	m.MinBytes = r.Int32()
+	m.MaxBytes = r.Int32()
 	{
 		n := r.arrayLen(flex, false)
 		if n >= 0 {
@@ -98,8 +86,6 @@ func (m *ShareFetchRequest) decode(r *Reader, version int16) {
 				a[len(a)-1].decode(r, version)
 			}
 			m.Topics = a
-		} else {
-			m.Topics = nil
 		}
 	}
 	{
@@ -112,8 +98,6 @@ func (m *ShareFetchRequest) decode(r *Reader, version int16) {
 				a[len(a)-1].decode(r, version)
 			}
 			m.ForgottenTopicsData = a
-		} else {
-			m.ForgottenTopicsData = nil
 		}
 	}
 	if flex {
@@ -126,38 +110,22 @@ func (m *ShareFetchRequest) decode(r *Reader, version int16) {
 
 func (m *ShareFetchRequest) appendTo(dst []byte, version int16) []byte {
 	flex := true
+	dst = appendNullableString(dst, m.GroupID, flex)
+	dst = appendNullableString(dst, m.MemberID, flex)
+	dst = appendInt32(dst, m.ShareSessionEpoch)
+	dst = appendInt32(dst, m.MaxWaitMs)
+	dst = appendInt32(dst, m.MinBytes)
+	dst = appendInt32(dst, m.MaxBytes)
 	{
-		dst = appendNullableString(dst, m.GroupID, flex)
-	}
-	{
-		dst = appendNullableString(dst, m.MemberID, flex)
-	}
-	{
-		dst = appendInt32(dst, m.ShareSessionEpoch)
-	}
-	{
-		dst = appendInt32(dst, m.MaxWaitMs)
-	}
-	{
-		dst = appendInt32(dst, m.MinBytes)
-	}
-	{
-		dst = appendInt32(dst, m.MaxBytes)
-	}
-	{
-		{
-			dst = appendArrayLen(dst, len(m.Topics), flex)
-			for i := range m.Topics {
-				dst = m.Topics[i].appendTo(dst, version)
-			}
+		dst = appendArrayLen(dst, len(m.Topics), flex)
+		for i := range m.Topics {
+			dst = m.Topics[i].appendTo(dst, version)
 		}
 	}
 	{
-		{
-			dst = appendArrayLen(dst, len(m.ForgottenTopicsData), flex)
-			for i := range m.ForgottenTopicsData {
-				dst = m.ForgottenTopicsData[i].appendTo(dst, version)
-			}
+		dst = appendArrayLen(dst, len(m.ForgottenTopicsData), flex)
+		for i := range m.ForgottenTopicsData {
+			dst = m.ForgottenTopicsData[i].appendTo(dst, version)
 		}
 	}
 	if flex {
@@ -223,9 +191,7 @@ func (m *ShareFetchRequestFetchTopic) decode(r *Reader, version int16) {
 	*m = ShareFetchRequestFetchTopic{}
 	m.Default()
 	flex := true
-	{
-		m.TopicID = r.UUID()
-	}
+	m.TopicID = r.UUID()
 	{
 		n := r.arrayLen(flex, false)
 		if n >= 0 {
@@ -236,8 +202,6 @@ func (m *ShareFetchRequestFetchTopic) decode(r *Reader, version int16) {
 				a[len(a)-1].decode(r, version)
 			}
 			m.Partitions = a
-		} else {
-			m.Partitions = nil
 		}
 	}
 	if flex {
@@ -250,15 +214,11 @@ func (m *ShareFetchRequestFetchTopic) decode(r *Reader, version int16) {
 
 func (m *ShareFetchRequestFetchTopic) appendTo(dst []byte, version int16) []byte {
 	flex := true
+	dst = appendUUID(dst, m.TopicID)
 	{
-		dst = appendUUID(dst, m.TopicID)
-	}
-	{
-		{
-			dst = appendArrayLen(dst, len(m.Partitions), flex)
-			for i := range m.Partitions {
-				dst = m.Partitions[i].appendTo(dst, version)
-			}
+		dst = appendArrayLen(dst, len(m.Partitions), flex)
+		for i := range m.Partitions {
+			dst = m.Partitions[i].appendTo(dst, version)
 		}
 	}
 	if flex {
@@ -303,12 +263,8 @@ func (m *ShareFetchRequestFetchPartition) decode(r *Reader, version int16) {
 	*m = ShareFetchRequestFetchPartition{}
 	m.Default()
 	flex := true
-	{
-		m.PartitionIndex = r.Int32()
-	}
-	{
-		m.PartitionMaxBytes = r.Int32()
-	}
+	m.PartitionIndex = r.Int32()
+	m.PartitionMaxBytes = r.Int32()
 	{
 		n := r.arrayLen(flex, false)
 		if n >= 0 {
@@ -319,8 +275,6 @@ func (m *ShareFetchRequestFetchPartition) decode(r *Reader, version int16) {
 				a[len(a)-1].decode(r, version)
 			}
 			m.AcknowledgementBatches = a
-		} else {
-			m.AcknowledgementBatches = nil
 		}
 	}
 	if flex {
@@ -333,18 +287,12 @@ func (m *ShareFetchRequestFetchPartition) decode(r *Reader, version int16) {
 
 func (m *ShareFetchRequestFetchPartition) appendTo(dst []byte, version int16) []byte {
 	flex := true
+	dst = appendInt32(dst, m.PartitionIndex)
+	dst = appendInt32(dst, m.PartitionMaxBytes)
 	{
-		dst = appendInt32(dst, m.PartitionIndex)
-	}
-	{
-		dst = appendInt32(dst, m.PartitionMaxBytes)
-	}
-	{
-		{
-			dst = appendArrayLen(dst, len(m.AcknowledgementBatches), flex)
-			for i := range m.AcknowledgementBatches {
-				dst = m.AcknowledgementBatches[i].appendTo(dst, version)
-			}
+		dst = appendArrayLen(dst, len(m.AcknowledgementBatches), flex)
+		for i := range m.AcknowledgementBatches {
+			dst = m.AcknowledgementBatches[i].appendTo(dst, version)
 		}
 	}
 	if flex {
@@ -389,12 +337,8 @@ func (m *ShareFetchRequestAcknowledgementBatch) decode(r *Reader, version int16)
 	*m = ShareFetchRequestAcknowledgementBatch{}
 	m.Default()
 	flex := true
-	{
-		m.FirstOffset = r.Int64()
-	}
-	{
-		m.LastOffset = r.Int64()
-	}
+	m.FirstOffset = r.Int64()
+	m.LastOffset = r.Int64()
 	{
 		n := r.arrayLen(flex, false)
 		if n >= 0 {
@@ -404,8 +348,6 @@ func (m *ShareFetchRequestAcknowledgementBatch) decode(r *Reader, version int16)
 				a = append(a, r.Int8())
 			}
 			m.AcknowledgeTypes = a
-		} else {
-			m.AcknowledgeTypes = nil
 		}
 	}
 	if flex {
@@ -418,18 +360,12 @@ func (m *ShareFetchRequestAcknowledgementBatch) decode(r *Reader, version int16)
 
 func (m *ShareFetchRequestAcknowledgementBatch) appendTo(dst []byte, version int16) []byte {
 	flex := true
+	dst = appendInt64(dst, m.FirstOffset)
+	dst = appendInt64(dst, m.LastOffset)
 	{
-		dst = appendInt64(dst, m.FirstOffset)
-	}
-	{
-		dst = appendInt64(dst, m.LastOffset)
-	}
-	{
-		{
-			dst = appendArrayLen(dst, len(m.AcknowledgeTypes), flex)
-			for i := range m.AcknowledgeTypes {
-				dst = appendInt8(dst, m.AcknowledgeTypes[i])
-			}
+		dst = appendArrayLen(dst, len(m.AcknowledgeTypes), flex)
+		for i := range m.AcknowledgeTypes {
+			dst = appendInt8(dst, m.AcknowledgeTypes[i])
 		}
 	}
 	if flex {
@@ -469,9 +405,7 @@ func (m *ShareFetchRequestForgottenTopic) decode(r *Reader, version int16) {
 	*m = ShareFetchRequestForgottenTopic{}
 	m.Default()
 	flex := true
-	{
-		m.TopicID = r.UUID()
-	}
+	m.TopicID = r.UUID()
 	{
 		n := r.arrayLen(flex, false)
 		if n >= 0 {
@@ -481,8 +415,6 @@ func (m *ShareFetchRequestForgottenTopic) decode(r *Reader, version int16) {
 				a = append(a, r.Int32())
 			}
 			m.Partitions = a
-		} else {
-			m.Partitions = nil
 		}
 	}
 	if flex {
@@ -495,15 +427,11 @@ func (m *ShareFetchRequestForgottenTopic) decode(r *Reader, version int16) {
 
 func (m *ShareFetchRequestForgottenTopic) appendTo(dst []byte, version int16) []byte {
 	flex := true
+	dst = appendUUID(dst, m.TopicID)
 	{
-		dst = appendUUID(dst, m.TopicID)
-	}
-	{
-		{
-			dst = appendArrayLen(dst, len(m.Partitions), flex)
-			for i := range m.Partitions {
-				dst = appendInt32(dst, m.Partitions[i])
-			}
+		dst = appendArrayLen(dst, len(m.Partitions), flex)
+		for i := range m.Partitions {
+			dst = appendInt32(dst, m.Partitions[i])
 		}
 	}
 	if flex {
@@ -558,15 +486,9 @@ func (m *ShareFetchResponse) decode(r *Reader, version int16) {
 	*m = ShareFetchResponse{}
 	m.Default()
 	flex := true
-	{
-		m.ThrottleTimeMs = r.Int32()
-	}
-	{
-		m.ErrorCode = r.Int16()
-	}
-	{
-		m.ErrorMessage = r.NullableString(flex)
-	}
+	m.ThrottleTimeMs = r.Int32()
+	m.ErrorCode = r.Int16()
+	m.ErrorMessage = r.NullableString(flex)
 	{
 		n := r.arrayLen(flex, false)
 		if n >= 0 {
@@ -577,8 +499,6 @@ func (m *ShareFetchResponse) decode(r *Reader, version int16) {
 				a[len(a)-1].decode(r, version)
 			}
 			m.Responses = a
-		} else {
-			m.Responses = nil
 		}
 	}
 	{
@@ -591,8 +511,6 @@ func (m *ShareFetchResponse) decode(r *Reader, version int16) {
 				a[len(a)-1].decode(r, version)
 			}
 			m.NodeEndpoints = a
-		} else {
-			m.NodeEndpoints = nil
 		}
 	}
 	if flex {
@@ -605,29 +523,19 @@ func (m *ShareFetchResponse) decode(r *Reader, version int16) {
 
 func (m *ShareFetchResponse) appendTo(dst []byte, version int16) []byte {
 	flex := true
+	dst = appendInt32(dst, m.ThrottleTimeMs)
+	dst = appendInt16(dst, m.ErrorCode)
+	dst = appendNullableString(dst, m.ErrorMessage, flex)
 	{
-		dst = appendInt32(dst, m.ThrottleTimeMs)
-	}
-	{
-		dst = appendInt16(dst, m.ErrorCode)
-	}
-	{
-		dst = appendNullableString(dst, m.ErrorMessage, flex)
-	}
-	{
-		{
-			dst = appendArrayLen(dst, len(m.Responses), flex)
-			for i := range m.Responses {
-				dst = m.Responses[i].appendTo(dst, version)
-			}
+		dst = appendArrayLen(dst, len(m.Responses), flex)
+		for i := range m.Responses {
+			dst = m.Responses[i].appendTo(dst, version)
 		}
 	}
 	{
-		{
-			dst = appendArrayLen(dst, len(m.NodeEndpoints), flex)
-			for i := range m.NodeEndpoints {
-				dst = m.NodeEndpoints[i].appendTo(dst, version)
-			}
+		dst = appendArrayLen(dst, len(m.NodeEndpoints), flex)
+		for i := range m.NodeEndpoints {
+			dst = m.NodeEndpoints[i].appendTo(dst, version)
 		}
 	}
 	if flex {
@@ -693,9 +601,7 @@ func (m *ShareFetchResponseShareFetchableTopicResponse) decode(r *Reader, versio
 	*m = ShareFetchResponseShareFetchableTopicResponse{}
 	m.Default()
 	flex := true
-	{
-		m.TopicID = r.UUID()
-	}
+	m.TopicID = r.UUID()
 	{
 		n := r.arrayLen(flex, false)
 		if n >= 0 {
@@ -706,8 +612,6 @@ func (m *ShareFetchResponseShareFetchableTopicResponse) decode(r *Reader, versio
 				a[len(a)-1].decode(r, version)
 			}
 			m.Partitions = a
-		} else {
-			m.Partitions = nil
 		}
 	}
 	if flex {
@@ -720,15 +624,11 @@ func (m *ShareFetchResponseShareFetchableTopicResponse) decode(r *Reader, versio
 
 func (m *ShareFetchResponseShareFetchableTopicResponse) appendTo(dst []byte, version int16) []byte {
 	flex := true
+	dst = appendUUID(dst, m.TopicID)
 	{
-		dst = appendUUID(dst, m.TopicID)
-	}
-	{
-		{
-			dst = appendArrayLen(dst, len(m.Partitions), flex)
-			for i := range m.Partitions {
-				dst = m.Partitions[i].appendTo(dst, version)
-			}
+		dst = appendArrayLen(dst, len(m.Partitions), flex)
+		for i := range m.Partitions {
+			dst = m.Partitions[i].appendTo(dst, version)
 		}
 	}
 	if flex {
@@ -798,27 +698,13 @@ func (m *ShareFetchResponsePartitionData) decode(r *Reader, version int16) {
 	*m = ShareFetchResponsePartitionData{}
 	m.Default()
 	flex := true
-	{
-		m.PartitionIndex = r.Int32()
-	}
-	{
-		m.ErrorCode = r.Int16()
-	}
-	{
-		m.ErrorMessage = r.NullableString(flex)
-	}
-	{
-		m.AcknowledgeErrorCode = r.Int16()
-	}
-	{
-		m.AcknowledgeErrorMessage = r.NullableString(flex)
-	}
-	{
-		m.CurrentLeader.decode(r, version)
-	}
-	{
-		m.Records = r.NullableBytes(flex)
-	}
+	m.PartitionIndex = r.Int32()
+	m.ErrorCode = r.Int16()
+	m.ErrorMessage = r.NullableString(flex)
+	m.AcknowledgeErrorCode = r.Int16()
+	m.AcknowledgeErrorMessage = r.NullableString(flex)
+	m.CurrentLeader.decode(r, version)
+	m.Records = r.NullableBytes(flex)
 	{
 		n := r.arrayLen(flex, false)
 		if n >= 0 {
@@ -829,8 +715,6 @@ func (m *ShareFetchResponsePartitionData) decode(r *Reader, version int16) {
 				a[len(a)-1].decode(r, version)
 			}
 			m.AcquiredRecords = a
-		} else {
-			m.AcquiredRecords = nil
 		}
 	}
 	if flex {
@@ -843,33 +727,17 @@ func (m *ShareFetchResponsePartitionData) decode(r *Reader, version int16) {
 
 func (m *ShareFetchResponsePartitionData) appendTo(dst []byte, version int16) []byte {
 	flex := true
+	dst = appendInt32(dst, m.PartitionIndex)
+	dst = appendInt16(dst, m.ErrorCode)
+	dst = appendNullableString(dst, m.ErrorMessage, flex)
+	dst = appendInt16(dst, m.AcknowledgeErrorCode)
+	dst = appendNullableString(dst, m.AcknowledgeErrorMessage, flex)
+	dst = m.CurrentLeader.appendTo(dst, version)
+	dst = appendNullableBytes(dst, m.Records, flex)
 	{
-		dst = appendInt32(dst, m.PartitionIndex)
-	}
-	{
-		dst = appendInt16(dst, m.ErrorCode)
-	}
-	{
-		dst = appendNullableString(dst, m.ErrorMessage, flex)
-	}
-	{
-		dst = appendInt16(dst, m.AcknowledgeErrorCode)
-	}
-	{
-		dst = appendNullableString(dst, m.AcknowledgeErrorMessage, flex)
-	}
-	{
-		dst = m.CurrentLeader.appendTo(dst, version)
-	}
-	{
-		dst = appendNullableBytes(dst, m.Records, flex)
-	}
-	{
-		{
-			dst = appendArrayLen(dst, len(m.AcquiredRecords), flex)
-			for i := range m.AcquiredRecords {
-				dst = m.AcquiredRecords[i].appendTo(dst, version)
-			}
+		dst = appendArrayLen(dst, len(m.AcquiredRecords), flex)
+		for i := range m.AcquiredRecords {
+			dst = m.AcquiredRecords[i].appendTo(dst, version)
 		}
 	}
 	if flex {
@@ -909,12 +777,8 @@ func (m *ShareFetchResponseLeaderIdAndEpoch) decode(r *Reader, version int16) {
 	*m = ShareFetchResponseLeaderIdAndEpoch{}
 	m.Default()
 	flex := true
-	{
-		m.LeaderID = r.Int32()
-	}
-	{
-		m.LeaderEpoch = r.Int32()
-	}
+	m.LeaderID = r.Int32()
+	m.LeaderEpoch = r.Int32()
 	if flex {
 		for n := r.tagCount(); n > 0 && r.err == nil; n-- {
 			key, data := r.tag()
@@ -925,12 +789,8 @@ func (m *ShareFetchResponseLeaderIdAndEpoch) decode(r *Reader, version int16) {
 
 func (m *ShareFetchResponseLeaderIdAndEpoch) appendTo(dst []byte, version int16) []byte {
 	flex := true
-	{
-		dst = appendInt32(dst, m.LeaderID)
-	}
-	{
-		dst = appendInt32(dst, m.LeaderEpoch)
-	}
+	dst = appendInt32(dst, m.LeaderID)
+	dst = appendInt32(dst, m.LeaderEpoch)
 	if flex {
 		dst = appendUvarint(dst, uint32(len(m.UnknownTags)))
 		dst = appendUnknownTags(dst, m.UnknownTags, 0, -1)
@@ -973,15 +833,9 @@ func (m *ShareFetchResponseAcquiredRecords) decode(r *Reader, version int16) {
 	*m = ShareFetchResponseAcquiredRecords{}
 	m.Default()
 	flex := true
-	{
-		m.FirstOffset = r.Int64()
-	}
-	{
-		m.LastOffset = r.Int64()
-	}
-	{
-		m.DeliveryCount = r.Int16()
-	}
+	m.FirstOffset = r.Int64()
+	m.LastOffset = r.Int64()
+	m.DeliveryCount = r.Int16()
 	if flex {
 		for n := r.tagCount(); n > 0 && r.err == nil; n-- {
 			key, data := r.tag()
@@ -992,15 +846,9 @@ func (m *ShareFetchResponseAcquiredRecords) decode(r *Reader, version int16) {
 
 func (m *ShareFetchResponseAcquiredRecords) appendTo(dst []byte, version int16) []byte {
 	flex := true
-	{
-		dst = appendInt64(dst, m.FirstOffset)
-	}
-	{
-		dst = appendInt64(dst, m.LastOffset)
-	}
-	{
-		dst = appendInt16(dst, m.DeliveryCount)
-	}
+	dst = appendInt64(dst, m.FirstOffset)
+	dst = appendInt64(dst, m.LastOffset)
+	dst = appendInt16(dst, m.DeliveryCount)
 	if flex {
 		dst = appendUvarint(dst, uint32(len(m.UnknownTags)))
 		dst = appendUnknownTags(dst, m.UnknownTags, 0, -1)
@@ -1048,18 +896,10 @@ func (m *ShareFetchResponseNodeEndpoint) decode(r *Reader, version int16) {
 	*m = ShareFetchResponseNodeEndpoint{}
 	m.Default()
 	flex := true
-	{
-		m.NodeID = r.Int32()
-	}
-	{
-		m.Host = r.String(flex)
-	}
-	{
-		m.Port = r.Int32()
-	}
-	{
-		m.Rack = r.NullableString(flex)
-	}
+	m.NodeID = r.Int32()
+	m.Host = r.String(flex)
+	m.Port = r.Int32()
+	m.Rack = r.NullableString(flex)
 	if flex {
 		for n := r.tagCount(); n > 0 && r.err == nil; n-- {
 			key, data := r.tag()
@@ -1070,18 +910,10 @@ func (m *ShareFetchResponseNodeEndpoint) decode(r *Reader, version int16) {
 
 func (m *ShareFetchResponseNodeEndpoint) appendTo(dst []byte, version int16) []byte {
 	flex := true
-	{
-		dst = appendInt32(dst, m.NodeID)
-	}
-	{
-		dst = appendString(dst, m.Host, flex)
-	}
-	{
-		dst = appendInt32(dst, m.Port)
-	}
-	{
-		dst = appendNullableString(dst, m.Rack, flex)
-	}
+	dst = appendInt32(dst, m.NodeID)
+	dst = appendString(dst, m.Host, flex)
+	dst = appendInt32(dst, m.Port)
+	dst = appendNullableString(dst, m.Rack, flex)
 	if flex {
 		dst = appendUvarint(dst, uint32(len(m.UnknownTags)))
 		dst = appendUnknownTags(dst, m.UnknownTags, 0, -1)

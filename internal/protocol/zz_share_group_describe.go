@@ -46,13 +46,9 @@ func (m *ShareGroupDescribeRequest) decode(r *Reader, version int16) {
 				a = append(a, r.String(flex))
 			}
 			m.GroupIDs = a
-		} else {
-			m.GroupIDs = nil
 		}
 	}
-	{
-		m.IncludeAuthorizedOperations = r.Bool()
-	}
+	m.IncludeAuthorizedOperations = r.Bool()
 	if flex {
 		for n := r.tagCount(); n > 0 && r.err == nil; n-- {
 			key, data := r.tag()
@@ -64,16 +60,12 @@ func (m *ShareGroupDescribeRequest) decode(r *Reader, version int16) {
 func (m *ShareGroupDescribeRequest) appendTo(dst []byte, version int16) []byte {
 	flex := true
 	{
-		{
-			dst = appendArrayLen(dst, len(m.GroupIDs), flex)
-			for i := range m.GroupIDs {
-				dst = appendString(dst, m.GroupIDs[i], flex)
-			}
+		dst = appendArrayLen(dst, len(m.GroupIDs), flex)
+		for i := range m.GroupIDs {
+			dst = appendString(dst, m.GroupIDs[i], flex)
 		}
 	}
-	{
-		dst = appendBool(dst, m.IncludeAuthorizedOperations)
-	}
+	dst = appendBool(dst, m.IncludeAuthorizedOperations)
 	if flex {
 		dst = appendUvarint(dst, uint32(len(m.UnknownTags)))
 		dst = appendUnknownTags(dst, m.UnknownTags, 0, -1)
@@ -137,9 +129,7 @@ func (m *ShareGroupDescribeResponse) decode(r *Reader, version int16) {
 	*m = ShareGroupDescribeResponse{}
 	m.Default()
 	flex := true
-	{
-		m.ThrottleTimeMs = r.Int32()
-	}
+	m.ThrottleTimeMs = r.Int32()
 	{
 		n := r.arrayLen(flex, false)
 		if n >= 0 {
@@ -150,8 +140,6 @@ func (m *ShareGroupDescribeResponse) decode(r *Reader, version int16) {
 				a[len(a)-1].decode(r, version)
 			}
 			m.Groups = a
-		} else {
-			m.Groups = nil
 		}
 	}
 	if flex {
@@ -164,15 +152,11 @@ func (m *ShareGroupDescribeResponse) decode(r *Reader, version int16) {
 
 func (m *ShareGroupDescribeResponse) appendTo(dst []byte, version int16) []byte {
 	flex := true
+	dst = appendInt32(dst, m.ThrottleTimeMs)
 	{
-		dst = appendInt32(dst, m.ThrottleTimeMs)
-	}
-	{
-		{
-			dst = appendArrayLen(dst, len(m.Groups), flex)
-			for i := range m.Groups {
-				dst = m.Groups[i].appendTo(dst, version)
-			}
+		dst = appendArrayLen(dst, len(m.Groups), flex)
+		for i := range m.Groups {
+			dst = m.Groups[i].appendTo(dst, version)
 		}
 	}
 	if flex {
@@ -274,27 +258,13 @@ func (m *ShareGroupDescribeResponseDescribedGroup) decode(r *Reader, version int
 	*m = ShareGroupDescribeResponseDescribedGroup{}
 	m.Default()
 	flex := true
-	{
-		m.ErrorCode = r.Int16()
-	}
-	{
-		m.ErrorMessage = r.NullableString(flex)
-	}
-	{
-		m.GroupID = r.String(flex)
-	}
-	{
-		m.GroupState = r.String(flex)
-	}
-	{
-		m.GroupEpoch = r.Int32()
-	}
-	{
-		m.AssignmentEpoch = r.Int32()
-	}
-	{
-		m.AssignorName = r.String(flex)
-	}
+	m.ErrorCode = r.Int16()
+	m.ErrorMessage = r.NullableString(flex)
+	m.GroupID = r.String(flex)
+	m.GroupState = r.String(flex)
+	m.GroupEpoch = r.Int32()
+	m.AssignmentEpoch = r.Int32()
+	m.AssignorName = r.String(flex)
 	{
 		n := r.arrayLen(flex, false)
 		if n >= 0 {
@@ -305,13 +275,9 @@ func (m *ShareGroupDescribeResponseDescribedGroup) decode(r *Reader, version int
 				a[len(a)-1].decode(r, version)
 			}
 			m.Members = a
-		} else {
-			m.Members = nil
 		}
 	}
-	{
-		m.AuthorizedOperations = r.Int32()
-	}
+	m.AuthorizedOperations = r.Int32()
 	if flex {
 		for n := r.tagCount(); n > 0 && r.err == nil; n-- {
 			key, data := r.tag()
@@ -322,38 +288,20 @@ func (m *ShareGroupDescribeResponseDescribedGroup) decode(r *Reader, version int
 
 func (m *ShareGroupDescribeResponseDescribedGroup) appendTo(dst []byte, version int16) []byte {
 	flex := true
+	dst = appendInt16(dst, m.ErrorCode)
+	dst = appendNullableString(dst, m.ErrorMessage, flex)
+	dst = appendString(dst, m.GroupID, flex)
+	dst = appendString(dst, m.GroupState, flex)
+	dst = appendInt32(dst, m.GroupEpoch)
+	dst = appendInt32(dst, m.AssignmentEpoch)
+	dst = appendString(dst, m.AssignorName, flex)
 	{
-		dst = appendInt16(dst, m.ErrorCode)
-	}
-	{
-		dst = appendNullableString(dst, m.ErrorMessage, flex)
-	}
-	{
-		dst = appendString(dst, m.GroupID, flex)
-	}
-	{
-		dst = appendString(dst, m.GroupState, flex)
-	}
-	{
-		dst = appendInt32(dst, m.GroupEpoch)
-	}
-	{
-		dst = appendInt32(dst, m.AssignmentEpoch)
-	}
-	{
-		dst = appendString(dst, m.AssignorName, flex)
-	}
-	{
-		{
-			dst = appendArrayLen(dst, len(m.Members), flex)
-			for i := range m.Members {
-				dst = m.Members[i].appendTo(dst, version)
-			}
+		dst = appendArrayLen(dst, len(m.Members), flex)
+		for i := range m.Members {
+			dst = m.Members[i].appendTo(dst, version)
 		}
 	}
-	{
-		dst = appendInt32(dst, m.AuthorizedOperations)
-	}
+	dst = appendInt32(dst, m.AuthorizedOperations)
 	if flex {
 		dst = appendUvarint(dst, uint32(len(m.UnknownTags)))
 		dst = appendUnknownTags(dst, m.UnknownTags, 0, -1)
@@ -417,21 +365,11 @@ func (m *ShareGroupDescribeResponseMember) decode(r *Reader, version int16) {
 	*m = ShareGroupDescribeResponseMember{}
 	m.Default()
 	flex := true
-	{
-		m.MemberID = r.String(flex)
-	}
-	{
-		m.RackID = r.NullableString(flex)
-	}
-	{
-		m.MemberEpoch = r.Int32()
-	}
-	{
-		m.ClientID = r.String(flex)
-	}
-	{
-		m.ClientHost = r.String(flex)
-	}
+	m.MemberID = r.String(flex)
+	m.RackID = r.NullableString(flex)
+	m.MemberEpoch = r.Int32()
+	m.ClientID = r.String(flex)
+	m.ClientHost = r.String(flex)
 	{
 		n := r.arrayLen(flex, false)
 		if n >= 0 {
@@ -441,13 +379,9 @@ func (m *ShareGroupDescribeResponseMember) decode(r *Reader, version int16) {
 				a = append(a, r.String(flex))
 			}
 			m.SubscribedTopicNames = a
-		} else {
-			m.SubscribedTopicNames = nil
 		}
 	}
-	{
-		m.Assignment.decode(r, version)
-	}
+	m.Assignment.decode(r, version)
 	if flex {
 		for n := r.tagCount(); n > 0 && r.err == nil; n-- {
 			key, data := r.tag()
@@ -458,32 +392,18 @@ func (m *ShareGroupDescribeResponseMember) decode(r *Reader, version int16) {
 
 func (m *ShareGroupDescribeResponseMember) appendTo(dst []byte, version int16) []byte {
 	flex := true
+	dst = appendString(dst, m.MemberID, flex)
+	dst = appendNullableString(dst, m.RackID, flex)
+	dst = appendInt32(dst, m.MemberEpoch)
+	dst = appendString(dst, m.ClientID, flex)
+	dst = appendString(dst, m.ClientHost, flex)
 	{
-		dst = appendString(dst, m.MemberID, flex)
-	}
-	{
-		dst = appendNullableString(dst, m.RackID, flex)
-	}
-	{
-		dst = appendInt32(dst, m.MemberEpoch)
-	}
-	{
-		dst = appendString(dst, m.ClientID, flex)
-	}
-	{
-		dst = appendString(dst, m.ClientHost, flex)
-	}
-	{
-		{
-			dst = appendArrayLen(dst, len(m.SubscribedTopicNames), flex)
-			for i := range m.SubscribedTopicNames {
-				dst = appendString(dst, m.SubscribedTopicNames[i], flex)
-			}
+		dst = appendArrayLen(dst, len(m.SubscribedTopicNames), flex)
+		for i := range m.SubscribedTopicNames {
+			dst = appendString(dst, m.SubscribedTopicNames[i], flex)
 		}
 	}
-	{
-		dst = m.Assignment.appendTo(dst, version)
-	}
+	dst = m.Assignment.appendTo(dst, version)
 	if flex {
 		dst = appendUvarint(dst, uint32(len(m.UnknownTags)))
 		dst = appendUnknownTags(dst, m.UnknownTags, 0, -1)
@@ -526,8 +446,6 @@ func (m *ShareGroupDescribeResponseAssignment) decode(r *Reader, version int16) 
 				a[len(a)-1].decode(r, version)
 			}
 			m.TopicPartitions = a
-		} else {
-			m.TopicPartitions = nil
 		}
 	}
 	if flex {
@@ -541,11 +459,9 @@ func (m *ShareGroupDescribeResponseAssignment) decode(r *Reader, version int16) 
 func (m *ShareGroupDescribeResponseAssignment) appendTo(dst []byte, version int16) []byte {
 	flex := true
 	{
-		{
-			dst = appendArrayLen(dst, len(m.TopicPartitions), flex)
-			for i := range m.TopicPartitions {
-				dst = m.TopicPartitions[i].appendTo(dst, version)
-			}
+		dst = appendArrayLen(dst, len(m.TopicPartitions), flex)
+		for i := range m.TopicPartitions {
+			dst = m.TopicPartitions[i].appendTo(dst, version)
 		}
 	}
 	if flex {
@@ -590,12 +506,8 @@ func (m *ShareGroupDescribeResponseTopicPartitions) decode(r *Reader, version in
 	*m = ShareGroupDescribeResponseTopicPartitions{}
 	m.Default()
 	flex := true
-	{
-		m.TopicID = r.UUID()
-	}
-	{
-		m.TopicName = r.String(flex)
-	}
+	m.TopicID = r.UUID()
+	m.TopicName = r.String(flex)
 	{
 		n := r.arrayLen(flex, false)
 		if n >= 0 {
@@ -605,8 +517,6 @@ func (m *ShareGroupDescribeResponseTopicPartitions) decode(r *Reader, version in
 				a = append(a, r.Int32())
 			}
 			m.Partitions = a
-		} else {
-			m.Partitions = nil
 		}
 	}
 	if flex {
@@ -619,18 +529,12 @@ func (m *ShareGroupDescribeResponseTopicPartitions) decode(r *Reader, version in
 
 func (m *ShareGroupDescribeResponseTopicPartitions) appendTo(dst []byte, version int16) []byte {
 	flex := true
+	dst = appendUUID(dst, m.TopicID)
+	dst = appendString(dst, m.TopicName, flex)
 	{
-		dst = appendUUID(dst, m.TopicID)
-	}
-	{
-		dst = appendString(dst, m.TopicName, flex)
-	}
-	{
-		{
-			dst = appendArrayLen(dst, len(m.Partitions), flex)
-			for i := range m.Partitions {
-				dst = appendInt32(dst, m.Partitions[i])
-			}
+		dst = appendArrayLen(dst, len(m.Partitions), flex)
+		for i := range m.Partitions {
+			dst = appendInt32(dst, m.Partitions[i])
 		}
 	}
 	if flex {

@@ -52,18 +52,10 @@ func (m *ShareGroupHeartbeatRequest) decode(r *Reader, version int16) {
 	*m = ShareGroupHeartbeatRequest{}
 	m.Default()
 	flex := true
-	{
-		m.GroupID = r.String(flex)
-	}
-	{
-		m.MemberID = r.String(flex)
-	}
-	{
-		m.MemberEpoch = r.Int32()
-	}
-	{
-		m.RackID = r.NullableString(flex)
-	}
+	m.GroupID = r.String(flex)
+	m.MemberID = r.String(flex)
+	m.MemberEpoch = r.Int32()
+	m.RackID = r.NullableString(flex)
 	{
 		n := r.arrayLen(flex, true)
 		if n >= 0 {
@@ -87,18 +79,10 @@ func (m *ShareGroupHeartbeatRequest) decode(r *Reader, version int16) {
 
 func (m *ShareGroupHeartbeatRequest) appendTo(dst []byte, version int16) []byte {
 	flex := true
-	{
-		dst = appendString(dst, m.GroupID, flex)
-	}
-	{
-		dst = appendString(dst, m.MemberID, flex)
-	}
-	{
-		dst = appendInt32(dst, m.MemberEpoch)
-	}
-	{
-		dst = appendNullableString(dst, m.RackID, flex)
-	}
+	dst = appendString(dst, m.GroupID, flex)
+	dst = appendString(dst, m.MemberID, flex)
+	dst = appendInt32(dst, m.MemberEpoch)
+	dst = appendNullableString(dst, m.RackID, flex)
 	{
 		if true && m.SubscribedTopicNames == nil {
 			dst = appendNullLen(dst, flex)
@@ -197,31 +181,17 @@ func (m *ShareGroupHeartbeatResponse) decode(r *Reader, version int16) {
 	*m = ShareGroupHeartbeatResponse{}
 	m.Default()
 	flex := true
-	{
-		m.ThrottleTimeMs = r.Int32()
-	}
-	{
-		m.ErrorCode = r.Int16()
-	}
-	{
-		m.ErrorMessage = r.NullableString(flex)
-	}
-	{
-		m.MemberID = r.NullableString(flex)
-	}
-	{
-		m.MemberEpoch = r.Int32()
-	}
-	{
-		m.HeartbeatIntervalMs = r.Int32()
-	}
-	{
-		if !(true) || r.Int8() >= 0 {
-			m.Assignment = new(ShareGroupHeartbeatResponseAssignment)
-			m.Assignment.decode(r, version)
-		} else {
-			m.Assignment = nil
-		}
+	m.ThrottleTimeMs = r.Int32()
+	m.ErrorCode = r.Int16()
+	m.ErrorMessage = r.NullableString(flex)
+	m.MemberID = r.NullableString(flex)
+	m.MemberEpoch = r.Int32()
+	m.HeartbeatIntervalMs = r.Int32()
+	if !(true) || r.Int8() >= 0 {
+		m.Assignment = new(ShareGroupHeartbeatResponseAssignment)
+		m.Assignment.decode(r, version)
+	} else {
+		m.Assignment = nil
 	}
 	if flex {
 		for n := r.tagCount(); n > 0 && r.err == nil; n-- {
@@ -233,38 +203,24 @@ func (m *ShareGroupHeartbeatResponse) decode(r *Reader, version int16) {
 
 func (m *ShareGroupHeartbeatResponse) appendTo(dst []byte, version int16) []byte {
 	flex := true
-	{
-		dst = appendInt32(dst, m.ThrottleTimeMs)
-	}
-	{
-		dst = appendInt16(dst, m.ErrorCode)
-	}
-	{
-		dst = appendNullableString(dst, m.ErrorMessage, flex)
-	}
-	{
-		dst = appendNullableString(dst, m.MemberID, flex)
-	}
-	{
-		dst = appendInt32(dst, m.MemberEpoch)
-	}
-	{
-		dst = appendInt32(dst, m.HeartbeatIntervalMs)
-	}
-	{
-		switch {
-		case true && m.Assignment == nil:
-			dst = appendInt8(dst, -1)
-		case m.Assignment == nil:
-			var d ShareGroupHeartbeatResponseAssignment
-			d.Default()
-			dst = d.appendTo(dst, version)
-		default:
-			if true {
-				dst = appendInt8(dst, 1)
-			}
-			dst = m.Assignment.appendTo(dst, version)
+	dst = appendInt32(dst, m.ThrottleTimeMs)
+	dst = appendInt16(dst, m.ErrorCode)
+	dst = appendNullableString(dst, m.ErrorMessage, flex)
+	dst = appendNullableString(dst, m.MemberID, flex)
+	dst = appendInt32(dst, m.MemberEpoch)
+	dst = appendInt32(dst, m.HeartbeatIntervalMs)
+	switch {
+	case true && m.Assignment == nil:
+		dst = appendInt8(dst, -1)
+	case m.Assignment == nil:
+		var d ShareGroupHeartbeatResponseAssignment
+		d.Default()
+		dst = d.appendTo(dst, version)
+	default:
+		if true {
+			dst = appendInt8(dst, 1)
 		}
+		dst = m.Assignment.appendTo(dst, version)
 	}
 	if flex {
 		dst = appendUvarint(dst, uint32(len(m.UnknownTags)))
@@ -334,8 +290,6 @@ func (m *ShareGroupHeartbeatResponseAssignment) decode(r *Reader, version int16)
 				a[len(a)-1].decode(r, version)
 			}
 			m.TopicPartitions = a
-		} else {
-			m.TopicPartitions = nil
 		}
 	}
 	if flex {
@@ -349,11 +303,9 @@ func (m *ShareGroupHeartbeatResponseAssignment) decode(r *Reader, version int16)
 func (m *ShareGroupHeartbeatResponseAssignment) appendTo(dst []byte, version int16) []byte {
 	flex := true
 	{
-		{
-			dst = appendArrayLen(dst, len(m.TopicPartitions), flex)
-			for i := range m.TopicPartitions {
-				dst = m.TopicPartitions[i].appendTo(dst, version)
-			}
+		dst = appendArrayLen(dst, len(m.TopicPartitions), flex)
+		for i := range m.TopicPartitions {
+			dst = m.TopicPartitions[i].appendTo(dst, version)
 		}
 	}
 	if flex {
@@ -393,9 +345,7 @@ func (m *ShareGroupHeartbeatResponseTopicPartitions) decode(r *Reader, version i
 	*m = ShareGroupHeartbeatResponseTopicPartitions{}
 	m.Default()
 	flex := true
-	{
-		m.TopicID = r.UUID()
-	}
+	m.TopicID = r.UUID()
 	{
 		n := r.arrayLen(flex, false)
 		if n >= 0 {
@@ -405,8 +355,6 @@ func (m *ShareGroupHeartbeatResponseTopicPartitions) decode(r *Reader, version i
 				a = append(a, r.Int32())
 			}
 			m.Partitions = a
-		} else {
-			m.Partitions = nil
 		}
 	}
 	if flex {
@@ -419,15 +367,11 @@ func (m *ShareGroupHeartbeatResponseTopicPartitions) decode(r *Reader, version i
 
 func (m *ShareGroupHeartbeatResponseTopicPartitions) appendTo(dst []byte, version int16) []byte {
 	flex := true
+	dst = appendUUID(dst, m.TopicID)
 	{
-		dst = appendUUID(dst, m.TopicID)
-	}
-	{
-		{
-			dst = appendArrayLen(dst, len(m.Partitions), flex)
-			for i := range m.Partitions {
-				dst = appendInt32(dst, m.Partitions[i])
-			}
+		dst = appendArrayLen(dst, len(m.Partitions), flex)
+		for i := range m.Partitions {
+			dst = appendInt32(dst, m.Partitions[i])
 		}
 	}
 	if flex {

@@ -32,9 +32,7 @@ func (m *SnapshotFooterRecord) decode(r *Reader, version int16) {
 	*m = SnapshotFooterRecord{}
 	m.Default()
 	flex := true
-	{
-		m.Version = r.Int16()
-	}
+	m.Version = r.Int16()
 	if flex {
 		for n := r.tagCount(); n > 0 && r.err == nil; n-- {
 			key, data := r.tag()
@@ -45,9 +43,7 @@ func (m *SnapshotFooterRecord) decode(r *Reader, version int16) {
 
 func (m *SnapshotFooterRecord) appendTo(dst []byte, version int16) []byte {
 	flex := true
-	{
-		dst = appendInt16(dst, m.Version)
-	}
+	dst = appendInt16(dst, m.Version)
 	if flex {
 		dst = appendUvarint(dst, uint32(len(m.UnknownTags)))
 		dst = appendUnknownTags(dst, m.UnknownTags, 0, -1)

@@ -37,12 +37,8 @@ func (m *SnapshotHeaderRecord) decode(r *Reader, version int16) {
 	*m = SnapshotHeaderRecord{}
 	m.Default()
 	flex := true
-	{
-		m.Version = r.Int16()
-	}
-	{
-		m.LastContainedLogTimestamp = r.Int64()
-	}
+	m.Version = r.Int16()
+	m.LastContainedLogTimestamp = r.Int64()
 	if flex {
 		for n := r.tagCount(); n > 0 && r.err == nil; n-- {
 			key, data := r.tag()
@@ -53,12 +49,8 @@ func (m *SnapshotHeaderRecord) decode(r *Reader, version int16) {
 
 func (m *SnapshotHeaderRecord) appendTo(dst []byte, version int16) []byte {
 	flex := true
-	{
-		dst = appendInt16(dst, m.Version)
-	}
-	{
-		dst = appendInt64(dst, m.LastContainedLogTimestamp)
-	}
+	dst = appendInt16(dst, m.Version)
+	dst = appendInt64(dst, m.LastContainedLogTimestamp)
 	if flex {
 		dst = appendUvarint(dst, uint32(len(m.UnknownTags)))
 		dst = appendUnknownTags(dst, m.UnknownTags, 0, -1)

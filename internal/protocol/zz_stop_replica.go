@@ -68,15 +68,11 @@ func (m *StopReplicaRequest) decode(r *Reader, version int16) {
 	*m = StopReplicaRequest{}
 	m.Default()
 	flex := version >= 2
-	{
-		m.ControllerID = r.Int32()
-	}
+	m.ControllerID = r.Int32()
 	if version >= 4 {
 		m.IsKRaftController = r.Bool()
 	}
-	{
-		m.ControllerEpoch = r.Int32()
-	}
+	m.ControllerEpoch = r.Int32()
 	if version >= 1 {
 		m.BrokerEpoch = r.Int64()
 	}
@@ -93,8 +89,6 @@ func (m *StopReplicaRequest) decode(r *Reader, version int16) {
 				a[len(a)-1].decode(r, version)
 			}
 			m.UngroupedPartitions = a
-		} else {
-			m.UngroupedPartitions = nil
 		}
 	}
 	if version >= 1 && version <= 2 {
@@ -107,8 +101,6 @@ func (m *StopReplicaRequest) decode(r *Reader, version int16) {
 				a[len(a)-1].decode(r, version)
 			}
 			m.Topics = a
-		} else {
-			m.Topics = nil
 		}
 	}
 	if version >= 3 {
@@ -121,8 +113,6 @@ func (m *StopReplicaRequest) decode(r *Reader, version int16) {
 				a[len(a)-1].decode(r, version)
 			}
 			m.TopicStates = a
-		} else {
-			m.TopicStates = nil
 		}
 	}
 	if flex {
@@ -135,15 +125,11 @@ func (m *StopReplicaRequest) decode(r *Reader, version int16) {
 
 func (m *StopReplicaRequest) appendTo(dst []byte, version int16) []byte {
 	flex := version >= 2
-	{
-		dst = appendInt32(dst, m.ControllerID)
-	}
+	dst = appendInt32(dst, m.ControllerID)
 	if version >= 4 {
 		dst = appendBool(dst, m.IsKRaftController)
 	}
-	{
-		dst = appendInt32(dst, m.ControllerEpoch)
-	}
+	dst = appendInt32(dst, m.ControllerEpoch)
 	if version >= 1 {
 		dst = appendInt64(dst, m.BrokerEpoch)
 	}
@@ -151,27 +137,21 @@ func (m *StopReplicaRequest) appendTo(dst []byte, version int16) []byte {
 		dst = appendBool(dst, m.DeletePartitions)
 	}
 	if version <= 0 {
-		{
-			dst = appendArrayLen(dst, len(m.UngroupedPartitions), flex)
-			for i := range m.UngroupedPartitions {
-				dst = m.UngroupedPartitions[i].appendTo(dst, version)
-			}
+		dst = appendArrayLen(dst, len(m.UngroupedPartitions), flex)
+		for i := range m.UngroupedPartitions {
+			dst = m.UngroupedPartitions[i].appendTo(dst, version)
 		}
 	}
 	if version >= 1 && version <= 2 {
-		{
-			dst = appendArrayLen(dst, len(m.Topics), flex)
-			for i := range m.Topics {
-				dst = m.Topics[i].appendTo(dst, version)
-			}
+		dst = appendArrayLen(dst, len(m.Topics), flex)
+		for i := range m.Topics {
+			dst = m.Topics[i].appendTo(dst, version)
 		}
 	}
 	if version >= 3 {
-		{
-			dst = appendArrayLen(dst, len(m.TopicStates), flex)
-			for i := range m.TopicStates {
-				dst = m.TopicStates[i].appendTo(dst, version)
-			}
+		dst = appendArrayLen(dst, len(m.TopicStates), flex)
+		for i := range m.TopicStates {
+			dst = m.TopicStates[i].appendTo(dst, version)
 		}
 	}
 	if flex {
@@ -308,8 +288,6 @@ func (m *StopReplicaRequestStopReplicaTopicV1) decode(r *Reader, version int16) 
 				a = append(a, r.Int32())
 			}
 			m.PartitionIndexes = a
-		} else {
-			m.PartitionIndexes = nil
 		}
 	}
 	if flex {
@@ -326,11 +304,9 @@ func (m *StopReplicaRequestStopReplicaTopicV1) appendTo(dst []byte, version int1
 		dst = appendString(dst, m.Name, flex)
 	}
 	if version >= 1 && version <= 2 {
-		{
-			dst = appendArrayLen(dst, len(m.PartitionIndexes), flex)
-			for i := range m.PartitionIndexes {
-				dst = appendInt32(dst, m.PartitionIndexes[i])
-			}
+		dst = appendArrayLen(dst, len(m.PartitionIndexes), flex)
+		for i := range m.PartitionIndexes {
+			dst = appendInt32(dst, m.PartitionIndexes[i])
 		}
 	}
 	if flex {
@@ -383,8 +359,6 @@ func (m *StopReplicaRequestStopReplicaTopicState) decode(r *Reader, version int1
 				a[len(a)-1].decode(r, version)
 			}
 			m.PartitionStates = a
-		} else {
-			m.PartitionStates = nil
 		}
 	}
 	if flex {
@@ -401,11 +375,9 @@ func (m *StopReplicaRequestStopReplicaTopicState) appendTo(dst []byte, version i
 		dst = appendString(dst, m.TopicName, flex)
 	}
 	if version >= 3 {
-		{
-			dst = appendArrayLen(dst, len(m.PartitionStates), flex)
-			for i := range m.PartitionStates {
-				dst = m.PartitionStates[i].appendTo(dst, version)
-			}
+		dst = appendArrayLen(dst, len(m.PartitionStates), flex)
+		for i := range m.PartitionStates {
+			dst = m.PartitionStates[i].appendTo(dst, version)
 		}
 	}
 	if flex {
@@ -516,9 +488,7 @@ func (m *StopReplicaResponse) decode(r *Reader, version int16) {
 	*m = StopReplicaResponse{}
 	m.Default()
 	flex := version >= 2
-	{
-		m.ErrorCode = r.Int16()
-	}
+	m.ErrorCode = r.Int16()
 	{
 		n := r.arrayLen(flex, false)
 		if n >= 0 {
@@ -529,8 +499,6 @@ func (m *StopReplicaResponse) decode(r *Reader, version int16) {
 				a[len(a)-1].decode(r, version)
 			}
 			m.PartitionErrors = a
-		} else {
-			m.PartitionErrors = nil
 		}
 	}
 	if flex {
@@ -543,15 +511,11 @@ func (m *StopReplicaResponse) decode(r *Reader, version int16) {
 
 func (m *StopReplicaResponse) appendTo(dst []byte, version int16) []byte {
 	flex := version >= 2
+	dst = appendInt16(dst, m.ErrorCode)
 	{
-		dst = appendInt16(dst, m.ErrorCode)
-	}
-	{
-		{
-			dst = appendArrayLen(dst, len(m.PartitionErrors), flex)
-			for i := range m.PartitionErrors {
-				dst = m.PartitionErrors[i].appendTo(dst, version)
-			}
+		dst = appendArrayLen(dst, len(m.PartitionErrors), flex)
+		for i := range m.PartitionErrors {
+			dst = m.PartitionErrors[i].appendTo(dst, version)
 		}
 	}
 	if flex {
@@ -622,15 +586,9 @@ func (m *StopReplicaResponseStopReplicaPartitionError) decode(r *Reader, version
 	*m = StopReplicaResponseStopReplicaPartitionError{}
 	m.Default()
 	flex := version >= 2
-	{
-		m.TopicName = r.String(flex)
-	}
-	{
-		m.PartitionIndex = r.Int32()
-	}
-	{
-		m.ErrorCode = r.Int16()
-	}
+	m.TopicName = r.String(flex)
+	m.PartitionIndex = r.Int32()
+	m.ErrorCode = r.Int16()
 	if flex {
 		for n := r.tagCount(); n > 0 && r.err == nil; n-- {
 			key, data := r.tag()
@@ -641,15 +599,9 @@ func (m *StopReplicaResponseStopReplicaPartitionError) decode(r *Reader, version
 
 func (m *StopReplicaResponseStopReplicaPartitionError) appendTo(dst []byte, version int16) []byte {
 	flex := version >= 2
-	{
-		dst = appendString(dst, m.TopicName, flex)
-	}
-	{
-		dst = appendInt32(dst, m.PartitionIndex)
-	}
-	{
-		dst = appendInt16(dst, m.ErrorCode)
-	}
+	dst = appendString(dst, m.TopicName, flex)
+	dst = appendInt32(dst, m.PartitionIndex)
+	dst = appendInt16(dst, m.ErrorCode)
 	if flex {
 		dst = appendUvarint(dst, uint32(len(m.UnknownTags)))
 		dst = appendUnknownTags(dst, m.UnknownTags, 0, -1)

@@ -62,35 +62,17 @@ func (m *SyncGroupRequest) decode(r *Reader, version int16) {
 	*m = SyncGroupRequest{}
 	m.Default()
 	flex := version >= 4
-	{
-		m.GroupID = r.String(flex)
-	}
-	{
-		m.GenerationID = r.Int32()
-	}
-	{
-		m.MemberID = r.String(flex)
-	}
+	m.GroupID = r.String(flex)
+	m.GenerationID = r.Int32()
+	m.MemberID = r.String(flex)
 	if version >= 3 {
-		if version >= 3 {
-			m.GroupInstanceID = r.NullableString(flex)
-		} else {
-			m.GroupInstanceID = r.StringPtr(flex)
-		}
+		m.GroupInstanceID = r.NullableString(flex)
 	}
 	if version >= 5 {
-		if version >= 5 {
-			m.ProtocolType = r.NullableString(flex)
-		} else {
-			m.ProtocolType = r.StringPtr(flex)
-		}
+		m.ProtocolType = r.NullableString(flex)
 	}
 	if version >= 5 {
-		if version >= 5 {
-			m.ProtocolName = r.NullableString(flex)
-		} else {
-			m.ProtocolName = r.StringPtr(flex)
-		}
+		m.ProtocolName = r.NullableString(flex)
 	}
 	{
 		n := r.arrayLen(flex, false)
@@ -102,8 +84,6 @@ func (m *SyncGroupRequest) decode(r *Reader, version int16) {
 				a[len(a)-1].decode(r, version)
 			}
 			m.Assignments = a
-		} else {
-			m.Assignments = nil
 		}
 	}
 	if flex {
@@ -116,42 +96,22 @@ func (m *SyncGroupRequest) decode(r *Reader, version int16) {
 
 func (m *SyncGroupRequest) appendTo(dst []byte, version int16) []byte {
 	flex := version >= 4
-	{
-		dst = appendString(dst, m.GroupID, flex)
-	}
-	{
-		dst = appendInt32(dst, m.GenerationID)
-	}
-	{
-		dst = appendString(dst, m.MemberID, flex)
-	}
+	dst = appendString(dst, m.GroupID, flex)
+	dst = appendInt32(dst, m.GenerationID)
+	dst = appendString(dst, m.MemberID, flex)
 	if version >= 3 {
-		if version >= 3 {
-			dst = appendNullableString(dst, m.GroupInstanceID, flex)
-		} else {
-			dst = appendStringPtr(dst, m.GroupInstanceID, flex)
-		}
+		dst = appendNullableString(dst, m.GroupInstanceID, flex)
 	}
 	if version >= 5 {
-		if version >= 5 {
-			dst = appendNullableString(dst, m.ProtocolType, flex)
-		} else {
-			dst = appendStringPtr(dst, m.ProtocolType, flex)
-		}
+		dst = appendNullableString(dst, m.ProtocolType, flex)
 	}
 	if version >= 5 {
-		if version >= 5 {
-			dst = appendNullableString(dst, m.ProtocolName, flex)
-		} else {
-			dst = appendStringPtr(dst, m.ProtocolName, flex)
-		}
+		dst = appendNullableString(dst, m.ProtocolName, flex)
 	}
 	{
-		{
-			dst = appendArrayLen(dst, len(m.Assignments), flex)
-			for i := range m.Assignments {
-				dst = m.Assignments[i].appendTo(dst, version)
-			}
+		dst = appendArrayLen(dst, len(m.Assignments), flex)
+		for i := range m.Assignments {
+			dst = m.Assignments[i].appendTo(dst, version)
 		}
 	}
 	if flex {
@@ -217,12 +177,8 @@ func (m *SyncGroupRequestSyncGroupRequestAssignment) decode(r *Reader, version i
 	*m = SyncGroupRequestSyncGroupRequestAssignment{}
 	m.Default()
 	flex := version >= 4
-	{
-		m.MemberID = r.String(flex)
-	}
-	{
-		m.Assignment = r.Bytes(flex)
-	}
+	m.MemberID = r.String(flex)
+	m.Assignment = r.Bytes(flex)
 	if flex {
 		for n := r.tagCount(); n > 0 && r.err == nil; n-- {
 			key, data := r.tag()
@@ -233,12 +189,8 @@ func (m *SyncGroupRequestSyncGroupRequestAssignment) decode(r *Reader, version i
 
 func (m *SyncGroupRequestSyncGroupRequestAssignment) appendTo(dst []byte, version int16) []byte {
 	flex := version >= 4
-	{
-		dst = appendString(dst, m.MemberID, flex)
-	}
-	{
-		dst = appendBytes(dst, m.Assignment, flex)
-	}
+	dst = appendString(dst, m.MemberID, flex)
+	dst = appendBytes(dst, m.Assignment, flex)
 	if flex {
 		dst = appendUvarint(dst, uint32(len(m.UnknownTags)))
 		dst = appendUnknownTags(dst, m.UnknownTags, 0, -1)
@@ -294,26 +246,14 @@ func (m *SyncGroupResponse) decode(r *Reader, version int16) {
 	if version >= 1 {
 		m.ThrottleTimeMs = r.Int32()
 	}
-	{
-		m.ErrorCode = r.Int16()
+	m.ErrorCode = r.Int16()
+	if version >= 5 {
+		m.ProtocolType = r.NullableString(flex)
 	}
 	if version >= 5 {
-		if version >= 5 {
-			m.ProtocolType = r.NullableString(flex)
-		} else {
-			m.ProtocolType = r.StringPtr(flex)
-		}
+		m.ProtocolName = r.NullableString(flex)
 	}
-	if version >= 5 {
-		if version >= 5 {
-			m.ProtocolName = r.NullableString(flex)
-		} else {
-			m.ProtocolName = r.StringPtr(flex)
-		}
-	}
-	{
-		m.Assignment = r.Bytes(flex)
-	}
+	m.Assignment = r.Bytes(flex)
 	if flex {
 		for n := r.tagCount(); n > 0 && r.err == nil; n-- {
 			key, data := r.tag()
@@ -327,26 +267,14 @@ func (m *SyncGroupResponse) appendTo(dst []byte, version int16) []byte {
 	if version >= 1 {
 		dst = appendInt32(dst, m.ThrottleTimeMs)
 	}
-	{
-		dst = appendInt16(dst, m.ErrorCode)
+	dst = appendInt16(dst, m.ErrorCode)
+	if version >= 5 {
+		dst = appendNullableString(dst, m.ProtocolType, flex)
 	}
 	if version >= 5 {
-		if version >= 5 {
-			dst = appendNullableString(dst, m.ProtocolType, flex)
-		} else {
-			dst = appendStringPtr(dst, m.ProtocolType, flex)
-		}
+		dst = appendNullableString(dst, m.ProtocolName, flex)
 	}
-	if version >= 5 {
-		if version >= 5 {
-			dst = appendNullableString(dst, m.ProtocolName, flex)
-		} else {
-			dst = appendStringPtr(dst, m.ProtocolName, flex)
-		}
-	}
-	{
-		dst = appendBytes(dst, m.Assignment, flex)
-	}
+	dst = appendBytes(dst, m.Assignment, flex)
 	if flex {
 		dst = appendUvarint(dst, uint32(len(m.UnknownTags)))
 		dst = appendUnknownTags(dst, m.UnknownTags, 0, -1)

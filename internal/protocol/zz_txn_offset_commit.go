@@ -69,18 +69,10 @@ func (m *TxnOffsetCommitRequest) decode(r *Reader, version int16) {
 	*m = TxnOffsetCommitRequest{}
 	m.Default()
 	flex := version >= 3
-	{
-		m.TransactionalID = r.String(flex)
-	}
-	{
-		m.GroupID = r.String(flex)
-	}
-	{
-		m.ProducerID = r.Int64()
-	}
-	{
-		m.ProducerEpoch = r.Int16()
-	}
+	m.TransactionalID = r.String(flex)
+	m.GroupID = r.String(flex)
+	m.ProducerID = r.Int64()
+	m.ProducerEpoch = r.Int16()
 	if version >= 3 {
 		m.GenerationID = r.Int32()
 	}
@@ -88,11 +80,7 @@ func (m *TxnOffsetCommitRequest) decode(r *Reader, version int16) {
 		m.MemberID = r.String(flex)
 	}
 	if version >= 3 {
-		if version >= 3 {
-			m.GroupInstanceID = r.NullableString(flex)
-		} else {
-			m.GroupInstanceID = r.StringPtr(flex)
-		}
+		m.GroupInstanceID = r.NullableString(flex)
 	}
 	{
 		n := r.arrayLen(flex, false)
@@ -104,8 +92,6 @@ func (m *TxnOffsetCommitRequest) decode(r *Reader, version int16) {
 				a[len(a)-1].decode(r, version)
 			}
 			m.Topics = a
-		} else {
-			m.Topics = nil
 		}
 	}
 	if flex {
@@ -118,18 +104,10 @@ func (m *TxnOffsetCommitRequest) decode(r *Reader, version int16) {
 
 func (m *TxnOffsetCommitRequest) appendTo(dst []byte, version int16) []byte {
 	flex := version >= 3
-	{
-		dst = appendString(dst, m.TransactionalID, flex)
-	}
-	{
-		dst = appendString(dst, m.GroupID, flex)
-	}
-	{
-		dst = appendInt64(dst, m.ProducerID)
-	}
-	{
-		dst = appendInt16(dst, m.ProducerEpoch)
-	}
+	dst = appendString(dst, m.TransactionalID, flex)
+	dst = appendString(dst, m.GroupID, flex)
+	dst = appendInt64(dst, m.ProducerID)
+	dst = appendInt16(dst, m.ProducerEpoch)
 	if version >= 3 {
 		dst = appendInt32(dst, m.GenerationID)
 	}
@@ -137,18 +115,12 @@ func (m *TxnOffsetCommitRequest) appendTo(dst []byte, version int16) []byte {
 		dst = appendString(dst, m.MemberID, flex)
 	}
 	if version >= 3 {
-		if version >= 3 {
-			dst = appendNullableString(dst, m.GroupInstanceID, flex)
-		} else {
-			dst = appendStringPtr(dst, m.GroupInstanceID, flex)
-		}
+		dst = appendNullableString(dst, m.GroupInstanceID, flex)
 	}
 	{
-		{
-			dst = appendArrayLen(dst, len(m.Topics), flex)
-			for i := range m.Topics {
-				dst = m.Topics[i].appendTo(dst, version)
-			}
+		dst = appendArrayLen(dst, len(m.Topics), flex)
+		for i := range m.Topics {
+			dst = m.Topics[i].appendTo(dst, version)
 		}
 	}
 	if flex {
@@ -214,9 +186,7 @@ func (m *TxnOffsetCommitRequestTxnOffsetCommitRequestTopic) decode(r *Reader, ve
 	*m = TxnOffsetCommitRequestTxnOffsetCommitRequestTopic{}
 	m.Default()
 	flex := version >= 3
-	{
-		m.Name = r.String(flex)
-	}
+	m.Name = r.String(flex)
 	{
 		n := r.arrayLen(flex, false)
 		if n >= 0 {
@@ -227,8 +197,6 @@ func (m *TxnOffsetCommitRequestTxnOffsetCommitRequestTopic) decode(r *Reader, ve
 				a[len(a)-1].decode(r, version)
 			}
 			m.Partitions = a
-		} else {
-			m.Partitions = nil
 		}
 	}
 	if flex {
@@ -241,15 +209,11 @@ func (m *TxnOffsetCommitRequestTxnOffsetCommitRequestTopic) decode(r *Reader, ve
 
 func (m *TxnOffsetCommitRequestTxnOffsetCommitRequestTopic) appendTo(dst []byte, version int16) []byte {
 	flex := version >= 3
+	dst = appendString(dst, m.Name, flex)
 	{
-		dst = appendString(dst, m.Name, flex)
-	}
-	{
-		{
-			dst = appendArrayLen(dst, len(m.Partitions), flex)
-			for i := range m.Partitions {
-				dst = m.Partitions[i].appendTo(dst, version)
-			}
+		dst = appendArrayLen(dst, len(m.Partitions), flex)
+		for i := range m.Partitions {
+			dst = m.Partitions[i].appendTo(dst, version)
 		}
 	}
 	if flex {
@@ -302,18 +266,12 @@ func (m *TxnOffsetCommitRequestTxnOffsetCommitRequestPartition) decode(r *Reader
 	*m = TxnOffsetCommitRequestTxnOffsetCommitRequestPartition{}
 	m.Default()
 	flex := version >= 3
-	{
-		m.PartitionIndex = r.Int32()
-	}
-	{
-		m.CommittedOffset = r.Int64()
-	}
+	m.PartitionIndex = r.Int32()
+	m.CommittedOffset = r.Int64()
 	if version >= 2 {
 		m.CommittedLeaderEpoch = r.Int32()
 	}
-	{
-		m.CommittedMetadata = r.NullableString(flex)
-	}
+	m.CommittedMetadata = r.NullableString(flex)
 	if flex {
 		for n := r.tagCount(); n > 0 && r.err == nil; n-- {
 			key, data := r.tag()
@@ -324,18 +282,12 @@ func (m *TxnOffsetCommitRequestTxnOffsetCommitRequestPartition) decode(r *Reader
 
 func (m *TxnOffsetCommitRequestTxnOffsetCommitRequestPartition) appendTo(dst []byte, version int16) []byte {
 	flex := version >= 3
-	{
-		dst = appendInt32(dst, m.PartitionIndex)
-	}
-	{
-		dst = appendInt64(dst, m.CommittedOffset)
-	}
+	dst = appendInt32(dst, m.PartitionIndex)
+	dst = appendInt64(dst, m.CommittedOffset)
 	if version >= 2 {
 		dst = appendInt32(dst, m.CommittedLeaderEpoch)
 	}
-	{
-		dst = appendNullableString(dst, m.CommittedMetadata, flex)
-	}
+	dst = appendNullableString(dst, m.CommittedMetadata, flex)
 	if flex {
 		dst = appendUvarint(dst, uint32(len(m.UnknownTags)))
 		dst = appendUnknownTags(dst, m.UnknownTags, 0, -1)
@@ -373,9 +325,7 @@ func (m *TxnOffsetCommitResponse) decode(r *Reader, version int16) {
 	*m = TxnOffsetCommitResponse{}
 	m.Default()
 	flex := version >= 3
-	{
-		m.ThrottleTimeMs = r.Int32()
-	}
+	m.ThrottleTimeMs = r.Int32()
 	{
 		n := r.arrayLen(flex, false)
 		if n >= 0 {
@@ -386,8 +336,6 @@ func (m *TxnOffsetCommitResponse) decode(r *Reader, version int16) {
 				a[len(a)-1].decode(r, version)
 			}
 			m.Topics = a
-		} else {
-			m.Topics = nil
 		}
 	}
 	if flex {
@@ -400,15 +348,11 @@ func (m *TxnOffsetCommitResponse) decode(r *Reader, version int16) {
 
 func (m *TxnOffsetCommitResponse) appendTo(dst []byte, version int16) []byte {
 	flex := version >= 3
+	dst = appendInt32(dst, m.ThrottleTimeMs)
 	{
-		dst = appendInt32(dst, m.ThrottleTimeMs)
-	}
-	{
-		{
-			dst = appendArrayLen(dst, len(m.Topics), flex)
-			for i := range m.Topics {
-				dst = m.Topics[i].appendTo(dst, version)
-			}
+		dst = appendArrayLen(dst, len(m.Topics), flex)
+		for i := range m.Topics {
+			dst = m.Topics[i].appendTo(dst, version)
 		}
 	}
 	if flex {
@@ -474,9 +418,7 @@ func (m *TxnOffsetCommitResponseTxnOffsetCommitResponseTopic) decode(r *Reader, 
 	*m = TxnOffsetCommitResponseTxnOffsetCommitResponseTopic{}
 	m.Default()
 	flex := version >= 3
-	{
-		m.Name = r.String(flex)
-	}
+	m.Name = r.String(flex)
 	{
 		n := r.arrayLen(flex, false)
 		if n >= 0 {
@@ -487,8 +429,6 @@ func (m *TxnOffsetCommitResponseTxnOffsetCommitResponseTopic) decode(r *Reader, 
 				a[len(a)-1].decode(r, version)
 			}
 			m.Partitions = a
-		} else {
-			m.Partitions = nil
 		}
 	}
 	if flex {
@@ -501,15 +441,11 @@ func (m *TxnOffsetCommitResponseTxnOffsetCommitResponseTopic) decode(r *Reader, 
 
 func (m *TxnOffsetCommitResponseTxnOffsetCommitResponseTopic) appendTo(dst []byte, version int16) []byte {
 	flex := version >= 3
+	dst = appendString(dst, m.Name, flex)
 	{
-		dst = appendString(dst, m.Name, flex)
-	}
-	{
-		{
-			dst = appendArrayLen(dst, len(m.Partitions), flex)
-			for i := range m.Partitions {
-				dst = m.Partitions[i].appendTo(dst, version)
-			}
+		dst = appendArrayLen(dst, len(m.Partitions), flex)
+		for i := range m.Partitions {
+			dst = m.Partitions[i].appendTo(dst, version)
 		}
 	}
 	if flex {
@@ -549,12 +485,8 @@ func (m *TxnOffsetCommitResponseTxnOffsetCommitResponsePartition) decode(r *Read
 	*m = TxnOffsetCommitResponseTxnOffsetCommitResponsePartition{}
 	m.Default()
 	flex := version >= 3
-	{
-		m.PartitionIndex = r.Int32()
-	}
-	{
-		m.ErrorCode = r.Int16()
-	}
+	m.PartitionIndex = r.Int32()
+	m.ErrorCode = r.Int16()
 	if flex {
 		for n := r.tagCount(); n > 0 && r.err == nil; n-- {
 			key, data := r.tag()
@@ -565,12 +497,8 @@ func (m *TxnOffsetCommitResponseTxnOffsetCommitResponsePartition) decode(r *Read
 
 func (m *TxnOffsetCommitResponseTxnOffsetCommitResponsePartition) appendTo(dst []byte, version int16) []byte {
 	flex := version >= 3
-	{
-		dst = appendInt32(dst, m.PartitionIndex)
-	}
-	{
-		dst = appendInt16(dst, m.ErrorCode)
-	}
+	dst = appendInt32(dst, m.PartitionIndex)
+	dst = appendInt16(dst, m.ErrorCode)
 	if flex {
 		dst = appendUvarint(dst, uint32(len(m.UnknownTags)))
 		dst = appendUnknownTags(dst, m.UnknownTags, 0, -1)

@@ -32,9 +32,7 @@ func (m *UnregisterBrokerRequest) decode(r *Reader, version int16) {
 	*m = UnregisterBrokerRequest{}
 	m.Default()
 	flex := true
-	{
-		m.BrokerID = r.Int32()
-	}
+	m.BrokerID = r.Int32()
 	if flex {
 		for n := r.tagCount(); n > 0 && r.err == nil; n-- {
 			key, data := r.tag()
@@ -45,9 +43,7 @@ func (m *UnregisterBrokerRequest) decode(r *Reader, version int16) {
 
 func (m *UnregisterBrokerRequest) appendTo(dst []byte, version int16) []byte {
 	flex := true
-	{
-		dst = appendInt32(dst, m.BrokerID)
-	}
+	dst = appendInt32(dst, m.BrokerID)
 	if flex {
 		dst = appendUvarint(dst, uint32(len(m.UnknownTags)))
 		dst = appendUnknownTags(dst, m.UnknownTags, 0, -1)
@@ -118,15 +114,9 @@ func (m *UnregisterBrokerResponse) decode(r *Reader, version int16) {
 	*m = UnregisterBrokerResponse{}
 	m.Default()
 	flex := true
-	{
-		m.ThrottleTimeMs = r.Int32()
-	}
-	{
-		m.ErrorCode = r.Int16()
-	}
-	{
-		m.ErrorMessage = r.NullableString(flex)
-	}
+	m.ThrottleTimeMs = r.Int32()
+	m.ErrorCode = r.Int16()
+	m.ErrorMessage = r.NullableString(flex)
 	if flex {
 		for n := r.tagCount(); n > 0 && r.err == nil; n-- {
 			key, data := r.tag()
@@ -137,15 +127,9 @@ func (m *UnregisterBrokerResponse) decode(r *Reader, version int16) {
 
 func (m *UnregisterBrokerResponse) appendTo(dst []byte, version int16) []byte {
 	flex := true
-	{
-		dst = appendInt32(dst, m.ThrottleTimeMs)
-	}
-	{
-		dst = appendInt16(dst, m.ErrorCode)
-	}
-	{
-		dst = appendNullableString(dst, m.ErrorMessage, flex)
-	}
+	dst = appendInt32(dst, m.ThrottleTimeMs)
+	dst = appendInt16(dst, m.ErrorCode)
+	dst = appendNullableString(dst, m.ErrorMessage, flex)
 	if flex {
 		dst = appendUvarint(dst, uint32(len(m.UnknownTags)))
 		dst = appendUnknownTags(dst, m.UnknownTags, 0, -1)

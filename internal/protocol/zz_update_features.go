@@ -43,9 +43,7 @@ func (m *UpdateFeaturesRequest) decode(r *Reader, version int16) {
 	*m = UpdateFeaturesRequest{}
 	m.Default()
 	flex := true
-	{
-		m.TimeoutMs = r.Int32()
-	}
+	m.TimeoutMs = r.Int32()
 	{
 		n := r.arrayLen(flex, false)
 		if n >= 0 {
@@ -56,8 +54,6 @@ func (m *UpdateFeaturesRequest) decode(r *Reader, version int16) {
 				a[len(a)-1].decode(r, version)
 			}
 			m.FeatureUpdates = a
-		} else {
-			m.FeatureUpdates = nil
 		}
 	}
 	if version >= 1 {
@@ -73,15 +69,11 @@ func (m *UpdateFeaturesRequest) decode(r *Reader, version int16) {
 
 func (m *UpdateFeaturesRequest) appendTo(dst []byte, version int16) []byte {
 	flex := true
+	dst = appendInt32(dst, m.TimeoutMs)
 	{
-		dst = appendInt32(dst, m.TimeoutMs)
-	}
-	{
-		{
-			dst = appendArrayLen(dst, len(m.FeatureUpdates), flex)
-			for i := range m.FeatureUpdates {
-				dst = m.FeatureUpdates[i].appendTo(dst, version)
-			}
+		dst = appendArrayLen(dst, len(m.FeatureUpdates), flex)
+		for i := range m.FeatureUpdates {
+			dst = m.FeatureUpdates[i].appendTo(dst, version)
 		}
 	}
 	if version >= 1 {
@@ -161,12 +153,8 @@ func (m *UpdateFeaturesRequestFeatureUpdateKey) decode(r *Reader, version int16)
 	*m = UpdateFeaturesRequestFeatureUpdateKey{}
 	m.Default()
 	flex := true
-	{
-		m.Feature = r.String(flex)
-	}
-	{
-		m.MaxVersionLevel = r.Int16()
-	}
+	m.Feature = r.String(flex)
+	m.MaxVersionLevel = r.Int16()
 	if version <= 0 {
 		m.AllowDowngrade = r.Bool()
 	}
@@ -183,12 +171,8 @@ func (m *UpdateFeaturesRequestFeatureUpdateKey) decode(r *Reader, version int16)
 
 func (m *UpdateFeaturesRequestFeatureUpdateKey) appendTo(dst []byte, version int16) []byte {
 	flex := true
-	{
-		dst = appendString(dst, m.Feature, flex)
-	}
-	{
-		dst = appendInt16(dst, m.MaxVersionLevel)
-	}
+	dst = appendString(dst, m.Feature, flex)
+	dst = appendInt16(dst, m.MaxVersionLevel)
 	if version <= 0 {
 		dst = appendBool(dst, m.AllowDowngrade)
 	}
@@ -244,15 +228,9 @@ func (m *UpdateFeaturesResponse) decode(r *Reader, version int16) {
 	*m = UpdateFeaturesResponse{}
 	m.Default()
 	flex := true
-	{
-		m.ThrottleTimeMs = r.Int32()
-	}
-	{
-		m.ErrorCode = r.Int16()
-	}
-	{
-		m.ErrorMessage = r.NullableString(flex)
-	}
+	m.ThrottleTimeMs = r.Int32()
+	m.ErrorCode = r.Int16()
+	m.ErrorMessage = r.NullableString(flex)
 	if version <= 1 {
 		n := r.arrayLen(flex, false)
 		if n >= 0 {
@@ -263,8 +241,6 @@ func (m *UpdateFeaturesResponse) decode(r *Reader, version int16) {
 				a[len(a)-1].decode(r, version)
 			}
 			m.Results = a
-		} else {
-			m.Results = nil
 		}
 	}
 	if flex {
@@ -277,21 +253,13 @@ func (m *UpdateFeaturesResponse) decode(r *Reader, version int16) {
 
 func (m *UpdateFeaturesResponse) appendTo(dst []byte, version int16) []byte {
 	flex := true
-	{
-		dst = appendInt32(dst, m.ThrottleTimeMs)
-	}
-	{
-		dst = appendInt16(dst, m.ErrorCode)
-	}
-	{
-		dst = appendNullableString(dst, m.ErrorMessage, flex)
-	}
+	dst = appendInt32(dst, m.ThrottleTimeMs)
+	dst = appendInt16(dst, m.ErrorCode)
+	dst = appendNullableString(dst, m.ErrorMessage, flex)
 	if version <= 1 {
-		{
-			dst = appendArrayLen(dst, len(m.Results), flex)
-			for i := range m.Results {
-				dst = m.Results[i].appendTo(dst, version)
-			}
+		dst = appendArrayLen(dst, len(m.Results), flex)
+		for i := range m.Results {
+			dst = m.Results[i].appendTo(dst, version)
 		}
 	}
 	if flex {
@@ -364,15 +332,9 @@ func (m *UpdateFeaturesResponseUpdatableFeatureResult) decode(r *Reader, version
 	*m = UpdateFeaturesResponseUpdatableFeatureResult{}
 	m.Default()
 	flex := true
-	{
-		m.Feature = r.String(flex)
-	}
-	{
-		m.ErrorCode = r.Int16()
-	}
-	{
-		m.ErrorMessage = r.NullableString(flex)
-	}
+	m.Feature = r.String(flex)
+	m.ErrorCode = r.Int16()
+	m.ErrorMessage = r.NullableString(flex)
 	if flex {
 		for n := r.tagCount(); n > 0 && r.err == nil; n-- {
 			key, data := r.tag()
@@ -383,15 +345,9 @@ func (m *UpdateFeaturesResponseUpdatableFeatureResult) decode(r *Reader, version
 
 func (m *UpdateFeaturesResponseUpdatableFeatureResult) appendTo(dst []byte, version int16) []byte {
 	flex := true
-	{
-		dst = appendString(dst, m.Feature, flex)
-	}
-	{
-		dst = appendInt16(dst, m.ErrorCode)
-	}
-	{
-		dst = appendNullableString(dst, m.ErrorMessage, flex)
-	}
+	dst = appendString(dst, m.Feature, flex)
+	dst = appendInt16(dst, m.ErrorCode)
+	dst = appendNullableString(dst, m.ErrorMessage, flex)
 	if flex {
 		dst = appendUvarint(dst, uint32(len(m.UnknownTags)))
 		dst = appendUnknownTags(dst, m.UnknownTags, 0, -1)

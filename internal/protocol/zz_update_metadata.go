@@ -67,15 +67,11 @@ func (m *UpdateMetadataRequest) decode(r *Reader, version int16) {
 	*m = UpdateMetadataRequest{}
 	m.Default()
 	flex := version >= 6
-	{
-		m.ControllerID = r.Int32()
-	}
+	m.ControllerID = r.Int32()
 	if version >= 8 {
 		m.IsKRaftController = r.Bool()
 	}
-	{
-		m.ControllerEpoch = r.Int32()
-	}
+	m.ControllerEpoch = r.Int32()
 	if version >= 5 {
 		m.BrokerEpoch = r.Int64()
 	}
@@ -89,8 +85,6 @@ func (m *UpdateMetadataRequest) decode(r *Reader, version int16) {
 				a[len(a)-1].decode(r, version)
 			}
 			m.UngroupedPartitionStates = a
-		} else {
-			m.UngroupedPartitionStates = nil
 		}
 	}
 	if version >= 5 {
@@ -103,8 +97,6 @@ func (m *UpdateMetadataRequest) decode(r *Reader, version int16) {
 				a[len(a)-1].decode(r, version)
 			}
 			m.TopicStates = a
-		} else {
-			m.TopicStates = nil
 		}
 	}
 	{
@@ -117,8 +109,6 @@ func (m *UpdateMetadataRequest) decode(r *Reader, version int16) {
 				a[len(a)-1].decode(r, version)
 			}
 			m.LiveBrokers = a
-		} else {
-			m.LiveBrokers = nil
 		}
 	}
 	if flex {
@@ -138,40 +128,30 @@ func (m *UpdateMetadataRequest) decode(r *Reader, version int16) {
 
 func (m *UpdateMetadataRequest) appendTo(dst []byte, version int16) []byte {
 	flex := version >= 6
-	{
-		dst = appendInt32(dst, m.ControllerID)
-	}
+	dst = appendInt32(dst, m.ControllerID)
 	if version >= 8 {
 		dst = appendBool(dst, m.IsKRaftController)
 	}
-	{
-		dst = appendInt32(dst, m.ControllerEpoch)
-	}
+	dst = appendInt32(dst, m.ControllerEpoch)
 	if version >= 5 {
 		dst = appendInt64(dst, m.BrokerEpoch)
 	}
 	if version <= 4 {
-		{
-			dst = appendArrayLen(dst, len(m.UngroupedPartitionStates), flex)
-			for i := range m.UngroupedPartitionStates {
-				dst = m.UngroupedPartitionStates[i].appendTo(dst, version)
-			}
+		dst = appendArrayLen(dst, len(m.UngroupedPartitionStates), flex)
+		for i := range m.UngroupedPartitionStates {
+			dst = m.UngroupedPartitionStates[i].appendTo(dst, version)
 		}
 	}
 	if version >= 5 {
-		{
-			dst = appendArrayLen(dst, len(m.TopicStates), flex)
-			for i := range m.TopicStates {
-				dst = m.TopicStates[i].appendTo(dst, version)
-			}
+		dst = appendArrayLen(dst, len(m.TopicStates), flex)
+		for i := range m.TopicStates {
+			dst = m.TopicStates[i].appendTo(dst, version)
 		}
 	}
 	{
-		{
-			dst = appendArrayLen(dst, len(m.LiveBrokers), flex)
-			for i := range m.LiveBrokers {
-				dst = m.LiveBrokers[i].appendTo(dst, version)
-			}
+		dst = appendArrayLen(dst, len(m.LiveBrokers), flex)
+		for i := range m.LiveBrokers {
+			dst = m.LiveBrokers[i].appendTo(dst, version)
 		}
 	}
 	if flex {
@@ -288,18 +268,10 @@ func (m *UpdateMetadataRequestUpdateMetadataPartitionState) decode(r *Reader, ve
 	if version <= 4 {
 		m.TopicName = r.String(flex)
 	}
-	{
-		m.PartitionIndex = r.Int32()
-	}
-	{
-		m.ControllerEpoch = r.Int32()
-	}
-	{
-		m.Leader = r.Int32()
-	}
-	{
-		m.LeaderEpoch = r.Int32()
-	}
+	m.PartitionIndex = r.Int32()
+	m.ControllerEpoch = r.Int32()
+	m.Leader = r.Int32()
+	m.LeaderEpoch = r.Int32()
 	{
 		n := r.arrayLen(flex, false)
 		if n >= 0 {
@@ -309,13 +281,9 @@ func (m *UpdateMetadataRequestUpdateMetadataPartitionState) decode(r *Reader, ve
 				a = append(a, r.Int32())
 			}
 			m.Isr = a
-		} else {
-			m.Isr = nil
 		}
 	}
-	{
-		m.ZkVersion = r.Int32()
-	}
+	m.ZkVersion = r.Int32()
 	{
 		n := r.arrayLen(flex, false)
 		if n >= 0 {
@@ -325,8 +293,6 @@ func (m *UpdateMetadataRequestUpdateMetadataPartitionState) decode(r *Reader, ve
 				a = append(a, r.Int32())
 			}
 			m.Replicas = a
-		} else {
-			m.Replicas = nil
 		}
 	}
 	if version >= 4 {
@@ -338,8 +304,6 @@ func (m *UpdateMetadataRequestUpdateMetadataPartitionState) decode(r *Reader, ve
 				a = append(a, r.Int32())
 			}
 			m.OfflineReplicas = a
-		} else {
-			m.OfflineReplicas = nil
 		}
 	}
 	if flex {
@@ -355,43 +319,27 @@ func (m *UpdateMetadataRequestUpdateMetadataPartitionState) appendTo(dst []byte,
 	if version <= 4 {
 		dst = appendString(dst, m.TopicName, flex)
 	}
+	dst = appendInt32(dst, m.PartitionIndex)
+	dst = appendInt32(dst, m.ControllerEpoch)
+	dst = appendInt32(dst, m.Leader)
+	dst = appendInt32(dst, m.LeaderEpoch)
 	{
-		dst = appendInt32(dst, m.PartitionIndex)
-	}
-	{
-		dst = appendInt32(dst, m.ControllerEpoch)
-	}
-	{
-		dst = appendInt32(dst, m.Leader)
-	}
-	{
-		dst = appendInt32(dst, m.LeaderEpoch)
-	}
-	{
-		{
-			dst = appendArrayLen(dst, len(m.Isr), flex)
-			for i := range m.Isr {
-				dst = appendInt32(dst, m.Isr[i])
-			}
+		dst = appendArrayLen(dst, len(m.Isr), flex)
+		for i := range m.Isr {
+			dst = appendInt32(dst, m.Isr[i])
 		}
 	}
+	dst = appendInt32(dst, m.ZkVersion)
 	{
-		dst = appendInt32(dst, m.ZkVersion)
-	}
-	{
-		{
-			dst = appendArrayLen(dst, len(m.Replicas), flex)
-			for i := range m.Replicas {
-				dst = appendInt32(dst, m.Replicas[i])
-			}
+		dst = appendArrayLen(dst, len(m.Replicas), flex)
+		for i := range m.Replicas {
+			dst = appendInt32(dst, m.Replicas[i])
 		}
 	}
 	if version >= 4 {
-		{
-			dst = appendArrayLen(dst, len(m.OfflineReplicas), flex)
-			for i := range m.OfflineReplicas {
-				dst = appendInt32(dst, m.OfflineReplicas[i])
-			}
+		dst = appendArrayLen(dst, len(m.OfflineReplicas), flex)
+		for i := range m.OfflineReplicas {
+			dst = appendInt32(dst, m.OfflineReplicas[i])
 		}
 	}
 	if flex {
@@ -452,8 +400,6 @@ func (m *UpdateMetadataRequestUpdateMetadataTopicState) decode(r *Reader, versio
 				a[len(a)-1].decode(r, version)
 			}
 			m.PartitionStates = a
-		} else {
-			m.PartitionStates = nil
 		}
 	}
 	if flex {
@@ -473,11 +419,9 @@ func (m *UpdateMetadataRequestUpdateMetadataTopicState) appendTo(dst []byte, ver
 		dst = appendUUID(dst, m.TopicID)
 	}
 	if version >= 5 {
-		{
-			dst = appendArrayLen(dst, len(m.PartitionStates), flex)
-			for i := range m.PartitionStates {
-				dst = m.PartitionStates[i].appendTo(dst, version)
-			}
+		dst = appendArrayLen(dst, len(m.PartitionStates), flex)
+		for i := range m.PartitionStates {
+			dst = m.PartitionStates[i].appendTo(dst, version)
 		}
 	}
 	if flex {
@@ -534,9 +478,7 @@ func (m *UpdateMetadataRequestUpdateMetadataBroker) decode(r *Reader, version in
 	*m = UpdateMetadataRequestUpdateMetadataBroker{}
 	m.Default()
 	flex := version >= 6
-	{
-		m.ID = r.Int32()
-	}
+	m.ID = r.Int32()
 	if version <= 0 {
 		m.V0Host = r.String(flex)
 	}
@@ -553,8 +495,6 @@ func (m *UpdateMetadataRequestUpdateMetadataBroker) decode(r *Reader, version in
 				a[len(a)-1].decode(r, version)
 			}
 			m.Endpoints = a
-		} else {
-			m.Endpoints = nil
 		}
 	}
 	if version >= 2 {
@@ -570,9 +510,7 @@ func (m *UpdateMetadataRequestUpdateMetadataBroker) decode(r *Reader, version in
 
 func (m *UpdateMetadataRequestUpdateMetadataBroker) appendTo(dst []byte, version int16) []byte {
 	flex := version >= 6
-	{
-		dst = appendInt32(dst, m.ID)
-	}
+	dst = appendInt32(dst, m.ID)
 	if version <= 0 {
 		dst = appendString(dst, m.V0Host, flex)
 	}
@@ -580,11 +518,9 @@ func (m *UpdateMetadataRequestUpdateMetadataBroker) appendTo(dst []byte, version
 		dst = appendInt32(dst, m.V0Port)
 	}
 	if version >= 1 {
-		{
-			dst = appendArrayLen(dst, len(m.Endpoints), flex)
-			for i := range m.Endpoints {
-				dst = m.Endpoints[i].appendTo(dst, version)
-			}
+		dst = appendArrayLen(dst, len(m.Endpoints), flex)
+		for i := range m.Endpoints {
+			dst = m.Endpoints[i].appendTo(dst, version)
 		}
 	}
 	if version >= 2 {
@@ -703,9 +639,7 @@ func (m *UpdateMetadataResponse) decode(r *Reader, version int16) {
 	*m = UpdateMetadataResponse{}
 	m.Default()
 	flex := version >= 6
-	{
-		m.ErrorCode = r.Int16()
-	}
+	m.ErrorCode = r.Int16()
 	if flex {
 		for n := r.tagCount(); n > 0 && r.err == nil; n-- {
 			key, data := r.tag()
@@ -716,9 +650,7 @@ func (m *UpdateMetadataResponse) decode(r *Reader, version int16) {
 
 func (m *UpdateMetadataResponse) appendTo(dst []byte, version int16) []byte {
 	flex := version >= 6
-	{
-		dst = appendInt16(dst, m.ErrorCode)
-	}
+	dst = appendInt16(dst, m.ErrorCode)
 	if flex {
 		dst = appendUvarint(dst, uint32(len(m.UnknownTags)))
 		dst = appendUnknownTags(dst, m.UnknownTags, 0, -1)

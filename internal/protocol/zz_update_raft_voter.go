@@ -59,18 +59,10 @@ func (m *UpdateRaftVoterRequest) decode(r *Reader, version int16) {
 	*m = UpdateRaftVoterRequest{}
 	m.Default()
 	flex := true
-	{
-		m.ClusterID = r.NullableString(flex)
-	}
-	{
-		m.CurrentLeaderEpoch = r.Int32()
-	}
-	{
-		m.VoterID = r.Int32()
-	}
-	{
-		m.VoterDirectoryID = r.UUID()
-	}
+	m.ClusterID = r.NullableString(flex)
+	m.CurrentLeaderEpoch = r.Int32()
+	m.VoterID = r.Int32()
+	m.VoterDirectoryID = r.UUID()
 	{
 		n := r.arrayLen(flex, false)
 		if n >= 0 {
@@ -81,13 +73,9 @@ func (m *UpdateRaftVoterRequest) decode(r *Reader, version int16) {
 				a[len(a)-1].decode(r, version)
 			}
 			m.Listeners = a
-		} else {
-			m.Listeners = nil
 		}
 	}
-	{
-		m.KRaftVersionFeature.decode(r, version)
-	}
+	m.KRaftVersionFeature.decode(r, version)
 	if flex {
 		for n := r.tagCount(); n > 0 && r.err == nil; n-- {
 			key, data := r.tag()
@@ -98,29 +86,17 @@ func (m *UpdateRaftVoterRequest) decode(r *Reader, version int16) {
 
 func (m *UpdateRaftVoterRequest) appendTo(dst []byte, version int16) []byte {
 	flex := true
+	dst = appendNullableString(dst, m.ClusterID, flex)
+	dst = appendInt32(dst, m.CurrentLeaderEpoch)
+	dst = appendInt32(dst, m.VoterID)
+	dst = appendUUID(dst, m.VoterDirectoryID)
 	{
-		dst = appendNullableString(dst, m.ClusterID, flex)
-	}
-	{
-		dst = appendInt32(dst, m.CurrentLeaderEpoch)
-	}
-	{
-		dst = appendInt32(dst, m.VoterID)
-	}
-	{
-		dst = appendUUID(dst, m.VoterDirectoryID)
-	}
-	{
-		{
-			dst = appendArrayLen(dst, len(m.Listeners), flex)
-			for i := range m.Listeners {
-				dst = m.Listeners[i].appendTo(dst, version)
-			}
+		dst = appendArrayLen(dst, len(m.Listeners), flex)
+		for i := range m.Listeners {
+			dst = m.Listeners[i].appendTo(dst, version)
 		}
 	}
-	{
-		dst = m.KRaftVersionFeature.appendTo(dst, version)
-	}
+	dst = m.KRaftVersionFeature.appendTo(dst, version)
 	if flex {
 		dst = appendUvarint(dst, uint32(len(m.UnknownTags)))
 		dst = appendUnknownTags(dst, m.UnknownTags, 0, -1)
@@ -189,15 +165,9 @@ func (m *UpdateRaftVoterRequestListener) decode(r *Reader, version int16) {
 	*m = UpdateRaftVoterRequestListener{}
 	m.Default()
 	flex := true
-	{
-		m.Name = r.String(flex)
-	}
-	{
-		m.Host = r.String(flex)
-	}
-	{
-		m.Port = r.Uint16()
-	}
+	m.Name = r.String(flex)
+	m.Host = r.String(flex)
+	m.Port = r.Uint16()
 	if flex {
 		for n := r.tagCount(); n > 0 && r.err == nil; n-- {
 			key, data := r.tag()
@@ -208,15 +178,9 @@ func (m *UpdateRaftVoterRequestListener) decode(r *Reader, version int16) {
 
 func (m *UpdateRaftVoterRequestListener) appendTo(dst []byte, version int16) []byte {
 	flex := true
-	{
-		dst = appendString(dst, m.Name, flex)
-	}
-	{
-		dst = appendString(dst, m.Host, flex)
-	}
-	{
-		dst = appendUint16(dst, m.Port)
-	}
+	dst = appendString(dst, m.Name, flex)
+	dst = appendString(dst, m.Host, flex)
+	dst = appendUint16(dst, m.Port)
 	if flex {
 		dst = appendUvarint(dst, uint32(len(m.UnknownTags)))
 		dst = appendUnknownTags(dst, m.UnknownTags, 0, -1)
@@ -254,12 +218,8 @@ func (m *UpdateRaftVoterRequestKRaftVersionFeature) decode(r *Reader, version in
 	*m = UpdateRaftVoterRequestKRaftVersionFeature{}
 	m.Default()
 	flex := true
-	{
-		m.MinSupportedVersion = r.Int16()
-	}
-	{
-		m.MaxSupportedVersion = r.Int16()
-	}
+	m.MinSupportedVersion = r.Int16()
+	m.MaxSupportedVersion = r.Int16()
 	if flex {
 		for n := r.tagCount(); n > 0 && r.err == nil; n-- {
 			key, data := r.tag()
@@ -270,12 +230,8 @@ func (m *UpdateRaftVoterRequestKRaftVersionFeature) decode(r *Reader, version in
 
 func (m *UpdateRaftVoterRequestKRaftVersionFeature) appendTo(dst []byte, version int16) []byte {
 	flex := true
-	{
-		dst = appendInt16(dst, m.MinSupportedVersion)
-	}
-	{
-		dst = appendInt16(dst, m.MaxSupportedVersion)
-	}
+	dst = appendInt16(dst, m.MinSupportedVersion)
+	dst = appendInt16(dst, m.MaxSupportedVersion)
 	if flex {
 		dst = appendUvarint(dst, uint32(len(m.UnknownTags)))
 		dst = appendUnknownTags(dst, m.UnknownTags, 0, -1)
@@ -318,12 +274,8 @@ func (m *UpdateRaftVoterResponse) decode(r *Reader, version int16) {
 	*m = UpdateRaftVoterResponse{}
 	m.Default()
 	flex := true
-	{
-		m.ThrottleTimeMs = r.Int32()
-	}
-	{
-		m.ErrorCode = r.Int16()
-	}
+	m.ThrottleTimeMs = r.Int32()
+	m.ErrorCode = r.Int16()
 	if flex {
 		for n := r.tagCount(); n > 0 && r.err == nil; n-- {
 			key, data := r.tag()
@@ -341,12 +293,8 @@ func (m *UpdateRaftVoterResponse) decode(r *Reader, version int16) {
 
 func (m *UpdateRaftVoterResponse) appendTo(dst []byte, version int16) []byte {
 	flex := true
-	{
-		dst = appendInt32(dst, m.ThrottleTimeMs)
-	}
-	{
-		dst = appendInt16(dst, m.ErrorCode)
-	}
+	dst = appendInt32(dst, m.ThrottleTimeMs)
+	dst = appendInt16(dst, m.ErrorCode)
 	if flex {
 		n := len(m.UnknownTags)
 		w0 := true && !(m.CurrentLeader.isDefault())
@@ -435,18 +383,10 @@ func (m *UpdateRaftVoterResponseCurrentLeader) decode(r *Reader, version int16) 
 	*m = UpdateRaftVoterResponseCurrentLeader{}
 	m.Default()
 	flex := true
-	{
-		m.LeaderID = r.Int32()
-	}
-	{
-		m.LeaderEpoch = r.Int32()
-	}
-	{
-		m.Host = r.String(flex)
-	}
-	{
-		m.Port = r.Int32()
-	}
+	m.LeaderID = r.Int32()
+	m.LeaderEpoch = r.Int32()
+	m.Host = r.String(flex)
+	m.Port = r.Int32()
 	if flex {
 		for n := r.tagCount(); n > 0 && r.err == nil; n-- {
 			key, data := r.tag()
@@ -457,18 +397,10 @@ func (m *UpdateRaftVoterResponseCurrentLeader) decode(r *Reader, version int16) 
 
 func (m *UpdateRaftVoterResponseCurrentLeader) appendTo(dst []byte, version int16) []byte {
 	flex := true
-	{
-		dst = appendInt32(dst, m.LeaderID)
-	}
-	{
-		dst = appendInt32(dst, m.LeaderEpoch)
-	}
-	{
-		dst = appendString(dst, m.Host, flex)
-	}
-	{
-		dst = appendInt32(dst, m.Port)
-	}
+	dst = appendInt32(dst, m.LeaderID)
+	dst = appendInt32(dst, m.LeaderEpoch)
+	dst = appendString(dst, m.Host, flex)
+	dst = appendInt32(dst, m.Port)
 	if flex {
 		dst = appendUvarint(dst, uint32(len(m.UnknownTags)))
 		dst = appendUnknownTags(dst, m.UnknownTags, 0, -1)

@@ -41,9 +41,7 @@ func (m *VoteRequest) decode(r *Reader, version int16) {
 	*m = VoteRequest{}
 	m.Default()
 	flex := true
-	{
-		m.ClusterID = r.NullableString(flex)
-	}
+	m.ClusterID = r.NullableString(flex)
 	if version >= 1 {
 		m.VoterID = r.Int32()
 	}
@@ -57,8 +55,6 @@ func (m *VoteRequest) decode(r *Reader, version int16) {
 				a[len(a)-1].decode(r, version)
 			}
 			m.Topics = a
-		} else {
-			m.Topics = nil
 		}
 	}
 	if flex {
@@ -71,18 +67,14 @@ func (m *VoteRequest) decode(r *Reader, version int16) {
 
 func (m *VoteRequest) appendTo(dst []byte, version int16) []byte {
 	flex := true
-	{
-		dst = appendNullableString(dst, m.ClusterID, flex)
-	}
+	dst = appendNullableString(dst, m.ClusterID, flex)
 	if version >= 1 {
 		dst = appendInt32(dst, m.VoterID)
 	}
 	{
-		{
-			dst = appendArrayLen(dst, len(m.Topics), flex)
-			for i := range m.Topics {
-				dst = m.Topics[i].appendTo(dst, version)
-			}
+		dst = appendArrayLen(dst, len(m.Topics), flex)
+		for i := range m.Topics {
+			dst = m.Topics[i].appendTo(dst, version)
 		}
 	}
 	if flex {
@@ -145,9 +137,7 @@ func (m *VoteRequestTopicData) decode(r *Reader, version int16) {
 	*m = VoteRequestTopicData{}
 	m.Default()
 	flex := true
-	{
-		m.TopicName = r.String(flex)
-	}
+	m.TopicName = r.String(flex)
 	{
 		n := r.arrayLen(flex, false)
 		if n >= 0 {
@@ -158,8 +148,6 @@ func (m *VoteRequestTopicData) decode(r *Reader, version int16) {
 				a[len(a)-1].decode(r, version)
 			}
 			m.Partitions = a
-		} else {
-			m.Partitions = nil
 		}
 	}
 	if flex {
@@ -172,15 +160,11 @@ func (m *VoteRequestTopicData) decode(r *Reader, version int16) {
 
 func (m *VoteRequestTopicData) appendTo(dst []byte, version int16) []byte {
 	flex := true
+	dst = appendString(dst, m.TopicName, flex)
 	{
-		dst = appendString(dst, m.TopicName, flex)
-	}
-	{
-		{
-			dst = appendArrayLen(dst, len(m.Partitions), flex)
-			for i := range m.Partitions {
-				dst = m.Partitions[i].appendTo(dst, version)
-			}
+		dst = appendArrayLen(dst, len(m.Partitions), flex)
+		for i := range m.Partitions {
+			dst = m.Partitions[i].appendTo(dst, version)
 		}
 	}
 	if flex {
@@ -245,27 +229,17 @@ func (m *VoteRequestPartitionData) decode(r *Reader, version int16) {
 	*m = VoteRequestPartitionData{}
 	m.Default()
 	flex := true
-	{
-		m.PartitionIndex = r.Int32()
-	}
-	{
-		m.CandidateEpoch = r.Int32()
-	}
-	{
-		m.CandidateID = r.Int32()
-	}
+	m.PartitionIndex = r.Int32()
+	m.CandidateEpoch = r.Int32()
+	m.CandidateID = r.Int32()
 	if version >= 1 {
 		m.CandidateDirectoryID = r.UUID()
 	}
 	if version >= 1 {
 		m.VoterDirectoryID = r.UUID()
 	}
-	{
-		m.LastOffsetEpoch = r.Int32()
-	}
-	{
-		m.LastOffset = r.Int64()
-	}
+	m.LastOffsetEpoch = r.Int32()
+	m.LastOffset = r.Int64()
 	if flex {
 		for n := r.tagCount(); n > 0 && r.err == nil; n-- {
 			key, data := r.tag()
@@ -276,27 +250,17 @@ func (m *VoteRequestPartitionData) decode(r *Reader, version int16) {
 
 func (m *VoteRequestPartitionData) appendTo(dst []byte, version int16) []byte {
 	flex := true
-	{
-		dst = appendInt32(dst, m.PartitionIndex)
-	}
-	{
-		dst = appendInt32(dst, m.CandidateEpoch)
-	}
-	{
-		dst = appendInt32(dst, m.CandidateID)
-	}
+	dst = appendInt32(dst, m.PartitionIndex)
+	dst = appendInt32(dst, m.CandidateEpoch)
+	dst = appendInt32(dst, m.CandidateID)
 	if version >= 1 {
 		dst = appendUUID(dst, m.CandidateDirectoryID)
 	}
 	if version >= 1 {
 		dst = appendUUID(dst, m.VoterDirectoryID)
 	}
-	{
-		dst = appendInt32(dst, m.LastOffsetEpoch)
-	}
-	{
-		dst = appendInt64(dst, m.LastOffset)
-	}
+	dst = appendInt32(dst, m.LastOffsetEpoch)
+	dst = appendInt64(dst, m.LastOffset)
 	if flex {
 		dst = appendUvarint(dst, uint32(len(m.UnknownTags)))
 		dst = appendUnknownTags(dst, m.UnknownTags, 0, -1)
@@ -338,9 +302,7 @@ func (m *VoteResponse) decode(r *Reader, version int16) {
 	*m = VoteResponse{}
 	m.Default()
 	flex := true
-	{
-		m.ErrorCode = r.Int16()
-	}
+	m.ErrorCode = r.Int16()
 	{
 		n := r.arrayLen(flex, false)
 		if n >= 0 {
@@ -351,8 +313,6 @@ func (m *VoteResponse) decode(r *Reader, version int16) {
 				a[len(a)-1].decode(r, version)
 			}
 			m.Topics = a
-		} else {
-			m.Topics = nil
 		}
 	}
 	if flex {
@@ -370,8 +330,6 @@ func (m *VoteResponse) decode(r *Reader, version int16) {
 						a[len(a)-1].decode((&s), version)
 					}
 					m.NodeEndpoints = a
-				} else {
-					m.NodeEndpoints = nil
 				}
 				r.endSub(&s)
 			default:
@@ -383,15 +341,11 @@ func (m *VoteResponse) decode(r *Reader, version int16) {
 
 func (m *VoteResponse) appendTo(dst []byte, version int16) []byte {
 	flex := true
+	dst = appendInt16(dst, m.ErrorCode)
 	{
-		dst = appendInt16(dst, m.ErrorCode)
-	}
-	{
-		{
-			dst = appendArrayLen(dst, len(m.Topics), flex)
-			for i := range m.Topics {
-				dst = m.Topics[i].appendTo(dst, version)
-			}
+		dst = appendArrayLen(dst, len(m.Topics), flex)
+		for i := range m.Topics {
+			dst = m.Topics[i].appendTo(dst, version)
 		}
 	}
 	if flex {
@@ -406,11 +360,9 @@ func (m *VoteResponse) appendTo(dst []byte, version int16) []byte {
 			dst, u = appendUnknownTagsBelow(dst, m.UnknownTags, u, 0)
 			dst = appendUvarint(dst, 0)
 			start := len(dst)
-			{
-				dst = appendArrayLen(dst, len(m.NodeEndpoints), true)
-				for i := range m.NodeEndpoints {
-					dst = m.NodeEndpoints[i].appendTo(dst, version)
-				}
+			dst = appendArrayLen(dst, len(m.NodeEndpoints), true)
+			for i := range m.NodeEndpoints {
+				dst = m.NodeEndpoints[i].appendTo(dst, version)
 			}
 			dst = finishTag(dst, start)
 		}
@@ -472,9 +424,7 @@ func (m *VoteResponseTopicData) decode(r *Reader, version int16) {
 	*m = VoteResponseTopicData{}
 	m.Default()
 	flex := true
-	{
-		m.TopicName = r.String(flex)
-	}
+	m.TopicName = r.String(flex)
 	{
 		n := r.arrayLen(flex, false)
 		if n >= 0 {
@@ -485,8 +435,6 @@ func (m *VoteResponseTopicData) decode(r *Reader, version int16) {
 				a[len(a)-1].decode(r, version)
 			}
 			m.Partitions = a
-		} else {
-			m.Partitions = nil
 		}
 	}
 	if flex {
@@ -499,15 +447,11 @@ func (m *VoteResponseTopicData) decode(r *Reader, version int16) {
 
 func (m *VoteResponseTopicData) appendTo(dst []byte, version int16) []byte {
 	flex := true
+	dst = appendString(dst, m.TopicName, flex)
 	{
-		dst = appendString(dst, m.TopicName, flex)
-	}
-	{
-		{
-			dst = appendArrayLen(dst, len(m.Partitions), flex)
-			for i := range m.Partitions {
-				dst = m.Partitions[i].appendTo(dst, version)
-			}
+		dst = appendArrayLen(dst, len(m.Partitions), flex)
+		for i := range m.Partitions {
+			dst = m.Partitions[i].appendTo(dst, version)
 		}
 	}
 	if flex {
@@ -561,21 +505,11 @@ func (m *VoteResponsePartitionData) decode(r *Reader, version int16) {
 	*m = VoteResponsePartitionData{}
 	m.Default()
 	flex := true
-	{
-		m.PartitionIndex = r.Int32()
-	}
-	{
-		m.ErrorCode = r.Int16()
-	}
-	{
-		m.LeaderID = r.Int32()
-	}
-	{
-		m.LeaderEpoch = r.Int32()
-	}
-	{
-		m.VoteGranted = r.Bool()
-	}
+	m.PartitionIndex = r.Int32()
+	m.ErrorCode = r.Int16()
+	m.LeaderID = r.Int32()
+	m.LeaderEpoch = r.Int32()
+	m.VoteGranted = r.Bool()
 	if flex {
 		for n := r.tagCount(); n > 0 && r.err == nil; n-- {
 			key, data := r.tag()
@@ -586,21 +520,11 @@ func (m *VoteResponsePartitionData) decode(r *Reader, version int16) {
 
 func (m *VoteResponsePartitionData) appendTo(dst []byte, version int16) []byte {
 	flex := true
-	{
-		dst = appendInt32(dst, m.PartitionIndex)
-	}
-	{
-		dst = appendInt16(dst, m.ErrorCode)
-	}
-	{
-		dst = appendInt32(dst, m.LeaderID)
-	}
-	{
-		dst = appendInt32(dst, m.LeaderEpoch)
-	}
-	{
-		dst = appendBool(dst, m.VoteGranted)
-	}
+	dst = appendInt32(dst, m.PartitionIndex)
+	dst = appendInt16(dst, m.ErrorCode)
+	dst = appendInt32(dst, m.LeaderID)
+	dst = appendInt32(dst, m.LeaderEpoch)
+	dst = appendBool(dst, m.VoteGranted)
 	if flex {
 		dst = appendUvarint(dst, uint32(len(m.UnknownTags)))
 		dst = appendUnknownTags(dst, m.UnknownTags, 0, -1)

@@ -36,9 +36,7 @@ func (m *VotersRecord) decode(r *Reader, version int16) {
 	*m = VotersRecord{}
 	m.Default()
 	flex := true
-	{
-		m.Version = r.Int16()
-	}
+	m.Version = r.Int16()
 	{
 		n := r.arrayLen(flex, false)
 		if n >= 0 {
@@ -49,8 +47,6 @@ func (m *VotersRecord) decode(r *Reader, version int16) {
 				a[len(a)-1].decode(r, version)
 			}
 			m.Voters = a
-		} else {
-			m.Voters = nil
 		}
 	}
 	if flex {
@@ -63,15 +59,11 @@ func (m *VotersRecord) decode(r *Reader, version int16) {
 
 func (m *VotersRecord) appendTo(dst []byte, version int16) []byte {
 	flex := true
+	dst = appendInt16(dst, m.Version)
 	{
-		dst = appendInt16(dst, m.Version)
-	}
-	{
-		{
-			dst = appendArrayLen(dst, len(m.Voters), flex)
-			for i := range m.Voters {
-				dst = m.Voters[i].appendTo(dst, version)
-			}
+		dst = appendArrayLen(dst, len(m.Voters), flex)
+		for i := range m.Voters {
+			dst = m.Voters[i].appendTo(dst, version)
 		}
 	}
 	if flex {
@@ -140,12 +132,8 @@ func (m *VotersRecordVoter) decode(r *Reader, version int16) {
 	*m = VotersRecordVoter{}
 	m.Default()
 	flex := true
-	{
-		m.VoterID = r.Int32()
-	}
-	{
-		m.VoterDirectoryID = r.UUID()
-	}
+	m.VoterID = r.Int32()
+	m.VoterDirectoryID = r.UUID()
 	{
 		n := r.arrayLen(flex, false)
 		if n >= 0 {
@@ -156,13 +144,9 @@ func (m *VotersRecordVoter) decode(r *Reader, version int16) {
 				a[len(a)-1].decode(r, version)
 			}
 			m.Endpoints = a
-		} else {
-			m.Endpoints = nil
 		}
 	}
-	{
-		m.KRaftVersionFeature.decode(r, version)
-	}
+	m.KRaftVersionFeature.decode(r, version)
 	if flex {
 		for n := r.tagCount(); n > 0 && r.err == nil; n-- {
 			key, data := r.tag()
@@ -173,23 +157,15 @@ func (m *VotersRecordVoter) decode(r *Reader, version int16) {
 
 func (m *VotersRecordVoter) appendTo(dst []byte, version int16) []byte {
 	flex := true
+	dst = appendInt32(dst, m.VoterID)
+	dst = appendUUID(dst, m.VoterDirectoryID)
 	{
-		dst = appendInt32(dst, m.VoterID)
-	}
-	{
-		dst = appendUUID(dst, m.VoterDirectoryID)
-	}
-	{
-		{
-			dst = appendArrayLen(dst, len(m.Endpoints), flex)
-			for i := range m.Endpoints {
-				dst = m.Endpoints[i].appendTo(dst, version)
-			}
+		dst = appendArrayLen(dst, len(m.Endpoints), flex)
+		for i := range m.Endpoints {
+			dst = m.Endpoints[i].appendTo(dst, version)
 		}
 	}
-	{
-		dst = m.KRaftVersionFeature.appendTo(dst, version)
-	}
+	dst = m.KRaftVersionFeature.appendTo(dst, version)
 	if flex {
 		dst = appendUvarint(dst, uint32(len(m.UnknownTags)))
 		dst = appendUnknownTags(dst, m.UnknownTags, 0, -1)
@@ -232,15 +208,9 @@ func (m *VotersRecordEndpoint) decode(r *Reader, version int16) {
 	*m = VotersRecordEndpoint{}
 	m.Default()
 	flex := true
-	{
-		m.Name = r.String(flex)
-	}
-	{
-		m.Host = r.String(flex)
-	}
-	{
-		m.Port = r.Uint16()
-	}
+	m.Name = r.String(flex)
+	m.Host = r.String(flex)
+	m.Port = r.Uint16()
 	if flex {
 		for n := r.tagCount(); n > 0 && r.err == nil; n-- {
 			key, data := r.tag()
@@ -251,15 +221,9 @@ func (m *VotersRecordEndpoint) decode(r *Reader, version int16) {
 
 func (m *VotersRecordEndpoint) appendTo(dst []byte, version int16) []byte {
 	flex := true
-	{
-		dst = appendString(dst, m.Name, flex)
-	}
-	{
-		dst = appendString(dst, m.Host, flex)
-	}
-	{
-		dst = appendUint16(dst, m.Port)
-	}
+	dst = appendString(dst, m.Name, flex)
+	dst = appendString(dst, m.Host, flex)
+	dst = appendUint16(dst, m.Port)
 	if flex {
 		dst = appendUvarint(dst, uint32(len(m.UnknownTags)))
 		dst = appendUnknownTags(dst, m.UnknownTags, 0, -1)
@@ -297,12 +261,8 @@ func (m *VotersRecordKRaftVersionFeature) decode(r *Reader, version int16) {
 	*m = VotersRecordKRaftVersionFeature{}
 	m.Default()
 	flex := true
-	{
-		m.MinSupportedVersion = r.Int16()
-	}
-	{
-		m.MaxSupportedVersion = r.Int16()
-	}
+	m.MinSupportedVersion = r.Int16()
+	m.MaxSupportedVersion = r.Int16()
 	if flex {
 		for n := r.tagCount(); n > 0 && r.err == nil; n-- {
 			key, data := r.tag()
@@ -313,12 +273,8 @@ func (m *VotersRecordKRaftVersionFeature) decode(r *Reader, version int16) {
 
 func (m *VotersRecordKRaftVersionFeature) appendTo(dst []byte, version int16) []byte {
 	flex := true
-	{
-		dst = appendInt16(dst, m.MinSupportedVersion)
-	}
-	{
-		dst = appendInt16(dst, m.MaxSupportedVersion)
-	}
+	dst = appendInt16(dst, m.MinSupportedVersion)
+	dst = appendInt16(dst, m.MaxSupportedVersion)
 	if flex {
 		dst = appendUvarint(dst, uint32(len(m.UnknownTags)))
 		dst = appendUnknownTags(dst, m.UnknownTags, 0, -1)

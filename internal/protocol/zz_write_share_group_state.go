@@ -37,9 +37,7 @@ func (m *WriteShareGroupStateRequest) decode(r *Reader, version int16) {
 	*m = WriteShareGroupStateRequest{}
 	m.Default()
 	flex := true
-	{
-		m.GroupID = r.String(flex)
-	}
+	m.GroupID = r.String(flex)
 	{
 		n := r.arrayLen(flex, false)
 		if n >= 0 {
@@ -50,8 +48,6 @@ func (m *WriteShareGroupStateRequest) decode(r *Reader, version int16) {
 				a[len(a)-1].decode(r, version)
 			}
 			m.Topics = a
-		} else {
-			m.Topics = nil
 		}
 	}
 	if flex {
@@ -64,15 +60,11 @@ func (m *WriteShareGroupStateRequest) decode(r *Reader, version int16) {
 
 func (m *WriteShareGroupStateRequest) appendTo(dst []byte, version int16) []byte {
 	flex := true
+	dst = appendString(dst, m.GroupID, flex)
 	{
-		dst = appendString(dst, m.GroupID, flex)
-	}
-	{
-		{
-			dst = appendArrayLen(dst, len(m.Topics), flex)
-			for i := range m.Topics {
-				dst = m.Topics[i].appendTo(dst, version)
-			}
+		dst = appendArrayLen(dst, len(m.Topics), flex)
+		for i := range m.Topics {
+			dst = m.Topics[i].appendTo(dst, version)
 		}
 	}
 	if flex {
@@ -138,9 +130,7 @@ func (m *WriteShareGroupStateRequestWriteStateData) decode(r *Reader, version in
 	*m = WriteShareGroupStateRequestWriteStateData{}
 	m.Default()
 	flex := true
-	{
-		m.TopicID = r.UUID()
-	}
+	m.TopicID = r.UUID()
 	{
 		n := r.arrayLen(flex, false)
 		if n >= 0 {
@@ -151,8 +141,6 @@ func (m *WriteShareGroupStateRequestWriteStateData) decode(r *Reader, version in
 				a[len(a)-1].decode(r, version)
 			}
 			m.Partitions = a
-		} else {
-			m.Partitions = nil
 		}
 	}
 	if flex {
@@ -165,15 +153,11 @@ func (m *WriteShareGroupStateRequestWriteStateData) decode(r *Reader, version in
 
 func (m *WriteShareGroupStateRequestWriteStateData) appendTo(dst []byte, version int16) []byte {
 	flex := true
+	dst = appendUUID(dst, m.TopicID)
 	{
-		dst = appendUUID(dst, m.TopicID)
-	}
-	{
-		{
-			dst = appendArrayLen(dst, len(m.Partitions), flex)
-			for i := range m.Partitions {
-				dst = m.Partitions[i].appendTo(dst, version)
-			}
+		dst = appendArrayLen(dst, len(m.Partitions), flex)
+		for i := range m.Partitions {
+			dst = m.Partitions[i].appendTo(dst, version)
 		}
 	}
 	if flex {
@@ -227,18 +211,10 @@ func (m *WriteShareGroupStateRequestPartitionData) decode(r *Reader, version int
 	*m = WriteShareGroupStateRequestPartitionData{}
 	m.Default()
 	flex := true
-	{
-		m.Partition = r.Int32()
-	}
-	{
-		m.StateEpoch = r.Int32()
-	}
-	{
-		m.LeaderEpoch = r.Int32()
-	}
-	{
-		m.StartOffset = r.Int64()
-	}
+	m.Partition = r.Int32()
+	m.StateEpoch = r.Int32()
+	m.LeaderEpoch = r.Int32()
+	m.StartOffset = r.Int64()
 	{
 		n := r.arrayLen(flex, false)
 		if n >= 0 {
@@ -249,8 +225,6 @@ func (m *WriteShareGroupStateRequestPartitionData) decode(r *Reader, version int
 				a[len(a)-1].decode(r, version)
 			}
 			m.StateBatches = a
-		} else {
-			m.StateBatches = nil
 		}
 	}
 	if flex {
@@ -263,24 +237,14 @@ func (m *WriteShareGroupStateRequestPartitionData) decode(r *Reader, version int
 
 func (m *WriteShareGroupStateRequestPartitionData) appendTo(dst []byte, version int16) []byte {
 	flex := true
+	dst = appendInt32(dst, m.Partition)
+	dst = appendInt32(dst, m.StateEpoch)
+	dst = appendInt32(dst, m.LeaderEpoch)
+	dst = appendInt64(dst, m.StartOffset)
 	{
-		dst = appendInt32(dst, m.Partition)
-	}
-	{
-		dst = appendInt32(dst, m.StateEpoch)
-	}
-	{
-		dst = appendInt32(dst, m.LeaderEpoch)
-	}
-	{
-		dst = appendInt64(dst, m.StartOffset)
-	}
-	{
-		{
-			dst = appendArrayLen(dst, len(m.StateBatches), flex)
-			for i := range m.StateBatches {
-				dst = m.StateBatches[i].appendTo(dst, version)
-			}
+		dst = appendArrayLen(dst, len(m.StateBatches), flex)
+		for i := range m.StateBatches {
+			dst = m.StateBatches[i].appendTo(dst, version)
 		}
 	}
 	if flex {
@@ -330,18 +294,10 @@ func (m *WriteShareGroupStateRequestStateBatch) decode(r *Reader, version int16)
 	*m = WriteShareGroupStateRequestStateBatch{}
 	m.Default()
 	flex := true
-	{
-		m.FirstOffset = r.Int64()
-	}
-	{
-		m.LastOffset = r.Int64()
-	}
-	{
-		m.DeliveryState = r.Int8()
-	}
-	{
-		m.DeliveryCount = r.Int16()
-	}
+	m.FirstOffset = r.Int64()
+	m.LastOffset = r.Int64()
+	m.DeliveryState = r.Int8()
+	m.DeliveryCount = r.Int16()
 	if flex {
 		for n := r.tagCount(); n > 0 && r.err == nil; n-- {
 			key, data := r.tag()
@@ -352,18 +308,10 @@ func (m *WriteShareGroupStateRequestStateBatch) decode(r *Reader, version int16)
 
 func (m *WriteShareGroupStateRequestStateBatch) appendTo(dst []byte, version int16) []byte {
 	flex := true
-	{
-		dst = appendInt64(dst, m.FirstOffset)
-	}
-	{
-		dst = appendInt64(dst, m.LastOffset)
-	}
-	{
-		dst = appendInt8(dst, m.DeliveryState)
-	}
-	{
-		dst = appendInt16(dst, m.DeliveryCount)
-	}
+	dst = appendInt64(dst, m.FirstOffset)
+	dst = appendInt64(dst, m.LastOffset)
+	dst = appendInt8(dst, m.DeliveryState)
+	dst = appendInt16(dst, m.DeliveryCount)
 	if flex {
 		dst = appendUvarint(dst, uint32(len(m.UnknownTags)))
 		dst = appendUnknownTags(dst, m.UnknownTags, 0, -1)
@@ -406,8 +354,6 @@ func (m *WriteShareGroupStateResponse) decode(r *Reader, version int16) {
 				a[len(a)-1].decode(r, version)
 			}
 			m.Results = a
-		} else {
-			m.Results = nil
 		}
 	}
 	if flex {
@@ -421,11 +367,9 @@ func (m *WriteShareGroupStateResponse) decode(r *Reader, version int16) {
 func (m *WriteShareGroupStateResponse) appendTo(dst []byte, version int16) []byte {
 	flex := true
 	{
-		{
-			dst = appendArrayLen(dst, len(m.Results), flex)
-			for i := range m.Results {
-				dst = m.Results[i].appendTo(dst, version)
-			}
+		dst = appendArrayLen(dst, len(m.Results), flex)
+		for i := range m.Results {
+			dst = m.Results[i].appendTo(dst, version)
 		}
 	}
 	if flex {
@@ -491,9 +435,7 @@ func (m *WriteShareGroupStateResponseWriteStateResult) decode(r *Reader, version
 	*m = WriteShareGroupStateResponseWriteStateResult{}
 	m.Default()
 	flex := true
-	{
-		m.TopicID = r.UUID()
-	}
+	m.TopicID = r.UUID()
 	{
 		n := r.arrayLen(flex, false)
 		if n >= 0 {
@@ -504,8 +446,6 @@ func (m *WriteShareGroupStateResponseWriteStateResult) decode(r *Reader, version
 				a[len(a)-1].decode(r, version)
 			}
 			m.Partitions = a
-		} else {
-			m.Partitions = nil
 		}
 	}
 	if flex {
@@ -518,15 +458,11 @@ func (m *WriteShareGroupStateResponseWriteStateResult) decode(r *Reader, version
 
 func (m *WriteShareGroupStateResponseWriteStateResult) appendTo(dst []byte, version int16) []byte {
 	flex := true
+	dst = appendUUID(dst, m.TopicID)
 	{
-		dst = appendUUID(dst, m.TopicID)
-	}
-	{
-		{
-			dst = appendArrayLen(dst, len(m.Partitions), flex)
-			for i := range m.Partitions {
-				dst = m.Partitions[i].appendTo(dst, version)
-			}
+		dst = appendArrayLen(dst, len(m.Partitions), flex)
+		for i := range m.Partitions {
+			dst = m.Partitions[i].appendTo(dst, version)
 		}
 	}
 	if flex {
@@ -571,15 +507,9 @@ func (m *WriteShareGroupStateResponsePartitionResult) decode(r *Reader, version 
 	*m = WriteShareGroupStateResponsePartitionResult{}
 	m.Default()
 	flex := true
-	{
-		m.Partition = r.Int32()
-	}
-	{
-		m.ErrorCode = r.Int16()
-	}
-	{
-		m.ErrorMessage = r.NullableString(flex)
-	}
+	m.Partition = r.Int32()
+	m.ErrorCode = r.Int16()
+	m.ErrorMessage = r.NullableString(flex)
 	if flex {
 		for n := r.tagCount(); n > 0 && r.err == nil; n-- {
 			key, data := r.tag()
@@ -590,15 +520,9 @@ func (m *WriteShareGroupStateResponsePartitionResult) decode(r *Reader, version 
 
 func (m *WriteShareGroupStateResponsePartitionResult) appendTo(dst []byte, version int16) []byte {
 	flex := true
-	{
-		dst = appendInt32(dst, m.Partition)
-	}
-	{
-		dst = appendInt16(dst, m.ErrorCode)
-	}
-	{
-		dst = appendNullableString(dst, m.ErrorMessage, flex)
-	}
+	dst = appendInt32(dst, m.Partition)
+	dst = appendInt16(dst, m.ErrorCode)
+	dst = appendNullableString(dst, m.ErrorMessage, flex)
 	if flex {
 		dst = appendUvarint(dst, uint32(len(m.UnknownTags)))
 		dst = appendUnknownTags(dst, m.UnknownTags, 0, -1)

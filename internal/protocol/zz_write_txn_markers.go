@@ -42,8 +42,6 @@ func (m *WriteTxnMarkersRequest) decode(r *Reader, version int16) {
 				a[len(a)-1].decode(r, version)
 			}
 			m.Markers = a
-		} else {
-			m.Markers = nil
 		}
 	}
 	if flex {
@@ -57,11 +55,9 @@ func (m *WriteTxnMarkersRequest) decode(r *Reader, version int16) {
 func (m *WriteTxnMarkersRequest) appendTo(dst []byte, version int16) []byte {
 	flex := version >= 1
 	{
-		{
-			dst = appendArrayLen(dst, len(m.Markers), flex)
-			for i := range m.Markers {
-				dst = m.Markers[i].appendTo(dst, version)
-			}
+		dst = appendArrayLen(dst, len(m.Markers), flex)
+		for i := range m.Markers {
+			dst = m.Markers[i].appendTo(dst, version)
 		}
 	}
 	if flex {
@@ -142,15 +138,9 @@ func (m *WriteTxnMarkersRequestWritableTxnMarker) decode(r *Reader, version int1
 	*m = WriteTxnMarkersRequestWritableTxnMarker{}
 	m.Default()
 	flex := version >= 1
-	{
-		m.ProducerID = r.Int64()
-	}
-	{
-		m.ProducerEpoch = r.Int16()
-	}
-	{
-		m.TransactionResult = r.Bool()
-	}
+	m.ProducerID = r.Int64()
+	m.ProducerEpoch = r.Int16()
+	m.TransactionResult = r.Bool()
 	{
 		n := r.arrayLen(flex, false)
 		if n >= 0 {
@@ -161,13 +151,9 @@ func (m *WriteTxnMarkersRequestWritableTxnMarker) decode(r *Reader, version int1
 				a[len(a)-1].decode(r, version)
 			}
 			m.Topics = a
-		} else {
-			m.Topics = nil
 		}
 	}
-	{
-		m.CoordinatorEpoch = r.Int32()
-	}
+	m.CoordinatorEpoch = r.Int32()
 	if flex {
 		for n := r.tagCount(); n > 0 && r.err == nil; n-- {
 			key, data := r.tag()
@@ -178,26 +164,16 @@ func (m *WriteTxnMarkersRequestWritableTxnMarker) decode(r *Reader, version int1
 
 func (m *WriteTxnMarkersRequestWritableTxnMarker) appendTo(dst []byte, version int16) []byte {
 	flex := version >= 1
+	dst = appendInt64(dst, m.ProducerID)
+	dst = appendInt16(dst, m.ProducerEpoch)
+	dst = appendBool(dst, m.TransactionResult)
 	{
-		dst = appendInt64(dst, m.ProducerID)
-	}
-	{
-		dst = appendInt16(dst, m.ProducerEpoch)
-	}
-	{
-		dst = appendBool(dst, m.TransactionResult)
-	}
-	{
-		{
-			dst = appendArrayLen(dst, len(m.Topics), flex)
-			for i := range m.Topics {
-				dst = m.Topics[i].appendTo(dst, version)
-			}
+		dst = appendArrayLen(dst, len(m.Topics), flex)
+		for i := range m.Topics {
+			dst = m.Topics[i].appendTo(dst, version)
 		}
 	}
-	{
-		dst = appendInt32(dst, m.CoordinatorEpoch)
-	}
+	dst = appendInt32(dst, m.CoordinatorEpoch)
 	if flex {
 		dst = appendUvarint(dst, uint32(len(m.UnknownTags)))
 		dst = appendUnknownTags(dst, m.UnknownTags, 0, -1)
@@ -235,9 +211,7 @@ func (m *WriteTxnMarkersRequestWritableTxnMarkerTopic) decode(r *Reader, version
 	*m = WriteTxnMarkersRequestWritableTxnMarkerTopic{}
 	m.Default()
 	flex := version >= 1
-	{
-		m.Name = r.String(flex)
-	}
+	m.Name = r.String(flex)
 	{
 		n := r.arrayLen(flex, false)
 		if n >= 0 {
@@ -247,8 +221,6 @@ func (m *WriteTxnMarkersRequestWritableTxnMarkerTopic) decode(r *Reader, version
 				a = append(a, r.Int32())
 			}
 			m.PartitionIndexes = a
-		} else {
-			m.PartitionIndexes = nil
 		}
 	}
 	if flex {
@@ -261,15 +233,11 @@ func (m *WriteTxnMarkersRequestWritableTxnMarkerTopic) decode(r *Reader, version
 
 func (m *WriteTxnMarkersRequestWritableTxnMarkerTopic) appendTo(dst []byte, version int16) []byte {
 	flex := version >= 1
+	dst = appendString(dst, m.Name, flex)
 	{
-		dst = appendString(dst, m.Name, flex)
-	}
-	{
-		{
-			dst = appendArrayLen(dst, len(m.PartitionIndexes), flex)
-			for i := range m.PartitionIndexes {
-				dst = appendInt32(dst, m.PartitionIndexes[i])
-			}
+		dst = appendArrayLen(dst, len(m.PartitionIndexes), flex)
+		for i := range m.PartitionIndexes {
+			dst = appendInt32(dst, m.PartitionIndexes[i])
 		}
 	}
 	if flex {
@@ -314,8 +282,6 @@ func (m *WriteTxnMarkersResponse) decode(r *Reader, version int16) {
 				a[len(a)-1].decode(r, version)
 			}
 			m.Markers = a
-		} else {
-			m.Markers = nil
 		}
 	}
 	if flex {
@@ -329,11 +295,9 @@ func (m *WriteTxnMarkersResponse) decode(r *Reader, version int16) {
 func (m *WriteTxnMarkersResponse) appendTo(dst []byte, version int16) []byte {
 	flex := version >= 1
 	{
-		{
-			dst = appendArrayLen(dst, len(m.Markers), flex)
-			for i := range m.Markers {
-				dst = m.Markers[i].appendTo(dst, version)
-			}
+		dst = appendArrayLen(dst, len(m.Markers), flex)
+		for i := range m.Markers {
+			dst = m.Markers[i].appendTo(dst, version)
 		}
 	}
 	if flex {
@@ -399,9 +363,7 @@ func (m *WriteTxnMarkersResponseWritableTxnMarkerResult) decode(r *Reader, versi
 	*m = WriteTxnMarkersResponseWritableTxnMarkerResult{}
 	m.Default()
 	flex := version >= 1
-	{
-		m.ProducerID = r.Int64()
-	}
+	m.ProducerID = r.Int64()
 	{
 		n := r.arrayLen(flex, false)
 		if n >= 0 {
@@ -412,8 +374,6 @@ func (m *WriteTxnMarkersResponseWritableTxnMarkerResult) decode(r *Reader, versi
 				a[len(a)-1].decode(r, version)
 			}
 			m.Topics = a
-		} else {
-			m.Topics = nil
 		}
 	}
 	if flex {
@@ -426,15 +386,11 @@ func (m *WriteTxnMarkersResponseWritableTxnMarkerResult) decode(r *Reader, versi
 
 func (m *WriteTxnMarkersResponseWritableTxnMarkerResult) appendTo(dst []byte, version int16) []byte {
 	flex := version >= 1
+	dst = appendInt64(dst, m.ProducerID)
 	{
-		dst = appendInt64(dst, m.ProducerID)
-	}
-	{
-		{
-			dst = appendArrayLen(dst, len(m.Topics), flex)
-			for i := range m.Topics {
-				dst = m.Topics[i].appendTo(dst, version)
-			}
+		dst = appendArrayLen(dst, len(m.Topics), flex)
+		for i := range m.Topics {
+			dst = m.Topics[i].appendTo(dst, version)
 		}
 	}
 	if flex {
@@ -474,9 +430,7 @@ func (m *WriteTxnMarkersResponseWritableTxnMarkerTopicResult) decode(r *Reader, 
 	*m = WriteTxnMarkersResponseWritableTxnMarkerTopicResult{}
 	m.Default()
 	flex := version >= 1
-	{
-		m.Name = r.String(flex)
-	}
+	m.Name = r.String(flex)
 	{
 		n := r.arrayLen(flex, false)
 		if n >= 0 {
@@ -487,8 +441,6 @@ func (m *WriteTxnMarkersResponseWritableTxnMarkerTopicResult) decode(r *Reader, 
 				a[len(a)-1].decode(r, version)
 			}
 			m.Partitions = a
-		} else {
-			m.Partitions = nil
 		}
 	}
 	if flex {
@@ -501,15 +453,11 @@ func (m *WriteTxnMarkersResponseWritableTxnMarkerTopicResult) decode(r *Reader, 
 
 func (m *WriteTxnMarkersResponseWritableTxnMarkerTopicResult) appendTo(dst []byte, version int16) []byte {
 	flex := version >= 1
+	dst = appendString(dst, m.Name, flex)
 	{
-		dst = appendString(dst, m.Name, flex)
-	}
-	{
-		{
-			dst = appendArrayLen(dst, len(m.Partitions), flex)
-			for i := range m.Partitions {
-				dst = m.Partitions[i].appendTo(dst, version)
-			}
+		dst = appendArrayLen(dst, len(m.Partitions), flex)
+		for i := range m.Partitions {
+			dst = m.Partitions[i].appendTo(dst, version)
 		}
 	}
 	if flex {
@@ -549,12 +497,8 @@ func (m *WriteTxnMarkersResponseWritableTxnMarkerPartitionResult) decode(r *Read
 	*m = WriteTxnMarkersResponseWritableTxnMarkerPartitionResult{}
 	m.Default()
 	flex := version >= 1
-	{
-		m.PartitionIndex = r.Int32()
-	}
-	{
-		m.ErrorCode = r.Int16()
-	}
+	m.PartitionIndex = r.Int32()
+	m.ErrorCode = r.Int16()
 	if flex {
 		for n := r.tagCount(); n > 0 && r.err == nil; n-- {
 			key, data := r.tag()
@@ -565,12 +509,8 @@ func (m *WriteTxnMarkersResponseWritableTxnMarkerPartitionResult) decode(r *Read
 
 func (m *WriteTxnMarkersResponseWritableTxnMarkerPartitionResult) appendTo(dst []byte, version int16) []byte {
 	flex := version >= 1
-	{
-		dst = appendInt32(dst, m.PartitionIndex)
-	}
-	{
-		dst = appendInt16(dst, m.ErrorCode)
-	}
+	dst = appendInt32(dst, m.PartitionIndex)
+	dst = appendInt16(dst, m.ErrorCode)
 	if flex {
 		dst = appendUvarint(dst, uint32(len(m.UnknownTags)))
 		dst = appendUnknownTags(dst, m.UnknownTags, 0, -1)

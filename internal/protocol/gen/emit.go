@@ -265,13 +265,17 @@ func (g *gen) emitDecode(b *w, sd *structDef) {
 			continue
 		}
 		cond := versionCond(reg, valid)
-		if cond != "true" {
+		open := cond != "true" || isArray(f.Type)
+		switch {
+		case cond != "true":
 			b.p("\tif %s {", cond)
-		} else {
+		case open:
 			b.p("\t{")
 		}
-		g.emitRead(b, f, "m."+goFieldName(f.Name), "r", g.compactExpr(f))
-		b.p("\t}")
+		g.emitRead(b, f, "m."+goFieldName(f.Name), "r", g.compactExpr(f), reg)
+		if open {
+			b.p("\t}")
+		}
 	}
 	if g.flexible() {
 		b.p("\tif flex {")
@@ -290,7 +294,7 @@ func (g *gen) emitDecode(b *w, sd *structDef) {
 					b.p("\t\t\tcase key == %d && %s:", *f.Tag, cond)
 				}
 				b.p("\t\t\t\ts := r.sub(data)")
-				g.emitRead(b, f, "m."+goFieldName(f.Name), "(&s)", "true")
+				g.emitRead(b, f, "m."+goFieldName(f.Name), "(&s)", "true", f.tagged.intersect(valid))
 				b.p("\t\t\t\tr.endSub(&s)")
 			}
 			b.p("\t\t\tdefault:")
@@ -305,9 +309,8 @@ func (g *gen) emitDecode(b *w, sd *structDef) {
 }
 
 // emitRead writes code reading f from reader rd into lv.
-func (g *gen) emitRead(b *w, f *field, lv, rd, compact string) {
-	valid := g.s.valid
-	nullCond := versionCond(f.nullable.intersect(valid), valid)
+func (g *gen) emitRead(b *w, f *field, lv, rd, compact string, ctx versions) {
+	nullCond := versionCond(f.nullable.intersect(ctx), ctx)
 	t := f.Type
 	switch {
 	case isArray(t):
@@ -328,8 +331,10 @@ func (g *gen) emitRead(b *w, f *field, lv, rd, compact string) {
 		}
 		b.p("\t\t\t}")
 		b.p("\t\t\t%s = a", lv)
-		b.p("\t\t} else {")
-		b.p("\t\t\t%s = nil", lv)
+		if nullCond != "false" {
+			b.p("\t\t} else {")
+			b.p("\t\t\t%s = nil", lv)
+		}
 		b.p("\t\t}")
 	case isStructType(t):
 		sn := g.structs[t].goName
@@ -384,13 +389,17 @@ func (g *gen) emitEncode(b *w, sd *structDef) {
 			continue
 		}
 		cond := versionCond(reg, valid)
-		if cond != "true" {
+		open := cond != "true" || isArray(f.Type)
+		switch {
+		case cond != "true":
 			b.p("\tif %s {", cond)
-		} else {
+		case open:
 			b.p("\t{")
 		}
-		g.emitWrite(b, f, "m."+goFieldName(f.Name), g.compactExpr(f))
-		b.p("\t}")
+		g.emitWrite(b, f, "m."+goFieldName(f.Name), g.compactExpr(f), reg)
+		if open {
+			b.p("\t}")
+		}
 	}
 	if g.flexible() {
 		b.p("\tif flex {")
@@ -415,7 +424,7 @@ func (g *gen) emitEncode(b *w, sd *structDef) {
 				b.p("\t\t\tdst, u = appendUnknownTagsBelow(dst, m.UnknownTags, u, %d)", *f.Tag)
 				b.p("\t\t\tdst = appendUvarint(dst, %d)", *f.Tag)
 				b.p("\t\t\tstart := len(dst)")
-				g.emitWrite(b, f, "m."+goFieldName(f.Name), "true")
+				g.emitWrite(b, f, "m."+goFieldName(f.Name), "true", f.tagged.intersect(valid))
 				b.p("\t\t\tdst = finishTag(dst, start)")
 				b.p("\t\t}")
 			}
@@ -429,9 +438,8 @@ func (g *gen) emitEncode(b *w, sd *structDef) {
 }
 
 // emitWrite writes code appending expr, the value of f.
-func (g *gen) emitWrite(b *w, f *field, expr, compact string) {
-	valid := g.s.valid
-	nullCond := versionCond(f.nullable.intersect(valid), valid)
+func (g *gen) emitWrite(b *w, f *field, expr, compact string, ctx versions) {
+	nullCond := versionCond(f.nullable.intersect(ctx), ctx)
 	t := f.Type
 	switch {
 	case isArray(t):
@@ -440,8 +448,6 @@ func (g *gen) emitWrite(b *w, f *field, expr, compact string) {
 			b.p("\t\tif %s && %s == nil {", nullCond, expr)
 			b.p("\t\t\tdst = appendNullLen(dst, %s)", compact)
 			b.p("\t\t} else {")
-		} else {
-			b.p("\t\t{")
 		}
 		b.p("\t\t\tdst = appendArrayLen(dst, len(%s), %s)", expr, compact)
 		b.p("\t\t\tfor i := range %s {", expr)
@@ -454,7 +460,9 @@ func (g *gen) emitWrite(b *w, f *field, expr, compact string) {
 			b.p("\t\t\t\tdst = %s(dst, %s[i])", fixedAppend[et], expr)
 		}
 		b.p("\t\t\t}")
-		b.p("\t\t}")
+		if nullCond != "false" {
+			b.p("\t\t}")
+		}
 	case isStructType(t):
 		sn := g.structs[t].goName
 		if f.nullable.empty() {
