@@ -22,11 +22,12 @@ for pkg in $(go list "${pkgs[@]}"); do
 done
 echo "fuzzing ${#list[@]} targets for $fuzztime each, $jobs at a time"
 run() {
-  local pkg=$1 t=$2 log="$out/${t}.log"
+  local pkg=$1 t=$2
+  local log="$out/${t}.log"
   go test "$pkg" -run '^$' -fuzz "^${t}\$" -fuzztime "$fuzztime" -parallel 1 >"$log" 2>&1
   local rc=$?
   local execs
-  execs=$(grep -o 'execs: [0-9]*' "$log" | tail -1 | awk '{print $2}')
+  execs=$(grep -ao 'execs: [0-9]*' "$log" | tail -1 | awk '{print $2}')
   if [ $rc -eq 0 ]; then echo "ok   $t execs=${execs:-?}"; else echo "FAIL $t (log: $log)"; tail -20 "$log"; fi
   return $rc
 }

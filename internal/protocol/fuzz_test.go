@@ -64,12 +64,23 @@ func checkDecode(t testing.TB, newMsg func() Message, data []byte) {
 	v := lo + int16(int(data[0])%int(hi-lo+1))
 	body := data[1:]
 	m := newMsg()
-	r := Reader{buf: body}
-	start := time.Now()
-	m.(decoder).decode(&r, v)
+	var r Reader
+	// The wall-clock backstop takes the best of three runs, so a busy
+	// machine descheduling the process does not pass for a slow decoder;
+	// the iteration count below is the exact bound.
+	best := time.Duration(1<<63 - 1)
+	for range 3 {
+		r = Reader{buf: body}
+		start := time.Now()
+		m.(decoder).decode(&r, v)
+		best = min(best, time.Since(start))
+		if best <= time.Second {
+			break
+		}
+	}
 	err := r.finish()
-	if el := time.Since(start); el > time.Second {
-		t.Fatalf("v%d: decoding %d bytes took %v", v, len(body), el)
+	if best > time.Second {
+		t.Fatalf("v%d: decoding %d bytes took %v", v, len(body), best)
 	}
 	if r.work > len(body)+1 {
 		t.Fatalf("v%d: %d decode iterations for %d bytes", v, r.work, len(body))

@@ -1,0 +1,96 @@
+package record
+
+import (
+	"math"
+	"sync"
+)
+
+// Summary is what Validate learns about a batch that a broker needs to
+// accept it, gathered without allocating.
+type Summary struct {
+	Header BatchHeader
+
+	// MinTimestamp and MaxTimestamp span the records' create timestamps
+	// (BaseTimestamp + TimestampDelta, whatever the timestamp type). Every
+	// record is within message.timestamp.before.max.ms and
+	// after.max.ms of now exactly when these two are. With no records both
+	// are -1, Kafka's "no timestamp".
+	MinTimestamp int64
+	MaxTimestamp int64
+
+	// NullKeys counts records with a null key, which a compacted topic
+	// rejects; FirstNullKey is the index of the first one, or -1.
+	NullKeys     int32
+	FirstNullKey int32
+
+	// ConsecutiveOffsets is true when every record's offset delta equals
+	// its index, as a producer writes them (see Options.ProducerChecks).
+	ConsecutiveOffsets bool
+
+	// UncompressedBytes is the size of the records section once
+	// decompressed (for an uncompressed batch, its size as is).
+	UncompressedBytes int64
+}
+
+var recordsPool = sync.Pool{New: func() any { return new(Records) }}
+
+// Validate checks that b is exactly one well formed v2 batch: framing, the
+// CRC-32C over Attributes to the end, the header fields, and every record
+// (see Records for what iteration checks, and Options for the rules that
+// depend on where the batch came from). Compressed batches are decompressed
+// as a stream within opts.MaxDecompressedBytes. Nothing is allocated per
+// batch in the steady state.
+//
+// Errors: *CorruptError (errors.Is ErrCorrupt), ErrTruncated,
+// ErrLegacyFormat, ErrUnsupportedCompression, ErrDecompressLimit.
+func Validate(b []byte, opts Options) (Summary, error) {
+	n, err := BatchSize(b)
+	if err != nil {
+		return Summary{}, err
+	}
+	if n != len(b) {
+		return Summary{}, corruptf(KindFraming, "%d bytes follow the batch", len(b)-n)
+	}
+	if err := CheckCRC(b); err != nil {
+		return Summary{}, err
+	}
+	it := recordsPool.Get().(*Records)
+	defer func() {
+		it.Close()
+		recordsPool.Put(it)
+	}()
+	return summarize(it, b, opts)
+}
+
+// summarize iterates b with it and gathers its Summary.
+func summarize(it *Records, b []byte, opts Options) (Summary, error) {
+	if err := it.Reset(b, opts); err != nil {
+		return Summary{}, err
+	}
+	s := Summary{
+		Header:       it.hdr,
+		MinTimestamp: math.MaxInt64,
+		MaxTimestamp: math.MinInt64,
+		FirstNullKey: -1,
+	}
+	for it.Next() {
+		ts := it.CreateTimestamp()
+		s.MinTimestamp = min(s.MinTimestamp, ts)
+		s.MaxTimestamp = max(s.MaxTimestamp, ts)
+		if it.rec.Key == nil {
+			if s.NullKeys == 0 {
+				s.FirstNullKey = it.Index()
+			}
+			s.NullKeys++
+		}
+	}
+	if err := it.Err(); err != nil {
+		return Summary{}, err
+	}
+	if s.Header.NumRecords == 0 {
+		s.MinTimestamp, s.MaxTimestamp = -1, -1
+	}
+	s.ConsecutiveOffsets = it.ConsecutiveOffsets()
+	s.UncompressedBytes = it.DecompressedBytes()
+	return s, nil
+}

@@ -1,0 +1,107 @@
+package storage
+
+import (
+	"fmt"
+	"math"
+	"time"
+)
+
+// Config is the configuration of one partition log: Kafka's topic-level
+// keys (segment.bytes, retention.ms, flush.messages, …) with durations as
+// time.Duration. A zero Config is invalid; start from DefaultConfig.
+type Config struct {
+	// SegmentBytes rolls the active segment once it would exceed this size
+	// (segment.bytes).
+	SegmentBytes int64
+	// SegmentAge rolls a segment whose first batch is older (segment.ms).
+	SegmentAge time.Duration
+	// SegmentIndexBytes bounds each index file; a full index rolls the
+	// segment (segment.index.bytes).
+	SegmentIndexBytes int
+	// IndexIntervalBytes is the spacing of offset index entries
+	// (index.interval.bytes).
+	IndexIntervalBytes int
+	// RetentionAge deletes segments whose newest record is older;
+	// negative keeps them forever (retention.ms).
+	RetentionAge time.Duration
+	// RetentionBytes deletes the oldest segments while the log is larger;
+	// negative means no limit (retention.bytes).
+	RetentionBytes int64
+	// FlushMessages is the number of messages between fsyncs
+	// (flush.messages). 1, Sluice's default, is the durable mode: an
+	// append is acknowledged only once it is on stable storage, with one
+	// fdatasync covering every append since the previous one. Larger
+	// values are Kafka's page-cache mode: acknowledgements do not wait,
+	// and the log is synced every FlushMessages messages or FlushInterval.
+	FlushMessages int64
+	// FlushInterval syncs the log at least this often in page-cache mode
+	// (flush.ms); math.MaxInt64 disables it.
+	FlushInterval time.Duration
+	// MaxMessageBytes is the largest batch accepted (max.message.bytes).
+	MaxMessageBytes int32
+	// TimestampBeforeMax and TimestampAfterMax bound how far a record's
+	// timestamp may lie before or after the broker's clock
+	// (message.timestamp.before.max.ms, message.timestamp.after.max.ms).
+	TimestampBeforeMax time.Duration
+	TimestampAfterMax  time.Duration
+	// Compact is true for cleanup.policy=compact (alone or with delete):
+	// every record needs a key.
+	Compact bool
+	// Delete is true when cleanup.policy includes delete: retention
+	// applies.
+	Delete bool
+	// FileDeleteDelay is how long a deleted segment's files stay renamed
+	// to .deleted before they are removed (file.delete.delay.ms).
+	FileDeleteDelay time.Duration
+}
+
+// Forever is the duration Kafka spells Long.MAX_VALUE milliseconds.
+const Forever = time.Duration(math.MaxInt64)
+
+// DefaultConfig returns Kafka's topic defaults, except FlushMessages,
+// which is 1 (durable) where Kafka's is Long.MAX_VALUE.
+func DefaultConfig() Config {
+	return Config{
+		SegmentBytes:       1 << 30,
+		SegmentAge:         7 * 24 * time.Hour,
+		SegmentIndexBytes:  10 << 20,
+		IndexIntervalBytes: 4096,
+		RetentionAge:       7 * 24 * time.Hour,
+		RetentionBytes:     -1,
+		FlushMessages:      1,
+		FlushInterval:      Forever,
+		MaxMessageBytes:    1048588,
+		TimestampBeforeMax: Forever,
+		TimestampAfterMax:  Forever,
+		Delete:             true,
+		FileDeleteDelay:    time.Minute,
+	}
+}
+
+// Durable reports whether appends are acknowledged only once synced.
+func (c *Config) Durable() bool { return c.FlushMessages <= 1 }
+
+// Validate checks the limits Kafka enforces on these keys.
+func (c *Config) Validate() error {
+	switch {
+	case c.SegmentBytes < 14:
+		return fmt.Errorf("segment.bytes %d is below 14", c.SegmentBytes)
+	case c.SegmentAge < time.Millisecond:
+		return fmt.Errorf("segment.ms %v is below 1", c.SegmentAge)
+	case c.SegmentIndexBytes < 12:
+		return fmt.Errorf("segment.index.bytes %d is below 12", c.SegmentIndexBytes)
+	case c.IndexIntervalBytes < 0:
+		return fmt.Errorf("index.interval.bytes %d is negative", c.IndexIntervalBytes)
+	case c.FlushMessages < 1:
+		return fmt.Errorf("flush.messages %d is below 1", c.FlushMessages)
+	case c.FlushInterval < 0:
+		return fmt.Errorf("flush.ms %v is negative", c.FlushInterval)
+	case c.MaxMessageBytes < 0:
+		return fmt.Errorf("max.message.bytes %d is negative", c.MaxMessageBytes)
+	case c.TimestampBeforeMax < 0 || c.TimestampAfterMax < 0:
+		return fmt.Errorf("message.timestamp.before/after.max.ms must not be negative")
+	case !c.Compact && !c.Delete:
+		return fmt.Errorf("cleanup.policy must name delete, compact or both")
+	}
+	return nil
+}

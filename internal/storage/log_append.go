@@ -1,0 +1,334 @@
+package storage
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"time"
+
+	"github.com/sluice-mq/sluice/internal/record"
+)
+
+// Append errors. Each wraps the record error that caused it, if any.
+var (
+	// ErrCorruptMessage: a batch fails its CRC, framing or record checks
+	// (CORRUPT_MESSAGE).
+	ErrCorruptMessage = errors.New("storage: corrupt message")
+	// ErrInvalidRecord: a record breaks a rule of the topic or of
+	// producer batches (INVALID_RECORD); RecordErrors says which.
+	ErrInvalidRecord = errors.New("storage: invalid record")
+	// ErrInvalidTimestamp: a record's timestamp is further from the
+	// broker's clock than the topic allows (INVALID_TIMESTAMP).
+	ErrInvalidTimestamp = errors.New("storage: invalid timestamp")
+	// ErrBatchTooLarge: a batch exceeds max.message.bytes
+	// (MESSAGE_TOO_LARGE).
+	ErrBatchTooLarge = errors.New("storage: batch larger than max.message.bytes")
+	// ErrLegacyFormat: message format v0 or v1, which Sluice does not
+	// store (UNSUPPORTED_FOR_MESSAGE_FORMAT).
+	ErrLegacyFormat = record.ErrLegacyFormat
+	// ErrUnsupportedBatch: a transactional or control batch from a
+	// producer; transactions are not supported.
+	ErrUnsupportedBatch = errors.New("storage: transactional and control batches are not supported")
+	// ErrOffsetsOutOfOrder: a follower append whose first offset is below
+	// the log end (the follower must truncate first).
+	ErrOffsetsOutOfOrder = errors.New("storage: appended offsets are below the log end")
+)
+
+// RecordError points at one record of a rejected batch set.
+type RecordError struct {
+	BatchIndex int   // index of the batch in the appended records
+	Index      int32 // index of the record within its batch
+	Message    string
+}
+
+// AppendError carries per-record errors of an INVALID_RECORD rejection.
+type AppendError struct {
+	Err     error
+	Records []RecordError
+}
+
+func (e *AppendError) Error() string {
+	if len(e.Records) > 0 {
+		return fmt.Sprintf("%v: record %d of batch %d: %s", e.Err, e.Records[0].Index, e.Records[0].BatchIndex, e.Records[0].Message)
+	}
+	return e.Err.Error()
+}
+
+func (e *AppendError) Unwrap() error { return e.Err }
+
+// AppendOptions says who appends.
+type AppendOptions struct {
+	// LeaderEpoch is stamped on every batch a leader appends.
+	LeaderEpoch int32
+	// Follower appends batches that already carry offsets and epochs, as a
+	// replica copies them from its leader: no offsets are assigned and no
+	// producer rules are checked.
+	Follower bool
+}
+
+// AppendResult describes a successful append.
+type AppendResult struct {
+	FirstOffset int64 // offset of the first record
+	LastOffset  int64 // offset of the last record
+	// EndOffset is the log end offset after the append: wait for it with
+	// WaitDurable before acknowledging.
+	EndOffset      int64
+	LogStartOffset int64
+	Batches        int
+	Records        int64
+	Bytes          int
+}
+
+// maxDecompressed bounds the decompressed size of one batch during
+// validation.
+func maxDecompressed(cfg *Config) int64 {
+	return max(64<<20, 16*int64(cfg.MaxMessageBytes))
+}
+
+// Append validates records (one or more v2 batches, back to back, as a
+// Produce request carries them), assigns their offsets and writes them to
+// the active segment, rolling it first if needed. records is modified in
+// place (base offsets, leader epochs, a corrected max timestamp) and
+// written as is. The append is durable once WaitDurable(res.EndOffset)
+// returns; Append itself never waits for an fsync.
+func (l *Log) Append(records []byte, opts AppendOptions) (AppendResult, error) {
+	cfg := l.cfg.Load()
+	now := l.now()
+	infos, nrec, err := l.validate(records, cfg, opts, now)
+	if err != nil {
+		return AppendResult{}, err
+	}
+
+	l.mu.Lock()
+	res, err := l.appendLocked(records, infos, cfg, opts, now)
+	l.unflushedMessages += nrec
+	flush := err == nil && l.maybeFlushLocked(cfg)
+	l.mu.Unlock()
+	if err != nil {
+		return AppendResult{}, err
+	}
+	res.Records = nrec
+	if flush {
+		l.requestSync()
+	}
+	return res, nil
+}
+
+// validate checks every batch of records and summarizes it. It runs
+// before the writer lock: validation decompresses and is the costly part.
+func (l *Log) validate(records []byte, cfg *Config, opts AppendOptions, now time.Time) ([]batchInfo, int64, error) {
+	if len(records) == 0 {
+		return nil, 0, &AppendError{Err: fmt.Errorf("%w: no batches", ErrCorruptMessage)}
+	}
+	ropts := record.Options{MaxDecompressedBytes: maxDecompressed(cfg), ProducerChecks: !opts.Follower}
+	infos := make([]batchInfo, 0, 4)
+	var nrec int64
+	it := record.NewBatches(records)
+	for it.Next() {
+		b := it.Batch()
+		idx := len(infos)
+		if len(b) > int(cfg.MaxMessageBytes) && !opts.Follower {
+			return nil, 0, fmt.Errorf("%w: %d bytes, limit %d", ErrBatchTooLarge, len(b), cfg.MaxMessageBytes)
+		}
+		sum, err := record.Validate(b, ropts)
+		if err != nil {
+			return nil, 0, classifyRecordError(err)
+		}
+		h := sum.Header
+		if !opts.Follower {
+			if h.Attributes.IsTransactional() || h.Attributes.IsControl() {
+				return nil, 0, ErrUnsupportedBatch
+			}
+			if h.NumRecords == 0 || !sum.ConsecutiveOffsets || h.LastOffsetDelta != h.NumRecords-1 {
+				return nil, 0, &AppendError{Err: ErrInvalidRecord, Records: []RecordError{{BatchIndex: idx, Message: "record offsets must run 0, 1, 2, … as a producer writes them"}}}
+			}
+			if cfg.Compact && sum.NullKeys > 0 {
+				return nil, 0, &AppendError{Err: ErrInvalidRecord, Records: []RecordError{{BatchIndex: idx, Index: sum.FirstNullKey, Message: "compacted topic received a record without a key"}}}
+			}
+			if err := checkTimestamps(&sum, cfg, now); err != nil {
+				return nil, 0, err
+			}
+			if sum.MaxTimestamp != h.MaxTimestamp {
+				// Kafka corrects the batch's max timestamp (CreateTime).
+				if err := setMaxTimestamp(b, sum.MaxTimestamp); err != nil {
+					return nil, 0, classifyRecordError(err)
+				}
+			}
+		}
+		infos = append(infos, batchInfo{
+			baseOffset:   h.BaseOffset,
+			nextOffset:   h.NextOffset(),
+			maxTimestamp: sum.MaxTimestamp,
+			size:         len(b),
+		})
+		nrec += int64(h.NumRecords)
+	}
+	if err := it.Err(); err != nil {
+		return nil, 0, classifyRecordError(err)
+	}
+	return infos, nrec, nil
+}
+
+func classifyRecordError(err error) error {
+	switch {
+	case errors.Is(err, record.ErrLegacyFormat):
+		return err
+	case errors.Is(err, record.ErrUnsupportedCompression), errors.Is(err, record.ErrCorrupt),
+		errors.Is(err, record.ErrTruncated), errors.Is(err, record.ErrDecompressLimit):
+		return &AppendError{Err: fmt.Errorf("%w: %w", ErrCorruptMessage, err)}
+	default:
+		return &AppendError{Err: fmt.Errorf("%w: %w", ErrCorruptMessage, err)}
+	}
+}
+
+func checkTimestamps(sum *record.Summary, cfg *Config, now time.Time) error {
+	if sum.Header.NumRecords == 0 {
+		return nil
+	}
+	nowMs := now.UnixMilli()
+	if cfg.TimestampBeforeMax != Forever && sum.MinTimestamp < nowMs-cfg.TimestampBeforeMax.Milliseconds() {
+		return fmt.Errorf("%w: timestamp %d is more than message.timestamp.before.max.ms=%d before the broker's %d",
+			ErrInvalidTimestamp, sum.MinTimestamp, cfg.TimestampBeforeMax.Milliseconds(), nowMs)
+	}
+	if cfg.TimestampAfterMax != Forever && sum.MaxTimestamp > nowMs+cfg.TimestampAfterMax.Milliseconds() {
+		return fmt.Errorf("%w: timestamp %d is more than message.timestamp.after.max.ms=%d after the broker's %d",
+			ErrInvalidTimestamp, sum.MaxTimestamp, cfg.TimestampAfterMax.Milliseconds(), nowMs)
+	}
+	return nil
+}
+
+// appendLocked assigns offsets and writes. Called with mu held.
+func (l *Log) appendLocked(records []byte, infos []batchInfo, cfg *Config, opts AppendOptions, now time.Time) (AppendResult, error) {
+	if l.closed.Load() {
+		return AppendResult{}, ErrClosed
+	}
+	if err := l.Err(); err != nil {
+		return AppendResult{}, err
+	}
+	next := l.endOffset.Load()
+	first := next
+	if opts.Follower {
+		if infos[0].baseOffset < next {
+			return AppendResult{}, fmt.Errorf("%w: first offset %d, log end %d", ErrOffsetsOutOfOrder, infos[0].baseOffset, next)
+		}
+		first = infos[0].baseOffset
+		for i := 1; i < len(infos); i++ {
+			if infos[i].baseOffset < infos[i-1].nextOffset {
+				return AppendResult{}, fmt.Errorf("%w: batch %d starts at %d inside the previous batch", ErrOffsetsOutOfOrder, i, infos[i].baseOffset)
+			}
+		}
+	} else {
+		pos := 0
+		for i := range infos {
+			b := records[pos : pos+infos[i].size]
+			span := infos[i].nextOffset - infos[i].baseOffset
+			record.SetBaseOffset(b, next)
+			record.SetPartitionLeaderEpoch(b, opts.LeaderEpoch)
+			infos[i].baseOffset, infos[i].nextOffset = next, next+span
+			next += span
+			pos += infos[i].size
+		}
+	}
+	last := infos[len(infos)-1].nextOffset - 1
+
+	if err := l.maybeRollLocked(len(records), first, last, cfg, now); err != nil {
+		return AppendResult{}, err
+	}
+	if err := l.active().append(records, infos, cfg); err != nil {
+		return AppendResult{}, l.fail(err)
+	}
+	if l.epochs != nil {
+		epoch := opts.LeaderEpoch
+		if opts.Follower {
+			epoch = partitionLeaderEpoch(records)
+		}
+		if err := l.assignEpochsLocked(records, infos, opts, epoch); err != nil {
+			return AppendResult{}, l.fail(err)
+		}
+	}
+	l.endOffset.Store(last + 1)
+	if !cfg.Durable() {
+		l.wake() // page-cache mode: appended is acknowledgeable
+	}
+	return AppendResult{
+		FirstOffset:    first,
+		LastOffset:     last,
+		EndOffset:      last + 1,
+		LogStartOffset: l.startOffset.Load(),
+		Batches:        len(infos),
+		Bytes:          len(records),
+	}, nil
+}
+
+// assignEpochsLocked records leader epoch starts: a leader's epoch at the
+// first offset it appends; for a follower, every epoch change among the
+// copied batches.
+func (l *Log) assignEpochsLocked(records []byte, infos []batchInfo, opts AppendOptions, epoch int32) error {
+	if !opts.Follower {
+		if latest, ok := l.epochs.LatestEpoch(); ok && latest == epoch {
+			return nil // the common case: no new epoch, no checkpoint write
+		}
+		return l.epochs.Assign(epoch, infos[0].baseOffset)
+	}
+	pos := 0
+	for i := range infos {
+		e := partitionLeaderEpoch(records[pos:])
+		if latest, ok := l.epochs.LatestEpoch(); e >= 0 && (!ok || e > latest) {
+			if err := l.epochs.Assign(e, infos[i].baseOffset); err != nil {
+				return err
+			}
+		}
+		pos += infos[i].size
+	}
+	return nil
+}
+
+// maybeRollLocked rolls the active segment if appending size bytes
+// covering offsets first..last would break one of its limits: segment.bytes,
+// segment.ms, a full index, or relative offsets beyond int32.
+func (l *Log) maybeRollLocked(size int, first, last int64, cfg *Config, now time.Time) error {
+	s := l.active()
+	cur := s.size.Load()
+	roll := cur > 0 && (cur+int64(size) > cfg.SegmentBytes ||
+		(s.firstBatchUnixMs > 0 && now.UnixMilli()-s.firstBatchUnixMs >= cfg.SegmentAge.Milliseconds()) ||
+		s.index.Full() || s.timeIndex.Full() ||
+		last-s.base > math.MaxInt32)
+	if !roll {
+		return nil
+	}
+	return l.rollLocked(first, cfg)
+}
+
+// Roll starts a new active segment at the log end offset.
+func (l *Log) Roll() error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.active().size.Load() == 0 {
+		return nil
+	}
+	return l.rollLocked(l.endOffset.Load(), l.cfg.Load())
+}
+
+// rollLocked makes a new active segment whose base is base. The old one
+// keeps its writer handle until a sync has covered it. Called with mu held.
+func (l *Log) rollLocked(base int64, cfg *Config) error {
+	old := l.active()
+	if err := old.timeIndex.MaybeAppend(old.maxTimestamp.Load(), old.offsetOfMaxTS); err != nil {
+		return l.fail(err)
+	}
+	if err := old.index.Flush(); err != nil {
+		return l.fail(err)
+	}
+	if err := old.timeIndex.Flush(); err != nil {
+		return l.fail(err)
+	}
+	s, err := createSegment(l.fs, l.dir, base, cfg)
+	if err != nil {
+		return l.fail(err)
+	}
+	segs := append(append([]*segment(nil), l.segments()...), s)
+	l.setSegments(segs)
+	l.dirDirty = true
+	l.logger.Debug("rolled segment", "base_offset", base)
+	return nil
+}

@@ -1,0 +1,226 @@
+package storage
+
+import (
+	"fmt"
+	"io"
+
+	"github.com/sluice-mq/sluice/internal/record"
+	"github.com/sluice-mq/sluice/internal/vfs"
+)
+
+// ReadResult is the outcome of a read: a byte range of one segment file,
+// holding whole batches except perhaps a partial last one (Kafka's fetch
+// semantics: the client drops it), to be sent as is — with sendfile where
+// the file has a descriptor. Release must be called once the bytes have
+// been sent.
+type ReadResult struct {
+	File     vfs.File // nil when Len is 0
+	Position int64
+	Len      int64
+	// FirstOffset is the base offset of the first batch in the range.
+	FirstOffset int64
+	release     func()
+}
+
+// Release lets go of the segment file.
+func (r *ReadResult) Release() {
+	if r.release != nil {
+		r.release()
+		r.release = nil
+	}
+}
+
+// Bytes reads the range into memory (for tests and for the copy path).
+func (r *ReadResult) Bytes() ([]byte, error) {
+	if r.Len == 0 {
+		return nil, nil
+	}
+	b := make([]byte, r.Len)
+	if _, err := r.File.ReadAt(b, r.Position); err != nil && err != io.EOF {
+		return nil, err
+	}
+	return b, nil
+}
+
+// Read returns the batches from the one holding offset onward, up to
+// maxBytes, stopping before the first batch that reaches maxOffset (the
+// high watermark for consumers, the log end for followers). With
+// minOneBatch the first batch is returned whole even when larger than
+// maxBytes (KIP-74); without it such a batch yields an empty result.
+//
+// An offset below the log start or above the log end is
+// ErrOffsetOutOfRange; at the log end, or at or above maxOffset, the
+// result is empty.
+func (l *Log) Read(offset int64, maxBytes int, maxOffset int64, minOneBatch bool) (ReadResult, error) {
+	if err := l.Err(); err != nil {
+		return ReadResult{}, err
+	}
+	start, end := l.startOffset.Load(), l.endOffset.Load()
+	if offset < start || offset > end {
+		return ReadResult{}, fmt.Errorf("%w: offset %d, log spans [%d, %d)", ErrOffsetOutOfRange, offset, start, end)
+	}
+	maxOffset = min(maxOffset, end)
+	if offset >= maxOffset || maxBytes < 0 {
+		return ReadResult{}, nil
+	}
+	segs := l.segments()
+	i, _ := segmentFor(segs, offset)
+	if i < 0 {
+		i = 0
+	}
+	for ; i < len(segs); i++ {
+		s := segs[i]
+		if s.base >= maxOffset {
+			return ReadResult{}, nil
+		}
+		res, found, err := l.readSegment(s, offset, maxBytes, maxOffset, minOneBatch)
+		if err != nil || found {
+			return res, err
+		}
+	}
+	return ReadResult{}, nil
+}
+
+// readSegment reads from one segment; found is false when the segment has
+// no batch at or after offset (the read continues in the next one).
+func (l *Log) readSegment(s *segment, offset int64, maxBytes int, maxOffset int64, minOneBatch bool) (ReadResult, bool, error) {
+	f, release, err := s.acquire(l.now().UnixNano())
+	if err != nil {
+		if err == errSegmentDeleted {
+			return ReadResult{}, false, fmt.Errorf("%w: segment %d was deleted", ErrOffsetOutOfRange, s.base)
+		}
+		return ReadResult{}, false, err
+	}
+	size := s.size.Load()
+	startPos, firstSize, err := s.positionOf(f, offset, size)
+	if err != nil {
+		release()
+		return ReadResult{}, false, fmt.Errorf("read segment %d: %w", s.base, err)
+	}
+	if startPos >= size {
+		release()
+		return ReadResult{}, false, nil
+	}
+	var firstBase int64
+	if err := scanPositions(f, startPos, size, func(_, base, _ int64, _ int32) bool { firstBase = base; return false }); err != nil {
+		release()
+		return ReadResult{}, false, err
+	}
+	if firstBase >= maxOffset {
+		release()
+		return ReadResult{}, true, nil
+	}
+	limit := size
+	if maxOffset < s.nextOffset.Load() {
+		limit, _, err = s.positionOf(f, maxOffset, size)
+		if err != nil {
+			release()
+			return ReadResult{}, false, fmt.Errorf("read segment %d: %w", s.base, err)
+		}
+	}
+	n := min(limit-startPos, int64(maxBytes))
+	if int64(firstSize) > n {
+		if !minOneBatch {
+			release()
+			return ReadResult{}, true, nil
+		}
+		n = min(int64(firstSize), limit-startPos)
+	}
+	if n <= 0 {
+		release()
+		return ReadResult{}, true, nil
+	}
+	return ReadResult{File: f, Position: startPos, Len: n, FirstOffset: firstBase, release: release}, true, nil
+}
+
+// TimestampOffset is the answer to a lookup by timestamp.
+type TimestampOffset struct {
+	Offset    int64
+	Timestamp int64
+}
+
+// OffsetForTimestamp returns the first record whose timestamp is at least
+// ts, or false if every record is older (ListOffsets by timestamp).
+func (l *Log) OffsetForTimestamp(ts int64) (TimestampOffset, bool, error) {
+	start := l.startOffset.Load()
+	for _, s := range l.segments() {
+		if s.maxTimestamp.Load() < ts || s.nextOffset.Load() <= start {
+			continue
+		}
+		_, off := s.timeIndex.Lookup(ts)
+		_, pos := s.index.Lookup(max(off, start))
+		res, ok, err := l.scanForTimestamp(s, int64(pos), ts, start)
+		if err != nil || ok {
+			return res, ok, err
+		}
+	}
+	return TimestampOffset{}, false, nil
+}
+
+// scanForTimestamp reads batches of s from pos and returns the first
+// record at or after minOffset whose timestamp is at least ts.
+func (l *Log) scanForTimestamp(s *segment, pos int64, ts, minOffset int64) (TimestampOffset, bool, error) {
+	f, release, err := s.acquire(l.now().UnixNano())
+	if err != nil {
+		return TimestampOffset{}, false, err
+	}
+	defer release()
+	size := s.size.Load()
+	var it record.Records
+	defer it.Close()
+	var found TimestampOffset
+	var ok bool
+	var ferr error
+	buf := make([]byte, 0, 64<<10)
+	err = scanPositions(f, pos, size, func(p, _, last int64, n int32) bool {
+		if last < minOffset {
+			return true
+		}
+		buf = append(buf[:0], make([]byte, n)...)
+		if _, err := f.ReadAt(buf, p); err != nil {
+			ferr = err
+			return false
+		}
+		h, err := record.ParseHeader(buf)
+		if err != nil {
+			ferr = err
+			return false
+		}
+		if h.MaxTimestamp < ts {
+			return true
+		}
+		if err := it.Reset(buf, record.Options{MaxDecompressedBytes: 1 << 30}); err != nil {
+			ferr = err
+			return false
+		}
+		for it.Next() {
+			if o := it.Offset(); o >= minOffset && it.Timestamp() >= ts {
+				found, ok = TimestampOffset{Offset: o, Timestamp: it.Timestamp()}, true
+				return false
+			}
+		}
+		if err := it.Err(); err != nil {
+			ferr = err
+			return false
+		}
+		return true
+	})
+	if err == nil {
+		err = ferr
+	}
+	return found, ok, err
+}
+
+// MaxTimestamp returns the record with the largest timestamp (the first
+// one, if several share it), or false for an empty log (ListOffsets
+// MAX_TIMESTAMP, KIP-734).
+func (l *Log) MaxTimestamp() (TimestampOffset, bool, error) {
+	best := int64(-1)
+	for _, s := range l.segments() {
+		best = max(best, s.maxTimestamp.Load())
+	}
+	if best < 0 {
+		return TimestampOffset{}, false, nil
+	}
+	return l.OffsetForTimestamp(best)
+}

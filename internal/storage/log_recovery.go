@@ -1,0 +1,487 @@
+package storage
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sort"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/sluice-mq/sluice/internal/record"
+	"github.com/sluice-mq/sluice/internal/vfs"
+)
+
+// OpenOptions describes a log to open.
+type OpenOptions struct {
+	FS     vfs.FS
+	Dir    string // <log dir>/<topic>-<partition>
+	TP     TopicPartition
+	Config Config
+	// RecoveryPoint comes from recovery-point-offset-checkpoint; 0 when
+	// unknown, which recovers every segment.
+	RecoveryPoint int64
+	// LogStartOffset comes from log-start-offset-checkpoint; 0 when
+	// unknown.
+	LogStartOffset int64
+	// CleanShutdown is true when the log directory's clean-shutdown
+	// marker was present: segments are trusted without scanning.
+	CleanShutdown bool
+	Flusher       *Flusher
+	Logger        *slog.Logger
+	Now           func() time.Time
+}
+
+// Open opens the log in o.Dir, creating an empty one if the directory
+// holds no segment. After an unclean shutdown every segment from the
+// recovery point on is scanned: each batch's framing and CRC are checked,
+// the indexes are rebuilt, and a torn tail is truncated. A bad batch
+// followed by valid data is a *CorruptionError and the log does not open.
+// Everything recovered is fsynced before Open returns, so the whole log
+// counts as durable.
+func Open(o OpenOptions) (*Log, error) {
+	if err := o.Config.Validate(); err != nil {
+		return nil, err
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	l := &Log{
+		fs:      o.FS,
+		dir:     o.Dir,
+		tp:      o.TP,
+		logger:  o.Logger.With("topic", o.TP.Topic, "partition", o.TP.Partition),
+		now:     o.Now,
+		flusher: o.Flusher,
+	}
+	cfg := o.Config
+	l.cfg.Store(&cfg)
+	ch := make(chan struct{})
+	l.notify.Store(&ch)
+	l.lastSync = o.Now()
+
+	if err := mkdirDurable(o.FS, o.Dir); err != nil {
+		return nil, fmt.Errorf("open log %s: %w", o.Dir, err)
+	}
+	epochs, err := OpenLeaderEpochCache(o.FS, o.Dir)
+	if err != nil {
+		return nil, fmt.Errorf("open log %s: %w", o.Dir, err)
+	}
+	l.epochs = epochs
+	segs, err := l.loadSegments(&cfg, o)
+	if err != nil {
+		for _, s := range segs {
+			s.closeFiles()
+		}
+		return nil, err
+	}
+	l.setSegments(segs)
+	last := segs[len(segs)-1]
+	l.endOffset.Store(last.nextOffset.Load())
+	l.startOffset.Store(min(max(o.LogStartOffset, segs[0].base), l.endOffset.Load()))
+	if err := epochs.TruncateFromEnd(l.endOffset.Load()); err != nil {
+		l.closeSegments()
+		return nil, err
+	}
+	if err := epochs.TruncateFromStart(l.startOffset.Load()); err != nil {
+		l.closeSegments()
+		return nil, err
+	}
+
+	// Whatever a scan recovered is on disk but maybe not yet synced (a
+	// process crash keeps the page cache): sync it before calling it
+	// durable.
+	l.dirDirty = true
+	if err := l.Sync(); err != nil {
+		l.closeSegments()
+		return nil, err
+	}
+	l.durable.Store(l.endOffset.Load())
+	return l, nil
+}
+
+// loadSegments lists the directory, clears leftovers and opens (and, when
+// needed, recovers) every segment, ascending.
+func (l *Log) loadSegments(cfg *Config, o OpenOptions) ([]*segment, error) {
+	entries, err := l.fs.ReadDir(l.dir)
+	if err != nil {
+		return nil, fmt.Errorf("list %s: %w", l.dir, err)
+	}
+	sizes := map[int64]int64{}
+	var bases []int64
+	for _, e := range entries {
+		if e.IsDir {
+			continue
+		}
+		name := e.Name
+		base, suffix, ok := parseSegmentName(name)
+		switch {
+		case strings.HasSuffix(name, deletedSuffix), strings.HasSuffix(name, ".tmp"),
+			strings.HasSuffix(name, ".cleaned"), strings.HasSuffix(name, ".swap"):
+			// Leftovers of a deletion or a replacement cut short.
+			if err := l.fs.Remove(l.fs.PathJoin(l.dir, name)); err != nil {
+				return nil, fmt.Errorf("remove leftover %s: %w", name, err)
+			}
+			l.dirDirty = true
+		case ok && suffix == logSuffix:
+			sizes[base] = e.Size
+			bases = append(bases, base)
+		}
+	}
+	sort.Slice(bases, func(i, j int) bool { return bases[i] < bases[j] })
+	// Index files without a log are stale.
+	for _, e := range entries {
+		base, suffix, ok := parseSegmentName(e.Name)
+		if ok && (suffix == indexSuffix || suffix == timeIndexSuffix) {
+			if _, has := sizes[base]; !has {
+				if err := l.fs.Remove(l.fs.PathJoin(l.dir, e.Name)); err != nil {
+					return nil, fmt.Errorf("remove stale index %s: %w", e.Name, err)
+				}
+			}
+		}
+	}
+	if len(bases) == 0 {
+		s, err := createSegment(l.fs, l.dir, o.LogStartOffset, cfg)
+		if err != nil {
+			return nil, err
+		}
+		return []*segment{s}, nil
+	}
+
+	var segs []*segment
+	for i, base := range bases {
+		s := &segment{fs: l.fs, dir: l.dir, base: base}
+		s.maxTimestamp.Store(-1)
+		s.nextOffset.Store(base)
+		s.size.Store(sizes[base])
+		isLast := i == len(bases)-1
+		// A segment needs a scan after an unclean shutdown if it may hold
+		// data past the recovery point: the last segment below it and
+		// every one after.
+		nextBase := int64(-1)
+		if !isLast {
+			nextBase = bases[i+1]
+		}
+		needScan := !o.CleanShutdown && (isLast || nextBase > o.RecoveryPoint)
+		if err := l.openSegment(s, cfg, needScan, isLast); err != nil {
+			var ce *CorruptionError
+			if errors.As(err, &ce) || errors.Is(err, ErrStorage) {
+				return segs, err
+			}
+			return segs, fmt.Errorf("open segment %d of %s: %w", base, l.dir, err)
+		}
+		segs = append(segs, s)
+		if needScan && s.truncated && !isLast {
+			// A torn segment followed by others: the later ones must hold
+			// nothing, or the tear was corruption.
+			for _, later := range bases[i+1:] {
+				if sizes[later] > 0 {
+					return segs, l.corruption(&CorruptionError{Segment: base, Position: s.size.Load(), Err: errors.New("a torn segment is followed by a non-empty one")})
+				}
+				if err := l.removeSegmentFiles(later); err != nil {
+					return segs, err
+				}
+			}
+			break
+		}
+	}
+	return segs, nil
+}
+
+func (l *Log) removeSegmentFiles(base int64) error {
+	for _, suffix := range []string{logSuffix, indexSuffix, timeIndexSuffix} {
+		if err := l.fs.Remove(l.fs.PathJoin(l.dir, segmentName(base, suffix))); err != nil && !errors.Is(err, errNotExist) {
+			return fmt.Errorf("remove segment %d: %w", base, err)
+		}
+	}
+	l.dirDirty = true
+	return nil
+}
+
+// openSegment opens one existing segment. With scan, every batch is
+// validated and the indexes are rebuilt; otherwise the indexes are
+// trusted and only the tail after the last index entry is read to find
+// the end offset — and if that fails, the segment is scanned after all.
+func (l *Log) openSegment(s *segment, cfg *Config, scan, last bool) error {
+	if !scan {
+		err := l.openTrusted(s, cfg, last)
+		if err == nil {
+			return nil
+		}
+		if !errors.Is(err, ErrCorruptIndex) && !errors.Is(err, errTornBatch) {
+			return err
+		}
+		l.logger.Warn("rebuilding segment indexes", "base_offset", s.base, "err", err)
+	}
+	return l.openScanned(s, cfg, last)
+}
+
+// openTrusted opens a segment written before a clean shutdown.
+func (l *Log) openTrusted(s *segment, cfg *Config, last bool) error {
+	f, err := l.fs.Open(s.path(logSuffix))
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	if err := s.openIndexes(cfg, false); err != nil {
+		return err
+	}
+	if s.index.Entries() == 0 && s.size.Load() > 0 {
+		s.index.Close()
+		s.timeIndex.Close()
+		return fmt.Errorf("%w: empty index for a segment of %d bytes", ErrCorruptIndex, s.size.Load())
+	}
+	if err := l.loadEnd(s, f); err != nil {
+		s.index.Close()
+		s.timeIndex.Close()
+		return err
+	}
+	s.syncedSize.Store(s.size.Load())
+	if !last {
+		return errors.Join(s.index.ReleaseFile(), s.timeIndex.ReleaseFile())
+	}
+	s.file, err = l.fs.OpenReadWrite(s.path(logSuffix))
+	return err
+}
+
+// openScanned validates every batch of a segment, rebuilding its indexes
+// and cutting a torn tail. The segment keeps its writer handle so the
+// next Sync makes the recovered state durable (and retires it if it is
+// not the last).
+func (l *Log) openScanned(s *segment, cfg *Config, last bool) error {
+	f, err := l.fs.OpenReadWrite(s.path(logSuffix))
+	if err != nil {
+		return err
+	}
+	if err := s.openIndexes(cfg, true); err != nil {
+		f.Close()
+		return err
+	}
+	if err := l.recoverSegment(s, f, cfg); err != nil {
+		f.Close()
+		return err
+	}
+	if s.truncated {
+		if err := f.Truncate(s.size.Load()); err != nil {
+			f.Close()
+			return fmt.Errorf("truncate torn tail: %w", err)
+		}
+	}
+	s.file = f
+	if err := s.index.Flush(); err != nil {
+		return err
+	}
+	return s.timeIndex.Flush()
+}
+
+// loadEnd finds a trusted segment's end offset and max timestamp from its
+// indexes and the batches after the last index entry.
+func (l *Log) loadEnd(s *segment, f vfs.File) error {
+	size := s.size.Load()
+	_, pos := s.index.Lookup(1 << 62)
+	if int64(pos) > size {
+		return fmt.Errorf("%w: index points past the end of segment %d", ErrCorruptIndex, s.base)
+	}
+	next := s.base
+	err := scanPositions(f, int64(pos), size, func(p, _, last int64, n int32) bool {
+		if p+int64(n) > size {
+			next = -1
+			return false
+		}
+		next = last + 1
+		return true
+	})
+	if err != nil || next < 0 {
+		return fmt.Errorf("segment %d: tail does not end on a batch boundary", s.base)
+	}
+	s.nextOffset.Store(max(next, s.base))
+	if ts, _ := s.timeIndex.LastEntry(); ts >= 0 {
+		s.maxTimestamp.Store(ts)
+	}
+	s.bytesSinceIndex = int(size - int64(pos))
+	return nil
+}
+
+// recoverSegment validates every batch of s, rebuilding its indexes. The
+// first invalid batch ends the segment if nothing valid follows it (a torn
+// write: truncated, logged at Warn); if valid data follows, it is
+// corruption and recovery stops with a *CorruptionError.
+func (l *Log) recoverSegment(s *segment, f vfs.File, cfg *Config) error {
+	size := s.size.Load()
+	var buf []byte
+	pos := int64(0)
+	prevLast := s.base - 1
+	s.size.Store(0)
+	for pos < size {
+		bad, n, err := l.readValidBatch(f, pos, size, &buf, prevLast)
+		if err != nil {
+			return err
+		}
+		if bad != nil {
+			if next, ok := l.findValidBatchAfter(f, pos, size, prevLast); ok {
+				return l.corruption(&CorruptionError{Segment: s.base, Position: pos, Err: fmt.Errorf("%v; a valid batch follows at %d", bad, next)})
+			}
+			l.logger.Warn("truncated torn tail", "base_offset", s.base, "position", pos, "bytes", size-pos, "reason", bad)
+			s.truncated = true
+			break
+		}
+		h, _ := record.ParseHeader(buf[:n])
+		info := batchInfo{baseOffset: h.BaseOffset, nextOffset: h.NextOffset(), maxTimestamp: h.MaxTimestamp, size: n}
+		s.size.Store(pos)
+		if err := s.indexRecovered(&info, cfg); err != nil {
+			return err
+		}
+		if l.epochs != nil && h.PartitionLeaderEpoch >= 0 {
+			// Only epochs newer than the cache's latest are new starts;
+			// re-assigning an older one would truncate the cache.
+			if latest, ok := l.epochs.LatestEpoch(); !ok || h.PartitionLeaderEpoch > latest {
+				if err := l.epochs.Assign(h.PartitionLeaderEpoch, h.BaseOffset); err != nil {
+					return err
+				}
+			}
+		}
+		prevLast = h.LastOffset()
+		pos += int64(n)
+		s.size.Store(pos)
+		s.nextOffset.Store(info.nextOffset)
+	}
+	return nil
+}
+
+// corruption logs and counts a corruption found by recovery.
+func (l *Log) corruption(err *CorruptionError) error {
+	l.logger.Error("corrupt batch followed by valid data", "base_offset", err.Segment, "position", err.Position, "err", err.Err)
+	corruptionsDetected.Add(1)
+	return err
+}
+
+// corruptionsDetected counts corrupt batches found by recovery.
+var corruptionsDetected atomic.Int64
+
+// CorruptionsDetected returns how many corrupt batches recovery has found
+// in this process.
+func CorruptionsDetected() int64 { return corruptionsDetected.Load() }
+
+// readValidBatch reads the batch at pos into *buf and validates it. It
+// returns bad != nil (and no error) when the bytes are not a valid batch
+// following prevLast.
+func (l *Log) readValidBatch(f vfs.File, pos, size int64, buf *[]byte, prevLast int64) (bad error, n int, err error) {
+	var hdr [record.HeaderSize]byte
+	if size-pos < int64(len(hdr)) {
+		return errTornBatch, 0, nil
+	}
+	if _, err := f.ReadAt(hdr[:], pos); err != nil {
+		return nil, 0, fmt.Errorf("read at %d: %w", pos, err)
+	}
+	length := int64(int32(binary.BigEndian.Uint32(hdr[8:])))
+	if length < record.MinBatchLength || length > size-pos-record.LengthFieldEnd {
+		return fmt.Errorf("%w: batch length %d at %d", errTornBatch, length, pos), 0, nil
+	}
+	n = record.LengthFieldEnd + int(length)
+	if cap(*buf) < n {
+		*buf = make([]byte, n)
+	}
+	b := (*buf)[:n]
+	if _, err := f.ReadAt(b, pos); err != nil {
+		return nil, 0, fmt.Errorf("read at %d: %w", pos, err)
+	}
+	if sz, err := record.BatchSize(b); err != nil || sz != n {
+		return fmt.Errorf("batch framing at %d: %v", pos, err), 0, nil
+	}
+	if err := record.CheckCRC(b); err != nil {
+		return err, 0, nil
+	}
+	h, err := record.ParseHeader(b)
+	if err != nil {
+		return err, 0, nil
+	}
+	if h.BaseOffset <= prevLast || h.LastOffsetDelta < 0 {
+		return fmt.Errorf("batch at %d has offsets %d..%d after %d", pos, h.BaseOffset, h.LastOffset(), prevLast), 0, nil
+	}
+	*buf = b
+	return nil, n, nil
+}
+
+// findValidBatchAfter looks for any valid batch starting after pos: proof
+// that the bad bytes at pos are corruption, not a torn tail.
+func (l *Log) findValidBatchAfter(f vfs.File, pos, size, prevLast int64) (int64, bool) {
+	var buf []byte
+	var hdr [record.HeaderSize]byte
+	for p := pos + 1; p+record.HeaderSize <= size; p++ {
+		if _, err := f.ReadAt(hdr[:], p); err != nil {
+			return 0, false
+		}
+		if hdr[16] != 2 {
+			continue
+		}
+		if bad, _, err := l.readValidBatch(f, p, size, &buf, prevLast); err == nil && bad == nil {
+			return p, true
+		}
+	}
+	return 0, false
+}
+
+// indexRecovered adds a recovered batch to the segment's indexes, as
+// append does for new ones.
+func (s *segment) indexRecovered(b *batchInfo, cfg *Config) error {
+	at := s.size.Load()
+	if b.maxTimestamp > s.maxTimestamp.Load() {
+		s.maxTimestamp.Store(b.maxTimestamp)
+		s.offsetOfMaxTS = b.baseOffset
+	}
+	if s.firstBatchUnixMs == 0 && b.maxTimestamp >= 0 {
+		s.firstBatchUnixMs = b.maxTimestamp
+	}
+	if s.bytesSinceIndex >= cfg.IndexIntervalBytes || at == 0 {
+		if err := s.index.Append(b.baseOffset, int32(at)); err != nil {
+			return err
+		}
+		if err := s.timeIndex.MaybeAppend(s.maxTimestamp.Load(), s.offsetOfMaxTS); err != nil {
+			return err
+		}
+		s.bytesSinceIndex = 0
+	}
+	s.bytesSinceIndex += b.size
+	return nil
+}
+
+func (l *Log) closeSegments() {
+	for _, s := range l.segments() {
+		s.closeFiles()
+		s.markDeleted()
+	}
+}
+
+// mkdirDurable creates dir and any missing parents and syncs the parent of
+// each directory it created, so the new entries survive a power loss.
+func mkdirDurable(fsys vfs.FS, dir string) error {
+	var created []string
+	for d := dir; ; d = fsys.PathDir(d) {
+		if _, err := fsys.Stat(d); err == nil {
+			break
+		} else if !errors.Is(err, errNotExist) {
+			return err
+		}
+		created = append(created, d)
+		if fsys.PathDir(d) == d {
+			break
+		}
+	}
+	if len(created) == 0 {
+		return nil
+	}
+	if err := fsys.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	for _, d := range created {
+		if err := fsys.SyncDir(fsys.PathDir(d)); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -1,0 +1,280 @@
+package storage
+
+import (
+	"errors"
+	"fmt"
+	"time"
+)
+
+// TruncateTo removes every batch at or after offset, as a follower does
+// when its log diverges from the leader's. Whole later segments are
+// removed; the segment holding offset is cut at the batch that reaches it.
+// The log end becomes offset (or the base of the cut batch if offset fell
+// inside it). The cut is durable once the next Sync returns.
+func (l *Log) TruncateTo(offset int64) error {
+	l.syncMu.Lock()
+	defer l.syncMu.Unlock()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if err := l.Err(); err != nil {
+		return err
+	}
+	if offset >= l.endOffset.Load() {
+		return nil
+	}
+	if offset < l.startOffset.Load() {
+		return fmt.Errorf("%w: truncate to %d below the log start %d", ErrOffsetOutOfRange, offset, l.startOffset.Load())
+	}
+	segs := l.segments()
+	i, s := segmentFor(segs, offset)
+	if i < 0 {
+		i, s = 0, segs[0]
+	}
+	// Later segments go entirely.
+	for _, later := range segs[i+1:] {
+		if err := later.closeFiles(); err != nil {
+			return l.fail(err)
+		}
+		later.markDeleted()
+		if err := l.removeSegmentFiles(later.base); err != nil {
+			return l.fail(err)
+		}
+	}
+	segs = segs[:i+1]
+	if s.file == nil {
+		// A retired segment becomes active again; its indexes reopen
+		// their files on the next write.
+		f, err := l.fs.OpenReadWrite(s.path(logSuffix))
+		if err != nil {
+			return l.fail(err)
+		}
+		s.file = f
+	}
+	pos, _, err := s.positionOf(s.file, offset, s.size.Load())
+	if err != nil {
+		return l.fail(fmt.Errorf("truncate segment %d: %w", s.base, err))
+	}
+	newEnd := offset
+	if pos < s.size.Load() {
+		// The batch at pos reaches offset; if it starts before offset, the
+		// whole batch goes and the end is its base.
+		if err := scanPositions(s.file, pos, s.size.Load(), func(_, base, _ int64, _ int32) bool {
+			newEnd = min(offset, base)
+			return false
+		}); err != nil {
+			return l.fail(err)
+		}
+		if err := s.file.Truncate(pos); err != nil {
+			return l.fail(fmt.Errorf("truncate segment %d: %w", s.base, err))
+		}
+		s.size.Store(pos)
+		s.syncedSize.Store(min(s.syncedSize.Load(), pos))
+	}
+	if err := s.index.TruncateTo(newEnd); err != nil {
+		return l.fail(err)
+	}
+	if err := s.timeIndex.TruncateTo(newEnd); err != nil {
+		return l.fail(err)
+	}
+	s.nextOffset.Store(max(newEnd, s.base))
+	s.bytesSinceIndex = l.cfg.Load().IndexIntervalBytes // index the next append
+	l.setSegments(segs)
+	l.endOffset.Store(newEnd)
+	l.durable.Store(min(l.durable.Load(), newEnd))
+	l.recoveryPoint.Store(min(l.recoveryPoint.Load(), s.base))
+	l.dirDirty = true
+	if l.epochs != nil {
+		if err := l.epochs.TruncateFromEnd(newEnd); err != nil {
+			return l.fail(err)
+		}
+	}
+	return nil
+}
+
+// SetStartOffset moves the log start offset forward (DeleteRecords) and
+// deletes the segments entirely below it. The new start must not pass
+// the log end.
+func (l *Log) SetStartOffset(offset int64) error {
+	l.mu.Lock()
+	if offset > l.endOffset.Load() {
+		l.mu.Unlock()
+		return fmt.Errorf("%w: start offset %d beyond the log end %d", ErrOffsetOutOfRange, offset, l.endOffset.Load())
+	}
+	if offset > l.startOffset.Load() {
+		l.startOffset.Store(offset)
+		if l.epochs != nil {
+			if err := l.epochs.TruncateFromStart(offset); err != nil {
+				l.mu.Unlock()
+				return l.fail(err)
+			}
+		}
+	}
+	l.mu.Unlock()
+	_, err := l.deleteSegments(func(s *segment, _ int64) bool { return s.nextOffset.Load() <= offset }, offset)
+	return err
+}
+
+// EnforceRetention deletes the oldest segments that break retention.ms or
+// retention.bytes, never past upTo (the high watermark: unreplicated data
+// is not deleted), and never the active segment unless it is empty of
+// unexpired data — an expired active segment is rolled first. It returns
+// the number of segments deleted.
+func (l *Log) EnforceRetention(upTo int64) (int, error) {
+	cfg := l.cfg.Load()
+	if !cfg.Delete {
+		return 0, nil
+	}
+	now := l.now().UnixMilli()
+	total := l.Size()
+	excess := int64(-1)
+	if cfg.RetentionBytes >= 0 {
+		excess = total - cfg.RetentionBytes
+	}
+	expired := func(s *segment) bool {
+		return cfg.RetentionAge >= 0 && cfg.RetentionAge != Forever &&
+			s.maxTimestamp.Load() >= 0 && now-s.maxTimestamp.Load() > cfg.RetentionAge.Milliseconds()
+	}
+	// An expired active segment is rolled so it can go.
+	if act := l.active(); act.size.Load() > 0 && expired(act) && act.nextOffset.Load() <= upTo {
+		if err := l.Roll(); err != nil {
+			return 0, err
+		}
+	}
+	var freed int64
+	n, err := l.deleteSegments(func(s *segment, _ int64) bool {
+		if s.nextOffset.Load() > upTo {
+			return false
+		}
+		if expired(s) || (excess > 0 && freed+s.size.Load() <= excess) {
+			freed += s.size.Load()
+			return true
+		}
+		return false
+	}, -1)
+	return n, err
+}
+
+// deleteSegments removes the oldest segments while pred holds, never the
+// active one; the log start moves to the first remaining segment (or to
+// minStart if larger). Files are renamed to .deleted and removed after
+// file.delete.delay.ms by ReapDeleted.
+func (l *Log) deleteSegments(pred func(*segment, int64) bool, minStart int64) (int, error) {
+	l.syncMu.Lock()
+	defer l.syncMu.Unlock()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	segs := l.segments()
+	n := 0
+	for n < len(segs)-1 && pred(segs[n], l.startOffset.Load()) {
+		n++
+	}
+	if n == 0 {
+		return 0, nil
+	}
+	gone := segs[:n]
+	l.setSegments(append([]*segment(nil), segs[n:]...))
+	newStart := max(l.startOffset.Load(), segs[n].base, minStart)
+	l.startOffset.Store(newStart)
+	if l.epochs != nil {
+		if err := l.epochs.TruncateFromStart(newStart); err != nil {
+			return 0, l.fail(err)
+		}
+	}
+	for _, s := range gone {
+		if err := s.closeFiles(); err != nil {
+			return 0, l.fail(err)
+		}
+		s.markDeleted()
+		for _, suffix := range []string{logSuffix, indexSuffix, timeIndexSuffix} {
+			p := s.path(suffix)
+			if err := l.fs.Rename(p, p+deletedSuffix); err != nil && !errors.Is(err, errNotExist) {
+				return 0, l.fail(fmt.Errorf("rename segment %d for deletion: %w", s.base, err))
+			}
+		}
+		s.deletedAt = l.now()
+		l.deleting = append(l.deleting, s)
+	}
+	l.dirDirty = true
+	l.logger.Info("deleted segments", "count", n, "log_start_offset", newStart)
+	return n, nil
+}
+
+// ReapDeleted removes the files of segments deleted more than
+// file.delete.delay.ms ago.
+func (l *Log) ReapDeleted() error {
+	l.mu.Lock()
+	delay := l.cfg.Load().FileDeleteDelay
+	now := l.now()
+	var due, keep []*segment
+	for _, s := range l.deleting {
+		if now.Sub(s.deletedAt) >= delay {
+			due = append(due, s)
+		} else {
+			keep = append(keep, s)
+		}
+	}
+	l.deleting = keep
+	l.mu.Unlock()
+	var errs []error
+	for _, s := range due {
+		for _, suffix := range []string{logSuffix, indexSuffix, timeIndexSuffix} {
+			if err := l.fs.Remove(s.path(suffix) + deletedSuffix); err != nil && !errors.Is(err, errNotExist) {
+				errs = append(errs, err)
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// CloseIdleReaders closes read handles unused for longer than idle.
+func (l *Log) CloseIdleReaders(idle time.Duration) {
+	cutoff := l.now().Add(-idle).UnixNano()
+	for _, s := range l.segments() {
+		s.closeIdleReader(cutoff)
+	}
+}
+
+// Close syncs the log, flushes its indexes and closes its files. Pending
+// WaitDurable calls return. Deleted segments' files are removed.
+func (l *Log) Close() error {
+	if l.closed.Swap(true) {
+		return nil
+	}
+	err := l.Sync()
+	l.syncMu.Lock()
+	defer l.syncMu.Unlock()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var errs []error
+	if err != nil && !errors.Is(err, ErrStorage) {
+		errs = append(errs, err)
+	}
+	for _, s := range l.segments() {
+		if s.index != nil {
+			if err := s.index.Sync(); err != nil {
+				errs = append(errs, err)
+			}
+			if err := s.timeIndex.Sync(); err != nil {
+				errs = append(errs, err)
+			}
+		}
+		errs = append(errs, s.closeFiles())
+		s.markDeleted()
+	}
+	if err == nil && len(errs) == 0 {
+		l.recoveryPoint.Store(l.endOffset.Load())
+	}
+	if l.epochs != nil {
+		errs = append(errs, l.epochs.Flush())
+	}
+	for _, s := range l.deleting {
+		for _, suffix := range []string{logSuffix, indexSuffix, timeIndexSuffix} {
+			if err := l.fs.Remove(s.path(suffix) + deletedSuffix); err != nil && !errors.Is(err, errNotExist) {
+				errs = append(errs, err)
+			}
+		}
+	}
+	l.deleting = nil
+	l.wake()
+	return errors.Join(errs...)
+}

@@ -1,0 +1,321 @@
+package storage
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/sluice-mq/sluice/internal/record"
+	"github.com/sluice-mq/sluice/internal/vfs"
+)
+
+// File name suffixes of a segment.
+const (
+	logSuffix       = ".log"
+	indexSuffix     = ".index"
+	timeIndexSuffix = ".timeindex"
+	deletedSuffix   = ".deleted"
+)
+
+// segmentName is the file name of a segment's file: the base offset in 20
+// digits, as Kafka names them.
+func segmentName(base int64, suffix string) string {
+	return fmt.Sprintf("%020d%s", base, suffix)
+}
+
+// parseSegmentName returns the base offset and suffix of a segment file
+// name, or false.
+func parseSegmentName(name string) (int64, string, bool) {
+	if len(name) < 21 {
+		return 0, "", false
+	}
+	base, err := strconv.ParseInt(name[:20], 10, 64)
+	if err != nil || base < 0 {
+		return 0, "", false
+	}
+	return base, name[20:], true
+}
+
+// segment is one file of a partition log with its two indexes. The log's
+// writer appends; readers see the bytes below size, which is published
+// after the bytes are written.
+type segment struct {
+	fs   vfs.FS
+	dir  string
+	base int64
+
+	// size is the number of bytes readers may see.
+	size atomic.Int64
+	// nextOffset is the offset after the last batch in the segment.
+	nextOffset atomic.Int64
+	// maxTimestamp is the largest batch max timestamp, -1 if none.
+	maxTimestamp atomic.Int64
+	// syncedSize is the size covered by the last successful fsync.
+	syncedSize atomic.Int64
+
+	// Writer state, guarded by the owning log's mutex.
+	file             vfs.File // open for the active segment; nil once released
+	index            *OffsetIndex
+	timeIndex        *TimeIndex
+	bytesSinceIndex  int
+	offsetOfMaxTS    int64
+	firstBatchUnixMs int64     // timestamp of the first batch appended, for segment.ms
+	truncated        bool      // recovery cut a torn tail
+	deletedAt        time.Time // when retention or DeleteRecords removed it
+
+	// refs counts readers holding the file open for a read; a deleted
+	// segment closes its file when the last one lets go.
+	mu       sync.Mutex
+	refs     int
+	readers  vfs.File
+	lastRead int64 // unix nanoseconds of the last acquire
+	deleted  bool
+}
+
+func (s *segment) path(suffix string) string {
+	return s.fs.PathJoin(s.dir, segmentName(s.base, suffix))
+}
+
+// createSegment creates an empty segment at base.
+func createSegment(fsys vfs.FS, dir string, base int64, cfg *Config) (*segment, error) {
+	s := &segment{fs: fsys, dir: dir, base: base}
+	s.maxTimestamp.Store(-1)
+	s.nextOffset.Store(base)
+	f, err := fsys.Create(s.path(logSuffix))
+	if err != nil {
+		return nil, fmt.Errorf("create segment %d: %w", base, err)
+	}
+	s.file = f
+	if err := s.openIndexes(cfg, true); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// openIndexes opens (or, with fresh, recreates empty) both indexes.
+func (s *segment) openIndexes(cfg *Config, fresh bool) error {
+	if fresh {
+		for _, suffix := range []string{indexSuffix, timeIndexSuffix} {
+			if err := s.fs.Remove(s.path(suffix)); err != nil && !errors.Is(err, errNotExist) {
+				return fmt.Errorf("reset index of segment %d: %w", s.base, err)
+			}
+		}
+	}
+	ix, err := OpenOffsetIndex(s.fs, s.path(indexSuffix), s.base, cfg.SegmentIndexBytes)
+	if err != nil {
+		return fmt.Errorf("segment %d: %w", s.base, err)
+	}
+	tix, err := OpenTimeIndex(s.fs, s.path(timeIndexSuffix), s.base, cfg.SegmentIndexBytes)
+	if err != nil {
+		ix.Close()
+		return fmt.Errorf("segment %d: %w", s.base, err)
+	}
+	s.index, s.timeIndex = ix, tix
+	return nil
+}
+
+// append writes batches (whole, contiguous, offsets assigned) to the
+// segment and indexes them. Called by the log's writer only.
+func (s *segment) append(batches []byte, infos []batchInfo, cfg *Config) error {
+	pos := s.size.Load()
+	if _, err := s.file.WriteAt(batches, pos); err != nil {
+		return fmt.Errorf("write segment %d: %w", s.base, err)
+	}
+	at := pos
+	for i := range infos {
+		b := &infos[i]
+		if s.firstBatchUnixMs == 0 && b.maxTimestamp >= 0 {
+			s.firstBatchUnixMs = b.maxTimestamp
+		}
+		if b.maxTimestamp > s.maxTimestamp.Load() {
+			s.maxTimestamp.Store(b.maxTimestamp)
+			s.offsetOfMaxTS = b.baseOffset
+		}
+		if s.bytesSinceIndex >= cfg.IndexIntervalBytes || at == 0 {
+			if err := s.index.Append(b.baseOffset, int32(at)); err != nil {
+				return fmt.Errorf("segment %d: %w", s.base, err)
+			}
+			if err := s.timeIndex.MaybeAppend(s.maxTimestamp.Load(), s.offsetOfMaxTS); err != nil {
+				return fmt.Errorf("segment %d: %w", s.base, err)
+			}
+			s.bytesSinceIndex = 0
+		}
+		s.bytesSinceIndex += b.size
+		at += int64(b.size)
+	}
+	s.nextOffset.Store(infos[len(infos)-1].nextOffset)
+	s.size.Store(at)
+	return nil
+}
+
+// batchInfo is what the writer learned about one batch it appends.
+type batchInfo struct {
+	baseOffset   int64
+	nextOffset   int64
+	maxTimestamp int64
+	size         int
+}
+
+// acquire returns a file for reading the segment and a release function.
+// The read handle is opened on demand and kept for the next reader;
+// closeIdleReader closes it once unused, so idle partitions hold no
+// descriptors for reading.
+func (s *segment) acquire(nowNanos int64) (vfs.File, func(), error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.deleted {
+		return nil, nil, errSegmentDeleted
+	}
+	if s.readers == nil {
+		f, err := s.fs.Open(s.path(logSuffix))
+		if err != nil {
+			return nil, nil, fmt.Errorf("open segment %d: %w", s.base, err)
+		}
+		s.readers = f
+	}
+	s.refs++
+	s.lastRead = nowNanos
+	return s.readers, s.release, nil
+}
+
+func (s *segment) release() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.refs--
+	if s.refs == 0 && s.deleted && s.readers != nil {
+		s.readers.Close()
+		s.readers = nil
+	}
+}
+
+// closeIdleReader closes the read handle if no reader holds it and it has
+// not been used since before cutoff (unix nanoseconds).
+func (s *segment) closeIdleReader(cutoff int64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.refs == 0 && s.readers != nil && s.lastRead < cutoff {
+		s.readers.Close()
+		s.readers = nil
+	}
+}
+
+var errSegmentDeleted = errors.New("storage: segment deleted")
+
+// headerBuf is large enough for the prefix of a batch header we read
+// while scanning: base offset, length, and up to the last offset delta.
+const scanHeaderLen = record.HeaderSize
+
+// scanPositions walks batch headers in f from pos, below limit, calling
+// visit with each batch's position, base offset, last offset and size;
+// visit returns false to stop. It reads in chunks and never more than
+// needed to locate batch boundaries.
+func scanPositions(f io.ReaderAt, pos, limit int64, visit func(pos, base, last int64, size int32) bool) error {
+	var buf [scanHeaderLen]byte
+	for pos < limit {
+		n := int64(len(buf))
+		if limit-pos < n {
+			return fmt.Errorf("%w: partial batch header at %d", errTornBatch, pos)
+		}
+		if _, err := f.ReadAt(buf[:n], pos); err != nil {
+			return fmt.Errorf("read batch header at %d: %w", pos, err)
+		}
+		base := int64(binary.BigEndian.Uint64(buf[0:]))
+		length := int32(binary.BigEndian.Uint32(buf[8:]))
+		if length < record.MinBatchLength {
+			return fmt.Errorf("%w: batch length %d at %d", errTornBatch, length, pos)
+		}
+		size := int32(record.LengthFieldEnd) + length
+		last := base + int64(int32(binary.BigEndian.Uint32(buf[23:])))
+		if !visit(pos, base, last, size) {
+			return nil
+		}
+		pos += int64(size)
+	}
+	return nil
+}
+
+var errTornBatch = errors.New("storage: torn batch")
+
+// positionOf returns the position of the first batch whose last offset is
+// at least target, or the segment size if there is none; and that batch's
+// size (0 if none).
+func (s *segment) positionOf(f io.ReaderAt, target int64, limit int64) (int64, int32, error) {
+	_, start := s.index.Lookup(target)
+	found, foundSize := limit, int32(0)
+	err := scanPositions(f, int64(start), limit, func(pos, _, last int64, size int32) bool {
+		if last >= target {
+			found, foundSize = pos, size
+			return false
+		}
+		return true
+	})
+	return found, foundSize, err
+}
+
+// retire releases the writer's handles of a segment that is no longer
+// active and fully synced; its indexes stay loaded for lookups.
+func (s *segment) retire() error {
+	if err := s.index.Sync(); err != nil {
+		return err
+	}
+	if err := s.timeIndex.Sync(); err != nil {
+		return err
+	}
+	errs := []error{s.index.ReleaseFile(), s.timeIndex.ReleaseFile()}
+	if s.file != nil {
+		errs = append(errs, s.file.Close())
+		s.file = nil
+	}
+	return errors.Join(errs...)
+}
+
+// setMaxTimestamp rewrites a batch's max timestamp and its CRC.
+func setMaxTimestamp(b []byte, ts int64) error {
+	binary.BigEndian.PutUint64(b[offMaxTimestamp:], uint64(ts))
+	return record.UpdateCRC(b)
+}
+
+// partitionLeaderEpoch reads the epoch of the batch at the front of b.
+func partitionLeaderEpoch(b []byte) int32 {
+	return int32(binary.BigEndian.Uint32(b[offLeaderEpoch:]))
+}
+
+// Byte offsets of header fields (see record's layout).
+const (
+	offLeaderEpoch  = 12
+	offMaxTimestamp = 35
+)
+
+// closeFiles releases the writer's handles (flushing indexes).
+func (s *segment) closeFiles() error {
+	var errs []error
+	if s.index != nil {
+		errs = append(errs, s.index.Close())
+	}
+	if s.timeIndex != nil {
+		errs = append(errs, s.timeIndex.Close())
+	}
+	if s.file != nil {
+		errs = append(errs, s.file.Close())
+		s.file = nil
+	}
+	return errors.Join(errs...)
+}
+
+// markDeleted stops new readers; the reader file closes with the last
+// release.
+func (s *segment) markDeleted() {
+	s.mu.Lock()
+	s.deleted = true
+	if s.refs == 0 && s.readers != nil {
+		s.readers.Close()
+		s.readers = nil
+	}
+	s.mu.Unlock()
+}
