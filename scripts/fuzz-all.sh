@@ -7,6 +7,8 @@
 #   scripts/fuzz-all.sh ./internal/protocol ./internal/record
 set -uo pipefail
 cd "$(dirname "$0")/.."
+# Stopping the script stops every fuzzer it started.
+trap 'trap - TERM; kill -- -$$ 2>/dev/null' INT TERM EXIT
 fuzztime=${FUZZTIME:-60s}
 jobs=${JOBS:-2}
 pkgs=("$@")
@@ -24,7 +26,7 @@ echo "fuzzing ${#list[@]} targets for $fuzztime each, $jobs at a time"
 run() {
   local pkg=$1 t=$2
   local log="$out/${t}.log"
-  go test "$pkg" -run '^$' -fuzz "^${t}\$" -fuzztime "$fuzztime" -parallel 1 >"$log" 2>&1
+  go test "$pkg" -run '^$' -fuzz "^${t}\$" -fuzztime "$fuzztime" -fuzzminimizetime 10s -parallel 1 >"$log" 2>&1
   local rc=$?
   local execs
   execs=$(grep -ao 'execs: [0-9]*' "$log" | tail -1 | awk '{print $2}')

@@ -254,7 +254,8 @@ func TestFranzGoReadsOurBatches(t *testing.T) {
 	var want []testRecord
 	var wantTS []int64
 	for i, kc := range kgoCodecs {
-		recs := genRecords(randFor(i), 40, 300)
+		// About 60 KiB of records: several xerial blocks for snappy.
+		recs := genRecords(randFor(i), 40, 3000)
 		b := NewBuilder(kc.codec)
 		b.BaseTimestamp = 1_700_000_000_000 + int64(i)*1000
 		batch := buildBatch(t, b, recs)

@@ -79,6 +79,7 @@ type Log struct {
 	dirDirty          bool  // a segment file was created or removed since the last SyncDir
 	unflushedMessages int64 // messages appended since the last sync (page-cache mode)
 	lastSync          time.Time
+	lastAppend        time.Time
 	epochs            *LeaderEpochCache
 	deleting          []*segment // renamed to .deleted, removed after FileDeleteDelay
 }

@@ -234,6 +234,15 @@ func (l *Log) appendLocked(records []byte, infos []batchInfo, cfg *Config, opts 
 	if err := l.maybeRollLocked(len(records), first, last, cfg, now); err != nil {
 		return AppendResult{}, err
 	}
+	if act := l.active(); act.file == nil {
+		// Closed while idle: reopen; the indexes reopen on their own.
+		f, err := l.fs.OpenReadWrite(act.path(logSuffix))
+		if err != nil {
+			return AppendResult{}, l.fail(fmt.Errorf("reopen segment %d: %w", act.base, err))
+		}
+		act.file = f
+	}
+	l.lastAppend = now
 	if err := l.active().append(records, infos, cfg); err != nil {
 		return AppendResult{}, l.fail(err)
 	}

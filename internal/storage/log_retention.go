@@ -226,12 +226,35 @@ func (l *Log) ReapDeleted() error {
 	return errors.Join(errs...)
 }
 
-// CloseIdleReaders closes read handles unused for longer than idle.
-func (l *Log) CloseIdleReaders(idle time.Duration) {
-	cutoff := l.now().Add(-idle).UnixNano()
+// CloseIdle closes the file handles of a log that has been idle for
+// longer than idle: read handles nobody used since, and, if nothing was
+// appended since and everything is synced, the active segment's writer
+// handle and index files. The next append or read reopens them, so a
+// thousand quiet partitions hold no descriptors.
+func (l *Log) CloseIdle(idle time.Duration) error {
+	cutoff := l.now().Add(-idle)
 	for _, s := range l.segments() {
-		s.closeIdleReader(cutoff)
+		s.closeIdleReader(cutoff.UnixNano())
 	}
+	l.syncMu.Lock()
+	defer l.syncMu.Unlock()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	act := l.active()
+	if act.file == nil || l.lastAppend.After(cutoff) || act.syncedSize.Load() != act.size.Load() || l.dirDirty {
+		return nil
+	}
+	for _, s := range l.segments() {
+		if s != act && s.file != nil {
+			return nil // a rolled segment still awaits its sync
+		}
+	}
+	err := errors.Join(act.index.ReleaseFile(), act.timeIndex.ReleaseFile(), act.file.Close())
+	act.file = nil
+	if err != nil {
+		return l.fail(fmt.Errorf("close idle segment %d: %w", act.base, err))
+	}
+	return nil
 }
 
 // Close syncs the log, flushes its indexes and closes its files. Pending

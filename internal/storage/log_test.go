@@ -165,3 +165,28 @@ func TestAppendReadReopen(t *testing.T) {
 	}
 	l.Close()
 }
+
+func TestCloseIdleReopensOnAppend(t *testing.T) {
+	fsys := vfs.NewMem()
+	clock := &testClock{t: time.Unix(1_700_000_000, 0)}
+	l := openTestLog(t, fsys, DefaultConfig(), clock, false, 0)
+	defer l.Close()
+	res, err := l.Append(batch(t, "a", 2, clock.t.UnixMilli()), AppendOptions{})
+	if err != nil || l.WaitDurable(context.Background(), res.EndOffset) != nil {
+		t.Fatal(err)
+	}
+	if err := l.CloseIdle(time.Minute); err != nil || l.active().file == nil {
+		t.Fatalf("closed a log appended to just now: %v", err)
+	}
+	clock.t = clock.t.Add(2 * time.Minute)
+	if err := l.CloseIdle(time.Minute); err != nil || l.active().file != nil {
+		t.Fatalf("idle log kept its writer handle: %v", err)
+	}
+	res, err = l.Append(batch(t, "b", 2, clock.t.UnixMilli()), AppendOptions{})
+	if err != nil || l.WaitDurable(context.Background(), res.EndOffset) != nil {
+		t.Fatalf("append after idle close: %v", err)
+	}
+	if got, err := readValues(l); err != nil || len(got) != 4 || got[3] != "b-1" {
+		t.Fatalf("read after idle close: %v %v", got, err)
+	}
+}

@@ -18,7 +18,7 @@ import (
 const (
 	lockFile                   = ".lock"
 	deleteDirSuffix            = "-delete"
-	defaultReaderIdle          = time.Minute
+	defaultIdleTimeout         = time.Minute
 	defaultCheckpointInterval  = time.Minute
 	defaultRetentionCheck      = 5 * time.Minute
 	defaultBackgroundTickEvery = time.Second
@@ -38,6 +38,9 @@ type ManagerOptions struct {
 	// CheckpointInterval is log.flush.offset.checkpoint.interval.ms.
 	RetentionCheckInterval time.Duration
 	CheckpointInterval     time.Duration
+	// IdleTimeout closes the files of a partition unused for this long
+	// (default one minute).
+	IdleTimeout time.Duration
 	// RetentionBound returns the offset retention may delete up to (the
 	// high watermark); nil means the log's durable end.
 	RetentionBound func(*Log) int64
@@ -87,6 +90,9 @@ func OpenManager(o ManagerOptions) (*Manager, error) {
 	}
 	if o.CheckpointInterval <= 0 {
 		o.CheckpointInterval = defaultCheckpointInterval
+	}
+	if o.IdleTimeout <= 0 {
+		o.IdleTimeout = defaultIdleTimeout
 	}
 	m := &Manager{
 		o: o, fs: o.FS, dir: o.Dir, logger: o.Logger.With("log_dir", o.Dir),
@@ -371,7 +377,7 @@ func (m *Manager) background() {
 }
 
 // RunMaintenance does one round of background work: page-cache flushes
-// that are due, reaping deleted segment files, closing idle read handles,
+// that are due, reaping deleted segment files, closing idle files,
 // and, with retention, deleting segments that retention allows.
 func (m *Manager) RunMaintenance(retention bool) {
 	for _, l := range m.Logs() {
@@ -379,7 +385,9 @@ func (m *Manager) RunMaintenance(retention bool) {
 		if err := l.ReapDeleted(); err != nil {
 			m.logger.Warn("removing deleted segments failed", "partition", l.tp.String(), "err", err)
 		}
-		l.CloseIdleReaders(defaultReaderIdle)
+		if err := l.CloseIdle(m.o.IdleTimeout); err != nil {
+			m.logger.Error("closing idle files failed", "partition", l.tp.String(), "err", err)
+		}
 		if !retention {
 			continue
 		}

@@ -1,0 +1,55 @@
+package storage
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestSetTopicConfig(t *testing.T) {
+	ok := []struct {
+		key, value string
+		check      func(c Config) bool
+	}{
+		{"cleanup.policy", "compact", func(c Config) bool { return c.Compact && !c.Delete }},
+		{"cleanup.policy", "delete,compact", func(c Config) bool { return c.Compact && c.Delete }},
+		{"retention.ms", "-1", func(c Config) bool { return c.RetentionAge < 0 }},
+		{"retention.ms", "1000", func(c Config) bool { return c.RetentionAge == time.Second }},
+		{"flush.ms", "9223372036854775807", func(c Config) bool { return c.FlushInterval == Forever }},
+		{"flush.messages", "10000", func(c Config) bool { return c.FlushMessages == 10000 && !c.Durable() }},
+		{"segment.bytes", "1048576", func(c Config) bool { return c.SegmentBytes == 1<<20 }},
+		{"max.message.bytes", "2000000", func(c Config) bool { return c.MaxMessageBytes == 2000000 }},
+		{"message.timestamp.type", "CreateTime", func(c Config) bool { return true }},
+		{"compression.type", "producer", func(c Config) bool { return true }},
+		{"message.timestamp.difference.max.ms", "5000", func(c Config) bool {
+			return c.TimestampBeforeMax == 5*time.Second && c.TimestampAfterMax == 5*time.Second
+		}},
+	}
+	for _, c := range ok {
+		cfg := DefaultConfig()
+		handled, err := cfg.SetTopicConfig(c.key, c.value)
+		if !handled || err != nil || !c.check(cfg) {
+			t.Errorf("%s=%s: handled=%t err=%v cfg=%+v", c.key, c.value, handled, err, cfg)
+		}
+	}
+	bad := map[string]string{
+		"compression.type":       "gzip",
+		"message.timestamp.type": "LogAppendTime",
+		"segment.bytes":          "10",
+		"retention.ms":           "-2",
+		"cleanup.policy":         "forever",
+		"flush.messages":         "zero",
+		"segment.index.bytes":    "99999999999",
+	}
+	for key, value := range bad {
+		cfg := DefaultConfig()
+		handled, err := cfg.SetTopicConfig(key, value)
+		if !handled || err == nil || !strings.Contains(err.Error(), key) {
+			t.Errorf("%s=%s: handled=%t err=%v (want an error naming the key)", key, value, handled, err)
+		}
+	}
+	cfg := DefaultConfig()
+	if handled, err := cfg.SetTopicConfig("min.insync.replicas", "2"); handled || err != nil {
+		t.Errorf("min.insync.replicas is not a storage key: handled=%t err=%v", handled, err)
+	}
+}
