@@ -2,7 +2,7 @@ package protocol
 
 import "strconv"
 
-//go:generate go run ./gen -specs ../../../shared/kafka/messages -out .
+//go:generate go run ./gen -specs ../../../shared/kafka/messages,../../../shared/kafka/metadata-records,../../../shared/kafka/coordinator-records,../../../shared/kafka/storage-records -out .
 
 // APIKey identifies a Kafka API (Produce is 0, Fetch is 1, ...).
 type APIKey int16
@@ -94,4 +94,19 @@ func ResponseHeaderVersion(key APIKey, version int16) int16 {
 		return 1
 	}
 	return 0
+}
+
+// MetadataRecord is a generated metadata record: an entry of the
+// replicated metadata log, framed by the metadata package.
+type MetadataRecord interface {
+	// RecordType is the record's type id (the spec's apiKey).
+	RecordType() int16
+	// Versions returns the lowest and highest versions defined.
+	Versions() (lowest, highest int16)
+	// AppendTo appends the record encoded at version.
+	AppendTo(dst []byte, version int16) []byte
+	// Decode replaces the record with src decoded at version.
+	Decode(src []byte, version int16) error
+	// Default sets every field to its default.
+	Default()
 }

@@ -521,7 +521,12 @@ func (g *gen) emitWrite(b *w, f *field, expr, compact string, ctx versions) {
 func (g *gen) emitTop(b *w) {
 	s := g.s
 	name := s.Name
-	if s.APIKey != nil {
+	if s.APIKey != nil && s.Type == "metadata" {
+		b.p("// RecordType returns the metadata record type of %s.", name)
+		b.p("func (*%s) RecordType() int16 { return %d }", name, *s.APIKey)
+		b.p("")
+	}
+	if s.APIKey != nil && (s.Type == "request" || s.Type == "response") {
 		b.p("// APIKey returns the API key of %s.", name)
 		b.p("func (*%s) APIKey() APIKey { return %s }", name, keyConst(s))
 		b.p("")

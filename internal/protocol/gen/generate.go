@@ -7,12 +7,23 @@ import (
 	"strings"
 )
 
-// generate renders every spec in specDir; the result maps file names to
-// formatted Go source.
-func generate(specDir, pkg string) (map[string][]byte, error) {
-	specs, err := loadSpecs(specDir)
-	if err != nil {
-		return nil, err
+// generate renders every spec in the comma-separated specDirs; the result
+// maps file names to formatted Go source.
+func generate(specDirs, pkg string) (map[string][]byte, error) {
+	var specs []*spec
+	names := map[string]string{}
+	for _, dir := range strings.Split(specDirs, ",") {
+		s, err := loadSpecs(dir)
+		if err != nil {
+			return nil, err
+		}
+		for _, sp := range s {
+			if prev, dup := names[sp.Name]; dup {
+				return nil, fmt.Errorf("%s is defined in %s and %s", sp.Name, prev, dir)
+			}
+			names[sp.Name] = dir
+		}
+		specs = append(specs, s...)
 	}
 	files := map[string][]byte{}
 	raw := map[string][]byte{}
@@ -40,6 +51,7 @@ func generate(specDir, pkg string) (map[string][]byte, error) {
 	}
 	raw["zz_apis.go"] = apis
 	raw["zz_fuzz_test.go"] = emitFuzz(specs, pkg)
+	raw["zz_metadata_records.go"] = emitMetadataRegistry(specs, pkg)
 	for name, src := range raw {
 		out, err := format.Source(src)
 		if err != nil {
@@ -61,7 +73,7 @@ type apiPair struct {
 func emitAPIs(specs []*spec, pkg string) ([]byte, error) {
 	byKey := map[int16]*apiPair{}
 	for _, s := range specs {
-		if s.APIKey == nil {
+		if s.APIKey == nil || (s.Type != "request" && s.Type != "response") {
 			continue
 		}
 		p := byKey[*s.APIKey]
@@ -164,5 +176,34 @@ func emitFuzz(specs []*spec, pkg string) []byte {
 		b.p("func Fuzz%s(f *testing.F) { fuzzMessage(f, func() Message { return new(%s) }) }", s.Name, s.Name)
 		b.p("")
 	}
+	return b.Bytes()
+}
+
+// emitMetadataRegistry renders the metadata record types' constructor.
+func emitMetadataRegistry(specs []*spec, pkg string) []byte {
+	var b w
+	b.p(header, "the metadata record specs", pkg)
+	b.p("// NewMetadataRecord returns a new, defaulted metadata record of the given")
+	b.p("// type (the specs' apiKey), or nil.")
+	b.p("func NewMetadataRecord(recordType int16) MetadataRecord {")
+	b.p("\tvar m MetadataRecord")
+	b.p("\tswitch recordType {")
+	var ms []*spec
+	for _, s := range specs {
+		if s.Type == "metadata" && s.APIKey != nil {
+			ms = append(ms, s)
+		}
+	}
+	sort.Slice(ms, func(i, j int) bool { return *ms[i].APIKey < *ms[j].APIKey })
+	for _, s := range ms {
+		b.p("\tcase %d:", *s.APIKey)
+		b.p("\t\tm = new(%s)", s.Name)
+	}
+	b.p("\tdefault:")
+	b.p("\t\treturn nil")
+	b.p("\t}")
+	b.p("\tm.Default()")
+	b.p("\treturn m")
+	b.p("}")
 	return b.Bytes()
 }

@@ -1,14 +1,16 @@
 // Command gen turns Kafka's JSON message specifications into Go types with
 // version-aware encoders and bounded decoders.
 //
-// It reads every *.json file of -specs and writes one zz_<name>.go file per
-// message (requests and responses of one API share a file) plus
-// zz_apis.go, the API key table, into -out. Files named zz_*.go in -out that
+// It reads every *.json file of the -specs directories (messages, metadata
+// records, coordinator records, storage records) and writes one
+// zz_<name>.go file per spec (requests and responses of one API share a
+// file), zz_apis.go, the API key table, and zz_metadata_records.go, the
+// metadata record registry, into -out. Files named zz_*.go in -out that
 // it no longer writes are removed, so the output always mirrors the specs.
 //
 // Usage (from internal/protocol, through go generate):
 //
-//	go run ./gen -specs ../../../shared/kafka/messages -out .
+//	go run ./gen -specs ../../../shared/kafka/messages,../../../shared/kafka/metadata-records,… -out .
 package main
 
 import (
@@ -20,7 +22,7 @@ import (
 )
 
 func main() {
-	specDir := flag.String("specs", "", "directory of Kafka message specs (*.json)")
+	specDir := flag.String("specs", "", "comma-separated directories of Kafka specs (*.json)")
 	outDir := flag.String("out", ".", "output directory")
 	pkg := flag.String("pkg", "protocol", "Go package name of the output")
 	flag.Parse()
@@ -68,7 +70,7 @@ func writeFiles(dir string, files map[string][]byte) error {
 // responses, zz_<name>.go for everything else.
 func fileName(s *spec) string {
 	name := s.Name
-	if s.APIKey != nil {
+	if s.Type == "request" || s.Type == "response" {
 		name = apiName(s)
 	}
 	return "zz_" + snake(name) + ".go"
