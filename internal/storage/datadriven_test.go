@@ -26,7 +26,7 @@ import (
 // at 1,000,000 ms):
 //
 //	open [segment-bytes=N] [index-interval=N] [segment-index-bytes=N]
-//	     [flush-messages=N] [file-delete-delay=DURATION]
+//	     [flush-messages=N] [segment-ms=DURATION] [file-delete-delay=DURATION]
 //	     [clean] [recovery-point=N] [start-offset=N]
 //	    Opens the log. Config settings persist until changed. The
 //	    recovery point and log start default to the values the log had
@@ -39,19 +39,23 @@ import (
 //	append [epoch=N] [records=N] [batches=N] [ts=MS] [ts-deltas=(D,…)]
 //	       [codec=none|gzip|snappy|lz4|zstd]
 //	    A producer append (default 3 records, 1 batch, ts = the clock).
-//	    Record i of the k-th batch appended has key "k<i>" and value
-//	    "a<kkk>-<i>" (so an uncompressed batch is 61+15·records bytes).
-//	append-follower base=N [epoch=N] [records=N] [ts=MS] [ts-deltas=…] [codec=…]
-//	    A follower append of one batch whose offsets start at base; values
-//	    are "f<kkk>-<i>".
+//	    Record i of the k-th batch the script builds has key "k<i>" and
+//	    value "a<kkk>-<i>" (so an uncompressed batch is 61+15·records
+//	    bytes).
+//	append-follower base=N [epoch=N|epoch=(N,…)] [records=N] [batches=N] [ts=MS]
+//	                [ts-deltas=…] [codec=…]
+//	    A follower append of batches carrying offsets from base on and the
+//	    given leader epochs (one per batch if several); values are
+//	    "f<kkk>-<i>".
 //	roll | sync | truncate-to offset=N | set-start-offset offset=N
 //	retention [up-to=N] [retention-ms=N] [retention-bytes=N] [advance=DURATION]
 //	    Sets retention.ms/bytes (persisting), advances the clock, and runs
 //	    EnforceRetention(up-to, default the log end).
 //	advance by=DURATION | reap [advance=DURATION]
 //	crash [strict|seed=N] [recovery-point=N] [start-offset=N]
-//	    Power loss (CrashCloneStrict by default), then an unclean open of
-//	    the clone with the recovery point and log start the log had.
+//	    Power loss (CrashCloneStrict, the default, or CrashClone seeded), then an unclean open of
+//	    the clone with the recovery point and log start the log had. Prints
+//	    the sizes of the .log files the power loss left.
 //	read offset=N [max-bytes=N] [max-offset=N] [min-one]
 //	offset-for-time ts=N | max-timestamp | epochs | end-offset-for epoch=N
 //	values | print
@@ -97,7 +101,7 @@ type ddLog struct {
 	clock *testClock
 	cfg   Config
 	l     *Log
-	k     int   // batches appended so far, for record values
+	k     int   // batches built so far, for record values
 	rp    int64 // recovery point "checkpoint"
 	start int64 // log start offset "checkpoint"
 }
@@ -127,7 +131,7 @@ func (h *ddLog) run(d *datadriven.TestData) string {
 		*h = *newDDLog(t)
 		return "ok"
 	}
-	if d.Cmd != "open" && d.Cmd != "checkpoints" && h.l == nil {
+	if d.Cmd != "open" && d.Cmd != "checkpoints" && d.Cmd != "advance" && h.l == nil {
 		d.Fatalf(t, "%s: no open log", d.Cmd)
 	}
 	switch d.Cmd {
@@ -140,7 +144,7 @@ func (h *ddLog) run(d *datadriven.TestData) string {
 		err := h.l.Close()
 		h.checkpoint()
 		h.l = nil
-		return errOr(err, "closed")
+		return ddErrOr(err, "closed")
 	case "checkpoints":
 		if h.l != nil {
 			h.checkpoint()
@@ -151,17 +155,17 @@ func (h *ddLog) run(d *datadriven.TestData) string {
 	case "append-follower":
 		return h.append(d, true)
 	case "roll":
-		return errOr(h.l.Roll(), h.summary())
+		return ddErrOr(h.l.Roll(), h.summary())
 	case "sync":
-		return errOr(h.l.Sync(), h.summary())
+		return ddErrOr(h.l.Sync(), h.summary())
 	case "truncate-to":
 		var off int64
 		d.ScanArgs(t, "offset", &off)
-		return errOr(h.l.TruncateTo(off), h.summary())
+		return ddErrOr(h.l.TruncateTo(off), h.summary())
 	case "set-start-offset":
 		var off int64
 		d.ScanArgs(t, "offset", &off)
-		return errOr(h.l.SetStartOffset(off), h.summary())
+		return ddErrOr(h.l.SetStartOffset(off), h.summary())
 	case "retention":
 		cfg := h.l.Config()
 		var ms int64
@@ -177,13 +181,13 @@ func (h *ddLog) run(d *datadriven.TestData) string {
 		upTo := h.l.EndOffset()
 		d.MaybeScanArgs(t, "up-to", &upTo)
 		n, err := h.l.EnforceRetention(upTo)
-		return errOr(err, fmt.Sprintf("deleted %d segment(s)\n%s", n, h.summary()))
+		return ddErrOr(err, fmt.Sprintf("deleted %d segment(s)\n%s", n, h.summary()))
 	case "advance":
 		h.advance(d, "by")
 		return fmt.Sprintf("now=%d", h.clock.t.UnixMilli())
 	case "reap":
 		h.advance(d, "advance")
-		return errOr(h.l.ReapDeleted(), "ok")
+		return ddErrOr(h.l.ReapDeleted(), "ok")
 	case "crash":
 		var clone *vfs.MemFS
 		var seed uint64
@@ -196,15 +200,27 @@ func (h *ddLog) run(d *datadriven.TestData) string {
 		h.l.Close() // the process that was running; its file system is gone
 		h.l = nil
 		h.fs = clone
-		return h.open(d, true)
+		var b strings.Builder
+		b.WriteString("power loss leaves:")
+		ents, err := clone.ReadDir(ddDir)
+		if err != nil {
+			d.Fatalf(t, "%v", err)
+		}
+		sort.Slice(ents, func(i, j int) bool { return ents[i].Name < ents[j].Name })
+		for _, e := range ents {
+			if strings.HasSuffix(e.Name, logSuffix) {
+				fmt.Fprintf(&b, " %s %d", e.Name, e.Size)
+			}
+		}
+		return b.String() + "\n" + h.open(d, true)
 	case "read":
 		return h.read(d)
 	case "offset-for-time":
 		var ts int64
 		d.ScanArgs(t, "ts", &ts)
-		return fmtTimestampOffset(h.l.OffsetForTimestamp(ts))
+		return ddTimestampOffset(h.l.OffsetForTimestamp(ts))
 	case "max-timestamp":
-		return fmtTimestampOffset(h.l.MaxTimestamp())
+		return ddTimestampOffset(h.l.MaxTimestamp())
 	case "epochs":
 		var b strings.Builder
 		for _, e := range h.l.Epochs().Entries() {
@@ -260,13 +276,15 @@ func (h *ddLog) open(d *datadriven.TestData, crashed bool) string {
 		d.MaybeScanArgs(t, "index-interval", &h.cfg.IndexIntervalBytes)
 		d.MaybeScanArgs(t, "segment-index-bytes", &h.cfg.SegmentIndexBytes)
 		d.MaybeScanArgs(t, "flush-messages", &h.cfg.FlushMessages)
-		var s string
-		if d.MaybeScanArgs(t, "file-delete-delay", &s) {
-			dur, err := time.ParseDuration(s)
-			if err != nil {
-				d.Fatalf(t, "file-delete-delay: %v", err)
+		for key, dst := range map[string]*time.Duration{"file-delete-delay": &h.cfg.FileDeleteDelay, "segment-ms": &h.cfg.SegmentAge} {
+			var s string
+			if d.MaybeScanArgs(t, key, &s) {
+				dur, err := time.ParseDuration(s)
+				if err != nil {
+					d.Fatalf(t, "%s: %v", key, err)
+				}
+				*dst = dur
 			}
-			h.cfg.FileDeleteDelay = dur
 		}
 	}
 	rp, start := h.rp, h.start
@@ -298,7 +316,23 @@ func (h *ddLog) append(d *datadriven.TestData, follower bool) string {
 	d.MaybeScanArgs(t, "records", &records)
 	d.MaybeScanArgs(t, "batches", &batches)
 	d.MaybeScanArgs(t, "ts", &ts)
-	d.MaybeScanArgs(t, "epoch", &epoch)
+	var epochs []int32 // a follower's batches may carry different epochs
+	if arg, ok := d.Arg("epoch"); ok {
+		for _, v := range arg.Vals {
+			n, err := strconv.ParseInt(v, 10, 32)
+			if err != nil {
+				d.Fatalf(t, "epoch: %v", err)
+			}
+			epochs = append(epochs, int32(n))
+		}
+		epoch = epochs[0]
+		if len(epochs) > 1 {
+			if !follower {
+				d.Fatalf(t, "epoch: one epoch for a producer append")
+			}
+			batches = len(epochs)
+		}
+	}
 	if follower {
 		d.ScanArgs(t, "base", &base)
 	}
@@ -331,7 +365,7 @@ func (h *ddLog) append(d *datadriven.TestData, follower bool) string {
 		}
 	}
 	var data []byte
-	for range batches {
+	for bi := range batches {
 		h.k++
 		prefix := "a"
 		if follower {
@@ -347,6 +381,9 @@ func (h *ddLog) append(d *datadriven.TestData, follower bool) string {
 		if follower {
 			b.BaseOffset = base
 			b.PartitionLeaderEpoch = epoch
+			if len(epochs) > 1 {
+				b.PartitionLeaderEpoch = epochs[bi]
+			}
 			base += int64(records)
 		}
 		for i := range records {
@@ -416,7 +453,7 @@ func (h *ddLog) read(d *datadriven.TestData) string {
 	return b.String()
 }
 
-func fmtTimestampOffset(r TimestampOffset, ok bool, err error) string {
+func ddTimestampOffset(r TimestampOffset, ok bool, err error) string {
 	switch {
 	case err != nil:
 		return "error: " + err.Error()
@@ -426,7 +463,7 @@ func fmtTimestampOffset(r TimestampOffset, ok bool, err error) string {
 	return fmt.Sprintf("offset=%d ts=%d", r.Offset, r.Timestamp)
 }
 
-func errOr(err error, out string) string {
+func ddErrOr(err error, out string) string {
 	if err != nil {
 		return "error: " + err.Error()
 	}

@@ -229,7 +229,7 @@ func (l *Log) Sync() error {
 	segs := l.segments()
 	var dirty []pending
 	for _, s := range segs {
-		if sz := s.size.Load(); sz > s.syncedSize.Load() || (s != segs[len(segs)-1] && s.file != nil) {
+		if sz := s.size.Load(); sz > s.syncedSize.Load() || s.dirty.Swap(false) || (s != segs[len(segs)-1] && !s.retired) {
 			dirty = append(dirty, pending{s, sz})
 		}
 	}
@@ -266,7 +266,7 @@ func (l *Log) Sync() error {
 	active := segs[len(segs)-1]
 	var retire []*segment
 	for _, s := range segs[:len(segs)-1] {
-		if s.file != nil && s.syncedSize.Load() == s.size.Load() {
+		if !s.retired && s.syncedSize.Load() == s.size.Load() {
 			retire = append(retire, s)
 		}
 	}
@@ -284,7 +284,7 @@ func (l *Log) Sync() error {
 	l.mu.Lock()
 	rp := active.base
 	for _, s := range l.segments() {
-		if s.file != nil && s != active {
+		if !s.retired && s != active {
 			rp = s.base
 			break
 		}

@@ -231,7 +231,11 @@ func (l *Log) appendLocked(records []byte, infos []batchInfo, cfg *Config, opts 
 	}
 	last := infos[len(infos)-1].nextOffset - 1
 
-	if err := l.maybeRollLocked(len(records), first, last, cfg, now); err != nil {
+	maxTS := int64(-1)
+	for i := range infos {
+		maxTS = max(maxTS, infos[i].maxTimestamp)
+	}
+	if err := l.maybeRollLocked(len(records), first, last, maxTS, cfg, now); err != nil {
 		return AppendResult{}, err
 	}
 	if act := l.active(); act.file == nil {
@@ -295,11 +299,18 @@ func (l *Log) assignEpochsLocked(records []byte, infos []batchInfo, opts AppendO
 // maybeRollLocked rolls the active segment if appending size bytes
 // covering offsets first..last would break one of its limits: segment.bytes,
 // segment.ms, a full index, or relative offsets beyond int32.
-func (l *Log) maybeRollLocked(size int, first, last int64, cfg *Config, now time.Time) error {
+func (l *Log) maybeRollLocked(size int, first, last, maxTS int64, cfg *Config, now time.Time) error {
 	s := l.active()
 	cur := s.size.Load()
+	// segment.ms, as Kafka counts it: from the first batch's timestamp to
+	// the incoming batches' when both have one, else by the clock since
+	// the segment was created.
+	waited := now.Sub(s.createdAt).Milliseconds()
+	if s.firstBatchTS >= 0 && maxTS >= 0 {
+		waited = maxTS - s.firstBatchTS
+	}
 	roll := cur > 0 && (cur+int64(size) > cfg.SegmentBytes ||
-		(s.firstBatchUnixMs > 0 && now.UnixMilli()-s.firstBatchUnixMs >= cfg.SegmentAge.Milliseconds()) ||
+		waited > cfg.SegmentAge.Milliseconds() ||
 		s.index.Full() || s.timeIndex.Full() ||
 		last-s.base > math.MaxInt32)
 	if !roll {
@@ -322,7 +333,7 @@ func (l *Log) Roll() error {
 // keeps its writer handle until a sync has covered it. Called with mu held.
 func (l *Log) rollLocked(base int64, cfg *Config) error {
 	old := l.active()
-	if err := old.timeIndex.MaybeAppend(old.maxTimestamp.Load(), old.offsetOfMaxTS); err != nil {
+	if err := old.sealTimeIndex(); err != nil {
 		return l.fail(err)
 	}
 	if err := old.index.Flush(); err != nil {
@@ -335,6 +346,7 @@ func (l *Log) rollLocked(base int64, cfg *Config) error {
 	if err != nil {
 		return l.fail(err)
 	}
+	s.createdAt = l.now()
 	segs := append(append([]*segment(nil), l.segments()...), s)
 	l.setSegments(segs)
 	l.dirDirty = true

@@ -176,7 +176,10 @@ func (l *Log) scanForTimestamp(s *segment, pos int64, ts, minOffset int64) (Time
 		if last < minOffset {
 			return true
 		}
-		buf = append(buf[:0], make([]byte, n)...)
+		if cap(buf) < int(n) {
+			buf = make([]byte, n)
+		}
+		buf = buf[:n]
 		if _, err := f.ReadAt(buf, p); err != nil {
 			ferr = err
 			return false
@@ -211,16 +214,77 @@ func (l *Log) scanForTimestamp(s *segment, pos int64, ts, minOffset int64) (Time
 	return found, ok, err
 }
 
-// MaxTimestamp returns the record with the largest timestamp (the first
-// one, if several share it), or false for an empty log (ListOffsets
-// MAX_TIMESTAMP, KIP-734).
+// MaxTimestamp returns the record with the largest timestamp at or after
+// the log start (the first one, if several share it), or false for an
+// empty log (ListOffsets MAX_TIMESTAMP, KIP-734). Whole segments answer
+// from their largest timestamp; the one holding the log start is read, as
+// records below the start do not count.
 func (l *Log) MaxTimestamp() (TimestampOffset, bool, error) {
+	start := l.startOffset.Load()
 	best := int64(-1)
 	for _, s := range l.segments() {
-		best = max(best, s.maxTimestamp.Load())
+		switch {
+		case s.nextOffset.Load() <= start:
+		case s.base >= start:
+			best = max(best, s.maxTimestamp.Load())
+		default:
+			ts, err := l.maxTimestampFrom(s, start)
+			if err != nil {
+				return TimestampOffset{}, false, err
+			}
+			best = max(best, ts)
+		}
 	}
 	if best < 0 {
 		return TimestampOffset{}, false, nil
 	}
 	return l.OffsetForTimestamp(best)
+}
+
+// maxTimestampFrom returns the largest record timestamp in s at or after
+// offset, -1 if none.
+func (l *Log) maxTimestampFrom(s *segment, offset int64) (int64, error) {
+	f, release, err := s.acquire(l.now().UnixNano())
+	if err != nil {
+		return -1, err
+	}
+	defer release()
+	_, pos := s.index.Lookup(offset)
+	best := int64(-1)
+	var it record.Records
+	defer it.Close()
+	var buf []byte
+	var ferr error
+	err = scanHeaders(f, int64(pos), s.size.Load(), func(b batchPos) bool {
+		switch {
+		case b.last < offset:
+		case b.base >= offset:
+			best = max(best, b.maxTimestamp)
+		default:
+			// The batch straddles offset: only its records from there count.
+			if cap(buf) < int(b.size) {
+				buf = make([]byte, b.size)
+			}
+			buf = buf[:b.size]
+			if _, err := f.ReadAt(buf, b.pos); err != nil {
+				ferr = err
+				return false
+			}
+			if err := it.Reset(buf, record.Options{MaxDecompressedBytes: 1 << 30}); err != nil {
+				ferr = err
+				return false
+			}
+			for it.Next() {
+				if it.Offset() >= offset {
+					best = max(best, it.Timestamp())
+				}
+			}
+			ferr = it.Err()
+		}
+		return ferr == nil
+	})
+	if err == nil {
+		err = ferr
+	}
+	return best, err
 }

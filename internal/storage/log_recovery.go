@@ -4,7 +4,9 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
+	"math"
 	"sort"
 	"strings"
 	"sync/atomic"
@@ -65,7 +67,7 @@ func Open(o OpenOptions) (*Log, error) {
 	l.notify.Store(&ch)
 	l.lastSync = o.Now()
 
-	if err := mkdirDurable(o.FS, o.Dir); err != nil {
+	if err := vfs.MkdirAllDurable(o.FS, o.Dir); err != nil {
 		return nil, fmt.Errorf("open log %s: %w", o.Dir, err)
 	}
 	epochs, err := OpenLeaderEpochCache(o.FS, o.Dir)
@@ -82,6 +84,19 @@ func Open(o OpenOptions) (*Log, error) {
 	}
 	l.setSegments(segs)
 	last := segs[len(segs)-1]
+	if o.LogStartOffset > last.nextOffset.Load() {
+		// Every record is below the checkpointed log start (it was moved
+		// past the data, by DeleteRecords or a truncation): start afresh
+		// there.
+		l.mu.Lock()
+		err := l.truncateFullyLocked(o.LogStartOffset)
+		l.mu.Unlock()
+		if err != nil {
+			return nil, err
+		}
+		segs = l.segments()
+		last = segs[0]
+	}
 	l.endOffset.Store(last.nextOffset.Load())
 	l.startOffset.Store(min(max(o.LogStartOffset, segs[0].base), l.endOffset.Load()))
 	if err := epochs.TruncateFromEnd(l.endOffset.Load()); err != nil {
@@ -155,7 +170,7 @@ func (l *Log) loadSegments(cfg *Config, o OpenOptions) ([]*segment, error) {
 
 	var segs []*segment
 	for i, base := range bases {
-		s := &segment{fs: l.fs, dir: l.dir, base: base}
+		s := &segment{fs: l.fs, dir: l.dir, base: base, firstBatchTS: -1, createdAt: l.now()}
 		s.maxTimestamp.Store(-1)
 		s.nextOffset.Store(base)
 		s.size.Store(sizes[base])
@@ -164,8 +179,10 @@ func (l *Log) loadSegments(cfg *Config, o OpenOptions) ([]*segment, error) {
 		// data past the recovery point: the last segment below it and
 		// every one after.
 		nextBase := int64(-1)
+		s.limit = math.MaxInt64
 		if !isLast {
 			nextBase = bases[i+1]
+			s.limit = nextBase
 		}
 		needScan := !o.CleanShutdown && (isLast || nextBase > o.RecoveryPoint)
 		if err := l.openSegment(s, cfg, needScan, isLast); err != nil {
@@ -177,12 +194,21 @@ func (l *Log) loadSegments(cfg *Config, o OpenOptions) ([]*segment, error) {
 		}
 		segs = append(segs, s)
 		if needScan && s.truncated && !isLast {
-			// A torn segment followed by others: the later ones must hold
-			// nothing, or the tear was corruption.
-			for _, later := range bases[i+1:] {
-				if sizes[later] > 0 {
-					return segs, l.corruption(&CorruptionError{Segment: base, Position: s.size.Load(), Err: errors.New("a torn segment is followed by a non-empty one")})
+			// A segment torn before others. When its bad bytes look like a
+			// write cut short (a partial batch or zeros to the end), no sync
+			// completed after it — a sync covers every dirty segment — so
+			// nothing in the later segments was acknowledged, and they go,
+			// as Kafka's recovery drops them. A complete batch that fails
+			// its checks is corruption instead.
+			if !s.tornWrite {
+				for _, later := range bases[i+1:] {
+					if sizes[later] > 0 {
+						return segs, l.corruption(&CorruptionError{Segment: base, Position: s.size.Load(), Err: errors.New("a corrupt batch ends a segment that later segments follow")})
+					}
 				}
+			}
+			for _, later := range bases[i+1:] {
+				l.logger.Warn("removed segment after a torn one", "base_offset", later, "torn_segment", base)
 				if err := l.removeSegmentFiles(later); err != nil {
 					return segs, err
 				}
@@ -236,13 +262,14 @@ func (l *Log) openTrusted(s *segment, cfg *Config, last bool) error {
 		s.timeIndex.Close()
 		return fmt.Errorf("%w: empty index for a segment of %d bytes", ErrCorruptIndex, s.size.Load())
 	}
-	if err := l.loadEnd(s, f); err != nil {
+	if err := s.loadTail(f); err != nil {
 		s.index.Close()
 		s.timeIndex.Close()
 		return err
 	}
 	s.syncedSize.Store(s.size.Load())
 	if !last {
+		s.retired = true
 		return errors.Join(s.index.ReleaseFile(), s.timeIndex.ReleaseFile())
 	}
 	s.file, err = l.fs.OpenReadWrite(s.path(logSuffix))
@@ -273,38 +300,13 @@ func (l *Log) openScanned(s *segment, cfg *Config, last bool) error {
 		}
 	}
 	s.file = f
+	if err := s.sealTimeIndex(); err != nil {
+		return err
+	}
 	if err := s.index.Flush(); err != nil {
 		return err
 	}
 	return s.timeIndex.Flush()
-}
-
-// loadEnd finds a trusted segment's end offset and max timestamp from its
-// indexes and the batches after the last index entry.
-func (l *Log) loadEnd(s *segment, f vfs.File) error {
-	size := s.size.Load()
-	_, pos := s.index.Lookup(1 << 62)
-	if int64(pos) > size {
-		return fmt.Errorf("%w: index points past the end of segment %d", ErrCorruptIndex, s.base)
-	}
-	next := s.base
-	err := scanPositions(f, int64(pos), size, func(p, _, last int64, n int32) bool {
-		if p+int64(n) > size {
-			next = -1
-			return false
-		}
-		next = last + 1
-		return true
-	})
-	if err != nil || next < 0 {
-		return fmt.Errorf("segment %d: tail does not end on a batch boundary", s.base)
-	}
-	s.nextOffset.Store(max(next, s.base))
-	if ts, _ := s.timeIndex.LastEntry(); ts >= 0 {
-		s.maxTimestamp.Store(ts)
-	}
-	s.bytesSinceIndex = int(size - int64(pos))
-	return nil
 }
 
 // recoverSegment validates every batch of s, rebuilding its indexes. The
@@ -318,16 +320,21 @@ func (l *Log) recoverSegment(s *segment, f vfs.File, cfg *Config) error {
 	prevLast := s.base - 1
 	s.size.Store(0)
 	for pos < size {
-		bad, n, err := l.readValidBatch(f, pos, size, &buf, prevLast)
+		bad, n, err := l.readValidBatch(f, pos, size, &buf, prevLast, s.maxOffset())
 		if err != nil {
 			return err
 		}
 		if bad != nil {
-			if next, ok := l.findValidBatchAfter(f, pos, size, prevLast); ok {
+			next, found, exhausted := l.findValidBatchAfter(f, pos, size, prevLast, s.maxOffset())
+			switch {
+			case found:
 				return l.corruption(&CorruptionError{Segment: s.base, Position: pos, Err: fmt.Errorf("%v; a valid batch follows at %d", bad, next)})
+			case exhausted:
+				return l.corruption(&CorruptionError{Segment: s.base, Position: pos, Err: fmt.Errorf("%v; too much data follows to rule out valid batches", bad)})
 			}
 			l.logger.Warn("truncated torn tail", "base_offset", s.base, "position", pos, "bytes", size-pos, "reason", bad)
 			s.truncated = true
+			s.tornWrite = errors.Is(bad, errTornBatch)
 			break
 		}
 		h, _ := record.ParseHeader(buf[:n])
@@ -369,18 +376,25 @@ func CorruptionsDetected() int64 { return corruptionsDetected.Load() }
 
 // readValidBatch reads the batch at pos into *buf and validates it. It
 // returns bad != nil (and no error) when the bytes are not a valid batch
-// following prevLast.
-func (l *Log) readValidBatch(f vfs.File, pos, size int64, buf *[]byte, prevLast int64) (bad error, n int, err error) {
+// following prevLast with offsets at most maxOffset; bad wraps
+// errTornBatch when they look like a write cut short — a partial batch or
+// zeros — rather than a complete batch that fails its checks.
+func (l *Log) readValidBatch(f vfs.File, pos, size int64, buf *[]byte, prevLast, maxOffset int64) (bad error, n int, err error) {
 	var hdr [record.HeaderSize]byte
 	if size-pos < int64(len(hdr)) {
-		return errTornBatch, 0, nil
+		return fmt.Errorf("%w: %d bytes at %d, less than a batch header", errTornBatch, size-pos, pos), 0, nil
 	}
 	if _, err := f.ReadAt(hdr[:], pos); err != nil {
 		return nil, 0, fmt.Errorf("read at %d: %w", pos, err)
 	}
 	length := int64(int32(binary.BigEndian.Uint32(hdr[8:])))
-	if length < record.MinBatchLength || length > size-pos-record.LengthFieldEnd {
-		return fmt.Errorf("%w: batch length %d at %d", errTornBatch, length, pos), 0, nil
+	switch {
+	case length < record.MinBatchLength && allZero(hdr[:]):
+		return fmt.Errorf("%w: zeros at %d", errTornBatch, pos), 0, nil
+	case length > size-pos-record.LengthFieldEnd:
+		return fmt.Errorf("%w: batch at %d claims %d bytes past the end", errTornBatch, pos, length), 0, nil
+	case length < record.MinBatchLength:
+		return fmt.Errorf("batch length %d at %d", length, pos), 0, nil
 	}
 	n = record.LengthFieldEnd + int(length)
 	if cap(*buf) < n {
@@ -400,30 +414,78 @@ func (l *Log) readValidBatch(f vfs.File, pos, size int64, buf *[]byte, prevLast 
 	if err != nil {
 		return err, 0, nil
 	}
-	if h.BaseOffset <= prevLast || h.LastOffsetDelta < 0 {
-		return fmt.Errorf("batch at %d has offsets %d..%d after %d", pos, h.BaseOffset, h.LastOffset(), prevLast), 0, nil
+	if h.BaseOffset <= prevLast || h.LastOffsetDelta < 0 || h.BaseOffset > maxOffset || h.LastOffset() > maxOffset {
+		return fmt.Errorf("batch at %d has offsets %d..%d, outside (%d, %d]", pos, h.BaseOffset, h.LastOffset(), prevLast, maxOffset), 0, nil
 	}
 	*buf = b
 	return nil, n, nil
 }
 
-// findValidBatchAfter looks for any valid batch starting after pos: proof
-// that the bad bytes at pos are corruption, not a torn tail.
-func (l *Log) findValidBatchAfter(f vfs.File, pos, size, prevLast int64) (int64, bool) {
-	var buf []byte
-	var hdr [record.HeaderSize]byte
-	for p := pos + 1; p+record.HeaderSize <= size; p++ {
-		if _, err := f.ReadAt(hdr[:], p); err != nil {
-			return 0, false
-		}
-		if hdr[16] != 2 {
-			continue
-		}
-		if bad, _, err := l.readValidBatch(f, p, size, &buf, prevLast); err == nil && bad == nil {
-			return p, true
+// plausibleHeader rules out, from its header alone, a batch that cannot
+// be valid after prevLast, so the search reads whole batches only for
+// candidates that might be.
+func plausibleHeader(hdr []byte, prevLast, maxOffset int64) bool {
+	h, err := record.ParseHeader(hdr)
+	if err != nil {
+		return false
+	}
+	body := int64(h.BatchLength) - (record.HeaderSize - record.LengthFieldEnd)
+	switch {
+	case h.BaseOffset <= prevLast, h.BaseOffset > maxOffset, h.LastOffsetDelta < 0,
+		h.LastOffset() > maxOffset, h.NumRecords < 0, !h.Attributes.Codec().Valid():
+		return false
+	case h.Attributes.Codec() == record.CodecNone && (h.NumRecords == 0) != (body == 0):
+		return false // an uncompressed batch's body is its records
+	}
+	return true
+}
+
+func allZero(b []byte) bool {
+	for _, c := range b {
+		if c != 0 {
+			return false
 		}
 	}
-	return 0, false
+	return true
+}
+
+// findValidBatchAfter looks for any valid batch starting after pos: proof
+// that the bad bytes at pos are corruption, not a torn tail. The search
+// reads the rest of the segment in windows and checks a candidate only
+// where a magic byte sits; its total reads are bounded (exhausted reports
+// that the bound was hit before the end).
+func (l *Log) findValidBatchAfter(f vfs.File, pos, size, prevLast, maxOffset int64) (at int64, found, exhausted bool) {
+	budget := 2*(size-pos) + 16<<20
+	var buf []byte
+	window := make([]byte, 64<<10)
+	for start := pos + 1; start+record.HeaderSize <= size; start += int64(len(window)) - record.HeaderSize {
+		n := min(int64(len(window)), size-start)
+		if _, err := f.ReadAt(window[:n], start); err != nil && !errors.Is(err, io.EOF) {
+			return 0, false, false
+		}
+		budget -= n
+		for i := int64(0); i+record.HeaderSize <= n; i++ {
+			if window[i+16] != 2 {
+				continue
+			}
+			length := int64(int32(binary.BigEndian.Uint32(window[i+8:])))
+			if length < record.MinBatchLength || length > size-start-i-record.LengthFieldEnd ||
+				!plausibleHeader(window[i:i+record.HeaderSize], prevLast, maxOffset) {
+				continue
+			}
+			budget -= record.LengthFieldEnd + length
+			if budget < 0 {
+				return 0, false, true
+			}
+			if bad, _, err := l.readValidBatch(f, start+i, size, &buf, prevLast, maxOffset); err == nil && bad == nil {
+				return start + i, true, false
+			}
+		}
+		if n < int64(len(window)) {
+			break
+		}
+	}
+	return 0, false, false
 }
 
 // indexRecovered adds a recovered batch to the segment's indexes, as
@@ -434,8 +496,8 @@ func (s *segment) indexRecovered(b *batchInfo, cfg *Config) error {
 		s.maxTimestamp.Store(b.maxTimestamp)
 		s.offsetOfMaxTS = b.baseOffset
 	}
-	if s.firstBatchUnixMs == 0 && b.maxTimestamp >= 0 {
-		s.firstBatchUnixMs = b.maxTimestamp
+	if s.firstBatchTS < 0 && at == 0 {
+		s.firstBatchTS = b.maxTimestamp
 	}
 	if s.bytesSinceIndex >= cfg.IndexIntervalBytes || at == 0 {
 		if err := s.index.Append(b.baseOffset, int32(at)); err != nil {
@@ -455,33 +517,4 @@ func (l *Log) closeSegments() {
 		s.closeFiles()
 		s.markDeleted()
 	}
-}
-
-// mkdirDurable creates dir and any missing parents and syncs the parent of
-// each directory it created, so the new entries survive a power loss.
-func mkdirDurable(fsys vfs.FS, dir string) error {
-	var created []string
-	for d := dir; ; d = fsys.PathDir(d) {
-		if _, err := fsys.Stat(d); err == nil {
-			break
-		} else if !errors.Is(err, errNotExist) {
-			return err
-		}
-		created = append(created, d)
-		if fsys.PathDir(d) == d {
-			break
-		}
-	}
-	if len(created) == 0 {
-		return nil
-	}
-	if err := fsys.MkdirAll(dir, 0o755); err != nil {
-		return err
-	}
-	for _, d := range created {
-		if err := fsys.SyncDir(fsys.PathDir(d)); err != nil {
-			return err
-		}
-	}
-	return nil
 }

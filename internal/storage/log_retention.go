@@ -6,11 +6,12 @@ import (
 	"time"
 )
 
-// TruncateTo removes every batch at or after offset, as a follower does
-// when its log diverges from the leader's. Whole later segments are
-// removed; the segment holding offset is cut at the batch that reaches it.
-// The log end becomes offset (or the base of the cut batch if offset fell
-// inside it). The cut is durable once the next Sync returns.
+// TruncateTo removes every record at or after offset, as a follower does
+// when its log diverges from the leader's. Later segments are removed; the
+// segment holding offset is cut before the batch that reaches it, so a
+// batch holding offset goes whole and the log ends at its base. The log
+// start drops to offset if it was above (the end never goes below it). Truncating below the first segment empties the log and starts it
+// at offset. The cut is durable once the next Sync returns.
 func (l *Log) TruncateTo(offset int64) error {
 	l.syncMu.Lock()
 	defer l.syncMu.Unlock()
@@ -22,25 +23,22 @@ func (l *Log) TruncateTo(offset int64) error {
 	if offset >= l.endOffset.Load() {
 		return nil
 	}
-	if offset < l.startOffset.Load() {
-		return fmt.Errorf("%w: truncate to %d below the log start %d", ErrOffsetOutOfRange, offset, l.startOffset.Load())
-	}
 	segs := l.segments()
+	if offset < segs[0].base {
+		return l.truncateFullyLocked(offset)
+	}
+	newStart := min(l.startOffset.Load(), offset)
 	i, s := segmentFor(segs, offset)
 	if i < 0 {
 		i, s = 0, segs[0]
 	}
-	// Later segments go entirely.
 	for _, later := range segs[i+1:] {
-		if err := later.closeFiles(); err != nil {
-			return l.fail(err)
-		}
-		later.markDeleted()
-		if err := l.removeSegmentFiles(later.base); err != nil {
-			return l.fail(err)
+		if err := l.dropSegmentLocked(later); err != nil {
+			return err
 		}
 	}
 	segs = segs[:i+1]
+	s.retired = false
 	if s.file == nil {
 		// A retired segment becomes active again; its indexes reopen
 		// their files on the next write.
@@ -54,41 +52,95 @@ func (l *Log) TruncateTo(offset int64) error {
 	if err != nil {
 		return l.fail(fmt.Errorf("truncate segment %d: %w", s.base, err))
 	}
-	newEnd := offset
+	// Index entries go from the first removed batch's base on: when offset
+	// falls inside a batch, that batch starts below offset.
+	indexCut := offset
 	if pos < s.size.Load() {
-		// The batch at pos reaches offset; if it starts before offset, the
-		// whole batch goes and the end is its base.
-		if err := scanPositions(s.file, pos, s.size.Load(), func(_, base, _ int64, _ int32) bool {
-			newEnd = min(offset, base)
+		if err := scanHeaders(s.file, pos, s.size.Load(), func(b batchPos) bool {
+			indexCut = min(offset, b.base)
 			return false
 		}); err != nil {
-			return l.fail(err)
+			return l.fail(fmt.Errorf("truncate segment %d: %w", s.base, err))
 		}
 		if err := s.file.Truncate(pos); err != nil {
 			return l.fail(fmt.Errorf("truncate segment %d: %w", s.base, err))
 		}
 		s.size.Store(pos)
 		s.syncedSize.Store(min(s.syncedSize.Load(), pos))
+		s.dirty.Store(true)
 	}
-	if err := s.index.TruncateTo(newEnd); err != nil {
+	if err := s.index.TruncateTo(indexCut); err != nil {
 		return l.fail(err)
 	}
-	if err := s.timeIndex.TruncateTo(newEnd); err != nil {
+	if err := s.timeIndex.TruncateTo(indexCut); err != nil {
 		return l.fail(err)
 	}
-	s.nextOffset.Store(max(newEnd, s.base))
-	s.bytesSinceIndex = l.cfg.Load().IndexIntervalBytes // index the next append
+	if err := s.loadTail(s.file); err != nil {
+		return l.fail(fmt.Errorf("truncate segment %d: %w", s.base, err))
+	}
+	if s.size.Load() == 0 {
+		s.createdAt = l.now()
+	}
+	// The log ends where the first removed batch began (offset itself when
+	// it was a batch boundary), never below the log start. Kafka ends it
+	// at offset even inside a batch; that gap would not survive a restart,
+	// which recomputes the end from the data, and replication only
+	// truncates at batch boundaries, where the two agree.
+	end := max(indexCut, newStart)
+	s.nextOffset.Store(end)
 	l.setSegments(segs)
-	l.endOffset.Store(newEnd)
-	l.durable.Store(min(l.durable.Load(), newEnd))
-	l.recoveryPoint.Store(min(l.recoveryPoint.Load(), s.base))
-	l.dirDirty = true
+	l.startOffset.Store(newStart)
+	l.setEndAfterTruncateLocked(end, s.base)
+	return nil
+}
+
+// truncateFullyLocked removes every segment and starts an empty log at
+// offset (Kafka's truncateFullyAndStartAt).
+func (l *Log) truncateFullyLocked(offset int64) error {
+	for _, s := range l.segments() {
+		if err := l.dropSegmentLocked(s); err != nil {
+			return err
+		}
+	}
+	s, err := createSegment(l.fs, l.dir, offset, l.cfg.Load())
+	if err != nil {
+		return l.fail(err)
+	}
+	s.createdAt = l.now()
+	l.setSegments([]*segment{s})
+	l.startOffset.Store(offset)
 	if l.epochs != nil {
-		if err := l.epochs.TruncateFromEnd(newEnd); err != nil {
+		if err := l.epochs.Clear(); err != nil {
 			return l.fail(err)
 		}
 	}
+	l.setEndAfterTruncateLocked(offset, offset)
 	return nil
+}
+
+// dropSegmentLocked closes and removes a segment's files at once (a
+// truncation, unlike retention, keeps no .deleted copies).
+func (l *Log) dropSegmentLocked(s *segment) error {
+	if err := s.closeFiles(); err != nil {
+		return l.fail(err)
+	}
+	s.markDeleted()
+	if err := l.removeSegmentFiles(s.base); err != nil {
+		return l.fail(err)
+	}
+	return nil
+}
+
+func (l *Log) setEndAfterTruncateLocked(end, segBase int64) {
+	l.endOffset.Store(end)
+	l.durable.Store(min(l.durable.Load(), end))
+	l.recoveryPoint.Store(min(l.recoveryPoint.Load(), segBase))
+	l.dirDirty = true
+	if l.epochs != nil {
+		if err := l.epochs.TruncateFromEnd(end); err != nil {
+			l.fail(err)
+		}
+	}
 }
 
 // SetStartOffset moves the log start offset forward (DeleteRecords) and
@@ -245,7 +297,7 @@ func (l *Log) CloseIdle(idle time.Duration) error {
 		return nil
 	}
 	for _, s := range l.segments() {
-		if s != act && s.file != nil {
+		if s != act && !s.retired {
 			return nil // a rolled segment still awaits its sync
 		}
 	}
@@ -274,6 +326,9 @@ func (l *Log) Close() error {
 	}
 	for _, s := range l.segments() {
 		if s.index != nil {
+			if s.file != nil {
+				errs = append(errs, s.sealTimeIndex())
+			}
 			if err := s.index.Sync(); err != nil {
 				errs = append(errs, err)
 			}
@@ -284,7 +339,7 @@ func (l *Log) Close() error {
 		errs = append(errs, s.closeFiles())
 		s.markDeleted()
 	}
-	if err == nil && len(errs) == 0 {
+	if err == nil && errors.Join(errs...) == nil {
 		l.recoveryPoint.Store(l.endOffset.Load())
 	}
 	if l.epochs != nil {

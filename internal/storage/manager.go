@@ -98,7 +98,7 @@ func OpenManager(o ManagerOptions) (*Manager, error) {
 		o: o, fs: o.FS, dir: o.Dir, logger: o.Logger.With("log_dir", o.Dir),
 		logs: map[TopicPartition]*Log{}, topicIDs: map[TopicPartition][16]byte{},
 	}
-	if err := m.fs.MkdirAll(m.dir, 0o755); err != nil {
+	if err := vfs.MkdirAllDurable(m.fs, m.dir); err != nil {
 		return nil, fmt.Errorf("log dir %s: %w", m.dir, err)
 	}
 	lock, err := m.fs.Lock(m.fs.PathJoin(m.dir, lockFile))

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -59,14 +60,25 @@ type segment struct {
 	syncedSize atomic.Int64
 
 	// Writer state, guarded by the owning log's mutex.
-	file             vfs.File // open for the active segment; nil once released
-	index            *OffsetIndex
-	timeIndex        *TimeIndex
-	bytesSinceIndex  int
-	offsetOfMaxTS    int64
-	firstBatchUnixMs int64     // timestamp of the first batch appended, for segment.ms
-	truncated        bool      // recovery cut a torn tail
-	deletedAt        time.Time // when retention or DeleteRecords removed it
+	file            vfs.File // open for the active segment; nil once released
+	index           *OffsetIndex
+	timeIndex       *TimeIndex
+	bytesSinceIndex int
+	offsetOfMaxTS   int64
+	// firstBatchTS is the max timestamp of the first batch, -1 if none;
+	// segment.ms counts from it, or from createdAt without one.
+	firstBatchTS int64
+	createdAt    time.Time
+	// dirty is set by a truncation: the next sync must cover the cut.
+	dirty atomic.Bool
+	// retired is set once a segment that stopped being active has been
+	// synced with its indexes and its writer handles released; the
+	// recovery point may then pass it.
+	retired   bool
+	truncated bool      // recovery cut a torn tail
+	tornWrite bool      // ... and it looked like a write cut short
+	limit     int64     // offsets in the segment are below this (the next segment's base)
+	deletedAt time.Time // when retention or DeleteRecords removed it
 
 	// refs counts readers holding the file open for a read; a deleted
 	// segment closes its file when the last one lets go.
@@ -83,7 +95,7 @@ func (s *segment) path(suffix string) string {
 
 // createSegment creates an empty segment at base.
 func createSegment(fsys vfs.FS, dir string, base int64, cfg *Config) (*segment, error) {
-	s := &segment{fs: fsys, dir: dir, base: base}
+	s := &segment{fs: fsys, dir: dir, base: base, firstBatchTS: -1, createdAt: time.Now()}
 	s.maxTimestamp.Store(-1)
 	s.nextOffset.Store(base)
 	f, err := fsys.Create(s.path(logSuffix))
@@ -130,8 +142,8 @@ func (s *segment) append(batches []byte, infos []batchInfo, cfg *Config) error {
 	at := pos
 	for i := range infos {
 		b := &infos[i]
-		if s.firstBatchUnixMs == 0 && b.maxTimestamp >= 0 {
-			s.firstBatchUnixMs = b.maxTimestamp
+		if s.firstBatchTS < 0 && at == 0 {
+			s.firstBatchTS = b.maxTimestamp
 		}
 		if b.maxTimestamp > s.maxTimestamp.Load() {
 			s.maxTimestamp.Store(b.maxTimestamp)
@@ -211,11 +223,16 @@ var errSegmentDeleted = errors.New("storage: segment deleted")
 // while scanning: base offset, length, and up to the last offset delta.
 const scanHeaderLen = record.HeaderSize
 
-// scanPositions walks batch headers in f from pos, below limit, calling
-// visit with each batch's position, base offset, last offset and size;
-// visit returns false to stop. It reads in chunks and never more than
-// needed to locate batch boundaries.
-func scanPositions(f io.ReaderAt, pos, limit int64, visit func(pos, base, last int64, size int32) bool) error {
+// batchPos is what a header scan learns about one batch.
+type batchPos struct {
+	pos, base, last, maxTimestamp int64
+	size                          int32
+}
+
+// scanHeaders walks batch headers in f from pos, below limit, calling
+// visit for each batch; visit returns false to stop. It reads only the
+// headers, one ReadAt each.
+func scanHeaders(f io.ReaderAt, pos, limit int64, visit func(b batchPos) bool) error {
 	var buf [scanHeaderLen]byte
 	for pos < limit {
 		n := int64(len(buf))
@@ -225,17 +242,86 @@ func scanPositions(f io.ReaderAt, pos, limit int64, visit func(pos, base, last i
 		if _, err := f.ReadAt(buf[:n], pos); err != nil {
 			return fmt.Errorf("read batch header at %d: %w", pos, err)
 		}
-		base := int64(binary.BigEndian.Uint64(buf[0:]))
 		length := int32(binary.BigEndian.Uint32(buf[8:]))
 		if length < record.MinBatchLength {
 			return fmt.Errorf("%w: batch length %d at %d", errTornBatch, length, pos)
 		}
-		size := int32(record.LengthFieldEnd) + length
-		last := base + int64(int32(binary.BigEndian.Uint32(buf[23:])))
-		if !visit(pos, base, last, size) {
+		b := batchPos{
+			pos:          pos,
+			base:         int64(binary.BigEndian.Uint64(buf[0:])),
+			maxTimestamp: int64(binary.BigEndian.Uint64(buf[offMaxTimestamp:])),
+			size:         int32(record.LengthFieldEnd) + length,
+		}
+		b.last = b.base + int64(int32(binary.BigEndian.Uint32(buf[23:])))
+		if !visit(b) {
 			return nil
 		}
-		pos += int64(size)
+		pos += int64(b.size)
+	}
+	return nil
+}
+
+// scanPositions is scanHeaders for callers that need positions and
+// offsets only.
+func scanPositions(f io.ReaderAt, pos, limit int64, visit func(pos, base, last int64, size int32) bool) error {
+	return scanHeaders(f, pos, limit, func(b batchPos) bool { return visit(b.pos, b.base, b.last, b.size) })
+}
+
+// loadTail recomputes what the writer tracks about a segment's data — its
+// next offset, largest timestamp and the offset holding it, the first
+// batch's timestamp — from the indexes and the batches after the last
+// offset index entry. Used when opening a trusted segment and after a
+// truncation.
+func (s *segment) loadTail(f io.ReaderAt) error {
+	size := s.size.Load()
+	_, pos := s.index.Lookup(math.MaxInt64)
+	if int64(pos) > size {
+		return fmt.Errorf("%w: index points past the end of segment %d", ErrCorruptIndex, s.base)
+	}
+	maxTS, maxOff := s.timeIndex.LastEntry()
+	if maxTS < 0 {
+		maxTS, maxOff = -1, s.base
+	}
+	next := s.base
+	torn := false
+	err := scanHeaders(f, int64(pos), size, func(b batchPos) bool {
+		if b.pos+int64(b.size) > size {
+			torn = true
+			return false
+		}
+		next = b.last + 1
+		if b.maxTimestamp > maxTS {
+			maxTS, maxOff = b.maxTimestamp, b.base
+		}
+		return true
+	})
+	if err != nil || torn {
+		return fmt.Errorf("%w: segment %d does not end on a batch boundary", errTornBatch, s.base)
+	}
+	if pos > 0 || size > 0 {
+		// The index's last entry covers the batches before it.
+		next = max(next, s.index.LastOffset()+1)
+	}
+	s.nextOffset.Store(max(next, s.base))
+	s.maxTimestamp.Store(maxTS)
+	s.offsetOfMaxTS = maxOff
+	s.bytesSinceIndex = int(size - int64(pos))
+	s.firstBatchTS = -1
+	if size > 0 {
+		return scanHeaders(f, 0, size, func(b batchPos) bool {
+			s.firstBatchTS = b.maxTimestamp
+			return false
+		})
+	}
+	return nil
+}
+
+// sealTimeIndex adds the segment's largest timestamp to its time index, as
+// Kafka does when a segment stops being written, so lookups and time
+// retention see it after a restart.
+func (s *segment) sealTimeIndex() error {
+	if ts := s.maxTimestamp.Load(); ts >= 0 {
+		return s.timeIndex.MaybeAppend(ts, s.offsetOfMaxTS)
 	}
 	return nil
 }
@@ -272,6 +358,7 @@ func (s *segment) retire() error {
 		errs = append(errs, s.file.Close())
 		s.file = nil
 	}
+	s.retired = true
 	return errors.Join(errs...)
 }
 
@@ -318,4 +405,14 @@ func (s *segment) markDeleted() {
 		s.readers = nil
 	}
 	s.mu.Unlock()
+}
+
+// maxOffset is the largest offset the segment may hold: below the next
+// segment's base, and within the int32 range its indexes address.
+func (s *segment) maxOffset() int64 {
+	m := s.base + math.MaxInt32
+	if s.limit > 0 && s.limit-1 < m {
+		m = s.limit - 1
+	}
+	return m
 }

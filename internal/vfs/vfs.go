@@ -171,3 +171,33 @@ var (
 	_ File = (*errFile)(nil)
 	_ File = (*countingFile)(nil)
 )
+
+// MkdirAllDurable creates dir and any missing parents, then syncs the
+// parent of each directory it created, so the new entries survive a power
+// loss before anything in them is relied on.
+func MkdirAllDurable(fsys FS, dir string) error {
+	var created []string
+	for d := dir; ; d = fsys.PathDir(d) {
+		if _, err := fsys.Stat(d); err == nil {
+			break
+		} else if !errors.Is(err, fs.ErrNotExist) {
+			return err
+		}
+		created = append(created, d)
+		if fsys.PathDir(d) == d {
+			break
+		}
+	}
+	if len(created) == 0 {
+		return nil
+	}
+	if err := fsys.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	for _, d := range created {
+		if err := fsys.SyncDir(fsys.PathDir(d)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
