@@ -1,0 +1,154 @@
+package controller
+
+import (
+	"math/rand/v2"
+	"sync"
+	"time"
+
+	pb "go.etcd.io/raft/v3/raftpb"
+	"google.golang.org/protobuf/proto"
+)
+
+// Transport carries raft messages between voters. Send must not block
+// and may drop messages (raft retries); the handler is called with each
+// message received for this node.
+type Transport interface {
+	Send(msgs []*pb.Message)
+	SetHandler(func(*pb.Message))
+}
+
+// MemNetwork is an in-memory network of voters for tests, with fault
+// hooks: partitions, message loss and delay.
+type MemNetwork struct {
+	mu       sync.Mutex
+	nodes    map[uint64]*memEndpoint
+	cut      map[[2]uint64]bool
+	dropRate float64
+	delay    time.Duration
+	rng      *rand.Rand
+	sent     int
+	dropped  int
+}
+
+// NewMemNetwork returns an empty network; seed drives message loss.
+func NewMemNetwork(seed uint64) *MemNetwork {
+	return &MemNetwork{nodes: map[uint64]*memEndpoint{}, cut: map[[2]uint64]bool{}, rng: rand.New(rand.NewPCG(seed, 99))}
+}
+
+// Endpoint returns the transport of node id.
+func (n *MemNetwork) Endpoint(id uint64) Transport {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	e := &memEndpoint{net: n, id: id}
+	n.nodes[id] = e
+	return e
+}
+
+// Partition cuts the links between every node of a and every node of b.
+func (n *MemNetwork) Partition(a, b []uint64) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	for _, x := range a {
+		for _, y := range b {
+			n.cut[[2]uint64{x, y}] = true
+			n.cut[[2]uint64{y, x}] = true
+		}
+	}
+}
+
+// Isolate cuts node id off from every other node.
+func (n *MemNetwork) Isolate(id uint64) {
+	var others []uint64
+	n.mu.Lock()
+	for o := range n.nodes {
+		if o != id {
+			others = append(others, o)
+		}
+	}
+	n.mu.Unlock()
+	n.Partition([]uint64{id}, others)
+}
+
+// Rejoin restores every link of node id.
+func (n *MemNetwork) Rejoin(id uint64) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	for k := range n.cut {
+		if k[0] == id || k[1] == id {
+			delete(n.cut, k)
+		}
+	}
+}
+
+// Heal restores every link.
+func (n *MemNetwork) Heal() {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.cut = map[[2]uint64]bool{}
+}
+
+// SetDropRate drops each message with probability p.
+func (n *MemNetwork) SetDropRate(p float64) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.dropRate = p
+}
+
+// SetDelay delays every message by d.
+func (n *MemNetwork) SetDelay(d time.Duration) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.delay = d
+}
+
+// Stats returns messages sent and dropped.
+func (n *MemNetwork) Stats() (sent, dropped int) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.sent, n.dropped
+}
+
+type memEndpoint struct {
+	net     *MemNetwork
+	id      uint64
+	mu      sync.Mutex
+	handler func(*pb.Message)
+}
+
+func (e *memEndpoint) SetHandler(h func(*pb.Message)) {
+	e.mu.Lock()
+	e.handler = h
+	e.mu.Unlock()
+}
+
+func (e *memEndpoint) Send(msgs []*pb.Message) {
+	n := e.net
+	for _, m := range msgs {
+		n.mu.Lock()
+		n.sent++
+		to := n.nodes[m.GetTo()]
+		drop := to == nil || n.cut[[2]uint64{e.id, m.GetTo()}] || (n.dropRate > 0 && n.rng.Float64() < n.dropRate)
+		if drop {
+			n.dropped++
+		}
+		delay := n.delay
+		n.mu.Unlock()
+		if drop {
+			continue
+		}
+		to.mu.Lock()
+		h := to.handler
+		to.mu.Unlock()
+		if h == nil {
+			continue
+		}
+		// Nodes share nothing: the receiver gets its own copy, as if the
+		// message had crossed a wire.
+		c := proto.Clone(m).(*pb.Message)
+		if delay > 0 {
+			time.AfterFunc(delay, func() { h(c) })
+		} else {
+			h(c)
+		}
+	}
+}
