@@ -8,8 +8,10 @@ import (
 const usage = `usage: sluice <command> [flags]
 
 commands:
-  serve     run a broker (not yet available: the broker lands with the broker-core work)
-  version   print the version
+  serve              run a broker (not yet available in this build)
+  format             write meta.properties into a node's data directories (for clusters)
+  random-cluster-id  print a new cluster id for format
+  version            print the version
 `
 
 // Version is the release this binary was built from.
@@ -25,6 +27,10 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	case "version":
 		fmt.Fprintln(stdout, "sluice", Version)
 		return 0
+	case "format":
+		return runFormat(args[1:], stdout, stderr)
+	case "random-cluster-id":
+		return runRandomClusterID(stdout)
 	case "serve":
 		fmt.Fprintln(stderr, "sluice serve: not yet: the broker is not implemented in this build")
 		return 1

@@ -94,7 +94,8 @@ func maxDecompressed(cfg *Config) int64 {
 func (l *Log) Append(records []byte, opts AppendOptions) (AppendResult, error) {
 	cfg := l.cfg.Load()
 	now := l.now()
-	infos, nrec, err := l.validate(records, cfg, opts, now)
+	var stack [8]batchInfo // most appends carry a batch or a few
+	infos, nrec, err := l.validate(stack[:0], records, cfg, opts, now)
 	if err != nil {
 		return AppendResult{}, err
 	}
@@ -116,12 +117,11 @@ func (l *Log) Append(records []byte, opts AppendOptions) (AppendResult, error) {
 
 // validate checks every batch of records and summarizes it. It runs
 // before the writer lock: validation decompresses and is the costly part.
-func (l *Log) validate(records []byte, cfg *Config, opts AppendOptions, now time.Time) ([]batchInfo, int64, error) {
+func (l *Log) validate(infos []batchInfo, records []byte, cfg *Config, opts AppendOptions, now time.Time) ([]batchInfo, int64, error) {
 	if len(records) == 0 {
 		return nil, 0, &AppendError{Err: fmt.Errorf("%w: no batches", ErrCorruptMessage)}
 	}
 	ropts := record.Options{MaxDecompressedBytes: maxDecompressed(cfg), ProducerChecks: !opts.Follower}
-	infos := make([]batchInfo, 0, 4)
 	var nrec int64
 	it := record.NewBatches(records)
 	for it.Next() {
@@ -261,7 +261,7 @@ func (l *Log) appendLocked(records []byte, infos []batchInfo, cfg *Config, opts 
 	}
 	l.endOffset.Store(last + 1)
 	if !cfg.Durable() {
-		l.wake() // page-cache mode: appended is acknowledgeable
+		l.wakeIfWaiting() // page-cache mode: appended is acknowledgeable
 	}
 	return AppendResult{
 		FirstOffset:    first,
