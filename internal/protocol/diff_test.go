@@ -37,7 +37,7 @@ type kmsgMessage interface {
 // with ours and re-encode to identical bytes, and random messages encoded
 // by ours decode with kmsg and re-encode to identical bytes.
 func TestDifferentialKmsg(t *testing.T) {
-	const iterations = 40
+	const iterations = 100
 	seed := uint64(rand.Int64())
 	t.Logf("seed %d", seed)
 	rng := rand.New(rand.NewPCG(seed, 0x51))

@@ -22,7 +22,7 @@ func corruptFixture(t *testing.T) (*vfs.MemFS, []string, *testClock) {
 	l := openTestLog(t, fsys, cfg, clock, false, 0)
 	var want []string
 	for i := range 10 {
-		if _, err := l.Append(batch(t, fmt.Sprintf("b%d", i), 3, clock.t.UnixMilli()), AppendOptions{}); err != nil {
+		if _, err := l.Append(batch(t, fmt.Sprintf("b%d", i), 3, clock.now().UnixMilli()), AppendOptions{}); err != nil {
 			t.Fatal(err)
 		}
 		for j := range 3 {

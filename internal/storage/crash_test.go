@@ -75,7 +75,7 @@ func crashScenario(seed uint64) error {
 		default:
 			n := 1 + rng.IntN(6)
 			b := record.NewBuilder(codecs[rng.IntN(len(codecs))])
-			b.BaseTimestamp = clock.t.UnixMilli()
+			b.BaseTimestamp = clock.now().UnixMilli()
 			for i := range n {
 				b.Append(int32(i), int64(i), []byte("k"), fmt.Appendf(nil, "s%d-%d", step, i))
 			}
@@ -100,7 +100,7 @@ func crashScenario(seed uint64) error {
 				acked = len(appended)
 			}
 		}
-		clock.t = clock.t.Add(time.Duration(rng.IntN(1000)) * time.Millisecond)
+		clock.advance(time.Duration(rng.IntN(1000)) * time.Millisecond)
 		rps = append(rps, l.RecoveryPoint())
 	}
 	// Power loss while the log is open. The checkpointed recovery point
@@ -128,7 +128,7 @@ func crashScenario(seed uint64) error {
 		return fmt.Errorf("end offset %d for %d records", r.EndOffset(), len(got))
 	}
 	// The recovered log takes appends.
-	res, err := r.Append(batch(nopT{}, "after", 2, clock.t.UnixMilli()), AppendOptions{LeaderEpoch: 99})
+	res, err := r.Append(batch(nopT{}, "after", 2, clock.now().UnixMilli()), AppendOptions{LeaderEpoch: 99})
 	if err != nil || res.FirstOffset != int64(len(got)) {
 		return fmt.Errorf("append after recovery: %+v, %v", res, err)
 	}
@@ -200,12 +200,12 @@ func TestSyncFailureTakesLogOffline(t *testing.T) {
 	efs := vfs.WithErrors(mem)
 	clock := &testClock{t: time.Unix(1_700_000_000, 0)}
 	l := openTestLog(t, efs, DefaultConfig(), clock, false, 0)
-	res, err := l.Append(batch(t, "ok", 2, clock.t.UnixMilli()), AppendOptions{})
+	res, err := l.Append(batch(t, "ok", 2, clock.now().UnixMilli()), AppendOptions{})
 	if err != nil || l.WaitDurable(context.Background(), res.EndOffset) != nil {
 		t.Fatalf("first append: %v", err)
 	}
 	fault := efs.Inject(vfs.Rule{Ops: vfs.OpSync, Path: vfs.PathHasSuffix(".log")})
-	res, err = l.Append(batch(t, "lost", 2, clock.t.UnixMilli()), AppendOptions{})
+	res, err = l.Append(batch(t, "lost", 2, clock.now().UnixMilli()), AppendOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -215,7 +215,7 @@ func TestSyncFailureTakesLogOffline(t *testing.T) {
 	if fault.Hits() != 1 {
 		t.Fatalf("fsync attempted %d times; a failed fsync must not be retried", fault.Hits())
 	}
-	if _, err := l.Append(batch(t, "more", 1, clock.t.UnixMilli()), AppendOptions{}); !errors.Is(err, ErrStorage) {
+	if _, err := l.Append(batch(t, "more", 1, clock.now().UnixMilli()), AppendOptions{}); !errors.Is(err, ErrStorage) {
 		t.Fatalf("append on an offline log: %v", err)
 	}
 	fault.Disarm()

@@ -184,7 +184,7 @@ func (h *ddLog) run(d *datadriven.TestData) string {
 		return ddErrOr(err, fmt.Sprintf("deleted %d segment(s)\n%s", n, h.summary()))
 	case "advance":
 		h.advance(d, "by")
-		return fmt.Sprintf("now=%d", h.clock.t.UnixMilli())
+		return fmt.Sprintf("now=%d", h.clock.now().UnixMilli())
 	case "reap":
 		h.advance(d, "advance")
 		return ddErrOr(h.l.ReapDeleted(), "ok")
@@ -265,7 +265,7 @@ func (h *ddLog) advance(d *datadriven.TestData, key string) {
 		if err != nil {
 			d.Fatalf(h.t, "%s: %v", key, err)
 		}
-		h.clock.t = h.clock.t.Add(dur)
+		h.clock.advance(dur)
 	}
 }
 
@@ -309,7 +309,7 @@ func (h *ddLog) open(d *datadriven.TestData, crashed bool) string {
 func (h *ddLog) append(d *datadriven.TestData, follower bool) string {
 	t := h.t
 	records, batches := 3, 1
-	ts := h.clock.t.UnixMilli()
+	ts := h.clock.now().UnixMilli()
 	var epoch int32
 	var base int64
 	codec := record.CodecNone

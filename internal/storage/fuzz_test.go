@@ -843,7 +843,7 @@ func fzRealLog(tb testing.TB, c record.Codec, nbatches int, segBytes int64) fzRe
 	var rf fzRealFiles
 	for j := range nbatches {
 		b := record.NewBuilder(c)
-		b.BaseTimestamp = clock.t.UnixMilli()
+		b.BaseTimestamp = clock.now().UnixMilli()
 		for i := range 3 {
 			v := fmt.Sprintf("real-%s-%d-%d", c, j, i)
 			b.Append(int32(i), int64(i), []byte("k"), []byte(v))
@@ -856,7 +856,7 @@ func fzRealLog(tb testing.TB, c record.Codec, nbatches int, segBytes int64) fzRe
 		if _, err := l.Append(data, AppendOptions{LeaderEpoch: int32(1 + j/2)}); err != nil {
 			tb.Fatal(err)
 		}
-		clock.t = clock.t.Add(time.Second)
+		clock.advance(time.Second)
 	}
 	if err := l.Close(); err != nil {
 		tb.Fatal(err)

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"testing"
 	"time"
 
@@ -12,10 +13,24 @@ import (
 	"github.com/sluice-mq/sluice/internal/vfs"
 )
 
-// testClock is a settable clock for logs under test.
-type testClock struct{ t time.Time }
+// testClock is a settable clock for logs under test; flusher goroutines
+// read it while the test moves it.
+type testClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
 
-func (c *testClock) now() time.Time { return c.t }
+func (c *testClock) now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *testClock) advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+}
 
 var testTP = TopicPartition{Topic: "t", Partition: 0}
 
@@ -97,7 +112,7 @@ func TestAppendReadReopen(t *testing.T) {
 	l := openTestLog(t, fsys, cfg, clock, false, 0)
 	var want []string
 	for i := range 40 {
-		b := batch(t, fmt.Sprintf("b%d", i), 3, clock.t.UnixMilli())
+		b := batch(t, fmt.Sprintf("b%d", i), 3, clock.now().UnixMilli())
 		res, err := l.Append(b, AppendOptions{LeaderEpoch: 1})
 		if err != nil {
 			t.Fatal(err)
@@ -155,7 +170,7 @@ func TestAppendReadReopen(t *testing.T) {
 	if got := readAll(t, l, 0); fmt.Sprint(got) != fmt.Sprint(want[:48]) {
 		t.Fatalf("after truncation: %v", got)
 	}
-	res, err := l.Append(batch(t, "new", 2, clock.t.UnixMilli()), AppendOptions{LeaderEpoch: 2})
+	res, err := l.Append(batch(t, "new", 2, clock.now().UnixMilli()), AppendOptions{LeaderEpoch: 2})
 	if err != nil || res.FirstOffset != 48 {
 		t.Fatalf("append after truncation: %+v %v", res, err)
 	}
@@ -173,18 +188,18 @@ func TestCloseIdleReopensOnAppend(t *testing.T) {
 	clock := &testClock{t: time.Unix(1_700_000_000, 0)}
 	l := openTestLog(t, fsys, DefaultConfig(), clock, false, 0)
 	defer l.Close()
-	res, err := l.Append(batch(t, "a", 2, clock.t.UnixMilli()), AppendOptions{})
+	res, err := l.Append(batch(t, "a", 2, clock.now().UnixMilli()), AppendOptions{})
 	if err != nil || l.WaitDurable(context.Background(), res.EndOffset) != nil {
 		t.Fatal(err)
 	}
 	if err := l.CloseIdle(time.Minute); err != nil || l.active().file == nil {
 		t.Fatalf("closed a log appended to just now: %v", err)
 	}
-	clock.t = clock.t.Add(2 * time.Minute)
+	clock.advance(2 * time.Minute)
 	if err := l.CloseIdle(time.Minute); err != nil || l.active().file != nil {
 		t.Fatalf("idle log kept its writer handle: %v", err)
 	}
-	res, err = l.Append(batch(t, "b", 2, clock.t.UnixMilli()), AppendOptions{})
+	res, err = l.Append(batch(t, "b", 2, clock.now().UnixMilli()), AppendOptions{})
 	if err != nil || l.WaitDurable(context.Background(), res.EndOffset) != nil {
 		t.Fatalf("append after idle close: %v", err)
 	}
