@@ -113,11 +113,16 @@ type Controller struct {
 	confState   *pb.ConfState
 	uncommitted *metadata.Image
 	pending     map[uint64]*proposal
-	waiting     []*proposal // arrived while no leader was known
-	propSeq     uint64
-	propPrefix  uint64
-	applied     uint64
-	snapIndex   uint64
+	waiting     []*proposal // arrived while no leader was known, or before this leader was ready
+	// leaderTerm is, on a new leader not yet ready, its term: commands wait
+	// until the first entry of that term is applied, so they see every
+	// entry of earlier terms (Kafka's controller does the same). 0 when
+	// ready or not leading.
+	leaderTerm uint64
+	propSeq    uint64
+	propPrefix uint64
+	applied    uint64
+	snapIndex  uint64
 	// snapshotIndex publishes snapIndex to other goroutines.
 	snapshotIndex atomic.Uint64
 
@@ -347,6 +352,10 @@ func (c *Controller) run() {
 // propose runs a command against the uncommitted image and proposes its
 // records.
 func (c *Controller) propose(p *proposal) {
+	if c.leaderTerm > 0 && len(c.waiting) < cap(c.proposals) {
+		c.waiting = append(c.waiting, p)
+		return
+	}
 	if c.rn.BasicStatus().RaftState != raft.StateLeader {
 		if c.leader.Load() == 0 && len(c.waiting) < cap(c.proposals) {
 			// An election is under way: wait for its outcome rather than
@@ -437,8 +446,15 @@ func (c *Controller) onSoftState(ss *raft.SoftState) {
 	if prev != ss.Lead {
 		c.logger.Info("metadata leader changed", "leader", ss.Lead, "state", ss.RaftState.String())
 	}
-	if ss.RaftState == raft.StateLeader && c.cfg.onLeader != nil {
-		c.cfg.onLeader(c.cfg.NodeID, c.rn.BasicStatus().GetTerm())
+	if ss.RaftState == raft.StateLeader {
+		// The new leader appended an empty entry for its term; until it is
+		// applied, the image may lack entries of earlier terms.
+		c.leaderTerm = c.rn.BasicStatus().GetTerm()
+		if c.cfg.onLeader != nil {
+			c.cfg.onLeader(c.cfg.NodeID, c.leaderTerm)
+		}
+	} else {
+		c.leaderTerm = 0
 	}
 	if ss.RaftState != raft.StateLeader {
 		// Proposals in flight may or may not commit; their callers learn
@@ -446,14 +462,10 @@ func (c *Controller) onSoftState(ss *raft.SoftState) {
 		c.failPending(fmt.Errorf("%w (leader %d)", ErrNotController, ss.Lead))
 		c.uncommitted = c.image.Load()
 	}
-	if ss.Lead != 0 && len(c.waiting) > 0 {
+	if ss.Lead != 0 && c.leaderTerm == 0 {
 		// The election is over: run the commands that waited for it here,
 		// or send them to the new leader.
-		waiting := c.waiting
-		c.waiting = nil
-		for _, p := range waiting {
-			c.propose(p)
-		}
+		c.runWaiting()
 	}
 }
 
@@ -461,6 +473,15 @@ func (c *Controller) failPending(err error) {
 	for id, p := range c.pending {
 		p.done <- result{err: err}
 		delete(c.pending, id)
+	}
+}
+
+// runWaiting proposes the commands that waited for a leader.
+func (c *Controller) runWaiting() {
+	waiting := c.waiting
+	c.waiting = nil
+	for _, p := range waiting {
+		c.propose(p)
 	}
 }
 
@@ -478,7 +499,16 @@ func (c *Controller) apply(ents []*pb.Entry) error {
 		return nil
 	}
 	img := c.image.Load()
+	type answered struct {
+		p      *proposal
+		offset int64
+	}
+	var done []answered
+	ready := false
 	for _, e := range ents {
+		if c.leaderTerm > 0 && e.GetTerm() == c.leaderTerm {
+			ready = true
+		}
 		switch e.GetType() {
 		case pb.EntryType_EntryConfChange:
 			var cc pb.ConfChange
@@ -501,7 +531,7 @@ func (c *Controller) apply(ents []*pb.Entry) error {
 			img = next
 			if p, ok := c.pending[id]; ok {
 				delete(c.pending, id)
-				p.done <- result{offset: int64(e.GetIndex()), reply: p.reply}
+				done = append(done, answered{p, int64(e.GetIndex())})
 			}
 		}
 		c.applied = e.GetIndex()
@@ -520,6 +550,15 @@ func (c *Controller) apply(ents []*pb.Entry) error {
 	}
 	ch := make(chan struct{})
 	close(*c.notify.Swap(&ch))
+	// Reply only now, so a caller that reads the image after Submit sees
+	// its own change.
+	for _, a := range done {
+		a.p.done <- result{offset: a.offset, reply: a.p.reply}
+	}
+	if ready {
+		c.leaderTerm = 0
+		c.runWaiting()
+	}
 	return nil
 }
 

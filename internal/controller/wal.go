@@ -161,8 +161,9 @@ func (w *wal) record(typ byte, m proto.Message) error {
 	return nil
 }
 
-// save appends entries and the hard state (when set) and fsyncs them.
-func (w *wal) save(hard *pb.HardState, entries []*pb.Entry) error {
+// encode fills w.buf with records for entries and, when set, the hard
+// state.
+func (w *wal) encode(hard *pb.HardState, entries []*pb.Entry) error {
 	w.buf = w.buf[:0]
 	for _, e := range entries {
 		if err := w.record(walRecEntry, e); err != nil {
@@ -170,12 +171,15 @@ func (w *wal) save(hard *pb.HardState, entries []*pb.Entry) error {
 		}
 	}
 	if hard != nil {
-		if err := w.record(walRecHard, hard); err != nil {
-			return err
-		}
+		return w.record(walRecHard, hard)
 	}
-	if len(w.buf) == 0 {
-		return nil
+	return nil
+}
+
+// save appends entries and the hard state (when set) and fsyncs them.
+func (w *wal) save(hard *pb.HardState, entries []*pb.Entry) error {
+	if err := w.encode(hard, entries); err != nil || len(w.buf) == 0 {
+		return err
 	}
 	if _, err := w.f.WriteAt(w.buf, w.size); err != nil {
 		return fmt.Errorf("write raft log: %w", err)
@@ -190,16 +194,8 @@ func (w *wal) save(hard *pb.HardState, entries []*pb.Entry) error {
 // compact rewrites the log with only hard and entries (those above the
 // latest snapshot), atomically.
 func (w *wal) compact(hard *pb.HardState, entries []*pb.Entry) error {
-	w.buf = w.buf[:0]
-	for _, e := range entries {
-		if err := w.record(walRecEntry, e); err != nil {
-			return err
-		}
-	}
-	if hard != nil {
-		if err := w.record(walRecHard, hard); err != nil {
-			return err
-		}
+	if err := w.encode(hard, entries); err != nil {
+		return err
 	}
 	tmp := w.fs.PathJoin(w.dir, walCompactTemp)
 	f, err := w.fs.Create(tmp)
