@@ -52,6 +52,15 @@ const maxPartitionsPerCommand = 10000
 // maxTopicNameLength is Kafka's Topic.MAX_NAME_LENGTH.
 const maxTopicNameLength = 249
 
+// ValidTopicName reports whether name is a legal topic name under
+// Kafka's rules; the error is a *CommandError with INVALID_TOPIC_EXCEPTION.
+func ValidTopicName(name string) error {
+	if err := validateTopicName(name); err != nil {
+		return err
+	}
+	return nil
+}
+
 // validateTopicName applies Kafka's Topic.validate rules.
 func validateTopicName(name string) *CommandError {
 	switch {

@@ -1,0 +1,118 @@
+package handler
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"github.com/sluice-mq/sluice/internal/controller"
+	"github.com/sluice-mq/sluice/internal/metadata"
+	"github.com/sluice-mq/sluice/internal/protocol"
+	"github.com/sluice-mq/sluice/internal/replica"
+)
+
+// Controller is what handlers need of the metadata quorum.
+type Controller interface {
+	Submit(ctx context.Context, cmd controller.Command) (int64, any, error)
+	Leader() uint64
+}
+
+// Config is what handlers need of the broker's configuration.
+type Config struct {
+	NodeID    int32
+	ClusterID string
+	// ListenerName names the listener clients use; Metadata advertises
+	// each broker's endpoint of that name.
+	ListenerName           string
+	AutoCreateTopics       bool
+	DefaultPartitions      int32
+	DefaultReplication     int16
+	DeleteTopicEnable      bool
+	RequestTimeoutDefault  time.Duration
+	ControllerTimeoutLimit time.Duration
+}
+
+// Handler answers requests for one broker.
+type Handler struct {
+	cfg      Config
+	replicas *replica.Manager
+	ctl      Controller
+	// waitImage blocks until the broker has applied an image at or past
+	// an offset (after a controller change), bounded by ctx.
+	waitImage func(ctx context.Context, offset int64) error
+	logger    *slog.Logger
+}
+
+// New returns a Handler.
+func New(cfg Config, replicas *replica.Manager, ctl Controller, waitImage func(ctx context.Context, offset int64) error, logger *slog.Logger) *Handler {
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.ControllerTimeoutLimit <= 0 {
+		cfg.ControllerTimeoutLimit = 30 * time.Second
+	}
+	return &Handler{cfg: cfg, replicas: replicas, ctl: ctl, waitImage: waitImage, logger: logger}
+}
+
+func (h *Handler) image() *metadata.Image { return h.replicas.Image() }
+
+// submit runs a controller command and waits until this broker's image
+// holds its result.
+func (h *Handler) submit(ctx context.Context, cmd controller.Command) (any, error) {
+	off, reply, err := h.ctl.Submit(ctx, cmd)
+	if err != nil {
+		return nil, err
+	}
+	if err := h.waitImage(ctx, off); err != nil {
+		return nil, err
+	}
+	return reply, nil
+}
+
+// errorCode maps a command error to its Kafka code.
+func errorCode(err *controller.CommandError) int16 {
+	if err == nil {
+		return 0
+	}
+	return int16(err.Code)
+}
+
+func errorMessage(err *controller.CommandError) *string {
+	if err == nil {
+		return nil
+	}
+	m := err.Message
+	return &m
+}
+
+// timeout bounds a request's wait by its own timeout field, when it has
+// one, and the broker's limit.
+func (h *Handler) timeout(ctx context.Context, ms int32) (context.Context, context.CancelFunc) {
+	d := h.cfg.ControllerTimeoutLimit
+	if ms > 0 && time.Duration(ms)*time.Millisecond < d {
+		d = time.Duration(ms) * time.Millisecond
+	}
+	return context.WithTimeout(ctx, d)
+}
+
+// versions is what this broker serves: the APIs implemented, at the
+// versions clients send. Versions the codec marks unstable are never
+// listed.
+var versions = map[protocol.APIKey][2]int16{
+	protocol.KeyApiVersions:  {0, 4},
+	protocol.KeyMetadata:     {0, 12},
+	protocol.KeyCreateTopics: {0, 7},
+}
+
+// Versions reports the version range served for key.
+func Versions(key protocol.APIKey) (lo, hi int16, ok bool) {
+	v, ok := versions[key]
+	if !ok {
+		return 0, 0, false
+	}
+	info, known := protocol.LookupAPI(key)
+	if !known {
+		return 0, 0, false
+	}
+	return max(v[0], info.MinVersion), min(v[1], info.MaxStable), true
+}

@@ -1,0 +1,144 @@
+package handler
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/sluice-mq/sluice/internal/controller"
+	"github.com/sluice-mq/sluice/internal/metadata"
+	"github.com/sluice-mq/sluice/internal/protocol"
+	"github.com/sluice-mq/sluice/internal/replica"
+	"github.com/sluice-mq/sluice/internal/storage"
+	"github.com/sluice-mq/sluice/internal/vfs"
+)
+
+// fixture is one broker: a single-voter controller, a log directory and a
+// replica manager on an in-memory FS, registered with one listener.
+type fixture struct {
+	h    *Handler
+	ctl  *controller.Controller
+	reps *replica.Manager
+}
+
+func newFixture(t *testing.T, autoCreate bool) *fixture {
+	t.Helper()
+	fsys := vfs.NewMem()
+	ctl, err := controller.Open(controller.Config{NodeID: 1, Voters: []uint64{1}, FS: fsys, Dir: "/data/__cluster_metadata-0", TickInterval: 5 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ctl.Close() })
+	logs, err := storage.OpenManager(storage.ManagerOptions{FS: fsys, Dir: "/data", ClusterID: "cluster-x", NodeID: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { logs.Close() })
+	reps := replica.NewManager(1, logs, nil, nil)
+	waitImage := func(ctx context.Context, off int64) error {
+		if err := ctl.WaitFor(ctx, off); err != nil {
+			return err
+		}
+		return reps.Apply(ctl.Image())
+	}
+	ctx := context.Background()
+	off, epoch, err := ctl.Submit(ctx, controller.RegisterBroker(controller.BrokerRegistration{ID: 1, IncarnationID: protocol.UUID{7},
+		Endpoints: []metadata.Endpoint{{Name: "PLAINTEXT", Host: "127.0.0.1", Port: 9092}}}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if off, _, err = ctl.Submit(ctx, controller.UnfenceBroker(1, epoch.(int64))); err != nil {
+		t.Fatal(err)
+	}
+	if err := waitImage(ctx, off); err != nil {
+		t.Fatal(err)
+	}
+	h := New(Config{NodeID: 1, ClusterID: "cluster-x", ListenerName: "PLAINTEXT", AutoCreateTopics: autoCreate, DefaultPartitions: 2, DefaultReplication: 1},
+		reps, ctl, waitImage, nil)
+	return &fixture{h: h, ctl: ctl, reps: reps}
+}
+
+func str(s string) *string { return &s }
+
+func TestCreateTopicsAndMetadata(t *testing.T) {
+	f := newFixture(t, false)
+	ctx := context.Background()
+	resp := f.h.CreateTopics(ctx, &protocol.CreateTopicsRequest{TimeoutMs: 5000, Topics: []protocol.CreateTopicsRequestCreatableTopic{
+		{Name: "orders", NumPartitions: 3, ReplicationFactor: 1, Configs: []protocol.CreateTopicsRequestCreatableTopicConfig{{Name: "retention.ms", Value: str("60000")}}},
+		{Name: "bad name!", NumPartitions: 1, ReplicationFactor: 1},
+		{Name: "too-replicated", NumPartitions: 1, ReplicationFactor: 3},
+		{Name: "defaults", NumPartitions: -1, ReplicationFactor: -1},
+	}}, 7)
+	want := []protocol.ErrorCode{protocol.ErrNone, protocol.ErrInvalidTopicException, protocol.ErrInvalidReplicationFactor, protocol.ErrNone}
+	for i, r := range resp.Topics {
+		if protocol.ErrorCode(r.ErrorCode) != want[i] {
+			t.Errorf("%s: error %d, want %d (%v)", r.Name, r.ErrorCode, want[i], r.ErrorMessage)
+		}
+	}
+	if resp.Topics[3].NumPartitions != 2 || resp.Topics[0].TopicID == (protocol.UUID{}) {
+		t.Fatalf("results %+v", resp.Topics)
+	}
+	again := f.h.CreateTopics(ctx, &protocol.CreateTopicsRequest{Topics: []protocol.CreateTopicsRequestCreatableTopic{{Name: "orders", NumPartitions: 1, ReplicationFactor: 1}}}, 7)
+	if protocol.ErrorCode(again.Topics[0].ErrorCode) != protocol.ErrTopicAlreadyExists {
+		t.Fatalf("second create: %d", again.Topics[0].ErrorCode)
+	}
+
+	// Metadata: all topics (null), the broker, leaders, and an unknown topic.
+	md := f.h.Metadata(ctx, &protocol.MetadataRequest{}, 12)
+	if len(md.Brokers) != 1 || md.Brokers[0].Host != "127.0.0.1" || md.Brokers[0].Port != 9092 || *md.ClusterID != "cluster-x" {
+		t.Fatalf("brokers %+v", md.Brokers)
+	}
+	if len(md.Topics) != 2 {
+		t.Fatalf("topics %+v", md.Topics)
+	}
+	for _, tm := range md.Topics {
+		for _, p := range tm.Partitions {
+			if p.LeaderID != 1 || p.ErrorCode != 0 || len(p.IsrNodes) != 1 {
+				t.Fatalf("partition %+v", p)
+			}
+		}
+	}
+	md = f.h.Metadata(ctx, &protocol.MetadataRequest{Topics: []protocol.MetadataRequestMetadataRequestTopic{{Name: str("nope")}}, AllowAutoTopicCreation: true}, 12)
+	if protocol.ErrorCode(md.Topics[0].ErrorCode) != protocol.ErrUnknownTopicOrPartition {
+		t.Fatalf("unknown topic: %+v", md.Topics[0])
+	}
+	// Metadata v0: an empty list means every topic.
+	if md0 := f.h.Metadata(ctx, &protocol.MetadataRequest{Topics: []protocol.MetadataRequestMetadataRequestTopic{}}, 0); len(md0.Topics) != 2 {
+		t.Fatalf("v0 all topics: %d", len(md0.Topics))
+	}
+	// v1+: an empty list means no topics.
+	if md1 := f.h.Metadata(ctx, &protocol.MetadataRequest{Topics: []protocol.MetadataRequestMetadataRequestTopic{}}, 1); len(md1.Topics) != 0 {
+		t.Fatalf("v1 empty list: %d topics", len(md1.Topics))
+	}
+}
+
+func TestMetadataAutoCreate(t *testing.T) {
+	f := newFixture(t, true)
+	ctx := context.Background()
+	md := f.h.Metadata(ctx, &protocol.MetadataRequest{Topics: []protocol.MetadataRequestMetadataRequestTopic{{Name: str("fresh")}}, AllowAutoTopicCreation: true}, 9)
+	if md.Topics[0].ErrorCode != 0 || len(md.Topics[0].Partitions) != 2 {
+		t.Fatalf("auto-created topic: %+v", md.Topics[0])
+	}
+	if _, err := f.reps.Leading(storage.TopicPartition{Topic: "fresh", Partition: 1}); err != nil {
+		t.Fatalf("partition not hosted: %v", err)
+	}
+	// A request that forbids creation gets UNKNOWN_TOPIC_OR_PARTITION.
+	md = f.h.Metadata(ctx, &protocol.MetadataRequest{Topics: []protocol.MetadataRequestMetadataRequestTopic{{Name: str("other")}}, AllowAutoTopicCreation: false}, 9)
+	if protocol.ErrorCode(md.Topics[0].ErrorCode) != protocol.ErrUnknownTopicOrPartition {
+		t.Fatalf("creation not allowed: %+v", md.Topics[0])
+	}
+}
+
+func TestApiVersionsListsServedRanges(t *testing.T) {
+	resp := ApiVersionsResponse(protocol.ErrNone)
+	seen := map[int16][2]int16{}
+	for _, k := range resp.ApiKeys {
+		seen[k.ApiKey] = [2]int16{k.MinVersion, k.MaxVersion}
+	}
+	if seen[int16(protocol.KeyApiVersions)] != [2]int16{0, 4} || seen[int16(protocol.KeyMetadata)] != [2]int16{0, 12} {
+		t.Fatalf("ranges %v", seen)
+	}
+	if _, ok := seen[int16(protocol.KeyShareFetch)]; ok {
+		t.Fatal("an unimplemented API is advertised")
+	}
+}

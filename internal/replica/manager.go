@@ -1,0 +1,219 @@
+package replica
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"sort"
+	"sync"
+	"sync/atomic"
+
+	"github.com/sluice-mq/sluice/internal/metadata"
+	"github.com/sluice-mq/sluice/internal/protocol"
+	"github.com/sluice-mq/sluice/internal/storage"
+)
+
+// Errors returned to handlers.
+var (
+	// ErrUnknownPartition: the image has no such partition.
+	ErrUnknownPartition = errors.New("replica: unknown topic or partition")
+	// ErrNotLeader: this broker does not lead the partition.
+	ErrNotLeader = errors.New("replica: not the leader")
+)
+
+// Partition is one partition this broker holds.
+type Partition struct {
+	TP      storage.TopicPartition
+	TopicID protocol.UUID
+	Log     *storage.Log
+
+	leader      atomic.Int32
+	leaderEpoch atomic.Int32
+}
+
+// Leader returns the partition's leader and leader epoch as of the latest
+// image applied.
+func (p *Partition) Leader() (id int32, epoch int32) { return p.leader.Load(), p.leaderEpoch.Load() }
+
+// HighWatermark is the offset below which records are committed and
+// visible to consumers: with a single replica, the log's durable end.
+func (p *Partition) HighWatermark() int64 { return p.Log.DurableEnd() }
+
+// Manager holds the partitions of one broker.
+type Manager struct {
+	nodeID        int32
+	logs          *storage.Manager
+	topicDefaults map[string]string
+	logger        *slog.Logger
+
+	mu    sync.RWMutex
+	parts map[storage.TopicPartition]*Partition
+	image atomic.Pointer[metadata.Image]
+}
+
+// NewManager returns a manager for broker nodeID over the log directory
+// logs. topicDefaults are the broker's topic-level defaults (log.* keys
+// mapped to topic keys), applied under each topic's own configs.
+func NewManager(nodeID int32, logs *storage.Manager, topicDefaults map[string]string, logger *slog.Logger) *Manager {
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	m := &Manager{nodeID: nodeID, logs: logs, topicDefaults: topicDefaults, logger: logger, parts: map[storage.TopicPartition]*Partition{}}
+	m.image.Store(&metadata.Image{})
+	return m
+}
+
+// Image returns the latest image applied.
+func (m *Manager) Image() *metadata.Image { return m.image.Load() }
+
+// Partition returns the partition tp if this broker holds it.
+func (m *Manager) Partition(tp storage.TopicPartition) (*Partition, bool) {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	p, ok := m.parts[tp]
+	return p, ok
+}
+
+// Leading returns the partition tp if this broker leads it, or an error
+// saying why not.
+func (m *Manager) Leading(tp storage.TopicPartition) (*Partition, error) {
+	p, ok := m.Partition(tp)
+	if !ok {
+		if t := m.Image().TopicByName(tp.Topic); t != nil {
+			if _, exists := t.Partition(tp.Partition); exists {
+				return nil, ErrNotLeader
+			}
+		}
+		return nil, ErrUnknownPartition
+	}
+	if leader, _ := p.Leader(); leader != m.nodeID {
+		return nil, ErrNotLeader
+	}
+	return p, nil
+}
+
+// LogConfig returns the storage configuration of topic in img: storage
+// defaults, then the broker's topic defaults, then the topic's configs.
+// Keys storage does not own (min.insync.replicas, …) are skipped.
+func (m *Manager) LogConfig(img *metadata.Image, topic string) (storage.Config, error) {
+	cfg := storage.DefaultConfig()
+	apply := func(kv map[string]string) error {
+		keys := make([]string, 0, len(kv))
+		for k := range kv {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			if _, err := cfg.SetTopicConfig(k, kv[k]); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	if err := apply(m.topicDefaults); err != nil {
+		return cfg, fmt.Errorf("broker topic defaults: %w", err)
+	}
+	if err := apply(img.TopicConfigs(topic)); err != nil {
+		return cfg, fmt.Errorf("topic %s: %w", topic, err)
+	}
+	return cfg, cfg.Validate()
+}
+
+// Apply reconciles the local partitions with img: it creates the logs of
+// partitions placed on this broker, updates their configuration and
+// leadership, and deletes the logs of partitions no longer here.
+func (m *Manager) Apply(img *metadata.Image) error {
+	want := map[storage.TopicPartition]bool{}
+	var errs []error
+	for _, name := range img.Topics.Names() {
+		t := img.TopicByName(name)
+		cfg, cfgErr := m.LogConfig(img, name)
+		for id, part := range t.Partitions() {
+			if !contains(part.Replicas, m.nodeID) {
+				continue
+			}
+			tp := storage.TopicPartition{Topic: name, Partition: id}
+			want[tp] = true
+			if cfgErr != nil {
+				errs = append(errs, cfgErr)
+				continue
+			}
+			if err := m.ensure(tp, t.ID(), cfg, part); err != nil {
+				errs = append(errs, err)
+			}
+		}
+	}
+	m.mu.Lock()
+	var gone []storage.TopicPartition
+	for tp := range m.parts {
+		if !want[tp] {
+			gone = append(gone, tp)
+			delete(m.parts, tp)
+		}
+	}
+	m.mu.Unlock()
+	for _, tp := range gone {
+		m.logger.Info("deleting partition", "topic", tp.Topic, "partition", tp.Partition)
+		if err := m.logs.Delete(tp); err != nil {
+			errs = append(errs, fmt.Errorf("delete %s: %w", tp, err))
+		}
+	}
+	m.image.Store(img)
+	return errors.Join(errs...)
+}
+
+// ensure creates or updates one local partition.
+func (m *Manager) ensure(tp storage.TopicPartition, topicID protocol.UUID, cfg storage.Config, part metadata.Partition) error {
+	m.mu.RLock()
+	p := m.parts[tp]
+	m.mu.RUnlock()
+	if p == nil {
+		if have := m.logs.Log(tp); have != nil {
+			if id := m.logs.TopicID(tp); id != [16]byte(topicID) && id != ([16]byte{}) {
+				// A log left from an earlier topic of the same name.
+				m.logger.Warn("replacing a stray log of a deleted topic", "topic", tp.Topic, "partition", tp.Partition)
+				if err := m.logs.Delete(tp); err != nil {
+					return fmt.Errorf("delete stray %s: %w", tp, err)
+				}
+			}
+		}
+		l, err := m.logs.GetOrCreate(tp, [16]byte(topicID), cfg)
+		if err != nil {
+			return fmt.Errorf("create %s: %w", tp, err)
+		}
+		p = &Partition{TP: tp, TopicID: topicID, Log: l}
+		m.mu.Lock()
+		m.parts[tp] = p
+		m.mu.Unlock()
+		m.logger.Info("created partition", "topic", tp.Topic, "partition", tp.Partition, "leader", part.Leader, "leader_epoch", part.LeaderEpoch)
+	} else if err := p.Log.SetConfig(cfg); err != nil {
+		return fmt.Errorf("configure %s: %w", tp, err)
+	}
+	p.leader.Store(part.Leader)
+	p.leaderEpoch.Store(part.LeaderEpoch)
+	return nil
+}
+
+// Partitions returns every partition held, by topic and partition.
+func (m *Manager) Partitions() []*Partition {
+	m.mu.RLock()
+	out := make([]*Partition, 0, len(m.parts))
+	for _, p := range m.parts {
+		out = append(out, p)
+	}
+	m.mu.RUnlock()
+	sort.Slice(out, func(i, j int) bool {
+		a, b := out[i].TP, out[j].TP
+		return a.Topic < b.Topic || (a.Topic == b.Topic && a.Partition < b.Partition)
+	})
+	return out
+}
+
+func contains(s []int32, v int32) bool {
+	for _, x := range s {
+		if x == v {
+			return true
+		}
+	}
+	return false
+}

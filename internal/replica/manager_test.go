@@ -1,0 +1,86 @@
+package replica
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/sluice-mq/sluice/internal/controller"
+	"github.com/sluice-mq/sluice/internal/protocol"
+	"github.com/sluice-mq/sluice/internal/storage"
+	"github.com/sluice-mq/sluice/internal/vfs"
+)
+
+func TestManagerFollowsTheImage(t *testing.T) {
+	fsys := vfs.NewMem()
+	ctl, err := controller.Open(controller.Config{NodeID: 1, Voters: []uint64{1}, FS: fsys, Dir: "/data/__cluster_metadata-0", TickInterval: 5 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ctl.Close()
+	logs, err := storage.OpenManager(storage.ManagerOptions{FS: fsys, Dir: "/data", ClusterID: "c", NodeID: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer logs.Close()
+	m := NewManager(1, logs, map[string]string{"segment.bytes": "1048576"}, nil)
+
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	submit := func(cmd controller.Command) any {
+		t.Helper()
+		off, reply, err := ctl.Submit(ctx, cmd)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := ctl.WaitFor(ctx, off); err != nil {
+			t.Fatal(err)
+		}
+		return reply
+	}
+	epoch := submit(controller.RegisterBroker(controller.BrokerRegistration{ID: 1, IncarnationID: protocol.UUID{1}})).(int64)
+	submit(controller.UnfenceBroker(1, epoch))
+	retention := "60000"
+	res := submit(controller.CreateTopics([]controller.CreateTopic{{Name: "orders", NumPartitions: 3, ReplicationFactor: 1,
+		Configs: map[string]*string{"retention.ms": &retention}}}, false, controller.TopicDefaults{NumPartitions: 1, ReplicationFactor: 1})).([]controller.CreateTopicResult)
+	if res[0].Err != nil {
+		t.Fatal(res[0].Err)
+	}
+	if err := m.Apply(ctl.Image()); err != nil {
+		t.Fatal(err)
+	}
+	if got := len(m.Partitions()); got != 3 {
+		t.Fatalf("%d partitions, want 3", got)
+	}
+	p, err := m.Leading(storage.TopicPartition{Topic: "orders", Partition: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if leader, ep := p.Leader(); leader != 1 || ep != 0 {
+		t.Fatalf("leader %d epoch %d", leader, ep)
+	}
+	if cfg := p.Log.Config(); cfg.RetentionAge != time.Minute || cfg.SegmentBytes != 1<<20 {
+		t.Fatalf("log config %+v", cfg)
+	}
+	if _, err := m.Leading(storage.TopicPartition{Topic: "orders", Partition: 3}); err != ErrUnknownPartition {
+		t.Fatalf("partition 3: %v", err)
+	}
+
+	// A config change reaches the log; deleting the topic removes its logs.
+	newRet := "120000"
+	submit(controller.IncrementalAlterConfigs([]controller.IncrementalAlterConfigsResource{{Type: 2, Name: "orders",
+		Changes: []controller.ConfigChange{{Key: "retention.ms", Op: controller.ConfigSet, Value: &newRet}}}}, false))
+	if err := m.Apply(ctl.Image()); err != nil {
+		t.Fatal(err)
+	}
+	if p.Log.Config().RetentionAge != 2*time.Minute {
+		t.Fatalf("retention not updated: %v", p.Log.Config().RetentionAge)
+	}
+	submit(controller.DeleteTopics([]string{"orders"}, nil))
+	if err := m.Apply(ctl.Image()); err != nil {
+		t.Fatal(err)
+	}
+	if len(m.Partitions()) != 0 || logs.Log(storage.TopicPartition{Topic: "orders", Partition: 0}) != nil {
+		t.Fatal("deleted topic's logs remain")
+	}
+}
