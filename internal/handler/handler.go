@@ -28,6 +28,7 @@ type Config struct {
 	DefaultPartitions      int32
 	DefaultReplication     int16
 	DeleteTopicEnable      bool
+	MinInsyncReplicas      int
 	RequestTimeoutDefault  time.Duration
 	ControllerTimeoutLimit time.Duration
 }
@@ -102,6 +103,11 @@ var versions = map[protocol.APIKey][2]int16{
 	protocol.KeyApiVersions:  {0, 4},
 	protocol.KeyMetadata:     {0, 12},
 	protocol.KeyCreateTopics: {0, 7},
+	// Produce v0-2 and Fetch v0-3 carry message formats v0/v1, which
+	// Sluice does not store (Kafka 4.0 dropped them too).
+	protocol.KeyProduce:     {3, 11},
+	protocol.KeyFetch:       {4, 17},
+	protocol.KeyListOffsets: {1, 9},
 }
 
 // Versions reports the version range served for key.

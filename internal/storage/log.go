@@ -196,6 +196,15 @@ func (l *Log) wake() {
 	close(*old)
 }
 
+// Watch returns a channel closed when the log's durable end next moves
+// (or the log fails or closes) and a function to call once done watching.
+// Watching counts as waiting, so page-cache appends wake the watcher too.
+// Check DurableEnd after calling Watch, not before, to miss nothing.
+func (l *Log) Watch() (<-chan struct{}, func()) {
+	l.waiters.Add(1)
+	return *l.notify.Load(), func() { l.waiters.Add(-1) }
+}
+
 // WaitDurable blocks until every offset below end is durable under the
 // log's durability setting (see DurableEnd), the log fails, or ctx ends.
 func (l *Log) WaitDurable(ctx context.Context, end int64) error {

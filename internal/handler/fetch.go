@@ -1,0 +1,158 @@
+package handler
+
+import (
+	"context"
+	"errors"
+	"reflect"
+	"time"
+
+	"github.com/sluice-mq/sluice/internal/protocol"
+	"github.com/sluice-mq/sluice/internal/replica"
+	"github.com/sluice-mq/sluice/internal/storage"
+)
+
+// fetchPart is one partition of a Fetch being answered.
+type fetchPart struct {
+	out    *protocol.FetchResponsePartitionData
+	part   *replica.Partition
+	offset int64
+	max    int32
+}
+
+// Fetch answers a consumer's Fetch: batches from each partition's fetch
+// offset up to the high watermark, whole batches from the segment files
+// within the partition and response byte limits (the first batch always
+// whole, KIP-74). When fewer than MinBytes are available it returns a
+// Wait that long-polls until appends bring enough or MaxWaitMs passes.
+// Fetch sessions are not kept yet: the session id answered is 0, so
+// clients send full requests.
+func (h *Handler) Fetch(ctx context.Context, req *protocol.FetchRequest, version int16) (*protocol.FetchResponse, func(context.Context) *protocol.FetchResponse) {
+	img := h.image()
+	resp := &protocol.FetchResponse{}
+	var parts []fetchPart
+	for _, t := range req.Topics {
+		name := t.Topic
+		if version >= 13 {
+			if ti := img.TopicByID(t.TopicID); ti != nil {
+				name = ti.Name()
+			} else {
+				name = ""
+			}
+		}
+		tr := protocol.FetchResponseFetchableTopicResponse{Topic: t.Topic, TopicID: t.TopicID}
+		for _, p := range t.Partitions {
+			var pd protocol.FetchResponsePartitionData
+			pd.Default()
+			pd.PartitionIndex = p.Partition
+			pd.HighWatermark, pd.LastStableOffset, pd.LogStartOffset = -1, -1, -1
+			tr.Partitions = append(tr.Partitions, pd)
+		}
+		resp.Responses = append(resp.Responses, tr)
+		for i, p := range t.Partitions {
+			out := &resp.Responses[len(resp.Responses)-1].Partitions[i]
+			if name == "" {
+				out.ErrorCode = int16(protocol.ErrUnknownTopicID)
+				continue
+			}
+			part, err := h.replicas.Leading(storage.TopicPartition{Topic: name, Partition: p.Partition})
+			if err != nil {
+				out.ErrorCode = int16(partitionErrorCode(err))
+				continue
+			}
+			if code := checkLeaderEpoch(part, p.CurrentLeaderEpoch); code != protocol.ErrNone {
+				out.ErrorCode = int16(code)
+				continue
+			}
+			parts = append(parts, fetchPart{out: out, part: part, offset: p.FetchOffset, max: p.PartitionMaxBytes})
+		}
+	}
+	if h.readParts(parts, req.MaxBytes) >= int64(req.MinBytes) || req.MaxWaitMs <= 0 || len(parts) == 0 {
+		return resp, nil
+	}
+	wait := time.Duration(req.MaxWaitMs) * time.Millisecond
+	return nil, func(ctx context.Context) *protocol.FetchResponse {
+		deadline := time.Now().Add(wait)
+		for {
+			if !waitForAppends(ctx, parts, deadline) {
+				h.readParts(parts, req.MaxBytes) // what arrived by the deadline
+				return resp
+			}
+			if h.readParts(parts, req.MaxBytes) >= int64(req.MinBytes) {
+				return resp
+			}
+		}
+	}
+}
+
+// readParts reads every partition afresh and returns the bytes gathered.
+func (h *Handler) readParts(parts []fetchPart, maxBytes int32) int64 {
+	remaining := int64(maxBytes)
+	if remaining <= 0 {
+		remaining = 1
+	}
+	var total int64
+	for i := range parts {
+		fp := &parts[i]
+		l := fp.part.Log
+		hw := fp.part.HighWatermark()
+		fp.out.HighWatermark, fp.out.LastStableOffset, fp.out.LogStartOffset = hw, hw, l.StartOffset()
+		fp.out.ErrorCode, fp.out.Records = 0, nil
+		limit := min(int64(fp.max), remaining)
+		res, err := l.Read(fp.offset, int(max(limit, 0)), hw, total == 0)
+		if err != nil {
+			if errors.Is(err, storage.ErrOffsetOutOfRange) {
+				fp.out.ErrorCode = int16(protocol.ErrOffsetOutOfRange)
+			} else {
+				fp.out.ErrorCode = int16(appendErrorCode(err, 12))
+			}
+			continue
+		}
+		data, err := res.Bytes()
+		res.Release()
+		if err != nil {
+			fp.out.ErrorCode = int16(protocol.ErrKafkaStorageError)
+			continue
+		}
+		fp.out.Records = data
+		total += int64(len(data))
+		remaining -= int64(len(data))
+	}
+	return total
+}
+
+// waitForAppends blocks until a partition's high watermark moves past
+// its fetch offset, the deadline passes or ctx ends; false means stop.
+func waitForAppends(ctx context.Context, parts []fetchPart, deadline time.Time) bool {
+	timer := time.NewTimer(time.Until(deadline))
+	defer timer.Stop()
+	cases := make([]reflect.SelectCase, 0, len(parts)+2)
+	cases = append(cases,
+		reflect.SelectCase{Dir: reflect.SelectRecv, Chan: reflect.ValueOf(ctx.Done())},
+		reflect.SelectCase{Dir: reflect.SelectRecv, Chan: reflect.ValueOf(timer.C)})
+	for _, fp := range parts {
+		ch, done := fp.part.Log.Watch()
+		defer done()
+		if fp.part.HighWatermark() > fp.offset {
+			return true
+		}
+		cases = append(cases, reflect.SelectCase{Dir: reflect.SelectRecv, Chan: reflect.ValueOf(ch)})
+	}
+	chosen, _, _ := reflect.Select(cases)
+	return chosen >= 2
+}
+
+// checkLeaderEpoch fences a request that names a leader epoch (KIP-320):
+// older than ours, the client's view is stale; newer, ours is.
+func checkLeaderEpoch(part *replica.Partition, requested int32) protocol.ErrorCode {
+	if requested < 0 {
+		return protocol.ErrNone
+	}
+	_, epoch := part.Leader()
+	switch {
+	case requested < epoch:
+		return protocol.ErrFencedLeaderEpoch
+	case requested > epoch:
+		return protocol.ErrUnknownLeaderEpoch
+	}
+	return protocol.ErrNone
+}

@@ -1,0 +1,77 @@
+package handler
+
+import (
+	"context"
+
+	"github.com/sluice-mq/sluice/internal/protocol"
+	"github.com/sluice-mq/sluice/internal/storage"
+)
+
+// ListOffsets timestamps with special meanings.
+const (
+	latestTimestamp   = -1
+	earliestTimestamp = -2
+	maxTimestamp      = -3
+)
+
+// ListOffsets answers, per partition, the earliest offset, the latest
+// (the high watermark: what consumers can read), the record with the
+// largest timestamp (KIP-734), or the first record at or after a
+// timestamp; offset -1 when no record qualifies.
+func (h *Handler) ListOffsets(ctx context.Context, req *protocol.ListOffsetsRequest, version int16) *protocol.ListOffsetsResponse {
+	resp := &protocol.ListOffsetsResponse{}
+	for _, t := range req.Topics {
+		tr := protocol.ListOffsetsResponseListOffsetsTopicResponse{Name: t.Name}
+		for _, p := range t.Partitions {
+			out := protocol.ListOffsetsResponseListOffsetsPartitionResponse{PartitionIndex: p.PartitionIndex, Timestamp: -1, Offset: -1, LeaderEpoch: -1}
+			out.ErrorCode = int16(h.listOffset(t.Name, p, &out))
+			tr.Partitions = append(tr.Partitions, out)
+		}
+		resp.Topics = append(resp.Topics, tr)
+	}
+	return resp
+}
+
+func (h *Handler) listOffset(topic string, p protocol.ListOffsetsRequestListOffsetsPartition, out *protocol.ListOffsetsResponseListOffsetsPartitionResponse) protocol.ErrorCode {
+	part, err := h.replicas.Leading(storage.TopicPartition{Topic: topic, Partition: p.PartitionIndex})
+	if err != nil {
+		return partitionErrorCode(err)
+	}
+	if code := checkLeaderEpoch(part, p.CurrentLeaderEpoch); code != protocol.ErrNone {
+		return code
+	}
+	l := part.Log
+	_, epoch := part.Leader()
+	switch p.Timestamp {
+	case latestTimestamp:
+		out.Offset = part.HighWatermark()
+	case earliestTimestamp:
+		out.Offset = l.StartOffset()
+	case maxTimestamp:
+		if to, ok, err := l.MaxTimestamp(); err != nil {
+			return appendErrorCode(err, 12)
+		} else if ok {
+			out.Offset, out.Timestamp = to.Offset, to.Timestamp
+		}
+	default:
+		if p.Timestamp < 0 {
+			return protocol.ErrInvalidRequest
+		}
+		to, ok, err := l.OffsetForTimestamp(p.Timestamp)
+		if err != nil {
+			return appendErrorCode(err, 12)
+		}
+		if ok && to.Offset < part.HighWatermark() {
+			out.Offset, out.Timestamp = to.Offset, to.Timestamp
+		}
+	}
+	// The epoch of the offset answered: the current leader epoch for the
+	// latest offset, else the epoch that wrote the record there.
+	out.LeaderEpoch = epoch
+	if out.Offset >= 0 && p.Timestamp != latestTimestamp {
+		if e, ok := l.Epochs().EpochForOffset(out.Offset); ok {
+			out.LeaderEpoch = e
+		}
+	}
+	return protocol.ErrNone
+}

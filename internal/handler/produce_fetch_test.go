@@ -1,0 +1,141 @@
+package handler
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/sluice-mq/sluice/internal/protocol"
+	"github.com/sluice-mq/sluice/internal/record"
+)
+
+func batchOf(t *testing.T, values ...string) []byte {
+	t.Helper()
+	b := record.NewBuilder(record.CodecNone)
+	b.BaseTimestamp = time.Now().UnixMilli()
+	for i, v := range values {
+		b.Append(int32(i), int64(i), []byte("k"), []byte(v))
+	}
+	out, err := b.Build(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func (f *fixture) createTopic(t *testing.T, name string, partitions int32) {
+	t.Helper()
+	resp := f.h.CreateTopics(context.Background(), &protocol.CreateTopicsRequest{TimeoutMs: 5000,
+		Topics: []protocol.CreateTopicsRequestCreatableTopic{{Name: name, NumPartitions: partitions, ReplicationFactor: 1}}}, 7)
+	if resp.Topics[0].ErrorCode != 0 {
+		t.Fatalf("create %s: %d", name, resp.Topics[0].ErrorCode)
+	}
+}
+
+func (f *fixture) produce(t *testing.T, acks int16, topic string, partition int32, records []byte) ProduceResult {
+	t.Helper()
+	return f.h.Produce(context.Background(), &protocol.ProduceRequest{Acks: acks, TimeoutMs: 5000,
+		TopicData: []protocol.ProduceRequestTopicProduceData{{Name: topic,
+			PartitionData: []protocol.ProduceRequestPartitionProduceData{{Index: partition, Records: records}}}}}, 9)
+}
+
+func produceResponse(r ProduceResult) *protocol.ProduceResponsePartitionProduceResponse {
+	resp := r.Resp
+	if r.Wait != nil {
+		resp = r.Wait(context.Background())
+	}
+	return &resp.Responses[0].PartitionResponses[0]
+}
+
+func TestProduceFetchListOffsets(t *testing.T) {
+	f := newFixture(t, false)
+	f.createTopic(t, "events", 2)
+	for i := range 3 {
+		pr := produceResponse(f.produce(t, -1, "events", 1, batchOf(t, fmt.Sprintf("a%d", i), fmt.Sprintf("b%d", i))))
+		if pr.ErrorCode != 0 || pr.BaseOffset != int64(2*i) {
+			t.Fatalf("produce %d: %+v", i, pr)
+		}
+	}
+	// Errors: unknown partition, bad acks, garbage records.
+	if pr := produceResponse(f.produce(t, 1, "events", 9, batchOf(t, "x"))); protocol.ErrorCode(pr.ErrorCode) != protocol.ErrUnknownTopicOrPartition {
+		t.Fatalf("unknown partition: %d", pr.ErrorCode)
+	}
+	if pr := produceResponse(f.produce(t, 2, "events", 0, batchOf(t, "x"))); protocol.ErrorCode(pr.ErrorCode) != protocol.ErrInvalidRequiredAcks {
+		t.Fatalf("acks=2: %d", pr.ErrorCode)
+	}
+	if pr := produceResponse(f.produce(t, 1, "events", 0, []byte("garbage bytes that are not a batch at all, long enough to parse"))); protocol.ErrorCode(pr.ErrorCode) != protocol.ErrCorruptMessage {
+		t.Fatalf("garbage: %d", pr.ErrorCode)
+	}
+	// acks=0 answers nothing, and closes only on failure.
+	if r := f.produce(t, 0, "events", 0, batchOf(t, "quiet")); !r.None || r.Close {
+		t.Fatalf("acks=0: %+v", r)
+	}
+	if r := f.produce(t, 0, "nope", 0, batchOf(t, "quiet")); !r.None || !r.Close {
+		t.Fatalf("failed acks=0: %+v", r)
+	}
+
+	fetch := func(offset int64, maxWait int32) *protocol.FetchResponse {
+		resp, wait := f.h.Fetch(context.Background(), &protocol.FetchRequest{MaxWaitMs: maxWait, MinBytes: 1, MaxBytes: 1 << 20,
+			Topics: []protocol.FetchRequestFetchTopic{{Topic: "events", Partitions: []protocol.FetchRequestFetchPartition{
+				{Partition: 1, FetchOffset: offset, CurrentLeaderEpoch: -1, PartitionMaxBytes: 1 << 20}}}}}, 11)
+		if wait != nil {
+			resp = wait(context.Background())
+		}
+		return resp
+	}
+	pd := fetch(2, 0).Responses[0].Partitions[0]
+	if pd.ErrorCode != 0 || pd.HighWatermark != 6 {
+		t.Fatalf("fetch: %+v", pd)
+	}
+	var got []string
+	it := record.NewBatches(pd.Records)
+	for it.Next() {
+		var recs record.Records
+		if err := recs.Reset(it.Batch(), record.Options{}); err != nil {
+			t.Fatal(err)
+		}
+		for recs.Next() {
+			got = append(got, fmt.Sprintf("%d:%s", recs.Offset(), recs.Record().Value))
+		}
+		recs.Close()
+	}
+	if fmt.Sprint(got) != "[2:a1 3:b1 4:a2 5:b2]" {
+		t.Fatalf("fetched %v", got)
+	}
+	if pd := fetch(99, 0).Responses[0].Partitions[0]; protocol.ErrorCode(pd.ErrorCode) != protocol.ErrOffsetOutOfRange {
+		t.Fatalf("out of range: %d", pd.ErrorCode)
+	}
+
+	// Long polling: a fetch at the end waits until an append arrives.
+	done := make(chan *protocol.FetchResponse)
+	go func() { done <- fetch(6, 5000) }()
+	time.Sleep(50 * time.Millisecond) // let the fetch start waiting; the assertion below does not depend on it
+	produceResponse(f.produce(t, -1, "events", 1, batchOf(t, "late")))
+	select {
+	case resp := <-done:
+		if pd := resp.Responses[0].Partitions[0]; len(pd.Records) == 0 || pd.HighWatermark != 7 {
+			t.Fatalf("long poll returned %+v", pd)
+		}
+	case <-time.After(4 * time.Second):
+		t.Fatal("long poll was not woken by the append")
+	}
+	// A long poll with nothing arriving returns empty after MaxWaitMs.
+	start := time.Now()
+	if pd := fetch(7, 100).Responses[0].Partitions[0]; len(pd.Records) != 0 || time.Since(start) < 90*time.Millisecond {
+		t.Fatalf("empty long poll: %d bytes after %v", len(pd.Records), time.Since(start))
+	}
+
+	lo := f.h.ListOffsets(context.Background(), &protocol.ListOffsetsRequest{Topics: []protocol.ListOffsetsRequestListOffsetsTopic{{Name: "events",
+		Partitions: []protocol.ListOffsetsRequestListOffsetsPartition{
+			{PartitionIndex: 1, Timestamp: -2, CurrentLeaderEpoch: -1}, {PartitionIndex: 1, Timestamp: -1, CurrentLeaderEpoch: -1},
+			{PartitionIndex: 1, Timestamp: 0, CurrentLeaderEpoch: -1}, {PartitionIndex: 1, Timestamp: -3, CurrentLeaderEpoch: -1},
+			{PartitionIndex: 1, Timestamp: -1, CurrentLeaderEpoch: 5}}}}}, 8)
+	ps := lo.Topics[0].Partitions
+	if ps[0].Offset != 0 || ps[1].Offset != 7 || ps[2].Offset != 0 || ps[3].Offset < 0 {
+		t.Fatalf("list offsets %+v", ps)
+	}
+	if protocol.ErrorCode(ps[4].ErrorCode) != protocol.ErrUnknownLeaderEpoch {
+		t.Fatalf("newer leader epoch: %d", ps[4].ErrorCode)
+	}
+}
