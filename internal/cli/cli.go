@@ -8,7 +8,7 @@ import (
 const usage = `usage: sluice <command> [flags]
 
 commands:
-  serve              run a broker (not yet available in this build)
+  serve              run a broker (single node: --data-dir, --listen, --config, --set)
   format             write meta.properties into a node's data directories (for clusters)
   random-cluster-id  print a new cluster id for format
   version            print the version
@@ -32,8 +32,7 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	case "random-cluster-id":
 		return runRandomClusterID(stdout)
 	case "serve":
-		fmt.Fprintln(stderr, "sluice serve: not yet: the broker is not implemented in this build")
-		return 1
+		return runServe(args[1:], stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0

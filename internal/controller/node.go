@@ -226,15 +226,6 @@ func Open(cfg Config) (*Controller, error) {
 			w.close()
 			return nil, fmt.Errorf("bootstrap quorum: %w", err)
 		}
-		if len(cfg.Voters) == 1 && cfg.Voters[0] == cfg.NodeID {
-			// A quorum of one elects itself at once.
-			if err := rn.Campaign(); err != nil {
-				w.close()
-				return nil, err
-			}
-		}
-	} else if len(cfg.Voters) == 1 && cfg.Voters[0] == cfg.NodeID {
-		rn.Campaign()
 	}
 	if cfg.Transport != nil {
 		cfg.Transport.SetHandler(c.step)
@@ -434,11 +425,26 @@ func (c *Controller) handleReady() error {
 			return err
 		}
 		c.rn.Advance(rd)
+		c.campaignAlone()
 		if err := c.maybeSnapshot(); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// campaignAlone starts an election at once when this node is the quorum's
+// only voter, rather than after an election timeout; raft accepts it once
+// the configuration that makes the node a voter has been applied.
+func (c *Controller) campaignAlone() {
+	v := c.confState.GetVoters()
+	if len(v) != 1 || v[0] != c.cfg.NodeID || c.rn.BasicStatus().RaftState != raft.StateFollower {
+		return
+	}
+	st := c.rn.BasicStatus()
+	if st.Applied >= st.GetCommit() {
+		c.rn.Campaign()
+	}
 }
 
 func (c *Controller) onSoftState(ss *raft.SoftState) {

@@ -1,0 +1,55 @@
+package handler
+
+import (
+	"context"
+
+	"github.com/sluice-mq/sluice/internal/protocol"
+)
+
+// Result is a handler's answer to one request: the response now, or a
+// Wait that produces it later (called in request order by the
+// connection's writer); None when no response is sent, Close when the
+// connection must close afterwards.
+type Result struct {
+	Msg   protocol.Message
+	Wait  func(ctx context.Context) protocol.Message
+	None  bool
+	Close bool
+}
+
+// Dispatch answers req, an already decoded request at version, with the
+// handler of its API. The server has checked that the API and version are
+// served (see Versions).
+func (h *Handler) Dispatch(ctx context.Context, version int16, req protocol.Message) Result {
+	switch r := req.(type) {
+	case *protocol.ApiVersionsRequest:
+		return Result{Msg: ApiVersionsResponse(protocol.ErrNone)}
+	case *protocol.MetadataRequest:
+		return Result{Msg: h.Metadata(ctx, r, version)}
+	case *protocol.CreateTopicsRequest:
+		return Result{Msg: h.CreateTopics(ctx, r, version)}
+	case *protocol.ProduceRequest:
+		pr := h.Produce(ctx, r, version)
+		res := Result{None: pr.None, Close: pr.Close}
+		if pr.Resp != nil {
+			res.Msg = pr.Resp
+		}
+		if pr.Wait != nil {
+			res.Wait = func(ctx context.Context) protocol.Message { return pr.Wait(ctx) }
+		}
+		return res
+	case *protocol.FetchRequest:
+		resp, wait := h.Fetch(ctx, r, version)
+		if wait != nil {
+			return Result{Wait: func(ctx context.Context) protocol.Message { return wait(ctx) }}
+		}
+		return Result{Msg: resp}
+	case *protocol.ListOffsetsRequest:
+		return Result{Msg: h.ListOffsets(ctx, r, version)}
+	default:
+		// Unreachable while Versions lists only the APIs above; close
+		// rather than answer wrongly.
+		h.logger.Error("request for an api without a handler", "api_key", int(req.APIKey()))
+		return Result{None: true, Close: true}
+	}
+}

@@ -1,0 +1,278 @@
+package node
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"net"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/sluice-mq/sluice/internal/config"
+	"github.com/sluice-mq/sluice/internal/controller"
+	"github.com/sluice-mq/sluice/internal/handler"
+	"github.com/sluice-mq/sluice/internal/metadata"
+	"github.com/sluice-mq/sluice/internal/protocol"
+	"github.com/sluice-mq/sluice/internal/replica"
+	"github.com/sluice-mq/sluice/internal/server"
+	"github.com/sluice-mq/sluice/internal/storage"
+	"github.com/sluice-mq/sluice/internal/vfs"
+)
+
+// metadataLogName is the metadata log's directory inside metadata.log.dir,
+// as KRaft names it.
+const metadataLogName = "__cluster_metadata-0"
+
+// Node is one running Sluice process.
+type Node struct {
+	cfg      *config.Broker
+	logger   *slog.Logger
+	fs       vfs.FS
+	logs     *storage.Manager
+	ctl      *controller.Controller
+	replicas *replica.Manager
+	handler  *handler.Handler
+	srv      *server.Server
+	ln       net.Listener
+
+	applied atomic.Pointer[chan struct{}] // closed when the replica manager applies an image
+	stop    chan struct{}
+	wg      sync.WaitGroup
+	once    sync.Once
+}
+
+// Start opens the node's storage and controller, registers the broker,
+// and starts serving clients on its listener.
+func Start(cfg *config.Broker, logger *slog.Logger) (*Node, error) {
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	if !cfg.Roles.Broker || !cfg.Roles.Controller || len(cfg.Voters) != 1 || cfg.Voters[0].ID != cfg.NodeID {
+		return nil, fmt.Errorf("process.roles=%s with %d voters: only a combined broker and controller that is its own single voter is supported yet", cfg.Roles, len(cfg.Voters))
+	}
+	n := &Node{cfg: cfg, logger: logger, fs: vfs.Default, stop: make(chan struct{})}
+	ch := make(chan struct{})
+	n.applied.Store(&ch)
+	ok := false
+	defer func() {
+		if !ok {
+			n.close()
+		}
+	}()
+
+	clusterID, err := n.ensureFormatted()
+	if err != nil {
+		return nil, err
+	}
+	n.logs, err = storage.OpenManager(storage.ManagerOptions{
+		FS: n.fs, Dir: cfg.LogDir, ClusterID: clusterID, NodeID: cfg.NodeID,
+		FlushThreads:           8,
+		RetentionCheckInterval: cfg.RetentionCheckInterval,
+		CheckpointInterval:     cfg.FlushOffsetCheckpointInterval,
+		Logger:                 logger,
+	})
+	if err != nil {
+		return nil, err
+	}
+	n.ctl, err = controller.Open(controller.Config{
+		NodeID: uint64(cfg.NodeID), Voters: []uint64{uint64(cfg.NodeID)},
+		FS: n.fs, Dir: n.fs.PathJoin(cfg.MetadataLogDir, metadataLogName), Logger: logger,
+	})
+	if err != nil {
+		return nil, err
+	}
+	n.replicas = replica.NewManager(cfg.NodeID, n.logs, cfg.TopicDefaults(), logger)
+
+	listener, err := clientListener(cfg)
+	if err != nil {
+		return nil, err
+	}
+	n.ln, err = net.Listen("tcp", net.JoinHostPort(listener.Host, strconv.Itoa(listener.Port)))
+	if err != nil {
+		return nil, fmt.Errorf("listen on %s: %w", listener.Name, err)
+	}
+
+	n.wg.Add(1)
+	go n.followImage()
+
+	if err := n.register(listener); err != nil {
+		return nil, err
+	}
+	n.handler = handler.New(handler.Config{
+		NodeID: cfg.NodeID, ClusterID: clusterID, ListenerName: listener.Name,
+		AutoCreateTopics: cfg.AutoCreateTopics, DefaultPartitions: cfg.NumPartitions,
+		DefaultReplication: int16(cfg.DefaultReplicationFactor), DeleteTopicEnable: cfg.DeleteTopicEnable,
+		MinInsyncReplicas: int(cfg.MinInsyncReplicas), ControllerTimeoutLimit: cfg.RequestTimeout,
+	}, n.replicas, n.ctl, n.waitImage, logger)
+	n.srv = server.New(server.Config{
+		Listener:       n.ln,
+		MaxFrameBytes:  cfg.SocketRequestMaxBytes,
+		IdleTimeout:    cfg.ConnectionsMaxIdle,
+		MaxConnections: int(cfg.MaxConnections),
+		Versions:       handler.Versions,
+		Handler:        adapter{n.handler},
+		Logger:         logger,
+	})
+	n.wg.Add(1)
+	go func() {
+		defer n.wg.Done()
+		if err := n.srv.Serve(); err != nil {
+			logger.Error("listener stopped", "err", err)
+		}
+	}()
+	ok = true
+	logger.Info("started", "node_id", cfg.NodeID, "cluster_id", clusterID, "listener", n.ln.Addr().String(), "data_dir", cfg.LogDir)
+	return n, nil
+}
+
+// Addr returns the address clients connect to.
+func (n *Node) Addr() net.Addr { return n.ln.Addr() }
+
+// ensureFormatted returns the cluster id of the data directory, formatting
+// a fresh one with a new cluster id when this is the single-node default.
+func (n *Node) ensureFormatted() (string, error) {
+	mp, err := storage.ReadMetaProperties(n.fs, n.cfg.LogDir)
+	switch {
+	case err == nil:
+		return mp.ClusterID, nil
+	case !errors.Is(err, fs.ErrNotExist):
+		return "", fmt.Errorf("data directory %s: %w", n.cfg.LogDir, err)
+	case n.cfg.Profile() != config.ProfileSingleNode:
+		return "", fmt.Errorf("data directory %s is not formatted: run sluice format --cluster-id … first", n.cfg.LogDir)
+	}
+	if err := vfs.MkdirAllDurable(n.fs, n.cfg.LogDir); err != nil {
+		return "", err
+	}
+	id := storage.UUIDString(storage.RandomUUID())
+	if err := storage.WriteMetaProperties(n.fs, n.cfg.LogDir, storage.MetaProperties{Version: 1, ClusterID: id, NodeID: n.cfg.NodeID, DirectoryID: storage.RandomUUID()}); err != nil {
+		return "", err
+	}
+	n.logger.Info("formatted data directory", "data_dir", n.cfg.LogDir, "cluster_id", id)
+	return id, nil
+}
+
+// clientListener is the first listener that is not a controller listener.
+func clientListener(cfg *config.Broker) (config.Listener, error) {
+	controllers := map[string]bool{}
+	for _, l := range cfg.ControllerListeners() {
+		controllers[l.Name] = true
+	}
+	for _, l := range cfg.Listeners() {
+		if !controllers[l.Name] {
+			return l, nil
+		}
+	}
+	return config.Listener{}, errors.New("no client listener: listeners names only controller listeners")
+}
+
+// register registers the broker with its listener's advertised address
+// and unfences it, then waits until the replica manager has the result.
+func (n *Node) register(listener config.Listener) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	host, port := listener.Host, n.ln.Addr().(*net.TCPAddr).Port
+	for _, a := range n.cfg.AdvertisedListeners() {
+		if a.Name == listener.Name {
+			host = a.Host
+			if a.Port != 0 {
+				port = a.Port
+			}
+		}
+	}
+	if host == "" || host == "0.0.0.0" || host == "::" {
+		host = "127.0.0.1"
+	}
+	var rack *string
+	if n.cfg.Rack != "" {
+		rack = &n.cfg.Rack
+	}
+	reg := controller.BrokerRegistration{ID: n.cfg.NodeID, IncarnationID: protocol.UUID(storage.RandomUUID()), Rack: rack,
+		Endpoints: []metadata.Endpoint{{Name: listener.Name, Host: host, Port: uint16(port), SecurityProtocol: 0}}}
+	_, epoch, err := n.ctl.Submit(ctx, controller.RegisterBroker(reg))
+	if err != nil {
+		return fmt.Errorf("register broker: %w", err)
+	}
+	off, _, err := n.ctl.Submit(ctx, controller.UnfenceBroker(n.cfg.NodeID, epoch.(int64)))
+	if err != nil {
+		return fmt.Errorf("unfence broker: %w", err)
+	}
+	return n.waitImage(ctx, off)
+}
+
+// followImage applies every new controller image to the replica manager.
+func (n *Node) followImage() {
+	defer n.wg.Done()
+	for {
+		updated := n.ctl.Updated()
+		if err := n.replicas.Apply(n.ctl.Image()); err != nil {
+			n.logger.Error("applying metadata failed", "err", err)
+		}
+		ch := make(chan struct{})
+		close(*n.applied.Swap(&ch))
+		select {
+		case <-updated:
+		case <-n.stop:
+			return
+		}
+	}
+}
+
+// waitImage blocks until the replica manager has applied an image at or
+// past offset.
+func (n *Node) waitImage(ctx context.Context, offset int64) error {
+	for {
+		ch := *n.applied.Load()
+		if n.replicas.Image().Offset >= offset {
+			return nil
+		}
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-n.stop:
+			return errors.New("node stopping")
+		}
+	}
+}
+
+// Shutdown stops accepting connections, lets in-flight requests finish
+// (bounded by ctx), then closes everything; the logs close cleanly.
+func (n *Node) Shutdown(ctx context.Context) error {
+	var err error
+	if n.srv != nil {
+		err = n.srv.Shutdown(ctx)
+	}
+	return errors.Join(err, n.close())
+}
+
+func (n *Node) close() error {
+	var errs []error
+	n.once.Do(func() {
+		close(n.stop)
+		if n.srv != nil {
+			errs = append(errs, n.srv.Close())
+		} else if n.ln != nil {
+			n.ln.Close()
+		}
+		n.wg.Wait()
+		if n.ctl != nil {
+			errs = append(errs, n.ctl.Close())
+		}
+		if n.logs != nil {
+			errs = append(errs, n.logs.Close())
+		}
+	})
+	return errors.Join(errs...)
+}
+
+// adapter serves the handler's results to the server.
+type adapter struct{ h *handler.Handler }
+
+func (a adapter) Handle(ctx context.Context, c *server.Conn, hdr *protocol.RequestHeader, req protocol.Message) server.Response {
+	r := a.h.Dispatch(ctx, hdr.RequestApiVersion, req)
+	return server.Response{Msg: r.Msg, Wait: r.Wait, None: r.None, Close: r.Close}
+}
