@@ -45,6 +45,7 @@ func (h *Handler) Fetch(ctx context.Context, req *protocol.FetchRequest, version
 			pd.Default()
 			pd.PartitionIndex = p.Partition
 			pd.HighWatermark, pd.LastStableOffset, pd.LogStartOffset = -1, -1, -1
+			pd.Records = []byte{}
 			tr.Partitions = append(tr.Partitions, pd)
 		}
 		resp.Responses = append(resp.Responses, tr)
@@ -96,7 +97,8 @@ func (h *Handler) readParts(parts []fetchPart, maxBytes int32) int64 {
 		l := fp.part.Log
 		hw := fp.part.HighWatermark()
 		fp.out.HighWatermark, fp.out.LastStableOffset, fp.out.LogStartOffset = hw, hw, l.StartOffset()
-		fp.out.ErrorCode, fp.out.Records = 0, nil
+		// An empty record set, never null: librdkafka rejects a null one.
+		fp.out.ErrorCode, fp.out.Records = 0, []byte{}
 		limit := min(int64(fp.max), remaining)
 		res, err := l.Read(fp.offset, int(max(limit, 0)), hw, total == 0)
 		if err != nil {
@@ -113,7 +115,9 @@ func (h *Handler) readParts(parts []fetchPart, maxBytes int32) int64 {
 			fp.out.ErrorCode = int16(protocol.ErrKafkaStorageError)
 			continue
 		}
-		fp.out.Records = data
+		if data != nil {
+			fp.out.Records = data
+		}
 		total += int64(len(data))
 		remaining -= int64(len(data))
 	}

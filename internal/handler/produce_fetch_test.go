@@ -122,8 +122,14 @@ func TestProduceFetchListOffsets(t *testing.T) {
 	}
 	// A long poll with nothing arriving returns empty after MaxWaitMs.
 	start := time.Now()
-	if pd := fetch(7, 100).Responses[0].Partitions[0]; len(pd.Records) != 0 || time.Since(start) < 90*time.Millisecond {
+	pd = fetch(7, 100).Responses[0].Partitions[0]
+	if len(pd.Records) != 0 || time.Since(start) < 90*time.Millisecond {
 		t.Fatalf("empty long poll: %d bytes after %v", len(pd.Records), time.Since(start))
+	}
+	// Regression: no records is an empty record set, never null, which
+	// librdkafka rejects ("invalid MessageSetSize -1").
+	if pd.Records == nil {
+		t.Fatal("empty fetch answered with null records")
 	}
 
 	lo := f.h.ListOffsets(context.Background(), &protocol.ListOffsetsRequest{Topics: []protocol.ListOffsetsRequestListOffsetsTopic{{Name: "events",
