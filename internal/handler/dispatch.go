@@ -46,6 +46,10 @@ func (h *Handler) Dispatch(ctx context.Context, version int16, req protocol.Mess
 		return Result{Msg: resp}
 	case *protocol.ListOffsetsRequest:
 		return Result{Msg: h.ListOffsets(ctx, r, version)}
+	case *protocol.DeleteTopicsRequest:
+		return Result{Msg: h.DeleteTopics(ctx, r, version)}
+	case *protocol.OffsetForLeaderEpochRequest:
+		return Result{Msg: h.OffsetForLeaderEpoch(ctx, r, version)}
 	default:
 		// Unreachable while Versions lists only the APIs above; close
 		// rather than answer wrongly.

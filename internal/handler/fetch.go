@@ -74,7 +74,7 @@ func (h *Handler) Fetch(ctx context.Context, req *protocol.FetchRequest, version
 	return nil, func(ctx context.Context) *protocol.FetchResponse {
 		deadline := time.Now().Add(wait)
 		for {
-			if !waitForAppends(ctx, parts, deadline) {
+			if !waitForAppends(ctx, h.stopping, parts, deadline) {
 				h.readParts(parts, req.MaxBytes) // what arrived by the deadline
 				return resp
 			}
@@ -126,13 +126,14 @@ func (h *Handler) readParts(parts []fetchPart, maxBytes int32) int64 {
 
 // waitForAppends blocks until a partition's high watermark moves past
 // its fetch offset, the deadline passes or ctx ends; false means stop.
-func waitForAppends(ctx context.Context, parts []fetchPart, deadline time.Time) bool {
+func waitForAppends(ctx context.Context, stopping <-chan struct{}, parts []fetchPart, deadline time.Time) bool {
 	timer := time.NewTimer(time.Until(deadline))
 	defer timer.Stop()
-	cases := make([]reflect.SelectCase, 0, len(parts)+2)
+	cases := make([]reflect.SelectCase, 0, len(parts)+3)
 	cases = append(cases,
 		reflect.SelectCase{Dir: reflect.SelectRecv, Chan: reflect.ValueOf(ctx.Done())},
-		reflect.SelectCase{Dir: reflect.SelectRecv, Chan: reflect.ValueOf(timer.C)})
+		reflect.SelectCase{Dir: reflect.SelectRecv, Chan: reflect.ValueOf(timer.C)},
+		reflect.SelectCase{Dir: reflect.SelectRecv, Chan: reflect.ValueOf(stopping)})
 	for _, fp := range parts {
 		ch, done := fp.part.Log.Watch()
 		defer done()
@@ -142,7 +143,7 @@ func waitForAppends(ctx context.Context, parts []fetchPart, deadline time.Time) 
 		cases = append(cases, reflect.SelectCase{Dir: reflect.SelectRecv, Chan: reflect.ValueOf(ch)})
 	}
 	chosen, _, _ := reflect.Select(cases)
-	return chosen >= 2
+	return chosen >= 3
 }
 
 // checkLeaderEpoch fences a request that names a leader epoch (KIP-320):

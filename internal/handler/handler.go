@@ -3,6 +3,7 @@ package handler
 import (
 	"context"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/sluice-mq/sluice/internal/controller"
@@ -42,7 +43,14 @@ type Handler struct {
 	// an offset (after a controller change), bounded by ctx.
 	waitImage func(ctx context.Context, offset int64) error
 	logger    *slog.Logger
+	// stopping closes when the broker shuts down: long polls answer at
+	// once instead of holding the shutdown up.
+	stopping chan struct{}
+	stopOnce sync.Once
 }
+
+// Stop makes waiting requests (long-polling fetches) answer now.
+func (h *Handler) Stop() { h.stopOnce.Do(func() { close(h.stopping) }) }
 
 // New returns a Handler.
 func New(cfg Config, replicas *replica.Manager, ctl Controller, waitImage func(ctx context.Context, offset int64) error, logger *slog.Logger) *Handler {
@@ -52,7 +60,7 @@ func New(cfg Config, replicas *replica.Manager, ctl Controller, waitImage func(c
 	if cfg.ControllerTimeoutLimit <= 0 {
 		cfg.ControllerTimeoutLimit = 30 * time.Second
 	}
-	return &Handler{cfg: cfg, replicas: replicas, ctl: ctl, waitImage: waitImage, logger: logger}
+	return &Handler{cfg: cfg, replicas: replicas, ctl: ctl, waitImage: waitImage, logger: logger, stopping: make(chan struct{})}
 }
 
 func (h *Handler) image() *metadata.Image { return h.replicas.Image() }
@@ -105,9 +113,11 @@ var versions = map[protocol.APIKey][2]int16{
 	protocol.KeyCreateTopics: {0, 7},
 	// Produce v0-2 and Fetch v0-3 carry message formats v0/v1, which
 	// Sluice does not store (Kafka 4.0 dropped them too).
-	protocol.KeyProduce:     {3, 11},
-	protocol.KeyFetch:       {4, 17},
-	protocol.KeyListOffsets: {1, 9},
+	protocol.KeyProduce:              {3, 11},
+	protocol.KeyFetch:                {4, 17},
+	protocol.KeyListOffsets:          {1, 9},
+	protocol.KeyDeleteTopics:         {0, 6},
+	protocol.KeyOffsetForLeaderEpoch: {0, 4},
 }
 
 // Versions reports the version range served for key.

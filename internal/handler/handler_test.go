@@ -53,7 +53,7 @@ func newFixture(t *testing.T, autoCreate bool) *fixture {
 	if err := waitImage(ctx, off); err != nil {
 		t.Fatal(err)
 	}
-	h := New(Config{NodeID: 1, ClusterID: "cluster-x", ListenerName: "PLAINTEXT", AutoCreateTopics: autoCreate, DefaultPartitions: 2, DefaultReplication: 1},
+	h := New(Config{NodeID: 1, ClusterID: "cluster-x", ListenerName: "PLAINTEXT", AutoCreateTopics: autoCreate, DefaultPartitions: 2, DefaultReplication: 1, DeleteTopicEnable: true},
 		reps, ctl, waitImage, nil)
 	return &fixture{h: h, ctl: ctl, reps: reps}
 }

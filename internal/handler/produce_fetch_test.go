@@ -145,3 +145,47 @@ func TestProduceFetchListOffsets(t *testing.T) {
 		t.Fatalf("newer leader epoch: %d", ps[4].ErrorCode)
 	}
 }
+
+func TestDeleteTopicsAndOffsetForLeaderEpoch(t *testing.T) {
+	f := newFixture(t, false)
+	ctx := context.Background()
+	f.createTopic(t, "gone", 1)
+	f.createTopic(t, "kept", 1)
+	produceResponse(f.produce(t, -1, "kept", 0, batchOf(t, "a", "b", "c")))
+
+	ofl := f.h.OffsetForLeaderEpoch(ctx, &protocol.OffsetForLeaderEpochRequest{ReplicaID: -1, Topics: []protocol.OffsetForLeaderEpochRequestOffsetForLeaderTopic{{Topic: "kept",
+		Partitions: []protocol.OffsetForLeaderEpochRequestOffsetForLeaderPartition{
+			{Partition: 0, CurrentLeaderEpoch: -1, LeaderEpoch: 0},
+			{Partition: 0, CurrentLeaderEpoch: 3, LeaderEpoch: 0},
+			{Partition: 7, CurrentLeaderEpoch: -1, LeaderEpoch: 0}}}}}, 4)
+	ps := ofl.Topics[0].Partitions
+	if ps[0].ErrorCode != 0 || ps[0].LeaderEpoch != 0 || ps[0].EndOffset != 3 {
+		t.Fatalf("epoch 0 ends at %+v", ps[0])
+	}
+	if protocol.ErrorCode(ps[1].ErrorCode) != protocol.ErrUnknownLeaderEpoch || protocol.ErrorCode(ps[2].ErrorCode) != protocol.ErrUnknownTopicOrPartition {
+		t.Fatalf("errors %+v", ps[1:])
+	}
+
+	id := f.h.image().TopicByName("kept").ID()
+	del := f.h.DeleteTopics(ctx, &protocol.DeleteTopicsRequest{TimeoutMs: 5000, Topics: []protocol.DeleteTopicsRequestDeleteTopicState{
+		{Name: str("gone")}, {Name: str("missing")}, {TopicID: id}}}, 6)
+	want := []protocol.ErrorCode{protocol.ErrNone, protocol.ErrUnknownTopicOrPartition, protocol.ErrNone}
+	for i, r := range del.Responses {
+		if protocol.ErrorCode(r.ErrorCode) != want[i] {
+			t.Errorf("result %d: %d, want %d", i, r.ErrorCode, want[i])
+		}
+	}
+	if f.h.image().TopicByName("gone") != nil || f.h.image().TopicByName("kept") != nil || len(f.reps.Partitions()) != 0 {
+		t.Fatal("topics or their logs survived deletion")
+	}
+}
+
+func TestDeleteTopicsDisabled(t *testing.T) {
+	f := newFixture(t, false)
+	f.h.cfg.DeleteTopicEnable = false
+	f.createTopic(t, "stays", 1)
+	del := f.h.DeleteTopics(context.Background(), &protocol.DeleteTopicsRequest{TopicNames: []string{"stays"}}, 3)
+	if protocol.ErrorCode(del.Responses[0].ErrorCode) != protocol.ErrTopicDeletionDisabled || f.h.image().TopicByName("stays") == nil {
+		t.Fatalf("deletion disabled: %+v", del.Responses[0])
+	}
+}

@@ -243,6 +243,9 @@ func (n *Node) waitImage(ctx context.Context, offset int64) error {
 // (bounded by ctx), then closes everything; the logs close cleanly.
 func (n *Node) Shutdown(ctx context.Context) error {
 	var err error
+	if n.handler != nil {
+		n.handler.Stop()
+	}
 	if n.srv != nil {
 		err = n.srv.Shutdown(ctx)
 	}

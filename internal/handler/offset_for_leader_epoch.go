@@ -1,0 +1,39 @@
+package handler
+
+import (
+	"context"
+
+	"github.com/sluice-mq/sluice/internal/protocol"
+	"github.com/sluice-mq/sluice/internal/storage"
+)
+
+// OffsetForLeaderEpoch answers, per partition, the largest leader epoch
+// at or below the requested one and the offset where it ended (KIP-101,
+// KIP-320): -1/-1 below the earliest epoch known; fenced by the current
+// leader epoch when the request names one. For consumers the end offset
+// is bounded by the high watermark.
+func (h *Handler) OffsetForLeaderEpoch(ctx context.Context, req *protocol.OffsetForLeaderEpochRequest, version int16) *protocol.OffsetForLeaderEpochResponse {
+	resp := &protocol.OffsetForLeaderEpochResponse{}
+	for _, t := range req.Topics {
+		tr := protocol.OffsetForLeaderEpochResponseOffsetForLeaderTopicResult{Topic: t.Topic}
+		for _, p := range t.Partitions {
+			out := protocol.OffsetForLeaderEpochResponseEpochEndOffset{Partition: p.Partition, LeaderEpoch: -1, EndOffset: -1}
+			part, err := h.replicas.Leading(storage.TopicPartition{Topic: t.Topic, Partition: p.Partition})
+			switch {
+			case err != nil:
+				out.ErrorCode = int16(partitionErrorCode(err))
+			case checkLeaderEpoch(part, p.CurrentLeaderEpoch) != protocol.ErrNone:
+				out.ErrorCode = int16(checkLeaderEpoch(part, p.CurrentLeaderEpoch))
+			default:
+				epoch, end := part.Log.Epochs().EndOffsetFor(p.LeaderEpoch, part.Log.EndOffset())
+				if end >= 0 && req.ReplicaID < 0 {
+					end = min(end, part.HighWatermark())
+				}
+				out.LeaderEpoch, out.EndOffset = epoch, end
+			}
+			tr.Partitions = append(tr.Partitions, out)
+		}
+		resp.Topics = append(resp.Topics, tr)
+	}
+	return resp
+}
