@@ -12,7 +12,7 @@ import (
 	"github.com/sluice-mq/sluice/internal/config"
 )
 
-func startNode(t *testing.T, dir string) *Node {
+func startNode(t testing.TB, dir string) *Node {
 	t.Helper()
 	cfg, err := config.Load(nil, []string{"log.dir=" + dir, "listeners=PLAINTEXT://127.0.0.1:0,CONTROLLER://127.0.0.1:9093"}, config.ProfileSingleNode)
 	if err != nil {
