@@ -112,8 +112,11 @@ var versions = map[protocol.APIKey][2]int16{
 	protocol.KeyMetadata:     {0, 12},
 	protocol.KeyCreateTopics: {0, 7},
 	// Produce v0-2 and Fetch v0-3 carry message formats v0/v1, which
-	// Sluice does not store (Kafka 4.0 dropped them too).
-	protocol.KeyProduce:              {3, 11},
+	// Sluice does not store. Produce is advertised from v0 all the same,
+	// as Kafka 4.0 does (KAFKA-18659): librdkafka compresses with gzip or
+	// snappy only when a broker lists Produce v0. A v0-2 request's legacy
+	// records are refused per partition (UNSUPPORTED_FOR_MESSAGE_FORMAT).
+	protocol.KeyProduce:              {0, 11},
 	protocol.KeyFetch:                {4, 17},
 	protocol.KeyListOffsets:          {1, 9},
 	protocol.KeyDeleteTopics:         {0, 6},

@@ -189,3 +189,23 @@ func TestDeleteTopicsDisabled(t *testing.T) {
 		t.Fatalf("deletion disabled: %+v", del.Responses[0])
 	}
 }
+
+// TestProduceLegacyFormatRefused: Produce v0-2 is advertised (librdkafka
+// needs it to compress), but their message formats v0/v1 are refused per
+// partition, not by closing the connection.
+func TestProduceLegacyFormatRefused(t *testing.T) {
+	f := newFixture(t, false)
+	f.createTopic(t, "old", 1)
+	legacy := make([]byte, 40)
+	legacy[11] = 28 // message size
+	legacy[16] = 1  // magic 1
+	r := f.h.Produce(context.Background(), &protocol.ProduceRequest{Acks: 1, TimeoutMs: 1000,
+		TopicData: []protocol.ProduceRequestTopicProduceData{{Name: "old",
+			PartitionData: []protocol.ProduceRequestPartitionProduceData{{Index: 0, Records: legacy}}}}}, 2)
+	if pr := produceResponse(r); protocol.ErrorCode(pr.ErrorCode) != protocol.ErrUnsupportedForMessageFormat {
+		t.Fatalf("legacy records: error %d, want %d", pr.ErrorCode, protocol.ErrUnsupportedForMessageFormat)
+	}
+	if lo, hi, ok := Versions(protocol.KeyProduce); !ok || lo != 0 || hi != 11 {
+		t.Fatalf("Produce advertised %d-%d", lo, hi)
+	}
+}

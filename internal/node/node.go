@@ -120,7 +120,7 @@ func Start(cfg *config.Broker, logger *slog.Logger) (*Node, error) {
 	n.wg.Add(1)
 	go func() {
 		defer n.wg.Done()
-		if err := n.srv.Serve(); err != nil {
+		if err := n.srv.Serve(); err != nil && !errors.Is(err, server.ErrServerClosed) {
 			logger.Error("listener stopped", "err", err)
 		}
 	}()
