@@ -51,7 +51,7 @@ func TestFranzGoProducesAndConsumes(t *testing.T) {
 	}
 	admin.Close()
 
-	const perCodec = 600
+	const perCodec = 2000 // 10,000 records across the five codecs
 	codecs := []kgo.CompressionCodec{kgo.NoCompression(), kgo.GzipCompression(), kgo.SnappyCompression(), kgo.Lz4Compression(), kgo.ZstdCompression()}
 	want := map[int32][]string{}
 	for ci, codec := range codecs {
