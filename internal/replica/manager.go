@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -202,10 +203,7 @@ func (m *Manager) Partitions() []*Partition {
 		out = append(out, p)
 	}
 	m.mu.RUnlock()
-	sort.Slice(out, func(i, j int) bool {
-		a, b := out[i].TP, out[j].TP
-		return a.Topic < b.Topic || (a.Topic == b.Topic && a.Partition < b.Partition)
-	})
+	slices.SortFunc(out, func(a, b *Partition) int { return a.TP.Compare(b.TP) })
 	return out
 }
 

@@ -68,6 +68,14 @@ func (tp TopicPartition) String() string {
 	return tp.Topic + "-" + strconv.FormatInt(int64(tp.Partition), 10)
 }
 
+// Compare orders topic partitions by topic, then partition.
+func (tp TopicPartition) Compare(o TopicPartition) int {
+	if c := strings.Compare(tp.Topic, o.Topic); c != 0 {
+		return c
+	}
+	return cmp.Compare(tp.Partition, o.Partition)
+}
+
 // ---------------------------------------------------------------------------
 // Atomic replacement.
 

@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -257,10 +257,7 @@ func (m *Manager) Logs() []*Log {
 		out = append(out, l)
 	}
 	m.mu.Unlock()
-	sort.Slice(out, func(i, j int) bool {
-		a, b := out[i].tp, out[j].tp
-		return a.Topic < b.Topic || (a.Topic == b.Topic && a.Partition < b.Partition)
-	})
+	slices.SortFunc(out, func(a, b *Log) int { return a.tp.Compare(b.tp) })
 	return out
 }
 
