@@ -279,3 +279,22 @@ func (a adapter) Handle(ctx context.Context, c *server.Conn, hdr *protocol.Reque
 	r := a.h.Dispatch(ctx, hdr.RequestApiVersion, req)
 	return server.Response{Msg: r.Msg, Wait: r.Wait, None: r.None, Close: r.Close}
 }
+
+// CreateTopic creates a topic with partitions (-1: num.partitions) and
+// topic configs, replication factor 1, through the controller as a
+// CreateTopics request would; it returns once this broker hosts it.
+func (n *Node) CreateTopic(ctx context.Context, name string, partitions int32, configs map[string]string) error {
+	t := protocol.CreateTopicsRequestCreatableTopic{Name: name, NumPartitions: partitions, ReplicationFactor: -1}
+	for k, v := range configs {
+		t.Configs = append(t.Configs, protocol.CreateTopicsRequestCreatableTopicConfig{Name: k, Value: &v})
+	}
+	resp := n.handler.CreateTopics(ctx, &protocol.CreateTopicsRequest{Topics: []protocol.CreateTopicsRequestCreatableTopic{t}, TimeoutMs: 30000}, 7)
+	if r := resp.Topics[0]; r.ErrorCode != 0 {
+		msg := protocol.ErrorCode(r.ErrorCode).Error()
+		if r.ErrorMessage != nil {
+			msg += ": " + *r.ErrorMessage
+		}
+		return fmt.Errorf("create topic %s: %s", name, msg)
+	}
+	return nil
+}
