@@ -275,3 +275,18 @@ func logDefaults(t map[string]string) LogDefaults {
 	}
 	return d
 }
+
+// TopicSynonyms returns the broker keys that supply topicKey's default,
+// highest priority first (Kafka's ServerTopicConfigSynonyms); nil for a
+// topic key with no broker synonym.
+func TopicSynonyms(topicKey string) []string {
+	syns := topicSynonyms[topicKey]
+	if len(syns) == 0 {
+		return nil
+	}
+	out := make([]string, len(syns))
+	for i, s := range syns {
+		out[i] = s.key
+	}
+	return out
+}

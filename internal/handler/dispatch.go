@@ -50,6 +50,20 @@ func (h *Handler) Dispatch(ctx context.Context, version int16, req protocol.Mess
 		return Result{Msg: h.DeleteTopics(ctx, r, version)}
 	case *protocol.OffsetForLeaderEpochRequest:
 		return Result{Msg: h.OffsetForLeaderEpoch(ctx, r, version)}
+	case *protocol.CreatePartitionsRequest:
+		return Result{Msg: h.CreatePartitions(ctx, r, version)}
+	case *protocol.DeleteRecordsRequest:
+		return Result{Msg: h.DeleteRecords(ctx, r, version)}
+	case *protocol.DescribeClusterRequest:
+		return Result{Msg: h.DescribeCluster(ctx, r, version)}
+	case *protocol.DescribeLogDirsRequest:
+		return Result{Msg: h.DescribeLogDirs(ctx, r, version)}
+	case *protocol.DescribeConfigsRequest:
+		return Result{Msg: h.DescribeConfigs(ctx, r, version)}
+	case *protocol.AlterConfigsRequest:
+		return Result{Msg: h.AlterConfigs(ctx, r, version)}
+	case *protocol.IncrementalAlterConfigsRequest:
+		return Result{Msg: h.IncrementalAlterConfigs(ctx, r, version)}
 	default:
 		// Unreachable while Versions lists only the APIs above; close
 		// rather than answer wrongly.

@@ -47,6 +47,12 @@ type Handler struct {
 	// once instead of holding the shutdown up.
 	stopping chan struct{}
 	stopOnce sync.Once
+	// configs is the broker configuration DescribeConfigs reports (see
+	// SetConfigs); logDir and logDirUsage describe the log directory for
+	// DescribeLogDirs (see SetLogDir).
+	configs     ConfigSource
+	logDir      string
+	logDirUsage func() (total, usable int64)
 }
 
 // Stop makes waiting requests (long-polling fetches) answer now.
@@ -116,11 +122,18 @@ var versions = map[protocol.APIKey][2]int16{
 	// as Kafka 4.0 does (KAFKA-18659): librdkafka compresses with gzip or
 	// snappy only when a broker lists Produce v0. A v0-2 request's legacy
 	// records are refused per partition (UNSUPPORTED_FOR_MESSAGE_FORMAT).
-	protocol.KeyProduce:              {0, 11},
-	protocol.KeyFetch:                {4, 17},
-	protocol.KeyListOffsets:          {1, 9},
-	protocol.KeyDeleteTopics:         {0, 6},
-	protocol.KeyOffsetForLeaderEpoch: {0, 4},
+	protocol.KeyProduce:                 {0, 11},
+	protocol.KeyFetch:                   {4, 17},
+	protocol.KeyListOffsets:             {1, 9},
+	protocol.KeyDeleteTopics:            {0, 6},
+	protocol.KeyOffsetForLeaderEpoch:    {0, 4},
+	protocol.KeyCreatePartitions:        {0, 3},
+	protocol.KeyDeleteRecords:           {0, 2},
+	protocol.KeyDescribeCluster:         {0, 1},
+	protocol.KeyDescribeLogDirs:         {0, 4},
+	protocol.KeyDescribeConfigs:         {0, 4},
+	protocol.KeyAlterConfigs:            {0, 2},
+	protocol.KeyIncrementalAlterConfigs: {0, 1},
 }
 
 // Versions reports the version range served for key.

@@ -108,6 +108,14 @@ func Start(cfg *config.Broker, logger *slog.Logger) (*Node, error) {
 		DefaultReplication: int16(cfg.DefaultReplicationFactor), DeleteTopicEnable: cfg.DeleteTopicEnable,
 		MinInsyncReplicas: int(cfg.MinInsyncReplicas), ControllerTimeoutLimit: cfg.RequestTimeout,
 	}, n.replicas, n.ctl, n.waitImage, logger)
+	n.handler.SetConfigs(cfg)
+	n.handler.SetLogDir(cfg.LogDir, func() (int64, int64) {
+		total, usable, err := vfs.DiskUsage(cfg.LogDir)
+		if err != nil {
+			return -1, -1
+		}
+		return total, usable
+	})
 	n.srv = server.New(server.Config{
 		Listener:       n.ln,
 		MaxFrameBytes:  cfg.SocketRequestMaxBytes,

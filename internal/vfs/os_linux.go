@@ -52,3 +52,13 @@ func lockFile(f *os.File) error {
 	}
 	return serr
 }
+
+// DiskUsage returns the total and available bytes of the file system
+// holding path.
+func DiskUsage(path string) (total, usable int64, err error) {
+	var st syscall.Statfs_t
+	if err := syscall.Statfs(path, &st); err != nil {
+		return -1, -1, err
+	}
+	return int64(st.Blocks) * st.Bsize, int64(st.Bavail) * st.Bsize, nil
+}

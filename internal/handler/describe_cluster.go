@@ -1,0 +1,54 @@
+package handler
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/sluice-mq/sluice/internal/protocol"
+)
+
+// DescribeCluster endpoint types (v1+).
+const (
+	endpointTypeBrokers     = 1
+	endpointTypeControllers = 2
+)
+
+// DescribeCluster answers the cluster id, this broker as the controller
+// id (clients cannot reach the quorum directly; Metadata answers the
+// same) and the live brokers' endpoints on the client listener (v0-1).
+// Brokers answer endpoint type 1 only: asking one for controllers is
+// MISMATCHED_ENDPOINT_TYPE, an unknown type UNSUPPORTED_ENDPOINT_TYPE.
+// Authorized operations are not computed (Int32.MinValue).
+func (h *Handler) DescribeCluster(ctx context.Context, req *protocol.DescribeClusterRequest, version int16) *protocol.DescribeClusterResponse {
+	resp := &protocol.DescribeClusterResponse{
+		EndpointType:                endpointTypeBrokers,
+		ClusterID:                   h.cfg.ClusterID,
+		ControllerID:                -1,
+		Brokers:                     []protocol.DescribeClusterResponseDescribeClusterBroker{},
+		ClusterAuthorizedOperations: authorizedOpsNone,
+	}
+	want := int8(endpointTypeBrokers)
+	if version >= 1 {
+		want = req.EndpointType
+	}
+	switch want {
+	case endpointTypeBrokers:
+	case endpointTypeControllers:
+		resp.ErrorCode = int16(protocol.ErrMismatchedEndpointType)
+		resp.ErrorMessage = ptr("The request was sent to an endpoint of type BROKER, but we wanted an endpoint of type CONTROLLER")
+		return resp
+	default:
+		resp.ErrorCode = int16(protocol.ErrUnsupportedEndpointType)
+		resp.ErrorMessage = ptr(fmt.Sprintf("Unsupported endpoint type %d", want))
+		return resp
+	}
+	resp.ControllerID = h.cfg.NodeID
+	for _, b := range h.image().LiveBrokers() {
+		ep, ok := b.Endpoint(h.cfg.ListenerName)
+		if !ok {
+			continue
+		}
+		resp.Brokers = append(resp.Brokers, protocol.DescribeClusterResponseDescribeClusterBroker{BrokerID: b.ID, Host: ep.Host, Port: int32(ep.Port), Rack: b.Rack})
+	}
+	return resp
+}

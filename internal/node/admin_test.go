@@ -1,0 +1,78 @@
+package node
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
+)
+
+// TestAdminAPIsOverTheWire drives the admin APIs through the listener
+// with franz-go's request types.
+func TestAdminAPIsOverTheWire(t *testing.T) {
+	n := startNode(t, t.TempDir())
+	defer n.Shutdown(context.Background())
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := n.CreateTopic(ctx, "adm", 1, nil); err != nil {
+		t.Fatal(err)
+	}
+	cl, err := kgo.NewClient(kgo.SeedBrokers(n.Addr().String()), kgo.DefaultProduceTopic("adm"), kgo.RecordPartitioner(kgo.ManualPartitioner()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+
+	alter := kmsg.NewPtrIncrementalAlterConfigsRequest()
+	res := kmsg.NewIncrementalAlterConfigsRequestResource()
+	res.ResourceType, res.ResourceName = kmsg.ConfigResourceTypeTopic, "adm"
+	c := kmsg.NewIncrementalAlterConfigsRequestResourceConfig()
+	c.Name, c.Value = "retention.ms", kmsg.StringPtr("3600000")
+	res.Configs = append(res.Configs, c)
+	alter.Resources = append(alter.Resources, res)
+	if ar, err := alter.RequestWith(ctx, cl); err != nil || ar.Resources[0].ErrorCode != 0 {
+		t.Fatalf("incremental alter: %v %+v", err, ar)
+	}
+	describe := kmsg.NewPtrDescribeConfigsRequest()
+	dr := kmsg.NewDescribeConfigsRequestResource()
+	dr.ResourceType, dr.ResourceName, dr.ConfigNames = kmsg.ConfigResourceTypeTopic, "adm", []string{"retention.ms"}
+	describe.Resources = append(describe.Resources, dr)
+	dresp, err := describe.RequestWith(ctx, cl)
+	if err != nil || len(dresp.Resources) != 1 || len(dresp.Resources[0].Configs) != 1 {
+		t.Fatalf("describe: %v %+v", err, dresp)
+	}
+	if cfg := dresp.Resources[0].Configs[0]; cfg.Value == nil || *cfg.Value != "3600000" || cfg.Source != kmsg.ConfigSourceDynamicTopicConfig {
+		t.Fatalf("retention.ms described as %+v", cfg)
+	}
+
+	cp := kmsg.NewPtrCreatePartitionsRequest()
+	cpt := kmsg.NewCreatePartitionsRequestTopic()
+	cpt.Topic, cpt.Count = "adm", 3
+	cp.Topics, cp.TimeoutMillis = append(cp.Topics, cpt), 5000
+	if cr, err := cp.RequestWith(ctx, cl); err != nil || cr.Topics[0].ErrorCode != 0 {
+		t.Fatalf("create partitions: %v %+v", err, cr)
+	}
+	dc, err := kmsg.NewPtrDescribeClusterRequest().RequestWith(ctx, cl)
+	if err != nil || len(dc.Brokers) != 1 || dc.ClusterID == "" {
+		t.Fatalf("describe cluster: %v %+v", err, dc)
+	}
+	if err := cl.ProduceSync(ctx, &kgo.Record{Partition: 2, Value: []byte("x")}, &kgo.Record{Partition: 2, Value: []byte("y")}).FirstErr(); err != nil {
+		t.Fatal(err)
+	}
+	ld, err := kmsg.NewPtrDescribeLogDirsRequest().RequestWith(ctx, cl)
+	if err != nil || len(ld.Dirs) != 1 || len(ld.Dirs[0].Topics) != 1 || len(ld.Dirs[0].Topics[0].Partitions) != 3 {
+		t.Fatalf("describe log dirs: %v %+v", err, ld)
+	}
+	del := kmsg.NewPtrDeleteRecordsRequest()
+	dt := kmsg.NewDeleteRecordsRequestTopic()
+	dt.Topic = "adm"
+	dp := kmsg.NewDeleteRecordsRequestTopicPartition()
+	dp.Partition, dp.Offset = 2, 1
+	dt.Partitions = append(dt.Partitions, dp)
+	del.Topics, del.TimeoutMillis = append(del.Topics, dt), 5000
+	if dres, err := del.RequestWith(ctx, cl); err != nil || dres.Topics[0].Partitions[0].ErrorCode != 0 || dres.Topics[0].Partitions[0].LowWatermark != 1 {
+		t.Fatalf("delete records: %v %+v", err, dres)
+	}
+}
