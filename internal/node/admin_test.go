@@ -7,6 +7,8 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/sluice-mq/sluice/internal/config"
 )
 
 // TestAdminAPIsOverTheWire drives the admin APIs through the listener
@@ -75,4 +77,70 @@ func TestAdminAPIsOverTheWire(t *testing.T) {
 	if dres, err := del.RequestWith(ctx, cl); err != nil || dres.Topics[0].Partitions[0].ErrorCode != 0 || dres.Topics[0].Partitions[0].LowWatermark != 1 {
 		t.Fatalf("delete records: %v %+v", err, dres)
 	}
+}
+
+// TestLoweringRetentionDeletesSegments: a topic config change takes effect
+// on the log at once — lowering retention.ms lets the next retention pass
+// delete the old segments and move the log start.
+func TestLoweringRetentionDeletesSegments(t *testing.T) {
+	cfg, err := config.Load(nil, []string{"log.dir=" + t.TempDir(), "listeners=PLAINTEXT://127.0.0.1:0,CONTROLLER://127.0.0.1:9093",
+		"log.retention.check.interval.ms=100"}, config.ProfileSingleNode)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, err := Start(cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer n.Shutdown(context.Background())
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := n.CreateTopic(ctx, "ret", 1, map[string]string{"segment.bytes": "1024"}); err != nil {
+		t.Fatal(err)
+	}
+	cl, err := kgo.NewClient(kgo.SeedBrokers(n.Addr().String()), kgo.DefaultProduceTopic("ret"), kgo.MaxBufferedRecords(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	for range 20 {
+		if err := cl.ProduceSync(ctx, &kgo.Record{Value: make([]byte, 400)}).FirstErr(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	earliest := func() int64 {
+		req := kmsg.NewPtrListOffsetsRequest()
+		tp := kmsg.NewListOffsetsRequestTopic()
+		tp.Topic = "ret"
+		p := kmsg.NewListOffsetsRequestTopicPartition()
+		p.Timestamp = -2
+		tp.Partitions = append(tp.Partitions, p)
+		req.Topics = append(req.Topics, tp)
+		resp, err := req.RequestWith(ctx, cl)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return resp.Topics[0].Partitions[0].Offset
+	}
+	if e := earliest(); e != 0 {
+		t.Fatalf("earliest %d before the change", e)
+	}
+	alter := kmsg.NewPtrIncrementalAlterConfigsRequest()
+	res := kmsg.NewIncrementalAlterConfigsRequestResource()
+	res.ResourceType, res.ResourceName = kmsg.ConfigResourceTypeTopic, "ret"
+	c := kmsg.NewIncrementalAlterConfigsRequestResourceConfig()
+	c.Name, c.Value = "retention.ms", kmsg.StringPtr("1")
+	res.Configs = append(res.Configs, c)
+	alter.Resources = append(alter.Resources, res)
+	if ar, err := alter.RequestWith(ctx, cl); err != nil || ar.Resources[0].ErrorCode != 0 {
+		t.Fatalf("alter: %v %+v", err, ar)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for earliest() == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("lowering retention.ms deleted nothing")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Logf("log start moved to %d", earliest())
 }
