@@ -24,51 +24,45 @@ type fetchPart struct {
 // within the partition and response byte limits (the first batch always
 // whole, KIP-74). When fewer than MinBytes are available it returns a
 // Wait that long-polls until appends bring enough or MaxWaitMs passes.
-// Fetch sessions are not kept yet: the session id answered is 0, so
-// clients send full requests.
+// Incremental fetch sessions (KIP-227, v7+) decide which partitions are
+// read and which the response carries (see FetchSessions).
 func (h *Handler) Fetch(ctx context.Context, req *protocol.FetchRequest, version int16) (*protocol.FetchResponse, func(context.Context) *protocol.FetchResponse) {
 	img := h.image()
-	resp := &protocol.FetchResponse{}
+	fc, code := h.sessions.Begin(req, version, func(id protocol.UUID) (string, bool) {
+		if t := img.TopicByID(id); t != nil {
+			return t.Name(), true
+		}
+		return "", false
+	})
+	if code != protocol.ErrNone {
+		return fc.Filter(nil), nil
+	}
+	fps := fc.Partitions()
+	read := make([]protocol.FetchResponsePartitionData, len(fps))
 	var parts []fetchPart
-	for _, t := range req.Topics {
-		name := t.Topic
-		if version >= 13 {
-			if ti := img.TopicByID(t.TopicID); ti != nil {
-				name = ti.Name()
-			} else {
-				name = ""
-			}
+	for i, p := range fps {
+		out := &read[i]
+		out.Default()
+		out.PartitionIndex = p.Partition
+		out.HighWatermark, out.LastStableOffset, out.LogStartOffset = -1, -1, -1
+		out.Records = []byte{}
+		if p.Topic == "" {
+			out.ErrorCode = int16(protocol.ErrUnknownTopicID)
+			continue
 		}
-		tr := protocol.FetchResponseFetchableTopicResponse{Topic: t.Topic, TopicID: t.TopicID}
-		for _, p := range t.Partitions {
-			var pd protocol.FetchResponsePartitionData
-			pd.Default()
-			pd.PartitionIndex = p.Partition
-			pd.HighWatermark, pd.LastStableOffset, pd.LogStartOffset = -1, -1, -1
-			pd.Records = []byte{}
-			tr.Partitions = append(tr.Partitions, pd)
+		part, err := h.replicas.Leading(storage.TopicPartition{Topic: p.Topic, Partition: p.Partition})
+		if err != nil {
+			out.ErrorCode = int16(partitionErrorCode(err))
+			continue
 		}
-		resp.Responses = append(resp.Responses, tr)
-		for i, p := range t.Partitions {
-			out := &resp.Responses[len(resp.Responses)-1].Partitions[i]
-			if name == "" {
-				out.ErrorCode = int16(protocol.ErrUnknownTopicID)
-				continue
-			}
-			part, err := h.replicas.Leading(storage.TopicPartition{Topic: name, Partition: p.Partition})
-			if err != nil {
-				out.ErrorCode = int16(partitionErrorCode(err))
-				continue
-			}
-			if code := checkLeaderEpoch(part, p.CurrentLeaderEpoch); code != protocol.ErrNone {
-				out.ErrorCode = int16(code)
-				continue
-			}
-			parts = append(parts, fetchPart{out: out, part: part, offset: p.FetchOffset, max: p.PartitionMaxBytes})
+		if code := checkLeaderEpoch(part, p.CurrentLeaderEpoch); code != protocol.ErrNone {
+			out.ErrorCode = int16(code)
+			continue
 		}
+		parts = append(parts, fetchPart{out: out, part: part, offset: p.FetchOffset, max: p.MaxBytes})
 	}
 	if h.readParts(parts, req.MaxBytes) >= int64(req.MinBytes) || req.MaxWaitMs <= 0 || len(parts) == 0 {
-		return resp, nil
+		return fc.Filter(read), nil
 	}
 	wait := time.Duration(req.MaxWaitMs) * time.Millisecond
 	return nil, func(ctx context.Context) *protocol.FetchResponse {
@@ -76,10 +70,10 @@ func (h *Handler) Fetch(ctx context.Context, req *protocol.FetchRequest, version
 		for {
 			if !waitForAppends(ctx, h.stopping, parts, deadline) {
 				h.readParts(parts, req.MaxBytes) // what arrived by the deadline
-				return resp
+				return fc.Filter(read)
 			}
 			if h.readParts(parts, req.MaxBytes) >= int64(req.MinBytes) {
-				return resp
+				return fc.Filter(read)
 			}
 		}
 	}

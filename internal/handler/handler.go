@@ -24,12 +24,14 @@ type Config struct {
 	ClusterID string
 	// ListenerName names the listener clients use; Metadata advertises
 	// each broker's endpoint of that name.
-	ListenerName           string
-	AutoCreateTopics       bool
-	DefaultPartitions      int32
-	DefaultReplication     int16
-	DeleteTopicEnable      bool
-	MinInsyncReplicas      int
+	ListenerName       string
+	AutoCreateTopics   bool
+	DefaultPartitions  int32
+	DefaultReplication int16
+	DeleteTopicEnable  bool
+	MinInsyncReplicas  int
+	// FetchSessionCacheSlots is max.incremental.fetch.session.cache.slots.
+	FetchSessionCacheSlots int
 	RequestTimeoutDefault  time.Duration
 	ControllerTimeoutLimit time.Duration
 }
@@ -53,7 +55,11 @@ type Handler struct {
 	configs     ConfigSource
 	logDir      string
 	logDirUsage func() (total, usable int64)
+	sessions    *FetchSessions
 }
+
+// FetchSessionCount returns the incremental fetch sessions open.
+func (h *Handler) FetchSessionCount() int { return h.sessions.Len() }
 
 // Stop makes waiting requests (long-polling fetches) answer now.
 func (h *Handler) Stop() { h.stopOnce.Do(func() { close(h.stopping) }) }
@@ -66,7 +72,8 @@ func New(cfg Config, replicas *replica.Manager, ctl Controller, waitImage func(c
 	if cfg.ControllerTimeoutLimit <= 0 {
 		cfg.ControllerTimeoutLimit = 30 * time.Second
 	}
-	return &Handler{cfg: cfg, replicas: replicas, ctl: ctl, waitImage: waitImage, logger: logger, stopping: make(chan struct{})}
+	return &Handler{cfg: cfg, replicas: replicas, ctl: ctl, waitImage: waitImage, logger: logger, stopping: make(chan struct{}),
+		sessions: NewFetchSessions(cfg.FetchSessionCacheSlots, nil)}
 }
 
 func (h *Handler) image() *metadata.Image { return h.replicas.Image() }

@@ -107,6 +107,7 @@ func Start(cfg *config.Broker, logger *slog.Logger) (*Node, error) {
 		AutoCreateTopics: cfg.AutoCreateTopics, DefaultPartitions: cfg.NumPartitions,
 		DefaultReplication: int16(cfg.DefaultReplicationFactor), DeleteTopicEnable: cfg.DeleteTopicEnable,
 		MinInsyncReplicas: int(cfg.MinInsyncReplicas), ControllerTimeoutLimit: cfg.RequestTimeout,
+		FetchSessionCacheSlots: int(cfg.FetchSessionCacheSlots),
 	}, n.replicas, n.ctl, n.waitImage, logger)
 	n.handler.SetConfigs(cfg)
 	n.handler.SetLogDir(cfg.LogDir, func() (int64, int64) {

@@ -105,6 +105,10 @@ func TestFranzGoProducesAndConsumes(t *testing.T) {
 			})
 		}
 		t.Logf("%s: read %d records: partition sizes %d, %d, %d", label, total, len(got[0]), len(got[1]), len(got[2]))
+		// franz-go fetches through an incremental fetch session (KIP-227).
+		if n.handler.FetchSessionCount() == 0 {
+			t.Fatalf("%s: no fetch session was opened", label)
+		}
 		for p, vals := range want {
 			if fmt.Sprint(got[p]) != fmt.Sprint(vals) {
 				t.Fatalf("%s: partition %d differs: got %d records, want %d", label, p, len(got[p]), len(vals))
