@@ -191,7 +191,16 @@ func Open(cfg Config) (*Controller, error) {
 		return nil, fmt.Errorf("replay raft log: %w", err)
 	}
 	if st.hard != nil {
-		if err := c.ms.SetHardState(st.hard); err != nil {
+		hard := st.hard
+		if snap != nil && hard.GetCommit() < snap.GetMetadata().GetIndex() {
+			// A crash while a received snapshot was installed can leave
+			// the snapshot saved and the log's hard state older: a
+			// snapshot's index is committed by definition.
+			hard = proto.Clone(hard).(*pb.HardState)
+			hard.Commit = new(snap.GetMetadata().GetIndex())
+			hard.Term = new(max(hard.GetTerm(), snap.GetMetadata().GetTerm()))
+		}
+		if err := c.ms.SetHardState(hard); err != nil {
 			w.close()
 			return nil, err
 		}
@@ -269,6 +278,8 @@ func (c *Controller) Submit(ctx context.Context, cmd Command) (int64, any, error
 		return 0, nil, ctx.Err()
 	case <-c.stop:
 		return 0, nil, ErrStopped
+	case <-c.done:
+		return 0, nil, ErrStopped
 	}
 	select {
 	case r := <-p.done:
@@ -335,6 +346,7 @@ func (c *Controller) run() {
 		if err := c.handleReady(); err != nil {
 			c.logger.Error("controller failed", "err", err)
 			c.failure.Store(&err)
+			c.leader.Store(0)
 			return
 		}
 	}
@@ -343,7 +355,13 @@ func (c *Controller) run() {
 // propose runs a command against the uncommitted image and proposes its
 // records.
 func (c *Controller) propose(p *proposal) {
-	if c.leaderTerm > 0 && len(c.waiting) < cap(c.proposals) {
+	if c.leaderTerm > 0 {
+		// A new leader is not ready until it has applied the entries of
+		// earlier terms; a command must not run before.
+		if len(c.waiting) >= cap(c.proposals) {
+			p.done <- result{err: fmt.Errorf("%w: the new controller is not ready yet", ErrNotController)}
+			return
+		}
 		c.waiting = append(c.waiting, p)
 		return
 	}

@@ -92,9 +92,54 @@ func openWAL(fsys vfs.FS, dir string) (*wal, walState, error) {
 	return w, st, nil
 }
 
+// errWALCorrupt: a bad record with valid records after it. That is not a
+// torn tail (writes are fsynced in order), so nothing may be truncated.
+var errWALCorrupt = errors.New("raft log is corrupt: a damaged record is followed by valid ones")
+
 // replay reads records until the end or the first bad one and returns the
-// length of the valid prefix.
+// length of the valid prefix. A bad record is a torn tail only if no
+// valid record follows it; otherwise replay fails with errWALCorrupt.
 func (w *wal) replay(st *walState) (int64, error) {
+	valid, err := w.replayPrefix(st)
+	if err != nil {
+		return 0, err
+	}
+	if w.validRecordAfter(valid) {
+		return 0, fmt.Errorf("%w (at byte %d)", errWALCorrupt, valid)
+	}
+	return valid, nil
+}
+
+// validRecordAfter reports whether a well-formed record (CRC and type
+// check) starts anywhere after pos.
+func (w *wal) validRecordAfter(pos int64) bool {
+	info, err := w.f.Stat()
+	if err != nil {
+		return false
+	}
+	data := make([]byte, max(info.Size()-pos, 0))
+	if _, err := w.f.ReadAt(data, pos); err != nil && !errors.Is(err, io.EOF) {
+		return false
+	}
+	for p := 1; p+walHeaderLen <= len(data); p++ {
+		typ := data[p+8]
+		if typ != walRecEntry && typ != walRecHard {
+			continue
+		}
+		n := int(binary.BigEndian.Uint32(data[p+4:]))
+		if n > len(data)-p-walHeaderLen {
+			continue
+		}
+		payload := data[p+walHeaderLen : p+walHeaderLen+n]
+		if crc32.Update(crc32.Checksum(data[p+8:p+9], crcTable), crcTable, payload) == binary.BigEndian.Uint32(data[p:]) {
+			return true
+		}
+	}
+	return false
+}
+
+// replayPrefix reads records until the end or the first bad one.
+func (w *wal) replayPrefix(st *walState) (int64, error) {
 	var hdr [walHeaderLen]byte
 	var pos int64
 	for {

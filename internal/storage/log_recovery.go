@@ -92,6 +92,7 @@ func Open(o OpenOptions) (*Log, error) {
 		err := l.truncateFullyLocked(o.LogStartOffset)
 		l.mu.Unlock()
 		if err != nil {
+			l.closeSegments()
 			return nil, err
 		}
 		segs = l.segments()
@@ -248,7 +249,7 @@ func (l *Log) openSegment(s *segment, cfg *Config, scan, last bool) error {
 }
 
 // openTrusted opens a segment written before a clean shutdown.
-func (l *Log) openTrusted(s *segment, cfg *Config, last bool) error {
+func (l *Log) openTrusted(s *segment, cfg *Config, last bool) (err error) {
 	f, err := l.fs.Open(s.path(logSuffix))
 	if err != nil {
 		return err
@@ -257,14 +258,15 @@ func (l *Log) openTrusted(s *segment, cfg *Config, last bool) error {
 	if err := s.openIndexes(cfg, false); err != nil {
 		return err
 	}
+	defer func() {
+		if err != nil {
+			s.closeFiles()
+		}
+	}()
 	if s.index.Entries() == 0 && s.size.Load() > 0 {
-		s.index.Close()
-		s.timeIndex.Close()
 		return fmt.Errorf("%w: empty index for a segment of %d bytes", ErrCorruptIndex, s.size.Load())
 	}
 	if err := s.loadTail(f); err != nil {
-		s.index.Close()
-		s.timeIndex.Close()
 		return err
 	}
 	s.syncedSize.Store(s.size.Load())
@@ -280,26 +282,28 @@ func (l *Log) openTrusted(s *segment, cfg *Config, last bool) error {
 // and cutting a torn tail. The segment keeps its writer handle so the
 // next Sync makes the recovered state durable (and retires it if it is
 // not the last).
-func (l *Log) openScanned(s *segment, cfg *Config, last bool) error {
+func (l *Log) openScanned(s *segment, cfg *Config, last bool) (err error) {
 	f, err := l.fs.OpenReadWrite(s.path(logSuffix))
 	if err != nil {
 		return err
 	}
+	s.file = f
+	defer func() {
+		if err != nil {
+			s.closeFiles() // the file and whichever indexes were opened
+		}
+	}()
 	if err := s.openIndexes(cfg, true); err != nil {
-		f.Close()
 		return err
 	}
 	if err := l.recoverSegment(s, f, cfg); err != nil {
-		f.Close()
 		return err
 	}
 	if s.truncated {
 		if err := f.Truncate(s.size.Load()); err != nil {
-			f.Close()
 			return fmt.Errorf("truncate torn tail: %w", err)
 		}
 	}
-	s.file = f
 	if err := s.sealTimeIndex(); err != nil {
 		return err
 	}
