@@ -17,6 +17,9 @@ type fetchPart struct {
 	part   *replica.Partition
 	offset int64
 	max    int32
+	// seenHW is the high watermark at the last read: a long poll wakes
+	// only when it moves.
+	seenHW int64
 }
 
 // Fetch answers a consumer's Fetch: batches from each partition's fetch
@@ -40,6 +43,7 @@ func (h *Handler) Fetch(ctx context.Context, req *protocol.FetchRequest, version
 	fps := fc.Partitions()
 	read := make([]protocol.FetchResponsePartitionData, len(fps))
 	var parts []fetchPart
+	failed := false // Kafka answers at once when a partition has an error
 	for i, p := range fps {
 		out := &read[i]
 		out.Default()
@@ -48,48 +52,53 @@ func (h *Handler) Fetch(ctx context.Context, req *protocol.FetchRequest, version
 		out.Records = []byte{}
 		if p.Topic == "" {
 			out.ErrorCode = int16(protocol.ErrUnknownTopicID)
+			failed = true
 			continue
 		}
 		part, err := h.replicas.Leading(storage.TopicPartition{Topic: p.Topic, Partition: p.Partition})
 		if err != nil {
 			out.ErrorCode = int16(partitionErrorCode(err))
+			failed = true
 			continue
 		}
 		if code := checkLeaderEpoch(part, p.CurrentLeaderEpoch); code != protocol.ErrNone {
 			out.ErrorCode = int16(code)
+			failed = true
 			continue
 		}
 		parts = append(parts, fetchPart{out: out, part: part, offset: p.FetchOffset, max: p.MaxBytes})
 	}
-	if h.readParts(parts, req.MaxBytes) >= int64(req.MinBytes) || req.MaxWaitMs <= 0 || len(parts) == 0 {
+	got, readErr := h.readParts(parts, req.MaxBytes)
+	if got >= int64(req.MinBytes) || failed || readErr || req.MaxWaitMs <= 0 || len(parts) == 0 {
 		return fc.Filter(read), nil
 	}
 	wait := time.Duration(req.MaxWaitMs) * time.Millisecond
 	return nil, func(ctx context.Context) *protocol.FetchResponse {
 		deadline := time.Now().Add(wait)
-		for {
-			if !waitForAppends(ctx, h.stopping, parts, deadline) {
-				h.readParts(parts, req.MaxBytes) // what arrived by the deadline
-				return fc.Filter(read)
-			}
-			if h.readParts(parts, req.MaxBytes) >= int64(req.MinBytes) {
+		for waitForAppends(ctx, h.stopping, parts, deadline) {
+			if got, readErr := h.readParts(parts, req.MaxBytes); got >= int64(req.MinBytes) || readErr {
 				return fc.Filter(read)
 			}
 		}
+		h.readParts(parts, req.MaxBytes) // what arrived by the deadline
+		return fc.Filter(read)
 	}
 }
 
-// readParts reads every partition afresh and returns the bytes gathered.
-func (h *Handler) readParts(parts []fetchPart, maxBytes int32) int64 {
+// readParts reads every partition afresh and returns the bytes gathered
+// and whether any partition failed.
+func (h *Handler) readParts(parts []fetchPart, maxBytes int32) (int64, bool) {
 	remaining := int64(maxBytes)
 	if remaining <= 0 {
 		remaining = 1
 	}
 	var total int64
+	failed := false
 	for i := range parts {
 		fp := &parts[i]
 		l := fp.part.Log
 		hw := fp.part.HighWatermark()
+		fp.seenHW = hw
 		fp.out.HighWatermark, fp.out.LastStableOffset, fp.out.LogStartOffset = hw, hw, l.StartOffset()
 		// An empty record set, never null: librdkafka rejects a null one.
 		fp.out.ErrorCode, fp.out.Records = 0, []byte{}
@@ -101,12 +110,14 @@ func (h *Handler) readParts(parts []fetchPart, maxBytes int32) int64 {
 			} else {
 				fp.out.ErrorCode = int16(appendErrorCode(err, 12))
 			}
+			failed = true
 			continue
 		}
 		data, err := res.Bytes()
 		res.Release()
 		if err != nil {
 			fp.out.ErrorCode = int16(protocol.ErrKafkaStorageError)
+			failed = true
 			continue
 		}
 		if data != nil {
@@ -115,12 +126,23 @@ func (h *Handler) readParts(parts []fetchPart, maxBytes int32) int64 {
 		total += int64(len(data))
 		remaining -= int64(len(data))
 	}
-	return total
+	return total, failed
 }
 
-// waitForAppends blocks until a partition's high watermark moves past
-// its fetch offset, the deadline passes or ctx ends; false means stop.
+// waitForAppends blocks until a partition's high watermark moves from
+// what the last read saw, the deadline passes, ctx ends or the handler
+// stops; false means stop.
 func waitForAppends(ctx context.Context, stopping <-chan struct{}, parts []fetchPart, deadline time.Time) bool {
+	select {
+	case <-ctx.Done():
+		return false
+	case <-stopping:
+		return false
+	default:
+	}
+	if !time.Now().Before(deadline) {
+		return false
+	}
 	timer := time.NewTimer(time.Until(deadline))
 	defer timer.Stop()
 	cases := make([]reflect.SelectCase, 0, len(parts)+3)
@@ -131,8 +153,8 @@ func waitForAppends(ctx context.Context, stopping <-chan struct{}, parts []fetch
 	for _, fp := range parts {
 		ch, done := fp.part.Log.Watch()
 		defer done()
-		if fp.part.HighWatermark() > fp.offset {
-			return true
+		if fp.part.HighWatermark() != fp.seenHW {
+			return true // moved since the last read
 		}
 		cases = append(cases, reflect.SelectCase{Dir: reflect.SelectRecv, Chan: reflect.ValueOf(ch)})
 	}

@@ -9,9 +9,11 @@ import (
 
 // ListOffsets timestamps with special meanings.
 const (
-	latestTimestamp   = -1
-	earliestTimestamp = -2
-	maxTimestamp      = -3
+	latestTimestamp        = -1
+	earliestTimestamp      = -2
+	maxTimestamp           = -3
+	earliestLocalTimestamp = -4 // v8+ (KIP-405): the log start, without tiered storage
+	latestTieredTimestamp  = -5 // v9+: nothing is tiered, so no offset
 )
 
 // ListOffsets answers, per partition, the earliest offset, the latest
@@ -45,12 +47,14 @@ func (h *Handler) listOffset(topic string, p protocol.ListOffsetsRequestListOffs
 	switch p.Timestamp {
 	case latestTimestamp:
 		out.Offset = part.HighWatermark()
-	case earliestTimestamp:
+	case earliestTimestamp, earliestLocalTimestamp:
 		out.Offset = l.StartOffset()
+	case latestTieredTimestamp:
+		// No tiered storage: Kafka answers -1.
 	case maxTimestamp:
 		if to, ok, err := l.MaxTimestamp(); err != nil {
 			return appendErrorCode(err, 12)
-		} else if ok {
+		} else if ok && to.Offset < part.HighWatermark() {
 			out.Offset, out.Timestamp = to.Offset, to.Timestamp
 		}
 	default:

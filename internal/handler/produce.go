@@ -64,10 +64,17 @@ func (h *Handler) Produce(ctx context.Context, req *protocol.ProduceRequest, ver
 	if len(pending) == 0 {
 		return ProduceResult{Resp: resp}
 	}
-	timeout := time.Duration(max(req.TimeoutMs, 0)) * time.Millisecond
+	acks, timeout := req.Acks, time.Duration(max(req.TimeoutMs, 0))*time.Millisecond
 	return ProduceResult{Wait: func(ctx context.Context) *protocol.ProduceResponse {
-		ctx, cancel := context.WithTimeout(ctx, timeout)
-		defer cancel()
+		// The request's timeout bounds acks=all, as in Kafka. An acks=1
+		// append is in the log already; answering it with a timeout would
+		// invite a retry that writes it twice, so it waits for its own
+		// fsync, bounded only by the connection.
+		if acks == -1 {
+			var cancel context.CancelFunc
+			ctx, cancel = context.WithTimeout(ctx, timeout)
+			defer cancel()
+		}
 		for _, w := range pending {
 			if err := w.log.WaitDurable(ctx, w.end); err != nil {
 				w.part.ErrorCode = int16(appendErrorCode(err, version))

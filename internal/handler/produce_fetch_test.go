@@ -209,3 +209,45 @@ func TestProduceLegacyFormatRefused(t *testing.T) {
 		t.Fatalf("Produce advertised %d-%d", lo, hi)
 	}
 }
+
+// Regressions from review: a long poll whose MinBytes can't be met ends
+// at its deadline (it used to spin forever); a partition error answers at
+// once; acks=1 never answers with a timeout after a successful append.
+func TestFetchLongPollEdges(t *testing.T) {
+	f := newFixture(t, false)
+	f.createTopic(t, "edge", 2)
+	produceResponse(f.produce(t, -1, "edge", 0, batchOf(t, "a", "b")))
+	fetch := func(parts []protocol.FetchRequestFetchPartition, minBytes, maxWait int32) (*protocol.FetchResponse, time.Duration) {
+		start := time.Now()
+		resp, wait := f.h.Fetch(context.Background(), &protocol.FetchRequest{MaxWaitMs: maxWait, MinBytes: minBytes, MaxBytes: 1 << 20,
+			Topics: []protocol.FetchRequestFetchTopic{{Topic: "edge", Partitions: parts}}}, 11)
+		if wait != nil {
+			done := make(chan *protocol.FetchResponse, 1)
+			go func() { done <- wait(context.Background()) }()
+			select {
+			case resp = <-done:
+			case <-time.After(5 * time.Second):
+				t.Fatal("long poll did not end")
+			}
+		}
+		return resp, time.Since(start)
+	}
+	p0 := protocol.FetchRequestFetchPartition{Partition: 0, FetchOffset: 0, CurrentLeaderEpoch: -1, PartitionMaxBytes: 1 << 20}
+	p1 := protocol.FetchRequestFetchPartition{Partition: 1, FetchOffset: 0, CurrentLeaderEpoch: -1, PartitionMaxBytes: 1 << 20}
+	resp, took := fetch([]protocol.FetchRequestFetchPartition{p0}, 1<<20, 300)
+	if took < 250*time.Millisecond || len(resp.Responses[0].Partitions[0].Records) == 0 {
+		t.Fatalf("unmet MinBytes: answered after %v with %d bytes", took, len(resp.Responses[0].Partitions[0].Records))
+	}
+	bad := p0
+	bad.FetchOffset = 99
+	resp, took = fetch([]protocol.FetchRequestFetchPartition{bad, p1}, 1, 2000)
+	if took > time.Second || protocol.ErrorCode(resp.Responses[0].Partitions[0].ErrorCode) != protocol.ErrOffsetOutOfRange {
+		t.Fatalf("partition error: answered after %v with %+v", took, resp.Responses[0].Partitions[0])
+	}
+	r := f.h.Produce(context.Background(), &protocol.ProduceRequest{Acks: 1, TimeoutMs: 0,
+		TopicData: []protocol.ProduceRequestTopicProduceData{{Name: "edge",
+			PartitionData: []protocol.ProduceRequestPartitionProduceData{{Index: 1, Records: batchOf(t, "once")}}}}}, 9)
+	if pr := produceResponse(r); pr.ErrorCode != 0 || pr.BaseOffset != 0 {
+		t.Fatalf("acks=1 with timeout 0: %+v", pr)
+	}
+}

@@ -168,6 +168,18 @@ func (m *Manager) ensure(tp storage.TopicPartition, topicID protocol.UUID, cfg s
 	m.mu.RLock()
 	p := m.parts[tp]
 	m.mu.RUnlock()
+	if p != nil && p.TopicID != topicID {
+		// The topic was deleted and created again between two images we
+		// applied: the old log goes.
+		m.logger.Info("replacing the log of a recreated topic", "topic", tp.Topic, "partition", tp.Partition)
+		m.mu.Lock()
+		delete(m.parts, tp)
+		m.mu.Unlock()
+		if err := m.logs.Delete(tp); err != nil {
+			return fmt.Errorf("delete %s of the old topic: %w", tp, err)
+		}
+		p = nil
+	}
 	if p == nil {
 		if have := m.logs.Log(tp); have != nil {
 			if id := m.logs.TopicID(tp); id != [16]byte(topicID) && id != ([16]byte{}) {

@@ -7,6 +7,7 @@ import (
 
 	"github.com/sluice-mq/sluice/internal/controller"
 	"github.com/sluice-mq/sluice/internal/protocol"
+	"github.com/sluice-mq/sluice/internal/record"
 	"github.com/sluice-mq/sluice/internal/storage"
 	"github.com/sluice-mq/sluice/internal/vfs"
 )
@@ -82,5 +83,58 @@ func TestManagerFollowsTheImage(t *testing.T) {
 	}
 	if len(m.Partitions()) != 0 || logs.Log(storage.TopicPartition{Topic: "orders", Partition: 0}) != nil {
 		t.Fatal("deleted topic's logs remain")
+	}
+}
+
+// TestRecreatedTopicGetsAFreshLog: a topic deleted and created again
+// between two applied images does not keep the old log (regression).
+func TestRecreatedTopicGetsAFreshLog(t *testing.T) {
+	fsys := vfs.NewMem()
+	ctl, err := controller.Open(controller.Config{NodeID: 1, Voters: []uint64{1}, FS: fsys, Dir: "/data/__cluster_metadata-0", TickInterval: 5 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ctl.Close()
+	logs, err := storage.OpenManager(storage.ManagerOptions{FS: fsys, Dir: "/data", ClusterID: "c", NodeID: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer logs.Close()
+	m := NewManager(1, logs, nil, nil)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	submit := func(cmd controller.Command) any {
+		t.Helper()
+		off, reply, err := ctl.Submit(ctx, cmd)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := ctl.WaitFor(ctx, off); err != nil {
+			t.Fatal(err)
+		}
+		return reply
+	}
+	epoch := submit(controller.RegisterBroker(controller.BrokerRegistration{ID: 1, IncarnationID: protocol.UUID{1}})).(int64)
+	submit(controller.UnfenceBroker(1, epoch))
+	create := controller.CreateTopics([]controller.CreateTopic{{Name: "again", NumPartitions: 1, ReplicationFactor: 1}}, false, controller.TopicDefaults{NumPartitions: 1, ReplicationFactor: 1})
+	submit(create)
+	if err := m.Apply(ctl.Image()); err != nil {
+		t.Fatal(err)
+	}
+	old, _ := m.Partition(storage.TopicPartition{Topic: "again"})
+	b := record.NewBuilder(record.CodecNone)
+	b.Append(0, 0, nil, []byte("old"))
+	data, _ := b.Build(nil)
+	if _, err := old.Log.Append(data, storage.AppendOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	submit(controller.DeleteTopics([]string{"again"}, nil))
+	submit(create)
+	if err := m.Apply(ctl.Image()); err != nil {
+		t.Fatal(err)
+	}
+	p, ok := m.Partition(storage.TopicPartition{Topic: "again"})
+	if !ok || p.TopicID == old.TopicID || p.Log.EndOffset() != 0 {
+		t.Fatalf("recreated topic: ok=%t same id=%t end offset %d", ok, p.TopicID == old.TopicID, p.Log.EndOffset())
 	}
 }
