@@ -12,23 +12,31 @@ import (
 	"github.com/sluice-mq/sluice/internal/vfs"
 )
 
-func TestManagerFollowsTheImage(t *testing.T) {
+// fixture is a single-voter controller and a log directory on one
+// in-memory FS, with the broker registered and unfenced.
+type fixture struct {
+	ctl    *controller.Controller
+	logs   *storage.Manager
+	submit func(controller.Command) any
+}
+
+func newFixture(t *testing.T) *fixture {
+	t.Helper()
 	fsys := vfs.NewMem()
 	ctl, err := controller.Open(controller.Config{NodeID: 1, Voters: []uint64{1}, FS: fsys, Dir: "/data/__cluster_metadata-0", TickInterval: 5 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer ctl.Close()
+	t.Cleanup(func() { ctl.Close() })
 	logs, err := storage.OpenManager(storage.ManagerOptions{FS: fsys, Dir: "/data", ClusterID: "c", NodeID: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer logs.Close()
-	m := NewManager(1, logs, map[string]string{"segment.bytes": "1048576"}, nil)
-
+	t.Cleanup(func() { logs.Close() })
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	submit := func(cmd controller.Command) any {
+	t.Cleanup(cancel)
+	f := &fixture{ctl: ctl, logs: logs}
+	f.submit = func(cmd controller.Command) any {
 		t.Helper()
 		off, reply, err := ctl.Submit(ctx, cmd)
 		if err != nil {
@@ -39,8 +47,15 @@ func TestManagerFollowsTheImage(t *testing.T) {
 		}
 		return reply
 	}
-	epoch := submit(controller.RegisterBroker(controller.BrokerRegistration{ID: 1, IncarnationID: protocol.UUID{1}})).(int64)
-	submit(controller.UnfenceBroker(1, epoch))
+	epoch := f.submit(controller.RegisterBroker(controller.BrokerRegistration{ID: 1, IncarnationID: protocol.UUID{1}})).(int64)
+	f.submit(controller.UnfenceBroker(1, epoch))
+	return f
+}
+
+func TestManagerFollowsTheImage(t *testing.T) {
+	f := newFixture(t)
+	ctl, logs, submit := f.ctl, f.logs, f.submit
+	m := NewManager(1, logs, map[string]string{"segment.bytes": "1048576"}, nil)
 	retention := "60000"
 	res := submit(controller.CreateTopics([]controller.CreateTopic{{Name: "orders", NumPartitions: 3, ReplicationFactor: 1,
 		Configs: map[string]*string{"retention.ms": &retention}}}, false, controller.TopicDefaults{NumPartitions: 1, ReplicationFactor: 1})).([]controller.CreateTopicResult)
@@ -89,33 +104,9 @@ func TestManagerFollowsTheImage(t *testing.T) {
 // TestRecreatedTopicGetsAFreshLog: a topic deleted and created again
 // between two applied images does not keep the old log (regression).
 func TestRecreatedTopicGetsAFreshLog(t *testing.T) {
-	fsys := vfs.NewMem()
-	ctl, err := controller.Open(controller.Config{NodeID: 1, Voters: []uint64{1}, FS: fsys, Dir: "/data/__cluster_metadata-0", TickInterval: 5 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ctl.Close()
-	logs, err := storage.OpenManager(storage.ManagerOptions{FS: fsys, Dir: "/data", ClusterID: "c", NodeID: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer logs.Close()
-	m := NewManager(1, logs, nil, nil)
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	submit := func(cmd controller.Command) any {
-		t.Helper()
-		off, reply, err := ctl.Submit(ctx, cmd)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := ctl.WaitFor(ctx, off); err != nil {
-			t.Fatal(err)
-		}
-		return reply
-	}
-	epoch := submit(controller.RegisterBroker(controller.BrokerRegistration{ID: 1, IncarnationID: protocol.UUID{1}})).(int64)
-	submit(controller.UnfenceBroker(1, epoch))
+	f := newFixture(t)
+	ctl, submit := f.ctl, f.submit
+	m := NewManager(1, f.logs, nil, nil)
 	create := controller.CreateTopics([]controller.CreateTopic{{Name: "again", NumPartitions: 1, ReplicationFactor: 1}}, false, controller.TopicDefaults{NumPartitions: 1, ReplicationFactor: 1})
 	submit(create)
 	if err := m.Apply(ctl.Image()); err != nil {
