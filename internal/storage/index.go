@@ -625,7 +625,7 @@ func (c *idxCore) getPath() string {
 // sparse: an entry every index.interval.bytes of log. See the top of this
 // file for the format and the concurrency rules.
 type OffsetIndex struct {
-	c *idxCore
+	indexFile
 }
 
 func newOffsetIndex(fsys vfs.FS, path string, baseOffset int64, maxBytes int) (*OffsetIndex, error) {
@@ -633,7 +633,7 @@ func newOffsetIndex(fsys vfs.FS, path string, baseOffset int64, maxBytes int) (*
 	if err != nil {
 		return nil, err
 	}
-	return &OffsetIndex{c: c}, nil
+	return &OffsetIndex{indexFile{c}}, nil
 }
 
 // OpenOffsetIndex opens the offset index at path, creating it empty if it
@@ -699,15 +699,6 @@ func checkOffsetEntries(data []byte) error {
 	}
 	return nil
 }
-
-// BaseOffset returns the segment's base offset.
-func (x *OffsetIndex) BaseOffset() int64 { return x.c.base }
-
-// Path returns the index file's current name.
-func (x *OffsetIndex) Path() string { return x.c.getPath() }
-
-// MaxEntries returns how many entries fit in segment.index.bytes.
-func (x *OffsetIndex) MaxEntries() int { return x.c.maxEntries }
 
 // Append adds an entry mapping offset to position in the .log file, in
 // memory only (Flush or Sync writes it). offset must be above the last
@@ -797,21 +788,6 @@ func (x *OffsetIndex) LastOffset() int64 {
 	return c.base
 }
 
-// TruncateTo removes the entries whose offset is target or more, and
-// truncates the file if some of them had been written.
-func (x *OffsetIndex) TruncateTo(target int64) error { return x.c.truncateTo(target) }
-
-// Reset removes every entry and truncates the file to zero, to rebuild the
-// index from the log. It also clears a failed lazy load.
-func (x *OffsetIndex) Reset() error { return x.c.reset() }
-
-// Entries returns the number of entries (0 if the lazy load failed).
-func (x *OffsetIndex) Entries() int { return x.c.entries() }
-
-// SizeBytes returns the size of the entries: Entries() × 8, which is the
-// file's size once flushed.
-func (x *OffsetIndex) SizeBytes() int64 { return x.c.sizeBytes() }
-
 // Full reports whether the index holds MaxEntries() entries, that is
 // Entries()×8 ≥ segment.index.bytes rounded down to a multiple of 8: the
 // segment must roll before its next append (Append does not enforce it).
@@ -823,55 +799,3 @@ func (x *OffsetIndex) Full() bool {
 	defer c.mu.RUnlock()
 	return c.fullLocked()
 }
-
-// Flush writes the entries appended since the last flush to the file with
-// one write, without syncing it.
-func (x *OffsetIndex) Flush() error { return x.c.flush() }
-
-// Sync flushes, then fsyncs the file if it changed since the last
-// successful Sync. The entries lock is not held during the write and the
-// fsync. After a failed Sync, the data written since the previous
-// successful one is rewritten by the next Flush or Sync.
-func (x *OffsetIndex) Sync() error { return x.c.sync() }
-
-// ReleaseFile flushes and closes the file handle, keeping the entries in
-// memory; the next write reopens the file. For inactive segments, so that
-// idle partitions hold no descriptors. A later Sync still fsyncs what was
-// written.
-func (x *OffsetIndex) ReleaseFile() error { return x.c.releaseFile() }
-
-// Unload flushes, closes the file and drops the entries from memory; the
-// next use reloads them from the file, as for a lazily opened index.
-func (x *OffsetIndex) Unload() error { return x.c.unload() }
-
-// Load reads the entries of a lazily opened index now, returning the load
-// error (wrapping ErrCorruptIndex if the file is invalid).
-func (x *OffsetIndex) Load() error {
-	if err := x.c.rlock(); err != nil {
-		return err
-	}
-	x.c.mu.RUnlock()
-	return nil
-}
-
-// Loaded reports whether the entries are in memory.
-func (x *OffsetIndex) Loaded() bool { return x.c.isLoaded() }
-
-// Sanity loads the entries if needed and validates them; the error wraps
-// ErrCorruptIndex when they are invalid.
-func (x *OffsetIndex) Sanity() error { return x.c.sanity() }
-
-// Close flushes and closes the file (it does not sync: call Sync first for
-// durability). Later writes fail with ErrIndexClosed; lookups keep
-// answering from memory. Closing again is a no-op.
-func (x *OffsetIndex) Close() error { return x.c.close() }
-
-// Rename flushes, closes the file handle and renames the file to newPath
-// (for the .deleted/.cleaned/.swap suffixes); the index stays usable and
-// reopens the file under its new name when next written. It works on a
-// closed index too. The directory is not synced.
-func (x *OffsetIndex) Rename(newPath string) error { return x.c.rename(newPath) }
-
-// Delete closes the index, drops its entries and removes its file (a
-// missing file is not an error). The directory is not synced.
-func (x *OffsetIndex) Delete() error { return x.c.delete() }

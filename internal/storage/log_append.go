@@ -170,15 +170,10 @@ func (l *Log) validate(infos []batchInfo, records []byte, cfg *Config, opts Appe
 }
 
 func classifyRecordError(err error) error {
-	switch {
-	case errors.Is(err, record.ErrLegacyFormat):
+	if errors.Is(err, record.ErrLegacyFormat) {
 		return err
-	case errors.Is(err, record.ErrUnsupportedCompression), errors.Is(err, record.ErrCorrupt),
-		errors.Is(err, record.ErrTruncated), errors.Is(err, record.ErrDecompressLimit):
-		return &AppendError{Err: fmt.Errorf("%w: %w", ErrCorruptMessage, err)}
-	default:
-		return &AppendError{Err: fmt.Errorf("%w: %w", ErrCorruptMessage, err)}
 	}
+	return &AppendError{Err: fmt.Errorf("%w: %w", ErrCorruptMessage, err)}
 }
 
 func checkTimestamps(sum *record.Summary, cfg *Config, now time.Time) error {

@@ -92,19 +92,15 @@ func (l *Log) readSegment(s *segment, offset int64, maxBytes int, maxOffset int6
 		return ReadResult{}, false, err
 	}
 	size := s.size.Load()
-	startPos, firstSize, err := s.positionOf(f, offset, size)
+	first, err := s.positionOf(f, offset, size)
 	if err != nil {
 		release()
 		return ReadResult{}, false, fmt.Errorf("read segment %d: %w", s.base, err)
 	}
+	startPos, firstSize, firstBase := first.pos, first.size, first.base
 	if startPos >= size {
 		release()
 		return ReadResult{}, false, nil
-	}
-	var firstBase int64
-	if err := scanPositions(f, startPos, size, func(_, base, _ int64, _ int32) bool { firstBase = base; return false }); err != nil {
-		release()
-		return ReadResult{}, false, err
 	}
 	if firstBase >= maxOffset {
 		release()
@@ -112,11 +108,12 @@ func (l *Log) readSegment(s *segment, offset int64, maxBytes int, maxOffset int6
 	}
 	limit := size
 	if maxOffset < s.nextOffset.Load() {
-		limit, _, err = s.positionOf(f, maxOffset, size)
+		end, err := s.positionOf(f, maxOffset, size)
 		if err != nil {
 			release()
 			return ReadResult{}, false, fmt.Errorf("read segment %d: %w", s.base, err)
 		}
+		limit = end.pos
 	}
 	n := min(limit-startPos, int64(maxBytes))
 	if int64(firstSize) > n {

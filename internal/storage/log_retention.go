@@ -48,20 +48,16 @@ func (l *Log) TruncateTo(offset int64) error {
 		}
 		s.file = f
 	}
-	pos, _, err := s.positionOf(s.file, offset, s.size.Load())
+	cut, err := s.positionOf(s.file, offset, s.size.Load())
 	if err != nil {
 		return l.fail(fmt.Errorf("truncate segment %d: %w", s.base, err))
 	}
+	pos := cut.pos
 	// Index entries go from the first removed batch's base on: when offset
 	// falls inside a batch, that batch starts below offset.
 	indexCut := offset
 	if pos < s.size.Load() {
-		if err := scanHeaders(s.file, pos, s.size.Load(), func(b batchPos) bool {
-			indexCut = min(offset, b.base)
-			return false
-		}); err != nil {
-			return l.fail(fmt.Errorf("truncate segment %d: %w", s.base, err))
-		}
+		indexCut = min(offset, cut.base)
 		if err := s.file.Truncate(pos); err != nil {
 			return l.fail(fmt.Errorf("truncate segment %d: %w", s.base, err))
 		}

@@ -328,20 +328,19 @@ func (s *segment) sealTimeIndex() error {
 
 var errTornBatch = errors.New("storage: torn batch")
 
-// positionOf returns the position of the first batch whose last offset is
-// at least target, or the segment size if there is none; and that batch's
-// size (0 if none).
-func (s *segment) positionOf(f io.ReaderAt, target int64, limit int64) (int64, int32, error) {
+// positionOf returns the header of the first batch whose last offset is
+// at least target; if there is none, a batchPos at limit with size 0.
+func (s *segment) positionOf(f io.ReaderAt, target int64, limit int64) (batchPos, error) {
 	_, start := s.index.Lookup(target)
-	found, foundSize := limit, int32(0)
-	err := scanPositions(f, int64(start), limit, func(pos, _, last int64, size int32) bool {
-		if last >= target {
-			found, foundSize = pos, size
+	found := batchPos{pos: limit}
+	err := scanHeaders(f, int64(start), limit, func(b batchPos) bool {
+		if b.last >= target {
+			found = b
 			return false
 		}
 		return true
 	})
-	return found, foundSize, err
+	return found, err
 }
 
 // retire releases the writer's handles of a segment that is no longer

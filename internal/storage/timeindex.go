@@ -26,7 +26,7 @@ const NoTimestamp int64 = -1
 // TimeIndex maps timestamps to offsets for one segment. See index.go for
 // the concurrency rules.
 type TimeIndex struct {
-	c *idxCore
+	indexFile
 }
 
 func newTimeIndex(fsys vfs.FS, path string, baseOffset int64, maxBytes int) (*TimeIndex, error) {
@@ -34,7 +34,7 @@ func newTimeIndex(fsys vfs.FS, path string, baseOffset int64, maxBytes int) (*Ti
 	if err != nil {
 		return nil, err
 	}
-	return &TimeIndex{c: c}, nil
+	return &TimeIndex{indexFile{c}}, nil
 }
 
 // OpenTimeIndex opens the time index at path, creating it empty if it does
@@ -106,15 +106,6 @@ func (x *TimeIndex) ts(i int) int64 {
 func (x *TimeIndex) entryAt(i int) (timestamp, offset int64) {
 	return x.ts(i), x.c.base + int64(x.c.rel(i))
 }
-
-// BaseOffset returns the segment's base offset.
-func (x *TimeIndex) BaseOffset() int64 { return x.c.base }
-
-// Path returns the index file's current name.
-func (x *TimeIndex) Path() string { return x.c.getPath() }
-
-// MaxEntries returns how many entries fit in segment.index.bytes.
-func (x *TimeIndex) MaxEntries() int { return x.c.maxEntries }
 
 // MaybeAppend adds the entry (timestamp, offset) if timestamp is above the
 // last entry's (above NoTimestamp for an empty index); otherwise it does
@@ -201,19 +192,6 @@ func (x *TimeIndex) Entry(i int) (timestamp, offset int64, ok bool) {
 	return timestamp, offset, true
 }
 
-// TruncateTo removes the entries whose offset is target or more, and
-// truncates the file if some of them had been written.
-func (x *TimeIndex) TruncateTo(target int64) error { return x.c.truncateTo(target) }
-
-// Reset removes every entry and truncates the file to zero.
-func (x *TimeIndex) Reset() error { return x.c.reset() }
-
-// Entries returns the number of entries (0 if the lazy load failed).
-func (x *TimeIndex) Entries() int { return x.c.entries() }
-
-// SizeBytes returns Entries() × 12, the file's size once flushed.
-func (x *TimeIndex) SizeBytes() int64 { return x.c.sizeBytes() }
-
 // fullLocked keeps the last slot for the entry appended on roll, as Kafka's
 // TimeIndex.isFull does, so the file stays within segment.index.bytes.
 func (x *TimeIndex) fullLocked() bool { return x.c.n() >= x.c.maxEntries-1 }
@@ -230,45 +208,3 @@ func (x *TimeIndex) Full() bool {
 	defer c.mu.RUnlock()
 	return x.fullLocked()
 }
-
-// Flush writes the entries appended since the last flush; see
-// OffsetIndex.Flush.
-func (x *TimeIndex) Flush() error { return x.c.flush() }
-
-// Sync flushes and fsyncs; see OffsetIndex.Sync.
-func (x *TimeIndex) Sync() error { return x.c.sync() }
-
-// ReleaseFile flushes and closes the file handle, keeping the entries; see
-// OffsetIndex.ReleaseFile.
-func (x *TimeIndex) ReleaseFile() error { return x.c.releaseFile() }
-
-// Unload flushes, closes the file and drops the entries from memory; see
-// OffsetIndex.Unload.
-func (x *TimeIndex) Unload() error { return x.c.unload() }
-
-// Load reads the entries of a lazily opened index now; see
-// OffsetIndex.Load.
-func (x *TimeIndex) Load() error {
-	if err := x.c.rlock(); err != nil {
-		return err
-	}
-	x.c.mu.RUnlock()
-	return nil
-}
-
-// Loaded reports whether the entries are in memory.
-func (x *TimeIndex) Loaded() bool { return x.c.isLoaded() }
-
-// Sanity loads the entries if needed and validates them; the error wraps
-// ErrCorruptIndex when they are invalid.
-func (x *TimeIndex) Sanity() error { return x.c.sanity() }
-
-// Close flushes and closes the file; see OffsetIndex.Close.
-func (x *TimeIndex) Close() error { return x.c.close() }
-
-// Rename flushes, closes the handle and renames the file; see
-// OffsetIndex.Rename.
-func (x *TimeIndex) Rename(newPath string) error { return x.c.rename(newPath) }
-
-// Delete closes the index and removes its file; see OffsetIndex.Delete.
-func (x *TimeIndex) Delete() error { return x.c.delete() }
