@@ -123,6 +123,12 @@ type Broker struct {
 	ProducerIDExpiration              time.Duration // producer.id.expiration.ms
 	ProducerIDExpirationCheckInterval time.Duration // producer.id.expiration.check.interval.ms
 
+	// Not properties; set by code.
+	// NoSendfile reads fetched records into each response instead of
+	// sending them from the segment files with sendfile (for measuring
+	// the difference, and for tests of that path).
+	NoSendfile bool
+
 	profile     Profile
 	file        string
 	settings    map[string]*setting // every broker key

@@ -164,6 +164,7 @@ func TestDeleteRecords(t *testing.T) {
 		if wait != nil {
 			t.Fatal("fetch waited")
 		}
+		loadFiles(t, resp)
 		return resp.Responses[0].Partitions[0]
 	}
 

@@ -9,6 +9,7 @@ import (
 	"github.com/sluice-mq/sluice/internal/protocol"
 	"github.com/sluice-mq/sluice/internal/replica"
 	"github.com/sluice-mq/sluice/internal/storage"
+	"github.com/sluice-mq/sluice/internal/vfs"
 )
 
 // fetchPart is one partition of a Fetch being answered.
@@ -29,6 +30,10 @@ type fetchPart struct {
 // Wait that long-polls until appends bring enough or MaxWaitMs passes.
 // Incremental fetch sessions (KIP-227, v7+) decide which partitions are
 // read and which the response carries (see FetchSessions).
+//
+// Records are not read into memory: each partition's response holds a
+// FileRecords naming a byte range of a segment file, which the server
+// sends with sendfile and then releases.
 func (h *Handler) Fetch(ctx context.Context, req *protocol.FetchRequest, version int16) (*protocol.FetchResponse, func(context.Context) *protocol.FetchResponse) {
 	img := h.image()
 	fc, code := h.sessions.Begin(req, version, func(id protocol.UUID) (string, bool) {
@@ -70,19 +75,30 @@ func (h *Handler) Fetch(ctx context.Context, req *protocol.FetchRequest, version
 	}
 	got, readErr := h.readParts(parts, req.MaxBytes)
 	if got >= int64(req.MinBytes) || failed || readErr || req.MaxWaitMs <= 0 || len(parts) == 0 {
-		return fc.Filter(read), nil
+		return finishFetch(fc, read), nil
 	}
+	// The wait reads again; holding no segment meanwhile means nothing
+	// leaks if the connection closes before the wait runs.
+	releaseRead(read)
 	wait := time.Duration(req.MaxWaitMs) * time.Millisecond
 	return nil, func(ctx context.Context) *protocol.FetchResponse {
 		deadline := time.Now().Add(wait)
 		for waitForAppends(ctx, h.stopping, parts, deadline) {
 			if got, readErr := h.readParts(parts, req.MaxBytes); got >= int64(req.MinBytes) || readErr {
-				return fc.Filter(read)
+				return finishFetch(fc, read)
 			}
 		}
 		h.readParts(parts, req.MaxBytes) // what arrived by the deadline
-		return fc.Filter(read)
+		return finishFetch(fc, read)
 	}
+}
+
+// finishFetch builds the response from the partitions read; the file
+// records it carries are released by whoever writes it.
+func finishFetch(fc *FetchContext, read []protocol.FetchResponsePartitionData) *protocol.FetchResponse {
+	resp := fc.Filter(read)
+	releaseUnsent(read, resp)
+	return resp
 }
 
 // readParts reads every partition afresh and returns the bytes gathered
@@ -102,6 +118,10 @@ func (h *Handler) readParts(parts []fetchPart, maxBytes int32) (int64, bool) {
 		fp.out.HighWatermark, fp.out.LastStableOffset, fp.out.LogStartOffset = hw, hw, l.StartOffset()
 		// An empty record set, never null: librdkafka rejects a null one.
 		fp.out.ErrorCode, fp.out.Records = 0, []byte{}
+		if f := fp.out.RecordsFile; f != nil { // read again: let the last read go
+			f.Done()
+			fp.out.RecordsFile = nil
+		}
 		limit := min(int64(fp.max), remaining)
 		res, err := l.Read(fp.offset, int(max(limit, 0)), hw, total == 0)
 		if err != nil {
@@ -113,20 +133,56 @@ func (h *Handler) readParts(parts []fetchPart, maxBytes int32) (int64, bool) {
 			failed = true
 			continue
 		}
-		data, err := res.Bytes()
-		res.Release()
-		if err != nil {
-			fp.out.ErrorCode = int16(protocol.ErrKafkaStorageError)
-			failed = true
-			continue
+		if res.Len > 0 {
+			fp.out.RecordsFile = fileRecords(&res)
 		}
-		if data != nil {
-			fp.out.Records = data
-		}
-		total += int64(len(data))
-		remaining -= int64(len(data))
+		total += res.Len
+		remaining -= res.Len
 	}
 	return total, failed
+}
+
+// fileRecords hands a read's byte range to the response: the server
+// sends it from the segment file (sendfile where the file has a
+// descriptor) and releases the segment once it is written.
+func fileRecords(res *storage.ReadResult) *protocol.FileRecords {
+	osf, _ := vfs.OSFile(res.File)
+	return &protocol.FileRecords{
+		File:    res.File,
+		OS:      osf,
+		Pos:     res.Position,
+		Len:     int32(res.Len),
+		Release: res.Release,
+	}
+}
+
+// releaseUnsent releases the file records of read that resp does not
+// carry (a fetch session leaves out partitions it need not send).
+func releaseUnsent(read []protocol.FetchResponsePartitionData, resp *protocol.FetchResponse) {
+	sent := make(map[*protocol.FileRecords]bool)
+	for i := range resp.Responses {
+		for j := range resp.Responses[i].Partitions {
+			if f := resp.Responses[i].Partitions[j].RecordsFile; f != nil {
+				sent[f] = true
+			}
+		}
+	}
+	for i := range read {
+		if f := read[i].RecordsFile; f != nil && !sent[f] {
+			f.Done()
+		}
+	}
+}
+
+// releaseRead releases the file records of a read that will be read
+// again or dropped.
+func releaseRead(read []protocol.FetchResponsePartitionData) {
+	for i := range read {
+		if f := read[i].RecordsFile; f != nil {
+			f.Done()
+			read[i].RecordsFile = nil
+		}
+	}
 }
 
 // waitForAppends blocks until a partition's high watermark moves from

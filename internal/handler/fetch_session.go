@@ -375,7 +375,7 @@ func (c *FetchContext) Filter(read []protocol.FetchResponsePartitionData) *proto
 			}
 			sp := e.Value.(*sessionPartition)
 			keep[i] = sp.update(&read[i])
-			if len(read[i].Records) > 0 {
+			if read[i].RecordsLen() > 0 {
 				sess.order.MoveToBack(e)
 			}
 		}
@@ -387,7 +387,7 @@ func (c *FetchContext) Filter(read []protocol.FetchResponsePartitionData) *proto
 // update records what a response says of the partition and reports
 // whether an incremental response must carry it.
 func (sp *sessionPartition) update(pd *protocol.FetchResponsePartitionData) bool {
-	must := !sp.sentOnce || len(pd.Records) > 0 ||
+	must := !sp.sentOnce || pd.RecordsLen() > 0 ||
 		pd.PreferredReadReplica >= 0 ||
 		pd.DivergingEpoch.EndOffset >= 0 || pd.DivergingEpoch.Epoch >= 0 ||
 		pd.SnapshotID.EndOffset >= 0 || pd.SnapshotID.Epoch >= 0

@@ -82,6 +82,7 @@ func TestProduceFetchListOffsets(t *testing.T) {
 		if wait != nil {
 			resp = wait(context.Background())
 		}
+		loadFiles(t, resp)
 		return resp
 	}
 	pd := fetch(2, 0).Responses[0].Partitions[0]
@@ -230,6 +231,7 @@ func TestFetchLongPollEdges(t *testing.T) {
 				t.Fatal("long poll did not end")
 			}
 		}
+		loadFiles(t, resp)
 		return resp, time.Since(start)
 	}
 	p0 := protocol.FetchRequestFetchPartition{Partition: 0, FetchOffset: 0, CurrentLeaderEpoch: -1, PartitionMaxBytes: 1 << 20}
@@ -249,5 +251,14 @@ func TestFetchLongPollEdges(t *testing.T) {
 			PartitionData: []protocol.ProduceRequestPartitionProduceData{{Index: 1, Records: batchOf(t, "once")}}}}}, 9)
 	if pr := produceResponse(r); pr.ErrorCode != 0 || pr.BaseOffset != 0 {
 		t.Fatalf("acks=1 with timeout 0: %+v", pr)
+	}
+}
+
+// loadFiles reads the response's file records into memory (the server
+// would send them from the segment files) and releases them.
+func loadFiles(t *testing.T, resp *protocol.FetchResponse) {
+	t.Helper()
+	if err := resp.LoadFiles(); err != nil {
+		t.Fatalf("reading fetched records: %v", err)
 	}
 }

@@ -125,6 +125,7 @@ func Start(cfg *config.Broker, logger *slog.Logger) (*Node, error) {
 		Versions:       handler.Versions,
 		Handler:        adapter{n.handler},
 		Logger:         logger,
+		NoSendfile:     cfg.NoSendfile,
 	})
 	n.wg.Add(1)
 	go func() {
@@ -140,6 +141,9 @@ func Start(cfg *config.Broker, logger *slog.Logger) (*Node, error) {
 
 // Addr returns the address clients connect to.
 func (n *Node) Addr() net.Addr { return n.ln.Addr() }
+
+// ServerStats returns the client listener's counters.
+func (n *Node) ServerStats() server.Stats { return n.srv.Stats() }
 
 // ensureFormatted returns the cluster id of the data directory, formatting
 // a fresh one with a new cluster id when this is the single-node default.

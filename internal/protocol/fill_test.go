@@ -100,7 +100,8 @@ func (f *filler) fill(v reflect.Value) {
 	case reflect.Struct:
 		for i := range v.NumField() {
 			sf := v.Type().Field(i)
-			if !sf.IsExported() || (sf.Name == "Version" && sf.Type.Kind() == reflect.Int16) {
+			if !sf.IsExported() || (sf.Name == "Version" && sf.Type.Kind() == reflect.Int16) ||
+				sf.Type == reflect.TypeFor[*FileRecords]() { // not a wire field
 				continue
 			}
 			f.fill(v.Field(i))

@@ -92,9 +92,14 @@ func AppendRequest(dst []byte, m Message, version int16, correlationID int32, cl
 }
 
 // AppendResponse appends a whole response frame: size, header and body.
+// A message carrying FileRecords needs EncodeResponse instead (this
+// would leave their bytes out); AppendResponse panics on one.
 func AppendResponse(dst []byte, m Message, version int16, correlationID int32) []byte {
 	dst, pos := BeginFrame(dst)
 	dst = AppendResponseHeader(dst, correlationID, ResponseHeaderVersion(m.APIKey(), version))
+	if fc, ok := m.(fileCarrier); ok && len(fc.appendFiles(nil)) > 0 {
+		panic("protocol: AppendResponse given a message with FileRecords; use EncodeResponse")
+	}
 	dst = m.AppendTo(dst, version)
 	return FinishFrame(dst, pos)
 }

@@ -867,6 +867,9 @@ type FetchResponsePartitionData struct {
 	//
 	// Versions 0+; nullable 0+.
 	Records []byte
+	// RecordsFile, when set, stands for Records: a record set that stays in
+	// a file until the message is written (see FileRecords). Never decoded.
+	RecordsFile *FileRecords
 	// UnknownTags holds tagged fields this version does not know, kept for re-encoding.
 	UnknownTags []RawTag
 }
@@ -895,7 +898,7 @@ func (m *FetchResponsePartitionData) isDefault() bool {
 		m.SnapshotID.isDefault() &&
 		(m.AbortedTransactions != nil && len(m.AbortedTransactions) == 0) &&
 		m.PreferredReadReplica == -1 &&
-		m.Records == nil &&
+		(m.Records == nil && m.RecordsFile == nil) &&
 		len(m.UnknownTags) == 0
 }
 
@@ -977,7 +980,11 @@ func (m *FetchResponsePartitionData) appendTo(dst []byte, version int16) []byte 
 	if version >= 11 {
 		dst = appendInt32(dst, m.PreferredReadReplica)
 	}
-	dst = appendNullableBytes(dst, m.Records, flex)
+	if m.RecordsFile != nil {
+		dst = m.RecordsFile.appendTo(dst, flex)
+	} else {
+		dst = appendNullableBytes(dst, m.Records, flex)
+	}
 	if flex {
 		n := len(m.UnknownTags)
 		w0 := version >= 12 && !(m.DivergingEpoch.isDefault())

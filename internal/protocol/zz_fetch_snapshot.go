@@ -574,6 +574,9 @@ type FetchSnapshotResponsePartitionSnapshot struct {
 	//
 	// Versions 0+.
 	UnalignedRecords []byte
+	// UnalignedRecordsFile, when set, stands for UnalignedRecords: a record set that stays in
+	// a file until the message is written (see FileRecords). Never decoded.
+	UnalignedRecordsFile *FileRecords
 	// UnknownTags holds tagged fields this version does not know, kept for re-encoding.
 	UnknownTags []RawTag
 }
@@ -593,7 +596,7 @@ func (m *FetchSnapshotResponsePartitionSnapshot) isDefault() bool {
 		m.CurrentLeader.isDefault() &&
 		m.Size == 0 &&
 		m.Position == 0 &&
-		m.UnalignedRecords == nil &&
+		(m.UnalignedRecords == nil && m.UnalignedRecordsFile == nil) &&
 		len(m.UnknownTags) == 0
 }
 
@@ -629,7 +632,11 @@ func (m *FetchSnapshotResponsePartitionSnapshot) appendTo(dst []byte, version in
 	dst = m.SnapshotID.appendTo(dst, version)
 	dst = appendInt64(dst, m.Size)
 	dst = appendInt64(dst, m.Position)
-	dst = appendBytes(dst, m.UnalignedRecords, flex)
+	if m.UnalignedRecordsFile != nil {
+		dst = m.UnalignedRecordsFile.appendTo(dst, flex)
+	} else {
+		dst = appendBytes(dst, m.UnalignedRecords, flex)
+	}
 	if flex {
 		n := len(m.UnknownTags)
 		w0 := true && !(m.CurrentLeader.isDefault())

@@ -193,6 +193,9 @@ type ProduceRequestPartitionProduceData struct {
 	//
 	// Versions 0+; nullable 0+.
 	Records []byte
+	// RecordsFile, when set, stands for Records: a record set that stays in
+	// a file until the message is written (see FileRecords). Never decoded.
+	RecordsFile *FileRecords
 	// UnknownTags holds tagged fields this version does not know, kept for re-encoding.
 	UnknownTags []RawTag
 }
@@ -205,7 +208,7 @@ func (m *ProduceRequestPartitionProduceData) Default() {
 // isDefault reports whether every field holds its default value.
 func (m *ProduceRequestPartitionProduceData) isDefault() bool {
 	return m.Index == 0 &&
-		m.Records == nil &&
+		(m.Records == nil && m.RecordsFile == nil) &&
 		len(m.UnknownTags) == 0
 }
 
@@ -226,7 +229,11 @@ func (m *ProduceRequestPartitionProduceData) decode(r *Reader, version int16) {
 func (m *ProduceRequestPartitionProduceData) appendTo(dst []byte, version int16) []byte {
 	flex := version >= 9
 	dst = appendInt32(dst, m.Index)
-	dst = appendNullableBytes(dst, m.Records, flex)
+	if m.RecordsFile != nil {
+		dst = m.RecordsFile.appendTo(dst, flex)
+	} else {
+		dst = appendNullableBytes(dst, m.Records, flex)
+	}
 	if flex {
 		dst = appendUvarint(dst, uint32(len(m.UnknownTags)))
 		dst = appendUnknownTags(dst, m.UnknownTags, 0, -1)

@@ -667,6 +667,9 @@ type ShareFetchResponsePartitionData struct {
 	//
 	// Versions 0+; nullable 0+.
 	Records []byte
+	// RecordsFile, when set, stands for Records: a record set that stays in
+	// a file until the message is written (see FileRecords). Never decoded.
+	RecordsFile *FileRecords
 	// The acquired records.
 	//
 	// Versions 0+.
@@ -689,7 +692,7 @@ func (m *ShareFetchResponsePartitionData) isDefault() bool {
 		m.AcknowledgeErrorCode == 0 &&
 		m.AcknowledgeErrorMessage == nil &&
 		m.CurrentLeader.isDefault() &&
-		m.Records == nil &&
+		(m.Records == nil && m.RecordsFile == nil) &&
 		len(m.AcquiredRecords) == 0 &&
 		len(m.UnknownTags) == 0
 }
@@ -733,7 +736,11 @@ func (m *ShareFetchResponsePartitionData) appendTo(dst []byte, version int16) []
 	dst = appendInt16(dst, m.AcknowledgeErrorCode)
 	dst = appendNullableString(dst, m.AcknowledgeErrorMessage, flex)
 	dst = m.CurrentLeader.appendTo(dst, version)
-	dst = appendNullableBytes(dst, m.Records, flex)
+	if m.RecordsFile != nil {
+		dst = m.RecordsFile.appendTo(dst, flex)
+	} else {
+		dst = appendNullableBytes(dst, m.Records, flex)
+	}
 	{
 		dst = appendArrayLen(dst, len(m.AcquiredRecords), flex)
 		for i := range m.AcquiredRecords {

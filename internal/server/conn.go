@@ -101,11 +101,31 @@ func (c *Conn) start() {
 func (c *Conn) exit() {
 	if c.running.Add(-1) == 0 {
 		c.abort(slog.LevelDebug, "connection done") // no-op when already closed
+		c.dropQueued()
 		// Requests dropped by an abort never released their slots.
 		c.s.stats.inFlight.Add(-c.inFlight.Swap(0))
 		c.s.removeConn(c)
 	}
 	c.s.wg.Done()
+}
+
+// dropQueued lets go of the requests an abort left queued, once every
+// goroutine has exited: their responses' file records are released.
+func (c *Conn) dropQueued() {
+	for _, ch := range []chan *request{c.toProcess, c.toWrite} {
+		for {
+			var r *request
+			select {
+			case r = <-ch:
+			default:
+			}
+			if r == nil { // empty, or closed and drained
+				break
+			}
+			r.dropResponse()
+			r.release()
+		}
+	}
 }
 
 // ID returns the connection's id, unique within its server.
@@ -158,6 +178,14 @@ func (c *Conn) releaseSlot() {
 	c.inFlight.Add(-1)
 	c.s.stats.inFlight.Add(-1)
 	<-c.slots
+}
+
+// dropResponse releases the file records of a response that will not be
+// written.
+func (r *request) dropResponse() {
+	if r.resp.Msg != nil {
+		protocol.ReleaseFiles(r.resp.Msg)
+	}
 }
 
 // release gives the frame back; nothing may use r.msg afterwards.
@@ -391,6 +419,7 @@ func (c *Conn) processLoop() {
 		select { // never blocks: the slot guarantees room
 		case c.toWrite <- r:
 		case <-c.ctx.Done():
+			r.dropResponse()
 			r.release()
 			c.releaseSlot()
 			return
@@ -415,112 +444,4 @@ func (c *Conn) handle(r *request) (resp Response, ok bool) {
 		}
 	}()
 	return c.s.cfg.Handler.Handle(c.ctx, c, &r.hdr, r.msg), true
-}
-
-// writeLoop writes responses in request order.
-func (c *Conn) writeLoop() {
-	defer c.exit()
-	var buf []byte
-	for {
-		var r *request
-		select {
-		case r0, ok := <-c.toWrite:
-			if !ok {
-				c.abort(slog.LevelDebug, "connection drained")
-				return
-			}
-			r = r0
-		case <-c.ctx.Done():
-			return
-		}
-		var ok bool
-		buf, ok = c.respond(r, buf[:0])
-		r.release()
-		c.releaseSlot()
-		if !ok {
-			return
-		}
-		c.s.stats.handled.Add(1)
-		if cap(buf) > maxKeptWriteBuffer {
-			buf = nil
-		}
-		if r.resp.Close {
-			c.abort(slog.LevelDebug, "closing connection after response as the handler asked")
-			return
-		}
-	}
-}
-
-// respond gets r's response, encodes it into buf and writes it. ok=false
-// means the connection was aborted.
-func (c *Conn) respond(r *request, buf []byte) (_ []byte, ok bool) {
-	if r.resp.None {
-		return buf, true
-	}
-	key, version := protocol.APIKey(r.hdr.RequestApiKey), r.hdr.RequestApiVersion
-	var msg protocol.Message
-	switch {
-	case r.early != nil:
-		msg, version = r.early, 0
-	case r.resp.Msg != nil:
-		msg = r.resp.Msg
-	case r.resp.Wait != nil:
-		var panicked bool
-		msg, panicked = c.wait(r)
-		if panicked {
-			return buf, false
-		}
-	}
-	if msg == nil {
-		c.abort(slog.LevelError, "closing connection: handler produced no response",
-			"api_key", int16(key), "api_version", version)
-		return buf, false
-	}
-	if msg.APIKey() != key || !msg.IsResponse() {
-		c.abort(slog.LevelError, "closing connection: handler produced the wrong response",
-			"api_key", int16(key), "api_version", version, "response_api_key", int16(msg.APIKey()))
-		return buf, false
-	}
-	buf, ok = c.encode(buf, msg, version, r.hdr.CorrelationID)
-	if !ok {
-		return buf, false
-	}
-	if err := c.nc.SetWriteDeadline(time.Now().Add(c.s.cfg.IdleTimeout)); err != nil {
-		c.abort(slog.LevelDebug, "write failed", "err", err)
-		return buf, false
-	}
-	n, err := c.nc.Write(buf)
-	c.s.stats.bytesOut.Add(uint64(n))
-	if err != nil {
-		c.abort(slog.LevelDebug, "write failed", "err", err)
-		return buf, false
-	}
-	c.touch()
-	return buf, true
-}
-
-func (c *Conn) wait(r *request) (msg protocol.Message, panicked bool) {
-	defer func() {
-		if p := recover(); p != nil {
-			c.s.stats.panics.Add(1)
-			c.abort(slog.LevelError, "response wait panicked, closing connection",
-				"api_key", r.hdr.RequestApiKey, "api_version", r.hdr.RequestApiVersion,
-				"panic", fmt.Sprint(p), "stack", string(debug.Stack()))
-			msg, panicked = nil, true
-		}
-	}()
-	return r.resp.Wait(c.ctx), false
-}
-
-func (c *Conn) encode(buf []byte, msg protocol.Message, version int16, correlationID int32) (_ []byte, ok bool) {
-	defer func() {
-		if p := recover(); p != nil {
-			c.s.stats.panics.Add(1)
-			c.abort(slog.LevelError, "encoding response panicked, closing connection",
-				"api_key", int16(msg.APIKey()), "api_version", version,
-				"panic", fmt.Sprint(p), "stack", string(debug.Stack()))
-			ok = false
-		}
-	}()
-	return protocol.AppendResponse(buf, msg, version, correlationID), true
 }

@@ -50,6 +50,10 @@ type Config struct {
 	Handler Handler
 	// Logger receives the server's logs; nil discards them.
 	Logger *slog.Logger
+	// NoSendfile makes responses that carry file records (fetches) read
+	// them into the frame instead of sending them with sendfile; for
+	// measuring the difference, and for tests of the copy path.
+	NoSendfile bool
 }
 
 // Handler answers requests. See the package documentation.
@@ -99,13 +103,14 @@ type Stats struct {
 	InFlight            int64  // requests queued or being answered, all connections
 	PeakInFlight        int64  // the most requests one connection ever had in flight
 	BytesIn             uint64 // bytes read, size prefixes included
-	BytesOut            uint64 // bytes written
+	BytesOut            uint64 // bytes written, BytesSendfile included
+	BytesSendfile       uint64 // bytes of file records sent from their files with sendfile
 }
 
 type counters struct {
 	open, inFlight, peakInFlight                            atomic.Int64
 	accepted, rejected, badFrame, unsupported, idle, panics atomic.Uint64
-	handled, bytesIn, bytesOut                              atomic.Uint64
+	handled, bytesIn, bytesOut, bytesSendfile               atomic.Uint64
 }
 
 // Server serves Kafka's protocol on one listener.
@@ -327,6 +332,7 @@ func (s *Server) Stats() Stats {
 		PeakInFlight:        s.stats.peakInFlight.Load(),
 		BytesIn:             s.stats.bytesIn.Load(),
 		BytesOut:            s.stats.bytesOut.Load(),
+		BytesSendfile:       s.stats.bytesSendfile.Load(),
 	}
 }
 

@@ -44,6 +44,11 @@ func (g *gen) emitStruct(b *w, sd *structDef) error {
 		b.p("\t//")
 		b.p("\t// Versions %s%s.", f.Versions, fieldNotes(f))
 		b.p("\t%s %s", goFieldName(f.Name), g.goType(f))
+		if f.Type == "records" {
+			b.p("\t// %sFile, when set, stands for %s: a record set that stays in", goFieldName(f.Name), goFieldName(f.Name))
+			b.p("\t// a file until the message is written (see FileRecords). Never decoded.")
+			b.p("\t%sFile *FileRecords", goFieldName(f.Name))
+		}
 	}
 	if g.flexible() {
 		b.p("\t// UnknownTags holds tagged fields this version does not know, kept for re-encoding.")
@@ -151,7 +156,9 @@ func (g *gen) defaultCheck(f *field, expr string) (string, error) {
 		}
 	case f.Type == "bytes" || f.Type == "records":
 		switch {
-		case defaultIsNull(f) || f.Type == "records":
+		case f.Type == "records":
+			return fmt.Sprintf("(%s == nil && %sFile == nil)", expr, expr), nil
+		case defaultIsNull(f):
 			return expr + " == nil", nil
 		case !f.nullable.empty():
 			return fmt.Sprintf("(%s != nil && len(%s) == 0)", expr, expr), nil
@@ -500,6 +507,12 @@ func (g *gen) emitWrite(b *w, f *field, expr, compact string, ctx versions) {
 			b.p("\t\t}")
 		}
 	case t == "bytes" || t == "records":
+		if t == "records" {
+			b.p("\t\tif %sFile != nil {", expr)
+			b.p("\t\t\tdst = %sFile.appendTo(dst, %s)", expr, compact)
+			b.p("\t\t} else {")
+			defer b.p("\t\t}")
+		}
 		switch {
 		case f.nullable.empty():
 			b.p("\t\tdst = appendBytes(dst, %s, %s)", expr, compact)
