@@ -659,14 +659,17 @@ func TestDescribe(t *testing.T) {
 			t.Fatalf("not sorted at %s", rows[i].Name)
 		}
 	}
+	if byRowName(rows, "log.retention.ms").ReadOnly || !byRowName(rows, "log.dirs").ReadOnly {
+		t.Error("log.retention.ms must be dynamic and log.dirs read-only")
+	}
 	byRow := map[string]Row{}
 	for _, r := range rows {
 		byRow[r.Name] = r
 		if byName[r.Name].Kind == Rejected {
 			t.Errorf("rejected key %s described", r.Name)
 		}
-		if !r.ReadOnly {
-			t.Errorf("%s not read-only", r.Name)
+		if r.ReadOnly != (Dynamic(r.Name) == NotDynamic) {
+			t.Errorf("%s: read-only %v, dynamic mode %d", r.Name, r.ReadOnly, Dynamic(r.Name))
 		}
 	}
 	for name, want := range map[string]Row{
@@ -749,4 +752,13 @@ func TestGetAndProfile(t *testing.T) {
 	if b.Profile() != ProfileSingleNode || ProfileSingleNode.String() != "single-node" || len(ProfileKafka.Overrides()) != 0 {
 		t.Error("profile")
 	}
+}
+
+func byRowName(rows []Row, name string) Row {
+	for _, r := range rows {
+		if r.Name == name {
+			return r
+		}
+	}
+	return Row{}
 }

@@ -58,8 +58,7 @@ type Row struct {
 	Origin    Origin
 	Kind      Kind
 	Sensitive bool // a password
-	// ReadOnly: Sluice has no dynamic broker configuration yet, so every
-	// broker key is read-only.
+	// ReadOnly: the key cannot change at runtime (see Dynamic).
 	ReadOnly bool
 }
 
@@ -75,7 +74,7 @@ func (b *Broker) Describe() []Row {
 			continue
 		}
 		r := Row{Name: name, Value: s.value, Null: s.null, Source: sourceOf(s.origin), Origin: s.origin,
-			Kind: e.Kind, Sensitive: e.Type == TypePassword, ReadOnly: true}
+			Kind: e.Kind, Sensitive: e.Type == TypePassword, ReadOnly: Dynamic(name) == NotDynamic}
 		if r.Sensitive {
 			r.Value = ""
 		}

@@ -3,6 +3,7 @@ package controller
 import (
 	"maps"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/sluice-mq/sluice/internal/config"
@@ -56,8 +57,9 @@ type AlterConfigsResult struct {
 // IncrementalAlterConfigs applies operations to topic configurations; the
 // reply is []AlterConfigsResult in request order. Each resource's changes
 // apply all or nothing; records are written only for keys whose value
-// changes. Broker resources are refused with INVALID_REQUEST: dynamic
-// broker configs are not supported yet.
+// changes. Broker resources (dynamic broker configs: "" for the
+// cluster-wide default, or a broker id) take only dynamic keys (see
+// config.Dynamic).
 func IncrementalAlterConfigs(resources []IncrementalAlterConfigsResource, validateOnly bool) Command {
 	return alterEach(resources, validateOnly, func(r IncrementalAlterConfigsResource) (metadata.ResourceType, string) {
 		return r.Type, r.Name
@@ -94,8 +96,8 @@ func alterEach[R any](resources []R, validateOnly bool, id func(R) (metadata.Res
 	}
 }
 
-// checkResource admits only existing topics: dynamic broker configs are
-// not supported yet, and other resource types have no configs here.
+// checkResource admits existing topics and broker resources (dynamic
+// broker configs); other resource types have no configs here.
 func checkResource(img *metadata.Image, typ metadata.ResourceType, name string) *CommandError {
 	switch typ {
 	case metadata.ResourceTopic:
@@ -104,7 +106,15 @@ func checkResource(img *metadata.Image, typ metadata.ResourceType, name string) 
 		}
 		return nil
 	case metadata.ResourceBroker:
-		return cmdErr(protocol.ErrInvalidRequest, "dynamic broker configs are not supported yet")
+		// The cluster-wide default ("") or one broker, registered or not
+		// (as Kafka allows, so that a broker starts with its configs).
+		if name == "" {
+			return nil
+		}
+		if id, err := strconv.ParseInt(name, 10, 32); err != nil || id < 0 {
+			return cmdErr(protocol.ErrInvalidRequest, "Invalid broker name %s", name)
+		}
+		return nil
 	default:
 		return cmdErr(protocol.ErrInvalidRequest, "unsupported resource type %v", typ)
 	}
@@ -138,7 +148,10 @@ func incrementalAlter(img *metadata.Image, r IncrementalAlterConfigsResource) ([
 			delete(next, c.Key)
 		case ConfigAppend, ConfigSubtract:
 			e, ok := config.Lookup(c.Key)
-			if !ok || !e.Scope.Topic() {
+			switch {
+			case r.Type == metadata.ResourceBroker && (!ok || config.Dynamic(c.Key) == config.NotDynamic):
+				return nil, cmdErr(protocol.ErrInvalidRequest, "Cannot update these configs dynamically: Set(%s)", c.Key)
+			case r.Type == metadata.ResourceTopic && (!ok || !e.Scope.Topic()):
 				return nil, cmdErr(protocol.ErrInvalidConfig, "%v", config.ValidateTopicConfig(c.Key, *c.Value))
 			}
 			if e.Type != config.TypeList {
@@ -203,15 +216,26 @@ func legacyAlter(img *metadata.Image, r AlterConfigsResource) ([]metadata.Record
 
 // configRecords validates a resource's new configuration and returns the
 // records that turn current into next.
+// A broker resource's keys must be dynamic (INVALID_REQUEST otherwise,
+// as Kafka answers) and are stored normalized.
 func configRecords(res metadata.ConfigResource, current, next map[string]string) ([]metadata.Record, *CommandError) {
+	if res.Type == metadata.ResourceBroker {
+		checked, err := config.CheckDynamicBrokerConfigs(next)
+		if err != nil {
+			return nil, cmdErr(protocol.ErrInvalidRequest, "%v", err)
+		}
+		next = checked
+	}
 	var recs []metadata.Record
 	for _, k := range slices.Sorted(maps.Keys(next)) {
 		v := next[k]
 		if old, ok := current[k]; ok && old == v {
 			continue
 		}
-		if err := config.ValidateTopicConfig(k, v); err != nil {
-			return nil, cmdErr(protocol.ErrInvalidConfig, "%v", err)
+		if res.Type == metadata.ResourceTopic {
+			if err := config.ValidateTopicConfig(k, v); err != nil {
+				return nil, cmdErr(protocol.ErrInvalidConfig, "%v", err)
+			}
 		}
 		recs = append(recs, metadata.NewRecord(&protocol.ConfigRecord{
 			ResourceType: int8(res.Type), ResourceName: res.Name, Name: k, Value: &v,

@@ -525,9 +525,10 @@ func TestConfigs(t *testing.T) {
 		t.Fatalf("failed changes altered the config: %v → %v", before, got)
 	}
 
-	// Per-resource results: a broker resource is refused, the topic changes.
+	// Per-resource results: a broker resource with a static key is
+	// refused, the topic changes.
 	r := tc.submit(IncrementalAlterConfigs([]IncrementalAlterConfigsResource{
-		{Type: metadata.ResourceBroker, Name: "1", Changes: []ConfigChange{{Key: "log.retention.ms", Op: ConfigSet, Value: str("1")}}},
+		{Type: metadata.ResourceBroker, Name: "1", Changes: []ConfigChange{{Key: "log.dirs", Op: ConfigSet, Value: str("/x")}}},
 		{Type: metadata.ResourceTopic, Name: "other", Changes: []ConfigChange{{Key: "retention.ms", Op: ConfigSet, Value: str("5")}}},
 		{Type: metadata.ResourceGroup, Name: "g"},
 	}, false)).([]AlterConfigsResult)

@@ -294,7 +294,7 @@ func TestIncrementalAlterConfigs(t *testing.T) {
 			t.Errorf("resource %d (%s): %d %s, want %d", i, r.ResourceName, r.ErrorCode, val(r.ErrorMessage), want[i])
 		}
 	}
-	if !strings.Contains(val(resp.Responses[1].ErrorMessage), "dynamic broker configs") {
+	if !strings.Contains(val(resp.Responses[1].ErrorMessage), "Cannot update these configs dynamically: Set(log.retention.hours)") {
 		t.Errorf("broker message %s", val(resp.Responses[1].ErrorMessage))
 	}
 	if got := f.logConfig(t, "plain").RetentionAge; got != 3*time.Second {

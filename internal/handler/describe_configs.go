@@ -59,18 +59,21 @@ func cfgDefaultRows(keep func(config.Entry) bool, readOnly bool) []config.Row {
 			v = ""
 		}
 		rows = append(rows, config.Row{Name: e.Name, Value: v, Null: null, Source: config.SourceDefaultConfig,
-			Origin: config.OriginKafkaDefault, Kind: e.Kind, Sensitive: sensitive, ReadOnly: readOnly})
+			Origin: config.OriginKafkaDefault, Kind: e.Kind, Sensitive: sensitive,
+			ReadOnly: readOnly && config.Dynamic(e.Name) == config.NotDynamic})
 	}
 	return rows
 }
 
 // DescribeConfigs describes topic and broker configurations (versions
 // 0-4). Topics report their effective values: the topic's override, else
-// the broker's topic default. The broker reports its static
-// configuration, all read-only; its name must be this broker's id, or ""
-// for the cluster-wide dynamic defaults, of which Sluice has none. Only
-// keys Sluice implements or ignores are listed (rejected keys can only
-// hold Kafka's default), plus any key a topic overrides.
+// the broker's topic default, dynamic (this broker's, then the
+// cluster-wide default's) over static. The broker reports its
+// configuration, dynamic values over static ones, read-only unless the
+// key is dynamic (config.Dynamic); its name must be this broker's id, or
+// "" for the cluster-wide dynamic defaults, which lists only the keys
+// set there. Only keys Sluice implements or ignores are listed (rejected
+// keys can only hold Kafka's default), plus any key a topic overrides.
 func (h *Handler) DescribeConfigs(ctx context.Context, req *protocol.DescribeConfigsRequest, version int16) *protocol.DescribeConfigsResponse {
 	resp := &protocol.DescribeConfigsResponse{Results: make([]protocol.DescribeConfigsResponseDescribeConfigsResult, 0, len(req.Resources))}
 	d := configDescriber{
@@ -80,6 +83,7 @@ func (h *Handler) DescribeConfigs(ctx context.Context, req *protocol.DescribeCon
 		documents: version >= 3 && req.IncludeDocumentation,
 	}
 	img := h.image()
+	d.dynDefault, d.dynOwn = img.BrokerDefaultConfigs(), img.BrokerConfigs(h.cfg.NodeID)
 	for _, r := range req.Resources {
 		out := protocol.DescribeConfigsResponseDescribeConfigsResult{ResourceType: r.ResourceType, ResourceName: r.ResourceName}
 		var code protocol.ErrorCode
@@ -108,6 +112,27 @@ type configDescriber struct {
 	version             int16
 	synonyms, documents bool
 	brokerRows          map[string]config.Row // src.Describe by name, loaded on first use
+	// The dynamic broker configs: the cluster-wide default's and this
+	// broker's own.
+	dynDefault, dynOwn map[string]string
+}
+
+// dynamicLayers returns the dynamic values of broker keys (synonyms of one
+// key, in priority order), as Kafka lists them: every per-broker value,
+// then every cluster-default one.
+func (d *configDescriber) dynamicLayers(keys ...string) []protocol.DescribeConfigsResponseDescribeConfigsSynonym {
+	var out []protocol.DescribeConfigsResponseDescribeConfigsSynonym
+	for _, layer := range []struct {
+		m   map[string]string
+		src config.ConfigSource
+	}{{d.dynOwn, config.SourceDynamicBrokerConfig}, {d.dynDefault, config.SourceDynamicDefaultBrokerConfig}} {
+		for _, k := range keys {
+			if v, ok := layer.m[k]; ok {
+				out = append(out, cfgSynonym(k, v, false, layer.src, false))
+			}
+		}
+	}
+	return out
 }
 
 // cfgWanted reports whether key is asked for: keys nil asks for all.
@@ -161,15 +186,21 @@ func (d *configDescriber) topicEntry(name, override string, set bool, def config
 	e, _ := config.Lookup(name)
 	sensitive := e.Type == config.TypePassword
 	value, null, source := def.Value, def.Null, def.Source
-	if set {
+	dyn := d.dynamicLayers(config.TopicSynonyms(name)...)
+	switch {
+	case set:
 		value, null, source = override, false, config.SourceDynamicTopicConfig
+	case len(dyn) > 0:
+		_, value, _ = config.DynamicTopicDefault(dyn[0].Name, *dyn[0].Value)
+		null, source = false, config.ConfigSource(dyn[0].Source)
 	}
 	out := d.entry(name, e, value, null, source, sensitive, false)
 	if d.synonyms {
 		if set {
 			out.Synonyms = append(out.Synonyms, cfgSynonym(name, override, false, config.SourceDynamicTopicConfig, sensitive))
 		}
-		fromBroker := false
+		out.Synonyms = append(out.Synonyms, dyn...)
+		fromBroker := len(dyn) > 0
 		for _, k := range config.TopicSynonyms(name) {
 			r, ok := d.brokerRow(k)
 			if !ok || r.Null {
@@ -188,9 +219,20 @@ func (d *configDescriber) topicEntry(name, override string, set bool, def config
 
 func (d *configDescriber) broker(self int32, name string, keys []string) ([]protocol.DescribeConfigsResponseDescribeConfigsResourceResult, protocol.ErrorCode, string) {
 	if name == "" {
-		// The cluster-wide dynamic broker defaults: Sluice has no dynamic
-		// broker configuration yet.
-		return nil, protocol.ErrNone, ""
+		// The cluster-wide dynamic broker defaults: only the keys set.
+		var out []protocol.DescribeConfigsResponseDescribeConfigsResourceResult
+		for _, k := range slices.Sorted(maps.Keys(d.dynDefault)) {
+			if !cfgWanted(keys, k) {
+				continue
+			}
+			e, _ := config.Lookup(k)
+			c := d.entry(k, e, d.dynDefault[k], false, config.SourceDynamicDefaultBrokerConfig, false, false)
+			if d.synonyms {
+				c.Synonyms = append(c.Synonyms, cfgSynonym(k, d.dynDefault[k], false, config.SourceDynamicDefaultBrokerConfig, false))
+			}
+			out = append(out, c)
+		}
+		return out, protocol.ErrNone, ""
 	}
 	id, err := strconv.ParseInt(name, 10, 32)
 	if err != nil {
@@ -205,9 +247,17 @@ func (d *configDescriber) broker(self int32, name string, keys []string) ([]prot
 			continue
 		}
 		e, _ := config.Lookup(r.Name)
-		c := d.entry(r.Name, e, r.Value, r.Null, r.Source, r.Sensitive, r.ReadOnly)
-		if d.synonyms && !r.Null {
-			c.Synonyms = append(c.Synonyms, cfgSynonym(r.Name, r.Value, false, r.Source, r.Sensitive))
+		value, null, source := r.Value, r.Null, r.Source
+		dyn := d.dynamicLayers(r.Name)
+		if len(dyn) > 0 {
+			value, null, source = *dyn[0].Value, false, config.ConfigSource(dyn[0].Source)
+		}
+		c := d.entry(r.Name, e, value, null, source, r.Sensitive, r.ReadOnly)
+		if d.synonyms {
+			c.Synonyms = append(c.Synonyms, dyn...)
+			if !r.Null {
+				c.Synonyms = append(c.Synonyms, cfgSynonym(r.Name, r.Value, false, r.Source, r.Sensitive))
+			}
 		}
 		out = append(out, c)
 	}

@@ -130,6 +130,8 @@ func (h *Handler) checkMinISR(part *replica.Partition) (protocol.ErrorCode, *str
 	minISR := 1
 	if v, ok := img.TopicConfigs(part.TP.Topic)["min.insync.replicas"]; ok {
 		minISR, _ = strconv.Atoi(v)
+	} else if v, ok := h.replicas.TopicDefaults(img)["min.insync.replicas"]; ok {
+		minISR, _ = strconv.Atoi(v) // the broker's, dynamic configs included
 	} else if h.cfg.MinInsyncReplicas > 0 {
 		minISR = h.cfg.MinInsyncReplicas
 	}

@@ -69,6 +69,12 @@ func (img *Image) BrokerConfigs(id int32) map[string]string {
 	return img.Configs.Resource(BrokerResource(id))
 }
 
+// BrokerDefaultConfigs returns the cluster-wide dynamic broker defaults
+// (the broker resource named ""), nil when none are set.
+func (img *Image) BrokerDefaultConfigs() map[string]string {
+	return img.Configs.Resource(ConfigResource{Type: ResourceBroker})
+}
+
 // PartitionsLedBy returns the partitions whose leader is broker, sorted by
 // topic name then partition. It walks every partition.
 func (img *Image) PartitionsLedBy(broker int32) []TopicPartition {

@@ -3,6 +3,7 @@ package replica
 import (
 	"errors"
 	"fmt"
+	"github.com/sluice-mq/sluice/internal/config"
 	"log/slog"
 	"slices"
 	"sort"
@@ -93,8 +94,16 @@ func (m *Manager) Leading(tp storage.TopicPartition) (*Partition, error) {
 	return p, nil
 }
 
+// TopicDefaults returns the topic defaults in force with img: the
+// broker's static ones with the dynamic broker configs of img laid over
+// them (the cluster-wide default's, then this broker's own).
+func (m *Manager) TopicDefaults(img *metadata.Image) map[string]string {
+	return config.OverlayDynamic(m.topicDefaults, img.BrokerDefaultConfigs(), img.BrokerConfigs(m.nodeID))
+}
+
 // LogConfig returns the storage configuration of topic in img: storage
-// defaults, then the broker's topic defaults, then the topic's configs.
+// defaults, then the broker's topic defaults in force (TopicDefaults),
+// then the topic's configs.
 // Keys storage does not own (min.insync.replicas, …) are skipped.
 func (m *Manager) LogConfig(img *metadata.Image, topic string) (storage.Config, error) {
 	cfg := storage.DefaultConfig()
@@ -111,7 +120,7 @@ func (m *Manager) LogConfig(img *metadata.Image, topic string) (storage.Config, 
 		}
 		return nil
 	}
-	if err := apply(m.topicDefaults); err != nil {
+	if err := apply(m.TopicDefaults(img)); err != nil {
 		return cfg, fmt.Errorf("broker topic defaults: %w", err)
 	}
 	if err := apply(img.TopicConfigs(topic)); err != nil {

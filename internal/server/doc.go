@@ -30,6 +30,15 @@
 //     response with the request's correlation id and the response header
 //     version of the request's API and version, and writes it. Only then is
 //     the request's frame buffer released: decoded messages alias it.
+//   - A response may carry record sets left in files (protocol.FileRecords,
+//     a fetch's batches in their segment files). The writer writes the
+//     encoded bytes around them and sends each range with sendfile(2) on
+//     a socket with a descriptor (or reads it through one reused buffer:
+//     Config.NoSendfile, or a file without a descriptor), so a fetched
+//     batch is never assembled in memory; TCP_CORK keeps the pieces in
+//     full packets. Every file range is released once written, or when
+//     the response is dropped (an aborted connection releases what was
+//     queued). A file shorter than promised closes the connection.
 //
 // # Protocol rules
 //

@@ -1,0 +1,163 @@
+package node
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/sluice-mq/sluice/internal/config"
+)
+
+// TestDynamicBrokerConfigs changes broker configs at runtime over the
+// wire, as kafka-configs.sh --entity-type brokers does: the cluster-wide
+// default log.retention.ms deletes old segments of a topic without its
+// own retention; this broker's min.insync.replicas=2 refuses acks=all
+// produces; DescribeConfigs reports each value with its source and
+// synonyms; a restart keeps them (they live in the metadata log).
+func TestDynamicBrokerConfigs(t *testing.T) {
+	dir := t.TempDir()
+	props := []string{"log.dir=" + dir, "listeners=PLAINTEXT://127.0.0.1:0,CONTROLLER://127.0.0.1:9093", "log.retention.check.interval.ms=100"}
+	start := func() *Node {
+		cfg, err := config.Load(nil, props, config.ProfileSingleNode)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n, err := Start(cfg, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	n := start()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := n.CreateTopic(ctx, "dyn", 1, map[string]string{"segment.bytes": "1024"}); err != nil {
+		t.Fatal(err)
+	}
+	cl, err := kgo.NewClient(kgo.SeedBrokers(n.Addr().String()), kgo.DefaultProduceTopic("dyn"), kgo.MaxBufferedRecords(1),
+		kgo.RequestRetries(0), kgo.RecordRetries(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 20 {
+		if err := cl.ProduceSync(ctx, &kgo.Record{Value: make([]byte, 400)}).FirstErr(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	alter := func(broker string, key string, value *string) (int16, string) {
+		t.Helper()
+		req := kmsg.NewPtrIncrementalAlterConfigsRequest()
+		res := kmsg.NewIncrementalAlterConfigsRequestResource()
+		res.ResourceType, res.ResourceName = kmsg.ConfigResourceTypeBroker, broker
+		c := kmsg.NewIncrementalAlterConfigsRequestResourceConfig()
+		c.Name, c.Value = key, value
+		if value == nil {
+			c.Op = kmsg.IncrementalAlterConfigOpDelete
+		}
+		res.Configs = append(res.Configs, c)
+		req.Resources = append(req.Resources, res)
+		resp, err := req.RequestWith(ctx, cl)
+		if err != nil {
+			t.Fatal(err)
+		}
+		msg := ""
+		if m := resp.Resources[0].ErrorMessage; m != nil {
+			msg = *m
+		}
+		return resp.Resources[0].ErrorCode, msg
+	}
+	if code, msg := alter("", "log.dirs", kmsg.StringPtr("/elsewhere")); code != 42 || msg != "Cannot update these configs dynamically: Set(log.dirs)" {
+		t.Fatalf("static key: %d %q", code, msg)
+	}
+	if code, msg := alter("", "log.retention.ms", kmsg.StringPtr("1")); code != 0 {
+		t.Fatalf("cluster default log.retention.ms: %d %s", code, msg)
+	}
+	if code, msg := alter("1", "min.insync.replicas", kmsg.StringPtr("2")); code != 0 {
+		t.Fatalf("broker min.insync.replicas: %d %s", code, msg)
+	}
+
+	// Retention follows the dynamic default.
+	deadline := time.Now().Add(10 * time.Second)
+	for n.logStart(t, "dyn") == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("a dynamic log.retention.ms deleted nothing")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	// acks=all needs 2 in-sync replicas now; there is one.
+	err = cl.ProduceSync(ctx, &kgo.Record{Value: []byte("x")}).FirstErr()
+	if !errors.Is(err, kerr.NotEnoughReplicas) {
+		t.Fatalf("acks=all with min.insync.replicas=2 dynamic: %v", err)
+	}
+
+	describe := func(typ kmsg.ConfigResourceType, name, key string) kmsg.DescribeConfigsResponseResourceConfig {
+		t.Helper()
+		req := kmsg.NewPtrDescribeConfigsRequest()
+		res := kmsg.NewDescribeConfigsRequestResource()
+		res.ResourceType, res.ResourceName, res.ConfigNames = typ, name, []string{key}
+		req.Resources, req.IncludeSynonyms = append(req.Resources, res), true
+		resp, err := req.RequestWith(ctx, cl)
+		if err != nil || resp.Resources[0].ErrorCode != 0 || len(resp.Resources[0].Configs) != 1 {
+			t.Fatalf("describe %s %q %s: %v %+v", typ, name, key, err, resp)
+		}
+		return resp.Resources[0].Configs[0]
+	}
+	check := func(when string) {
+		t.Helper()
+		c := describe(kmsg.ConfigResourceTypeTopic, "dyn", "retention.ms")
+		if c.Value == nil || *c.Value != "1" || c.Source != kmsg.ConfigSourceDynamicDefaultBrokerConfig ||
+			len(c.ConfigSynonyms) == 0 || c.ConfigSynonyms[0].Name != "log.retention.ms" {
+			t.Errorf("%s: topic retention.ms %+v", when, c)
+		}
+		c = describe(kmsg.ConfigResourceTypeBroker, "1", "min.insync.replicas")
+		if c.Value == nil || *c.Value != "2" || c.Source != kmsg.ConfigSourceDynamicBrokerConfig || c.ReadOnly ||
+			len(c.ConfigSynonyms) != 2 || c.ConfigSynonyms[1].Source != kmsg.ConfigSourceDefaultConfig {
+			t.Errorf("%s: broker min.insync.replicas %+v", when, c)
+		}
+		c = describe(kmsg.ConfigResourceTypeBroker, "", "log.retention.ms")
+		if c.Value == nil || *c.Value != "1" || c.Source != kmsg.ConfigSourceDynamicDefaultBrokerConfig {
+			t.Errorf("%s: default resource log.retention.ms %+v", when, c)
+		}
+		if c := describe(kmsg.ConfigResourceTypeBroker, "1", "log.dirs"); !c.ReadOnly {
+			t.Errorf("%s: log.dirs not read-only", when)
+		}
+	}
+	check("before restart")
+
+	cl.Close()
+	if err := n.Shutdown(ctx); err != nil {
+		t.Fatal(err)
+	}
+	n = start()
+	defer n.Shutdown(context.Background())
+	cl, err = kgo.NewClient(kgo.SeedBrokers(n.Addr().String()), kgo.DefaultProduceTopic("dyn"), kgo.RequestRetries(0), kgo.RecordRetries(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	check("after restart")
+	// Deleting the broker's override restores acks=all.
+	if code, msg := alter("1", "min.insync.replicas", nil); code != 0 {
+		t.Fatalf("delete min.insync.replicas: %d %s", code, msg)
+	}
+	if err := cl.ProduceSync(ctx, &kgo.Record{Value: []byte("y")}).FirstErr(); err != nil {
+		t.Fatalf("produce after deleting the override: %v", err)
+	}
+}
+
+// logStart returns the log start offset of partition 0 of topic.
+func (n *Node) logStart(t *testing.T, topic string) int64 {
+	t.Helper()
+	for _, p := range n.replicas.Partitions() {
+		if p.TP.Topic == topic && p.TP.Partition == 0 {
+			return p.Log.StartOffset()
+		}
+	}
+	t.Fatalf("%s-0 not hosted", topic)
+	return 0
+}
