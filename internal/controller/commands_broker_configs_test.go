@@ -20,7 +20,9 @@ func TestDynamicBrokerConfigs(t *testing.T) {
 		r := tc.submit(IncrementalAlterConfigs([]IncrementalAlterConfigsResource{{Type: metadata.ResourceBroker, Name: name, Changes: changes}}, false)).([]AlterConfigsResult)
 		return r[0].Err
 	}
-	def := func() map[string]string { return tc.img().Configs.Resource(metadata.ConfigResource{Type: metadata.ResourceBroker}) }
+	def := func() map[string]string {
+		return tc.img().Configs.Resource(metadata.ConfigResource{Type: metadata.ResourceBroker})
+	}
 
 	wantCode(t, "default", alter("", ConfigChange{Key: "log.retention.ms", Op: ConfigSet, Value: str(" 5000 ")},
 		ConfigChange{Key: "num.io.threads", Op: ConfigSet, Value: str("4")}), protocol.ErrNone)

@@ -50,6 +50,8 @@ func (h *Handler) Dispatch(ctx context.Context, version int16, req protocol.Mess
 		return Result{Msg: h.DeleteTopics(ctx, r, version)}
 	case *protocol.OffsetForLeaderEpochRequest:
 		return Result{Msg: h.OffsetForLeaderEpoch(ctx, r, version)}
+	case *protocol.InitProducerIdRequest:
+		return Result{Msg: h.InitProducerId(ctx, r, version)}
 	case *protocol.CreatePartitionsRequest:
 		return Result{Msg: h.CreatePartitions(ctx, r, version)}
 	case *protocol.DeleteRecordsRequest:

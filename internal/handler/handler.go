@@ -56,6 +56,7 @@ type Handler struct {
 	logDir      string
 	logDirUsage func() (total, usable int64)
 	sessions    *FetchSessions
+	pids        *producerIDs
 }
 
 // FetchSessionCount returns the incremental fetch sessions open.
@@ -73,7 +74,7 @@ func New(cfg Config, replicas *replica.Manager, ctl Controller, waitImage func(c
 		cfg.ControllerTimeoutLimit = 30 * time.Second
 	}
 	return &Handler{cfg: cfg, replicas: replicas, ctl: ctl, waitImage: waitImage, logger: logger, stopping: make(chan struct{}),
-		sessions: NewFetchSessions(cfg.FetchSessionCacheSlots, nil)}
+		sessions: NewFetchSessions(cfg.FetchSessionCacheSlots, nil), pids: newProducerIDs()}
 }
 
 func (h *Handler) image() *metadata.Image { return h.replicas.Image() }
@@ -141,6 +142,7 @@ var versions = map[protocol.APIKey][2]int16{
 	protocol.KeyDescribeConfigs:         {0, 4},
 	protocol.KeyAlterConfigs:            {0, 2},
 	protocol.KeyIncrementalAlterConfigs: {0, 1},
+	protocol.KeyInitProducerId:          {0, 5},
 }
 
 // Versions reports the version range served for key.

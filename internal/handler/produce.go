@@ -158,6 +158,10 @@ func appendErrorCode(err error, version int16) protocol.ErrorCode {
 		return protocol.ErrInvalidTimestamp
 	case errors.Is(err, storage.ErrBatchTooLarge):
 		return protocol.ErrMessageTooLarge
+	case errors.Is(err, storage.ErrOutOfOrderSequence):
+		return protocol.ErrOutOfOrderSequenceNumber
+	case errors.Is(err, storage.ErrInvalidProducerEpoch):
+		return protocol.ErrInvalidProducerEpoch
 	case errors.Is(err, storage.ErrLegacyFormat):
 		return protocol.ErrUnsupportedForMessageFormat
 	case errors.Is(err, storage.ErrUnsupportedBatch):

@@ -70,10 +70,12 @@ func Start(cfg *config.Broker, logger *slog.Logger) (*Node, error) {
 	}
 	n.logs, err = storage.OpenManager(storage.ManagerOptions{
 		FS: n.fs, Dir: cfg.LogDir, ClusterID: clusterID, NodeID: cfg.NodeID,
-		FlushThreads:           8,
-		RetentionCheckInterval: cfg.RetentionCheckInterval,
-		CheckpointInterval:     cfg.FlushOffsetCheckpointInterval,
-		Logger:                 logger,
+		FlushThreads:              8,
+		RetentionCheckInterval:    cfg.RetentionCheckInterval,
+		CheckpointInterval:        cfg.FlushOffsetCheckpointInterval,
+		ProducerIDExpiration:      cfg.ProducerIDExpiration,
+		ProducerIDExpirationCheck: cfg.ProducerIDExpirationCheckInterval,
+		Logger:                    logger,
 	})
 	if err != nil {
 		return nil, err

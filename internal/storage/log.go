@@ -82,7 +82,11 @@ type Log struct {
 	lastSync          time.Time
 	lastAppend        time.Time
 	epochs            *LeaderEpochCache
-	deleting          []*segment // renamed to .deleted, removed after FileDeleteDelay
+	deleting          []*segment     // renamed to .deleted, removed after FileDeleteDelay
+	producers         *producerState // idempotent producers' last batches
+
+	duplicates atomic.Uint64  // retried batches recognised
+	dupCounter *atomic.Uint64 // the manager's total, or nil
 }
 
 // TopicPartition returns the partition this log holds.

@@ -77,6 +77,10 @@ type AppendResult struct {
 	Batches        int
 	Records        int64
 	Bytes          int
+	// Duplicate: the batch retried one already appended (same producer,
+	// epoch and sequences); the offsets are the original's and nothing
+	// was written.
+	Duplicate bool
 }
 
 // maxDecompressed bounds the decompressed size of one batch during
@@ -102,6 +106,9 @@ func (l *Log) Append(records []byte, opts AppendOptions) (AppendResult, error) {
 
 	l.mu.Lock()
 	res, err := l.appendLocked(records, infos, cfg, opts, now)
+	if res.Duplicate {
+		nrec = 0
+	}
 	l.unflushedMessages += nrec
 	flush := err == nil && l.maybeFlushLocked(cfg)
 	l.mu.Unlock()
@@ -155,11 +162,16 @@ func (l *Log) validate(infos []batchInfo, records []byte, cfg *Config, opts Appe
 				}
 			}
 		}
+		if idx > 0 && !opts.Follower && (idempotent(&h) || idempotent(&infos[0].header)) {
+			return nil, 0, &AppendError{Err: ErrInvalidRecord, Records: []RecordError{{BatchIndex: idx,
+				Message: "a produce with an idempotent batch must carry exactly one batch per partition"}}}
+		}
 		infos = append(infos, batchInfo{
 			baseOffset:   h.BaseOffset,
 			nextOffset:   h.NextOffset(),
 			maxTimestamp: sum.MaxTimestamp,
 			size:         len(b),
+			header:       h,
 		})
 		nrec += int64(h.NumRecords)
 	}
@@ -199,6 +211,27 @@ func (l *Log) appendLocked(records []byte, infos []batchInfo, cfg *Config, opts 
 	}
 	if err := l.Err(); err != nil {
 		return AppendResult{}, err
+	}
+	if !opts.Follower {
+		dup, err := l.checkProducersLocked(infos)
+		if err != nil {
+			return AppendResult{}, err
+		}
+		if dup != nil {
+			// A retry of a batch already appended: answer with its offsets
+			// (acknowledged once they are durable), write nothing.
+			l.duplicates.Add(1)
+			if l.dupCounter != nil {
+				l.dupCounter.Add(1)
+			}
+			return AppendResult{
+				FirstOffset:    dup.firstOffset,
+				LastOffset:     dup.lastOffset,
+				EndOffset:      dup.lastOffset + 1,
+				LogStartOffset: l.startOffset.Load(),
+				Duplicate:      true,
+			}, nil
+		}
 	}
 	next := l.endOffset.Load()
 	first := next
@@ -254,6 +287,7 @@ func (l *Log) appendLocked(records []byte, infos []batchInfo, cfg *Config, opts 
 			return AppendResult{}, l.fail(err)
 		}
 	}
+	l.updateProducersLocked(infos, now)
 	l.endOffset.Store(last + 1)
 	if !cfg.Durable() {
 		l.wakeIfWaiting() // page-cache mode: appended is acknowledgeable
@@ -325,8 +359,12 @@ func (l *Log) Roll() error {
 }
 
 // rollLocked makes a new active segment whose base is base. The old one
-// keeps its writer handle until a sync has covered it. Called with mu held.
+// keeps its writer handle until a sync has covered it. The producer state
+// as of base is snapshotted first. Called with mu held.
 func (l *Log) rollLocked(base int64, cfg *Config) error {
+	if err := l.writeSnapshotLocked(base); err != nil {
+		l.logger.Warn("producer snapshot failed", "offset", base, "err", err)
+	}
 	old := l.active()
 	if err := old.sealTimeIndex(); err != nil {
 		return l.fail(err)

@@ -34,6 +34,9 @@ type OpenOptions struct {
 	Flusher       *Flusher
 	Logger        *slog.Logger
 	Now           func() time.Time
+	// DuplicateCounter, when set, is incremented with every retried
+	// batch the log recognises (a total over logs).
+	DuplicateCounter *atomic.Uint64
 }
 
 // Open opens the log in o.Dir, creating an empty one if the directory
@@ -54,12 +57,14 @@ func Open(o OpenOptions) (*Log, error) {
 		o.Now = time.Now
 	}
 	l := &Log{
-		fs:      o.FS,
-		dir:     o.Dir,
-		tp:      o.TP,
-		logger:  o.Logger.With("topic", o.TP.Topic, "partition", o.TP.Partition),
-		now:     o.Now,
-		flusher: o.Flusher,
+		fs:         o.FS,
+		dir:        o.Dir,
+		tp:         o.TP,
+		logger:     o.Logger.With("topic", o.TP.Topic, "partition", o.TP.Partition),
+		now:        o.Now,
+		flusher:    o.Flusher,
+		producers:  newProducerState(),
+		dupCounter: o.DuplicateCounter,
 	}
 	cfg := o.Config
 	l.cfg.Store(&cfg)
@@ -107,6 +112,11 @@ func Open(o OpenOptions) (*Log, error) {
 	if err := epochs.TruncateFromStart(l.startOffset.Load()); err != nil {
 		l.closeSegments()
 		return nil, err
+	}
+
+	if err := l.loadProducersLocked(); err != nil {
+		l.closeSegments()
+		return nil, fmt.Errorf("open log %s: producer state: %w", o.Dir, err)
 	}
 
 	// Whatever a scan recovered is on disk but maybe not yet synced (a

@@ -87,6 +87,9 @@ func (l *Log) TruncateTo(offset int64) error {
 	l.setSegments(segs)
 	l.startOffset.Store(newStart)
 	l.setEndAfterTruncateLocked(end, s.base)
+	if err := l.loadProducersLocked(); err != nil {
+		return l.fail(fmt.Errorf("producer state after truncation: %w", err))
+	}
 	return nil
 }
 
@@ -111,6 +114,17 @@ func (l *Log) truncateFullyLocked(offset int64) error {
 		}
 	}
 	l.setEndAfterTruncateLocked(offset, offset)
+	// Nothing is left of any producer (Kafka's truncateFullyAndStartAt).
+	l.producers = newProducerState()
+	offs, err := listSnapshots(l.fs, l.dir)
+	if err != nil {
+		return l.fail(err)
+	}
+	for _, off := range offs {
+		if err := l.fs.Remove(snapshotName(l.fs, l.dir, off)); err != nil && !errors.Is(err, errNotExist) {
+			return l.fail(err)
+		}
+	}
 	return nil
 }
 
@@ -319,6 +333,15 @@ func (l *Log) Close() error {
 	var errs []error
 	if err != nil && !errors.Is(err, ErrStorage) {
 		errs = append(errs, err)
+	}
+	if err == nil && l.Err() == nil {
+		// A clean shutdown keeps the producer state: no replay on open.
+		end := l.endOffset.Load()
+		if werr := writeFile(l.fs, snapshotName(l.fs, l.dir, end), encodeSnapshot(l.producers), true); werr != nil {
+			errs = append(errs, fmt.Errorf("write producer snapshot %d: %w", end, werr))
+		} else {
+			l.dirDirty = true
+		}
 	}
 	for _, s := range l.segments() {
 		if s.index != nil {

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/sluice-mq/sluice/internal/vfs"
@@ -44,8 +45,14 @@ type ManagerOptions struct {
 	// RetentionBound returns the offset retention may delete up to (the
 	// high watermark); nil means the log's durable end.
 	RetentionBound func(*Log) int64
-	Logger         *slog.Logger
-	Now            func() time.Time
+	// ProducerIDExpiration forgets an idempotent producer that has not
+	// appended to a partition for this long (producer.id.expiration.ms;
+	// default one day), checked every ProducerIDExpirationCheck
+	// (producer.id.expiration.check.interval.ms; default ten minutes).
+	ProducerIDExpiration      time.Duration
+	ProducerIDExpirationCheck time.Duration
+	Logger                    *slog.Logger
+	Now                       func() time.Time
 }
 
 // Manager owns one log directory: its lock, meta.properties, checkpoints,
@@ -71,7 +78,14 @@ type Manager struct {
 
 	stop chan struct{}
 	done chan struct{}
+
+	duplicates atomic.Uint64 // retried batches recognised by every log
 }
+
+// DuplicateBatches returns how many retried batches of idempotent
+// producers the logs recognised and answered with their original offsets
+// since the manager opened.
+func (m *Manager) DuplicateBatches() uint64 { return m.duplicates.Load() }
 
 // OpenManager opens (or formats) a log directory and loads its logs. It
 // refuses a directory whose meta.properties names another cluster or node.
@@ -84,6 +98,12 @@ func OpenManager(o ManagerOptions) (*Manager, error) {
 	}
 	if o.FlushThreads <= 0 {
 		o.FlushThreads = 8
+	}
+	if o.ProducerIDExpiration <= 0 {
+		o.ProducerIDExpiration = 24 * time.Hour
+	}
+	if o.ProducerIDExpirationCheck <= 0 {
+		o.ProducerIDExpirationCheck = 10 * time.Minute
 	}
 	if o.RetentionCheckInterval <= 0 {
 		o.RetentionCheckInterval = defaultRetentionCheck
@@ -219,12 +239,13 @@ func (m *Manager) openLog(tp TopicPartition, cfg Config) (*Log, error) {
 	}
 	l, err := Open(OpenOptions{
 		FS: m.fs, Dir: dir, TP: tp, Config: cfg,
-		RecoveryPoint:  m.recoveryPoints[tp],
-		LogStartOffset: m.startOffsets[tp],
-		CleanShutdown:  m.CleanShutdown,
-		Flusher:        m.flusher,
-		Logger:         m.o.Logger,
-		Now:            m.o.Now,
+		RecoveryPoint:    m.recoveryPoints[tp],
+		LogStartOffset:   m.startOffsets[tp],
+		CleanShutdown:    m.CleanShutdown,
+		Flusher:          m.flusher,
+		Logger:           m.o.Logger,
+		DuplicateCounter: &m.duplicates,
+		Now:              m.o.Now,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("partition %s: %w", tp, err)
@@ -352,7 +373,7 @@ func (m *Manager) background() {
 	defer close(m.done)
 	tick := time.NewTicker(defaultBackgroundTickEvery)
 	defer tick.Stop()
-	lastRetention, lastCheckpoint := m.o.Now(), m.o.Now()
+	lastRetention, lastCheckpoint, lastExpiry := m.o.Now(), m.o.Now(), m.o.Now()
 	for {
 		select {
 		case <-m.stop:
@@ -363,6 +384,14 @@ func (m *Manager) background() {
 		m.RunMaintenance(now.Sub(lastRetention) >= m.o.RetentionCheckInterval)
 		if now.Sub(lastRetention) >= m.o.RetentionCheckInterval {
 			lastRetention = now
+		}
+		if now.Sub(lastExpiry) >= m.o.ProducerIDExpirationCheck {
+			lastExpiry = now
+			for _, l := range m.Logs() {
+				if n := l.ExpireProducers(m.o.ProducerIDExpiration); n > 0 {
+					m.logger.Info("expired idempotent producers", "topic", l.tp.Topic, "partition", l.tp.Partition, "count", n)
+				}
+			}
 		}
 		if now.Sub(lastCheckpoint) >= m.o.CheckpointInterval {
 			lastCheckpoint = now

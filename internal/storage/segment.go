@@ -172,6 +172,7 @@ type batchInfo struct {
 	nextOffset   int64
 	maxTimestamp int64
 	size         int
+	header       record.BatchHeader // as the producer sent it (offsets not yet assigned)
 }
 
 // acquire returns a file for reading the segment and a release function.

@@ -1,0 +1,177 @@
+package storage
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/sluice-mq/sluice/internal/record"
+	"github.com/sluice-mq/sluice/internal/vfs"
+)
+
+// snapshotsKept is how many producer snapshots a log keeps: the newest,
+// and one to fall back on should the newest be torn by a crash.
+const snapshotsKept = 2
+
+// DuplicateBatches returns how many retried batches this log recognised
+// and answered with their original offsets.
+func (l *Log) DuplicateBatches() uint64 { return l.duplicates.Load() }
+
+// ProducerCount returns how many idempotent producers the log tracks.
+func (l *Log) ProducerCount() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return len(l.producers.producers)
+}
+
+// checkProducersLocked applies the idempotent producer rules to a leader's
+// append of infos (validate allows one batch when it is idempotent): it
+// returns the batch this one retries, if any. Called with mu held.
+func (l *Log) checkProducersLocked(infos []batchInfo) (*producerBatch, error) {
+	if len(infos) != 1 || !idempotent(&infos[0].header) {
+		return nil, nil
+	}
+	return l.producers.check(&infos[0].header)
+}
+
+// updateProducersLocked records the idempotent batches just appended.
+// Called with mu held.
+func (l *Log) updateProducersLocked(infos []batchInfo, now time.Time) {
+	for i := range infos {
+		if h := &infos[i].header; idempotent(h) {
+			l.producers.update(h, infos[i].baseOffset, infos[i].nextOffset-1, now.UnixMilli())
+		}
+	}
+}
+
+// writeSnapshotLocked writes the producer state as of offset (the log
+// end) to <offset>.snapshot and removes all but the newest snapshots. It
+// does not sync: a snapshot only saves replaying the log, and a torn one
+// fails its CRC and is skipped. Called with mu held.
+func (l *Log) writeSnapshotLocked(offset int64) error {
+	name := snapshotName(l.fs, l.dir, offset)
+	if err := writeFile(l.fs, name, encodeSnapshot(l.producers), false); err != nil {
+		return fmt.Errorf("write producer snapshot %d: %w", offset, err)
+	}
+	l.dirDirty = true
+	offs, err := listSnapshots(l.fs, l.dir)
+	if err != nil {
+		return err
+	}
+	for len(offs) > snapshotsKept {
+		if err := l.fs.Remove(snapshotName(l.fs, l.dir, offs[0])); err != nil && !errors.Is(err, errNotExist) {
+			return err
+		}
+		offs = offs[1:]
+	}
+	return nil
+}
+
+// loadProducersLocked rebuilds the producer state for the log as it is:
+// from the newest snapshot at or below the log end that decodes (newer
+// ones, left by a crash that lost the tail or by a truncation, are
+// removed), then the batches from its offset to the end. Without a usable
+// snapshot every batch of the log is replayed. Only batch headers are
+// read. Called with mu held (or before the log is shared).
+func (l *Log) loadProducersLocked() error {
+	end := l.endOffset.Load()
+	offs, err := listSnapshots(l.fs, l.dir)
+	if err != nil {
+		return err
+	}
+	state, from := newProducerState(), int64(0)
+	for i := len(offs) - 1; i >= 0; i-- {
+		off := offs[i]
+		name := snapshotName(l.fs, l.dir, off)
+		if off > end {
+			if err := l.fs.Remove(name); err != nil && !errors.Is(err, errNotExist) {
+				return err
+			}
+			continue
+		}
+		b, err := vfs.ReadFile(l.fs, name)
+		if err == nil {
+			var ps *producerState
+			if ps, err = decodeSnapshot(b); err == nil {
+				state, from = ps, off
+				break
+			}
+		}
+		l.logger.Warn("skipping unreadable producer snapshot", "snapshot_offset", off, "err", err)
+	}
+	if err := l.replayProducers(state, from, end); err != nil {
+		return err
+	}
+	l.producers = state
+	return nil
+}
+
+// replayProducers applies the idempotent batches of [from, end) to ps.
+func (l *Log) replayProducers(ps *producerState, from, end int64) error {
+	for _, s := range l.segments() {
+		if s.nextOffset.Load() <= from || s.base >= end {
+			continue
+		}
+		f, release, err := s.acquire(l.now().UnixNano())
+		if err != nil {
+			return fmt.Errorf("replay producers of segment %d: %w", s.base, err)
+		}
+		pos := int64(0)
+		if from > s.base {
+			first, err := s.positionOf(f, from, s.size.Load())
+			if err != nil {
+				release()
+				return fmt.Errorf("replay producers of segment %d: %w", s.base, err)
+			}
+			pos = first.pos
+		}
+		var hbuf [record.HeaderSize]byte
+		err = scanHeaders(f, pos, s.size.Load(), func(b batchPos) bool {
+			if b.last < from || b.base >= end {
+				return b.base < end
+			}
+			if _, err := f.ReadAt(hbuf[:], b.pos); err != nil {
+				return false
+			}
+			h, err := record.ParseHeader(hbuf[:])
+			if err == nil && idempotent(&h) {
+				ts := h.MaxTimestamp
+				if ts < 0 {
+					ts = l.now().UnixMilli()
+				}
+				ps.update(&h, b.base, b.last, ts)
+			}
+			return true
+		})
+		release()
+		if err != nil {
+			return fmt.Errorf("replay producers of segment %d: %w", s.base, err)
+		}
+	}
+	return nil
+}
+
+// ExpireProducers forgets the producers that have not appended for
+// expiration (producer.id.expiration.ms) and returns how many.
+func (l *Log) ExpireProducers(expiration time.Duration) int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.producers.expire(l.now().Add(-expiration).UnixMilli())
+}
+
+// writeFile writes data to name (replacing it), syncing it when sync is
+// set.
+func writeFile(fsys vfs.FS, name string, data []byte, sync bool) error {
+	f, err := fsys.Create(name)
+	if err != nil {
+		return err
+	}
+	_, err = f.Write(data)
+	if err == nil && sync {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
