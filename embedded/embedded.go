@@ -95,6 +95,11 @@ func Start(cfg Config) (*Broker, error) {
 // Addr is the address Kafka clients connect to (host:port).
 func (b *Broker) Addr() string { return b.node.Addr().String() }
 
+// DuplicateBatches returns how many retried batches of idempotent
+// producers the broker recognised (and answered with their original
+// offsets, writing nothing) since it started.
+func (b *Broker) DuplicateBatches() uint64 { return b.node.DuplicateBatches() }
+
 // CreateTopic creates a topic with the given number of partitions (-1
 // for num.partitions) and topic configs (nil for none), and returns once
 // the broker serves it.

@@ -147,6 +147,11 @@ func (n *Node) Addr() net.Addr { return n.ln.Addr() }
 // ServerStats returns the client listener's counters.
 func (n *Node) ServerStats() server.Stats { return n.srv.Stats() }
 
+// DuplicateBatches returns how many retried batches of idempotent
+// producers the node recognised and answered with their original offsets
+// since it started.
+func (n *Node) DuplicateBatches() uint64 { return n.logs.DuplicateBatches() }
+
 // ensureFormatted returns the cluster id of the data directory, formatting
 // a fresh one with a new cluster id when this is the single-node default.
 func (n *Node) ensureFormatted() (string, error) {
