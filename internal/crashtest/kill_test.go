@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"io"
 	"io/fs"
 	"net"
 	"os"
@@ -60,15 +61,27 @@ func freePort(t *testing.T) string {
 	return ln.Addr().String()
 }
 
-// startSluice runs `sluice serve` and waits until it says it is serving.
-func startSluice(t *testing.T, bin, dataDir, addr string) *exec.Cmd {
+// startSluice runs `sluice serve` with the given --set keys and waits
+// until it says it is serving.
+func startSluice(t *testing.T, bin, dataDir, addr string, sets ...string) *exec.Cmd {
 	t.Helper()
-	cmd := exec.Command(bin, "serve", "--data-dir", dataDir, "--listen", addr)
+	return startSluiceLogging(t, bin, dataDir, addr, os.Stderr, sets...)
+}
+
+// startSluiceLogging is startSluice with the broker's log written to
+// stderr.
+func startSluiceLogging(t *testing.T, bin, dataDir, addr string, stderr io.Writer, sets ...string) *exec.Cmd {
+	t.Helper()
+	args := []string{"serve", "--data-dir", dataDir, "--listen", addr}
+	for _, s := range sets {
+		args = append(args, "--set", s)
+	}
+	cmd := exec.Command(bin, args...)
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd.Stderr = os.Stderr
+	cmd.Stderr = stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}

@@ -286,7 +286,9 @@ func (n *Node) close() error {
 			errs = append(errs, n.ctl.Close())
 		}
 		if n.logs != nil {
+			dups := n.logs.DuplicateBatches()
 			errs = append(errs, n.logs.Close())
+			n.logger.Info("stopped", "duplicate_batches", dups)
 		}
 	})
 	return errors.Join(errs...)
