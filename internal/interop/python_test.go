@@ -23,7 +23,7 @@ func TestKafkaPython(t *testing.T) {
 
 // TestConfluentKafkaPython drives the broker with confluent-kafka-python
 // (Debian's python3-confluent-kafka, on librdkafka): a Producer with
-// acks=all and idempotence off in every codec, a Consumer that assigns
+// acks=all and idempotence on (InitProducerId, sequence numbers) in every codec, a Consumer that assigns
 // every partition at the beginning, get_watermark_offsets. librdkafka may
 // send gzip, snappy and lz4 uncompressed (see librdkafkaDowngrades);
 // TestConfluentKafkaPythonCompression insists that it does not.

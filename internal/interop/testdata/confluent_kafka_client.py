@@ -2,7 +2,7 @@
 
   codecs                                   print the client's versions and usable codecs
   produce BOOTSTRAP TOPIC CODEC FILE       produce FILE's records (JSON lines {"k","v","h"}) with
-                                           acks=all, idempotence off; print one delivery report
+                                           acks=all, idempotent; print one delivery report
                                            per record, in the order produced
   consume BOOTSTRAP TOPIC PARTITIONS N SECONDS
                                            assign every partition at the beginning, read until
@@ -31,7 +31,7 @@ def produce(bootstrap, topic, codec, path):
     producer = Producer({
         "bootstrap.servers": bootstrap,
         "acks": "all",
-        "enable.idempotence": False,
+        "enable.idempotence": True,
         "compression.type": codec,
         "linger.ms": 5,
         "message.timeout.ms": 60000,
