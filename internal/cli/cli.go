@@ -9,6 +9,8 @@ const usage = `usage: sluice <command> [flags]
 
 commands:
   serve              run a broker (single node: --data-dir, --listen, --config, --set)
+  verify             run a broker under a workload and faults (kill -9, pauses) and check for lost,
+                     duplicated or reordered records (--duration, --faults, --short, --json)
   format             write meta.properties into a node's data directories (for clusters)
   random-cluster-id  print a new cluster id for format
   version            print the version
@@ -33,6 +35,8 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return runRandomClusterID(stdout)
 	case "serve":
 		return runServe(args[1:], stdout, stderr)
+	case "verify":
+		return runVerify(args[1:], stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0

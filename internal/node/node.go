@@ -48,13 +48,20 @@ type Node struct {
 // Start opens the node's storage and controller, registers the broker,
 // and starts serving clients on its listener.
 func Start(cfg *config.Broker, logger *slog.Logger) (*Node, error) {
+	return StartOn(cfg, logger, vfs.Default)
+}
+
+// StartOn is Start with every file of the node (logs, metadata log,
+// checkpoints) on fsys: tests pass a MemFS to cut the power (drop
+// unsynced writes) and restart on what survives.
+func StartOn(cfg *config.Broker, logger *slog.Logger, fsys vfs.FS) (*Node, error) {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
 	if !cfg.Roles.Broker || !cfg.Roles.Controller || len(cfg.Voters) != 1 || cfg.Voters[0].ID != cfg.NodeID {
 		return nil, fmt.Errorf("process.roles=%s with %d voters: only a combined broker and controller that is its own single voter is supported yet", cfg.Roles, len(cfg.Voters))
 	}
-	n := &Node{cfg: cfg, logger: logger, fs: vfs.Default, stop: make(chan struct{})}
+	n := &Node{cfg: cfg, logger: logger, fs: fsys, stop: make(chan struct{})}
 	ch := make(chan struct{})
 	n.applied.Store(&ch)
 	ok := false

@@ -1,0 +1,178 @@
+package verify
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"os/exec"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// Fault kinds the injector knows.
+const (
+	FaultKill  = "kill"  // SIGKILL the broker, then restart it on the same data
+	FaultPause = "pause" // SIGSTOP the broker for a while, then SIGCONT
+)
+
+// broker is a `sluice serve` process that verify starts and faults.
+type broker struct {
+	bin, dataDir, addr string
+	sets               []string
+	stderr             io.Writer
+	logger             *slog.Logger
+
+	mu  sync.Mutex
+	cmd *exec.Cmd
+}
+
+// startTimeout bounds a broker's start (recovery included).
+const startTimeout = 60 * time.Second
+
+// start runs the broker and waits until it serves.
+func (b *broker) start() error {
+	args := []string{"serve", "--data-dir", b.dataDir, "--listen", b.addr}
+	for _, s := range b.sets {
+		args = append(args, "--set", s)
+	}
+	cmd := exec.Command(b.bin, args...)
+	cmd.Stderr = b.stderr
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		return err
+	}
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("start broker: %w", err)
+	}
+	ready := make(chan struct{})
+	go func() { // ends when the process's stdout closes
+		sc := bufio.NewScanner(stdout)
+		once := sync.Once{}
+		for sc.Scan() {
+			if strings.Contains(sc.Text(), "serving Kafka clients") {
+				once.Do(func() { close(ready) })
+			}
+		}
+	}()
+	select {
+	case <-ready:
+	case <-time.After(startTimeout):
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+		return fmt.Errorf("broker did not start within %v", startTimeout)
+	}
+	b.mu.Lock()
+	b.cmd = cmd
+	b.mu.Unlock()
+	return nil
+}
+
+func (b *broker) signal(sig syscall.Signal) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.cmd == nil {
+		return errors.New("broker not running")
+	}
+	return b.cmd.Process.Signal(sig)
+}
+
+// kill sends SIGKILL and waits for the process to end.
+func (b *broker) kill() error {
+	b.mu.Lock()
+	cmd := b.cmd
+	b.cmd = nil
+	b.mu.Unlock()
+	if cmd == nil {
+		return nil
+	}
+	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		return err
+	}
+	_ = cmd.Wait()
+	return nil
+}
+
+// stop shuts the broker down cleanly (SIGTERM, SIGCONT in case it was
+// paused) and waits, killing it after a grace period.
+func (b *broker) stop() error {
+	b.mu.Lock()
+	cmd := b.cmd
+	b.cmd = nil
+	b.mu.Unlock()
+	if cmd == nil {
+		return nil
+	}
+	_ = cmd.Process.Signal(syscall.SIGCONT)
+	_ = cmd.Process.Signal(syscall.SIGTERM)
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		return err
+	case <-time.After(30 * time.Second):
+		_ = cmd.Process.Kill()
+		return fmt.Errorf("broker did not stop within 30s: %w", <-done)
+	}
+}
+
+// Injector applies faults to a broker it started, one at a time, at
+// jittered intervals, until its context ends.
+type Injector struct {
+	Kinds []string
+	// Interval is the mean time between faults; Pause how long a pause
+	// lasts.
+	Interval time.Duration
+	Pause    time.Duration
+	Seed     uint64
+	// MaxFaults bounds the faults of a run.
+	MaxFaults int
+}
+
+// run injects faults into b until ctx ends, returning what it did.
+func (in *Injector) run(ctx context.Context, b *broker) ([]FaultEvent, error) {
+	rng := rand.New(rand.NewPCG(in.Seed, 0x5eed))
+	var events []FaultEvent
+	for i := 0; len(in.Kinds) > 0 && i < in.MaxFaults; i++ {
+		wait := in.Interval/2 + time.Duration(rng.Int64N(int64(in.Interval)))
+		select {
+		case <-ctx.Done():
+			return events, nil
+		case <-time.After(wait):
+		}
+		kind := in.Kinds[rng.IntN(len(in.Kinds))]
+		ev := FaultEvent{Kind: kind, Start: time.Now()}
+		switch kind {
+		case FaultKill:
+			if err := b.kill(); err != nil {
+				return events, fmt.Errorf("kill: %w", err)
+			}
+			if err := b.start(); err != nil {
+				return events, fmt.Errorf("restart after kill: %w", err)
+			}
+		case FaultPause:
+			if err := b.signal(syscall.SIGSTOP); err != nil {
+				return events, fmt.Errorf("pause: %w", err)
+			}
+			select {
+			case <-ctx.Done():
+			case <-time.After(in.Pause):
+			}
+			if err := b.signal(syscall.SIGCONT); err != nil {
+				return events, fmt.Errorf("resume: %w", err)
+			}
+		default:
+			return events, fmt.Errorf("unknown fault %q", kind)
+		}
+		ev.End = time.Now()
+		b.logger.Info("fault", "kind", kind, "took", ev.End.Sub(ev.Start).Round(time.Millisecond))
+		events = append(events, ev)
+	}
+	<-ctx.Done()
+	return events, nil
+}
