@@ -9,8 +9,6 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
-
-	"github.com/sluice-mq/sluice/internal/config"
 )
 
 // TestDynamicBrokerConfigs changes broker configs at runtime over the
@@ -21,18 +19,7 @@ import (
 // synonyms; a restart keeps them (they live in the metadata log).
 func TestDynamicBrokerConfigs(t *testing.T) {
 	dir := t.TempDir()
-	props := []string{"log.dir=" + dir, "listeners=PLAINTEXT://127.0.0.1:0,CONTROLLER://127.0.0.1:9093", "log.retention.check.interval.ms=100"}
-	start := func() *Node {
-		cfg, err := config.Load(nil, props, config.ProfileSingleNode)
-		if err != nil {
-			t.Fatal(err)
-		}
-		n, err := Start(cfg, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return n
-	}
+	start := func() *Node { return startNodeWith(t, dir, nil, "log.retention.check.interval.ms=100") }
 	n := start()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()

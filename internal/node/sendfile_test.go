@@ -18,10 +18,10 @@ import (
 )
 
 // startNodeWith starts a node on dir with extra properties and a hook to
-// adjust the loaded config.
-func startNodeWith(t testing.TB, dir string, adjust func(*config.Broker)) *Node {
+// adjust the loaded config (nil for none).
+func startNodeWith(t testing.TB, dir string, adjust func(*config.Broker), props ...string) *Node {
 	t.Helper()
-	cfg, err := config.Load(nil, []string{"log.dir=" + dir, "listeners=PLAINTEXT://127.0.0.1:0,CONTROLLER://127.0.0.1:9093"}, config.ProfileSingleNode)
+	cfg, err := config.Load(nil, append([]string{"log.dir=" + dir, "listeners=PLAINTEXT://127.0.0.1:0,CONTROLLER://127.0.0.1:9093"}, props...), config.ProfileSingleNode)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -137,6 +137,17 @@ func TestFetchUsesSendfile(t *testing.T) {
 //
 //	go test ./internal/node -run '^$' -bench Consume -benchtime 400000x
 func BenchmarkConsume(b *testing.B) {
+	benchConsumeModes(b, func(b *testing.B, ctx context.Context, n *Node) {
+		start := time.Now()
+		consumeAll(b, ctx, n.Addr().String(), "bench", b.N)
+		b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "rec/s")
+	})
+}
+
+// benchConsumeModes runs consume with sendfile and with the copy path,
+// each on a node holding b.N records of 1 KiB over 16 partitions, timing
+// consume alone.
+func benchConsumeModes(b *testing.B, consume func(b *testing.B, ctx context.Context, n *Node)) {
 	for _, mode := range []struct {
 		name       string
 		noSendfile bool
@@ -146,15 +157,11 @@ func BenchmarkConsume(b *testing.B) {
 			defer cancel()
 			n := startNodeWith(b, b.TempDir(), func(c *config.Broker) { c.NoSendfile = mode.noSendfile })
 			defer n.Shutdown(context.Background())
-			addr := n.Addr().String()
 			fill(b, ctx, n, "bench", 16, b.N, 1024)
 			b.SetBytes(1024)
 			b.ResetTimer()
-			start := time.Now()
-			consumeAll(b, ctx, addr, "bench", b.N)
-			el := time.Since(start)
+			consume(b, ctx, n)
 			b.StopTimer()
-			b.ReportMetric(float64(b.N)/el.Seconds(), "rec/s")
 			st := n.ServerStats()
 			b.ReportMetric(float64(st.BytesSendfile)/float64(st.BytesOut), "sendfile-share")
 		})
@@ -169,81 +176,66 @@ func BenchmarkConsume(b *testing.B) {
 //
 //	go test ./internal/node -run '^$' -bench ConsumeRaw -benchtime 400000x
 func BenchmarkConsumeRaw(b *testing.B) {
-	for _, mode := range []struct {
-		name       string
-		noSendfile bool
-	}{{"sendfile", false}, {"copy", true}} {
-		b.Run(mode.name, func(b *testing.B) {
-			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
-			defer cancel()
-			n := startNodeWith(b, b.TempDir(), func(c *config.Broker) { c.NoSendfile = mode.noSendfile })
-			defer n.Shutdown(context.Background())
-			const partitions = 16
-			fill(b, ctx, n, "bench", partitions, b.N, 1024)
-			nc, err := net.Dial("tcp", n.Addr().String())
+	benchConsumeModes(b, func(b *testing.B, ctx context.Context, n *Node) {
+		const partitions = 16
+		nc, err := net.Dial("tcp", n.Addr().String())
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer nc.Close()
+		start, cpu0 := time.Now(), cpuTime(b)
+		next := make([]int64, partitions)
+		var got, respBytes int64
+		var frame, req []byte
+		for corr := int32(0); got < int64(b.N); corr++ {
+			fr := &protocol.FetchRequest{ReplicaID: -1, MaxWaitMs: 500, MinBytes: 1, MaxBytes: 50 << 20, IsolationLevel: 0,
+				SessionEpoch: -1, Topics: []protocol.FetchRequestFetchTopic{{Topic: "bench"}}}
+			for p := range next {
+				fr.Topics[0].Partitions = append(fr.Topics[0].Partitions, protocol.FetchRequestFetchPartition{
+					Partition: int32(p), FetchOffset: next[p], CurrentLeaderEpoch: -1, LogStartOffset: -1, PartitionMaxBytes: 1 << 20})
+			}
+			req = protocol.AppendRequest(req[:0], fr, 12, corr, nil)
+			if _, err := nc.Write(req); err != nil {
+				b.Fatal(err)
+			}
+			var size [4]byte
+			if _, err := io.ReadFull(nc, size[:]); err != nil {
+				b.Fatal(err)
+			}
+			sz := int(binary.BigEndian.Uint32(size[:]))
+			if cap(frame) < sz {
+				frame = make([]byte, sz)
+			}
+			frame = frame[:sz]
+			if _, err := io.ReadFull(nc, frame); err != nil {
+				b.Fatal(err)
+			}
+			respBytes += int64(sz) + 4
+			_, body, err := protocol.ParseResponseHeader(frame, protocol.ResponseHeaderVersion(protocol.KeyFetch, 12))
 			if err != nil {
 				b.Fatal(err)
 			}
-			defer nc.Close()
-			b.SetBytes(1024)
-			b.ResetTimer()
-			start, cpu0 := time.Now(), cpuTime(b)
-			next := make([]int64, partitions)
-			var got, respBytes int64
-			var frame, req []byte
-			for corr := int32(0); got < int64(b.N); corr++ {
-				fr := &protocol.FetchRequest{ReplicaID: -1, MaxWaitMs: 500, MinBytes: 1, MaxBytes: 50 << 20, IsolationLevel: 0,
-					SessionEpoch: -1, Topics: []protocol.FetchRequestFetchTopic{{Topic: "bench"}}}
-				for p := range next {
-					fr.Topics[0].Partitions = append(fr.Topics[0].Partitions, protocol.FetchRequestFetchPartition{
-						Partition: int32(p), FetchOffset: next[p], CurrentLeaderEpoch: -1, LogStartOffset: -1, PartitionMaxBytes: 1 << 20})
+			var resp protocol.FetchResponse
+			if err := resp.Decode(body, 12); err != nil {
+				b.Fatal(err)
+			}
+			for _, pd := range resp.Responses[0].Partitions {
+				if pd.ErrorCode != 0 {
+					b.Fatalf("partition %d: error %d", pd.PartitionIndex, pd.ErrorCode)
 				}
-				req = protocol.AppendRequest(req[:0], fr, 12, corr, nil)
-				if _, err := nc.Write(req); err != nil {
-					b.Fatal(err)
-				}
-				var size [4]byte
-				if _, err := io.ReadFull(nc, size[:]); err != nil {
-					b.Fatal(err)
-				}
-				sz := int(binary.BigEndian.Uint32(size[:]))
-				if cap(frame) < sz {
-					frame = make([]byte, sz)
-				}
-				frame = frame[:sz]
-				if _, err := io.ReadFull(nc, frame); err != nil {
-					b.Fatal(err)
-				}
-				respBytes += int64(sz) + 4
-				_, body, err := protocol.ParseResponseHeader(frame, protocol.ResponseHeaderVersion(protocol.KeyFetch, 12))
-				if err != nil {
-					b.Fatal(err)
-				}
-				var resp protocol.FetchResponse
-				if err := resp.Decode(body, 12); err != nil {
-					b.Fatal(err)
-				}
-				for _, pd := range resp.Responses[0].Partitions {
-					if pd.ErrorCode != 0 {
-						b.Fatalf("partition %d: error %d", pd.PartitionIndex, pd.ErrorCode)
-					}
-					it := record.NewBatches(pd.Records)
-					for it.Next() {
-						h := it.Header()
-						got += int64(h.NumRecords)
-						next[pd.PartitionIndex] = h.LastOffset() + 1
-					}
+				it := record.NewBatches(pd.Records)
+				for it.Next() {
+					h := it.Header()
+					got += int64(h.NumRecords)
+					next[pd.PartitionIndex] = h.LastOffset() + 1
 				}
 			}
-			el, cpu := time.Since(start), cpuTime(b)-cpu0
-			b.StopTimer()
-			b.ReportMetric(float64(got)/el.Seconds(), "rec/s")
-			b.ReportMetric(float64(respBytes)/el.Seconds()/1e6, "resp-MB/s")
-			b.ReportMetric(cpu.Seconds()*1e3/(float64(respBytes)/1e9), "cpu-ms/GB")
-			st := n.ServerStats()
-			b.ReportMetric(float64(st.BytesSendfile)/float64(st.BytesOut), "sendfile-share")
-		})
-	}
+		}
+		el, cpu := time.Since(start), cpuTime(b)-cpu0
+		b.ReportMetric(float64(got)/el.Seconds(), "rec/s")
+		b.ReportMetric(float64(respBytes)/el.Seconds()/1e6, "resp-MB/s")
+		b.ReportMetric(cpu.Seconds()*1e3/(float64(respBytes)/1e9), "cpu-ms/GB")
+	})
 }
 
 // cpuTime returns the CPU time (user and system) the process has used.

@@ -82,12 +82,19 @@ func (b *broker) signal(sig syscall.Signal) error {
 	return b.cmd.Process.Signal(sig)
 }
 
-// kill sends SIGKILL and waits for the process to end.
-func (b *broker) kill() error {
+// take returns the running process, which the caller now ends; nil when
+// none runs.
+func (b *broker) take() *exec.Cmd {
 	b.mu.Lock()
+	defer b.mu.Unlock()
 	cmd := b.cmd
 	b.cmd = nil
-	b.mu.Unlock()
+	return cmd
+}
+
+// kill sends SIGKILL and waits for the process to end.
+func (b *broker) kill() error {
+	cmd := b.take()
 	if cmd == nil {
 		return nil
 	}
@@ -101,10 +108,7 @@ func (b *broker) kill() error {
 // stop shuts the broker down cleanly (SIGTERM, SIGCONT in case it was
 // paused) and waits, killing it after a grace period.
 func (b *broker) stop() error {
-	b.mu.Lock()
-	cmd := b.cmd
-	b.cmd = nil
-	b.mu.Unlock()
+	cmd := b.take()
 	if cmd == nil {
 		return nil
 	}
