@@ -50,6 +50,28 @@ func (h *Handler) Dispatch(ctx context.Context, version int16, req protocol.Mess
 		return Result{Msg: h.DeleteTopics(ctx, r, version)}
 	case *protocol.OffsetForLeaderEpochRequest:
 		return Result{Msg: h.OffsetForLeaderEpoch(ctx, r, version)}
+	case *protocol.FindCoordinatorRequest:
+		return Result{Msg: h.FindCoordinator(ctx, r, version)}
+	case *protocol.JoinGroupRequest:
+		return Result{Msg: h.JoinGroup(ctx, r, version)}
+	case *protocol.SyncGroupRequest:
+		return Result{Msg: h.SyncGroup(ctx, r, version)}
+	case *protocol.HeartbeatRequest:
+		return Result{Msg: h.Heartbeat(ctx, r, version)}
+	case *protocol.LeaveGroupRequest:
+		return Result{Msg: h.LeaveGroup(ctx, r, version)}
+	case *protocol.OffsetCommitRequest:
+		return Result{Msg: h.OffsetCommit(ctx, r, version)}
+	case *protocol.OffsetFetchRequest:
+		return Result{Msg: h.OffsetFetch(ctx, r, version)}
+	case *protocol.OffsetDeleteRequest:
+		return Result{Msg: h.OffsetDelete(ctx, r, version)}
+	case *protocol.ListGroupsRequest:
+		return Result{Msg: h.ListGroups(ctx, r, version)}
+	case *protocol.DescribeGroupsRequest:
+		return Result{Msg: h.DescribeGroups(ctx, r, version)}
+	case *protocol.DeleteGroupsRequest:
+		return Result{Msg: h.DeleteGroups(ctx, r, version)}
 	case *protocol.InitProducerIdRequest:
 		return Result{Msg: h.InitProducerId(ctx, r, version)}
 	case *protocol.CreatePartitionsRequest:

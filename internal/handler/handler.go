@@ -2,6 +2,7 @@ package handler
 
 import (
 	"context"
+	"github.com/sluice-mq/sluice/internal/group"
 	"log/slog"
 	"sync"
 	"time"
@@ -30,6 +31,10 @@ type Config struct {
 	DefaultReplication int16
 	DeleteTopicEnable  bool
 	MinInsyncReplicas  int
+	// The offsets.topic.* settings __consumer_offsets is created with.
+	OffsetsTopicPartitions        int32
+	OffsetsTopicReplicationFactor int16
+	OffsetsTopicSegmentBytes      int32
 	// FetchSessionCacheSlots is max.incremental.fetch.session.cache.slots.
 	FetchSessionCacheSlots int
 	RequestTimeoutDefault  time.Duration
@@ -57,6 +62,7 @@ type Handler struct {
 	logDirUsage func() (total, usable int64)
 	sessions    *FetchSessions
 	pids        *producerIDs
+	groups      *group.Coordinator
 }
 
 // FetchSessionCount returns the incremental fetch sessions open.
@@ -143,6 +149,20 @@ var versions = map[protocol.APIKey][2]int16{
 	protocol.KeyAlterConfigs:            {0, 2},
 	protocol.KeyIncrementalAlterConfigs: {0, 1},
 	protocol.KeyInitProducerId:          {0, 5},
+	// The classic group protocol. FindCoordinator v6 (share coordinators),
+	// OffsetCommit and OffsetFetch v9 and ListGroups v5 serve KIP-848 and
+	// share groups, which are not supported.
+	protocol.KeyFindCoordinator: {0, 5},
+	protocol.KeyJoinGroup:       {0, 9},
+	protocol.KeySyncGroup:       {0, 5},
+	protocol.KeyHeartbeat:       {0, 4},
+	protocol.KeyLeaveGroup:      {0, 5},
+	protocol.KeyOffsetCommit:    {0, 8},
+	protocol.KeyOffsetFetch:     {0, 8},
+	protocol.KeyOffsetDelete:    {0, 0},
+	protocol.KeyListGroups:      {0, 4},
+	protocol.KeyDescribeGroups:  {0, 5},
+	protocol.KeyDeleteGroups:    {0, 2},
 }
 
 // Versions reports the version range served for key.

@@ -97,6 +97,9 @@ func (h *Handler) appendPartition(req *protocol.ProduceRequest, topic string, pa
 	if req.Acks != 0 && req.Acks != 1 && req.Acks != -1 {
 		return protocol.ErrInvalidRequiredAcks, nil, 0, nil
 	}
+	if topic == OffsetsTopic {
+		return protocol.ErrInvalidTopicException, ptr("cannot append to internal topic " + OffsetsTopic), 0, nil
+	}
 	part, err := h.replicas.Leading(storage.TopicPartition{Topic: topic, Partition: partition})
 	if err != nil {
 		return partitionErrorCode(err), nil, 0, nil

@@ -14,6 +14,7 @@ import (
 
 	"github.com/sluice-mq/sluice/internal/config"
 	"github.com/sluice-mq/sluice/internal/controller"
+	"github.com/sluice-mq/sluice/internal/group"
 	"github.com/sluice-mq/sluice/internal/handler"
 	"github.com/sluice-mq/sluice/internal/metadata"
 	"github.com/sluice-mq/sluice/internal/protocol"
@@ -39,6 +40,12 @@ type Node struct {
 	srv      *server.Server
 	ln       net.Listener
 
+	groups     *group.Coordinator
+	groupParts map[int32]bool // offsets partitions handed to groups; image loop only
+	// bg is cancelled by close: background work of the node ends.
+	bg       context.Context
+	bgCancel context.CancelFunc
+
 	applied atomic.Pointer[chan struct{}] // closed when the replica manager applies an image
 	stop    chan struct{}
 	wg      sync.WaitGroup
@@ -61,7 +68,8 @@ func StartOn(cfg *config.Broker, logger *slog.Logger, fsys vfs.FS) (*Node, error
 	if !cfg.Roles.Broker || !cfg.Roles.Controller || len(cfg.Voters) != 1 || cfg.Voters[0].ID != cfg.NodeID {
 		return nil, fmt.Errorf("process.roles=%s with %d voters: only a combined broker and controller that is its own single voter is supported yet", cfg.Roles, len(cfg.Voters))
 	}
-	n := &Node{cfg: cfg, logger: logger, fs: fsys, stop: make(chan struct{})}
+	n := &Node{cfg: cfg, logger: logger, fs: fsys, stop: make(chan struct{}), groupParts: map[int32]bool{}}
+	n.bg, n.bgCancel = context.WithCancel(context.Background())
 	ch := make(chan struct{})
 	n.applied.Store(&ch)
 	ok := false
@@ -95,6 +103,21 @@ func StartOn(cfg *config.Broker, logger *slog.Logger, fsys vfs.FS) (*Node, error
 		return nil, err
 	}
 	n.replicas = replica.NewManager(cfg.NodeID, n.logs, cfg.TopicDefaults(), logger)
+	rebalanceDelay := cfg.GroupInitialRebalanceDelay
+	if rebalanceDelay == 0 {
+		rebalanceDelay = -1 // group.Config reads 0 as Kafka's default, negative as none
+	}
+	n.groups = group.New(group.Config{
+		Partitions:            cfg.OffsetsTopicNumPartitions,
+		MinSessionTimeout:     cfg.GroupMinSessionTimeout,
+		MaxSessionTimeout:     cfg.GroupMaxSessionTimeout,
+		InitialRebalanceDelay: rebalanceDelay,
+		MaxSize:               int(cfg.GroupMaxSize),
+		OffsetsRetention:      cfg.OffsetsRetention,
+		OffsetsRetentionCheck: cfg.OffsetsRetentionCheckInterval,
+		MaxMetadataBytes:      int(cfg.OffsetMetadataMaxBytes),
+		Logger:                logger,
+	}, offsetsLog{n.replicas})
 
 	listener, err := clientListener(cfg)
 	if err != nil {
@@ -117,7 +140,10 @@ func StartOn(cfg *config.Broker, logger *slog.Logger, fsys vfs.FS) (*Node, error
 		DefaultReplication: int16(cfg.DefaultReplicationFactor), DeleteTopicEnable: cfg.DeleteTopicEnable,
 		MinInsyncReplicas: int(cfg.MinInsyncReplicas), ControllerTimeoutLimit: cfg.RequestTimeout,
 		FetchSessionCacheSlots: int(cfg.FetchSessionCacheSlots),
+		OffsetsTopicPartitions: cfg.OffsetsTopicNumPartitions, OffsetsTopicReplicationFactor: cfg.OffsetsTopicReplicationFactor,
+		OffsetsTopicSegmentBytes: cfg.OffsetsTopicSegmentBytes,
 	}, n.replicas, n.ctl, n.waitImage, logger)
+	n.handler.SetGroupCoordinator(n.groups)
 	n.handler.SetConfigs(cfg)
 	n.handler.SetLogDir(cfg.LogDir, func() (int64, int64) {
 		total, usable, err := vfs.DiskUsage(cfg.LogDir)
@@ -235,9 +261,11 @@ func (n *Node) followImage() {
 	defer n.wg.Done()
 	for {
 		updated := n.ctl.Updated()
-		if err := n.replicas.Apply(n.ctl.Image()); err != nil {
+		img := n.ctl.Image()
+		if err := n.replicas.Apply(img); err != nil {
 			n.logger.Error("applying metadata failed", "err", err)
 		}
+		n.followGroups(img)
 		ch := make(chan struct{})
 		close(*n.applied.Swap(&ch))
 		select {
@@ -283,12 +311,16 @@ func (n *Node) close() error {
 	var errs []error
 	n.once.Do(func() {
 		close(n.stop)
+		n.bgCancel()
 		if n.srv != nil {
 			errs = append(errs, n.srv.Close())
 		} else if n.ln != nil {
 			n.ln.Close()
 		}
 		n.wg.Wait()
+		if n.groups != nil {
+			n.groups.Close()
+		}
 		if n.ctl != nil {
 			errs = append(errs, n.ctl.Close())
 		}
@@ -305,6 +337,14 @@ func (n *Node) close() error {
 type adapter struct{ h *handler.Handler }
 
 func (a adapter) Handle(ctx context.Context, c *server.Conn, hdr *protocol.RequestHeader, req protocol.Message) server.Response {
+	if _, ok := req.(*protocol.JoinGroupRequest); ok {
+		// The coordinator records each member's client id and host.
+		host := ""
+		if addr, ok := c.RemoteAddr().(*net.TCPAddr); ok {
+			host = "/" + addr.IP.String()
+		}
+		ctx = handler.WithClient(ctx, c.ClientID(), host)
+	}
 	r := a.h.Dispatch(ctx, hdr.RequestApiVersion, req)
 	return server.Response{Msg: r.Msg, Wait: r.Wait, None: r.None, Close: r.Close}
 }

@@ -1,0 +1,244 @@
+package handler
+
+import (
+	"context"
+	"strconv"
+
+	"github.com/sluice-mq/sluice/internal/controller"
+	"github.com/sluice-mq/sluice/internal/group"
+	"github.com/sluice-mq/sluice/internal/metadata"
+	"github.com/sluice-mq/sluice/internal/protocol"
+)
+
+// OffsetsTopic is the internal topic that holds committed offsets and
+// group metadata.
+const OffsetsTopic = "__consumer_offsets"
+
+// SetGroupCoordinator gives the handler the group coordinator of this
+// broker; until it is set, FindCoordinator answers
+// COORDINATOR_NOT_AVAILABLE.
+func (h *Handler) SetGroupCoordinator(c *group.Coordinator) { h.groups = c }
+
+// FindCoordinator answers where a group's coordinator is: the leader of
+// the partition of __consumer_offsets the group id hashes to
+// (abs(String.hashCode) % partitions, as Kafka). The topic is created on
+// the first request, as Kafka does. Versions 0-5; v4+ batch keys. Only
+// group keys are served: transaction coordinators (key type 1) are
+// refused with INVALID_REQUEST, as transactions are not supported.
+func (h *Handler) FindCoordinator(ctx context.Context, req *protocol.FindCoordinatorRequest, version int16) *protocol.FindCoordinatorResponse {
+	keys := req.CoordinatorKeys
+	if version < 4 {
+		keys = []string{req.Key}
+	}
+	resp := &protocol.FindCoordinatorResponse{}
+	for _, key := range keys {
+		c := h.findCoordinator(ctx, key, req.KeyType)
+		if version < 4 {
+			resp.ErrorCode, resp.ErrorMessage, resp.NodeID, resp.Host, resp.Port = c.ErrorCode, c.ErrorMessage, c.NodeID, c.Host, c.Port
+			break
+		}
+		resp.Coordinators = append(resp.Coordinators, c)
+	}
+	return resp
+}
+
+func (h *Handler) findCoordinator(ctx context.Context, key string, keyType int8) protocol.FindCoordinatorResponseCoordinator {
+	out := protocol.FindCoordinatorResponseCoordinator{Key: key, NodeID: -1, Port: -1}
+	fail := func(code protocol.ErrorCode, msg string) protocol.FindCoordinatorResponseCoordinator {
+		out.ErrorCode = int16(code)
+		if msg != "" {
+			out.ErrorMessage = &msg
+		}
+		return out
+	}
+	switch {
+	case keyType != 0:
+		return fail(protocol.ErrInvalidRequest, "transactions are not supported")
+	case h.groups == nil:
+		return fail(protocol.ErrCoordinatorNotAvailable, "")
+	}
+	img := h.image()
+	t := img.TopicByName(OffsetsTopic)
+	if t == nil {
+		var err error
+		if img, err = h.createOffsetsTopic(ctx); err != nil {
+			return fail(protocol.ErrCoordinatorNotAvailable, err.Error())
+		}
+		if t = img.TopicByName(OffsetsTopic); t == nil {
+			return fail(protocol.ErrCoordinatorNotAvailable, "")
+		}
+	}
+	part, ok := t.Partition(group.PartitionFor(key, int32(t.NumPartitions())))
+	if !ok || part.Leader < 0 {
+		return fail(protocol.ErrCoordinatorNotAvailable, "")
+	}
+	b, ok := img.Broker(part.Leader)
+	if !ok {
+		return fail(protocol.ErrCoordinatorNotAvailable, "")
+	}
+	ep, ok := b.Endpoint(h.cfg.ListenerName)
+	if !ok {
+		return fail(protocol.ErrCoordinatorNotAvailable, "")
+	}
+	out.NodeID, out.Host, out.Port = part.Leader, ep.Host, int32(ep.Port)
+	return out
+}
+
+// createOffsetsTopic creates __consumer_offsets with the offsets.topic.*
+// settings and returns the image that holds it.
+func (h *Handler) createOffsetsTopic(ctx context.Context) (*metadata.Image, error) {
+	segment := strconv.Itoa(int(h.cfg.OffsetsTopicSegmentBytes))
+	compact := "compact"
+	ct := controller.CreateTopic{Name: OffsetsTopic, NumPartitions: h.cfg.OffsetsTopicPartitions,
+		ReplicationFactor: h.cfg.OffsetsTopicReplicationFactor,
+		Configs:           map[string]*string{"cleanup.policy": &compact, "segment.bytes": &segment}}
+	ctx, cancel := h.timeout(ctx, 0)
+	defer cancel()
+	reply, err := h.submit(ctx, controller.CreateTopics([]controller.CreateTopic{ct}, false, h.defaults()))
+	if err != nil {
+		return nil, err
+	}
+	if r := reply.([]controller.CreateTopicResult)[0]; r.Err != nil && r.Err.Code != protocol.ErrTopicAlreadyExists {
+		return nil, r.Err
+	}
+	return h.image(), nil
+}
+
+// clientKey carries the requesting client's id and host in a context.
+type clientKey struct{}
+
+type clientInfo struct{ id, host string }
+
+// WithClient returns ctx carrying the client id and host of the
+// connection a request came on (JoinGroup records them per member).
+func WithClient(ctx context.Context, clientID, host string) context.Context {
+	return context.WithValue(ctx, clientKey{}, clientInfo{clientID, host})
+}
+
+func clientFrom(ctx context.Context) clientInfo {
+	ci, _ := ctx.Value(clientKey{}).(clientInfo)
+	return ci
+}
+
+// The group APIs: the coordinator answers, or COORDINATOR_NOT_AVAILABLE
+// before it is set.
+
+func (h *Handler) JoinGroup(ctx context.Context, req *protocol.JoinGroupRequest, version int16) *protocol.JoinGroupResponse {
+	if h.groups == nil {
+		return &protocol.JoinGroupResponse{ErrorCode: int16(protocol.ErrCoordinatorNotAvailable), GenerationID: -1, Members: []protocol.JoinGroupResponseJoinGroupResponseMember{}}
+	}
+	ci := clientFrom(ctx)
+	return h.groups.JoinGroup(ctx, req, version, ci.id, ci.host)
+}
+
+func (h *Handler) SyncGroup(ctx context.Context, req *protocol.SyncGroupRequest, version int16) *protocol.SyncGroupResponse {
+	if h.groups == nil {
+		return &protocol.SyncGroupResponse{ErrorCode: int16(protocol.ErrCoordinatorNotAvailable), Assignment: []byte{}}
+	}
+	return h.groups.SyncGroup(ctx, req, version)
+}
+
+func (h *Handler) Heartbeat(ctx context.Context, req *protocol.HeartbeatRequest, version int16) *protocol.HeartbeatResponse {
+	if h.groups == nil {
+		return &protocol.HeartbeatResponse{ErrorCode: int16(protocol.ErrCoordinatorNotAvailable)}
+	}
+	return h.groups.Heartbeat(ctx, req, version)
+}
+
+func (h *Handler) LeaveGroup(ctx context.Context, req *protocol.LeaveGroupRequest, version int16) *protocol.LeaveGroupResponse {
+	if h.groups == nil {
+		return &protocol.LeaveGroupResponse{ErrorCode: int16(protocol.ErrCoordinatorNotAvailable)}
+	}
+	return h.groups.LeaveGroup(ctx, req, version)
+}
+
+// OffsetCommit commits offsets; partitions of topics that do not exist
+// are refused with UNKNOWN_TOPIC_OR_PARTITION before the coordinator sees
+// them, as Kafka does.
+func (h *Handler) OffsetCommit(ctx context.Context, req *protocol.OffsetCommitRequest, version int16) *protocol.OffsetCommitResponse {
+	if h.groups == nil {
+		resp := &protocol.OffsetCommitResponse{}
+		for _, t := range req.Topics {
+			rt := protocol.OffsetCommitResponseOffsetCommitResponseTopic{Name: t.Name}
+			for _, p := range t.Partitions {
+				rt.Partitions = append(rt.Partitions, protocol.OffsetCommitResponseOffsetCommitResponsePartition{
+					PartitionIndex: p.PartitionIndex, ErrorCode: int16(protocol.ErrCoordinatorNotAvailable)})
+			}
+			resp.Topics = append(resp.Topics, rt)
+		}
+		return resp
+	}
+	img := h.image()
+	known := *req
+	known.Topics = nil
+	var unknown []protocol.OffsetCommitResponseOffsetCommitResponseTopic
+	for _, t := range req.Topics {
+		tm := img.TopicByName(t.Name)
+		kt := t
+		kt.Partitions = nil
+		var ut *protocol.OffsetCommitResponseOffsetCommitResponseTopic
+		for _, p := range t.Partitions {
+			if tm != nil {
+				if _, ok := tm.Partition(p.PartitionIndex); ok {
+					kt.Partitions = append(kt.Partitions, p)
+					continue
+				}
+			}
+			if ut == nil {
+				unknown = append(unknown, protocol.OffsetCommitResponseOffsetCommitResponseTopic{Name: t.Name})
+				ut = &unknown[len(unknown)-1]
+			}
+			ut.Partitions = append(ut.Partitions, protocol.OffsetCommitResponseOffsetCommitResponsePartition{
+				PartitionIndex: p.PartitionIndex, ErrorCode: int16(protocol.ErrUnknownTopicOrPartition)})
+		}
+		if len(kt.Partitions) > 0 {
+			known.Topics = append(known.Topics, kt)
+		}
+	}
+	resp := h.groups.OffsetCommit(ctx, &known, version)
+	resp.Topics = append(resp.Topics, unknown...)
+	return resp
+}
+
+func (h *Handler) OffsetFetch(ctx context.Context, req *protocol.OffsetFetchRequest, version int16) *protocol.OffsetFetchResponse {
+	if h.groups == nil {
+		return &protocol.OffsetFetchResponse{ErrorCode: int16(protocol.ErrCoordinatorNotAvailable)}
+	}
+	return h.groups.OffsetFetch(ctx, req, version)
+}
+
+func (h *Handler) OffsetDelete(ctx context.Context, req *protocol.OffsetDeleteRequest, version int16) *protocol.OffsetDeleteResponse {
+	if h.groups == nil {
+		return &protocol.OffsetDeleteResponse{ErrorCode: int16(protocol.ErrCoordinatorNotAvailable)}
+	}
+	return h.groups.OffsetDelete(ctx, req, version)
+}
+
+func (h *Handler) ListGroups(ctx context.Context, req *protocol.ListGroupsRequest, version int16) *protocol.ListGroupsResponse {
+	if h.groups == nil {
+		return &protocol.ListGroupsResponse{ErrorCode: int16(protocol.ErrCoordinatorNotAvailable)}
+	}
+	return h.groups.ListGroups(ctx, req, version)
+}
+
+func (h *Handler) DescribeGroups(ctx context.Context, req *protocol.DescribeGroupsRequest, version int16) *protocol.DescribeGroupsResponse {
+	if h.groups == nil {
+		resp := &protocol.DescribeGroupsResponse{}
+		for _, g := range req.Groups {
+			resp.Groups = append(resp.Groups, protocol.DescribeGroupsResponseDescribedGroup{GroupID: g, ErrorCode: int16(protocol.ErrCoordinatorNotAvailable)})
+		}
+		return resp
+	}
+	return h.groups.DescribeGroups(ctx, req, version)
+}
+
+func (h *Handler) DeleteGroups(ctx context.Context, req *protocol.DeleteGroupsRequest, version int16) *protocol.DeleteGroupsResponse {
+	if h.groups == nil {
+		resp := &protocol.DeleteGroupsResponse{}
+		for _, g := range req.GroupsNames {
+			resp.Results = append(resp.Results, protocol.DeleteGroupsResponseDeletableGroupResult{GroupID: g, ErrorCode: int16(protocol.ErrCoordinatorNotAvailable)})
+		}
+		return resp
+	}
+	return h.groups.DeleteGroups(ctx, req, version)
+}
