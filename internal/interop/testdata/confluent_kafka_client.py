@@ -8,6 +8,8 @@
                                            assign every partition at the beginning, read until
                                            N records or SECONDS pass; print the records, then
                                            the earliest and latest offsets
+  group BOOTSTRAP TOPIC GROUP N SECONDS    subscribe with a consumer group (manual synchronous
+                                           commits), read until N records or SECONDS pass; print them
 Output is JSON lines on stdout.
 """
 import json
@@ -103,6 +105,34 @@ def consume(bootstrap, topic, partitions, want, seconds):
     consumer.close()
 
 
+def group(bootstrap, topic, group_id, want, seconds):
+    """Consume with a group (subscribe, manual synchronous commits after each
+    message) until want records or seconds pass; print the records."""
+    consumer = Consumer({
+        "bootstrap.servers": bootstrap,
+        "group.id": group_id,
+        "auto.offset.reset": "earliest",
+        "enable.auto.commit": False,
+        "session.timeout.ms": 10000,
+        "heartbeat.interval.ms": 1000,
+    })
+    consumer.subscribe([topic])
+    n = 0
+    deadline = time.time() + seconds
+    while n < want and time.time() < deadline:
+        msg = consumer.poll(0.2)
+        if msg is None:
+            continue
+        if msg.error() is not None:
+            if msg.error().code() == KafkaError._PARTITION_EOF:
+                continue
+            raise SystemExit("group consume: %s" % msg.error())
+        emit({"p": msg.partition(), "o": msg.offset(), "v": msg.value().decode()})
+        consumer.commit(message=msg, asynchronous=False)
+        n += 1
+    consumer.close()
+
+
 def main(argv):
     cmd = argv[1]
     if cmd == "codecs":
@@ -111,6 +141,8 @@ def main(argv):
         produce(argv[2], argv[3], argv[4], argv[5])
     elif cmd == "consume":
         consume(argv[2], argv[3], int(argv[4]), int(argv[5]), float(argv[6]))
+    elif cmd == "group":
+        group(argv[2], argv[3], argv[4], int(argv[5]), float(argv[6]))
     else:
         raise SystemExit("unknown command " + cmd)
 

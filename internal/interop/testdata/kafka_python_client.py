@@ -7,6 +7,8 @@
                                            assign every partition, seek to the beginning, read
                                            until N records or SECONDS pass; print the records,
                                            then the earliest and latest offsets
+  group BOOTSTRAP TOPIC GROUP N SECONDS    subscribe with a consumer group (auto-commit), read until N
+                                           records or SECONDS pass; print the records
 Output is JSON lines on stdout.
 """
 import json
@@ -86,6 +88,29 @@ def consume(bootstrap, topic, partitions, want, seconds):
     consumer.close(autocommit=False)
 
 
+def group(bootstrap, topic, group_id, want, seconds):
+    """Consume with a group (subscribe, auto-commit every 100 ms) until want
+    records or seconds pass; print the records, then close (which commits)."""
+    consumer = KafkaConsumer(
+        topic,
+        bootstrap_servers=bootstrap,
+        group_id=group_id,
+        auto_offset_reset="earliest",
+        enable_auto_commit=True,
+        auto_commit_interval_ms=100,
+        session_timeout_ms=10000,
+        heartbeat_interval_ms=1000,
+    )
+    n = 0
+    deadline = time.time() + seconds
+    while n < want and time.time() < deadline:
+        for tp, msgs in consumer.poll(timeout_ms=200).items():
+            for m in msgs:
+                emit({"p": m.partition, "o": m.offset, "v": m.value.decode()})
+                n += 1
+    consumer.close(autocommit=True)
+
+
 def main(argv):
     cmd = argv[1]
     if cmd == "codecs":
@@ -94,6 +119,8 @@ def main(argv):
         produce(argv[2], argv[3], argv[4], argv[5])
     elif cmd == "consume":
         consume(argv[2], argv[3], int(argv[4]), int(argv[5]), float(argv[6]))
+    elif cmd == "group":
+        group(argv[2], argv[3], argv[4], int(argv[5]), float(argv[6]))
     else:
         raise SystemExit("unknown command " + cmd)
 
