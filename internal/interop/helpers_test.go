@@ -378,7 +378,7 @@ func checkStoredCodecs(t *testing.T, label, addr, topic string, codecs, mayDowng
 		switch {
 		case batches[c] > 0:
 		case slices.Contains(mayDowngrade, c):
-			t.Logf("%s: the client sent %s uncompressed: no stored batch uses it (known, see librdkafkaDowngrades)", label, c)
+			t.Logf("%s: the client sent %s uncompressed: no stored batch uses it", label, c)
 		default:
 			t.Errorf("%s: no stored batch uses %s (batches per codec %v)", label, c, batches)
 		}
@@ -391,19 +391,8 @@ func checkStoredCodecs(t *testing.T, label, addr, topic string, codecs, mayDowng
 	return batches
 }
 
-// librdkafkaDowngrades are the codecs librdkafka 2.0.2 (kcat,
-// confluent-kafka) sends uncompressed to Sluice, logging "Broker does not
-// support compression type gzip: not compressing batch" at debug level:
-//   - gzip and snappy (and lz4): it uses a codec only if the broker's
-//     ApiVersions overlaps Produce [0, 0] (zstd checks [0, 7] and works),
-//     and Sluice advertises Produce 3-11. Apache Kafka 4.0, which also
-//     rejects Produce v0-2, still advertises v0 for this reason
-//     (KAFKA-18659; librdkafka issue #4956).
-//   - lz4 also needs librdkafka's LZ4 feature, which it enables only when
-//     ApiVersions lists FindCoordinator v0 (rdkafka_feature.c), which
-//     Sluice does not serve before consumer groups.
-//
-// The strict variants of the librdkafka tests, which fail until Sluice
-// advertises both, are in librdkafka_compression_failing_test.go
-// (go test -tags interop_failing ./internal/interop/).
-var librdkafkaDowngrades = []string{"gzip", "snappy", "lz4"}
+// librdkafka 2.0.2 (kcat, confluent-kafka) compresses with a codec only
+// when the broker's ApiVersions suits it: gzip, snappy and lz4 need Produce
+// v0 listed (Sluice lists it and refuses v0-2 records, as Kafka 4.0 does:
+// KAFKA-18659), and lz4 also needs FindCoordinator (rdkafka_feature.c).
+// Sluice serves both, so every codec asked for must be stored.

@@ -24,12 +24,11 @@ func TestKafkaPython(t *testing.T) {
 // TestConfluentKafkaPython drives the broker with confluent-kafka-python
 // (Debian's python3-confluent-kafka, on librdkafka): a Producer with
 // acks=all and idempotence on (InitProducerId, sequence numbers) in every codec, a Consumer that assigns
-// every partition at the beginning, get_watermark_offsets. librdkafka may
-// send gzip, snappy and lz4 uncompressed (see librdkafkaDowngrades);
-// TestConfluentKafkaPythonCompression insists that it does not.
+// every partition at the beginning, get_watermark_offsets. Every codec
+// asked for must be stored compressed with it.
 func TestConfluentKafkaPython(t *testing.T) {
 	needPythonModule(t, "confluent-kafka-python (Debian package python3-confluent-kafka)", "confluent_kafka")
-	runPythonClient(t, "confluent-kafka", "confluent_kafka_client.py", 10000, librdkafkaDowngrades)
+	runPythonClient(t, "confluent-kafka", "confluent_kafka_client.py", 10000, nil)
 }
 
 // pyRecord is a record as the scripts read and print it.
