@@ -3,11 +3,13 @@ package node
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
 // groupMember is one franz-go consumer of a group, tracking what it owns.
@@ -175,4 +177,100 @@ func TestConsumerGroupRebalances(t *testing.T) {
 		m.cl.Close()
 	}
 	wg.Wait()
+}
+
+// BenchmarkOffsetCommit measures commit latency: one member of a group
+// commits one partition's offset synchronously, b.N times; each commit
+// is durable (fsynced) before its answer. It reports p50 and p99.
+//
+//	go test ./internal/node -run '^$' -bench OffsetCommit -benchtime 2000x
+func BenchmarkOffsetCommit(b *testing.B) {
+	n := startNodeWith(b, b.TempDir(), nil, "group.initial.rebalance.delay.ms=0")
+	defer n.Shutdown(context.Background())
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	if err := n.CreateTopic(ctx, "commits", 1, nil); err != nil {
+		b.Fatal(err)
+	}
+	cl, err := kgo.NewClient(kgo.SeedBrokers(n.Addr().String()), kgo.ConsumerGroup("bench"), kgo.ConsumeTopics("commits"),
+		kgo.DisableAutoCommit())
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer cl.Close()
+	pctx, pcancel := context.WithTimeout(ctx, 2*time.Second)
+	cl.PollFetches(pctx) // join the group
+	pcancel()
+	lat := make([]time.Duration, 0, b.N)
+	b.ResetTimer()
+	for i := range b.N {
+		start := time.Now()
+		var cerr error
+		cl.CommitOffsetsSync(ctx, map[string]map[int32]kgo.EpochOffset{"commits": {0: {Epoch: -1, Offset: int64(i)}}},
+			func(_ *kgo.Client, _ *kmsg.OffsetCommitRequest, resp *kmsg.OffsetCommitResponse, err error) {
+				if err == nil && resp.Topics[0].Partitions[0].ErrorCode != 0 {
+					err = fmt.Errorf("commit error %d", resp.Topics[0].Partitions[0].ErrorCode)
+				}
+				cerr = err
+			})
+		if cerr != nil {
+			b.Fatal(cerr)
+		}
+		lat = append(lat, time.Since(start))
+	}
+	b.StopTimer()
+	slices.Sort(lat)
+	b.ReportMetric(float64(lat[len(lat)/2].Microseconds()), "p50-µs")
+	b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds()), "p99-µs")
+}
+
+// BenchmarkGroupRebalance measures a 3-member group's rebalance: from the
+// members' creation to every member holding its partitions of a
+// 6-partition topic, with group.initial.rebalance.delay.ms at Kafka's
+// default (3 s) and at 0.
+//
+//	go test ./internal/node -run '^$' -bench GroupRebalance -benchtime 3x
+func BenchmarkGroupRebalance(b *testing.B) {
+	for _, delay := range []string{"3000", "0"} {
+		b.Run("delay="+delay+"ms", func(b *testing.B) {
+			n := startNodeWith(b, b.TempDir(), nil, "group.initial.rebalance.delay.ms="+delay)
+			defer n.Shutdown(context.Background())
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+			defer cancel()
+			if err := n.CreateTopic(ctx, "rb", 6, nil); err != nil {
+				b.Fatal(err)
+			}
+			var total time.Duration
+			for i := range b.N {
+				var wg sync.WaitGroup
+				start := time.Now()
+				for range 3 {
+					wg.Add(1)
+					assigned := make(chan struct{})
+					var once sync.Once
+					cl, err := kgo.NewClient(kgo.SeedBrokers(n.Addr().String()), kgo.ConsumerGroup(fmt.Sprintf("rb%d", i)),
+						kgo.ConsumeTopics("rb"), kgo.OnPartitionsAssigned(func(_ context.Context, _ *kgo.Client, a map[string][]int32) {
+							if len(a["rb"]) == 2 {
+								once.Do(func() { close(assigned) })
+							}
+						}))
+					if err != nil {
+						b.Fatal(err)
+					}
+					go func() {
+						defer wg.Done()
+						defer cl.Close()
+						pctx, pcancel := context.WithCancel(ctx)
+						go func() { <-assigned; pcancel() }()
+						for pctx.Err() == nil {
+							cl.PollFetches(pctx)
+						}
+					}()
+				}
+				wg.Wait()
+				total += time.Since(start)
+			}
+			b.ReportMetric(float64(total.Milliseconds())/float64(b.N), "ms/rebalance")
+		})
+	}
 }
