@@ -25,12 +25,13 @@ func runVerify(args []string, stdout, stderr io.Writer) int {
 	fset.SetOutput(stderr)
 	duration := fset.Duration("duration", 60*time.Second, "how long the workload runs with faults")
 	faults := fset.String("faults", "kill,pause", "faults to inject, comma-separated: kill, pause; or none")
-	short := fset.Bool("short", false, "a short run for CI: 20s, a fault every 4s on average, 2s pauses")
+	short := fset.Bool("short", false, "a short run for CI: 20s, a fault every 4s on average, 4s pauses, a 2s delivery timeout")
 	interval := fset.Duration("fault-interval", 6*time.Second, "mean time between faults")
 	pause := fset.Duration("pause", 4*time.Second, "how long a pause lasts")
 	seed := fset.Uint64("seed", uint64(time.Now().UnixNano()), "seed of the fault schedule")
 	producers := fset.Int("producers", 4, "producers (idempotent, acks=all)")
 	consumers := fset.Int("consumers", 2, "consumers (each assigned every partition)")
+	groupConsumers := fset.Int("group-consumers", 2, "consumers in one consumer group (subscribe, auto-commit); 0 for none")
 	partitions := fset.Int("partitions", 6, "partitions of the topic")
 	timeout := fset.Duration("delivery-timeout", 3*time.Second, "a send unanswered for this long is indeterminate")
 	dataDir := fset.String("data-dir", "", "the broker's data directory (default: a temporary one, removed after a passing run)")
@@ -49,7 +50,9 @@ func runVerify(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	if *short {
-		*duration, *interval, *pause = 20*time.Second, 4*time.Second, 2*time.Second
+		// Pauses outlast the delivery timeout, so every pause leaves sends
+		// indeterminate and the run cannot be vacuous by bad luck.
+		*duration, *interval, *pause, *timeout = 20*time.Second, 4*time.Second, 4*time.Second, 2*time.Second
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
 
@@ -75,7 +78,10 @@ func runVerify(args []string, stdout, stderr io.Writer) int {
 		}
 		o := verify.Options{Binary: bin, DataDir: dir, Settings: sets, Duration: *duration, Faults: kinds,
 			Interval: *interval, Pause: *pause, Seed: *seed, Partitions: int32(*partitions),
-			Producers: *producers, Consumers: *consumers, DeliveryTimeout: *timeout, Logger: logger}
+			Producers: *producers, Consumers: *consumers, GroupConsumers: *groupConsumers, DeliveryTimeout: *timeout, Logger: logger}
+		if *groupConsumers == 0 {
+			o.GroupConsumers = -1
+		}
 		if *brokerLog {
 			o.BrokerLog = stderr
 		}

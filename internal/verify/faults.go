@@ -125,8 +125,9 @@ func (b *broker) stop() error {
 	}
 }
 
-// Injector applies faults to a broker it started, one at a time, at
-// jittered intervals, until its context ends.
+// Injector applies faults to a broker it started, one at a time, each
+// kind in turn from a seeded start, at jittered intervals, until its
+// context ends.
 type Injector struct {
 	Kinds []string
 	// Interval is the mean time between faults; Pause how long a pause
@@ -142,6 +143,10 @@ type Injector struct {
 func (in *Injector) run(ctx context.Context, b *broker) ([]FaultEvent, error) {
 	rng := rand.New(rand.NewPCG(in.Seed, 0x5eed))
 	var events []FaultEvent
+	first := 0
+	if len(in.Kinds) > 0 {
+		first = rng.IntN(len(in.Kinds))
+	}
 	for i := 0; len(in.Kinds) > 0 && i < in.MaxFaults; i++ {
 		wait := in.Interval/2 + time.Duration(rng.Int64N(int64(in.Interval)))
 		select {
@@ -149,7 +154,7 @@ func (in *Injector) run(ctx context.Context, b *broker) ([]FaultEvent, error) {
 			return events, nil
 		case <-time.After(wait):
 		}
-		kind := in.Kinds[rng.IntN(len(in.Kinds))]
+		kind := in.Kinds[(first+i)%len(in.Kinds)] // every kind in turn
 		ev := FaultEvent{Kind: kind, Start: time.Now()}
 		switch kind {
 		case FaultKill:

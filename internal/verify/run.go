@@ -30,7 +30,8 @@ type Options struct {
 
 	Partitions      int32
 	Producers       int
-	Consumers       int
+	Consumers       int // with assigned partitions
+	GroupConsumers  int // members of one consumer group; negative for none
 	InFlight        int
 	DeliveryTimeout time.Duration
 
@@ -57,6 +58,10 @@ func (o *Options) defaults() {
 	if o.Consumers <= 0 {
 		o.Consumers = 2
 	}
+	if o.GroupConsumers == 0 {
+		o.GroupConsumers = 2
+	}
+	o.GroupConsumers = max(o.GroupConsumers, 0)
 	if o.InFlight <= 0 {
 		o.InFlight = 64
 	}
@@ -90,7 +95,7 @@ func Run(ctx context.Context, o Options) (*History, error) {
 	}
 	defer func() { _ = b.stop() }()
 	w := &Workload{Addr: addr, Topic: "verify", Partitions: o.Partitions, Producers: o.Producers, Consumers: o.Consumers,
-		InFlight: o.InFlight, DeliveryTimeout: o.DeliveryTimeout, Logger: o.Logger}
+		GroupConsumers: o.GroupConsumers, InFlight: o.InFlight, DeliveryTimeout: o.DeliveryTimeout, Logger: o.Logger}
 	setupCtx, cancel := context.WithTimeout(ctx, 60*time.Second)
 	err = w.createTopic(setupCtx)
 	cancel()
@@ -123,6 +128,13 @@ func Run(ctx context.Context, o Options) (*History, error) {
 		go func() {
 			defer consumers.Done()
 			fail(w.consume(consCtx, i, rec))
+		}()
+	}
+	for i := range o.GroupConsumers {
+		consumers.Add(1)
+		go func() {
+			defer consumers.Done()
+			fail(w.consumeGroup(consCtx, o.Consumers+i, rec))
 		}()
 	}
 	for i := range o.Producers {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kerr"
@@ -21,6 +22,9 @@ type Workload struct {
 	Partitions int32
 	Producers  int
 	Consumers  int
+	// GroupConsumers subscribe to the topic as members of one consumer
+	// group (auto-commit), numbered after the Consumers.
+	GroupConsumers int
 	// InFlight bounds each producer's records awaiting an answer.
 	InFlight int
 	// DeliveryTimeout bounds a send: past it the send is indeterminate.
@@ -160,6 +164,43 @@ func (w *Workload) consume(ctx context.Context, id int, rec *recorder) error {
 		if len(p.Records) > 0 {
 			rec.poll(p)
 		}
+	}
+	return nil
+}
+
+// consumeGroup runs consumer id as a member of the workload's group until
+// ctx ends. Each assignment starts a new session: a partition handed over
+// is read from its committed offset, which the member cannot know, so
+// sessions of group members carry no Assignment (the checker then skips
+// the first-record check) and offsets are compared within a session.
+// Rebalances wait for the member's poll to be recorded
+// (BlockRebalanceOnPoll), so a poll belongs to one session.
+func (w *Workload) consumeGroup(ctx context.Context, id int, rec *recorder) error {
+	var session atomic.Int64
+	cl, err := kgo.NewClient(kgo.SeedBrokers(w.Addr),
+		kgo.ConsumerGroup(w.Topic+"-group"), kgo.ConsumeTopics(w.Topic),
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
+		kgo.FetchMaxWait(200*time.Millisecond), kgo.BlockRebalanceOnPoll(),
+		kgo.OnPartitionsAssigned(func(context.Context, *kgo.Client, map[string][]int32) { session.Add(1) }),
+		kgo.OnPartitionsRevoked(func(context.Context, *kgo.Client, map[string][]int32) { session.Add(1) }),
+		kgo.OnPartitionsLost(func(context.Context, *kgo.Client, map[string][]int32) { session.Add(1) }))
+	if err != nil {
+		return err
+	}
+	defer cl.Close()
+	for ctx.Err() == nil {
+		fs := cl.PollFetches(ctx)
+		if fs.IsClientClosed() {
+			return nil
+		}
+		p := Poll{Consumer: id, Session: int(session.Load()), At: time.Now()}
+		fs.EachRecord(func(r *kgo.Record) {
+			p.Records = append(p.Records, Record{Partition: r.Partition, Offset: r.Offset, Value: string(r.Value)})
+		})
+		if len(p.Records) > 0 {
+			rec.poll(p)
+		}
+		cl.AllowRebalance()
 	}
 	return nil
 }
