@@ -40,13 +40,12 @@ const (
 	// NewMemberJoinTimeoutMs): a client that gave up and retried leaves
 	// a defunct member behind otherwise.
 	newMemberJoinTimeout = 5 * time.Minute
-	// appendTimeout bounds one append to __consumer_offsets, as
-	// offsets.commit.timeout.ms does in Kafka.
-	appendTimeout = 5 * time.Second
-	// maxWriteBatchBytes bounds how many record bytes the writer of a
-	// partition coalesces into one batch (a single larger write still goes
-	// alone).
-	maxWriteBatchBytes = 1 << 20
+	// maxWriteBatchBytes bounds how many key and value bytes the writer of
+	// a partition coalesces into one batch (a single larger write still
+	// goes alone). With each record's framing (7 to 20 bytes) and the
+	// batch header on top, half of max.message.bytes' default keeps a
+	// coalesced batch well within it.
+	maxWriteBatchBytes = 512 << 10
 	// minRejoinWait is the shortest wait before a rebalance in which no
 	// member rejoined is tried again, so a zero rebalance timeout cannot
 	// make the timer spin.

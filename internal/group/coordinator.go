@@ -48,10 +48,14 @@ type Coordinator struct {
 
 	mu struct {
 		sync.Mutex
-		closed  bool
-		parts   map[int32]*partition
-		waiters map[uint64]*waiter
-		next    uint64
+		closed bool
+		// partitions is the partition count of __consumer_offsets that
+		// group ids hash over: the topic's own once the broker has seen it
+		// (SetPartitionCount), else Config.Partitions.
+		partitions int32
+		parts      map[int32]*partition
+		waiters    map[uint64]*waiter
+		next       uint64
 	}
 }
 
@@ -82,6 +86,7 @@ func New(cfg Config, log Log) *Coordinator {
 	c := &Coordinator{cfg: cfg, log: log, logger: cfg.Logger, newID: randomID, wake: make(chan struct{}, 1)}
 	c.ctx, c.cancel = context.WithCancel(context.Background())
 	c.mu.parts = map[int32]*partition{}
+	c.mu.partitions = cfg.Partitions
 	c.mu.waiters = map[uint64]*waiter{}
 	c.wg.Add(1)
 	go c.timerLoop()
@@ -100,6 +105,19 @@ func randomID() string {
 }
 
 func (c *Coordinator) now() time.Time { return c.cfg.Now() }
+
+// SetPartitionCount sets how many partitions __consumer_offsets has: the
+// topic's own count wins over Config.Partitions (offsets.topic.num.
+// partitions), as in Kafka, so that a topic created with another count, or
+// grown, still maps each group to the partition that holds it.
+func (c *Coordinator) SetPartitionCount(n int32) {
+	if n <= 0 {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.mu.partitions = n
+}
 
 // Close stops the coordinator: every partition is dropped, waiting
 // requests answer COORDINATOR_NOT_AVAILABLE, later ones too. It waits for
@@ -131,10 +149,11 @@ func (c *Coordinator) Close() {
 // Meanwhile requests for them answer COORDINATOR_LOAD_IN_PROGRESS. A
 // second Load of a partition waits for the first and returns its result.
 func (c *Coordinator) Load(ctx context.Context, p int32) error {
-	if p < 0 || p >= c.cfg.Partitions {
-		return fmt.Errorf("group: load partition %d of %d", p, c.cfg.Partitions)
-	}
 	c.mu.Lock()
+	if n := c.mu.partitions; p < 0 || p >= n {
+		c.mu.Unlock()
+		return fmt.Errorf("group: load partition %d of %d", p, n)
+	}
 	if c.mu.closed {
 		c.mu.Unlock()
 		return ErrClosed
@@ -241,7 +260,7 @@ func (c *Coordinator) partitionLocked(groupID string) (*partition, protocol.Erro
 	if c.mu.closed {
 		return nil, protocol.ErrCoordinatorNotAvailable
 	}
-	p := c.mu.parts[PartitionFor(groupID, c.cfg.Partitions)]
+	p := c.mu.parts[PartitionFor(groupID, c.mu.partitions)]
 	switch {
 	case p == nil:
 		return nil, protocol.ErrNotCoordinator
@@ -403,9 +422,10 @@ func (c *Coordinator) flush(p *partition, ws []*write) {
 		c.logger.Error("group records not appended", "partition", p.id, "error", err)
 		code = protocol.ErrUnknownServerError
 	} else {
-		ctx, cancel := context.WithTimeout(p.ctx, appendTimeout)
-		_, err = c.log.Append(ctx, p.id, data)
-		cancel()
+		// No timeout: once appended the records will be durable, and the
+		// state must not move on without them (a request waiting for the
+		// write ends with its own context).
+		_, err = c.log.Append(p.ctx, p.id, data)
 		if err != nil {
 			c.logger.Warn("group records not appended", "partition", p.id, "records", len(records), "error", err)
 			code = appendCode(err)

@@ -407,3 +407,24 @@ func TestCoordinatorLoadAndUnload(t *testing.T) {
 		}
 	})
 }
+
+// TestCoordinatorPartitionCount: the topic's own partition count, once
+// set, decides which partition holds a group and which can be loaded.
+func TestCoordinatorPartitionCount(t *testing.T) {
+	c := New(Config{Partitions: 50}, newMemLog())
+	defer c.Close()
+	c.SetPartitionCount(3)
+	if err := c.Load(t.Context(), 5); err == nil {
+		t.Fatal("loaded partition 5 of a 3-partition topic")
+	}
+	const group = "group" // hashCode 98629247: partition 2 of 3, 47 of 50
+	if got := c.Status(group); got != protocol.ErrNotCoordinator {
+		t.Fatalf("before load: %v", got)
+	}
+	if err := c.Load(t.Context(), PartitionFor(group, 3)); err != nil {
+		t.Fatal(err)
+	}
+	if got := c.Status(group); got != protocol.ErrNone {
+		t.Fatalf("after loading partition %d: %v", PartitionFor(group, 3), got)
+	}
+}

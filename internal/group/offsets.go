@@ -210,7 +210,9 @@ func (s *shard) deleteOffsets(now time.Time, groupID string, tps []topicPartitio
 	case g.is(stateEmpty):
 	case g.protocolType == consumerProtocolType:
 		for i, tp := range tps {
-			if g.subscribed[tp.topic] {
+			// An unknown subscription (metadata that does not parse)
+			// counts as subscribed, to be safe, as in Kafka.
+			if g.subscribed == nil || g.subscribed[tp.topic] {
 				errs[i] = protocol.ErrGroupSubscribedToTopic
 			}
 		}

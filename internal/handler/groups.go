@@ -196,7 +196,20 @@ func (h *Handler) OffsetCommit(ctx context.Context, req *protocol.OffsetCommitRe
 		}
 	}
 	resp := h.groups.OffsetCommit(ctx, &known, version)
-	resp.Topics = append(resp.Topics, unknown...)
+	// One entry per topic, as Kafka answers (clients match them up).
+	for _, ut := range unknown {
+		merged := false
+		for i := range resp.Topics {
+			if resp.Topics[i].Name == ut.Name {
+				resp.Topics[i].Partitions = append(resp.Topics[i].Partitions, ut.Partitions...)
+				merged = true
+				break
+			}
+		}
+		if !merged {
+			resp.Topics = append(resp.Topics, ut)
+		}
+	}
 	return resp
 }
 

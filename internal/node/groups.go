@@ -2,10 +2,14 @@ package node
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"time"
 
+	"github.com/sluice-mq/sluice/internal/group"
 	"github.com/sluice-mq/sluice/internal/handler"
 	"github.com/sluice-mq/sluice/internal/metadata"
+	"github.com/sluice-mq/sluice/internal/protocol"
 	"github.com/sluice-mq/sluice/internal/record"
 	"github.com/sluice-mq/sluice/internal/replica"
 	"github.com/sluice-mq/sluice/internal/storage"
@@ -21,31 +25,57 @@ func offsetsTP(p int32) storage.TopicPartition {
 
 // Append appends batch as the partition's leader and waits until it is
 // durable (acks=all: with one replica, fsynced).
+// Errors are Kafka's codes where the coordinator maps them (too large:
+// INVALID_COMMIT_OFFSET_SIZE for a commit; not the leader: NOT_COORDINATOR).
 func (l offsetsLog) Append(ctx context.Context, p int32, batch []byte) (int64, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, err // unloaded: append nothing more
+	}
 	part, err := l.replicas.Leading(offsetsTP(p))
 	if err != nil {
-		return 0, err
+		if errors.Is(err, replica.ErrNotLeader) {
+			return 0, fmt.Errorf("%w: %w", protocol.ErrNotLeaderOrFollower, err)
+		}
+		return 0, fmt.Errorf("%w: %w", protocol.ErrUnknownTopicOrPartition, err)
 	}
 	_, epoch := part.Leader()
 	res, err := part.Log.Append(batch, storage.AppendOptions{LeaderEpoch: epoch})
 	if err != nil {
-		return 0, err
+		return 0, fmt.Errorf("%w: %w", appendCode(err), err)
 	}
 	if err := part.Log.WaitDurable(ctx, res.EndOffset); err != nil {
+		if errors.Is(err, storage.ErrStorage) {
+			return 0, fmt.Errorf("%w: %w", protocol.ErrKafkaStorageError, err)
+		}
 		return 0, err
 	}
 	return res.FirstOffset, nil
 }
 
+// appendCode is the Kafka code of a failed append to __consumer_offsets.
+func appendCode(err error) protocol.ErrorCode {
+	switch {
+	case errors.Is(err, storage.ErrBatchTooLarge):
+		return protocol.ErrMessageTooLarge
+	case errors.Is(err, storage.ErrStorage):
+		return protocol.ErrKafkaStorageError
+	case errors.Is(err, storage.ErrClosed):
+		return protocol.ErrNotLeaderOrFollower
+	}
+	return protocol.ErrUnknownServerError
+}
+
 // Scan calls fn with every batch of the partition, from its start to its
-// high watermark.
+// end.
 func (l offsetsLog) Scan(p int32, fn func(batch []byte) error) error {
 	part, ok := l.replicas.Partition(offsetsTP(p))
 	if !ok {
 		return fmt.Errorf("%s-%d is not hosted here", handler.OffsetsTopic, p)
 	}
+	// To the log end, as Kafka's loader reads (LOG_END): anything appended
+	// here is this coordinator's own write.
 	log := part.Log
-	end := part.HighWatermark()
+	end := log.EndOffset()
 	for off := log.StartOffset(); off < end; {
 		res, err := log.Read(off, 1<<20, end, true)
 		if err != nil {
@@ -84,6 +114,7 @@ func (n *Node) followGroups(img *metadata.Image) {
 	}
 	led := map[int32]bool{}
 	if t := img.TopicByName(handler.OffsetsTopic); t != nil {
+		n.groups.SetPartitionCount(int32(t.NumPartitions()))
 		for id, part := range t.Partitions() {
 			if part.Leader == n.cfg.NodeID {
 				led[id] = true
@@ -104,9 +135,26 @@ func (n *Node) followGroups(img *metadata.Image) {
 		n.wg.Add(1)
 		go func() { // owned by the node: close cancels bg and waits
 			defer n.wg.Done()
-			if err := n.groups.Load(n.bg, p); err != nil {
-				n.logger.Error("loading consumer groups failed", "partition", p, "err", err)
-			}
+			n.loadGroups(p)
 		}()
+	}
+}
+
+// loadGroups loads partition p's groups, retrying with backoff until it
+// succeeds, the partition is unloaded or the node stops.
+func (n *Node) loadGroups(p int32) {
+	backoff := 100 * time.Millisecond
+	for {
+		err := n.groups.Load(n.bg, p)
+		if err == nil || errors.Is(err, group.ErrUnloaded) || errors.Is(err, group.ErrClosed) || n.bg.Err() != nil {
+			return
+		}
+		n.logger.Error("loading consumer groups failed, retrying", "partition", p, "backoff", backoff, "err", err)
+		select {
+		case <-n.bg.Done():
+			return
+		case <-time.After(backoff):
+		}
+		backoff = min(2*backoff, 10*time.Second)
 	}
 }
