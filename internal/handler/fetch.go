@@ -47,6 +47,12 @@ func (h *Handler) Fetch(ctx context.Context, req *protocol.FetchRequest, version
 	}
 	fps := fc.Partitions()
 	read := make([]protocol.FetchResponsePartitionData, len(fps))
+	answered := false
+	defer func() {
+		if !answered { // a panic: the segments read must not stay held
+			releaseRead(read)
+		}
+	}()
 	var parts []fetchPart
 	failed := false // Kafka answers at once when a partition has an error
 	for i, p := range fps {
@@ -75,20 +81,31 @@ func (h *Handler) Fetch(ctx context.Context, req *protocol.FetchRequest, version
 	}
 	got, readErr := h.readParts(parts, req.MaxBytes)
 	if got >= int64(req.MinBytes) || failed || readErr || req.MaxWaitMs <= 0 || len(parts) == 0 {
-		return finishFetch(fc, read), nil
+		resp := finishFetch(fc, read)
+		answered = true
+		return resp, nil
 	}
 	// The wait reads again; holding no segment meanwhile means nothing
 	// leaks if the connection closes before the wait runs.
 	releaseRead(read)
+	answered = true
 	wait := time.Duration(req.MaxWaitMs) * time.Millisecond
 	return nil, func(ctx context.Context) *protocol.FetchResponse {
+		defer func() {
+			if p := recover(); p != nil { // release what was read, then let the server see it
+				releaseRead(read)
+				panic(p)
+			}
+		}()
 		deadline := time.Now().Add(wait)
 		for waitForAppends(ctx, h.stopping, parts, deadline) {
 			if got, readErr := h.readParts(parts, req.MaxBytes); got >= int64(req.MinBytes) || readErr {
 				return finishFetch(fc, read)
 			}
 		}
-		h.readParts(parts, req.MaxBytes) // what arrived by the deadline
+		if ctx.Err() == nil {
+			h.readParts(parts, req.MaxBytes) // what arrived by the deadline
+		}
 		return finishFetch(fc, read)
 	}
 }

@@ -2,6 +2,7 @@ package handler
 
 import (
 	"context"
+	"errors"
 	"sync"
 
 	"github.com/sluice-mq/sluice/internal/controller"
@@ -31,6 +32,12 @@ func (p *producerIDs) take() (int64, bool) {
 	return p.next - 1, true
 }
 
+func (p *producerIDs) left() int64 {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.end - p.next
+}
+
 func (p *producerIDs) set(b controller.ProducerIDBlock) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -42,6 +49,8 @@ func (p *producerIDs) set(b controller.ProducerIDBlock) {
 // a v3+ request carries are ignored, as Kafka ignores them without a
 // transactional id. A transactional id is refused with
 // TRANSACTIONAL_ID_AUTHORIZATION_FAILED: transactions are not supported.
+// When no id can be allocated the answer is COORDINATOR_LOAD_IN_PROGRESS,
+// which every client retries.
 func (h *Handler) InitProducerId(ctx context.Context, req *protocol.InitProducerIdRequest, version int16) *protocol.InitProducerIdResponse {
 	resp := &protocol.InitProducerIdResponse{}
 	resp.Default()
@@ -51,8 +60,11 @@ func (h *Handler) InitProducerId(ctx context.Context, req *protocol.InitProducer
 	}
 	id, err := h.nextProducerID(ctx)
 	if err != nil {
+		// Whatever went wrong, the client is told to retry: Java
+		// producers treat codes outside their short list (a timeout, an
+		// unknown error) as fatal, as Kafka's broker knows.
 		h.logger.Warn("allocating producer ids failed", "err", err)
-		resp.ErrorCode = int16(controllerErrorCode(err))
+		resp.ErrorCode = int16(protocol.ErrCoordinatorLoadInProgress)
 		return resp
 	}
 	resp.ProducerID, resp.ProducerEpoch = id, 0
@@ -60,31 +72,41 @@ func (h *Handler) InitProducerId(ctx context.Context, req *protocol.InitProducer
 }
 
 // nextProducerID takes an id from the current block, asking the
-// controller for the next block when it is used up.
+// controller for the next block when it is used up (requests that find
+// the block empty meanwhile may use up a new one first: then ask again).
 func (h *Handler) nextProducerID(ctx context.Context) (int64, error) {
-	if id, ok := h.pids.take(); ok {
-		return id, nil
+	for {
+		if id, ok := h.pids.take(); ok {
+			return id, nil
+		}
+		if err := h.allocateProducerIDs(ctx); err != nil {
+			return 0, err
+		}
 	}
+}
+
+// allocateProducerIDs gets the next block from the controller, unless
+// another request got one while this one waited its turn.
+func (h *Handler) allocateProducerIDs(ctx context.Context) error {
 	select {
 	case h.pids.sem <- struct{}{}:
 	case <-ctx.Done():
-		return 0, ctx.Err()
+		return ctx.Err()
 	}
 	defer func() { <-h.pids.sem }()
-	if id, ok := h.pids.take(); ok { // another request got a block meanwhile
-		return id, nil
+	if h.pids.left() > 0 {
+		return nil
 	}
 	b, ok := h.image().Broker(h.cfg.NodeID)
 	if !ok {
-		return 0, &controller.CommandError{Code: protocol.ErrCoordinatorNotAvailable, Message: "the broker is not registered yet"}
+		return errors.New("the broker is not registered yet")
 	}
 	ctx, cancel := h.timeout(ctx, 0)
 	defer cancel()
 	reply, err := h.submit(ctx, controller.AllocateProducerIDs(h.cfg.NodeID, b.Epoch))
 	if err != nil {
-		return 0, err
+		return err
 	}
 	h.pids.set(reply.(controller.ProducerIDBlock))
-	id, _ := h.pids.take()
-	return id, nil
+	return nil
 }

@@ -69,3 +69,10 @@ func cork(raw syscall.RawConn, on bool) {
 		_ = syscall.SetsockoptInt(int(fd), syscall.IPPROTO_TCP, syscall.TCP_CORK, v)
 	})
 }
+
+// sendfileUnsupported reports errors of a file that cannot be sent with
+// sendfile at all (some FUSE and network file systems), as opposed to a
+// failing socket.
+func sendfileUnsupported(err error) bool {
+	return errors.Is(err, syscall.EINVAL) || errors.Is(err, syscall.ENOSYS) || errors.Is(err, syscall.EOPNOTSUPP)
+}

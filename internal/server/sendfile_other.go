@@ -15,3 +15,5 @@ func sendfile(syscall.RawConn, *os.File, int64, int64) (int64, error) {
 }
 
 func cork(syscall.RawConn, bool) {}
+
+func sendfileUnsupported(error) bool { return true }

@@ -138,6 +138,16 @@ func (c *Conn) writeWithFiles(w *writer, frame []byte, files []*protocol.FileRec
 		n, err := sendfile(w.raw, f.OS, f.Pos, int64(f.Len))
 		c.s.stats.bytesOut.Add(uint64(n))
 		c.s.stats.bytesSendfile.Add(uint64(n))
+		if err != nil && n == 0 && sendfileUnsupported(err) {
+			// A file system whose files cannot be spliced: copy, from now
+			// on, on this connection.
+			c.log.Info("sendfile unsupported, copying fetched records", "err", err)
+			w.raw = nil
+			if err := c.copyFile(w, f); err != nil {
+				return err
+			}
+			continue
+		}
 		if err != nil {
 			return fmt.Errorf("sendfile %d bytes at %d: %w", f.Len, f.Pos, err)
 		}

@@ -239,9 +239,10 @@ func (l *Log) WaitDurable(ctx context.Context, end int64) error {
 	}
 }
 
-// Sync makes every append made before the call durable: it fdatasyncs the
-// segments written since the last sync (and their directory if a segment
-// was created), then advances the synced offset and wakes waiters.
+// Sync makes every append made before the call durable: it syncs the
+// directory if segments were created or removed, fdatasyncs the segments
+// written since the last sync, then advances the synced offset and wakes
+// waiters.
 // Segments that are no longer active get their indexes synced too, and the
 // recovery point moves past them.
 func (l *Log) Sync() error {
@@ -273,17 +274,22 @@ func (l *Log) Sync() error {
 	if len(dirty) == 0 && !needDir && target <= l.durable.Load() {
 		return nil
 	}
+	// The directory first: a truncation's removed segments (and
+	// snapshots) must be gone for good before data written after the
+	// truncation is durable, or a crash could bring them back beside it.
+	// New files' entries and contents are both synced before the synced
+	// offset moves, in either order.
+	if needDir {
+		if err := l.fs.SyncDir(l.dir); err != nil {
+			return l.fail(fmt.Errorf("sync directory: %w", err))
+		}
+	}
 	for _, p := range dirty {
 		if p.s.file == nil {
 			continue
 		}
 		if err := p.s.file.Sync(); err != nil {
 			return l.fail(fmt.Errorf("sync segment %d: %w", p.s.base, err))
-		}
-	}
-	if needDir {
-		if err := l.fs.SyncDir(l.dir); err != nil {
-			return l.fail(fmt.Errorf("sync directory: %w", err))
 		}
 	}
 	for _, p := range dirty {

@@ -89,6 +89,14 @@ func (l *Log) loadProducersLocked() error {
 			}
 			continue
 		}
+		if !l.holdsBelow(off) {
+			// A crash kept this snapshot (written at a roll, not synced)
+			// but lost the tail of the segment below it: its state counts
+			// batches the log no longer has, and a retry of one of them
+			// would be answered as written.
+			l.logger.Warn("skipping producer snapshot beyond a lost segment tail", "snapshot_offset", off)
+			continue
+		}
 		b, err := vfs.ReadFile(l.fs, name)
 		if err == nil {
 			var ps *producerState
@@ -104,6 +112,21 @@ func (l *Log) loadProducersLocked() error {
 	}
 	l.producers = state
 	return nil
+}
+
+// holdsBelow reports whether the log holds its data up to off: off is at
+// or below the first segment's base, or a segment reaches off.
+func (l *Log) holdsBelow(off int64) bool {
+	segs := l.segments()
+	if off <= segs[0].base {
+		return true
+	}
+	for _, s := range segs {
+		if s.base < off && s.nextOffset.Load() >= off {
+			return true
+		}
+	}
+	return false
 }
 
 // replayProducers applies the idempotent batches of [from, end) to ps.
@@ -125,25 +148,33 @@ func (l *Log) replayProducers(ps *producerState, from, end int64) error {
 			}
 			pos = first.pos
 		}
+		// A replayed producer counts as appending now: its expiry starts
+		// at the load, on the broker's clock like live appends.
+		now := l.now().UnixMilli()
 		var hbuf [record.HeaderSize]byte
+		var rerr error
 		err = scanHeaders(f, pos, s.size.Load(), func(b batchPos) bool {
 			if b.last < from || b.base >= end {
 				return b.base < end
 			}
 			if _, err := f.ReadAt(hbuf[:], b.pos); err != nil {
+				rerr = fmt.Errorf("read batch header at %d: %w", b.pos, err)
 				return false
 			}
 			h, err := record.ParseHeader(hbuf[:])
-			if err == nil && idempotent(&h) {
-				ts := h.MaxTimestamp
-				if ts < 0 {
-					ts = l.now().UnixMilli()
-				}
-				ps.update(&h, b.base, b.last, ts)
+			if err != nil {
+				rerr = fmt.Errorf("batch header at %d: %w", b.pos, err)
+				return false
+			}
+			if idempotent(&h) {
+				ps.update(&h, b.base, b.last, now)
 			}
 			return true
 		})
 		release()
+		if err == nil {
+			err = rerr
+		}
 		if err != nil {
 			return fmt.Errorf("replay producers of segment %d: %w", s.base, err)
 		}
