@@ -18,8 +18,10 @@
 //   - indeterminate: a timeout or a cut connection; the record may or may
 //     not be in the log.
 //
-// Consumers read assigned partitions. Each Poll is one batch as the client
-// delivered it; Session numbers a consumer's (re)starts, and an Assignment
+// Consumers read assigned partitions, or subscribe as members of one
+// consumer group (a new session at every assignment change, without an
+// Assignment, since a handed-over partition resumes from its committed
+// offset). Each Poll is one batch as the client delivered it; Session numbers a consumer's (re)starts, and an Assignment
 // gives each session's partitions and the offset it starts from (-1: the
 // log start). A session with no Assignment for a partition (a consumer
 // group member resuming from a committed offset, say) is checked for
