@@ -79,7 +79,11 @@ func (h *Handler) Fetch(ctx context.Context, req *protocol.FetchRequest, version
 		}
 		parts = append(parts, fetchPart{out: out, part: part, offset: p.FetchOffset, max: p.MaxBytes})
 	}
-	got, readErr := h.readParts(parts, req.MaxBytes)
+	maxBytes := req.MaxBytes
+	if h.cfg.FetchMaxBytes > 0 && maxBytes > h.cfg.FetchMaxBytes {
+		maxBytes = h.cfg.FetchMaxBytes // fetch.max.bytes bounds every response
+	}
+	got, readErr := h.readParts(parts, maxBytes)
 	if got >= int64(req.MinBytes) || failed || readErr || req.MaxWaitMs <= 0 || len(parts) == 0 {
 		resp := finishFetch(fc, read)
 		answered = true
@@ -99,12 +103,12 @@ func (h *Handler) Fetch(ctx context.Context, req *protocol.FetchRequest, version
 		}()
 		deadline := time.Now().Add(wait)
 		for waitForAppends(ctx, h.stopping, parts, deadline) {
-			if got, readErr := h.readParts(parts, req.MaxBytes); got >= int64(req.MinBytes) || readErr {
+			if got, readErr := h.readParts(parts, maxBytes); got >= int64(req.MinBytes) || readErr {
 				return finishFetch(fc, read)
 			}
 		}
 		if ctx.Err() == nil {
-			h.readParts(parts, req.MaxBytes) // what arrived by the deadline
+			h.readParts(parts, maxBytes) // what arrived by the deadline
 		}
 		return finishFetch(fc, read)
 	}

@@ -35,6 +35,10 @@ type Config struct {
 	OffsetsTopicPartitions        int32
 	OffsetsTopicReplicationFactor int16
 	OffsetsTopicSegmentBytes      int32
+	// FetchMaxBytes is fetch.max.bytes: the most a fetch response carries
+	// (the first batch excepted, KIP-74), whatever the request asks; 0 for
+	// no bound.
+	FetchMaxBytes int32
 	// FetchSessionCacheSlots is max.incremental.fetch.session.cache.slots.
 	FetchSessionCacheSlots int
 	RequestTimeoutDefault  time.Duration

@@ -3,6 +3,7 @@ package handler
 import (
 	"context"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -260,5 +261,41 @@ func loadFiles(t *testing.T, resp *protocol.FetchResponse) {
 	t.Helper()
 	if err := resp.LoadFiles(); err != nil {
 		t.Fatalf("reading fetched records: %v", err)
+	}
+}
+
+// TestFetchMaxBytesBoundsResponses: fetch.max.bytes caps a response below
+// what the request asks for (the first batch still whole, KIP-74).
+func TestFetchMaxBytesBoundsResponses(t *testing.T) {
+	f := newFixture(t, false)
+	f.createTopic(t, "capped", 1)
+	big := strings.Repeat("x", 1000)
+	var batchLen int
+	for range 10 {
+		b := batchOf(t, big)
+		batchLen = len(b)
+		produceResponse(f.produce(t, -1, "capped", 0, b))
+	}
+	fetch := func() int {
+		resp, wait := f.h.Fetch(context.Background(), &protocol.FetchRequest{MaxBytes: 1 << 30, Topics: []protocol.FetchRequestFetchTopic{{Topic: "capped",
+			Partitions: []protocol.FetchRequestFetchPartition{{Partition: 0, CurrentLeaderEpoch: -1, PartitionMaxBytes: 1 << 30}}}}}, 11)
+		if wait != nil {
+			t.Fatal("fetch waited")
+		}
+		loadFiles(t, resp)
+		return len(resp.Responses[0].Partitions[0].Records)
+	}
+	if got := fetch(); got != 10*batchLen {
+		t.Fatalf("uncapped: %d bytes, want all %d", got, 10*batchLen)
+	}
+	// Cut at the bound, the last batch partial, as Kafka sends it (the
+	// client drops the partial batch and fetches it again).
+	f.h.cfg.FetchMaxBytes = int32(3*batchLen + batchLen/2)
+	if got := fetch(); got != int(f.h.cfg.FetchMaxBytes) {
+		t.Fatalf("fetch.max.bytes=%d: %d bytes", f.h.cfg.FetchMaxBytes, got)
+	}
+	f.h.cfg.FetchMaxBytes = 10 // below one batch: the first batch still comes whole
+	if got := fetch(); got != batchLen {
+		t.Fatalf("fetch.max.bytes=10: %d bytes, want the first batch (%d)", got, batchLen)
 	}
 }

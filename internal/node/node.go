@@ -139,7 +139,7 @@ func StartOn(cfg *config.Broker, logger *slog.Logger, fsys vfs.FS) (*Node, error
 		AutoCreateTopics: cfg.AutoCreateTopics, DefaultPartitions: cfg.NumPartitions,
 		DefaultReplication: int16(cfg.DefaultReplicationFactor), DeleteTopicEnable: cfg.DeleteTopicEnable,
 		MinInsyncReplicas: int(cfg.MinInsyncReplicas), ControllerTimeoutLimit: cfg.RequestTimeout,
-		FetchSessionCacheSlots: int(cfg.FetchSessionCacheSlots),
+		FetchSessionCacheSlots: int(cfg.FetchSessionCacheSlots), FetchMaxBytes: cfg.FetchMaxBytes,
 		OffsetsTopicPartitions: cfg.OffsetsTopicNumPartitions, OffsetsTopicReplicationFactor: cfg.OffsetsTopicReplicationFactor,
 		OffsetsTopicSegmentBytes: cfg.OffsetsTopicSegmentBytes,
 	}, n.replicas, n.ctl, n.waitImage, logger)
