@@ -84,6 +84,7 @@ type Log struct {
 	epochs            *LeaderEpochCache
 	deleting          []*segment     // renamed to .deleted, removed after FileDeleteDelay
 	producers         *producerState // idempotent producers' last batches
+	unsyncedSnapshots []int64        // producer snapshots written since the last Sync
 
 	duplicates atomic.Uint64  // retried batches recognised
 	dupCounter *atomic.Uint64 // the manager's total, or nil
@@ -267,11 +268,13 @@ func (l *Log) Sync() error {
 	}
 	needDir := l.dirDirty
 	l.dirDirty = false
+	snapshots := l.unsyncedSnapshots
+	l.unsyncedSnapshots = nil
 	l.unflushedMessages = 0
 	l.lastSync = l.now()
 	l.mu.Unlock()
 
-	if len(dirty) == 0 && !needDir && target <= l.durable.Load() {
+	if len(dirty) == 0 && !needDir && len(snapshots) == 0 && target <= l.durable.Load() {
 		return nil
 	}
 	// The directory first: a truncation's removed segments (and
@@ -291,6 +294,12 @@ func (l *Log) Sync() error {
 		if err := p.s.file.Sync(); err != nil {
 			return l.fail(fmt.Errorf("sync segment %d: %w", p.s.base, err))
 		}
+	}
+	// Producer snapshots after the segments below them: a synced snapshot
+	// never describes batches a crash could still take away.
+	if err := l.syncSnapshots(snapshots); err != nil {
+		// Only the snapshot is in doubt: recovery replays the log instead.
+		l.logger.Warn("producer snapshot not synced", "err", err)
 	}
 	for _, p := range dirty {
 		p.s.syncedSize.Store(p.size)

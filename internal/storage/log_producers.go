@@ -9,10 +9,6 @@ import (
 	"github.com/sluice-mq/sluice/internal/vfs"
 )
 
-// snapshotsKept is how many producer snapshots a log keeps: the newest,
-// and one to fall back on should the newest be torn by a crash.
-const snapshotsKept = 2
-
 // DuplicateBatches returns how many retried batches this log recognised
 // and answered with their original offsets.
 func (l *Log) DuplicateBatches() uint64 { return l.duplicates.Load() }
@@ -44,25 +40,59 @@ func (l *Log) updateProducersLocked(infos []batchInfo, now time.Time) {
 	}
 }
 
-// writeSnapshotLocked writes the producer state as of offset (the log
-// end) to <offset>.snapshot and removes all but the newest snapshots. It
-// does not sync: a snapshot only saves replaying the log, and a torn one
-// fails its CRC and is skipped. Called with mu held.
+// writeSnapshotLocked writes the producer state as of offset (a new
+// segment's base) to <offset>.snapshot, one per segment as in Kafka. It
+// does not sync: the next Sync does, after the data below it (a snapshot
+// only saves replaying the log; one that outlived a lost segment tail is
+// skipped on load, see holdsBelow). Snapshots below the log start are
+// removed but for the newest of them. Called with mu held.
 func (l *Log) writeSnapshotLocked(offset int64) error {
 	name := snapshotName(l.fs, l.dir, offset)
 	if err := writeFile(l.fs, name, encodeSnapshot(l.producers), false); err != nil {
 		return fmt.Errorf("write producer snapshot %d: %w", offset, err)
 	}
 	l.dirDirty = true
+	l.unsyncedSnapshots = append(l.unsyncedSnapshots, offset)
+	return l.pruneSnapshotsLocked()
+}
+
+// pruneSnapshotsLocked removes the snapshots below the log start but the
+// newest of them (the state of batches retention deleted is still the
+// base of a replay). Called with mu held.
+func (l *Log) pruneSnapshotsLocked() error {
 	offs, err := listSnapshots(l.fs, l.dir)
 	if err != nil {
 		return err
 	}
-	for len(offs) > snapshotsKept {
-		if err := l.fs.Remove(snapshotName(l.fs, l.dir, offs[0])); err != nil && !errors.Is(err, errNotExist) {
+	start := l.startOffset.Load()
+	for i := 0; i+1 < len(offs) && offs[i+1] <= start; i++ {
+		if err := l.fs.Remove(snapshotName(l.fs, l.dir, offs[i])); err != nil && !errors.Is(err, errNotExist) {
 			return err
 		}
-		offs = offs[1:]
+		l.dirDirty = true
+	}
+	return nil
+}
+
+// syncSnapshots fsyncs the snapshots written before the Sync that calls
+// it, once the data below them is synced. A snapshot removed meanwhile
+// is skipped.
+func (l *Log) syncSnapshots(offs []int64) error {
+	for _, off := range offs {
+		f, err := l.fs.OpenReadWrite(snapshotName(l.fs, l.dir, off))
+		if err != nil {
+			if errors.Is(err, errNotExist) {
+				continue
+			}
+			return err
+		}
+		err = f.Sync()
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			return fmt.Errorf("sync producer snapshot %d: %w", off, err)
+		}
 	}
 	return nil
 }

@@ -286,3 +286,48 @@ func TestIdempotentBatchMustBeAlone(t *testing.T) {
 		t.Fatalf("two idempotent batches: %v", err)
 	}
 }
+
+// TestRollSnapshotsAreSynced: once a Sync has covered a roll, its producer
+// snapshot survives a power cut (only synced writes kept), one per
+// segment, so recovery replays the active segment alone.
+func TestRollSnapshotsAreSynced(t *testing.T) {
+	fsys := vfs.NewMem()
+	clock := &testClock{t: time.Unix(1_700_000_000, 0)}
+	cfg := DefaultConfig()
+	cfg.SegmentBytes = 600
+	l := openTestLog(t, fsys, cfg, clock, false, 0)
+	ts := clock.now().UnixMilli()
+	for s := int32(0); s < 60; s += 3 {
+		res, err := l.Append(idemBatch(t, 7, 0, s, 3, ts), AppendOptions{LeaderEpoch: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := l.WaitDurable(context.Background(), res.EndOffset); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := l.Sync(); err != nil {
+		t.Fatal(err)
+	}
+	segs := l.segments()
+	crashed := fsys.CrashCloneStrict()
+	offs, err := listSnapshots(crashed, "/data/t-0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(offs) != len(segs)-1 {
+		t.Fatalf("%d snapshots survived for %d rolls: %v", len(offs), len(segs)-1, offs)
+	}
+	newest := offs[len(offs)-1]
+	if newest != segs[len(segs)-1].base {
+		t.Fatalf("newest surviving snapshot at %d, active segment at %d", newest, segs[len(segs)-1].base)
+	}
+	b, err := vfs.ReadFile(crashed, snapshotName(crashed, "/data/t-0", newest))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ps, err := decodeSnapshot(b); err != nil || ps.producers[7] == nil || ps.producers[7].last().lastOffset != newest-1 {
+		t.Fatalf("snapshot at %d after the crash: %v %+v", newest, err, ps)
+	}
+	l.Close()
+}
