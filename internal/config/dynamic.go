@@ -3,7 +3,6 @@ package config
 import (
 	"fmt"
 	"slices"
-	"strconv"
 	"strings"
 )
 
@@ -118,13 +117,7 @@ func DynamicTopicDefault(k, v string) (topicKey, value string, ok bool) {
 		return "", "", false
 	}
 	t := primaryTopicKey(k)
-	if t == "retention.ms" {
-		// KafkaConfig.logRetentionTimeMillis: any negative is -1.
-		if n, err := strconv.ParseInt(v, 10, 64); err == nil && n < 0 {
-			v = "-1"
-		}
-	}
-	return t, v, true
+	return t, brokerTopicDefault(t, v), true
 }
 
 // primaryTopicKey is the topic key whose default broker key name supplies

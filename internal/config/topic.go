@@ -166,13 +166,7 @@ func (b *Broker) topicDefault(e *Entry) (string, Origin) {
 			n, _ := strconv.ParseInt(v, 10, 64)
 			v = strconv.FormatInt(toMillis(n, s.unit), 10)
 		}
-		if e.Name == "retention.ms" {
-			// KafkaConfig.logRetentionTimeMillis: any negative is -1
-			if n, _ := strconv.ParseInt(v, 10, 64); n < 0 {
-				v = "-1"
-			}
-		}
-		return v, st.origin
+		return brokerTopicDefault(e.Name, v), st.origin
 	}
 	v, null := e.EffectiveDefault()
 	if null {
@@ -182,6 +176,18 @@ func (b *Broker) topicDefault(e *Entry) (string, Origin) {
 		return v, OriginSluiceDefault
 	}
 	return v, OriginKafkaDefault
+}
+
+// brokerTopicDefault is the topic default a broker key's value (in
+// milliseconds where a unit applies) gives topicKey.
+func brokerTopicDefault(topicKey, v string) string {
+	if topicKey == "retention.ms" {
+		// KafkaConfig.logRetentionTimeMillis: any negative is -1.
+		if n, err := strconv.ParseInt(v, 10, 64); err == nil && n < 0 {
+			return "-1"
+		}
+	}
+	return v
 }
 
 // TopicDefaults returns the default of every topic key Sluice implements

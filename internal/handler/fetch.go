@@ -139,10 +139,7 @@ func (h *Handler) readParts(parts []fetchPart, maxBytes int32) (int64, bool) {
 		fp.out.HighWatermark, fp.out.LastStableOffset, fp.out.LogStartOffset = hw, hw, l.StartOffset()
 		// An empty record set, never null: librdkafka rejects a null one.
 		fp.out.ErrorCode, fp.out.Records = 0, []byte{}
-		if f := fp.out.RecordsFile; f != nil { // read again: let the last read go
-			f.Done()
-			fp.out.RecordsFile = nil
-		}
+		releaseFile(fp.out) // read again: let the last read go
 		limit := min(int64(fp.max), remaining)
 		res, err := l.Read(fp.offset, int(max(limit, 0)), hw, total == 0)
 		if err != nil {
@@ -199,10 +196,15 @@ func releaseUnsent(read []protocol.FetchResponsePartitionData, resp *protocol.Fe
 // again or dropped.
 func releaseRead(read []protocol.FetchResponsePartitionData) {
 	for i := range read {
-		if f := read[i].RecordsFile; f != nil {
-			f.Done()
-			read[i].RecordsFile = nil
-		}
+		releaseFile(&read[i])
+	}
+}
+
+// releaseFile releases the file records of one partition's read, if any.
+func releaseFile(pd *protocol.FetchResponsePartitionData) {
+	if f := pd.RecordsFile; f != nil {
+		f.Done()
+		pd.RecordsFile = nil
 	}
 }
 

@@ -150,6 +150,18 @@ func (h *Handler) checkMinISR(part *replica.Partition) (protocol.ErrorCode, *str
 	return protocol.ErrNone, nil
 }
 
+// AppendErrorCode is the Kafka code of a failed append for appenders
+// other than Produce (the group coordinator's writes to
+// __consumer_offsets), as the newest Produce version reports it.
+func AppendErrorCode(err error) protocol.ErrorCode {
+	_, newest, _ := Versions(protocol.KeyProduce)
+	return appendErrorCode(err, newest)
+}
+
+// PartitionErrorCode is the Kafka code of a failed lookup of a partition
+// to lead (replica.Manager.Leading).
+func PartitionErrorCode(err error) protocol.ErrorCode { return partitionErrorCode(err) }
+
 // appendErrorCode maps a storage error to Kafka's code.
 func appendErrorCode(err error, version int16) protocol.ErrorCode {
 	switch {

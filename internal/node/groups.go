@@ -9,7 +9,6 @@ import (
 	"github.com/sluice-mq/sluice/internal/group"
 	"github.com/sluice-mq/sluice/internal/handler"
 	"github.com/sluice-mq/sluice/internal/metadata"
-	"github.com/sluice-mq/sluice/internal/protocol"
 	"github.com/sluice-mq/sluice/internal/record"
 	"github.com/sluice-mq/sluice/internal/replica"
 	"github.com/sluice-mq/sluice/internal/storage"
@@ -33,36 +32,20 @@ func (l offsetsLog) Append(ctx context.Context, p int32, batch []byte) (int64, e
 	}
 	part, err := l.replicas.Leading(offsetsTP(p))
 	if err != nil {
-		if errors.Is(err, replica.ErrNotLeader) {
-			return 0, fmt.Errorf("%w: %w", protocol.ErrNotLeaderOrFollower, err)
-		}
-		return 0, fmt.Errorf("%w: %w", protocol.ErrUnknownTopicOrPartition, err)
+		return 0, fmt.Errorf("%w: %w", handler.PartitionErrorCode(err), err)
 	}
 	_, epoch := part.Leader()
 	res, err := part.Log.Append(batch, storage.AppendOptions{LeaderEpoch: epoch})
 	if err != nil {
-		return 0, fmt.Errorf("%w: %w", appendCode(err), err)
+		return 0, fmt.Errorf("%w: %w", handler.AppendErrorCode(err), err)
 	}
 	if err := part.Log.WaitDurable(ctx, res.EndOffset); err != nil {
 		if errors.Is(err, storage.ErrStorage) {
-			return 0, fmt.Errorf("%w: %w", protocol.ErrKafkaStorageError, err)
+			return 0, fmt.Errorf("%w: %w", handler.AppendErrorCode(err), err)
 		}
-		return 0, err
+		return 0, err // the context ended: the coordinator says why
 	}
 	return res.FirstOffset, nil
-}
-
-// appendCode is the Kafka code of a failed append to __consumer_offsets.
-func appendCode(err error) protocol.ErrorCode {
-	switch {
-	case errors.Is(err, storage.ErrBatchTooLarge):
-		return protocol.ErrMessageTooLarge
-	case errors.Is(err, storage.ErrStorage):
-		return protocol.ErrKafkaStorageError
-	case errors.Is(err, storage.ErrClosed):
-		return protocol.ErrNotLeaderOrFollower
-	}
-	return protocol.ErrUnknownServerError
 }
 
 // Scan calls fn with every batch of the partition, from its start to its

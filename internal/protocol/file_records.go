@@ -48,13 +48,6 @@ func (r *FileRecords) Done() {
 	}
 }
 
-// AppendTo appends r's bytes to dst.
-func (r *FileRecords) AppendTo(dst []byte) ([]byte, error) {
-	n := len(dst)
-	dst = append(dst, make([]byte, r.Len)...)
-	return dst, r.readInto(dst[n:])
-}
-
 // ReadAt reads len(b) of r's bytes from offset off within r.
 func (r *FileRecords) ReadAt(b []byte, off int64) error {
 	if off < 0 || off+int64(len(b)) > int64(r.Len) {
@@ -141,22 +134,6 @@ func EncodeResponse(dst []byte, m Message, version int16, correlationID int32) (
 	size := int64(binary.BigEndian.Uint32(frame)) + extra
 	binary.BigEndian.PutUint32(frame, uint32(size))
 	return frame, kept
-}
-
-// SpliceFiles returns the whole frame: the one EncodeResponse returned
-// with the bytes of files read in at their offsets (the copy path). It
-// appends to dst, which must not overlap frame.
-func SpliceFiles(dst, frame []byte, files []*FileRecords) ([]byte, error) {
-	prev := 0
-	for _, f := range files {
-		dst = append(dst, frame[prev:f.at]...)
-		var err error
-		if dst, err = f.AppendTo(dst); err != nil {
-			return dst, err
-		}
-		prev = f.at
-	}
-	return append(dst, frame[prev:]...), nil
 }
 
 // appendFiles lists the FileRecords of a FetchResponse.

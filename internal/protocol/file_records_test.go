@@ -62,7 +62,7 @@ func TestEncodeResponseSplicesToAppendResponse(t *testing.T) {
 				t.Fatalf("v%d: files out of frame order: %d then %d", v, files[i-1].Offset(), files[i].Offset())
 			}
 		}
-		got, err := SpliceFiles([]byte("prefix"), frame, files)
+		got, err := spliceFiles([]byte("prefix"), frame, files)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -89,7 +89,7 @@ func TestSpliceFilesShortFile(t *testing.T) {
 	p.Records = nil
 	p.RecordsFile = &FileRecords{File: bytes.NewReader([]byte("abc")), Pos: 2, Len: 5}
 	frame, files := EncodeResponse(nil, resp, 12, 1)
-	if _, err := SpliceFiles(nil, frame, files); !errors.Is(err, ErrShortFile) {
+	if _, err := spliceFiles(nil, frame, files); !errors.Is(err, ErrShortFile) {
 		t.Fatalf("splice of a truncated file: err = %v, want ErrShortFile", err)
 	}
 }
@@ -160,4 +160,20 @@ func TestEveryFileFieldIsListed(t *testing.T) {
 	if found < 3 {
 		t.Fatalf("found %d responses with FileRecords fields, want at least 3 (Fetch, FetchSnapshot, ShareFetch)", found)
 	}
+}
+
+// spliceFiles is the frame EncodeResponse returned with the bytes of files
+// read in at their offsets: what a client receives.
+func spliceFiles(dst, frame []byte, files []*FileRecords) ([]byte, error) {
+	prev := 0
+	for _, f := range files {
+		dst = append(dst, frame[prev:f.Offset()]...)
+		b, err := f.ReadAll()
+		if err != nil {
+			return dst, err
+		}
+		dst = append(dst, b...)
+		prev = f.Offset()
+	}
+	return append(dst, frame[prev:]...), nil
 }

@@ -48,9 +48,10 @@ type Manager struct {
 	topicDefaults map[string]string
 	logger        *slog.Logger
 
-	mu    sync.RWMutex
-	parts map[storage.TopicPartition]*Partition
-	image atomic.Pointer[metadata.Image]
+	mu       sync.RWMutex
+	parts    map[storage.TopicPartition]*Partition
+	image    atomic.Pointer[metadata.Image]
+	defaults atomic.Pointer[imageDefaults] // TopicDefaults of the latest image asked about
 }
 
 // NewManager returns a manager for broker nodeID over the log directory
@@ -96,9 +97,22 @@ func (m *Manager) Leading(tp storage.TopicPartition) (*Partition, error) {
 
 // TopicDefaults returns the topic defaults in force with img: the
 // broker's static ones with the dynamic broker configs of img laid over
-// them (the cluster-wide default's, then this broker's own).
+// them (the cluster-wide default's, then this broker's own). They are
+// computed once per image (produce checks them on every acks=all append);
+// the map is shared and must not be modified.
 func (m *Manager) TopicDefaults(img *metadata.Image) map[string]string {
-	return config.OverlayDynamic(m.topicDefaults, img.BrokerDefaultConfigs(), img.BrokerConfigs(m.nodeID))
+	if c := m.defaults.Load(); c != nil && c.img == img {
+		return c.defaults
+	}
+	d := config.OverlayDynamic(m.topicDefaults, img.BrokerDefaultConfigs(), img.BrokerConfigs(m.nodeID))
+	m.defaults.Store(&imageDefaults{img: img, defaults: d})
+	return d
+}
+
+// imageDefaults are the topic defaults in force with one image.
+type imageDefaults struct {
+	img      *metadata.Image
+	defaults map[string]string
 }
 
 // LogConfig returns the storage configuration of topic in img: storage

@@ -64,6 +64,9 @@ func TestKgoClient(t *testing.T) {
 	if len(md.Brokers) != 1 || md.Brokers[0].NodeID != 1 || len(md.Topics) != 2 || *md.Topics[1].Topic != *ts.handler.metadata.Topics[1].Name {
 		t.Errorf("unexpected metadata %+v", md)
 	}
+	// A request counts as handled once its response is written, which can
+	// be just after the client has read it.
+	waitFor(t, "three requests handled", func() bool { return ts.Stats().RequestsHandled >= 3 })
 	if s := ts.Stats(); s.ClosedBadFrame+s.ClosedUnsupported != 0 || s.RequestsHandled < 3 {
 		t.Errorf("stats %+v", s)
 	}

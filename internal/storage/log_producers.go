@@ -13,13 +13,6 @@ import (
 // and answered with their original offsets.
 func (l *Log) DuplicateBatches() uint64 { return l.duplicates.Load() }
 
-// ProducerCount returns how many idempotent producers the log tracks.
-func (l *Log) ProducerCount() int {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return len(l.producers.producers)
-}
-
 // checkProducersLocked applies the idempotent producer rules to a leader's
 // append of infos (validate allows one batch when it is idempotent): it
 // returns the batch this one retries, if any. Called with mu held.
@@ -48,7 +41,7 @@ func (l *Log) updateProducersLocked(infos []batchInfo, now time.Time) {
 // removed but for the newest of them. Called with mu held.
 func (l *Log) writeSnapshotLocked(offset int64) error {
 	name := snapshotName(l.fs, l.dir, offset)
-	if err := writeFile(l.fs, name, encodeSnapshot(l.producers), false); err != nil {
+	if err := writeFile(l.fs, name, encodeSnapshot(l.producers)); err != nil {
 		return fmt.Errorf("write producer snapshot %d: %w", offset, err)
 	}
 	l.dirDirty = true
@@ -127,7 +120,7 @@ func (l *Log) loadProducersLocked() error {
 			l.logger.Warn("skipping producer snapshot beyond a lost segment tail", "snapshot_offset", off)
 			continue
 		}
-		b, err := vfs.ReadFile(l.fs, name)
+		b, err := readFileBounded(l.fs, name, maxSnapshotBytes)
 		if err == nil {
 			var ps *producerState
 			if ps, err = decodeSnapshot(b); err == nil {
@@ -181,17 +174,12 @@ func (l *Log) replayProducers(ps *producerState, from, end int64) error {
 		// A replayed producer counts as appending now: its expiry starts
 		// at the load, on the broker's clock like live appends.
 		now := l.now().UnixMilli()
-		var hbuf [record.HeaderSize]byte
 		var rerr error
 		err = scanHeaders(f, pos, s.size.Load(), func(b batchPos) bool {
 			if b.last < from || b.base >= end {
 				return b.base < end
 			}
-			if _, err := f.ReadAt(hbuf[:], b.pos); err != nil {
-				rerr = fmt.Errorf("read batch header at %d: %w", b.pos, err)
-				return false
-			}
-			h, err := record.ParseHeader(hbuf[:])
+			h, err := record.ParseHeader(b.header)
 			if err != nil {
 				rerr = fmt.Errorf("batch header at %d: %w", b.pos, err)
 				return false
@@ -220,17 +208,13 @@ func (l *Log) ExpireProducers(expiration time.Duration) int {
 	return l.producers.expire(l.now().Add(-expiration).UnixMilli())
 }
 
-// writeFile writes data to name (replacing it), syncing it when sync is
-// set.
-func writeFile(fsys vfs.FS, name string, data []byte, sync bool) error {
+// writeFile writes data to name (replacing it), without syncing.
+func writeFile(fsys vfs.FS, name string, data []byte) error {
 	f, err := fsys.Create(name)
 	if err != nil {
 		return err
 	}
 	_, err = f.Write(data)
-	if err == nil && sync {
-		err = f.Sync()
-	}
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}

@@ -337,10 +337,8 @@ func (l *Log) Close() error {
 	if err == nil && l.Err() == nil {
 		// A clean shutdown keeps the producer state: no replay on open.
 		end := l.endOffset.Load()
-		if werr := writeFile(l.fs, snapshotName(l.fs, l.dir, end), encodeSnapshot(l.producers), true); werr != nil {
+		if werr := WriteFileAtomic(l.fs, snapshotName(l.fs, l.dir, end), encodeSnapshot(l.producers)); werr != nil {
 			errs = append(errs, fmt.Errorf("write producer snapshot %d: %w", end, werr))
-		} else {
-			l.dirDirty = true
 		}
 	}
 	for _, s := range l.segments() {

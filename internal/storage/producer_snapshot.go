@@ -40,6 +40,9 @@ const (
 	snapshotEntryLen     = 8 + 2 + 4 + 8 + 4 + 8 + 4 + 8
 	snapshotOlderLen     = 4 + 8 + 4 + 8
 	maxSnapshotProducers = 1 << 24 // bounds the allocation a count may ask for
+	// maxSnapshotBytes bounds what is read of a snapshot file: the largest
+	// a snapshot of maxSnapshotProducers full windows can be.
+	maxSnapshotBytes = snapshotHeaderLen + maxSnapshotProducers*(snapshotEntryLen+1+(producerWindow-1)*snapshotOlderLen)
 )
 
 var errBadSnapshot = errors.New("storage: bad producer snapshot")

@@ -177,12 +177,3 @@ func (ps *producerState) ids() []int64 {
 	slices.Sort(out)
 	return out
 }
-
-func (ps *producerState) clone() *producerState {
-	c := &producerState{producers: make(map[int64]*producerEntry, len(ps.producers))}
-	for id, e := range ps.producers {
-		cp := *e
-		c.producers[id] = &cp
-	}
-	return c
-}

@@ -228,6 +228,9 @@ const scanHeaderLen = record.HeaderSize
 type batchPos struct {
 	pos, base, last, maxTimestamp int64
 	size                          int32
+	// header is the batch's whole header as read, valid during the visit
+	// only.
+	header []byte
 }
 
 // scanHeaders walks batch headers in f from pos, below limit, calling
@@ -252,6 +255,7 @@ func scanHeaders(f io.ReaderAt, pos, limit int64, visit func(b batchPos) bool) e
 			base:         int64(binary.BigEndian.Uint64(buf[0:])),
 			maxTimestamp: int64(binary.BigEndian.Uint64(buf[offMaxTimestamp:])),
 			size:         int32(record.LengthFieldEnd) + length,
+			header:       buf[:],
 		}
 		b.last = b.base + int64(int32(binary.BigEndian.Uint32(buf[23:])))
 		if !visit(b) {
