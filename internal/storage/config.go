@@ -53,6 +53,19 @@ type Config struct {
 	// FileDeleteDelay is how long a deleted segment's files stay renamed
 	// to .deleted before they are removed (file.delete.delay.ms).
 	FileDeleteDelay time.Duration
+	// DeleteRetention keeps a tombstone (a record with a null value) of a
+	// compacted log for this long after its batch's max timestamp; the
+	// next cleaning after that removes it (delete.retention.ms).
+	DeleteRetention time.Duration
+	// MinCompactionLag leaves records younger than this uncleaned
+	// (min.compaction.lag.ms); MaxCompactionLag cleans a log whose oldest
+	// uncleaned record is older, whatever its dirty ratio, and rolls its
+	// active segment at that age (max.compaction.lag.ms).
+	MinCompactionLag time.Duration
+	MaxCompactionLag time.Duration
+	// MinCleanableRatio is the share of a compacted log's bytes that must
+	// be uncleaned before the cleaner takes it (min.cleanable.dirty.ratio).
+	MinCleanableRatio float64
 }
 
 // Forever is the duration Kafka spells Long.MAX_VALUE milliseconds.
@@ -75,7 +88,20 @@ func DefaultConfig() Config {
 		TimestampAfterMax:  Forever,
 		Delete:             true,
 		FileDeleteDelay:    time.Minute,
+		DeleteRetention:    24 * time.Hour,
+		MaxCompactionLag:   Forever,
+		MinCleanableRatio:  0.5,
 	}
+}
+
+// rollAge is the age at which the active segment rolls: segment.ms, or
+// max.compaction.lag.ms when that is shorter on a compacted log, so that
+// the cleaner can reach records that must be compacted (as in Kafka).
+func (c *Config) rollAge() time.Duration {
+	if c.Compact && c.MaxCompactionLag < c.SegmentAge {
+		return c.MaxCompactionLag
+	}
+	return c.SegmentAge
 }
 
 // Durable reports whether appends are acknowledged only once synced.
@@ -102,6 +128,14 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("message.timestamp.before/after.max.ms must not be negative")
 	case !c.Compact && !c.Delete:
 		return fmt.Errorf("cleanup.policy must name delete, compact or both")
+	case c.DeleteRetention < 0 || c.MinCompactionLag < 0:
+		return fmt.Errorf("delete.retention.ms and min.compaction.lag.ms must not be negative")
+	case c.MaxCompactionLag < time.Millisecond:
+		return fmt.Errorf("max.compaction.lag.ms %v is below 1", c.MaxCompactionLag)
+	case c.MinCompactionLag > c.MaxCompactionLag:
+		return fmt.Errorf("min.compaction.lag.ms %v exceeds max.compaction.lag.ms %v", c.MinCompactionLag, c.MaxCompactionLag)
+	case !(c.MinCleanableRatio >= 0 && c.MinCleanableRatio <= 1):
+		return fmt.Errorf("min.cleanable.dirty.ratio %v is not in [0, 1]", c.MinCleanableRatio)
 	}
 	return nil
 }

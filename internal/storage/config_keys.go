@@ -12,6 +12,10 @@ import (
 const (
 	KeyCleanupPolicy          = "cleanup.policy"
 	KeyCompressionType        = "compression.type"
+	KeyDeleteRetentionMs      = "delete.retention.ms"
+	KeyMinCompactionLagMs     = "min.compaction.lag.ms"
+	KeyMaxCompactionLagMs     = "max.compaction.lag.ms"
+	KeyMinCleanableDirtyRatio = "min.cleanable.dirty.ratio"
 	KeyFileDeleteDelayMs      = "file.delete.delay.ms"
 	KeyFlushMessages          = "flush.messages"
 	KeyFlushMs                = "flush.ms"
@@ -66,6 +70,18 @@ func (c *Config) SetTopicConfig(key, value string) (bool, error) {
 		}
 	case KeyFileDeleteDelayMs:
 		return durationKey(v, 0, &c.FileDeleteDelay, bad)
+	case KeyDeleteRetentionMs:
+		return durationKey(v, 0, &c.DeleteRetention, bad)
+	case KeyMinCompactionLagMs:
+		return durationKey(v, 0, &c.MinCompactionLag, bad)
+	case KeyMaxCompactionLagMs:
+		return durationKey(v, 1, &c.MaxCompactionLag, bad)
+	case KeyMinCleanableDirtyRatio:
+		f, err := strconv.ParseFloat(v, 64)
+		if err != nil || !(f >= 0 && f <= 1) {
+			return bad(fmt.Errorf("must be a number in [0, 1]"))
+		}
+		c.MinCleanableRatio = f
 	case KeyFlushMessages:
 		return int64Key(v, 1, &c.FlushMessages, bad)
 	case KeyFlushMs:

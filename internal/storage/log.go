@@ -75,6 +75,10 @@ type Log struct {
 	syncPending   atomic.Bool
 	closed        atomic.Bool
 	waiters       atomic.Int64 // goroutines in WaitDurable
+	// gen changes (under mu) whenever segments other than the active one
+	// change: truncation, deletion, a cleaned segment swapped in. A
+	// cleaning pass swaps its result in only if gen is what it started with.
+	gen atomic.Int64
 
 	// Guarded by mu.
 	dirDirty          bool  // a segment file was created or removed since the last SyncDir

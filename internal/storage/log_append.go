@@ -339,7 +339,7 @@ func (l *Log) maybeRollLocked(size int, first, last, maxTS int64, cfg *Config, n
 		waited = maxTS - s.firstBatchTS
 	}
 	roll := cur > 0 && (cur+int64(size) > cfg.SegmentBytes ||
-		waited > cfg.SegmentAge.Milliseconds() ||
+		waited > cfg.rollAge().Milliseconds() ||
 		s.index.Full() || s.timeIndex.Full() ||
 		last-s.base > math.MaxInt32)
 	if !roll {

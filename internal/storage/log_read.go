@@ -1,6 +1,7 @@
 package storage
 
 import (
+	"errors"
 	"fmt"
 	"io"
 
@@ -63,6 +64,20 @@ func (l *Log) Read(offset int64, maxBytes int, maxOffset int64, minOneBatch bool
 	if offset >= maxOffset || maxBytes < 0 {
 		return ReadResult{}, nil
 	}
+	// A segment the cleaner replaced while this read looked at the old
+	// list is read again from the new one.
+	for attempt := 0; ; attempt++ {
+		res, err := l.readFrom(offset, maxBytes, maxOffset, minOneBatch)
+		if !errors.Is(err, errSegmentReplaced) || attempt == 8 {
+			return res, err
+		}
+	}
+}
+
+// errSegmentReplaced: a read found a segment the cleaner had replaced.
+var errSegmentReplaced = errors.New("storage: segment replaced by a cleaned one")
+
+func (l *Log) readFrom(offset int64, maxBytes int, maxOffset int64, minOneBatch bool) (ReadResult, error) {
 	segs := l.segments()
 	i, _ := segmentFor(segs, offset)
 	if i < 0 {
@@ -87,6 +102,9 @@ func (l *Log) readSegment(s *segment, offset int64, maxBytes int, maxOffset int6
 	f, release, err := s.acquire(l.now().UnixNano())
 	if err != nil {
 		if err == errSegmentDeleted {
+			if s.replaced.Load() {
+				return ReadResult{}, false, errSegmentReplaced
+			}
 			return ReadResult{}, false, fmt.Errorf("%w: segment %d was deleted", ErrOffsetOutOfRange, s.base)
 		}
 		return ReadResult{}, false, err

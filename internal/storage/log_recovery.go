@@ -138,6 +138,15 @@ func (l *Log) loadSegments(cfg *Config, o OpenOptions) ([]*segment, error) {
 	if err != nil {
 		return nil, fmt.Errorf("list %s: %w", l.dir, err)
 	}
+	rescan, err := l.completeSwaps(entries)
+	if err != nil {
+		return nil, err
+	}
+	if len(rescan) > 0 {
+		if entries, err = l.fs.ReadDir(l.dir); err != nil {
+			return nil, fmt.Errorf("list %s: %w", l.dir, err)
+		}
+	}
 	sizes := map[int64]int64{}
 	var bases []int64
 	for _, e := range entries {
@@ -195,7 +204,7 @@ func (l *Log) loadSegments(cfg *Config, o OpenOptions) ([]*segment, error) {
 			nextBase = bases[i+1]
 			s.limit = nextBase
 		}
-		needScan := !o.CleanShutdown && (isLast || nextBase > o.RecoveryPoint)
+		needScan := rescan[base] || (!o.CleanShutdown && (isLast || nextBase > o.RecoveryPoint))
 		if err := l.openSegment(s, cfg, needScan, isLast); err != nil {
 			var ce *CorruptionError
 			if errors.As(err, &ce) || errors.Is(err, ErrStorage) {

@@ -23,6 +23,7 @@ func (l *Log) TruncateTo(offset int64) error {
 	if offset >= l.endOffset.Load() {
 		return nil
 	}
+	l.gen.Add(1)
 	segs := l.segments()
 	if offset < segs[0].base {
 		return l.truncateFullyLocked(offset)
@@ -234,6 +235,7 @@ func (l *Log) deleteSegments(pred func(*segment, int64) bool, minStart int64) (i
 		return 0, nil
 	}
 	gone := segs[:n]
+	l.gen.Add(1)
 	l.setSegments(append([]*segment(nil), segs[n:]...))
 	newStart := max(l.startOffset.Load(), segs[n].base, minStart)
 	l.startOffset.Store(newStart)

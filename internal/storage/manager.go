@@ -51,8 +51,10 @@ type ManagerOptions struct {
 	// (producer.id.expiration.check.interval.ms; default ten minutes).
 	ProducerIDExpiration      time.Duration
 	ProducerIDExpirationCheck time.Duration
-	Logger                    *slog.Logger
-	Now                       func() time.Time
+	// Cleaner configures the compaction of cleanup.policy=compact logs.
+	Cleaner CleanerOptions
+	Logger  *slog.Logger
+	Now     func() time.Time
 }
 
 // Manager owns one log directory: its lock, meta.properties, checkpoints,
@@ -78,6 +80,8 @@ type Manager struct {
 
 	stop chan struct{}
 	done chan struct{}
+
+	cleaner *cleaner
 
 	duplicates atomic.Uint64 // retried batches recognised by every log
 }
@@ -137,6 +141,10 @@ func OpenManager(o ManagerOptions) (*Manager, error) {
 	}
 	m.stop, m.done = make(chan struct{}), make(chan struct{})
 	go m.background()
+	m.cleaner = newCleaner(m, o.Cleaner, m.readCheckpoint(CleanerOffsetCheckpointFile))
+	if !o.Cleaner.Disabled {
+		m.cleaner.start()
+	}
 	return m, nil
 }
 
@@ -329,6 +337,7 @@ func (m *Manager) Delete(tp TopicPartition) error {
 	if l == nil {
 		return nil
 	}
+	m.cleaner.forget(tp)
 	l.Close()
 	dir := l.Dir()
 	gone := dir + "." + UUIDString(RandomUUID()) + deleteDirSuffix
@@ -430,6 +439,7 @@ func (m *Manager) RunMaintenance(retention bool) {
 // Close stops the background work, syncs and closes every log, writes the
 // checkpoints and, if all went well, the clean-shutdown marker.
 func (m *Manager) Close() error {
+	m.cleaner.stop()
 	close(m.stop)
 	<-m.done
 	m.flusher.Close()

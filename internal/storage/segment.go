@@ -21,6 +21,11 @@ const (
 	indexSuffix     = ".index"
 	timeIndexSuffix = ".timeindex"
 	deletedSuffix   = ".deleted"
+	// A cleaned segment is written under .cleaned names, renamed to
+	// .swap names once complete (the commit point of a replacement), and
+	// to its final names once the segments it replaces are gone.
+	cleanedSuffix = ".cleaned"
+	swapSuffix    = ".swap"
 )
 
 // segmentName is the file name of a segment's file: the base offset in 20
@@ -87,17 +92,37 @@ type segment struct {
 	readers  vfs.File
 	lastRead int64 // unix nanoseconds of the last acquire
 	deleted  bool
+
+	// replaced is set when the cleaner swapped a cleaned segment in for
+	// this one: a reader that finds it deleted retries with the new list.
+	replaced atomic.Bool
+	// extra is appended to every file name of a segment being written by
+	// the cleaner (.cleaned, then .swap); nil once it has its final names.
+	extra atomic.Pointer[string]
 }
 
 func (s *segment) path(suffix string) string {
-	return s.fs.PathJoin(s.dir, segmentName(s.base, suffix))
+	name := segmentName(s.base, suffix)
+	if x := s.extra.Load(); x != nil {
+		name += *x
+	}
+	return s.fs.PathJoin(s.dir, name)
 }
 
 // createSegment creates an empty segment at base.
 func createSegment(fsys vfs.FS, dir string, base int64, cfg *Config) (*segment, error) {
+	return createSegmentAs(fsys, dir, base, cfg, "")
+}
+
+// createSegmentAs creates an empty segment at base whose file names end
+// with extra (none for a log's own segments).
+func createSegmentAs(fsys vfs.FS, dir string, base int64, cfg *Config, extra string) (*segment, error) {
 	s := &segment{fs: fsys, dir: dir, base: base, firstBatchTS: -1, createdAt: time.Now()}
 	s.maxTimestamp.Store(-1)
 	s.nextOffset.Store(base)
+	if extra != "" {
+		s.extra.Store(&extra)
+	}
 	f, err := fsys.Create(s.path(logSuffix))
 	if err != nil {
 		return nil, fmt.Errorf("create segment %d: %w", base, err)
@@ -410,6 +435,10 @@ func (s *segment) markDeleted() {
 	}
 	s.mu.Unlock()
 }
+
+// firstTS is the max timestamp of the segment's first batch, -1 if none.
+// Called with the log's mutex held.
+func (s *segment) firstTS() int64 { return s.firstBatchTS }
 
 // maxOffset is the largest offset the segment may hold: below the next
 // segment's base, and within the int32 range its indexes address.
