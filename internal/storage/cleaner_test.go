@@ -4,7 +4,10 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"maps"
+	"math"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -261,4 +264,423 @@ func cleanerScenario(t *testing.T, seed uint64, mapBytes int64) {
 		m2.Close()
 	}
 	m = newCleanerManager(t, vfs.NewMem(), clock, mapBytes) // for the deferred Close
+}
+
+// cleanedLog builds a compacted log in fsys with several segments of
+// overwritten keys, ready to be cleaned, and returns its model.
+func cleanedLog(t *testing.T, m *Manager, clock *testClock, cfg Config, seed uint64) (*Log, *clModel) {
+	t.Helper()
+	rng := rand.New(rand.NewPCG(seed, 7))
+	l, err := m.GetOrCreate(testTP, [16]byte{1}, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	model := &clModel{recs: map[int64]clRec{}}
+	for step := range 80 {
+		n := 1 + rng.IntN(5)
+		keys, vals := make([]string, n), make([]string, n)
+		for i := range n {
+			keys[i] = fmt.Sprintf("k%d", rng.IntN(12))
+			if rng.IntN(6) > 0 {
+				vals[i] = fmt.Sprintf("v%d-%d", step, i)
+			}
+		}
+		model.appendKeyed(t, l, record.CodecNone, clock.now().UnixMilli(), keys, vals)
+	}
+	if err := l.Roll(); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Sync(); err != nil {
+		t.Fatal(err)
+	}
+	return l, model
+}
+
+// TestCleanerCrashDuringSwap cuts the power at every step of every
+// segment swap of a cleaning pass — with the directories' un-synced
+// changes dropped, or a random prefix of them kept — and checks that the
+// recovered log holds every record the cleaned log holds (no key loses
+// its latest value), nothing that was never written, no leftover files,
+// and that cleaning it again gives the cleaned log.
+func TestCleanerCrashDuringSwap(t *testing.T) {
+	clock := &testClock{t: time.UnixMilli(1_700_000_000_000)}
+	fsys := vfs.NewMem()
+	m := newCleanerManager(t, fsys, clock, 1<<20)
+	cfg := compactCfg(1024)
+	l, model := cleanedLog(t, m, clock, cfg, 1)
+	all := model.expected(0, 0, 0)
+	w := m.cleaner.work()
+	type crash struct {
+		step string
+		fs   *vfs.MemFS
+	}
+	var crashes []crash
+	steps := map[string]bool{}
+	w.hook = func(step string) {
+		steps[step] = true
+		crashes = append(crashes, crash{step, fsys.CrashCloneStrict()})
+		for i := range 3 {
+			rng := rand.New(rand.NewPCG(uint64(len(crashes)), uint64(i)))
+			crashes = append(crashes, crash{step + " (directory changes partly kept)", fsys.CrashCloneWith(vfs.CrashOptions{Rand: rng, DirOps: true})})
+		}
+	}
+	m.cleaner.works <- w
+	if _, err := m.Clean(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	cp, _ := m.CleanerCheckpoint(testTP)
+	horizon := clock.now().UnixMilli() - cfg.DeleteRetention.Milliseconds()
+	want := model.expected(0, cp, horizon)
+	sameRecords(t, readRecords(t, l), want)
+	if len(steps) != 8 || l.NumSegments() < 3 {
+		t.Fatalf("steps %v, %d segments", steps, l.NumSegments())
+	}
+	m.Close()
+
+	swaps, cleaned := 0, 0
+	for i, c := range crashes {
+		before, _ := c.fs.ReadDir("/data/t-0")
+		for _, e := range before {
+			if _, suffix, ok := parseSegmentName(e.Name); ok {
+				switch suffix {
+				case logSuffix + swapSuffix:
+					swaps++
+				case logSuffix + cleanedSuffix:
+					cleaned++
+				}
+			}
+		}
+		m2 := newCleanerManager(t, c.fs, clock, 1<<20)
+		l2, err := m2.GetOrCreate(testTP, [16]byte{1}, cfg)
+		if err != nil {
+			t.Fatalf("crash %d at %q: open: %v", i, c.step, err)
+		}
+		got := readRecords(t, l2)
+		if !isSubset(want, got) || !isSubset(got, all) {
+			t.Fatalf("crash %d at %q: read %d records, between %d (cleaned) and %d (written) expected\n%v", i, c.step, len(got), len(want), len(all), head(got))
+		}
+		entries, _ := c.fs.ReadDir("/data/t-0")
+		for _, e := range entries {
+			if _, suffix, ok := parseSegmentName(e.Name); ok && suffix != logSuffix && suffix != indexSuffix && suffix != timeIndexSuffix && suffix != ".snapshot" {
+				t.Fatalf("crash %d at %q: leftover %s", i, c.step, e.Name)
+			}
+		}
+		if _, err := m2.Clean(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		sameRecords(t, readRecords(t, l2), want)
+		m2.Close()
+	}
+	// Both recoveries were exercised: discarding a cleaned segment not
+	// yet committed, and completing a committed swap.
+	if swaps == 0 || cleaned == 0 {
+		t.Fatalf("crash images with a .log.swap: %d, with a .log.cleaned: %d", swaps, cleaned)
+	}
+	t.Logf("%d crash images; %d with a committed swap, %d with an uncommitted cleaned segment", len(crashes), swaps, cleaned)
+}
+
+// isSubset reports whether every record of a (sorted by offset) is in b.
+func isSubset(a, b []clRec) bool {
+	in := map[int64]clRec{}
+	for _, r := range b {
+		in[r.offset] = r
+	}
+	for _, r := range a {
+		if got, ok := in[r.offset]; !ok || got != r {
+			return false
+		}
+	}
+	return true
+}
+
+// TestCleanerConsistentReads reads the log from its start over and over
+// while a writer appends and syncs and the cleaner runs passes: every
+// scan must see, for every key written before it began, that key's
+// latest record of that moment or a later one, and only records that were
+// written.
+func TestCleanerConsistentReads(t *testing.T) {
+	clock := &testClock{t: time.UnixMilli(1_700_000_000_000)}
+	fsys := vfs.NewMem()
+	m := newCleanerManager(t, fsys, clock, 1<<20)
+	defer m.Close()
+	cfg := compactCfg(1024)
+	l, model := cleanedLog(t, m, clock, cfg, 3)
+	var mu sync.Mutex // guards model and latest
+	latest := map[string]int64{}
+	for off, r := range model.recs {
+		latest[r.key] = max(latest[r.key], off)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	errs := make(chan error, 2)
+	wg.Add(2)
+	go func() { // writer
+		defer wg.Done()
+		rng := rand.New(rand.NewPCG(5, 5))
+		for step := 0; ctx.Err() == nil; step++ {
+			mu.Lock()
+			k := fmt.Sprintf("k%d", rng.IntN(12))
+			model.appendKeyed(t, l, record.CodecNone, clock.now().UnixMilli(), []string{k}, []string{fmt.Sprintf("w%d", step)})
+			latest[k] = l.EndOffset() - 1
+			mu.Unlock()
+			if err := l.Sync(); err != nil {
+				errs <- err
+				return
+			}
+		}
+	}()
+	go func() { // cleaner
+		defer wg.Done()
+		for ctx.Err() == nil {
+			if _, err := m.Clean(ctx); err != nil && ctx.Err() == nil {
+				errs <- err
+				return
+			}
+		}
+	}()
+	scans := 0
+	for deadline := time.Now().Add(time.Second); time.Now().Before(deadline) || scans < 20; scans++ {
+		mu.Lock()
+		start := maps.Clone(latest)
+		mu.Unlock()
+		got := readRecords(t, l)
+		seen := map[string]int64{}
+		for _, r := range got {
+			seen[r.key] = r.offset
+		}
+		mu.Lock()
+		for _, r := range got {
+			if w, ok := model.recs[r.offset]; !ok || w.key != r.key || w.value != r.value {
+				mu.Unlock()
+				t.Fatalf("scan %d read %+v, written %+v", scans, r, w)
+			}
+		}
+		mu.Unlock()
+		for k, off := range start {
+			if s, ok := seen[k]; !ok || s < off {
+				t.Fatalf("scan %d: key %s's latest record at %d when the scan began; the scan's last is at %d (%v)", scans, k, off, s, ok)
+			}
+		}
+	}
+	cancel()
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	st := m.CleanerStats()
+	if st.Passes < 5 || st.SegmentsCleaned == 0 {
+		t.Fatalf("the cleaner ran %+v during %d scans", st, scans)
+	}
+	t.Logf("%d scans, cleaner %+v", scans, st)
+}
+
+// TestCleanerKeepsProducerState cleans away every record of an idempotent
+// producer's batches and checks that its last batch stays (empty), so
+// that after a restart — with the producer state rebuilt from the log —
+// a retry of that batch is still recognised and the next sequence is
+// still the one expected.
+func TestCleanerKeepsProducerState(t *testing.T) {
+	clock := &testClock{t: time.UnixMilli(1_700_000_000_000)}
+	fsys := vfs.NewMem()
+	m := newCleanerManager(t, fsys, clock, 1<<20)
+	cfg := compactCfg(1 << 20)
+	l, err := m.GetOrCreate(testTP, [16]byte{1}, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	idem := func(seq int32, keys ...string) []byte {
+		b := record.NewBuilder(record.CodecNone)
+		b.ProducerID, b.ProducerEpoch, b.BaseSequence = 7, 0, seq
+		b.BaseTimestamp = clock.now().UnixMilli()
+		for i, k := range keys {
+			b.Append(int32(i), 0, []byte(k), []byte("p"))
+		}
+		out, err := b.Build(nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+	if _, err := l.Append(idem(0, "a", "b"), AppendOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	last, err := l.Append(idem(2, "c", "d"), AppendOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	model := &clModel{recs: map[int64]clRec{}}
+	model.appendKeyed(t, l, record.CodecNone, clock.now().UnixMilli(), []string{"a", "b", "c", "d"}, []string{"1", "2", "3", "4"})
+	if err := l.Roll(); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Sync(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.Clean(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	recs := readRecords(t, l)
+	if len(recs) != 4 || recs[0].offset != 4 {
+		t.Fatalf("after cleaning: %v", recs)
+	}
+	// The producer's first batch is gone, its last kept with no records.
+	res, err := l.Read(0, 1<<20, l.EndOffset(), true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, _ := res.Bytes()
+	res.Release()
+	hdr, err := record.ParseHeader(data)
+	if err != nil || hdr.BaseOffset != last.FirstOffset || hdr.NumRecords != 0 || hdr.ProducerID != 7 || hdr.BaseSequence != 2 {
+		t.Fatalf("first batch %+v (%v), want producer 7's last batch at %d, empty", hdr, err, last.FirstOffset)
+	}
+	if err := m.Close(); err != nil {
+		t.Fatal(err)
+	}
+	// Reopen from the log alone: no producer snapshot.
+	entries, _ := fsys.ReadDir("/data/t-0")
+	for _, e := range entries {
+		if _, suffix, ok := parseSegmentName(e.Name); ok && suffix == ".snapshot" {
+			if err := fsys.Remove("/data/t-0/" + e.Name); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	m = newCleanerManager(t, fsys, clock, 1<<20)
+	defer m.Close()
+	l, err = m.GetOrCreate(testTP, [16]byte{1}, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	retry, err := l.Append(idem(2, "c", "d"), AppendOptions{})
+	if err != nil || !retry.Duplicate || retry.FirstOffset != last.FirstOffset {
+		t.Fatalf("retry of the last batch: %+v %v, want a duplicate at %d", retry, err, last.FirstOffset)
+	}
+	if _, err := l.Append(idem(5, "e"), AppendOptions{}); err == nil {
+		t.Fatal("a sequence gap was accepted")
+	}
+	if res, err := l.Append(idem(4, "e"), AppendOptions{}); err != nil || res.Duplicate {
+		t.Fatalf("next sequence: %+v %v", res, err)
+	}
+}
+
+// TestPlanClean checks the choice of what a pass may clean.
+func TestPlanClean(t *testing.T) {
+	cfg := compactCfg(1 << 20)
+	segs := []segStat{
+		{base: 0, next: 100, size: 1000, maxTs: 1000, firstTs: 500},
+		{base: 100, next: 200, size: 1000, maxTs: 2000, firstTs: 1500},
+		{base: 200, next: 300, size: 2000, maxTs: 3000, firstTs: 2500},
+		{base: 300, next: 350, size: 500, maxTs: 3500, firstTs: 3100}, // active
+	}
+	for _, tc := range []struct {
+		name                        string
+		checkpoint, bound, rp       int64
+		edit                        func(*Config)
+		now                         int64
+		firstDirty, upper, clean, d int64
+		overdue                     bool
+	}{
+		{name: "no checkpoint", checkpoint: -1, bound: 350, rp: 300, now: 4000, firstDirty: 0, upper: 300, clean: 0, d: 4000},
+		{name: "checkpoint", checkpoint: 200, bound: 350, rp: 300, now: 4000, firstDirty: 200, upper: 300, clean: 2000, d: 2000},
+		{name: "checkpoint past the end", checkpoint: 900, bound: 350, rp: 300, now: 4000, firstDirty: 0, upper: 300, d: 4000},
+		{name: "high watermark", checkpoint: 100, bound: 150, rp: 300, now: 4000, firstDirty: 100, upper: 100, clean: 1000},
+		{name: "recovery point", checkpoint: -1, bound: 350, rp: 200, now: 4000, firstDirty: 0, upper: 200, d: 2000},
+		{name: "min lag", checkpoint: -1, bound: 350, rp: 300, now: 4000, edit: func(c *Config) { c.MinCompactionLag = 2500 * time.Millisecond },
+			firstDirty: 0, upper: 100, d: 1000},
+		{name: "max lag", checkpoint: 100, bound: 350, rp: 300, now: 4000, edit: func(c *Config) { c.MaxCompactionLag = 2 * time.Second },
+			firstDirty: 100, upper: 300, clean: 1000, d: 3000, overdue: true},
+		{name: "max lag not reached", checkpoint: 100, bound: 350, rp: 300, now: 4000, edit: func(c *Config) { c.MaxCompactionLag = 3 * time.Second },
+			firstDirty: 100, upper: 300, clean: 1000, d: 3000},
+	} {
+		c := cfg
+		if tc.edit != nil {
+			tc.edit(&c)
+		}
+		st := planClean(segs, 0, 350, tc.checkpoint, tc.bound, tc.rp, &c, tc.now)
+		if st.firstDirty != tc.firstDirty || st.upper != tc.upper || st.cleanBytes != tc.clean || st.dirtyBytes != tc.d || st.overdue != tc.overdue {
+			t.Errorf("%s: %+v", tc.name, st)
+		}
+		if tc.d > 0 && st.ratio != float64(tc.d)/float64(tc.d+tc.clean) {
+			t.Errorf("%s: ratio %v", tc.name, st.ratio)
+		}
+	}
+	st := planClean(segs, 0, 350, 200, 350, 300, &cfg, 4000)
+	if cfg.MinCleanableRatio = 0.5; st.eligible(cfg.MinCleanableRatio) {
+		t.Errorf("ratio %v is not above 0.5", st.ratio)
+	}
+	if cfg.MinCleanableRatio = 0.49; !st.eligible(cfg.MinCleanableRatio) {
+		t.Errorf("ratio %v is above 0.49", st.ratio)
+	}
+}
+
+// TestThrottler checks the rate bound with a fake clock.
+func TestThrottler(t *testing.T) {
+	now := time.Unix(0, 0)
+	var slept time.Duration
+	th := newThrottler(1000, func() time.Time { return now })
+	th.sleep = func(_ context.Context, d time.Duration) error { slept += d; return nil }
+	// 600 bytes in 300 ms is 2000 B/s: 300 ms more brings it to 1000.
+	now = now.Add(300 * time.Millisecond)
+	if err := th.wait(context.Background(), 600); err != nil {
+		t.Fatal(err)
+	}
+	if slept != 300*time.Millisecond {
+		t.Fatalf("slept %v, want 300ms", slept)
+	}
+	// Under the rate: no sleep.
+	slept = 0
+	now = now.Add(600 * time.Millisecond) // 300 ms after the end of the sleep
+	if err := th.wait(context.Background(), 200); err != nil || slept != 0 {
+		t.Fatalf("slept %v under the rate (%v)", slept, err)
+	}
+	// Unbounded: never sleeps.
+	th = newThrottler(math.Inf(1), nil)
+	th.sleep = func(context.Context, time.Duration) error { t.Fatal("slept without a bound"); return nil }
+	th.wait(context.Background(), 1<<40)
+}
+
+// TestCleanerAbortsOnTruncation truncates the log in the middle of a
+// pass: the pass is given up, its files removed, and the log is intact.
+func TestCleanerAbortsOnTruncation(t *testing.T) {
+	clock := &testClock{t: time.UnixMilli(1_700_000_000_000)}
+	fsys := vfs.NewMem()
+	m := newCleanerManager(t, fsys, clock, 1<<20)
+	defer m.Close()
+	cfg := compactCfg(1024)
+	l, model := cleanedLog(t, m, clock, cfg, 9)
+	cut := l.EndOffset() - 5
+	truncated := false
+	// Truncate while the cleaner reads: the throttle is the hook into
+	// the middle of a pass.
+	m.cleaner.throttle.rate = 1
+	m.cleaner.throttle.sleep = func(context.Context, time.Duration) error {
+		if !truncated {
+			truncated = true
+			if err := l.TruncateTo(cut); err != nil {
+				t.Error(err)
+			}
+		}
+		return nil
+	}
+	m.cleaner.throttle.periodStart = clock.now().Add(-time.Second)
+	if _, err := m.cleaner.cleanOne(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if st := m.CleanerStats(); !truncated || st.Aborted != 1 || st.Passes != 0 {
+		t.Fatalf("truncated %v, stats %+v", truncated, st)
+	}
+	for off := range model.recs {
+		if off >= cut {
+			delete(model.recs, off)
+		}
+	}
+	sameRecords(t, readRecords(t, l), model.expected(0, 0, 0))
+	entries, _ := fsys.ReadDir("/data/t-0")
+	for _, e := range entries {
+		if _, suffix, ok := parseSegmentName(e.Name); ok && (suffix == logSuffix+cleanedSuffix || suffix == logSuffix+swapSuffix) {
+			t.Fatalf("leftover %s", e.Name)
+		}
+	}
 }
