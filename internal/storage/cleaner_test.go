@@ -3,9 +3,9 @@ package storage
 import (
 	"context"
 	"fmt"
-	"math/rand/v2"
 	"maps"
 	"math"
+	"math/rand/v2"
 	"slices"
 	"sync"
 	"testing"
