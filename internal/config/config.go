@@ -88,6 +88,11 @@ type Broker struct {
 	RecoveryThreadsPerDataDir          int32         // num.recovery.threads.per.data.dir
 	CleanerEnable                      bool          // log.cleaner.enable
 	CleanerBackoff                     time.Duration // log.cleaner.backoff.ms
+	CleanerThreads                     int32         // log.cleaner.threads
+	CleanerDedupeBufferSize            int64         // log.cleaner.dedupe.buffer.size
+	CleanerIOBufferSize                int32         // log.cleaner.io.buffer.size
+	CleanerLoadFactor                  float64       // log.cleaner.io.buffer.load.factor
+	CleanerMaxIOBytesPerSecond         float64       // log.cleaner.io.max.bytes.per.second
 	// Log holds the topic defaults derived from the log.* keys.
 	Log LogDefaults
 
@@ -296,6 +301,11 @@ func (b *Broker) i64(key string) int64 {
 }
 
 func (b *Broker) i32(key string) int32 { return int32(b.i64(key)) }
+
+func (b *Broker) f64(key string) float64 {
+	f, _ := strconv.ParseFloat(b.settings[key].value, 64)
+	return f
+}
 
 func (b *Broker) boolean(key string) bool { return b.settings[key].value == "true" }
 
@@ -646,6 +656,11 @@ func (b *Broker) populate() {
 	b.RecoveryThreadsPerDataDir = b.i32("num.recovery.threads.per.data.dir")
 	b.CleanerEnable = b.boolean("log.cleaner.enable")
 	b.CleanerBackoff = b.dur("log.cleaner.backoff.ms")
+	b.CleanerThreads = b.i32("log.cleaner.threads")
+	b.CleanerDedupeBufferSize = b.i64("log.cleaner.dedupe.buffer.size")
+	b.CleanerIOBufferSize = b.i32("log.cleaner.io.buffer.size")
+	b.CleanerLoadFactor = b.f64("log.cleaner.io.buffer.load.factor")
+	b.CleanerMaxIOBytesPerSecond = b.f64("log.cleaner.io.max.bytes.per.second")
 	b.Log = logDefaults(b.TopicDefaults())
 
 	b.ReplicaLagTimeMax = b.dur("replica.lag.time.max.ms")

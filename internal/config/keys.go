@@ -255,7 +255,6 @@ const (
 	rejQuorumBootstrap  = "not supported yet: dynamic controller quorums (KIP-853); list the voters in controller.quorum.voters"
 	rejFollowerFetch    = "not supported yet: fetching from follower replicas (KIP-392)"
 	rejPerIPLimits      = "not supported yet: per-IP connection limits"
-	rejCleanerThrottle  = "not supported yet: log cleaner I/O throttling"
 )
 
 // Reasons of ignored keys.
@@ -273,7 +272,6 @@ const (
 	ignProtocolVersion  = "Sluice speaks one fixed set of protocol versions; KRaft clusters use the metadata.version feature instead"
 	ignRaftTuning       = "tuning of Kafka's KRaft implementation; Sluice's metadata quorum has no equivalent (its failure detection follows controller.quorum.election.timeout.ms)"
 	ignMetadataLog      = "segmenting and retention of Kafka's metadata log; Sluice's metadata log is compacted by snapshots instead"
-	ignCleanerTuning    = "buffer and thread sizing of Kafka's log cleaner; no equivalent in Sluice"
 	ignUnstable         = "advertises Kafka's unreleased API or feature versions; Sluice advertises what it implements"
 	ignNewCoordinator   = "chooses between Kafka's two group coordinator implementations; Sluice has one"
 	ignTelemetry        = "client telemetry (KIP-714) is not collected"
@@ -391,16 +389,16 @@ var registry = []Entry{
 	{Name: "local.retention.bytes", Scope: ScopeTopic, Kind: Rejected, Type: TypeLong, Default: "-2", Reason: rejTiered},
 	{Name: "local.retention.ms", Scope: ScopeTopic, Kind: Rejected, Type: TypeLong, Default: "-2", Reason: rejTiered},
 	{Name: "log.cleaner.backoff.ms", Scope: ScopeBroker, Kind: Implemented, Type: TypeLong, Default: "15000", Validate: atLeast(0)},
-	{Name: "log.cleaner.dedupe.buffer.size", Scope: ScopeBroker, Kind: Ignored, Type: TypeLong, Default: "134217728", Reason: ignCleanerTuning},
+	{Name: "log.cleaner.dedupe.buffer.size", Scope: ScopeBroker, Kind: Implemented, Type: TypeLong, Default: "134217728", Validate: atLeast(0)},
 	{Name: "log.cleaner.delete.retention.ms", Scope: ScopeBroker, Kind: Implemented, Type: TypeLong, Default: "86400000", Validate: atLeast(0)},
 	{Name: "log.cleaner.enable", Scope: ScopeBroker, Kind: Implemented, Type: TypeBoolean, Default: "true"},
-	{Name: "log.cleaner.io.buffer.load.factor", Scope: ScopeBroker, Kind: Ignored, Type: TypeDouble, Default: "0.9", Reason: ignCleanerTuning},
-	{Name: "log.cleaner.io.buffer.size", Scope: ScopeBroker, Kind: Ignored, Type: TypeInt, Default: "524288", Reason: ignCleanerTuning},
-	{Name: "log.cleaner.io.max.bytes.per.second", Scope: ScopeBroker, Kind: Rejected, Type: TypeDouble, Default: "1.7976931348623157e+308", Reason: rejCleanerThrottle},
+	{Name: "log.cleaner.io.buffer.load.factor", Scope: ScopeBroker, Kind: Implemented, Type: TypeDouble, Default: "0.9", Validate: between(0, 1)},
+	{Name: "log.cleaner.io.buffer.size", Scope: ScopeBroker, Kind: Implemented, Type: TypeInt, Default: "524288", Validate: atLeast(0)},
+	{Name: "log.cleaner.io.max.bytes.per.second", Scope: ScopeBroker, Kind: Implemented, Type: TypeDouble, Default: "1.7976931348623157e+308"},
 	{Name: "log.cleaner.max.compaction.lag.ms", Scope: ScopeBroker, Kind: Implemented, Type: TypeLong, Default: "9223372036854775807", Validate: atLeast(1)},
 	{Name: "log.cleaner.min.cleanable.ratio", Scope: ScopeBroker, Kind: Implemented, Type: TypeDouble, Default: "0.5", Validate: between(0, 1)},
 	{Name: "log.cleaner.min.compaction.lag.ms", Scope: ScopeBroker, Kind: Implemented, Type: TypeLong, Default: "0", Validate: atLeast(0)},
-	{Name: "log.cleaner.threads", Scope: ScopeBroker, Kind: Ignored, Type: TypeInt, Default: "1", Reason: ignCleanerTuning},
+	{Name: "log.cleaner.threads", Scope: ScopeBroker, Kind: Implemented, Type: TypeInt, Default: "1", Validate: atLeast(0)},
 	{Name: "log.cleanup.policy", Scope: ScopeBroker, Kind: Implemented, Type: TypeList, Default: "delete", Validate: validCleanupPolicy},
 	{Name: "log.dir", Scope: ScopeBroker, Kind: Implemented, Type: TypeString, Default: "/tmp/kafka-logs", Validate: nonEmpty, SluiceDefault: "./sluice-data", SluiceReason: "data under the working directory rather than /tmp, which many systems clear on reboot"},
 	{Name: "log.dir.failure.timeout.ms", Scope: ScopeBroker, Kind: Ignored, Type: TypeLong, Default: "30000", Reason: ignLogDirFailure},

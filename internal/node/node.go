@@ -90,7 +90,16 @@ func StartOn(cfg *config.Broker, logger *slog.Logger, fsys vfs.FS) (*Node, error
 		CheckpointInterval:        cfg.FlushOffsetCheckpointInterval,
 		ProducerIDExpiration:      cfg.ProducerIDExpiration,
 		ProducerIDExpirationCheck: cfg.ProducerIDExpirationCheckInterval,
-		Logger:                    logger,
+		Cleaner: storage.CleanerOptions{
+			Disabled:            !cfg.CleanerEnable || cfg.CleanerThreads == 0,
+			Threads:             int(cfg.CleanerThreads),
+			DedupeBufferSize:    cfg.CleanerDedupeBufferSize,
+			LoadFactor:          cfg.CleanerLoadFactor,
+			IOBufferSize:        int(cfg.CleanerIOBufferSize),
+			MaxIOBytesPerSecond: cfg.CleanerMaxIOBytesPerSecond,
+			Backoff:             max(cfg.CleanerBackoff, time.Millisecond),
+		},
+		Logger: logger,
 	})
 	if err != nil {
 		return nil, err

@@ -135,7 +135,9 @@ func (m *offsetMap) get(key []byte) (int64, bool) {
 
 // reset empties the map for the next pass, keeping its table.
 func (m *offsetMap) reset() {
-	clear(m.slots)
+	if m.entries > 0 {
+		clear(m.slots) // an unused table is zero already: its pages stay untouched
+	}
 	m.entries, m.latest = 0, -1
 }
 
