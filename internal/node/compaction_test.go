@@ -185,3 +185,47 @@ func TestConsumerOffsetsCompacted(t *testing.T) {
 	}
 	t.Logf("__consumer_offsets: %d records written; cleaner %+v", written, stats)
 }
+
+// TestCleanupPolicyBecomesCompact turns a delete topic into a compacted
+// one with IncrementalAlterConfigs: the cleaner takes it from then on.
+func TestCleanupPolicyBecomesCompact(t *testing.T) {
+	n := startNodeWith(t, t.TempDir(), nil, "log.cleaner.backoff.ms=20")
+	defer n.Shutdown(context.Background())
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	if err := n.CreateTopic(ctx, "becomes", 1, map[string]string{"segment.bytes": "4096"}); err != nil {
+		t.Fatal(err)
+	}
+	cl, err := kgo.NewClient(kgo.SeedBrokers(n.Addr().String()), kgo.DefaultProduceTopic("becomes"), kgo.ProducerLinger(0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	for i := range 300 {
+		if err := cl.ProduceSync(ctx, &kgo.Record{Key: []byte(fmt.Sprint(i % 3)), Value: []byte(fmt.Sprint(i))}).FirstErr(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tp := storage.TopicPartition{Topic: "becomes", Partition: 0}
+	time.Sleep(100 * time.Millisecond) // several backoffs: a delete topic is not cleaned
+	if _, ok := n.logs.CleanerCheckpoint(tp); ok {
+		t.Fatal("the cleaner took a topic with cleanup.policy=delete")
+	}
+	req := kmsg.NewPtrIncrementalAlterConfigsRequest()
+	res := kmsg.NewIncrementalAlterConfigsRequestResource()
+	res.ResourceType, res.ResourceName = kmsg.ConfigResourceTypeTopic, "becomes"
+	for k, v := range map[string]string{"cleanup.policy": "compact", "min.cleanable.dirty.ratio": "0.01"} {
+		c := kmsg.NewIncrementalAlterConfigsRequestResourceConfig()
+		c.Name, c.Value = k, kmsg.StringPtr(v)
+		res.Configs = append(res.Configs, c)
+	}
+	req.Resources = append(req.Resources, res)
+	resp, err := req.RequestWith(ctx, cl)
+	if err != nil || resp.Resources[0].ErrorCode != 0 {
+		t.Fatalf("alter configs: %v %+v", err, resp)
+	}
+	waitFor(t, 20*time.Second, "the cleaner", func() bool {
+		cp, ok := n.logs.CleanerCheckpoint(tp)
+		return ok && cp > 200
+	})
+}

@@ -30,7 +30,11 @@ import (
 //
 // An offsetMap is not safe for concurrent use.
 type offsetMap struct {
+	// table is the whole allocation; slots is the part in use this pass
+	// (see resetFor).
+	table      []offsetSlot
 	slots      []offsetSlot
+	loadFactor float64
 	maxEntries int // entries allowed: slots × load factor, at most len(slots)-1
 	entries    int
 	latest     int64
@@ -63,9 +67,8 @@ func newOffsetMap(budgetBytes int, loadFactor float64) *offsetMap {
 		loadFactor = defaultCleanerLoadFactor
 	}
 	n := max(budgetBytes, 0) / offsetSlotSize
-	m := &offsetMap{slots: make([]offsetSlot, n), latest: -1}
-	m.maxEntries = min(int(float64(n)*loadFactor), n-1)
-	m.maxEntries = max(m.maxEntries, 0)
+	m := &offsetMap{table: make([]offsetSlot, n), loadFactor: loadFactor, latest: -1}
+	m.use(n)
 	return m
 }
 
@@ -139,6 +142,28 @@ func (m *offsetMap) reset() {
 		clear(m.slots) // an unused table is zero already: its pages stay untouched
 	}
 	m.entries, m.latest = 0, -1
+}
+
+// resetFor empties the map and sizes the part of the table in use for at
+// most maxKeys keys (a bound the pass knows: the number of offsets it may
+// index), so that a pass over few keys probes a small, cache-friendly
+// table rather than the whole budget, and touches no more of its pages.
+// A maxKeys of zero or less, or beyond the table, uses all of it.
+func (m *offsetMap) resetFor(maxKeys int64) {
+	m.reset()
+	n := len(m.table)
+	if maxKeys > 0 {
+		if want := int64(float64(maxKeys)/m.loadFactor) + 2; want < int64(n) {
+			n = int(want)
+		}
+	}
+	m.use(n)
+}
+
+// use makes the first n slots of the table the map.
+func (m *offsetMap) use(n int) {
+	m.slots = m.table[:n]
+	m.maxEntries = max(min(int(float64(n)*m.loadFactor), n-1), 0)
 }
 
 // len is the number of keys in the map.

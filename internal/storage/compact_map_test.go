@@ -288,3 +288,37 @@ func BenchmarkOffsetMap(b *testing.B) {
 		}
 	})
 }
+
+// TestOffsetMapResetFor checks that a pass bounded to few keys uses a
+// small part of the table, and that an unbounded one uses all of it.
+func TestOffsetMapResetFor(t *testing.T) {
+	m := newOffsetMap(1000*offsetSlotSize, 0.5)
+	full := m.capacity()
+	m.resetFor(10)
+	if c := m.capacity(); c < 10 || len(m.slots) > 30 {
+		t.Fatalf("capacity %d over %d slots for 10 keys", c, len(m.slots))
+	}
+	for i := range 10 {
+		if !m.put(omKey(i), int64(i)) {
+			t.Fatalf("key %d refused", i)
+		}
+	}
+	for i := range 10 {
+		if off, ok := m.get(omKey(i)); !ok || off != int64(i) {
+			t.Fatalf("key %d: %d %v", i, off, ok)
+		}
+	}
+	m.resetFor(0)
+	if m.capacity() != full || m.len() != 0 {
+		t.Fatalf("capacity %d (want %d), %d keys", m.capacity(), full, m.len())
+	}
+	for _, s := range m.table {
+		if s != (offsetSlot{}) {
+			t.Fatal("a reset left a slot set")
+		}
+	}
+	m.resetFor(1 << 40)
+	if m.capacity() != full {
+		t.Fatalf("capacity %d beyond the table", m.capacity())
+	}
+}

@@ -194,7 +194,7 @@ func (l *Log) clean(ctx context.Context, w *cleanWork, st cleanState, now time.T
 // holding [from, upper), stopping early when the map is full. It returns
 // the first offset not indexed.
 func (l *Log) indexKeys(ctx context.Context, w *cleanWork, segs []*segment, from, upper int64, cfg *Config) (int64, error) {
-	w.m.reset()
+	w.m.resetFor(upper - from)
 	opts := record.Options{MaxDecompressedBytes: maxDecompressed(cfg)}
 	var recs record.Records
 	defer recs.Close()
