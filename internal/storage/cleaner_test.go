@@ -684,3 +684,38 @@ func TestCleanerAbortsOnTruncation(t *testing.T) {
 		}
 	}
 }
+
+// TestCleanerSwapDoesNotHoldUpSyncs appends and syncs from inside every
+// step of a swap (the hook runs in the cleaner's goroutine, so a lock the
+// swap held across its directory syncs would deadlock here).
+func TestCleanerSwapDoesNotHoldUpSyncs(t *testing.T) {
+	clock := &testClock{t: time.UnixMilli(1_700_000_000_000)}
+	m := newCleanerManager(t, vfs.NewMem(), clock, 1<<20)
+	defer m.Close()
+	l, model := cleanedLog(t, m, clock, compactCfg(1024), 4)
+	w := m.cleaner.work()
+	steps := 0
+	w.hook = func(step string) {
+		steps++
+		model.appendKeyed(t, l, record.CodecNone, clock.now().UnixMilli(), []string{"during"}, []string{step})
+		done := make(chan error, 1)
+		go func() { done <- l.WaitDurable(context.Background(), l.EndOffset()) }()
+		if err := l.Sync(); err != nil {
+			t.Fatal(err)
+		}
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+	}
+	m.cleaner.works <- w
+	if _, err := m.cleaner.cleanOne(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if steps < 8 {
+		t.Fatalf("%d swap steps", steps)
+	}
+	got := readRecords(t, l)
+	if last := got[len(got)-1]; last.key != "during" || last.value != "done" {
+		t.Fatalf("last record %+v", last)
+	}
+}

@@ -61,9 +61,13 @@ type Log struct {
 	cfg     atomic.Pointer[Config]
 
 	// mu serializes writers. syncMu serializes syncs and operations that
-	// close or remove segment files; order: syncMu before mu.
-	mu     sync.Mutex
-	syncMu sync.Mutex
+	// close or remove segment files. structMu serializes the operations
+	// that replace segments other than the active one (truncation,
+	// deletion, a cleaned segment's swap, closing), so that a swap's
+	// directory syncs hold up no sync. Order: structMu, syncMu, mu.
+	structMu sync.Mutex
+	mu       sync.Mutex
+	syncMu   sync.Mutex
 
 	segs          atomic.Pointer[[]*segment]
 	endOffset     atomic.Int64

@@ -13,6 +13,8 @@ import (
 // start drops to offset if it was above (the end never goes below it). Truncating below the first segment empties the log and starts it
 // at offset. The cut is durable once the next Sync returns.
 func (l *Log) TruncateTo(offset int64) error {
+	l.structMu.Lock()
+	defer l.structMu.Unlock()
 	l.syncMu.Lock()
 	defer l.syncMu.Unlock()
 	l.mu.Lock()
@@ -222,6 +224,8 @@ func (l *Log) EnforceRetention(upTo int64) (int, error) {
 // minStart if larger). Files are renamed to .deleted and removed after
 // file.delete.delay.ms by ReapDeleted.
 func (l *Log) deleteSegments(pred func(*segment, int64) bool, minStart int64) (int, error) {
+	l.structMu.Lock()
+	defer l.structMu.Unlock()
 	l.syncMu.Lock()
 	defer l.syncMu.Unlock()
 	l.mu.Lock()
@@ -327,6 +331,8 @@ func (l *Log) Close() error {
 	if l.closed.Swap(true) {
 		return nil
 	}
+	l.structMu.Lock()
+	defer l.structMu.Unlock()
 	err := l.Sync()
 	l.syncMu.Lock()
 	defer l.syncMu.Unlock()

@@ -26,11 +26,12 @@ import (
 //
 // The swap is given up (errCleanAborted, cleaned discarded) if the log
 // changed since the pass began (gen) — a truncation, retention, another
-// swap — or closed. It returns the log's new generation. Appends go on
-// meanwhile: only the sync lock is held across the directory syncs.
+// swap — or closed. It returns the log's new generation. Appends, reads
+// and syncs go on meanwhile: the lock held across the directory syncs is
+// structMu, which only truncation, deletion and closing take.
 func (l *Log) swapCleaned(w *cleanWork, cleaned *segment, group []*segment, gen int64, discard func()) (int64, error) {
-	l.syncMu.Lock()
-	defer l.syncMu.Unlock()
+	l.structMu.Lock()
+	defer l.structMu.Unlock()
 	l.mu.Lock()
 	ok := !l.closed.Load() && l.Err() == nil && l.gen.Load() == gen && holdsRun(l.segments(), group)
 	l.mu.Unlock()
