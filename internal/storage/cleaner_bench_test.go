@@ -16,7 +16,7 @@ import (
 // TestCleanerThroughput measures the cleaner on a large log on disk: by
 // default 1 GiB of 1 KiB records in batches of 100, keys drawn at random
 // from a tenth as many keys as records (so about 10% of the records are
-// their key's latest), 128 MiB segments, a 128 MiB dedupe buffer. It is
+// their key's latest), incompressible values, 128 MiB segments, a 128 MiB dedupe buffer. It is
 // skipped unless SLUICE_CLEANER_BENCH is set; SLUICE_CLEANER_BENCH_MB
 // changes the size and SLUICE_CLEANER_BENCH_CODEC the codec (none, lz4,
 // zstd, snappy, gzip). Run with:
@@ -64,9 +64,11 @@ func TestCleanerThroughput(t *testing.T) {
 		t.Fatal(err)
 	}
 	rng := rand.New(rand.NewPCG(1, 2))
-	value := make([]byte, valueSize)
-	for i := range value {
-		value[i] = byte('a' + rng.IntN(26))
+	// Values are random windows of a random pool: incompressible, so a
+	// compressed log is as large as an uncompressed one.
+	pool := make([]byte, 1<<20)
+	for i := range pool {
+		pool[i] = byte(rng.Uint32())
 	}
 	b := record.NewBuilder(codec)
 	var buf []byte
@@ -78,7 +80,8 @@ func TestCleanerThroughput(t *testing.T) {
 		for i := range perBatch {
 			k := rng.IntN(keys)
 			live[k] = true
-			b.Append(int32(i), 0, fmt.Appendf(nil, "key-%08d", k), value)
+			at := rng.IntN(len(pool) - valueSize)
+			b.Append(int32(i), 0, fmt.Appendf(nil, "key-%08d", k), pool[at:at+valueSize])
 		}
 		if buf, err = b.Build(buf[:0]); err != nil {
 			t.Fatal(err)

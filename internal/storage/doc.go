@@ -11,6 +11,7 @@
 //	  recovery-point-offset-checkpoint   "0\n<n>\n<topic> <partition> <offset>\n…"
 //	  log-start-offset-checkpoint
 //	  replication-offset-checkpoint      high watermarks, written by the replica layer
+//	  cleaner-offset-checkpoint          how far compaction got in each compacted log
 //	  <topic>-<partition>/
 //	    partition.metadata               "version: 0\ntopic_id: <uuid>\n"
 //	    leader-epoch-checkpoint          "0\n<n>\n<epoch> <start offset>\n…"
@@ -70,6 +71,25 @@
 // exceeds the byte limit (KIP-74), stopping before the high watermark —
 // so the server can send it with sendfile. Lookups use the sparse offset
 // index and a short scan of batch headers.
+//
+// # Compaction
+//
+// The Manager's cleaner threads (cleaner.go) take, one log at a time, the
+// compacted log with the highest dirty ratio over min.cleanable.dirty.ratio
+// (or one past max.compaction.lag.ms). planClean, a pure function, decides
+// what a pass may touch: whole segments below the active one, the high
+// watermark, the recovery point and min.compaction.lag.ms. A pass
+// (log_clean.go) indexes each key's latest offset in an offsetMap
+// (compact_map.go) from the checkpointed first dirty offset until the map
+// is full or the range ends, then rewrites every segment below that point
+// with compactBatches (compact_batch.go), in groups that each become one
+// segment. swapCleaned (log_swap.go) replaces a group crash-safely: the
+// cleaned files go from .cleaned to .swap names (the commit point, once the
+// directory is synced), the old files to .deleted, the .swap files to their
+// names; on open, completeSwaps finishes a committed swap and loadSegments
+// drops an uncommitted one. A pass reads segments through their shared
+// read handles, so appends and fetches go on; it gives up if the log was
+// truncated, had segments deleted or closed meanwhile (Log.gen).
 //
 // # Files held open
 //
