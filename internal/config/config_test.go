@@ -762,3 +762,20 @@ func byRowName(rows []Row, name string) Row {
 	}
 	return Row{}
 }
+
+// TestCleanerDedupeBufferPerThread: Kafka's cleaner needs 1 MiB of dedupe
+// buffer per thread.
+func TestCleanerDedupeBufferPerThread(t *testing.T) {
+	errs := loadErrors(t, map[string]string{"log.cleaner.dedupe.buffer.size": "3000000", "log.cleaner.threads": "3"}, nil, ProfileSingleNode)
+	if len(errs) != 1 || errs[0].Key != "log.cleaner.dedupe.buffer.size" {
+		t.Fatalf("errors %v", errs)
+	}
+	b := mustLoad(t, map[string]string{"log.cleaner.dedupe.buffer.size": "3000000", "log.cleaner.threads": "3", "log.cleaner.enable": "false"}, nil, ProfileSingleNode)
+	if b.CleanerEnable || b.CleanerThreads != 3 || b.CleanerDedupeBufferSize != 3000000 {
+		t.Fatalf("%+v", b)
+	}
+	b = mustLoad(t, map[string]string{"log.cleaner.threads": "2", "log.cleaner.io.max.bytes.per.second": "1e6", "log.cleaner.io.buffer.load.factor": "0.5"}, nil, ProfileSingleNode)
+	if b.CleanerThreads != 2 || b.CleanerMaxIOBytesPerSecond != 1e6 || b.CleanerLoadFactor != 0.5 || b.CleanerDedupeBufferSize != 128<<20 || b.CleanerIOBufferSize != 512<<10 {
+		t.Fatalf("cleaner settings %+v", b)
+	}
+}

@@ -174,11 +174,21 @@ func (c *cleaner) pick(now time.Time) (*Log, cleanState) {
 	var best *Log
 	var bestSt cleanState
 	for _, l := range c.m.Logs() {
-		cfg := l.cfg.Load()
-		if !cfg.Compact || c.inProgress[l] || c.uncleanable[l.tp] || l.Err() != nil || l.closed.Load() {
+		if c.inProgress[l] {
 			continue
 		}
 		cp, ok := c.checkpoints[l.tp]
+		if to := l.truncatedTo.Swap(math.MaxInt64); ok && to < cp {
+			// Kafka's maybeTruncateCheckpoint. The file catches up at
+			// the next write; until then a restart reopens the log,
+			// which notes its end as a truncation again.
+			cp = to
+			c.checkpoints[l.tp] = to
+		}
+		cfg := l.cfg.Load()
+		if !cfg.Compact || c.uncleanable[l.tp] || l.Err() != nil || l.closed.Load() {
+			continue
+		}
 		if !ok {
 			cp = -1
 		}
@@ -233,7 +243,12 @@ func (c *cleaner) cleanOne(ctx context.Context) (bool, error) {
 	}
 	c.passes.Add(1)
 	c.mu.Lock()
-	c.checkpoints[l.tp] = res.end
+	// A log deleted (or reopened) meanwhile keeps no checkpoint: a new
+	// partition of that name must start from its beginning.
+	current := c.m.Log(l.tp) == l && !l.closed.Load()
+	if current {
+		c.checkpoints[l.tp] = res.end
+	}
 	c.mu.Unlock()
 	if err := c.writeCheckpoint(); err != nil {
 		c.logger.Error("writing the cleaner checkpoint failed", "err", err)
@@ -260,12 +275,19 @@ func (c *cleaner) writeCheckpoint() error {
 	return WriteOffsetCheckpoint(c.m.fs, c.m.fs.PathJoin(c.m.dir, CleanerOffsetCheckpointFile), cp)
 }
 
-// forget drops a deleted partition's state.
+// forget drops a deleted partition's state, on disk too, so that a
+// partition created again under its name starts with no checkpoint.
 func (c *cleaner) forget(tp TopicPartition) {
 	c.mu.Lock()
+	_, had := c.checkpoints[tp]
 	delete(c.checkpoints, tp)
 	delete(c.uncleanable, tp)
 	c.mu.Unlock()
+	if had {
+		if err := c.writeCheckpoint(); err != nil {
+			c.logger.Error("writing the cleaner checkpoint failed", "err", err)
+		}
+	}
 }
 
 func (c *cleaner) stats() CleanerStats {

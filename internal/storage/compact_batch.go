@@ -39,6 +39,9 @@ type compactStats struct {
 	// record and went because the delete horizon passed: keys deleted for
 	// good. Tombstones superseded by a later record are not counted.
 	tombstonesRemoved int64
+	// nullKeysRemoved counts records without a key, which a compacted
+	// log never keeps (written before the topic became compacted).
+	nullKeysRemoved int64
 
 	bytesRead    int64
 	bytesWritten int64
@@ -54,6 +57,7 @@ func (s *compactStats) add(o compactStats) {
 	s.recordsRead += o.recordsRead
 	s.recordsKept += o.recordsKept
 	s.tombstonesRemoved += o.tombstonesRemoved
+	s.nullKeysRemoved += o.nullKeysRemoved
 	s.bytesRead += o.bytesRead
 	s.bytesWritten += o.bytesWritten
 }
@@ -69,10 +73,10 @@ const (
 // compactBatches appends to dst the cleaned form of the batches in src
 // (whole v2 batches, back to back, as stored in a segment).
 //
-// A record survives if its offset is above m.latestOffset() (not indexed
-// by this pass), or it has a null key (which a compacted topic never
-// accepts; such a record is kept), or the map has no later offset for its
-// key — its own offset, or no entry at all, which happens for keys last
+// A record without a key goes (a compacted topic accepts none; such
+// records were written before the topic became compacted). Any other
+// record survives if its offset is above m.latestOffset() (not indexed by
+// this pass), or the map has no later offset for its key — its own offset, or no entry at all, which happens for keys last
 // written below where this pass started indexing. A surviving tombstone
 // (null value) still goes if its batch's max timestamp is below
 // deleteHorizonMs. These are the rules of Kafka's cleaner.
@@ -221,7 +225,11 @@ func (c *compactor) batch(dst, b []byte) ([]byte, error) {
 
 // keep decides on one record of a data batch whose max timestamp is maxTs.
 func (c *compactor) keep(offset int64, r *record.Record, maxTs int64) bool {
-	if offset > c.latest || r.Key == nil {
+	if r.Key == nil {
+		c.st.nullKeysRemoved++
+		return false
+	}
+	if offset > c.latest {
 		return true
 	}
 	if latest, ok := c.m.get(r.Key); ok && offset < latest {

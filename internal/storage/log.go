@@ -83,6 +83,11 @@ type Log struct {
 	// change: truncation, deletion, a cleaned segment swapped in. A
 	// cleaning pass swaps its result in only if gen is what it started with.
 	gen atomic.Int64
+	// truncatedTo is the lowest offset a truncation cut the log to since
+	// the cleaner last looked (math.MaxInt64 for none): the cleaner's
+	// checkpoint must not stay above it, or data appended there would
+	// never be indexed.
+	truncatedTo atomic.Int64
 
 	// Guarded by mu.
 	dirDirty          bool  // a segment file was created or removed since the last SyncDir
@@ -96,6 +101,16 @@ type Log struct {
 
 	duplicates atomic.Uint64  // retried batches recognised
 	dupCounter *atomic.Uint64 // the manager's total, or nil
+}
+
+// noteTruncation lowers truncatedTo to offset.
+func (l *Log) noteTruncation(offset int64) {
+	for {
+		cur := l.truncatedTo.Load()
+		if offset >= cur || l.truncatedTo.CompareAndSwap(cur, offset) {
+			return
+		}
+	}
 }
 
 // TopicPartition returns the partition this log holds.

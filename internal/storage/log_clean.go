@@ -161,9 +161,17 @@ func (l *Log) clean(ctx context.Context, w *cleanWork, st cleanState, now time.T
 	if st.upper <= st.firstDirty {
 		return res, nil
 	}
+	// An error while the log changed under the pass (a truncation cuts
+	// a segment being read) is the change's doing: give up the pass.
+	changed := func(err error) error {
+		if err != nil && l.gen.Load() != gen {
+			return fmt.Errorf("%w: %w", errCleanAborted, err)
+		}
+		return err
+	}
 	end, err := l.indexKeys(ctx, w, segs, st.firstDirty, st.upper, cfg)
 	if err != nil {
-		return res, err
+		return res, changed(err)
 	}
 	d := &compactDecision{
 		m:                    w.m,
@@ -182,7 +190,7 @@ func (l *Log) clean(ctx context.Context, w *cleanWork, st cleanState, now time.T
 	}
 	for _, group := range groupSegments(below, cfg) {
 		if gen, err = l.cleanGroup(ctx, w, group, d, cfg, gen, &res.stats); err != nil {
-			return res, err
+			return res, changed(err)
 		}
 		res.segments += len(group)
 	}
@@ -214,6 +222,12 @@ func (l *Log) indexKeys(ctx context.Context, w *cleanWork, segs []*segment, from
 				h := it.Header()
 				if h.LastOffset() < from || h.Attributes.IsControl() || h.Attributes.IsTransactional() {
 					continue
+				}
+				// Checked here, before any segment is rewritten: a corrupt
+				// key indexed at a later offset would remove a good
+				// record's only copy.
+				if err := record.CheckCRC(b); err != nil {
+					return err
 				}
 				if err := recs.Reset(b, opts); err != nil {
 					return err

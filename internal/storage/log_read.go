@@ -65,13 +65,24 @@ func (l *Log) Read(offset int64, maxBytes int, maxOffset int64, minOneBatch bool
 		return ReadResult{}, nil
 	}
 	// A segment the cleaner replaced while this read looked at the old
-	// list is read again from the new one.
-	for attempt := 0; ; attempt++ {
+	// list is read again from the new one. Each retry follows another
+	// swap, and swaps are few, so the loop ends.
+	for {
 		res, err := l.readFrom(offset, maxBytes, maxOffset, minOneBatch)
-		if !errors.Is(err, errSegmentReplaced) || attempt == 8 {
+		if !errors.Is(err, errSegmentReplaced) {
 			return res, err
 		}
 	}
+}
+
+// acquireForRead is segment.acquire for readers: a segment the cleaner
+// replaced is errSegmentReplaced, so the caller retries with the new list.
+func (l *Log) acquireForRead(s *segment) (vfs.File, func(), error) {
+	f, release, err := s.acquire(l.now().UnixNano())
+	if err == errSegmentDeleted && s.replaced.Load() {
+		return nil, nil, errSegmentReplaced
+	}
+	return f, release, err
 }
 
 // errSegmentReplaced: a read found a segment the cleaner had replaced.
@@ -99,12 +110,9 @@ func (l *Log) readFrom(offset int64, maxBytes int, maxOffset int64, minOneBatch 
 // readSegment reads from one segment; found is false when the segment has
 // no batch at or after offset (the read continues in the next one).
 func (l *Log) readSegment(s *segment, offset int64, maxBytes int, maxOffset int64, minOneBatch bool) (ReadResult, bool, error) {
-	f, release, err := s.acquire(l.now().UnixNano())
+	f, release, err := l.acquireForRead(s)
 	if err != nil {
 		if err == errSegmentDeleted {
-			if s.replaced.Load() {
-				return ReadResult{}, false, errSegmentReplaced
-			}
 			return ReadResult{}, false, fmt.Errorf("%w: segment %d was deleted", ErrOffsetOutOfRange, s.base)
 		}
 		return ReadResult{}, false, err
@@ -157,6 +165,15 @@ type TimestampOffset struct {
 // OffsetForTimestamp returns the first record whose timestamp is at least
 // ts, or false if every record is older (ListOffsets by timestamp).
 func (l *Log) OffsetForTimestamp(ts int64) (TimestampOffset, bool, error) {
+	for {
+		res, ok, err := l.offsetForTimestamp(ts)
+		if !errors.Is(err, errSegmentReplaced) {
+			return res, ok, err
+		}
+	}
+}
+
+func (l *Log) offsetForTimestamp(ts int64) (TimestampOffset, bool, error) {
 	start := l.startOffset.Load()
 	for _, s := range l.segments() {
 		if s.maxTimestamp.Load() < ts || s.nextOffset.Load() <= start {
@@ -175,7 +192,7 @@ func (l *Log) OffsetForTimestamp(ts int64) (TimestampOffset, bool, error) {
 // scanForTimestamp reads batches of s from pos and returns the first
 // record at or after minOffset whose timestamp is at least ts.
 func (l *Log) scanForTimestamp(s *segment, pos int64, ts, minOffset int64) (TimestampOffset, bool, error) {
-	f, release, err := s.acquire(l.now().UnixNano())
+	f, release, err := l.acquireForRead(s)
 	if err != nil {
 		return TimestampOffset{}, false, err
 	}
@@ -235,6 +252,15 @@ func (l *Log) scanForTimestamp(s *segment, pos int64, ts, minOffset int64) (Time
 // from their largest timestamp; the one holding the log start is read, as
 // records below the start do not count.
 func (l *Log) MaxTimestamp() (TimestampOffset, bool, error) {
+	for {
+		res, ok, err := l.maxTimestamp()
+		if !errors.Is(err, errSegmentReplaced) {
+			return res, ok, err
+		}
+	}
+}
+
+func (l *Log) maxTimestamp() (TimestampOffset, bool, error) {
 	start := l.startOffset.Load()
 	best := int64(-1)
 	for _, s := range l.segments() {
@@ -253,13 +279,13 @@ func (l *Log) MaxTimestamp() (TimestampOffset, bool, error) {
 	if best < 0 {
 		return TimestampOffset{}, false, nil
 	}
-	return l.OffsetForTimestamp(best)
+	return l.offsetForTimestamp(best)
 }
 
 // maxTimestampFrom returns the largest record timestamp in s at or after
 // offset, -1 if none.
 func (l *Log) maxTimestampFrom(s *segment, offset int64) (int64, error) {
-	f, release, err := s.acquire(l.now().UnixNano())
+	f, release, err := l.acquireForRead(s)
 	if err != nil {
 		return -1, err
 	}

@@ -128,6 +128,8 @@ func Open(o OpenOptions) (*Log, error) {
 		return nil, err
 	}
 	l.durable.Store(l.endOffset.Load())
+	// Recovery may have cut a tail the cleaner's checkpoint lies in.
+	l.truncatedTo.Store(l.endOffset.Load())
 	return l, nil
 }
 

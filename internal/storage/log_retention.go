@@ -26,6 +26,7 @@ func (l *Log) TruncateTo(offset int64) error {
 		return nil
 	}
 	l.gen.Add(1)
+	l.noteTruncation(offset)
 	segs := l.segments()
 	if offset < segs[0].base {
 		return l.truncateFullyLocked(offset)

@@ -62,14 +62,11 @@ func (l *Log) swapCleaned(w *cleanWork, cleaned *segment, group []*segment, gen 
 	next = append(append(append(next, segs[:i]...), cleaned), segs[i+len(group):]...)
 	l.setSegments(next)
 	gen = l.gen.Add(1)
-	now := l.now()
 	var errs []error
 	for _, s := range group {
 		s.replaced.Store(true)
 		errs = append(errs, s.closeFiles())
 		s.markDeleted()
-		s.deletedAt = now
-		l.deleting = append(l.deleting, s)
 	}
 	l.mu.Unlock()
 	if err := errors.Join(errs...); err != nil {
@@ -84,6 +81,14 @@ func (l *Log) swapCleaned(w *cleanWork, cleaned *segment, group []*segment, gen 
 			}
 		}
 	}
+	// Only now, with the .deleted files in place, may ReapDeleted see them.
+	l.mu.Lock()
+	now := l.now()
+	for _, s := range group {
+		s.deletedAt = now
+		l.deleting = append(l.deleting, s)
+	}
+	l.mu.Unlock()
 	step("syncing deleted")
 	if err := l.fs.SyncDir(l.dir); err != nil {
 		return gen, l.fail(fmt.Errorf("swap in cleaned segment %d: %w", cleaned.base, err))
