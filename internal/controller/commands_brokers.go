@@ -25,7 +25,7 @@ type ProducerIDBlock struct {
 // the previous one ended, uncommitted blocks included, so no id is handed
 // out twice.
 func AllocateProducerIDs(brokerID int32, brokerEpoch int64) Command {
-	return func(img *metadata.Image) ([]metadata.Record, any, error) {
+	return newCommand(opAllocateProducerIDs, allocateProducerIDsArgs{brokerID, brokerEpoch}, func(img *metadata.Image) ([]metadata.Record, any, error) {
 		b, ok := img.Broker(brokerID)
 		if !ok {
 			return nil, nil, cmdErr(protocol.ErrStaleBrokerEpoch, "No broker registration found for broker %d", brokerID)
@@ -40,7 +40,7 @@ func AllocateProducerIDs(brokerID int32, brokerEpoch int64) Command {
 		}
 		rec := &protocol.ProducerIdsRecord{BrokerID: brokerID, BrokerEpoch: brokerEpoch, NextProducerID: start + ProducerIDBlockSize}
 		return []metadata.Record{metadata.NewRecord(rec)}, ProducerIDBlock{Start: start, Len: ProducerIDBlockSize}, nil
-	}
+	})
 }
 
 // BrokerRegistration is a broker's registration request.
@@ -60,7 +60,7 @@ type BrokerRegistration struct {
 // registration replaces the previous one, whatever its incarnation (there
 // are no broker sessions yet to tell a live duplicate from a restart).
 func RegisterBroker(reg BrokerRegistration) Command {
-	return func(img *metadata.Image) ([]metadata.Record, any, error) {
+	return newCommand(opRegisterBroker, reg, func(img *metadata.Image) ([]metadata.Record, any, error) {
 		if reg.ID < 0 {
 			return nil, nil, cmdErr(protocol.ErrInvalidRequest, "Invalid broker id %d.", reg.ID)
 		}
@@ -109,14 +109,14 @@ func RegisterBroker(reg BrokerRegistration) Command {
 		}
 		rec.BrokerEpoch = epoch
 		return []metadata.Record{metadata.NewRecord(rec)}, epoch, nil
-	}
+	})
 }
 
 // UnfenceBroker unfences broker id at epoch: BROKER_ID_NOT_REGISTERED for
 // an unknown broker, STALE_BROKER_EPOCH for another epoch. Unfencing an
 // unfenced broker writes nothing.
 func UnfenceBroker(id int32, epoch int64) Command {
-	return func(img *metadata.Image) ([]metadata.Record, any, error) {
+	return newCommand(opUnfenceBroker, brokerEpochArgs{id, epoch}, func(img *metadata.Image) ([]metadata.Record, any, error) {
 		b, err := brokerAt(img, id, epoch)
 		if err != nil {
 			return nil, nil, err
@@ -125,7 +125,7 @@ func UnfenceBroker(id int32, epoch int64) Command {
 			return nil, nil, nil
 		}
 		return []metadata.Record{metadata.NewRecord(&protocol.UnfenceBrokerRecord{ID: id, Epoch: epoch})}, nil, nil
-	}
+	})
 }
 
 // FenceBroker fences broker id at epoch, with UnfenceBroker's errors.
@@ -134,7 +134,7 @@ func UnfenceBroker(id int32, epoch int64) Command {
 // It does not yet remove the broker from ISRs nor move its leaderships
 // (Kafka's fencing writes PartitionChangeRecords for those).
 func FenceBroker(id int32, epoch int64) Command {
-	return func(img *metadata.Image) ([]metadata.Record, any, error) {
+	return newCommand(opFenceBroker, brokerEpochArgs{id, epoch}, func(img *metadata.Image) ([]metadata.Record, any, error) {
 		b, err := brokerAt(img, id, epoch)
 		if err != nil {
 			return nil, nil, err
@@ -143,7 +143,7 @@ func FenceBroker(id int32, epoch int64) Command {
 			return nil, nil, nil
 		}
 		return []metadata.Record{metadata.NewRecord(&protocol.FenceBrokerRecord{ID: id, Epoch: epoch})}, nil, nil
-	}
+	})
 }
 
 func brokerAt(img *metadata.Image, id int32, epoch int64) (metadata.Broker, error) {

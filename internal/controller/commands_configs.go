@@ -61,23 +61,25 @@ type AlterConfigsResult struct {
 // cluster-wide default, or a broker id) take only dynamic keys (see
 // config.Dynamic).
 func IncrementalAlterConfigs(resources []IncrementalAlterConfigsResource, validateOnly bool) Command {
-	return alterEach(resources, validateOnly, func(r IncrementalAlterConfigsResource) (metadata.ResourceType, string) {
-		return r.Type, r.Name
-	}, incrementalAlter)
+	return newCommand(opIncrementalAlterConfigs, incrementalAlterConfigsArgs{resources, validateOnly},
+		alterEach(resources, validateOnly, func(r IncrementalAlterConfigsResource) (metadata.ResourceType, string) {
+			return r.Type, r.Name
+		}, incrementalAlter))
 }
 
 // AlterConfigs replaces topic configurations (the legacy AlterConfigs
 // API); the reply is []AlterConfigsResult in request order.
 func AlterConfigs(resources []AlterConfigsResource, validateOnly bool) Command {
-	return alterEach(resources, validateOnly, func(r AlterConfigsResource) (metadata.ResourceType, string) {
-		return r.Type, r.Name
-	}, legacyAlter)
+	return newCommand(opAlterConfigs, alterConfigsArgs{resources, validateOnly},
+		alterEach(resources, validateOnly, func(r AlterConfigsResource) (metadata.ResourceType, string) {
+			return r.Type, r.Name
+		}, legacyAlter))
 }
 
 // alterEach runs alter on every resource, collecting one result each; a
 // resource that fails leaves the others unaffected.
 func alterEach[R any](resources []R, validateOnly bool, id func(R) (metadata.ResourceType, string),
-	alter func(*metadata.Image, R) ([]metadata.Record, *CommandError)) Command {
+	alter func(*metadata.Image, R) ([]metadata.Record, *CommandError)) func(*metadata.Image) ([]metadata.Record, any, error) {
 	return func(img *metadata.Image) ([]metadata.Record, any, error) {
 		results := make([]AlterConfigsResult, len(resources))
 		var recs []metadata.Record

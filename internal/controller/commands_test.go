@@ -327,13 +327,13 @@ func TestCommandsOnThreeVoters(t *testing.T) {
 		id := id
 		var epoch int64
 		reg := RegisterBroker(registration(id, 1))
-		if !c.submit(func(img *metadata.Image) ([]metadata.Record, any, error) {
-			recs, reply, err := reg(img)
+		if !c.submit(CommandFunc(func(img *metadata.Image) ([]metadata.Record, any, error) {
+			recs, reply, err := reg.run(img)
 			if err == nil {
 				epoch = reply.(int64)
 			}
 			return recs, reply, err
-		}, 5*time.Second) {
+		}), 5*time.Second) {
 			t.Fatalf("register %d did not commit", id)
 		}
 		if !c.submit(UnfenceBroker(id, epoch), 5*time.Second) {
@@ -693,9 +693,9 @@ func TestRegisterBroker(t *testing.T) {
 
 func TestRegisterBrokerFeatures(t *testing.T) {
 	tc := newTestController(t)
-	tc.submit(func(*metadata.Image) ([]metadata.Record, any, error) {
+	tc.submit(CommandFunc(func(*metadata.Image) ([]metadata.Record, any, error) {
 		return []metadata.Record{metadata.NewRecord(&protocol.FeatureLevelRecord{Name: metadata.MetadataVersionFeature, FeatureLevel: 20})}, nil, nil
-	})
+	}))
 	reg := registration(1, 1)
 	if _, err := tc.try(RegisterBroker(reg)); !errors.Is(err, protocol.ErrUnsupportedVersion) {
 		t.Fatalf("broker without metadata.version: %v", err)

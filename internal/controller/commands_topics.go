@@ -48,7 +48,7 @@ type CreateTopicResult struct {
 // naming it with INVALID_REQUEST. validateOnly checks everything and
 // writes nothing.
 func CreateTopics(reqs []CreateTopic, validateOnly bool, defaults TopicDefaults) Command {
-	return func(img *metadata.Image) ([]metadata.Record, any, error) {
+	return newCommand(opCreateTopics, createTopicsArgs{reqs, validateOnly, defaults}, func(img *metadata.Image) ([]metadata.Record, any, error) {
 		count := map[string]int{}
 		for _, r := range reqs {
 			count[r.Name]++
@@ -84,7 +84,7 @@ func CreateTopics(reqs []CreateTopic, validateOnly bool, defaults TopicDefaults)
 			return nil, results, nil
 		}
 		return recs, results, nil
-	}
+	})
 }
 
 // buildTopic validates one topic and returns its records, filling res.
@@ -223,7 +223,7 @@ type DeleteTopicResult struct {
 // order. A topic named more than once (by name, id or both) is not
 // deleted and each of its entries fails with INVALID_REQUEST.
 func DeleteTopics(names []string, ids []protocol.UUID) Command {
-	return func(img *metadata.Image) ([]metadata.Record, any, error) {
+	return newCommand(opDeleteTopics, deleteTopicsArgs{names, ids}, func(img *metadata.Image) ([]metadata.Record, any, error) {
 		results := make([]DeleteTopicResult, 0, len(names)+len(ids))
 		refs := map[protocol.UUID]int{}
 		for _, name := range names {
@@ -266,7 +266,7 @@ func DeleteTopics(names []string, ids []protocol.UUID) Command {
 			recs = append(recs, metadata.NewRecord(&protocol.RemoveTopicRecord{TopicID: res.TopicID}))
 		}
 		return recs, results, nil
-	}
+	})
 }
 
 // CreatePartitionsRequest asks for a topic to have Count partitions.
@@ -288,7 +288,7 @@ type CreatePartitionsResult struct {
 // Without assignments, new partitions get the topic's replication factor
 // (that of its partition 0) and continue its leader rotation.
 func CreatePartitions(reqs []CreatePartitionsRequest, validateOnly bool) Command {
-	return func(img *metadata.Image) ([]metadata.Record, any, error) {
+	return newCommand(opCreatePartitions, createPartitionsArgs{reqs, validateOnly}, func(img *metadata.Image) ([]metadata.Record, any, error) {
 		count := map[string]int{}
 		for _, r := range reqs {
 			count[r.Name]++
@@ -313,7 +313,7 @@ func CreatePartitions(reqs []CreatePartitionsRequest, validateOnly bool) Command
 			}
 		}
 		return recs, results, nil
-	}
+	})
 }
 
 func createPartitions(img *metadata.Image, r CreatePartitionsRequest, live []int32, budget *int) ([]metadata.Record, *CommandError) {

@@ -18,7 +18,7 @@ import (
 
 // createTopic is a command that adds a topic unless it exists.
 func createTopic(name string) Command {
-	return func(img *metadata.Image) ([]metadata.Record, any, error) {
+	return CommandFunc(func(img *metadata.Image) ([]metadata.Record, any, error) {
 		if img.TopicByName(name) != nil {
 			return nil, nil, fmt.Errorf("topic %s exists", name)
 		}
@@ -26,7 +26,7 @@ func createTopic(name string) Command {
 		copy(id[:], fmt.Sprintf("%016s", name))
 		rec := &protocol.TopicRecord{Name: name, TopicID: id}
 		return []metadata.Record{{Version: 0, Message: rec}}, name, nil
-	}
+	})
 }
 
 func waitFor(t testing.TB, what string, timeout time.Duration, cond func() bool) {

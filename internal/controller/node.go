@@ -72,12 +72,6 @@ func (c *Config) defaults() {
 	}
 }
 
-// Command computes the records of one change from the latest image
-// (including changes proposed but not yet committed). It runs on the
-// controller's goroutine, so commands see each other's effects in order.
-// It returns the records to commit atomically and a reply for the caller;
-// no records means nothing to commit.
-type Command func(img *metadata.Image) ([]metadata.Record, any, error)
 
 type proposal struct {
 	cmd   Command
@@ -375,7 +369,7 @@ func (c *Controller) propose(p *proposal) {
 		p.done <- result{err: fmt.Errorf("%w (leader %d)", ErrNotController, c.leader.Load())}
 		return
 	}
-	recs, reply, err := p.cmd(c.uncommitted)
+	recs, reply, err := p.cmd.run(c.uncommitted)
 	if err != nil {
 		p.done <- result{err: err}
 		return
