@@ -72,7 +72,6 @@ func (c *Config) defaults() {
 	}
 }
 
-
 type proposal struct {
 	cmd   Command
 	reply any
