@@ -373,4 +373,85 @@ func TestThreeVotersOverTCP(t *testing.T) {
 			t.Fatalf("node %d lacks the topic", n.NodeID())
 		}
 	}
+	// A follower forwards commands to the leader over the controller
+	// listener, and gets their outcome, errors included.
+	_, _, wantErr := leader.Submit(ctx, FenceBroker(42, 1))
+	var want *CommandError
+	if !errors.As(wantErr, &want) {
+		t.Fatalf("fencing an unknown broker: %v", wantErr)
+	}
+	for _, n := range nodes {
+		if n.IsLeader() {
+			continue
+		}
+		id := int32(n.NodeID())
+		off, reply, err := n.Execute(ctx, RegisterBroker(registration(id, 1)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if epoch, ok := reply.(int64); !ok || epoch <= 0 {
+			t.Fatalf("forwarded registration replied %#v", reply)
+		}
+		for _, m := range nodes {
+			if err := m.WaitFor(ctx, off); err != nil {
+				t.Fatal(err)
+			}
+			if _, ok := m.Image().Broker(id); !ok {
+				t.Fatalf("node %d does not see broker %d registered", m.NodeID(), id)
+			}
+		}
+		_, _, err = n.Execute(ctx, FenceBroker(42, 1))
+		var got *CommandError
+		if !errors.As(err, &got) || *got != *want {
+			t.Fatalf("forwarded command error %v, want %v", err, want)
+		}
+	}
+}
+
+// TestExecuteFollowsTheLeader executes commands from a follower while the
+// leader is cut off: the follower's Execute waits out the election and
+// forwards to the new leader; every voter then holds each command once.
+func TestExecuteFollowsTheLeader(t *testing.T) {
+	c := newCluster(t, 3, 5)
+	defer c.close()
+	var leader uint64
+	waitFor(t, "a leader", 5*time.Second, func() bool {
+		for id, n := range c.nodes {
+			if n.IsLeader() {
+				leader = id
+				return true
+			}
+		}
+		return false
+	})
+	follower := c.nodes[leader%3+1]
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	epoch := int64(0)
+	for round := range 3 {
+		if round == 1 {
+			c.net.Isolate(leader)
+		}
+		id := int32(10 + round)
+		off, reply, err := follower.Execute(ctx, RegisterBroker(registration(id, 1)))
+		if err != nil {
+			t.Fatalf("round %d: %v", round, err)
+		}
+		if e := reply.(int64); e <= epoch {
+			t.Fatalf("round %d: epoch %d after %d", round, e, epoch)
+		} else {
+			epoch = e
+		}
+		if err := follower.WaitFor(ctx, off); err != nil {
+			t.Fatal(err)
+		}
+		if _, ok := follower.Image().Broker(id); !ok {
+			t.Fatalf("round %d: broker %d not registered", round, id)
+		}
+	}
+	if follower.Leader() == leader {
+		t.Fatalf("leader %d still leads while cut off", leader)
+	}
+	c.net.Rejoin(leader)
+	c.checkOneLeaderPerTerm()
 }

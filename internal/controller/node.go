@@ -231,6 +231,7 @@ func Open(cfg Config) (*Controller, error) {
 	}
 	if cfg.Transport != nil {
 		cfg.Transport.SetHandler(c.step)
+		cfg.Transport.SetForwardHandler(c.serveForwarded)
 	}
 	go c.run()
 	return c, nil

@@ -1,6 +1,10 @@
 package controller
 
 import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
 	"math/rand/v2"
 	"sync"
 	"time"
@@ -12,10 +16,19 @@ import (
 // Transport carries raft messages between voters. Send must not block
 // and may drop messages (raft retries); the handler is called with each
 // message received for this node.
+//
+// It also carries forwarded commands: Forward sends an encoded command
+// to a voter and returns its answer, which the receiving voter's forward
+// handler computes.
 type Transport interface {
 	Send(msgs []*pb.Message)
 	SetHandler(func(*pb.Message))
+	Forward(ctx context.Context, to uint64, req []byte) ([]byte, error)
+	SetForwardHandler(func(ctx context.Context, req []byte) []byte)
 }
+
+// ErrUnreachable: a forwarded command could not reach its voter.
+var ErrUnreachable = errors.New("controller: voter unreachable")
 
 // MemNetwork is an in-memory network of voters for tests, with fault
 // hooks: partitions, message loss and delay.
@@ -113,6 +126,69 @@ type memEndpoint struct {
 	id      uint64
 	mu      sync.Mutex
 	handler func(*pb.Message)
+	forward func(ctx context.Context, req []byte) []byte
+}
+
+func (e *memEndpoint) SetForwardHandler(h func(ctx context.Context, req []byte) []byte) {
+	e.mu.Lock()
+	e.forward = h
+	e.mu.Unlock()
+}
+
+// Forward delivers req to voter to's forward handler unless the link is
+// cut (or the request or its answer is dropped), after the network's
+// delay each way.
+func (e *memEndpoint) Forward(ctx context.Context, to uint64, req []byte) ([]byte, error) {
+	n := e.net
+	lost := func() bool {
+		n.mu.Lock()
+		defer n.mu.Unlock()
+		return n.nodes[to] == nil || n.cut[[2]uint64{e.id, to}] || n.cut[[2]uint64{to, e.id}] ||
+			(n.dropRate > 0 && n.rng.Float64() < n.dropRate)
+	}
+	wait := func() error {
+		n.mu.Lock()
+		d := n.delay
+		n.mu.Unlock()
+		if d > 0 {
+			return sleepCtx(ctx, d)
+		}
+		return ctx.Err()
+	}
+	if err := wait(); err != nil {
+		return nil, err
+	}
+	if lost() {
+		return nil, fmt.Errorf("%w: %d", ErrUnreachable, to)
+	}
+	n.mu.Lock()
+	target := n.nodes[to]
+	n.mu.Unlock()
+	target.mu.Lock()
+	h := target.forward
+	target.mu.Unlock()
+	if h == nil {
+		return nil, fmt.Errorf("%w: %d serves no commands", ErrUnreachable, to)
+	}
+	resp := h(ctx, bytes.Clone(req))
+	if err := wait(); err != nil {
+		return nil, err
+	}
+	if lost() {
+		return nil, fmt.Errorf("%w: %d", ErrUnreachable, to)
+	}
+	return resp, nil
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 func (e *memEndpoint) SetHandler(h func(*pb.Message)) {

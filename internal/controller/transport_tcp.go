@@ -2,6 +2,7 @@ package controller
 
 import (
 	"bufio"
+	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -15,18 +16,28 @@ import (
 	"google.golang.org/protobuf/proto"
 )
 
-// TCP framing of raft messages on the controller listener:
+// The controller listener carries two kinds of connection, told apart by
+// their first byte:
 //
-//	length uint32 | raftpb.Message (length bytes)
+//	'R' then frames of  length uint32 | raftpb.Message
+//	'F' then one frame  length uint32 | an encoded command (EncodeCommand)
+//	    answered by one length uint32 | the answer (see forward.go)
 //
 // Each node dials every peer once and keeps the connection for its own
-// messages to that peer; it reads the messages peers send it on the
-// connections they dial. A frame above maxFrame closes the connection.
+// raft messages to that peer; it reads the messages peers send it on the
+// connections they dial. A forwarded command takes a connection of its
+// own, closed after the answer. A frame above maxFrame closes the
+// connection.
 const (
 	maxFrame        = 128 << 20
 	sendQueue       = 4096
 	dialTimeout     = 2 * time.Second
 	maxRedialBackof = time.Second
+	streamRaft      = 'R'
+	streamForward   = 'F'
+	// forwardTimeout bounds a forwarded command's run on the receiving
+	// voter when the sender's deadline is not known.
+	forwardTimeout = 30 * time.Second
 )
 
 // TCPTransport sends raft messages to peers over TCP and receives theirs
@@ -38,6 +49,7 @@ type TCPTransport struct {
 
 	mu      sync.Mutex
 	handler func(*pb.Message)
+	forward func(ctx context.Context, req []byte) []byte
 	peers   map[uint64]*tcpPeer
 	conns   map[net.Conn]struct{}
 	closed  bool
@@ -79,6 +91,48 @@ func (t *TCPTransport) SetHandler(h func(*pb.Message)) {
 	t.mu.Lock()
 	t.handler = h
 	t.mu.Unlock()
+}
+
+// SetForwardHandler implements Transport.
+func (t *TCPTransport) SetForwardHandler(h func(ctx context.Context, req []byte) []byte) {
+	t.mu.Lock()
+	t.forward = h
+	t.mu.Unlock()
+}
+
+// Forward implements Transport: it dials peer to, sends req and reads the
+// answer, within ctx's deadline.
+func (t *TCPTransport) Forward(ctx context.Context, to uint64, req []byte) ([]byte, error) {
+	t.mu.Lock()
+	p := t.peers[to]
+	t.mu.Unlock()
+	if p == nil {
+		return nil, fmt.Errorf("%w: %d is not a peer", ErrUnreachable, to)
+	}
+	d := net.Dialer{Timeout: dialTimeout}
+	c, err := d.DialContext(ctx, "tcp", p.addr)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %d: %w", ErrUnreachable, to, err)
+	}
+	defer c.Close()
+	stop := context.AfterFunc(ctx, func() { c.SetDeadline(time.Now()) })
+	defer stop()
+	w := bufio.NewWriter(c)
+	w.WriteByte(streamForward)
+	if err := writeBytesFrame(w, req); err != nil {
+		return nil, err
+	}
+	if err := w.Flush(); err != nil {
+		return nil, fmt.Errorf("%w: %d: %w", ErrUnreachable, to, err)
+	}
+	resp, err := readBytesFrame(bufio.NewReader(c))
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		return nil, fmt.Errorf("%w: %d: %w", ErrUnreachable, to, err)
+	}
+	return resp, nil
 }
 
 // Send implements Transport: messages are queued per peer and dropped
@@ -159,6 +213,19 @@ func (t *TCPTransport) readLoop(c net.Conn) {
 	defer t.wg.Done()
 	defer t.untrack(c)
 	r := bufio.NewReaderSize(c, 64<<10)
+	kind, err := r.ReadByte()
+	if err != nil {
+		return
+	}
+	switch kind {
+	case streamRaft:
+	case streamForward:
+		t.serveForward(c, r)
+		return
+	default:
+		t.logger.Warn("closing controller connection: unknown stream", "remote", c.RemoteAddr().String(), "kind", kind)
+		return
+	}
 	var hdr [4]byte
 	for {
 		if _, err := io.ReadFull(r, hdr[:]); err != nil {
@@ -220,6 +287,7 @@ func (t *TCPTransport) sendLoop(id uint64, p *tcpPeer) {
 				return
 			}
 			c, w, backoff = conn, bufio.NewWriterSize(conn, 64<<10), 50*time.Millisecond
+			w.WriteByte(streamRaft)
 		}
 		if err := writeFrame(w, m); err == nil && len(p.queue) == 0 {
 			err = w.Flush()
@@ -250,4 +318,62 @@ func writeFrame(w *bufio.Writer, m *pb.Message) error {
 	}
 	_, err = w.Write(b)
 	return err
+}
+
+// serveForward answers one forwarded command on c.
+func (t *TCPTransport) serveForward(c net.Conn, r *bufio.Reader) {
+	req, err := readBytesFrame(r)
+	if err != nil {
+		t.logger.Warn("closing controller connection: bad forwarded command", "remote", c.RemoteAddr().String(), "err", err)
+		return
+	}
+	t.mu.Lock()
+	h := t.forward
+	t.mu.Unlock()
+	if h == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), forwardTimeout)
+	defer cancel()
+	// The sender gone, the answer has nowhere to go: stop waiting.
+	go func() {
+		var b [1]byte
+		if _, err := r.Read(b[:]); err != nil {
+			cancel()
+		}
+	}()
+	resp := h(ctx, req)
+	w := bufio.NewWriter(c)
+	if err := writeBytesFrame(w, resp); err == nil {
+		w.Flush()
+	}
+}
+
+func writeBytesFrame(w *bufio.Writer, b []byte) error {
+	if len(b) > maxFrame {
+		return fmt.Errorf("a frame of %d bytes exceeds the limit", len(b))
+	}
+	var hdr [4]byte
+	binary.BigEndian.PutUint32(hdr[:], uint32(len(b)))
+	if _, err := w.Write(hdr[:]); err != nil {
+		return err
+	}
+	_, err := w.Write(b)
+	return err
+}
+
+func readBytesFrame(r *bufio.Reader) ([]byte, error) {
+	var hdr [4]byte
+	if _, err := io.ReadFull(r, hdr[:]); err != nil {
+		return nil, err
+	}
+	n := binary.BigEndian.Uint32(hdr[:])
+	if n > maxFrame {
+		return nil, fmt.Errorf("a frame of %d bytes exceeds the limit", n)
+	}
+	b := make([]byte, n)
+	if _, err := io.ReadFull(r, b); err != nil {
+		return nil, err
+	}
+	return b, nil
 }
