@@ -15,8 +15,9 @@ import (
 
 // Controller is what handlers need of the metadata quorum.
 type Controller interface {
-	Submit(ctx context.Context, cmd controller.Command) (int64, any, error)
-	Leader() uint64
+	// Execute runs cmd on the active controller, wherever it is, and
+	// returns the metadata offset that holds its records and its reply.
+	Execute(ctx context.Context, cmd controller.Command) (int64, any, error)
 }
 
 // Config is what handlers need of the broker's configuration.
@@ -92,7 +93,7 @@ func (h *Handler) image() *metadata.Image { return h.replicas.Image() }
 // submit runs a controller command and waits until this broker's image
 // holds its result.
 func (h *Handler) submit(ctx context.Context, cmd controller.Command) (any, error) {
-	off, reply, err := h.ctl.Submit(ctx, cmd)
+	off, reply, err := h.ctl.Execute(ctx, cmd)
 	if err != nil {
 		return nil, err
 	}

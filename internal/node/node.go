@@ -39,6 +39,9 @@ type Node struct {
 	handler  *handler.Handler
 	srv      *server.Server
 	ln       net.Listener
+	// transport carries the metadata quorum's traffic when there are
+	// several voters; nil for a single voter.
+	transport *controller.TCPTransport
 
 	groups     *group.Coordinator
 	groupParts map[int32]bool // offsets partitions handed to groups; image loop only
@@ -65,8 +68,8 @@ func StartOn(cfg *config.Broker, logger *slog.Logger, fsys vfs.FS) (*Node, error
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	if !cfg.Roles.Broker || !cfg.Roles.Controller || len(cfg.Voters) != 1 || cfg.Voters[0].ID != cfg.NodeID {
-		return nil, fmt.Errorf("process.roles=%s with %d voters: only a combined broker and controller that is its own single voter is supported yet", cfg.Roles, len(cfg.Voters))
+	if !cfg.Roles.Broker || !cfg.Roles.Controller {
+		return nil, fmt.Errorf("process.roles=%s: only combined nodes (broker,controller) are supported yet", cfg.Roles)
 	}
 	n := &Node{cfg: cfg, logger: logger, fs: fsys, stop: make(chan struct{}), groupParts: map[int32]bool{}}
 	n.bg, n.bgCancel = context.WithCancel(context.Background())
@@ -104,8 +107,18 @@ func StartOn(cfg *config.Broker, logger *slog.Logger, fsys vfs.FS) (*Node, error
 	if err != nil {
 		return nil, err
 	}
+	voters := make([]uint64, len(cfg.Voters))
+	for i, v := range cfg.Voters {
+		voters[i] = uint64(v.ID)
+	}
+	var transport controller.Transport
+	if len(voters) > 1 {
+		if transport, err = n.listenController(); err != nil {
+			return nil, err
+		}
+	}
 	n.ctl, err = controller.Open(controller.Config{
-		NodeID: uint64(cfg.NodeID), Voters: []uint64{uint64(cfg.NodeID)},
+		NodeID: uint64(cfg.NodeID), Voters: voters, Transport: transport,
 		FS: n.fs, Dir: n.fs.PathJoin(cfg.MetadataLogDir, metadataLogName), Logger: logger,
 	})
 	if err != nil {
@@ -203,7 +216,8 @@ func (n *Node) ensureFormatted() (string, error) {
 		return mp.ClusterID, nil
 	case !errors.Is(err, fs.ErrNotExist):
 		return "", fmt.Errorf("data directory %s: %w", n.cfg.LogDir, err)
-	case n.cfg.Profile() != config.ProfileSingleNode:
+	case n.cfg.Profile() != config.ProfileSingleNode || len(n.cfg.Voters) > 1:
+		// Every node of a cluster must share the cluster id.
 		return "", fmt.Errorf("data directory %s is not formatted: run sluice format --cluster-id … first", n.cfg.LogDir)
 	}
 	if err := vfs.MkdirAllDurable(n.fs, n.cfg.LogDir); err != nil {
@@ -231,6 +245,28 @@ func clientListener(cfg *config.Broker) (config.Listener, error) {
 	return config.Listener{}, errors.New("no client listener: listeners names only controller listeners")
 }
 
+// listenController listens on the controller listener and returns the
+// transport of the metadata quorum over it: raft messages and commands
+// forwarded to the active controller.
+func (n *Node) listenController() (controller.Transport, error) {
+	ls := n.cfg.ControllerListeners()
+	if len(ls) == 0 {
+		return nil, errors.New("no controller listener: controller.listener.names names none of the listeners")
+	}
+	l := ls[0]
+	ln, err := net.Listen("tcp", net.JoinHostPort(l.Host, strconv.Itoa(l.Port)))
+	if err != nil {
+		return nil, fmt.Errorf("listen on %s: %w", l.Name, err)
+	}
+	peers := map[uint64]string{}
+	for _, v := range n.cfg.Voters {
+		peers[uint64(v.ID)] = v.Addr()
+	}
+	t := controller.NewTCPTransport(uint64(n.cfg.NodeID), ln, peers, n.logger)
+	n.transport = t
+	return t, nil
+}
+
 // register registers the broker with its listener's advertised address
 // and unfences it, then waits until the replica manager has the result.
 func (n *Node) register(listener config.Listener) error {
@@ -254,11 +290,16 @@ func (n *Node) register(listener config.Listener) error {
 	}
 	reg := controller.BrokerRegistration{ID: n.cfg.NodeID, IncarnationID: protocol.UUID(storage.RandomUUID()), Rack: rack,
 		Endpoints: []metadata.Endpoint{{Name: listener.Name, Host: host, Port: uint16(port), SecurityProtocol: 0}}}
-	_, epoch, err := n.ctl.Submit(ctx, controller.RegisterBroker(reg))
+	off, epoch, err := n.ctl.Execute(ctx, controller.RegisterBroker(reg))
 	if err != nil {
 		return fmt.Errorf("register broker: %w", err)
 	}
-	off, _, err := n.ctl.Submit(ctx, controller.UnfenceBroker(n.cfg.NodeID, epoch.(int64)))
+	// Unfenced once this node's metadata has caught up with its
+	// registration, as Kafka's controller unfences a broker.
+	if err := n.ctl.WaitFor(ctx, off); err != nil {
+		return fmt.Errorf("register broker: %w", err)
+	}
+	off, _, err = n.ctl.Execute(ctx, controller.UnfenceBroker(n.cfg.NodeID, epoch.(int64)))
 	if err != nil {
 		return fmt.Errorf("unfence broker: %w", err)
 	}
@@ -332,6 +373,9 @@ func (n *Node) close() error {
 		}
 		if n.ctl != nil {
 			errs = append(errs, n.ctl.Close())
+		}
+		if n.transport != nil {
+			n.transport.Close()
 		}
 		if n.logs != nil {
 			dups := n.logs.DuplicateBatches()

@@ -1,0 +1,196 @@
+package node
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/sluice-mq/sluice/internal/config"
+	"github.com/sluice-mq/sluice/internal/storage"
+	"github.com/sluice-mq/sluice/internal/vfs"
+)
+
+// freePorts returns n loopback ports free at the time of the call.
+func freePorts(t *testing.T, n int) []int {
+	t.Helper()
+	var lns []net.Listener
+	var ports []int
+	for range n {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		lns = append(lns, ln)
+		ports = append(ports, ln.Addr().(*net.TCPAddr).Port)
+	}
+	for _, ln := range lns {
+		ln.Close()
+	}
+	return ports
+}
+
+// testCluster is n combined nodes on loopback, formatted with one
+// cluster id, each a voter of the metadata quorum.
+type testCluster struct {
+	t     *testing.T
+	cfgs  []*config.Broker
+	nodes []*Node // nil once stopped
+}
+
+func newTestCluster(t *testing.T, n int, extra ...string) *testCluster {
+	t.Helper()
+	ports := freePorts(t, n)
+	var voters string
+	for i, p := range ports {
+		if i > 0 {
+			voters += ","
+		}
+		voters += fmt.Sprintf("%d@127.0.0.1:%d", i+1, p)
+	}
+	clusterID := storage.UUIDString(storage.RandomUUID())
+	c := &testCluster{t: t, nodes: make([]*Node, n)}
+	for i := range n {
+		dir := filepath.Join(t.TempDir(), fmt.Sprintf("node%d", i+1))
+		props := map[string]string{
+			"node.id": fmt.Sprint(i + 1), "process.roles": "broker,controller", "log.dir": dir,
+			"listeners":                fmt.Sprintf("PLAINTEXT://127.0.0.1:0,CONTROLLER://127.0.0.1:%d", ports[i]),
+			"controller.listener.names": "CONTROLLER", "controller.quorum.voters": voters,
+			"group.initial.rebalance.delay.ms": "0",
+		}
+		cfg, err := config.Load(props, extra, config.ProfileKafka)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := vfs.MkdirAllDurable(vfs.Default, dir); err != nil {
+			t.Fatal(err)
+		}
+		if err := storage.WriteMetaProperties(vfs.Default, dir, storage.MetaProperties{Version: 1, ClusterID: clusterID, NodeID: int32(i + 1), DirectoryID: storage.RandomUUID()}); err != nil {
+			t.Fatal(err)
+		}
+		c.cfgs = append(c.cfgs, cfg)
+	}
+	var wg sync.WaitGroup
+	errs := make([]error, n)
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			c.nodes[i], errs[i] = Start(c.cfgs[i], nil)
+		}()
+	}
+	wg.Wait()
+	t.Cleanup(c.close)
+	for i, err := range errs {
+		if err != nil {
+			t.Fatalf("node %d: %v", i+1, err)
+		}
+	}
+	return c
+}
+
+func (c *testCluster) close() {
+	for i, n := range c.nodes {
+		if n != nil {
+			n.close()
+			c.nodes[i] = nil
+		}
+	}
+}
+
+// activeController returns the index of the node whose voter leads.
+func (c *testCluster) activeController() int {
+	for i, n := range c.nodes {
+		if n != nil && n.ctl.IsLeader() {
+			return i
+		}
+	}
+	return -1
+}
+
+// TestThreeNodeCluster starts three combined nodes: every node's
+// Metadata lists the three brokers; a topic created through any node,
+// the controller's or not, appears everywhere with its replicas spread
+// over the brokers; when the active controller stops, another voter takes
+// over within 5 s and topics can still be created through the others.
+func TestThreeNodeCluster(t *testing.T) {
+	c := newTestCluster(t, 3)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	metadata := func(i int) *kmsg.MetadataResponse {
+		t.Helper()
+		cl, err := kgo.NewClient(kgo.SeedBrokers(c.nodes[i].Addr().String()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer cl.Close()
+		req := kmsg.NewPtrMetadataRequest()
+		resp, err := req.RequestWith(ctx, cl)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return resp
+	}
+	for i := range c.nodes {
+		waitFor(t, 5*time.Second, fmt.Sprintf("node %d to list 3 brokers", i+1), func() bool { return len(metadata(i).Brokers) == 3 })
+	}
+	create := func(via int, name string) {
+		t.Helper()
+		cl, err := kgo.NewClient(kgo.SeedBrokers(c.nodes[via].Addr().String()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer cl.Close()
+		req := kmsg.NewPtrCreateTopicsRequest()
+		rt := kmsg.NewCreateTopicsRequestTopic()
+		rt.Topic, rt.NumPartitions, rt.ReplicationFactor = name, 6, 3
+		req.Topics = append(req.Topics, rt)
+		req.TimeoutMillis = 10000
+		resp, err := req.RequestWith(ctx, cl)
+		if err != nil || resp.Topics[0].ErrorCode != 0 {
+			t.Fatalf("create %s via node %d: %v %+v", name, via+1, err, resp)
+		}
+	}
+	leader := c.activeController()
+	other := (leader + 1) % 3
+	create(other, "via-follower")
+	create(leader, "via-controller")
+	for i := range c.nodes {
+		waitFor(t, 10*time.Second, "the topics on every node", func() bool {
+			img := c.nodes[i].ctl.Image()
+			return img.TopicByName("via-follower") != nil && img.TopicByName("via-controller") != nil
+		})
+	}
+	leaders := map[int32]int{}
+	for _, tp := range metadata(other).Topics {
+		if *tp.Topic != "via-follower" {
+			continue
+		}
+		for _, p := range tp.Partitions {
+			if len(p.Replicas) != 3 {
+				t.Fatalf("partition %d has replicas %v", p.Partition, p.Replicas)
+			}
+			leaders[p.Leader]++
+		}
+	}
+	if len(leaders) != 3 {
+		t.Fatalf("leaders of 6 partitions over 3 brokers: %v", leaders)
+	}
+
+	c.nodes[leader].close()
+	c.nodes[leader] = nil
+	start := time.Now()
+	waitFor(t, 5*time.Second, "a new active controller", func() bool { return c.activeController() >= 0 })
+	t.Logf("new active controller %d after %v", c.activeController()+1, time.Since(start))
+	for i := range c.nodes {
+		if c.nodes[i] != nil {
+			create(i, fmt.Sprintf("after-failover-via-%d", i+1))
+		}
+	}
+}
