@@ -60,7 +60,7 @@ func newTestCluster(t *testing.T, n int, extra ...string) *testCluster {
 		dir := filepath.Join(t.TempDir(), fmt.Sprintf("node%d", i+1))
 		props := map[string]string{
 			"node.id": fmt.Sprint(i + 1), "process.roles": "broker,controller", "log.dir": dir,
-			"listeners":                fmt.Sprintf("PLAINTEXT://127.0.0.1:0,CONTROLLER://127.0.0.1:%d", ports[i]),
+			"listeners":                 fmt.Sprintf("PLAINTEXT://127.0.0.1:0,CONTROLLER://127.0.0.1:%d", ports[i]),
 			"controller.listener.names": "CONTROLLER", "controller.quorum.voters": voters,
 			"group.initial.rebalance.delay.ms": "0",
 		}
