@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"reflect"
+	"slices"
 	"testing"
 
 	"github.com/sluice-mq/sluice/internal/metadata"
@@ -107,4 +108,86 @@ func FuzzDecodeCommand(f *testing.F) {
 		}
 		cmd.run(img) // must not panic
 	})
+}
+
+// TestFencingMovesLeadership fences the brokers of a replicated topic one
+// by one: each leaves the ISRs, its leaderships move to the next ISR
+// replica with a new leader epoch, and the last ISR member, once fenced,
+// leaves its partitions without a leader but stays in the ISR, to lead
+// again when unfenced. A re-registration with a new incarnation takes the
+// broker out as fencing does.
+func TestFencingMovesLeadership(t *testing.T) {
+	tc := newTestController(t)
+	epochs := map[int32]int64{}
+	for id := int32(1); id <= 3; id++ {
+		epochs[id] = tc.submit(RegisterBroker(registration(id, 1))).(int64)
+		tc.submit(UnfenceBroker(id, epochs[id]))
+	}
+	tc.createTopics(TopicDefaults{}, false, topic("t", 3, 3))
+	part := func(p int32) metadata.Partition {
+		t.Helper()
+		got, ok := tc.c.Image().TopicByName("t").Partition(p)
+		if !ok {
+			t.Fatalf("partition %d missing", p)
+		}
+		return got
+	}
+	before := map[int32]metadata.Partition{}
+	for p := int32(0); p < 3; p++ {
+		before[p] = part(p)
+	}
+	victim := before[0].Leader
+	tc.submit(FenceBroker(victim, epochs[victim]))
+	for p := int32(0); p < 3; p++ {
+		b, a := before[p], part(p)
+		if slices.Contains(a.ISR, victim) || len(a.ISR) != 2 {
+			t.Fatalf("partition %d: ISR %v after fencing %d", p, a.ISR, victim)
+		}
+		if b.Leader == victim {
+			want := b.Replicas[1]
+			if b.Replicas[0] != victim {
+				want = b.Replicas[0]
+			}
+			if a.Leader != want || a.LeaderEpoch != b.LeaderEpoch+1 {
+				t.Fatalf("partition %d: leader %d epoch %d, want %d epoch %d", p, a.Leader, a.LeaderEpoch, want, b.LeaderEpoch+1)
+			}
+		} else if a.Leader != b.Leader || a.LeaderEpoch != b.LeaderEpoch {
+			t.Fatalf("partition %d: leader moved from %d to %d", p, b.Leader, a.Leader)
+		}
+	}
+	// Fence the two others: the last one leaves its partitions leaderless.
+	var last int32
+	for id := int32(1); id <= 3; id++ {
+		if id != victim {
+			tc.submit(FenceBroker(id, epochs[id]))
+			last = id
+		}
+	}
+	for p := int32(0); p < 3; p++ {
+		if a := part(p); a.Leader != metadata.NoLeader || !slices.Equal(a.ISR, []int32{last}) {
+			t.Fatalf("partition %d with every broker fenced: leader %d, ISR %v", p, a.Leader, a.ISR)
+		}
+	}
+	// Unfencing another broker elects nothing (unclean election is off);
+	// unfencing the last ISR member does.
+	tc.submit(UnfenceBroker(victim, epochs[victim]))
+	if a := part(0); a.Leader != metadata.NoLeader {
+		t.Fatalf("broker %d, out of the ISR, was elected", victim)
+	}
+	tc.submit(UnfenceBroker(last, epochs[last]))
+	for p := int32(0); p < 3; p++ {
+		if a := part(p); a.Leader != last {
+			t.Fatalf("partition %d: leader %d after unfencing %d", p, a.Leader, last)
+		}
+	}
+	// A restart (new incarnation) of the leader takes it out again.
+	reg := registration(last, 2)
+	epochs[last] = tc.submit(RegisterBroker(reg)).(int64)
+	if a := part(0); a.Leader != metadata.NoLeader || !slices.Equal(a.ISR, []int32{last}) {
+		t.Fatalf("after re-registration: leader %d, ISR %v", a.Leader, a.ISR)
+	}
+	tc.submit(UnfenceBroker(last, epochs[last]))
+	if a := part(0); a.Leader != last {
+		t.Fatalf("after unfencing the new incarnation: leader %d", a.Leader)
+	}
 }

@@ -108,13 +108,21 @@ func RegisterBroker(reg BrokerRegistration) Command {
 			epoch = max(epoch, prev.Epoch+1)
 		}
 		rec.BrokerEpoch = epoch
-		return []metadata.Record{metadata.NewRecord(rec)}, epoch, nil
+		recs := []metadata.Record{metadata.NewRecord(rec)}
+		if prev, ok := img.Broker(reg.ID); ok && prev.IncarnationID != reg.IncarnationID {
+			// A new process: its log may be behind, so it leaves every
+			// ISR it was in (but the last member's place) and leads
+			// nothing until it is unfenced.
+			recs = append(recs, leaveBroker(img, reg.ID)...)
+		}
+		return recs, epoch, nil
 	})
 }
 
 // UnfenceBroker unfences broker id at epoch: BROKER_ID_NOT_REGISTERED for
 // an unknown broker, STALE_BROKER_EPOCH for another epoch. Unfencing an
-// unfenced broker writes nothing.
+// unfenced broker writes nothing. The broker becomes the leader of every
+// partition that has none and holds it in its ISR.
 func UnfenceBroker(id int32, epoch int64) Command {
 	return newCommand(opUnfenceBroker, brokerEpochArgs{id, epoch}, func(img *metadata.Image) ([]metadata.Record, any, error) {
 		b, err := brokerAt(img, id, epoch)
@@ -124,15 +132,15 @@ func UnfenceBroker(id int32, epoch int64) Command {
 		if !b.Fenced {
 			return nil, nil, nil
 		}
-		return []metadata.Record{metadata.NewRecord(&protocol.UnfenceBrokerRecord{ID: id, Epoch: epoch})}, nil, nil
+		recs := []metadata.Record{metadata.NewRecord(&protocol.UnfenceBrokerRecord{ID: id, Epoch: epoch})}
+		return append(recs, electOffline(img, id)...), nil, nil
 	})
 }
 
 // FenceBroker fences broker id at epoch, with UnfenceBroker's errors.
-// Fencing a fenced broker writes nothing.
-//
-// It does not yet remove the broker from ISRs nor move its leaderships
-// (Kafka's fencing writes PartitionChangeRecords for those).
+// Fencing a fenced broker writes nothing. The broker leaves every ISR
+// where it is not the last member, and its leaderships move to other ISR
+// members (see leaveBroker).
 func FenceBroker(id int32, epoch int64) Command {
 	return newCommand(opFenceBroker, brokerEpochArgs{id, epoch}, func(img *metadata.Image) ([]metadata.Record, any, error) {
 		b, err := brokerAt(img, id, epoch)
@@ -142,7 +150,8 @@ func FenceBroker(id int32, epoch int64) Command {
 		if b.Fenced {
 			return nil, nil, nil
 		}
-		return []metadata.Record{metadata.NewRecord(&protocol.FenceBrokerRecord{ID: id, Epoch: epoch})}, nil, nil
+		recs := []metadata.Record{metadata.NewRecord(&protocol.FenceBrokerRecord{ID: id, Epoch: epoch})}
+		return append(recs, leaveBroker(img, id)...), nil, nil
 	})
 }
 
