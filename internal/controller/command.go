@@ -46,6 +46,7 @@ const (
 	opCreatePartitions        = "CreatePartitions"
 	opIncrementalAlterConfigs = "IncrementalAlterConfigs"
 	opAlterConfigs            = "AlterConfigs"
+	opBrokerHeartbeat         = "BrokerHeartbeat"
 )
 
 type allocateProducerIDsArgs struct {
@@ -132,6 +133,12 @@ var opSpecs = map[string]opSpec{
 			return decodeArgs(b, func(a brokerEpochArgs) Command { return FenceBroker(a.ID, a.Epoch) })
 		},
 		reply: decodeReply[any],
+	},
+	opBrokerHeartbeat: {
+		build: func(b []byte) (Command, error) {
+			return decodeArgs(b, func(a brokerEpochArgs) Command { return BrokerHeartbeat(a.ID, a.Epoch) })
+		},
+		reply: decodeReply[HeartbeatReply],
 	},
 	opCreateTopics: {
 		build: func(b []byte) (Command, error) {

@@ -1,11 +1,15 @@
 package controller
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"reflect"
 	"slices"
 	"testing"
+	"time"
+
+	"github.com/sluice-mq/sluice/internal/vfs"
 
 	"github.com/sluice-mq/sluice/internal/metadata"
 	"github.com/sluice-mq/sluice/internal/protocol"
@@ -189,5 +193,62 @@ func TestFencingMovesLeadership(t *testing.T) {
 	tc.submit(UnfenceBroker(last, epochs[last]))
 	if a := part(0); a.Leader != last {
 		t.Fatalf("after unfencing the new incarnation: leader %d", a.Leader)
+	}
+}
+
+// TestSessionTimeoutFences: a broker that stops sending heartbeats is
+// fenced once broker.session.timeout.ms passes, and its leaderships move;
+// one that keeps sending them is not; the fenced broker's heartbeat then
+// says so, and it can be unfenced again.
+func TestSessionTimeoutFences(t *testing.T) {
+	const timeout = 300 * time.Millisecond
+	c, err := Open(Config{NodeID: 1, Voters: []uint64{1}, FS: vfs.NewMem(), Dir: "/meta", TickInterval: 5 * time.Millisecond, SessionTimeout: timeout})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	run := func(cmd Command) any {
+		t.Helper()
+		off, reply, err := c.Execute(ctx, cmd)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := c.WaitFor(ctx, off); err != nil {
+			t.Fatal(err)
+		}
+		return reply
+	}
+	e1 := run(RegisterBroker(registration(1, 1))).(int64)
+	run(UnfenceBroker(1, e1))
+	e2 := run(RegisterBroker(registration(2, 1))).(int64)
+	run(UnfenceBroker(2, e2))
+	run(CreateTopics([]CreateTopic{{Name: "t", Assignments: map[int32][]int32{0: {2, 1}}, NumPartitions: -1, ReplicationFactor: -1}}, false, TopicDefaults{}))
+	start := time.Now()
+	for {
+		if r := run(BrokerHeartbeat(1, e1)).(HeartbeatReply); r.Fenced {
+			t.Fatal("a broker sending heartbeats was fenced")
+		}
+		if b, _ := c.Image().Broker(2); b.Fenced {
+			break
+		}
+		if time.Since(start) > 10*timeout {
+			t.Fatal("the silent broker was not fenced")
+		}
+		time.Sleep(timeout / 10)
+	}
+	if elapsed := time.Since(start); elapsed < timeout {
+		t.Fatalf("fenced after %v, before the session timeout", elapsed)
+	}
+	if p, _ := c.Image().TopicByName("t").Partition(0); p.Leader != 1 || !slices.Equal(p.ISR, []int32{1}) {
+		t.Fatalf("after fencing broker 2: leader %d, ISR %v", p.Leader, p.ISR)
+	}
+	if r := run(BrokerHeartbeat(2, e2)).(HeartbeatReply); !r.Fenced || r.MetadataOffset < c.Image().Offset {
+		t.Fatalf("the fenced broker's heartbeat: %+v", r)
+	}
+	run(UnfenceBroker(2, e2))
+	if b, _ := c.Image().Broker(2); b.Fenced {
+		t.Fatal("not unfenced")
 	}
 }

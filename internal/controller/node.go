@@ -45,6 +45,9 @@ type Config struct {
 	TickInterval   time.Duration
 	ElectionTicks  int
 	HeartbeatTicks int
+	// SessionTimeout fences an unfenced broker that sent no heartbeat
+	// for this long (broker.session.timeout.ms); 0 never does.
+	SessionTimeout time.Duration
 	// SnapshotEvery takes a snapshot of the image and compacts the log
 	// after this many applied entries.
 	SnapshotEvery uint64
@@ -106,7 +109,10 @@ type Controller struct {
 	confState   *pb.ConfState
 	uncommitted *metadata.Image
 	pending     map[uint64]*proposal
-	waiting     []*proposal // arrived while no leader was known, or before this leader was ready
+	sessions    map[int32]*brokerSession // on the active controller
+	// lastSessionCheck is when checkSessions last ran.
+	lastSessionCheck time.Time
+	waiting          []*proposal // arrived while no leader was known, or before this leader was ready
 	// leaderTerm is, on a new leader not yet ready, its term: commands wait
 	// until the first entry of that term is applied, so they see every
 	// entry of earlier terms (Kafka's controller does the same). 0 when
@@ -136,6 +142,7 @@ func Open(cfg Config) (*Controller, error) {
 		cfg:       cfg,
 		logger:    cfg.Logger.With("node_id", cfg.NodeID),
 		pending:   map[uint64]*proposal{},
+		sessions:  map[int32]*brokerSession{},
 		proposals: make(chan *proposal, 256),
 		inbox:     make(chan *pb.Message, 4096),
 		stop:      make(chan struct{}),
@@ -330,6 +337,7 @@ func (c *Controller) run() {
 			return
 		case <-tick.C:
 			c.rn.Tick()
+			c.checkSessions()
 		case m := <-c.inbox:
 			if err := c.rn.Step(m); err != nil && !errors.Is(err, raft.ErrStepLocalMsg) && !errors.Is(err, raft.ErrStepPeerNotFound) {
 				c.logger.Debug("raft step failed", "err", err)
@@ -374,6 +382,7 @@ func (c *Controller) propose(p *proposal) {
 		p.done <- result{err: err}
 		return
 	}
+	c.noteSession(p.cmd, reply)
 	if len(recs) == 0 {
 		p.done <- result{offset: c.uncommitted.Offset, reply: reply}
 		return
@@ -463,6 +472,7 @@ func (c *Controller) onSoftState(ss *raft.SoftState) {
 	prev := c.leader.Swap(ss.Lead)
 	if prev != ss.Lead {
 		c.logger.Info("metadata leader changed", "leader", ss.Lead, "state", ss.RaftState.String())
+		c.resetSessions()
 	}
 	if ss.RaftState == raft.StateLeader {
 		// The new leader appended an empty entry for its term; until it is

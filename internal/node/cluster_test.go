@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"path/filepath"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -193,4 +194,65 @@ func TestThreeNodeCluster(t *testing.T) {
 			create(i, fmt.Sprintf("after-failover-via-%d", i+1))
 		}
 	}
+}
+
+// TestClusterFencesADeadBroker stops a broker without a controlled
+// shutdown: the active controller fences it within the session timeout
+// (+2 s), its leaderships move to the other replicas and it leaves the
+// ISRs; restarted from its data directory, it registers again and is
+// unfenced.
+func TestClusterFencesADeadBroker(t *testing.T) {
+	c := newTestCluster(t, 3, "broker.session.timeout.ms=1500", "broker.heartbeat.interval.ms=300")
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	ctlIdx := c.activeController()
+	victim := (ctlIdx + 1) % 3
+	cl, err := kgo.NewClient(kgo.SeedBrokers(c.nodes[ctlIdx].Addr().String()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	req := kmsg.NewPtrCreateTopicsRequest()
+	rt := kmsg.NewCreateTopicsRequestTopic()
+	rt.Topic, rt.NumPartitions, rt.ReplicationFactor = "replicated", 6, 3
+	req.Topics, req.TimeoutMillis = append(req.Topics, rt), 10000
+	if resp, err := req.RequestWith(ctx, cl); err != nil || resp.Topics[0].ErrorCode != 0 {
+		t.Fatalf("create: %v %+v", err, resp)
+	}
+	victimID := int32(victim + 1)
+	led := func() (n int, inISR int) {
+		img := c.nodes[ctlIdx].ctl.Image()
+		for _, p := range img.TopicByName("replicated").Partitions() {
+			if p.Leader == victimID {
+				n++
+			}
+			if slices.Contains(p.ISR, victimID) {
+				inISR++
+			}
+		}
+		return
+	}
+	waitFor(t, 10*time.Second, "the topic", func() bool { return c.nodes[ctlIdx].ctl.Image().TopicByName("replicated") != nil })
+	if n, _ := led(); n == 0 {
+		t.Fatalf("broker %d leads no partition of 6", victimID)
+	}
+	c.nodes[victim].close() // no controlled shutdown
+	c.nodes[victim] = nil
+	start := time.Now()
+	waitFor(t, 1500*time.Millisecond+2*time.Second, "the dead broker fenced and its leaderships moved", func() bool {
+		b, _ := c.nodes[ctlIdx].ctl.Image().Broker(victimID)
+		n, isr := led()
+		return b.Fenced && n == 0 && isr == 0
+	})
+	t.Logf("broker %d fenced and out of every ISR %v after it stopped", victimID, time.Since(start).Round(time.Millisecond))
+	cfg := c.cfgs[victim]
+	n, err := Start(cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.nodes[victim] = n
+	waitFor(t, 10*time.Second, "the restarted broker unfenced", func() bool {
+		b, ok := c.nodes[ctlIdx].ctl.Image().Broker(victimID)
+		return ok && !b.Fenced
+	})
 }

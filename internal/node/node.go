@@ -42,6 +42,10 @@ type Node struct {
 	// transport carries the metadata quorum's traffic when there are
 	// several voters; nil for a single voter.
 	transport *controller.TCPTransport
+	// incarnation identifies this process to the controller; epoch is the
+	// broker epoch of its registration.
+	incarnation protocol.UUID
+	epoch       atomic.Int64
 
 	groups     *group.Coordinator
 	groupParts map[int32]bool // offsets partitions handed to groups; image loop only
@@ -118,7 +122,7 @@ func StartOn(cfg *config.Broker, logger *slog.Logger, fsys vfs.FS) (*Node, error
 		}
 	}
 	n.ctl, err = controller.Open(controller.Config{
-		NodeID: uint64(cfg.NodeID), Voters: voters, Transport: transport,
+		NodeID: uint64(cfg.NodeID), Voters: voters, Transport: transport, SessionTimeout: cfg.SessionTimeout,
 		FS: n.fs, Dir: n.fs.PathJoin(cfg.MetadataLogDir, metadataLogName), Logger: logger,
 	})
 	if err != nil {
@@ -156,6 +160,8 @@ func StartOn(cfg *config.Broker, logger *slog.Logger, fsys vfs.FS) (*Node, error
 	if err := n.register(listener); err != nil {
 		return nil, err
 	}
+	n.wg.Add(1)
+	go n.heartbeat(listener)
 	n.handler = handler.New(handler.Config{
 		NodeID: cfg.NodeID, ClusterID: clusterID, ListenerName: listener.Name,
 		AutoCreateTopics: cfg.AutoCreateTopics, DefaultPartitions: cfg.NumPartitions,
@@ -290,10 +296,15 @@ func (n *Node) register(listener config.Listener) error {
 	}
 	reg := controller.BrokerRegistration{ID: n.cfg.NodeID, IncarnationID: protocol.UUID(storage.RandomUUID()), Rack: rack,
 		Endpoints: []metadata.Endpoint{{Name: listener.Name, Host: host, Port: uint16(port), SecurityProtocol: 0}}}
+	if n.incarnation == (protocol.UUID{}) {
+		n.incarnation = protocol.UUID(storage.RandomUUID())
+	}
+	reg.IncarnationID = n.incarnation
 	off, epoch, err := n.ctl.Execute(ctx, controller.RegisterBroker(reg))
 	if err != nil {
 		return fmt.Errorf("register broker: %w", err)
 	}
+	n.epoch.Store(epoch.(int64))
 	// Unfenced once this node's metadata has caught up with its
 	// registration, as Kafka's controller unfences a broker.
 	if err := n.ctl.WaitFor(ctx, off); err != nil {
@@ -351,6 +362,7 @@ func (n *Node) Shutdown(ctx context.Context) error {
 	if n.handler != nil {
 		n.handler.Stop()
 	}
+	n.leaveCluster(ctx)
 	if n.srv != nil {
 		err = n.srv.Shutdown(ctx)
 	}
