@@ -21,8 +21,15 @@
 //
 // Membership is fixed: the voters of controller.quorum.voters bootstrap
 // the raft log the first time a directory is used. Transports carry raft
-// messages between voters: MemNetwork for tests (with partitions, loss and
-// delay) and TCPTransport on the controller listener.
+// messages between voters, and commands a voter forwards to the active
+// controller (Execute; commands carry their name and arguments, see
+// command.go): MemNetwork for tests (with partitions, loss and delay) and
+// TCPTransport on the controller listener.
+//
+// The active controller keeps broker sessions in memory (sessions.go):
+// a broker silent for the session timeout is fenced, and fencing, a
+// re-registration with a new incarnation and unfencing move partition
+// leaderships (commands_leaders.go).
 //
 // On disk (metadata.log.dir):
 //
