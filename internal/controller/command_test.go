@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"math/rand/v2"
 	"reflect"
 	"slices"
 	"testing"
@@ -250,5 +252,73 @@ func TestSessionTimeoutFences(t *testing.T) {
 	run(UnfenceBroker(2, e2))
 	if b, _ := c.Image().Broker(2); b.Fenced {
 		t.Fatal("not unfenced")
+	}
+}
+
+// TestRackAwarePlacement: over brokers in several racks, each partition's
+// replicas are distinct and cover as many racks as they can, and leaders
+// spread evenly over the brokers.
+func TestRackAwarePlacement(t *testing.T) {
+	for seed := range uint64(200) {
+		rng := rand.New(rand.NewPCG(seed, 1))
+		n := 2 + rng.IntN(8)
+		nracks := 2 + rng.IntN(3)
+		brokers := make([]int32, n)
+		racks := map[int32]string{}
+		for i := range brokers {
+			brokers[i] = int32(i + 1)
+			racks[brokers[i]] = fmt.Sprintf("r%d", rng.IntN(nracks))
+		}
+		distinct := map[string]bool{}
+		for _, r := range racks {
+			distinct[r] = true
+		}
+		rf := 1 + rng.IntN(n)
+		count := n * (1 + rng.IntN(4))
+		start := rng.IntN(n)
+		out := placeReplicasByRack(brokers, racks, start, 0, count, rf)
+		leads := map[int32]int{}
+		for p, replicas := range out {
+			if len(replicas) != rf {
+				t.Fatalf("seed %d: partition %d has %d replicas, want %d", seed, p, len(replicas), rf)
+			}
+			seen := map[int32]bool{}
+			covered := map[string]bool{}
+			for _, b := range replicas {
+				if seen[b] {
+					t.Fatalf("seed %d: partition %d replicas %v repeat a broker", seed, p, replicas)
+				}
+				seen[b] = true
+				covered[racks[b]] = true
+			}
+			if want := min(rf, len(distinct)); len(covered) != want {
+				t.Fatalf("seed %d: partition %d replicas %v cover %d racks, want %d (racks %v)", seed, p, replicas, len(covered), want, racks)
+			}
+			leads[replicas[0]]++
+		}
+		for _, b := range brokers {
+			if leads[b] != count/n {
+				t.Fatalf("seed %d: broker %d leads %d of %d partitions over %d brokers", seed, b, leads[b], count, n)
+			}
+		}
+	}
+}
+
+// TestCreateTopicsPlacesByRack registers brokers in two racks: a topic's
+// replicas span both.
+func TestCreateTopicsPlacesByRack(t *testing.T) {
+	tc := newTestController(t)
+	for id := int32(1); id <= 4; id++ {
+		reg := registration(id, 1)
+		rack := fmt.Sprintf("rack-%d", id%2)
+		reg.Rack = &rack
+		e := tc.submit(RegisterBroker(reg)).(int64)
+		tc.submit(UnfenceBroker(id, e))
+	}
+	tc.createTopics(TopicDefaults{}, false, topic("racked", 8, 2))
+	for p, part := range tc.c.Image().TopicByName("racked").Partitions() {
+		if part.Replicas[0]%2 == part.Replicas[1]%2 {
+			t.Fatalf("partition %d: replicas %v in one rack", p, part.Replicas)
+		}
 	}
 }

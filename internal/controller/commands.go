@@ -15,6 +15,7 @@ package controller
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/sluice-mq/sluice/internal/metadata"
@@ -128,13 +129,83 @@ func liveBrokerIDs(img *metadata.Image) []int32 {
 	return ids
 }
 
+// placeOn assigns replicas to partitions first..first+count-1 over the
+// brokers of img listed in live (ascending ids): rack-aware placement
+// when the brokers name more than one rack (a broker without a rack is a
+// rack of its own kind, ""), placeReplicas otherwise.
+func placeOn(img *metadata.Image, live []int32, start, first, count, rf int) [][]int32 {
+	racks := make(map[int32]string, len(live))
+	distinct := map[string]bool{}
+	for _, id := range live {
+		if b, ok := img.Broker(id); ok && b.Rack != nil {
+			racks[id] = *b.Rack
+		}
+		distinct[racks[id]] = true
+	}
+	if len(distinct) < 2 {
+		return placeReplicas(live, start, first, count, rf)
+	}
+	return placeReplicasByRack(live, racks, start, first, count, rf)
+}
+
+// placeReplicasByRack is rack-aware placement. The brokers are put in an
+// order that alternates racks (the first broker of each rack, in rack
+// order, then the second of each, …); leaders rotate over that order as
+// in placeReplicas, so they spread over racks too. A partition's
+// followers are taken from the brokers after its leader in that order, at
+// a shift that changes every n partitions, skipping brokers whose rack
+// already holds a replica until every rack holds one.
+func placeReplicasByRack(brokers []int32, racks map[int32]string, start, first, count, rf int) [][]int32 {
+	byRack := map[string][]int32{}
+	var names []string
+	for _, b := range brokers {
+		r := racks[b]
+		if byRack[r] == nil {
+			names = append(names, r)
+		}
+		byRack[r] = append(byRack[r], b)
+	}
+	slices.Sort(names)
+	var order []int32
+	for i := 0; len(order) < len(brokers); i++ {
+		for _, r := range names {
+			if i < len(byRack[r]) {
+				order = append(order, byRack[r][i])
+			}
+		}
+	}
+	n := len(order)
+	out := make([][]int32, count)
+	for i := range count {
+		p := first + i
+		leader := (start + p) % n
+		replicas := []int32{order[leader]}
+		used := map[string]bool{racks[order[leader]]: true}
+		if n > 1 {
+			shift := (start + p/n) % (n - 1)
+			// Two sweeps over the other brokers: the first takes only
+			// racks without a replica, the second whatever is left.
+			for sweep := 0; sweep < 2 && len(replicas) < rf; sweep++ {
+				for k := 0; k < n-1 && len(replicas) < rf; k++ {
+					b := order[(leader+1+(shift+k)%(n-1))%n]
+					if slices.Contains(replicas, b) || sweep == 0 && used[racks[b]] && len(used) < len(byRack) {
+						continue
+					}
+					replicas = append(replicas, b)
+					used[racks[b]] = true
+				}
+			}
+		}
+		out[i] = replicas
+	}
+	return out
+}
+
 // placeReplicas assigns replicas to partitions first..first+count-1 over
 // brokers (ascending ids), as Kafka's rack-unaware assignment does: the
 // leader of partition p is brokers[(start+p) mod n], and followers follow it
 // at a shift that changes every n partitions, so that follower sets vary.
 // Replicas of a partition are distinct. rf must be in 1..len(brokers).
-//
-// Rack awareness is not done yet: racks are ignored.
 func placeReplicas(brokers []int32, start, first, count, rf int) [][]int32 {
 	n := len(brokers)
 	out := make([][]int32, count)

@@ -161,7 +161,7 @@ func buildTopic(img *metadata.Image, r CreateTopic, defaults TopicDefaults, live
 		// The start rotates per topic, so that leaders of single-partition
 		// topics spread over the brokers.
 		start := (img.Topics.Len() + len(created)) % len(live)
-		assignment = placeReplicas(live, start, 0, int(n), int(rf))
+		assignment = placeOn(img, live, start, 0, int(n), int(rf))
 		isrs = assignment
 	}
 
@@ -359,7 +359,7 @@ func createPartitions(img *metadata.Image, r CreatePartitionsRequest, live []int
 		}
 		// Continue the rotation from partition 0's leader.
 		start := max(slices.Index(live, first.Replicas[0]), 0)
-		assignment = placeReplicas(live, start, int(current), add, rf)
+		assignment = placeOn(img, live, start, int(current), add, rf)
 		isrs = assignment
 	}
 	*budget -= add
