@@ -47,7 +47,13 @@ const (
 	opIncrementalAlterConfigs = "IncrementalAlterConfigs"
 	opAlterConfigs            = "AlterConfigs"
 	opBrokerHeartbeat         = "BrokerHeartbeat"
+	opElectLeaders            = "ElectLeaders"
 )
+
+type electLeadersArgs struct {
+	ElectionType int8
+	Targets      []ElectTarget
+}
 
 type allocateProducerIDsArgs struct {
 	BrokerID    int32
@@ -101,10 +107,10 @@ func decodeArgs[A any](b []byte, f func(A) Command) (Command, error) {
 }
 
 func decodeReply[R any](b []byte) (any, error) {
-	if len(b) == 0 || string(b) == "null" {
-		return nil, nil
-	}
 	var r R
+	if len(b) == 0 || string(b) == "null" {
+		return r, nil // the typed zero value, as the command returned it
+	}
 	if err := json.Unmarshal(b, &r); err != nil {
 		return nil, err
 	}
@@ -139,6 +145,12 @@ var opSpecs = map[string]opSpec{
 			return decodeArgs(b, func(a brokerEpochArgs) Command { return BrokerHeartbeat(a.ID, a.Epoch) })
 		},
 		reply: decodeReply[HeartbeatReply],
+	},
+	opElectLeaders: {
+		build: func(b []byte) (Command, error) {
+			return decodeArgs(b, func(a electLeadersArgs) Command { return ElectLeaders(a.ElectionType, a.Targets) })
+		},
+		reply: decodeReply[[]ElectResult],
 	},
 	opCreateTopics: {
 		build: func(b []byte) (Command, error) {

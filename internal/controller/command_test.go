@@ -40,6 +40,9 @@ func TestCommandsSurviveForwarding(t *testing.T) {
 		IncrementalAlterConfigs([]IncrementalAlterConfigsResource{{Type: metadata.ResourceTopic, Name: "existing",
 			Changes: []ConfigChange{{Key: "retention.ms", Op: ConfigSet, Value: &one}}}}, false),
 		AlterConfigs([]AlterConfigsResource{{Type: metadata.ResourceTopic, Name: "existing", Configs: map[string]*string{"segment.ms": &one}}}, false),
+		BrokerHeartbeat(1, epoch),
+		ElectLeaders(ElectPreferred, nil),
+		ElectLeaders(ElectUnclean, []ElectTarget{{Topic: "existing", Partitions: []int32{0, 5}}}),
 	}
 	for _, cmd := range cmds {
 		b, err := EncodeCommand(cmd)
@@ -320,5 +323,113 @@ func TestCreateTopicsPlacesByRack(t *testing.T) {
 		if part.Replicas[0]%2 == part.Replicas[1]%2 {
 			t.Fatalf("partition %d: replicas %v in one rack", p, part.Replicas)
 		}
+	}
+}
+
+// moveLeader is a command that makes replica r lead partition p of topic,
+// its ISR unchanged: what a failover leaves behind once the old leader is
+// back in the ISR.
+func moveLeader(topic string, p int32, r int32) Command {
+	return CommandFunc(func(img *metadata.Image) ([]metadata.Record, any, error) {
+		ch := partitionChange(img.TopicByName(topic).ID(), p)
+		ch.Leader = r
+		return []metadata.Record{metadata.NewRecord(ch)}, nil, nil
+	})
+}
+
+func TestElectLeaders(t *testing.T) {
+	tc := newTestController(t)
+	epochs := map[int32]int64{}
+	for id := int32(1); id <= 3; id++ {
+		epochs[id] = tc.submit(RegisterBroker(registration(id, 1))).(int64)
+		tc.submit(UnfenceBroker(id, epochs[id]))
+	}
+	tc.createTopics(TopicDefaults{}, false, topic("t", 3, 3))
+	part := func(p int32) metadata.Partition {
+		got, _ := tc.c.Image().TopicByName("t").Partition(p)
+		return got
+	}
+	p0, p1 := part(0), part(1)
+	tc.submit(moveLeader("t", 0, p0.Replicas[1]))
+	tc.submit(moveLeader("t", 1, p1.Replicas[2]))
+	codes := func(res []ElectResult) map[int32]protocol.ErrorCode {
+		out := map[int32]protocol.ErrorCode{}
+		for _, r := range res {
+			out[r.Partition] = protocol.ErrNone
+			if r.Err != nil {
+				out[r.Partition] = r.Err.Code
+			}
+		}
+		return out
+	}
+	// Named partitions: one needs an election, one does not, one is unknown.
+	res := tc.submit(ElectLeaders(ElectPreferred, []ElectTarget{{Topic: "t", Partitions: []int32{0, 2, 9}}, {Topic: "nope", Partitions: []int32{0}}})).([]ElectResult)
+	if len(res) != 4 || codes(res[:3])[0] != protocol.ErrNone || codes(res[:3])[2] != protocol.ErrElectionNotNeeded ||
+		codes(res[:3])[9] != protocol.ErrUnknownTopicOrPartition || res[3].Err == nil || res[3].Err.Code != protocol.ErrUnknownTopicOrPartition {
+		t.Fatalf("results %+v", res)
+	}
+	if got := part(0); got.Leader != p0.Replicas[0] || got.LeaderEpoch != p0.LeaderEpoch+2 {
+		t.Fatalf("partition 0: leader %d epoch %d", got.Leader, got.LeaderEpoch)
+	}
+	// Every partition: only partition 1 needed one.
+	res = tc.submit(ElectLeaders(ElectPreferred, nil)).([]ElectResult)
+	if len(res) != 1 || res[0].Partition != 1 || res[0].Err != nil || part(1).Leader != p1.Replicas[0] {
+		t.Fatalf("results %+v, leader %d", res, part(1).Leader)
+	}
+	if res := tc.submit(ElectLeaders(ElectPreferred, nil)).([]ElectResult); len(res) != 0 {
+		t.Fatalf("nothing to elect, yet %+v", res)
+	}
+	// A fenced preferred replica cannot be elected; an unclean election
+	// where a leader exists is not needed.
+	tc.submit(moveLeader("t", 0, p0.Replicas[1]))
+	pref := p0.Replicas[0]
+	tc.submit(FenceBroker(pref, epochs[pref]))
+	if c := codes(tc.submit(ElectLeaders(ElectPreferred, []ElectTarget{{Topic: "t", Partitions: []int32{0}}})).([]ElectResult)); c[0] != protocol.ErrPreferredLeaderNotAvailable {
+		t.Fatalf("fenced preferred replica: %v", c)
+	}
+	if c := codes(tc.submit(ElectLeaders(ElectUnclean, []ElectTarget{{Topic: "t", Partitions: []int32{0}}})).([]ElectResult)); c[0] != protocol.ErrElectionNotNeeded {
+		t.Fatalf("unclean election with a leader: %v", c)
+	}
+	if _, err := tc.try(ElectLeaders(7, nil)); !errors.Is(err, protocol.ErrInvalidRequest) {
+		t.Fatalf("election type 7: %v", err)
+	}
+}
+
+// TestAutoLeaderRebalance: with a short check interval, the active
+// controller moves leaders back to their preferred replicas by itself.
+func TestAutoLeaderRebalance(t *testing.T) {
+	c, err := Open(Config{NodeID: 1, Voters: []uint64{1}, FS: vfs.NewMem(), Dir: "/meta", TickInterval: 5 * time.Millisecond,
+		LeaderImbalanceCheckInterval: 50 * time.Millisecond, LeaderImbalancePercent: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	for id := int32(1); id <= 2; id++ {
+		_, e, err := c.Execute(ctx, RegisterBroker(registration(id, 1)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := c.Execute(ctx, UnfenceBroker(id, e.(int64))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, _, err := c.Execute(ctx, CreateTopics([]CreateTopic{topic("t", 4, 2)}, false, TopicDefaults{})); err != nil {
+		t.Fatal(err)
+	}
+	p, _ := c.Image().TopicByName("t").Partition(0)
+	if _, _, err := c.Execute(ctx, moveLeader("t", 0, p.Replicas[1])); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		if got, _ := c.Image().TopicByName("t").Partition(0); got.Leader == p.Replicas[0] {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the leader did not move back to the preferred replica")
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }

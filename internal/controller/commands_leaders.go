@@ -84,3 +84,152 @@ func electOffline(img *metadata.Image, id int32) []metadata.Record {
 	}
 	return recs
 }
+
+// Election types of ElectLeaders.
+const (
+	ElectPreferred int8 = 0
+	ElectUnclean   int8 = 1
+)
+
+// ElectTarget names partitions of one topic for ElectLeaders.
+type ElectTarget struct {
+	Topic      string
+	Partitions []int32
+}
+
+// ElectResult is ElectLeaders' outcome for one partition.
+type ElectResult struct {
+	Topic     string
+	Partition int32
+	Err       *CommandError
+}
+
+// ElectLeaders elects leaders (the ElectLeaders API); the reply is
+// []ElectResult. With targets nil it considers every partition and
+// reports only those where an election was needed. A preferred election
+// makes each partition's first replica its leader if it is in the ISR
+// and unfenced (PREFERRED_LEADER_NOT_AVAILABLE otherwise,
+// ELECTION_NOT_NEEDED if it leads already). An unclean election elects
+// only where a partition has no leader, and only an in-sync replica:
+// unclean elections of replicas outside the ISR are not supported
+// (ELIGIBLE_LEADERS_NOT_AVAILABLE).
+func ElectLeaders(electionType int8, targets []ElectTarget) Command {
+	return newCommand(opElectLeaders, electLeadersArgs{electionType, targets}, func(img *metadata.Image) ([]metadata.Record, any, error) {
+		if electionType != ElectPreferred && electionType != ElectUnclean {
+			return nil, nil, cmdErr(protocol.ErrInvalidRequest, "Unknown election type %d.", electionType)
+		}
+		var recs []metadata.Record
+		var out []ElectResult
+		elect := func(t *metadata.TopicImage, pid int32, p metadata.Partition, all bool) {
+			rec, err := electOne(img, t, pid, p, electionType)
+			if rec != nil {
+				recs = append(recs, metadata.NewRecord(rec))
+			}
+			if all && err != nil && err.Code == protocol.ErrElectionNotNeeded {
+				return
+			}
+			out = append(out, ElectResult{Topic: t.Name(), Partition: pid, Err: err})
+		}
+		if targets == nil {
+			for t := range img.Topics.All() {
+				for pid, p := range t.Partitions() {
+					elect(t, pid, p, true)
+				}
+			}
+			return recs, out, nil
+		}
+		for _, tg := range targets {
+			t := img.TopicByName(tg.Topic)
+			for _, pid := range tg.Partitions {
+				var p metadata.Partition
+				ok := t != nil
+				if ok {
+					p, ok = t.Partition(pid)
+				}
+				if !ok {
+					out = append(out, ElectResult{Topic: tg.Topic, Partition: pid,
+						Err: cmdErr(protocol.ErrUnknownTopicOrPartition, "The partition %s-%d does not exist.", tg.Topic, pid)})
+					continue
+				}
+				elect(t, pid, p, false)
+			}
+		}
+		return recs, out, nil
+	})
+}
+
+// electOne decides one partition's election.
+func electOne(img *metadata.Image, t *metadata.TopicImage, pid int32, p metadata.Partition, electionType int8) (*protocol.PartitionChangeRecord, *CommandError) {
+	if electionType == ElectUnclean {
+		if p.Leader != metadata.NoLeader {
+			return nil, cmdErr(protocol.ErrElectionNotNeeded, "Leader election not needed for topic partition.")
+		}
+		for _, r := range p.Replicas {
+			if slices.Contains(p.ISR, r) && usable(img, r, -1) {
+				ch := partitionChange(t.ID(), pid)
+				ch.Leader = r
+				return ch, nil
+			}
+		}
+		return nil, cmdErr(protocol.ErrEligibleLeadersNotAvailable,
+			"No in-sync replica of %s-%d is available, and electing one outside the ISR is not supported.", t.Name(), pid)
+	}
+	if len(p.Replicas) == 0 {
+		return nil, cmdErr(protocol.ErrPreferredLeaderNotAvailable, "The partition %s-%d has no replicas.", t.Name(), pid)
+	}
+	preferred := p.Replicas[0]
+	if p.Leader == preferred {
+		return nil, cmdErr(protocol.ErrElectionNotNeeded, "Leader election not needed for topic partition.")
+	}
+	if !slices.Contains(p.ISR, preferred) || !usable(img, preferred, -1) {
+		return nil, cmdErr(protocol.ErrPreferredLeaderNotAvailable,
+			"Failed to elect leader for partition %s-%d under strategy PreferredReplicaPartitionLeaderElectionStrategy", t.Name(), pid)
+	}
+	ch := partitionChange(t.ID(), pid)
+	ch.Leader = preferred
+	return ch, nil
+}
+
+// rebalanceLeaders is auto.leader.rebalance.enable's periodic check on
+// the active controller: for every broker whose share of the partitions
+// it prefers but does not lead is above imbalancePercent, it runs a
+// preferred election on those partitions (where the preferred replica is
+// in the ISR and unfenced). The reply is the number of elections.
+func rebalanceLeaders(imbalancePercent int) Command {
+	return CommandFunc(func(img *metadata.Image) ([]metadata.Record, any, error) {
+		type share struct{ preferred, notLeading int }
+		shares := map[int32]*share{}
+		for t := range img.Topics.All() {
+			for _, p := range t.Partitions() {
+				if len(p.Replicas) == 0 {
+					continue
+				}
+				s := shares[p.Replicas[0]]
+				if s == nil {
+					s = &share{}
+					shares[p.Replicas[0]] = s
+				}
+				s.preferred++
+				if p.Leader != p.Replicas[0] {
+					s.notLeading++
+				}
+			}
+		}
+		var recs []metadata.Record
+		for t := range img.Topics.All() {
+			for pid, p := range t.Partitions() {
+				if len(p.Replicas) == 0 || p.Leader == p.Replicas[0] {
+					continue
+				}
+				s := shares[p.Replicas[0]]
+				if s.notLeading*100 <= imbalancePercent*s.preferred {
+					continue
+				}
+				if rec, err := electOne(img, t, pid, p, ElectPreferred); err == nil {
+					recs = append(recs, metadata.NewRecord(rec))
+				}
+			}
+		}
+		return recs, len(recs), nil
+	})
+}

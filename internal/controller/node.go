@@ -45,6 +45,13 @@ type Config struct {
 	TickInterval   time.Duration
 	ElectionTicks  int
 	HeartbeatTicks int
+	// LeaderImbalanceCheckInterval, when positive, moves leaders back to
+	// their preferred replicas on brokers whose share of partitions led
+	// by another replica is above LeaderImbalancePercent
+	// (auto.leader.rebalance.enable, leader.imbalance.check.interval.seconds,
+	// leader.imbalance.per.broker.percentage).
+	LeaderImbalanceCheckInterval time.Duration
+	LeaderImbalancePercent       int
 	// SessionTimeout fences an unfenced broker that sent no heartbeat
 	// for this long (broker.session.timeout.ms); 0 never does.
 	SessionTimeout time.Duration
@@ -110,8 +117,10 @@ type Controller struct {
 	uncommitted *metadata.Image
 	pending     map[uint64]*proposal
 	sessions    map[int32]*brokerSession // on the active controller
-	// lastSessionCheck is when checkSessions last ran.
+	// lastSessionCheck is when checkSessions last ran; lastRebalance when
+	// maybeRebalance last checked the leaders.
 	lastSessionCheck time.Time
+	lastRebalance    time.Time
 	waiting          []*proposal // arrived while no leader was known, or before this leader was ready
 	// leaderTerm is, on a new leader not yet ready, its term: commands wait
 	// until the first entry of that term is applied, so they see every
@@ -338,6 +347,7 @@ func (c *Controller) run() {
 		case <-tick.C:
 			c.rn.Tick()
 			c.checkSessions()
+			c.maybeRebalance()
 		case m := <-c.inbox:
 			if err := c.rn.Step(m); err != nil && !errors.Is(err, raft.ErrStepLocalMsg) && !errors.Is(err, raft.ErrStepPeerNotFound) {
 				c.logger.Debug("raft step failed", "err", err)

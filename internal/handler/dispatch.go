@@ -76,6 +76,8 @@ func (h *Handler) Dispatch(ctx context.Context, version int16, req protocol.Mess
 		return Result{Msg: h.InitProducerId(ctx, r, version)}
 	case *protocol.CreatePartitionsRequest:
 		return Result{Msg: h.CreatePartitions(ctx, r, version)}
+	case *protocol.ElectLeadersRequest:
+		return Result{Msg: h.ElectLeaders(ctx, r, version)}
 	case *protocol.DeleteRecordsRequest:
 		return Result{Msg: h.DeleteRecords(ctx, r, version)}
 	case *protocol.DescribeClusterRequest:

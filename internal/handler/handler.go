@@ -147,6 +147,7 @@ var versions = map[protocol.APIKey][2]int16{
 	protocol.KeyDeleteTopics:            {0, 6},
 	protocol.KeyOffsetForLeaderEpoch:    {0, 4},
 	protocol.KeyCreatePartitions:        {0, 3},
+	protocol.KeyElectLeaders:            {0, 2},
 	protocol.KeyDeleteRecords:           {0, 2},
 	protocol.KeyDescribeCluster:         {0, 1},
 	protocol.KeyDescribeLogDirs:         {0, 4},

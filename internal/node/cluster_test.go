@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
@@ -182,6 +183,27 @@ func TestThreeNodeCluster(t *testing.T) {
 	}
 	if len(leaders) != 3 {
 		t.Fatalf("leaders of 6 partitions over 3 brokers: %v", leaders)
+	}
+
+	// ElectLeaders through a node that is not the controller: every
+	// preferred replica leads already.
+	cl, err := kgo.NewClient(kgo.SeedBrokers(c.nodes[other].Addr().String()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	elect := kmsg.NewPtrElectLeadersRequest()
+	et := kmsg.NewElectLeadersRequestTopic()
+	et.Topic, et.Partitions = "via-follower", []int32{0, 1}
+	elect.Topics = append(elect.Topics, et)
+	eresp, err := elect.RequestWith(ctx, cl)
+	cl.Close()
+	if err != nil || eresp.ErrorCode != 0 || len(eresp.Topics) != 1 || len(eresp.Topics[0].Partitions) != 2 {
+		t.Fatalf("ElectLeaders: %v %+v", err, eresp)
+	}
+	for _, p := range eresp.Topics[0].Partitions {
+		if p.ErrorCode != kerr.ElectionNotNeeded.Code {
+			t.Fatalf("ElectLeaders partition %d: %v", p.Partition, kerr.ErrorForCode(p.ErrorCode))
+		}
 	}
 
 	c.nodes[leader].close()

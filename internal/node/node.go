@@ -115,6 +115,10 @@ func StartOn(cfg *config.Broker, logger *slog.Logger, fsys vfs.FS) (*Node, error
 	for i, v := range cfg.Voters {
 		voters[i] = uint64(v.ID)
 	}
+	var rebalanceEvery time.Duration
+	if cfg.AutoLeaderRebalance {
+		rebalanceEvery = cfg.LeaderImbalanceCheckInterval
+	}
 	var transport controller.Transport
 	if len(voters) > 1 {
 		if transport, err = n.listenController(); err != nil {
@@ -123,6 +127,7 @@ func StartOn(cfg *config.Broker, logger *slog.Logger, fsys vfs.FS) (*Node, error
 	}
 	n.ctl, err = controller.Open(controller.Config{
 		NodeID: uint64(cfg.NodeID), Voters: voters, Transport: transport, SessionTimeout: cfg.SessionTimeout,
+		LeaderImbalanceCheckInterval: rebalanceEvery, LeaderImbalancePercent: int(cfg.LeaderImbalancePerBrokerPercentage),
 		FS: n.fs, Dir: n.fs.PathJoin(cfg.MetadataLogDir, metadataLogName), Logger: logger,
 	})
 	if err != nil {
