@@ -69,8 +69,27 @@ func Start(cfg *config.Broker, logger *slog.Logger) (*Node, error) {
 // checkpoints) on fsys: tests pass a MemFS to cut the power (drop
 // unsynced writes) and restart on what survives.
 func StartOn(cfg *config.Broker, logger *slog.Logger, fsys vfs.FS) (*Node, error) {
+	return StartWith(cfg, Options{FS: fsys, Logger: logger})
+}
+
+// Options are what a test may replace in a node.
+type Options struct {
+	// FS holds every file of the node (vfs.Default when nil).
+	FS vfs.FS
+	// Transport, when set, carries the metadata quorum's traffic instead
+	// of the controller listener (an in-memory network in tests).
+	Transport controller.Transport
+	Logger    *slog.Logger
+}
+
+// StartWith is Start with Options.
+func StartWith(cfg *config.Broker, o Options) (*Node, error) {
+	logger, fsys := o.Logger, o.FS
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
+	}
+	if fsys == nil {
+		fsys = vfs.Default
 	}
 	if !cfg.Roles.Broker || !cfg.Roles.Controller {
 		return nil, fmt.Errorf("process.roles=%s: only combined nodes (broker,controller) are supported yet", cfg.Roles)
@@ -119,8 +138,8 @@ func StartOn(cfg *config.Broker, logger *slog.Logger, fsys vfs.FS) (*Node, error
 	if cfg.AutoLeaderRebalance {
 		rebalanceEvery = cfg.LeaderImbalanceCheckInterval
 	}
-	var transport controller.Transport
-	if len(voters) > 1 {
+	transport := o.Transport
+	if transport == nil && len(voters) > 1 {
 		if transport, err = n.listenController(); err != nil {
 			return nil, err
 		}
@@ -217,6 +236,18 @@ func (n *Node) ServerStats() server.Stats { return n.srv.Stats() }
 // producers the node recognised and answered with their original offsets
 // since it started.
 func (n *Node) DuplicateBatches() uint64 { return n.logs.DuplicateBatches() }
+
+// Metadata returns the node's latest committed metadata image.
+func (n *Node) Metadata() *metadata.Image { return n.ctl.Image() }
+
+// ActiveController reports whether this node's voter is the active
+// controller.
+func (n *Node) ActiveController() bool { return n.ctl.IsLeader() }
+
+// Kill stops the node at once, as a crash would seen from the network:
+// no controlled shutdown, no waiting for clients. (Its files are closed
+// as Shutdown closes them; tests that cut the power copy them first.)
+func (n *Node) Kill() error { return n.close() }
 
 // ensureFormatted returns the cluster id of the data directory, formatting
 // a fresh one with a new cluster id when this is the single-node default.
