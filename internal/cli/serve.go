@@ -45,7 +45,11 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "sluice serve: %v\n", err)
 		return 1
 	}
-	fmt.Fprintf(stdout, "sluice is serving Kafka clients on %s (data in %s)\n", n.Addr(), cfg.LogDir)
+	if cfg.Roles.Broker {
+		fmt.Fprintf(stdout, "sluice is serving Kafka clients on %s (data in %s)\n", n.Addr(), cfg.LogDir)
+	} else {
+		fmt.Fprintf(stdout, "sluice is serving as a controller (data in %s)\n", cfg.LogDir)
+	}
 	sig := make(chan os.Signal, 1)
 	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
 	defer signal.Stop(sig)

@@ -24,6 +24,9 @@ type Command struct {
 	op   string
 	args any
 	run  func(img *metadata.Image) ([]metadata.Record, any, error)
+	// hops counts the voters that forwarded the command: a voter forwards
+	// a command from a broker-only node to the leader once, never again.
+	hops int
 }
 
 // CommandFunc makes a local-only command from its function.
@@ -193,6 +196,7 @@ var ErrNotForwardable = errors.New("controller: command cannot be forwarded")
 type wireCommand struct {
 	Op   string          `json:"op"`
 	Args json.RawMessage `json:"args"`
+	Hops int             `json:"hops,omitempty"`
 }
 
 // EncodeCommand returns the form in which cmd is forwarded.
@@ -204,7 +208,7 @@ func EncodeCommand(cmd Command) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("encode %s: %w", cmd.op, err)
 	}
-	return json.Marshal(wireCommand{Op: cmd.op, Args: args})
+	return json.Marshal(wireCommand{Op: cmd.op, Args: args, Hops: cmd.hops})
 }
 
 // DecodeCommand rebuilds a forwarded command.
@@ -221,6 +225,7 @@ func DecodeCommand(b []byte) (Command, error) {
 	if err != nil {
 		return Command{}, fmt.Errorf("decode command %s: %w", w.Op, err)
 	}
+	cmd.hops = w.Hops
 	return cmd, nil
 }
 

@@ -28,7 +28,13 @@ func (c *Controller) serveForwarded(ctx context.Context, req []byte) []byte {
 	cmd, err := DecodeCommand(req)
 	if err == nil {
 		var reply any
-		a.Offset, reply, err = c.Submit(ctx, cmd)
+		if cmd.hops == 0 {
+			// From a broker-only node, which may not know the leader:
+			// run it here or forward it once more.
+			a.Offset, reply, err = c.Execute(ctx, cmd)
+		} else {
+			a.Offset, reply, err = c.Submit(ctx, cmd)
+		}
 		if err == nil {
 			a.Reply, err = json.Marshal(reply)
 		}
@@ -49,6 +55,7 @@ func (c *Controller) serveForwarded(ctx context.Context, req []byte) []byte {
 
 // forward sends cmd to voter to and decodes the outcome.
 func (c *Controller) forward(ctx context.Context, to uint64, cmd Command) (int64, any, error) {
+	cmd.hops++
 	req, err := EncodeCommand(cmd)
 	if err != nil {
 		return 0, nil, err
@@ -57,9 +64,14 @@ func (c *Controller) forward(ctx context.Context, to uint64, cmd Command) (int64
 	if err != nil {
 		return 0, nil, err
 	}
+	return decodeAnswer(cmd, resp, fmt.Sprint(to))
+}
+
+// decodeAnswer decodes the answer to a forwarded cmd from voter from.
+func decodeAnswer(cmd Command, resp []byte, from string) (int64, any, error) {
 	var a forwardAnswer
 	if err := json.Unmarshal(resp, &a); err != nil {
-		return 0, nil, fmt.Errorf("%w: bad answer from %d: %w", ErrUnreachable, to, err)
+		return 0, nil, fmt.Errorf("%w: bad answer from %s: %w", ErrUnreachable, from, err)
 	}
 	switch {
 	case a.NotController:
@@ -67,11 +79,11 @@ func (c *Controller) forward(ctx context.Context, to uint64, cmd Command) (int64
 	case a.Code != 0:
 		return 0, nil, &CommandError{Code: protocol.ErrorCode(a.Code), Message: a.Message}
 	case a.Err != "":
-		return 0, nil, fmt.Errorf("controller %d: %s", to, a.Err)
+		return 0, nil, fmt.Errorf("controller %s: %s", from, a.Err)
 	}
 	reply, err := decodeReplyOf(cmd.op, a.Reply)
 	if err != nil {
-		return 0, nil, fmt.Errorf("%w: bad reply from %d: %w", ErrUnreachable, to, err)
+		return 0, nil, fmt.Errorf("%w: bad reply from %s: %w", ErrUnreachable, from, err)
 	}
 	return a.Offset, reply, nil
 }
@@ -95,7 +107,7 @@ func (c *Controller) Execute(ctx context.Context, cmd Command) (int64, any, erro
 		var off int64
 		var reply any
 		var err error
-		if leader == 0 || leader == c.cfg.NodeID || c.cfg.Transport == nil || cmd.op == "" {
+		if leader == 0 || leader == c.cfg.NodeID || c.cfg.Transport == nil || cmd.op == "" || cmd.hops > 0 {
 			off, reply, err = c.Submit(ctx, cmd)
 		} else {
 			off, reply, err = c.forward(ctx, leader, cmd)
@@ -103,7 +115,7 @@ func (c *Controller) Execute(ctx context.Context, cmd Command) (int64, any, erro
 		if !errors.Is(err, ErrNotController) && !errors.Is(err, ErrUnreachable) {
 			return off, reply, err
 		}
-		if cmd.op == "" && leader != 0 && leader != c.cfg.NodeID {
+		if (cmd.op == "" || cmd.hops > 0) && leader != 0 && leader != c.cfg.NodeID {
 			return 0, nil, err
 		}
 		if err := sleepCtx(ctx, backoff); err != nil {

@@ -248,6 +248,11 @@ func Open(cfg Config) (*Controller, error) {
 	if cfg.Transport != nil {
 		cfg.Transport.SetHandler(c.step)
 		cfg.Transport.SetForwardHandler(c.serveForwarded)
+		if t, ok := cfg.Transport.(interface {
+			SetImageHandler(func(context.Context, []byte) []byte)
+		}); ok {
+			t.SetImageHandler(c.serveImage)
+		}
 	}
 	go c.run()
 	return c, nil

@@ -22,6 +22,8 @@ import (
 //	'R' then frames of  length uint32 | raftpb.Message
 //	'F' then one frame  length uint32 | an encoded command (EncodeCommand)
 //	    answered by one length uint32 | the answer (see forward.go)
+//	'I' then one frame  length uint32 | the metadata offset an observer has
+//	    answered by one length uint32 | the image after it (see observer.go)
 //
 // Each node dials every peer once and keeps the connection for its own
 // raft messages to that peer; it reads the messages peers send it on the
@@ -35,6 +37,7 @@ const (
 	maxRedialBackof = time.Second
 	streamRaft      = 'R'
 	streamForward   = 'F'
+	streamImage     = 'I'
 	// forwardTimeout bounds a forwarded command's run on the receiving
 	// voter when the sender's deadline is not known.
 	forwardTimeout = 30 * time.Second
@@ -50,6 +53,7 @@ type TCPTransport struct {
 	mu      sync.Mutex
 	handler func(*pb.Message)
 	forward func(ctx context.Context, req []byte) []byte
+	images  func(ctx context.Context, req []byte) []byte
 	peers   map[uint64]*tcpPeer
 	conns   map[net.Conn]struct{}
 	closed  bool
@@ -109,28 +113,34 @@ func (t *TCPTransport) Forward(ctx context.Context, to uint64, req []byte) ([]by
 	if p == nil {
 		return nil, fmt.Errorf("%w: %d is not a peer", ErrUnreachable, to)
 	}
+	return callTCP(ctx, p.addr, streamForward, req)
+}
+
+// callTCP sends one request on a stream of kind to the controller
+// listener at addr and returns the answer, within ctx's deadline.
+func callTCP(ctx context.Context, addr string, kind byte, req []byte) ([]byte, error) {
 	d := net.Dialer{Timeout: dialTimeout}
-	c, err := d.DialContext(ctx, "tcp", p.addr)
+	c, err := d.DialContext(ctx, "tcp", addr)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %d: %w", ErrUnreachable, to, err)
+		return nil, fmt.Errorf("%w: %s: %w", ErrUnreachable, addr, err)
 	}
 	defer c.Close()
 	stop := context.AfterFunc(ctx, func() { c.SetDeadline(time.Now()) })
 	defer stop()
 	w := bufio.NewWriter(c)
-	w.WriteByte(streamForward)
+	w.WriteByte(kind)
 	if err := writeBytesFrame(w, req); err != nil {
 		return nil, err
 	}
 	if err := w.Flush(); err != nil {
-		return nil, fmt.Errorf("%w: %d: %w", ErrUnreachable, to, err)
+		return nil, fmt.Errorf("%w: %s: %w", ErrUnreachable, addr, err)
 	}
 	resp, err := readBytesFrame(bufio.NewReader(c))
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
-		return nil, fmt.Errorf("%w: %d: %w", ErrUnreachable, to, err)
+		return nil, fmt.Errorf("%w: %s: %w", ErrUnreachable, addr, err)
 	}
 	return resp, nil
 }
@@ -220,7 +230,10 @@ func (t *TCPTransport) readLoop(c net.Conn) {
 	switch kind {
 	case streamRaft:
 	case streamForward:
-		t.serveForward(c, r)
+		t.serveForward(c, r, func() func(context.Context, []byte) []byte { return t.forward })
+		return
+	case streamImage:
+		t.serveForward(c, r, func() func(context.Context, []byte) []byte { return t.images })
 		return
 	default:
 		t.logger.Warn("closing controller connection: unknown stream", "remote", c.RemoteAddr().String(), "kind", kind)
@@ -320,15 +333,23 @@ func writeFrame(w *bufio.Writer, m *pb.Message) error {
 	return err
 }
 
-// serveForward answers one forwarded command on c.
-func (t *TCPTransport) serveForward(c net.Conn, r *bufio.Reader) {
+// SetImageHandler sets the handler of observers' image fetches.
+func (t *TCPTransport) SetImageHandler(h func(ctx context.Context, req []byte) []byte) {
+	t.mu.Lock()
+	t.images = h
+	t.mu.Unlock()
+}
+
+// serveForward answers one request on c (a forwarded command or an image
+// fetch) with the handler handler returns.
+func (t *TCPTransport) serveForward(c net.Conn, r *bufio.Reader, handler func() func(context.Context, []byte) []byte) {
 	req, err := readBytesFrame(r)
 	if err != nil {
-		t.logger.Warn("closing controller connection: bad forwarded command", "remote", c.RemoteAddr().String(), "err", err)
+		t.logger.Warn("closing controller connection: bad request", "remote", c.RemoteAddr().String(), "err", err)
 		return
 	}
 	t.mu.Lock()
-	h := t.forward
+	h := handler()
 	t.mu.Unlock()
 	if h == nil {
 		return

@@ -278,3 +278,118 @@ func TestClusterFencesADeadBroker(t *testing.T) {
 		return ok && !b.Fenced
 	})
 }
+
+// TestSeparateRoles runs a controller-only node (the single voter) and two
+// broker-only nodes that follow its metadata as observers: the brokers
+// register, list each other, create topics through the controller, and a
+// broker killed without a controlled shutdown is fenced, its leaderships
+// moved, and comes back.
+func TestSeparateRoles(t *testing.T) {
+	port := freePorts(t, 1)[0]
+	voters := fmt.Sprintf("1@127.0.0.1:%d", port)
+	clusterID := storage.UUIDString(storage.RandomUUID())
+	var cfgs []*config.Broker
+	for id := 1; id <= 3; id++ {
+		dir := filepath.Join(t.TempDir(), fmt.Sprintf("node%d", id))
+		props := map[string]string{
+			"node.id": fmt.Sprint(id), "log.dir": dir, "controller.listener.names": "CONTROLLER",
+			"controller.quorum.voters": voters, "broker.session.timeout.ms": "1500", "broker.heartbeat.interval.ms": "300",
+			"offsets.topic.replication.factor": "2",
+		}
+		if id == 1 {
+			props["process.roles"] = "controller"
+			props["listeners"] = fmt.Sprintf("CONTROLLER://127.0.0.1:%d", port)
+		} else {
+			props["process.roles"] = "broker"
+			props["listeners"] = "PLAINTEXT://127.0.0.1:0"
+		}
+		cfg, err := config.Load(props, nil, config.ProfileKafka)
+		if err != nil {
+			t.Fatalf("node %d: %v", id, err)
+		}
+		if err := vfs.MkdirAllDurable(vfs.Default, dir); err != nil {
+			t.Fatal(err)
+		}
+		if err := storage.WriteMetaProperties(vfs.Default, dir, storage.MetaProperties{Version: 1, ClusterID: clusterID, NodeID: int32(id), DirectoryID: storage.RandomUUID()}); err != nil {
+			t.Fatal(err)
+		}
+		cfgs = append(cfgs, cfg)
+	}
+	nodes := make([]*Node, 3)
+	defer func() {
+		for _, n := range nodes {
+			if n != nil {
+				n.close()
+			}
+		}
+	}()
+	var wg sync.WaitGroup
+	errs := make([]error, 3)
+	for i := range 3 {
+		wg.Add(1)
+		go func() { defer wg.Done(); nodes[i], errs[i] = Start(cfgs[i], nil) }()
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Fatalf("node %d: %v", i+1, err)
+		}
+	}
+	if nodes[0].Addr() != nil || !nodes[0].ActiveController() {
+		t.Fatal("the controller-only node serves clients or does not lead")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	waitFor(t, 10*time.Second, "both brokers unfenced, seen by both", func() bool {
+		for _, n := range nodes[1:] {
+			if len(n.Metadata().LiveBrokers()) != 2 {
+				return false
+			}
+		}
+		return true
+	})
+	cl, err := kgo.NewClient(kgo.SeedBrokers(nodes[1].Addr().String()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	req := kmsg.NewPtrCreateTopicsRequest()
+	rt := kmsg.NewCreateTopicsRequestTopic()
+	rt.Topic, rt.NumPartitions, rt.ReplicationFactor = "observed", 4, 2
+	req.Topics, req.TimeoutMillis = append(req.Topics, rt), 10000
+	if resp, err := req.RequestWith(ctx, cl); err != nil || resp.Topics[0].ErrorCode != 0 {
+		t.Fatalf("create through a broker-only node: %v %+v", err, resp)
+	}
+	waitFor(t, 10*time.Second, "the topic on the other broker", func() bool { return nodes[2].Metadata().TopicByName("observed") != nil })
+	// Produce and consume through the broker-only nodes.
+	pc, err := kgo.NewClient(kgo.SeedBrokers(nodes[2].Addr().String()), kgo.DefaultProduceTopic("observed"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := pc.ProduceSync(ctx, &kgo.Record{Key: []byte("k"), Value: []byte("v")}).FirstErr(); err != nil {
+		t.Fatalf("produce: %v", err)
+	}
+	pc.Close()
+	// A broker dies: fenced, its leaderships moved to the other.
+	nodes[2].close()
+	nodes[2] = nil
+	waitFor(t, 1500*time.Millisecond+2*time.Second, "broker 3 fenced and leading nothing", func() bool {
+		img := nodes[0].Metadata()
+		if b, _ := img.Broker(3); !b.Fenced {
+			return false
+		}
+		for _, p := range img.TopicByName("observed").Partitions() {
+			if p.Leader == 3 {
+				return false
+			}
+		}
+		return true
+	})
+	if nodes[2], err = Start(cfgs[2], nil); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 10*time.Second, "broker 3 back", func() bool {
+		b, ok := nodes[0].Metadata().Broker(3)
+		return ok && !b.Fenced
+	})
+}

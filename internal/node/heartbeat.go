@@ -62,10 +62,11 @@ func (n *Node) heartbeatOnce(ctx context.Context, listener config.Listener) erro
 
 // leaveCluster fences the broker before it stops (Kafka's controlled
 // shutdown), so that its leaderships move at once rather than after its
-// session times out. A single node skips it: there is nowhere to move
-// them. Best effort: the session timeout fences it anyway.
+// session times out. The embedded single node skips it: there is
+// nowhere to move them. Best effort: the session timeout fences it
+// anyway.
 func (n *Node) leaveCluster(ctx context.Context) {
-	if n.ctl == nil || len(n.cfg.Voters) < 2 || n.epoch.Load() == 0 {
+	if n.ctl == nil || n.epoch.Load() == 0 || n.cfg.Profile() == config.ProfileSingleNode {
 		return
 	}
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)

@@ -34,7 +34,7 @@ type Node struct {
 	logger   *slog.Logger
 	fs       vfs.FS
 	logs     *storage.Manager
-	ctl      *controller.Controller
+	ctl      quorum
 	replicas *replica.Manager
 	handler  *handler.Handler
 	srv      *server.Server
@@ -91,8 +91,8 @@ func StartWith(cfg *config.Broker, o Options) (*Node, error) {
 	if fsys == nil {
 		fsys = vfs.Default
 	}
-	if !cfg.Roles.Broker || !cfg.Roles.Controller {
-		return nil, fmt.Errorf("process.roles=%s: only combined nodes (broker,controller) are supported yet", cfg.Roles)
+	if !cfg.Roles.Broker && !cfg.Roles.Controller {
+		return nil, fmt.Errorf("process.roles=%s: a node must be a broker, a controller or both", cfg.Roles)
 	}
 	n := &Node{cfg: cfg, logger: logger, fs: fsys, stop: make(chan struct{}), groupParts: map[int32]bool{}}
 	n.bg, n.bgCancel = context.WithCancel(context.Background())
@@ -108,6 +108,22 @@ func StartWith(cfg *config.Broker, o Options) (*Node, error) {
 	clusterID, err := n.ensureFormatted()
 	if err != nil {
 		return nil, err
+	}
+	if cfg.Roles.Controller {
+		if err := n.openController(o); err != nil {
+			return nil, err
+		}
+	} else {
+		voters := map[uint64]string{}
+		for _, v := range cfg.Voters {
+			voters[uint64(v.ID)] = v.Addr()
+		}
+		n.ctl = controller.NewObserver(voters, logger)
+	}
+	if !cfg.Roles.Broker {
+		ok = true
+		logger.Info("started as a controller", "node_id", cfg.NodeID, "cluster_id", clusterID)
+		return n, nil
 	}
 	n.logs, err = storage.OpenManager(storage.ManagerOptions{
 		FS: n.fs, Dir: cfg.LogDir, ClusterID: clusterID, NodeID: cfg.NodeID,
@@ -126,28 +142,6 @@ func StartWith(cfg *config.Broker, o Options) (*Node, error) {
 			Backoff:             max(cfg.CleanerBackoff, time.Millisecond),
 		},
 		Logger: logger,
-	})
-	if err != nil {
-		return nil, err
-	}
-	voters := make([]uint64, len(cfg.Voters))
-	for i, v := range cfg.Voters {
-		voters[i] = uint64(v.ID)
-	}
-	var rebalanceEvery time.Duration
-	if cfg.AutoLeaderRebalance {
-		rebalanceEvery = cfg.LeaderImbalanceCheckInterval
-	}
-	transport := o.Transport
-	if transport == nil && len(voters) > 1 {
-		if transport, err = n.listenController(); err != nil {
-			return nil, err
-		}
-	}
-	n.ctl, err = controller.Open(controller.Config{
-		NodeID: uint64(cfg.NodeID), Voters: voters, Transport: transport, SessionTimeout: cfg.SessionTimeout,
-		LeaderImbalanceCheckInterval: rebalanceEvery, LeaderImbalancePercent: int(cfg.LeaderImbalancePerBrokerPercentage),
-		FS: n.fs, Dir: n.fs.PathJoin(cfg.MetadataLogDir, metadataLogName), Logger: logger,
 	})
 	if err != nil {
 		return nil, err
@@ -227,7 +221,12 @@ func StartWith(cfg *config.Broker, o Options) (*Node, error) {
 }
 
 // Addr returns the address clients connect to.
-func (n *Node) Addr() net.Addr { return n.ln.Addr() }
+func (n *Node) Addr() net.Addr {
+	if n.ln == nil {
+		return nil // a controller-only node serves no clients
+	}
+	return n.ln.Addr()
+}
 
 // ServerStats returns the client listener's counters.
 func (n *Node) ServerStats() server.Stats { return n.srv.Stats() }
@@ -236,6 +235,18 @@ func (n *Node) ServerStats() server.Stats { return n.srv.Stats() }
 // producers the node recognised and answered with their original offsets
 // since it started.
 func (n *Node) DuplicateBatches() uint64 { return n.logs.DuplicateBatches() }
+
+// quorum is the node's view of the metadata quorum: its own voter
+// (*controller.Controller) or, on a broker-only node, an observer of the
+// voters (*controller.Observer).
+type quorum interface {
+	Image() *metadata.Image
+	Updated() <-chan struct{}
+	Execute(ctx context.Context, cmd controller.Command) (int64, any, error)
+	WaitFor(ctx context.Context, offset int64) error
+	IsLeader() bool
+	Close() error
+}
 
 // Metadata returns the node's latest committed metadata image.
 func (n *Node) Metadata() *metadata.Image { return n.ctl.Image() }
@@ -285,6 +296,38 @@ func clientListener(cfg *config.Broker) (config.Listener, error) {
 		}
 	}
 	return config.Listener{}, errors.New("no client listener: listeners names only controller listeners")
+}
+
+// openController opens the node's voter of the metadata quorum, on the
+// controller listener when there are other voters or brokers to serve
+// (any cluster profile), on none for the embedded single node.
+func (n *Node) openController(o Options) error {
+	cfg := n.cfg
+	voters := make([]uint64, len(cfg.Voters))
+	for i, v := range cfg.Voters {
+		voters[i] = uint64(v.ID)
+	}
+	var rebalanceEvery time.Duration
+	if cfg.AutoLeaderRebalance {
+		rebalanceEvery = cfg.LeaderImbalanceCheckInterval
+	}
+	transport := o.Transport
+	if transport == nil && (len(voters) > 1 || cfg.Profile() != config.ProfileSingleNode) {
+		var err error
+		if transport, err = n.listenController(); err != nil {
+			return err
+		}
+	}
+	ctl, err := controller.Open(controller.Config{
+		NodeID: uint64(cfg.NodeID), Voters: voters, Transport: transport, SessionTimeout: cfg.SessionTimeout,
+		LeaderImbalanceCheckInterval: rebalanceEvery, LeaderImbalancePercent: int(cfg.LeaderImbalancePerBrokerPercentage),
+		FS: n.fs, Dir: n.fs.PathJoin(cfg.MetadataLogDir, metadataLogName), Logger: n.logger,
+	})
+	if err != nil {
+		return err
+	}
+	n.ctl = ctl
+	return nil
 }
 
 // listenController listens on the controller listener and returns the
