@@ -406,6 +406,36 @@ func TestThreeVotersOverTCP(t *testing.T) {
 			t.Fatalf("forwarded command error %v, want %v", err, want)
 		}
 	}
+	// An observer (a broker-only node) follows the images and sends
+	// commands through the voters, also when the voter it asks stops.
+	obs := NewObserver(addrs, nil)
+	defer obs.Close()
+	if err := obs.WaitFor(ctx, leader.Image().Offset); err != nil {
+		t.Fatal(err)
+	}
+	if obs.Image().TopicByName("over-tcp") == nil {
+		t.Fatal("the observer's image lacks the topic")
+	}
+	off, reply, err := obs.Execute(ctx, RegisterBroker(registration(7, 1)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := obs.WaitFor(ctx, off); err != nil {
+		t.Fatal(err)
+	}
+	if b, ok := obs.Image().Broker(7); !ok || b.Epoch != reply.(int64) {
+		t.Fatalf("observer: broker 7 %+v %v, epoch %v", b, ok, reply)
+	}
+	first := int(obs.next.Load()) % len(nodes)
+	nodes[first].Close()
+	transports[first].Close()
+	if _, _, err := obs.Execute(ctx, RegisterBroker(registration(8, 1))); err != nil {
+		t.Fatalf("with voter %d stopped: %v", first+1, err)
+	}
+	waitFor(t, "the observer to see broker 8", 10*time.Second, func() bool {
+		_, ok := obs.Image().Broker(8)
+		return ok
+	})
 }
 
 // TestExecuteFollowsTheLeader executes commands from a follower while the
