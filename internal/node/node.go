@@ -318,7 +318,12 @@ func (n *Node) openController(o Options) error {
 			return err
 		}
 	}
+	// Raft counts time in ticks: the election timeout
+	// (controller.quorum.election.timeout.ms) is a number of them, and
+	// raft randomizes it up to twice that.
+	const tick = 50 * time.Millisecond
 	ctl, err := controller.Open(controller.Config{
+		TickInterval: tick, ElectionTicks: max(int(cfg.ElectionTimeout/tick), 4), HeartbeatTicks: 2,
 		NodeID: uint64(cfg.NodeID), Voters: voters, Transport: transport, SessionTimeout: cfg.SessionTimeout,
 		LeaderImbalanceCheckInterval: rebalanceEvery, LeaderImbalancePercent: int(cfg.LeaderImbalancePerBrokerPercentage),
 		FS: n.fs, Dir: n.fs.PathJoin(cfg.MetadataLogDir, metadataLogName), Logger: n.logger,
