@@ -57,8 +57,8 @@ type BrokerRegistration struct {
 
 // RegisterBroker registers a broker, fenced, with a new broker epoch
 // greater than any it had; the reply is that epoch (int64). A new
-// registration replaces the previous one, whatever its incarnation (there
-// are no broker sessions yet to tell a live duplicate from a restart).
+// registration replaces the previous one, whatever its incarnation, and
+// takes the broker out of service as fencing does (see leaveBroker).
 func RegisterBroker(reg BrokerRegistration) Command {
 	return newCommand(opRegisterBroker, reg, func(img *metadata.Image) ([]metadata.Record, any, error) {
 		if reg.ID < 0 {
@@ -109,8 +109,9 @@ func RegisterBroker(reg BrokerRegistration) Command {
 		}
 		rec.BrokerEpoch = epoch
 		recs := []metadata.Record{metadata.NewRecord(rec)}
-		if prev, ok := img.Broker(reg.ID); ok && prev.IncarnationID != reg.IncarnationID {
-			// A new process: its log may be behind, so it leaves every
+		if _, ok := img.Broker(reg.ID); ok {
+			// The broker registers fenced: a new process (its log may be
+			// behind) or one whose registration went stale leaves every
 			// ISR it was in (but the last member's place) and leads
 			// nothing until it is unfenced.
 			recs = append(recs, leaveBroker(img, reg.ID)...)

@@ -44,7 +44,9 @@ func (c *Controller) serveForwarded(ctx context.Context, req []byte) []byte {
 	case err == nil:
 	case errors.As(err, &ce):
 		a.Code, a.Message = int16(ce.Code), ce.Message
-	case errors.Is(err, ErrNotController):
+	case errors.Is(err, ErrNotController), errors.Is(err, ErrStopped):
+		// A voter stopping is, to the sender, one that does not lead:
+		// it tries another.
 		a.NotController, a.Err = true, err.Error()
 	default:
 		a.Err = err.Error()

@@ -23,6 +23,9 @@ import (
 // imagePoll passes, so an observer learns of a change at once.
 const imagePoll = time.Second
 
+// forwardAttempt bounds one attempt of an observer's command at one voter.
+const forwardAttempt = 3 * time.Second
+
 // serveImage answers an observer's image fetch.
 func (c *Controller) serveImage(ctx context.Context, req []byte) []byte {
 	if len(req) != 8 {
@@ -59,7 +62,8 @@ func (c *Controller) serveImage(ctx context.Context, req []byte) []byte {
 // such a command once more). It has the methods of a Controller a broker
 // uses.
 type Observer struct {
-	addrs  []string // the voters' controller listeners, by id
+	ids    []uint64 // the voters, ascending
+	addrs  []string // their controller listeners
 	logger *slog.Logger
 
 	image  atomic.Pointer[metadata.Image]
@@ -84,6 +88,7 @@ func NewObserver(voters map[uint64]string, logger *slog.Logger) *Observer {
 	slices.Sort(ids)
 	o := &Observer{logger: logger, done: make(chan struct{})}
 	for _, id := range ids {
+		o.ids = append(o.ids, id)
 		o.addrs = append(o.addrs, voters[id])
 	}
 	o.image.Store(&metadata.Image{})
@@ -156,8 +161,14 @@ func (o *Observer) run(ctx context.Context) {
 			continue
 		}
 		backoff = 50 * time.Millisecond
-		o.leader.Store(binary.BigEndian.Uint64(resp))
+		leader := binary.BigEndian.Uint64(resp)
+		o.leader.Store(leader)
 		offset := int64(binary.BigEndian.Uint64(resp[8:]))
+		if leader == 0 {
+			// This voter knows no leader: it may be cut off from the
+			// quorum, its image frozen. Ask another.
+			o.next.Store(int64(i + 1))
+		}
 		if offset <= have || len(resp) == 16 {
 			continue
 		}
@@ -181,9 +192,17 @@ func (o *Observer) Execute(ctx context.Context, cmd Command) (int64, any, error)
 		return 0, nil, err
 	}
 	backoff := 20 * time.Millisecond
-	for {
+	for attempt := 0; ; attempt++ {
+		// The leader if known, else the voter in turn; each attempt is
+		// bounded, so that a voter cut off from the quorum, which holds
+		// the command waiting for a leader, does not hold it for long.
 		i := int(o.next.Load()) % len(o.addrs)
-		resp, err := callTCP(ctx, o.addrs[i], streamForward, req)
+		if l := slices.Index(o.ids, o.leader.Load()); l >= 0 && attempt%2 == 0 {
+			i = l
+		}
+		actx, cancel := context.WithTimeout(ctx, forwardAttempt)
+		resp, err := callTCP(actx, o.addrs[i], streamForward, req)
+		cancel()
 		if err == nil {
 			var off int64
 			var reply any
@@ -195,9 +214,7 @@ func (o *Observer) Execute(ctx context.Context, cmd Command) (int64, any, error)
 		if ctx.Err() != nil {
 			return 0, nil, ctx.Err()
 		}
-		if errors.Is(err, ErrUnreachable) {
-			o.next.Store(int64(i + 1))
-		}
+		o.next.Store(int64(i + 1))
 		if serr := sleepCtx(ctx, backoff); serr != nil {
 			return 0, nil, fmt.Errorf("%w (last: %v)", serr, err)
 		}

@@ -108,6 +108,13 @@ func (c *Controller) checkSessions() {
 			"silent_for", now.Sub(s.last).Round(time.Millisecond))
 		p := &proposal{cmd: FenceBroker(b.ID, b.Epoch), done: make(chan result, 1)}
 		c.propose(p)
+		select {
+		case r := <-p.done:
+			if r.err != nil { // not proposed: try again at the next tick
+				s.fencing = false
+			}
+		default: // proposed; it commits later
+		}
 	}
 }
 

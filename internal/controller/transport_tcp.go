@@ -148,15 +148,17 @@ func callTCP(ctx context.Context, addr string, kind byte, req []byte) ([]byte, e
 // Send implements Transport: messages are queued per peer and dropped
 // when the queue is full or the peer is unknown.
 func (t *TCPTransport) Send(msgs []*pb.Message) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.closed {
+		return
+	}
 	for _, m := range msgs {
-		t.mu.Lock()
 		p := t.peers[m.GetTo()]
-		closed := t.closed
-		t.mu.Unlock()
-		if p == nil || closed {
+		if p == nil {
 			continue
 		}
-		select {
+		select { // never blocks; Close closes the queues under the same lock
 		case p.queue <- m:
 		default:
 		}
@@ -343,7 +345,10 @@ func (t *TCPTransport) SetImageHandler(h func(ctx context.Context, req []byte) [
 // serveForward answers one request on c (a forwarded command or an image
 // fetch) with the handler handler returns.
 func (t *TCPTransport) serveForward(c net.Conn, r *bufio.Reader, handler func() func(context.Context, []byte) []byte) {
-	req, err := readBytesFrame(r)
+	// A request is small (a command, an offset) and comes at once.
+	c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	req, err := readBytesFrameMax(r, maxRequest)
+	c.SetReadDeadline(time.Time{})
 	if err != nil {
 		t.logger.Warn("closing controller connection: bad request", "remote", c.RemoteAddr().String(), "err", err)
 		return
@@ -383,13 +388,18 @@ func writeBytesFrame(w *bufio.Writer, b []byte) error {
 	return err
 }
 
-func readBytesFrame(r *bufio.Reader) ([]byte, error) {
+func readBytesFrame(r *bufio.Reader) ([]byte, error) { return readBytesFrameMax(r, maxFrame) }
+
+// maxRequest bounds a forwarded command or an image fetch request.
+const maxRequest = 4 << 20
+
+func readBytesFrameMax(r *bufio.Reader, limit uint32) ([]byte, error) {
 	var hdr [4]byte
 	if _, err := io.ReadFull(r, hdr[:]); err != nil {
 		return nil, err
 	}
 	n := binary.BigEndian.Uint32(hdr[:])
-	if n > maxFrame {
+	if n > limit {
 		return nil, fmt.Errorf("a frame of %d bytes exceeds the limit", n)
 	}
 	b := make([]byte, n)

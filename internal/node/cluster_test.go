@@ -393,3 +393,26 @@ func TestSeparateRoles(t *testing.T) {
 		return ok && !b.Fenced
 	})
 }
+
+// TestControlledShutdownStaysFenced: once a broker has fenced itself to
+// shut down, its heartbeat loop must not unfence it while the shutdown
+// finishes (in-flight requests may take a while).
+func TestControlledShutdownStaysFenced(t *testing.T) {
+	c := newTestCluster(t, 3, "broker.heartbeat.interval.ms=100", "broker.session.timeout.ms=3000")
+	n := c.nodes[2]
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	n.leaveCluster(ctx)
+	waitFor(t, 5*time.Second, "broker 3 fenced", func() bool {
+		b, _ := c.nodes[0].Metadata().Broker(3)
+		return b.Fenced
+	})
+	// Several heartbeat intervals, as a shutdown draining requests.
+	deadline := time.Now().Add(time.Second)
+	for time.Now().Before(deadline) {
+		if b, _ := c.nodes[0].Metadata().Broker(3); !b.Fenced {
+			t.Fatal("the shutting-down broker was unfenced by its own heartbeats")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}

@@ -39,6 +39,9 @@ func (n *Node) heartbeat(listener config.Listener) {
 }
 
 func (n *Node) heartbeatOnce(ctx context.Context, listener config.Listener) error {
+	if n.leaving.Load() {
+		return nil // shutting down: stay fenced
+	}
 	id, epoch := n.cfg.NodeID, n.epoch.Load()
 	_, reply, err := n.ctl.Execute(ctx, controller.BrokerHeartbeat(id, epoch))
 	if errors.Is(err, protocol.ErrStaleBrokerEpoch) || errors.Is(err, protocol.ErrBrokerIDNotRegistered) {
@@ -55,6 +58,9 @@ func (n *Node) heartbeatOnce(ctx context.Context, listener config.Listener) erro
 	if err := n.ctl.WaitFor(ctx, r.MetadataOffset); err != nil {
 		return err
 	}
+	if n.leaving.Load() {
+		return nil
+	}
 	n.logger.Info("fenced by the controller; caught up, asking to be unfenced", "broker_epoch", epoch)
 	_, _, err = n.ctl.Execute(ctx, controller.UnfenceBroker(id, epoch))
 	return err
@@ -69,6 +75,8 @@ func (n *Node) leaveCluster(ctx context.Context) {
 	if n.ctl == nil || n.epoch.Load() == 0 || n.cfg.Profile() == config.ProfileSingleNode {
 		return
 	}
+	// The heartbeat loop must not unfence the broker again.
+	n.leaving.Store(true)
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
 	if _, _, err := n.ctl.Execute(ctx, controller.FenceBroker(n.cfg.NodeID, n.epoch.Load())); err != nil {

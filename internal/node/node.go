@@ -46,6 +46,8 @@ type Node struct {
 	// broker epoch of its registration.
 	incarnation protocol.UUID
 	epoch       atomic.Int64
+	// leaving is set by a controlled shutdown: the broker stays fenced.
+	leaving atomic.Bool
 
 	groups     *group.Coordinator
 	groupParts map[int32]bool // offsets partitions handed to groups; image loop only
@@ -229,12 +231,22 @@ func (n *Node) Addr() net.Addr {
 }
 
 // ServerStats returns the client listener's counters.
-func (n *Node) ServerStats() server.Stats { return n.srv.Stats() }
+func (n *Node) ServerStats() server.Stats {
+	if n.srv == nil {
+		return server.Stats{}
+	}
+	return n.srv.Stats()
+}
 
 // DuplicateBatches returns how many retried batches of idempotent
 // producers the node recognised and answered with their original offsets
 // since it started.
-func (n *Node) DuplicateBatches() uint64 { return n.logs.DuplicateBatches() }
+func (n *Node) DuplicateBatches() uint64 {
+	if n.logs == nil {
+		return 0
+	}
+	return n.logs.DuplicateBatches()
+}
 
 // quorum is the node's view of the metadata quorum: its own voter
 // (*controller.Controller) or, on a broker-only node, an observer of the
@@ -360,7 +372,7 @@ func (n *Node) listenController() (controller.Transport, error) {
 // register registers the broker with its listener's advertised address
 // and unfences it, then waits until the replica manager has the result.
 func (n *Node) register(listener config.Listener) error {
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	ctx, cancel := context.WithTimeout(n.bg, 30*time.Second)
 	defer cancel()
 	host, port := listener.Host, n.ln.Addr().(*net.TCPAddr).Port
 	for _, a := range n.cfg.AdvertisedListeners() {
@@ -502,6 +514,9 @@ func (a adapter) Handle(ctx context.Context, c *server.Conn, hdr *protocol.Reque
 // topic configs, replication factor 1, through the controller as a
 // CreateTopics request would; it returns once this broker hosts it.
 func (n *Node) CreateTopic(ctx context.Context, name string, partitions int32, configs map[string]string) error {
+	if n.handler == nil {
+		return errors.New("create topic: a controller-only node serves no clients")
+	}
 	t := protocol.CreateTopicsRequestCreatableTopic{Name: name, NumPartitions: partitions, ReplicationFactor: -1}
 	for k, v := range configs {
 		t.Configs = append(t.Configs, protocol.CreateTopicsRequestCreatableTopicConfig{Name: k, Value: &v})
