@@ -372,7 +372,11 @@ func (n *Node) listenController() (controller.Transport, error) {
 // register registers the broker with its listener's advertised address
 // and unfences it, then waits until the replica manager has the result.
 func (n *Node) register(listener config.Listener) error {
-	ctx, cancel := context.WithTimeout(n.bg, 30*time.Second)
+	timeout := n.cfg.InitialRegistrationTimeout // initial.broker.registration.timeout.ms
+	if timeout <= 0 {
+		timeout = time.Minute
+	}
+	ctx, cancel := context.WithTimeout(n.bg, timeout)
 	defer cancel()
 	host, port := listener.Host, n.ln.Addr().(*net.TCPAddr).Port
 	for _, a := range n.cfg.AdvertisedListeners() {
