@@ -121,6 +121,11 @@ type Controller struct {
 	// maybeRebalance last checked the leaders.
 	lastSessionCheck time.Time
 	lastRebalance    time.Time
+	// lastLeaderContact is when a follower last heard from the leader;
+	// sessionsFrom is when the sessions of a new active controller start
+	// (see resetSessions).
+	lastLeaderContact time.Time
+	sessionsFrom      time.Time
 	waiting          []*proposal // arrived while no leader was known, or before this leader was ready
 	// leaderTerm is, on a new leader not yet ready, its term: commands wait
 	// until the first entry of that term is applied, so they see every
@@ -354,6 +359,9 @@ func (c *Controller) run() {
 			c.checkSessions()
 			c.maybeRebalance()
 		case m := <-c.inbox:
+			if l := c.leader.Load(); l != 0 && m.GetFrom() == l && l != c.cfg.NodeID {
+				c.lastLeaderContact = time.Now()
+			}
 			if err := c.rn.Step(m); err != nil && !errors.Is(err, raft.ErrStepLocalMsg) && !errors.Is(err, raft.ErrStepPeerNotFound) {
 				c.logger.Debug("raft step failed", "err", err)
 			}

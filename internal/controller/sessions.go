@@ -97,7 +97,11 @@ func (c *Controller) checkSessions() {
 			continue
 		}
 		if s == nil || s.epoch != b.Epoch {
-			c.sessions[b.ID] = &brokerSession{epoch: b.Epoch, last: now}
+			start := now
+			if s == nil && !c.sessionsFrom.IsZero() {
+				start = c.sessionsFrom
+			}
+			c.sessions[b.ID] = &brokerSession{epoch: b.Epoch, last: start}
 			continue
 		}
 		if s.fencing || now.Sub(s.last) <= c.cfg.SessionTimeout {
@@ -119,8 +123,17 @@ func (c *Controller) checkSessions() {
 }
 
 // resetSessions forgets every session: called when leadership changes
-// hands, so that a new active controller gives every broker a full
-// session before fencing it.
+// hands. A new active controller starts every broker's session when it
+// last heard from the previous leader — until then brokers had a leader
+// to send heartbeats to — or now if that is unknown or older than a
+// session: a broker that died with the old controller is fenced a session
+// timeout after it died, not after the election that followed, while a
+// live one has the rest of its session to find the new controller.
 func (c *Controller) resetSessions() {
 	clear(c.sessions)
+	now := time.Now()
+	c.sessionsFrom = now
+	if !c.lastLeaderContact.IsZero() && now.Sub(c.lastLeaderContact) < c.cfg.SessionTimeout/2 {
+		c.sessionsFrom = c.lastLeaderContact
+	}
 }

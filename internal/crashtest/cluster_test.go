@@ -141,8 +141,8 @@ func TestThreeProcessCluster(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	const session = 3 * time.Second
-	procs := writeClusterConfigs(t, bin, fmt.Sprintf("broker.session.timeout.ms=%d", session.Milliseconds()), "broker.heartbeat.interval.ms=500")
+	const session = 6 * time.Second
+	procs := writeClusterConfigs(t, bin, fmt.Sprintf("broker.session.timeout.ms=%d", session.Milliseconds()), "broker.heartbeat.interval.ms=1000")
 	var readies []chan struct{}
 	for _, p := range procs {
 		readies = append(readies, p.start(t, bin))
