@@ -126,7 +126,7 @@ type Controller struct {
 	// (see resetSessions).
 	lastLeaderContact time.Time
 	sessionsFrom      time.Time
-	waiting          []*proposal // arrived while no leader was known, or before this leader was ready
+	waiting           []*proposal // arrived while no leader was known, or before this leader was ready
 	// leaderTerm is, on a new leader not yet ready, its term: commands wait
 	// until the first entry of that term is applied, so they see every
 	// entry of earlier terms (Kafka's controller does the same). 0 when
