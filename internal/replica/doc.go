@@ -11,5 +11,8 @@
 // Replication is not built yet: a partition's only replica is its leader,
 // and the high watermark is the log's durable end (the synced offset in
 // the durable mode). Followers, the ISR and the high watermark over it
-// come with replication.
+// come with replication; its leader-side state machine (leader_state.go:
+// follower fetch offsets, Kafka's lastCaughtUpTime rule, the high
+// watermark over the maximal ISR, ISR shrink and expansion candidates)
+// exists and is tested, but is not wired yet.
 package replica

@@ -1,0 +1,105 @@
+package replica
+
+import (
+	"math/rand/v2"
+	"slices"
+	"testing"
+	"time"
+)
+
+// TestLeaderStateSteadyFollowerStaysInISR: a follower that fetches every
+// 100 ms under constant load, always one fetch behind the leader's end,
+// is never a shrink candidate with a 30 s lag bound — Kafka's rule — and
+// one that stops fetching becomes one once the bound passes.
+func TestLeaderStateSteadyFollowerStaysInISR(t *testing.T) {
+	now := time.Unix(1000, 0)
+	s := newLeaderState(1, 0, []int32{1, 2, 3}, []int32{1, 2, 3}, 0, now)
+	leaderEnd := int64(0)
+	for step := range 1000 {
+		now = now.Add(100 * time.Millisecond)
+		prev := leaderEnd
+		leaderEnd += 50 // appends between two fetches
+		s.fetched(2, prev, leaderEnd, now)
+		if step < 10 {
+			s.fetched(3, prev, leaderEnd, now)
+		}
+		s.advance(leaderEnd)
+		if isr, shrink := s.shrinkTo(now, 30*time.Second); shrink && !slices.Contains(isr, 2) {
+			t.Fatalf("step %d: the steady follower 2 would leave the ISR", step)
+		}
+	}
+	isr, shrink := s.shrinkTo(now, 30*time.Second)
+	if !shrink || !slices.Equal(isr, []int32{1, 2}) {
+		t.Fatalf("follower 3 stopped 99 s ago: shrink %v to %v", shrink, isr)
+	}
+	// The high watermark waits for follower 3, still in the committed ISR.
+	if s.hw > 10*50 {
+		t.Fatalf("high watermark %d passed the stopped ISR member", s.hw)
+	}
+	s.committed(isr)
+	if !s.advance(leaderEnd) || s.hw != leaderEnd-50 {
+		t.Fatalf("after the shrink: high watermark %d, want %d", s.hw, leaderEnd-50)
+	}
+}
+
+// TestLeaderStateProperties drives random fetches, appends and ISR changes
+// and checks the invariants: the high watermark never moves back, never
+// passes the leader's durable end nor any member of the maximal ISR, and
+// a follower joins only once it has the high watermark and the epoch
+// start.
+func TestLeaderStateProperties(t *testing.T) {
+	for seed := range uint64(300) {
+		rng := rand.New(rand.NewPCG(seed, 3))
+		now := time.Unix(1000, 0)
+		epochStart := int64(rng.IntN(100))
+		replicas := []int32{1, 2, 3, 4}[:2+rng.IntN(3)]
+		s := newLeaderState(1, epochStart, replicas, []int32{1}, 0, now)
+		leaderEnd, durable := epochStart, epochStart
+		ends := map[int32]int64{}
+		for step := range 200 {
+			now = now.Add(time.Duration(rng.IntN(500)) * time.Millisecond)
+			switch rng.IntN(5) {
+			case 0:
+				leaderEnd += int64(rng.IntN(20))
+			case 1:
+				durable = leaderEnd
+			case 2:
+				r := replicas[1+rng.IntN(len(replicas)-1)]
+				end := min(ends[r]+int64(rng.IntN(30)), leaderEnd)
+				ends[r] = end
+				s.fetched(r, end, leaderEnd, now)
+			case 3:
+				if add := s.expandable(); len(add) > 0 {
+					for _, r := range add {
+						if ends[r] < s.hw || ends[r] < epochStart {
+							t.Fatalf("seed %d step %d: follower %d at %d may join with high watermark %d, epoch start %d", seed, step, r, ends[r], s.hw, epochStart)
+						}
+					}
+					s.propose(add)
+					if rng.IntN(2) == 0 {
+						s.committed(s.maximalISR())
+					}
+				}
+			case 4:
+				if isr, ok := s.shrinkTo(now, 2*time.Second); ok {
+					s.committed(isr)
+				}
+			}
+			before := s.hw
+			s.advance(durable)
+			if s.hw < before {
+				t.Fatalf("seed %d step %d: high watermark moved back from %d to %d", seed, step, before, s.hw)
+			}
+			if s.hw > before {
+				if s.hw > durable {
+					t.Fatalf("seed %d step %d: high watermark %d past the leader's durable end %d", seed, step, s.hw, durable)
+				}
+				for _, r := range s.maximalISR() {
+					if r != 1 && ends[r] < s.hw {
+						t.Fatalf("seed %d step %d: high watermark %d past ISR member %d at %d", seed, step, s.hw, r, ends[r])
+					}
+				}
+			}
+		}
+	}
+}
