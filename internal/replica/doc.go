@@ -14,5 +14,6 @@
 // come with replication; its leader-side state machine (leader_state.go:
 // follower fetch offsets, Kafka's lastCaughtUpTime rule, the high
 // watermark over the maximal ISR, ISR shrink and expansion candidates)
-// exists and is tested, but is not wired yet.
+// and the divergence decisions of fetch-based truncation (divergence.go)
+// exist and are tested, but are not wired yet.
 package replica
