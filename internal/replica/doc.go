@@ -14,6 +14,9 @@
 // come with replication; its leader-side state machine (leader_state.go:
 // follower fetch offsets, Kafka's lastCaughtUpTime rule, the high
 // watermark over the maximal ISR, ISR shrink and expansion candidates)
-// and the divergence decisions of fetch-based truncation (divergence.go)
-// exist and are tested, but are not wired yet.
+// the divergence decisions of fetch-based truncation (divergence.go) and
+// the follower's per-partition fetch state machine (follower_state.go:
+// the next fetch, and what to do with the leader's answer — append,
+// truncate, start over at the leader's log start, back off, wait for
+// metadata) exist and are tested, but are not wired yet.
 package replica
