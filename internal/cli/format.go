@@ -99,12 +99,7 @@ func runFormat(args []string, stdout, stderr io.Writer) int {
 		}
 	}
 	for _, dir := range dirs {
-		if err := vfs.MkdirAllDurable(vfs.Default, dir); err != nil {
-			fmt.Fprintf(stderr, "sluice format: %s: %v\n", dir, err)
-			return 1
-		}
-		mp := storage.MetaProperties{Version: 1, ClusterID: *clusterID, NodeID: cfg.NodeID, DirectoryID: storage.RandomUUID()}
-		if err := storage.WriteMetaProperties(vfs.Default, dir, mp); err != nil {
+		if err := storage.FormatDir(vfs.Default, dir, *clusterID, cfg.NodeID); err != nil {
 			fmt.Fprintf(stderr, "sluice format: %s: %v\n", dir, err)
 			return 1
 		}

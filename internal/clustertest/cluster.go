@@ -67,10 +67,7 @@ func New(t testing.TB, n int, seed uint64, extra ...string) *Cluster {
 			t.Fatalf("seed %d: %v", seed, err)
 		}
 		fs := vfs.NewMem()
-		if err := vfs.MkdirAllDurable(fs, dataDir); err != nil {
-			t.Fatal(err)
-		}
-		if err := storage.WriteMetaProperties(fs, dataDir, storage.MetaProperties{Version: 1, ClusterID: clusterID, NodeID: int32(i), DirectoryID: storage.RandomUUID()}); err != nil {
+		if err := storage.FormatDir(fs, dataDir, clusterID, int32(i)); err != nil {
 			t.Fatal(err)
 		}
 		c.Members = append(c.Members, &Member{ID: int32(i), cfg: cfg, fs: fs})

@@ -14,28 +14,9 @@ import (
 // the same incarnation (its heartbeat found its epoch stale) is fenced,
 // so it must lead nothing, even if it then dies and sends nothing more.
 func TestReRegistrationMovesLeadership(t *testing.T) {
-	c, err := Open(Config{NodeID: 1, Voters: []uint64{1}, FS: vfs.NewMem(), Dir: "/meta", TickInterval: 5 * time.Millisecond, SessionTimeout: 100 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	run := func(cmd Command) any {
-		t.Helper()
-		off, reply, err := c.Execute(ctx, cmd)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := c.WaitFor(ctx, off); err != nil {
-			t.Fatal(err)
-		}
-		return reply
-	}
-	e1 := run(RegisterBroker(registration(1, 1))).(int64)
-	run(UnfenceBroker(1, e1))
-	e2 := run(RegisterBroker(registration(2, 1))).(int64)
-	run(UnfenceBroker(2, e2))
+	tc := newTestControllerWith(t, func(c *Config) { c.SessionTimeout = 100 * time.Millisecond })
+	c, run := tc.c, tc.submit
+	tc.brokers(2)
 	run(CreateTopics([]CreateTopic{{Name: "t", Assignments: map[int32][]int32{0: {2, 1}}, NumPartitions: -1, ReplicationFactor: -1}}, false, TopicDefaults{}))
 	run(RegisterBroker(registration(2, 1)))
 	b, _ := c.Image().Broker(2)
@@ -49,46 +30,18 @@ func TestReRegistrationMovesLeadership(t *testing.T) {
 // cut off from voters 2 and 3; the observer's commands and image must
 // still get through, from the two others.
 func TestObserverAvoidsACutOffVoter(t *testing.T) {
-	ids := []uint64{1, 2, 3}
-	lns := map[uint64]net.Listener{}
-	addrs := map[uint64]string{}
-	for _, id := range ids {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		lns[id], addrs[id] = ln, ln.Addr().String()
-	}
 	dead, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	deadAddr := dead.Addr().String()
 	dead.Close()
-	var nodes []*Controller
-	var transports []*TCPTransport
-	for _, id := range ids {
-		peers := map[uint64]string{}
-		for p, a := range addrs {
-			if (id == 1) != (p == 1) {
-				a = deadAddr // the link between voter 1 and the others is cut
-			}
-			peers[p] = a
+	nodes, _, addrs := tcpVoters(t, []uint64{1, 2, 3}, func(from, to uint64, addr string) string {
+		if (from == 1) != (to == 1) {
+			return deadAddr // the link between voter 1 and the others is cut
 		}
-		tr := NewTCPTransport(id, lns[id], peers, nil)
-		transports = append(transports, tr)
-		n, err := Open(Config{NodeID: id, Voters: ids, FS: vfs.NewMem(), Dir: "/meta", Transport: tr, TickInterval: 10 * time.Millisecond})
-		if err != nil {
-			t.Fatal(err)
-		}
-		nodes = append(nodes, n)
-	}
-	defer func() {
-		for i := range nodes {
-			nodes[i].Close()
-			transports[i].Close()
-		}
-	}()
+		return addr
+	})
 	waitFor(t, "a leader", 10*time.Second, func() bool { return nodes[1].IsLeader() || nodes[2].IsLeader() })
 	obs := NewObserver(addrs, nil)
 	defer obs.Close()

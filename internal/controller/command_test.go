@@ -1,7 +1,6 @@
 package controller
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -10,8 +9,6 @@ import (
 	"slices"
 	"testing"
 	"time"
-
-	"github.com/sluice-mq/sluice/internal/vfs"
 
 	"github.com/sluice-mq/sluice/internal/metadata"
 	"github.com/sluice-mq/sluice/internal/protocol"
@@ -23,8 +20,7 @@ import (
 // the reply survives its own encoding.
 func TestCommandsSurviveForwarding(t *testing.T) {
 	tc := newTestController(t)
-	epoch := tc.submit(RegisterBroker(registration(1, 1))).(int64)
-	tc.submit(UnfenceBroker(1, epoch))
+	epoch := tc.brokers(1)[1]
 	tc.createTopics(TopicDefaults{NumPartitions: 1, ReplicationFactor: 1}, false, topic("existing", 2, 1))
 	img := tc.c.Image()
 	one := "1"
@@ -127,11 +123,7 @@ func FuzzDecodeCommand(f *testing.F) {
 // broker out as fencing does.
 func TestFencingMovesLeadership(t *testing.T) {
 	tc := newTestController(t)
-	epochs := map[int32]int64{}
-	for id := int32(1); id <= 3; id++ {
-		epochs[id] = tc.submit(RegisterBroker(registration(id, 1))).(int64)
-		tc.submit(UnfenceBroker(id, epochs[id]))
-	}
+	epochs := tc.brokers(3)
 	tc.createTopics(TopicDefaults{}, false, topic("t", 3, 3))
 	part := func(p int32) metadata.Partition {
 		t.Helper()
@@ -207,28 +199,10 @@ func TestFencingMovesLeadership(t *testing.T) {
 // says so, and it can be unfenced again.
 func TestSessionTimeoutFences(t *testing.T) {
 	const timeout = 300 * time.Millisecond
-	c, err := Open(Config{NodeID: 1, Voters: []uint64{1}, FS: vfs.NewMem(), Dir: "/meta", TickInterval: 5 * time.Millisecond, SessionTimeout: timeout})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	run := func(cmd Command) any {
-		t.Helper()
-		off, reply, err := c.Execute(ctx, cmd)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := c.WaitFor(ctx, off); err != nil {
-			t.Fatal(err)
-		}
-		return reply
-	}
-	e1 := run(RegisterBroker(registration(1, 1))).(int64)
-	run(UnfenceBroker(1, e1))
-	e2 := run(RegisterBroker(registration(2, 1))).(int64)
-	run(UnfenceBroker(2, e2))
+	tc := newTestControllerWith(t, func(c *Config) { c.SessionTimeout = timeout })
+	c, run := tc.c, tc.submit
+	epochs := tc.brokers(2)
+	e1, e2 := epochs[1], epochs[2]
 	run(CreateTopics([]CreateTopic{{Name: "t", Assignments: map[int32][]int32{0: {2, 1}}, NumPartitions: -1, ReplicationFactor: -1}}, false, TopicDefaults{}))
 	start := time.Now()
 	for {
@@ -339,11 +313,7 @@ func moveLeader(topic string, p int32, r int32) Command {
 
 func TestElectLeaders(t *testing.T) {
 	tc := newTestController(t)
-	epochs := map[int32]int64{}
-	for id := int32(1); id <= 3; id++ {
-		epochs[id] = tc.submit(RegisterBroker(registration(id, 1))).(int64)
-		tc.submit(UnfenceBroker(id, epochs[id]))
-	}
+	epochs := tc.brokers(3)
 	tc.createTopics(TopicDefaults{}, false, topic("t", 3, 3))
 	part := func(p int32) metadata.Partition {
 		got, _ := tc.c.Image().TopicByName("t").Partition(p)
@@ -398,30 +368,14 @@ func TestElectLeaders(t *testing.T) {
 // TestAutoLeaderRebalance: with a short check interval, the active
 // controller moves leaders back to their preferred replicas by itself.
 func TestAutoLeaderRebalance(t *testing.T) {
-	c, err := Open(Config{NodeID: 1, Voters: []uint64{1}, FS: vfs.NewMem(), Dir: "/meta", TickInterval: 5 * time.Millisecond,
-		LeaderImbalanceCheckInterval: 50 * time.Millisecond, LeaderImbalancePercent: 10})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	for id := int32(1); id <= 2; id++ {
-		_, e, err := c.Execute(ctx, RegisterBroker(registration(id, 1)))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, _, err := c.Execute(ctx, UnfenceBroker(id, e.(int64))); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if _, _, err := c.Execute(ctx, CreateTopics([]CreateTopic{topic("t", 4, 2)}, false, TopicDefaults{})); err != nil {
-		t.Fatal(err)
-	}
+	tc := newTestControllerWith(t, func(c *Config) {
+		c.LeaderImbalanceCheckInterval, c.LeaderImbalancePercent = 50*time.Millisecond, 10
+	})
+	c := tc.c
+	tc.brokers(2)
+	tc.submit(CreateTopics([]CreateTopic{topic("t", 4, 2)}, false, TopicDefaults{}))
 	p, _ := c.Image().TopicByName("t").Partition(0)
-	if _, _, err := c.Execute(ctx, moveLeader("t", 0, p.Replicas[1])); err != nil {
-		t.Fatal(err)
-	}
+	tc.submit(moveLeader("t", 0, p.Replicas[1]))
 	deadline := time.Now().Add(5 * time.Second)
 	for {
 		if got, _ := c.Image().TopicByName("t").Partition(0); got.Leader == p.Replicas[0] {

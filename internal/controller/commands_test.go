@@ -24,7 +24,17 @@ type testController struct {
 
 func newTestController(t *testing.T) *testController {
 	t.Helper()
+	return newTestControllerWith(t, nil)
+}
+
+// newTestControllerWith is newTestController with edit applied to the
+// configuration first (nil for none).
+func newTestControllerWith(t *testing.T, edit func(*Config)) *testController {
+	t.Helper()
 	cfg := Config{NodeID: 1, Voters: []uint64{1}, FS: vfs.NewMem(), Dir: "/meta", TickInterval: 5 * time.Millisecond}
+	if edit != nil {
+		edit(&cfg)
+	}
 	tc := &testController{t: t, cfg: cfg}
 	tc.open()
 	t.Cleanup(func() { tc.c.Close() })

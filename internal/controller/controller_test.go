@@ -320,9 +320,11 @@ func TestLaggingVoterCatchesUpFromSnapshot(t *testing.T) {
 	}
 }
 
-// TestThreeVotersOverTCP runs the quorum over real sockets on loopback.
-func TestThreeVotersOverTCP(t *testing.T) {
-	ids := []uint64{1, 2, 3}
+// tcpVoters starts voters ids over TCP on loopback, stopped with the
+// test. peer, when set, gives the address voter from dials for voter to
+// (a dead one cuts the link).
+func tcpVoters(t *testing.T, ids []uint64, peer func(from, to uint64, addr string) string) ([]*Controller, []*TCPTransport, map[uint64]string) {
+	t.Helper()
 	lns := map[uint64]net.Listener{}
 	addrs := map[uint64]string{}
 	for _, id := range ids {
@@ -334,21 +336,34 @@ func TestThreeVotersOverTCP(t *testing.T) {
 	}
 	var nodes []*Controller
 	var transports []*TCPTransport
-	for _, id := range ids {
-		tr := NewTCPTransport(id, lns[id], addrs, nil)
-		transports = append(transports, tr)
-		n, err := Open(Config{NodeID: id, Voters: ids, FS: vfs.NewMem(), Dir: "/meta", Transport: tr, TickInterval: 10 * time.Millisecond})
-		if err != nil {
-			t.Fatal(err)
-		}
-		nodes = append(nodes, n)
-	}
-	defer func() {
+	t.Cleanup(func() {
 		for i := range nodes {
 			nodes[i].Close()
 			transports[i].Close()
 		}
-	}()
+	})
+	for _, id := range ids {
+		peers := map[uint64]string{}
+		for p, a := range addrs {
+			if peer != nil {
+				a = peer(id, p, a)
+			}
+			peers[p] = a
+		}
+		tr := NewTCPTransport(id, lns[id], peers, nil)
+		n, err := Open(Config{NodeID: id, Voters: ids, FS: vfs.NewMem(), Dir: "/meta", Transport: tr, TickInterval: 10 * time.Millisecond})
+		if err != nil {
+			tr.Close()
+			t.Fatal(err)
+		}
+		nodes, transports = append(nodes, n), append(transports, tr)
+	}
+	return nodes, transports, addrs
+}
+
+// TestThreeVotersOverTCP runs the quorum over real sockets on loopback.
+func TestThreeVotersOverTCP(t *testing.T) {
+	nodes, transports, addrs := tcpVoters(t, []uint64{1, 2, 3}, nil)
 	var leader *Controller
 	waitFor(t, "a leader", 10*time.Second, func() bool {
 		for _, n := range nodes {

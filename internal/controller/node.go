@@ -405,13 +405,7 @@ func (c *Controller) propose(p *proposal) {
 		p.done <- result{err: err}
 		return
 	}
-	c.noteSession(p.cmd, reply)
-	if r, ok := reply.(HeartbeatReply); ok {
-		// The uncommitted image's offset is provisional; the committed
-		// one is an offset the broker can wait for.
-		r.MetadataOffset = c.image.Load().Offset
-		reply = r
-	}
+	reply = c.noteSession(p.cmd, reply)
 	if len(recs) == 0 {
 		p.done <- result{offset: c.uncommitted.Offset, reply: reply}
 		return

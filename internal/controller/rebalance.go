@@ -20,16 +20,10 @@ func (c *Controller) maybeRebalance() {
 		return
 	}
 	c.lastRebalance = now
-	p := &proposal{cmd: rebalanceLeaders(c.cfg.LeaderImbalancePercent), done: make(chan result, 1)}
-	c.propose(p)
-	select {
-	case r := <-p.done:
-		if r.err != nil {
-			c.logger.Warn("leader rebalance failed", "err", r.err)
-		}
-	default: // proposed; it commits later
-		if n, _ := p.reply.(int); n > 0 {
-			c.logger.Info("moving leaders back to their preferred replicas", "partitions", n)
-		}
+	reply, err := c.proposeOwn(rebalanceLeaders(c.cfg.LeaderImbalancePercent))
+	if err != nil {
+		c.logger.Warn("leader rebalance failed", "err", err)
+	} else if n, _ := reply.(int); n > 0 {
+		c.logger.Info("moving leaders back to their preferred replicas", "partitions", n)
 	}
 }

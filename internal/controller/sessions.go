@@ -45,9 +45,29 @@ func BrokerHeartbeat(id int32, epoch int64) Command {
 	})
 }
 
+// proposeOwn proposes a command of the active controller's own (a
+// fencing, a rebalance): it reports the reply if it was proposed, or why
+// not. It commits later; nobody waits for it. Loop goroutine only.
+func (c *Controller) proposeOwn(cmd Command) (any, error) {
+	p := &proposal{cmd: cmd, done: make(chan result, 1)}
+	c.propose(p)
+	select {
+	case r := <-p.done:
+		return r.reply, r.err
+	default:
+		return p.reply, nil
+	}
+}
+
 // noteSession records the heartbeat that a command just run (on the
-// leader) stands for. Loop goroutine only.
-func (c *Controller) noteSession(cmd Command, reply any) {
+// leader) stands for, and returns its reply: a heartbeat's carries the
+// committed metadata offset, which the broker can wait for (the
+// uncommitted image's offset is provisional). Loop goroutine only.
+func (c *Controller) noteSession(cmd Command, reply any) any {
+	if r, ok := reply.(HeartbeatReply); ok {
+		r.MetadataOffset = c.image.Load().Offset
+		reply = r
+	}
 	var id int32
 	var epoch int64
 	switch cmd.op {
@@ -57,7 +77,7 @@ func (c *Controller) noteSession(cmd Command, reply any) {
 	case opRegisterBroker:
 		id, epoch = cmd.args.(BrokerRegistration).ID, reply.(int64)
 	default:
-		return
+		return reply
 	}
 	s := c.sessions[id]
 	if s == nil || s.epoch != epoch {
@@ -65,6 +85,7 @@ func (c *Controller) noteSession(cmd Command, reply any) {
 		c.sessions[id] = s
 	}
 	s.last = time.Now()
+	return reply
 }
 
 // checkSessions fences, on the active controller, every unfenced broker
@@ -110,14 +131,8 @@ func (c *Controller) checkSessions() {
 		s.fencing = true
 		c.logger.Warn("fencing broker: no heartbeat within the session timeout", "broker_id", b.ID, "broker_epoch", b.Epoch,
 			"silent_for", now.Sub(s.last).Round(time.Millisecond))
-		p := &proposal{cmd: FenceBroker(b.ID, b.Epoch), done: make(chan result, 1)}
-		c.propose(p)
-		select {
-		case r := <-p.done:
-			if r.err != nil { // not proposed: try again at the next tick
-				s.fencing = false
-			}
-		default: // proposed; it commits later
+		if _, err := c.proposeOwn(FenceBroker(b.ID, b.Epoch)); err != nil {
+			s.fencing = false // not proposed: try again at the next tick
 		}
 	}
 }

@@ -231,11 +231,8 @@ func (t *TCPTransport) readLoop(c net.Conn) {
 	}
 	switch kind {
 	case streamRaft:
-	case streamForward:
-		t.serveForward(c, r, func() func(context.Context, []byte) []byte { return t.forward })
-		return
-	case streamImage:
-		t.serveForward(c, r, func() func(context.Context, []byte) []byte { return t.images })
+	case streamForward, streamImage:
+		t.serveRequest(c, r, kind)
 		return
 	default:
 		t.logger.Warn("closing controller connection: unknown stream", "remote", c.RemoteAddr().String(), "kind", kind)
@@ -342,9 +339,9 @@ func (t *TCPTransport) SetImageHandler(h func(ctx context.Context, req []byte) [
 	t.mu.Unlock()
 }
 
-// serveForward answers one request on c (a forwarded command or an image
-// fetch) with the handler handler returns.
-func (t *TCPTransport) serveForward(c net.Conn, r *bufio.Reader, handler func() func(context.Context, []byte) []byte) {
+// serveRequest answers one request on c: a forwarded command or an image
+// fetch, by the stream's kind.
+func (t *TCPTransport) serveRequest(c net.Conn, r *bufio.Reader, kind byte) {
 	// A request is small (a command, an offset) and comes at once.
 	c.SetReadDeadline(time.Now().Add(10 * time.Second))
 	req, err := readBytesFrameMax(r, maxRequest)
@@ -354,7 +351,10 @@ func (t *TCPTransport) serveForward(c net.Conn, r *bufio.Reader, handler func() 
 		return
 	}
 	t.mu.Lock()
-	h := handler()
+	h := t.forward
+	if kind == streamImage {
+		h = t.images
+	}
 	t.mu.Unlock()
 	if h == nil {
 		return

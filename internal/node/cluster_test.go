@@ -70,10 +70,7 @@ func newTestCluster(t *testing.T, n int, extra ...string) *testCluster {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := vfs.MkdirAllDurable(vfs.Default, dir); err != nil {
-			t.Fatal(err)
-		}
-		if err := storage.WriteMetaProperties(vfs.Default, dir, storage.MetaProperties{Version: 1, ClusterID: clusterID, NodeID: int32(i + 1), DirectoryID: storage.RandomUUID()}); err != nil {
+		if err := storage.FormatDir(vfs.Default, dir, clusterID, int32(i+1)); err != nil {
 			t.Fatal(err)
 		}
 		c.cfgs = append(c.cfgs, cfg)
@@ -307,10 +304,7 @@ func TestSeparateRoles(t *testing.T) {
 		if err != nil {
 			t.Fatalf("node %d: %v", id, err)
 		}
-		if err := vfs.MkdirAllDurable(vfs.Default, dir); err != nil {
-			t.Fatal(err)
-		}
-		if err := storage.WriteMetaProperties(vfs.Default, dir, storage.MetaProperties{Version: 1, ClusterID: clusterID, NodeID: int32(id), DirectoryID: storage.RandomUUID()}); err != nil {
+		if err := storage.FormatDir(vfs.Default, dir, clusterID, int32(id)); err != nil {
 			t.Fatal(err)
 		}
 		cfgs = append(cfgs, cfg)

@@ -285,11 +285,8 @@ func (n *Node) ensureFormatted() (string, error) {
 		// Every node of a cluster must share the cluster id.
 		return "", fmt.Errorf("data directory %s is not formatted: run sluice format --cluster-id … first", n.cfg.LogDir)
 	}
-	if err := vfs.MkdirAllDurable(n.fs, n.cfg.LogDir); err != nil {
-		return "", err
-	}
 	id := storage.UUIDString(storage.RandomUUID())
-	if err := storage.WriteMetaProperties(n.fs, n.cfg.LogDir, storage.MetaProperties{Version: 1, ClusterID: id, NodeID: n.cfg.NodeID, DirectoryID: storage.RandomUUID()}); err != nil {
+	if err := storage.FormatDir(n.fs, n.cfg.LogDir, id, n.cfg.NodeID); err != nil {
 		return "", err
 	}
 	n.logger.Info("formatted data directory", "data_dir", n.cfg.LogDir, "cluster_id", id)

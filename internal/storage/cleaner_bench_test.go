@@ -90,12 +90,7 @@ func TestCleanerThroughput(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if err := l.Roll(); err != nil {
-		t.Fatal(err)
-	}
-	if err := l.Sync(); err != nil {
-		t.Fatal(err)
-	}
+	sealActive(t, l)
 	before := l.Size()
 	start := time.Now()
 	passes, err := m.Clean(context.Background())

@@ -51,12 +51,7 @@ func TestCleanerForgetsDeletedPartition(t *testing.T) {
 		model.appendKeyed(t, l, record.CodecNone, clock.now().UnixMilli(), []string{fmt.Sprintf("x%d", i)}, []string{"v"})
 	}
 	clock.advance(2 * time.Hour) // past delete.retention.ms
-	if err := l.Roll(); err != nil {
-		t.Fatal(err)
-	}
-	if err := l.Sync(); err != nil {
-		t.Fatal(err)
-	}
+	sealActive(t, l)
 	if _, err := m.Clean(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -90,12 +85,7 @@ func TestCleanerTruncationLowersCheckpoint(t *testing.T) {
 	for i := 0; l.EndOffset() < cp+40; i++ {
 		model.appendKeyed(t, l, record.CodecNone, clock.now().UnixMilli(), []string{fmt.Sprintf("k%d", i%5)}, []string{fmt.Sprintf("n%d", i)})
 	}
-	if err := l.Roll(); err != nil {
-		t.Fatal(err)
-	}
-	if err := l.Sync(); err != nil {
-		t.Fatal(err)
-	}
+	sealActive(t, l)
 	if _, err := m.Clean(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -123,12 +113,7 @@ func TestCleanerChecksCRCBeforeRewriting(t *testing.T) {
 		model.appendKeyed(t, l, record.CodecNone, clock.now().UnixMilli(), []string{fmt.Sprintf("x%02d", i)}, []string{strings.Repeat("v", 26)})
 	}
 	model.appendKeyed(t, l, record.CodecNone, clock.now().UnixMilli(), []string{"KB"}, []string{"other"})
-	if err := l.Roll(); err != nil {
-		t.Fatal(err)
-	}
-	if err := l.Sync(); err != nil {
-		t.Fatal(err)
-	}
+	sealActive(t, l)
 	segs := l.segments()
 	s := segs[len(segs)-2]
 	f, err := fsys.OpenReadWrite(s.path(logSuffix))

@@ -70,6 +70,18 @@ func (m *clModel) appendKeyed(t testing.TB, l *Log, codec record.Codec, ts int64
 	}
 }
 
+// sealActive rolls l's active segment and syncs it, so that everything
+// written so far may be cleaned.
+func sealActive(t testing.TB, l *Log) {
+	t.Helper()
+	if err := l.Roll(); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Sync(); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // readRecords reads every record of l from its start, checking that
 // offsets increase.
 func readRecords(t testing.TB, l *Log) []clRec {
@@ -229,12 +241,7 @@ func cleanerScenario(t *testing.T, seed uint64, mapBytes int64) {
 			}
 		}
 	}
-	if err := l.Roll(); err != nil {
-		t.Fatal(err)
-	}
-	if err := l.Sync(); err != nil {
-		t.Fatal(err)
-	}
+	sealActive(t, l)
 	passes, err := m.Clean(ctx)
 	if err != nil {
 		t.Fatalf("clean: %v", err)
@@ -294,12 +301,7 @@ func cleanedLog(t *testing.T, m *Manager, clock *testClock, cfg Config, seed uin
 		}
 		model.appendKeyed(t, l, record.CodecNone, clock.now().UnixMilli(), keys, vals)
 	}
-	if err := l.Roll(); err != nil {
-		t.Fatal(err)
-	}
-	if err := l.Sync(); err != nil {
-		t.Fatal(err)
-	}
+	sealActive(t, l)
 	return l, model
 }
 
@@ -519,12 +521,7 @@ func TestCleanerKeepsProducerState(t *testing.T) {
 	}
 	model := &clModel{recs: map[int64]clRec{}}
 	model.appendKeyed(t, l, record.CodecNone, clock.now().UnixMilli(), []string{"a", "b", "c", "d"}, []string{"1", "2", "3", "4"})
-	if err := l.Roll(); err != nil {
-		t.Fatal(err)
-	}
-	if err := l.Sync(); err != nil {
-		t.Fatal(err)
-	}
+	sealActive(t, l)
 	if _, err := m.Clean(context.Background()); err != nil {
 		t.Fatal(err)
 	}

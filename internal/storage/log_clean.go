@@ -2,6 +2,7 @@ package storage
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"math"
@@ -111,7 +112,7 @@ func (l *Log) cleanState(checkpoint, bound int64, now time.Time) cleanState {
 	stats := make([]segStat, len(segs))
 	for i, s := range segs {
 		stats[i] = segStat{base: s.base, next: s.nextOffset.Load(), size: s.size.Load(),
-			maxTs: s.maxTimestamp.Load(), firstTs: s.firstTS()}
+			maxTs: s.maxTimestamp.Load(), firstTs: s.firstBatchTS}
 	}
 	l.mu.Unlock()
 	cfg := l.cfg.Load()
@@ -393,11 +394,19 @@ func (w *cleanWork) eachChunk(ctx context.Context, l *Log, s *segment, cfg *Conf
 		if _, err := f.ReadAt(buf, pos); err != nil {
 			return fmt.Errorf("read segment %d at %d: %w", s.base, pos, err)
 		}
-		n := wholeBatches(buf)
+		// The whole batches at the front of buf; framing errors other
+		// than a batch cut by the buffer's end are the segment's.
+		it := record.NewBatches(buf)
+		for it.Next() {
+		}
+		if err := it.Err(); err != nil && !it.Torn() {
+			return fmt.Errorf("segment %d at %d: %w", s.base, pos+int64(it.Offset()), err)
+		}
+		n := it.Offset()
 		if n == 0 {
 			need := int64(-1)
 			if len(buf) >= record.LengthFieldEnd {
-				need = batchSize(buf)
+				need = int64(record.LengthFieldEnd) + int64(int32(binary.BigEndian.Uint32(buf[8:])))
 			}
 			if need <= int64(len(buf)) || need > size-pos || need > maxBatch {
 				return fmt.Errorf("segment %d: no whole batch at %d (%d bytes)", s.base, pos, need)
@@ -414,24 +423,4 @@ func (w *cleanWork) eachChunk(ctx context.Context, l *Log, s *segment, cfg *Conf
 		pos += int64(n)
 	}
 	return nil
-}
-
-// batchSize is the size of the batch whose header starts b (at least
-// record.LengthFieldEnd bytes), from its length field.
-func batchSize(b []byte) int64 {
-	return int64(record.LengthFieldEnd) + int64(int32(uint32(b[8])<<24|uint32(b[9])<<16|uint32(b[10])<<8|uint32(b[11])))
-}
-
-// wholeBatches returns the length of the longest prefix of b made of
-// whole batches.
-func wholeBatches(b []byte) int {
-	n := 0
-	for len(b)-n >= record.LengthFieldEnd {
-		sz := batchSize(b[n:])
-		if sz < int64(record.LengthFieldEnd)+int64(record.MinBatchLength) || sz > int64(len(b)-n) {
-			break
-		}
-		n += int(sz)
-	}
-	return n
 }

@@ -128,6 +128,16 @@ const (
 	propDirectoryID = "directory.id"
 )
 
+// FormatDir prepares dir for node nodeID of cluster clusterID: it creates
+// the directory (durably) and writes its meta.properties with a new
+// directory id. It does not check for an existing one.
+func FormatDir(fsys vfs.FS, dir, clusterID string, nodeID int32) error {
+	if err := vfs.MkdirAllDurable(fsys, dir); err != nil {
+		return err
+	}
+	return WriteMetaProperties(fsys, dir, MetaProperties{Version: 1, ClusterID: clusterID, NodeID: nodeID, DirectoryID: RandomUUID()})
+}
+
 // WriteMetaProperties atomically writes dir/meta.properties. mp.Version
 // must be 1, mp.ClusterID non-empty valid UTF-8 and mp.NodeID non-negative.
 // The file is written in Java properties syntax, one "key=value" line per

@@ -436,10 +436,6 @@ func (s *segment) markDeleted() {
 	s.mu.Unlock()
 }
 
-// firstTS is the max timestamp of the segment's first batch, -1 if none.
-// Called with the log's mutex held.
-func (s *segment) firstTS() int64 { return s.firstBatchTS }
-
 // maxOffset is the largest offset the segment may hold: below the next
 // segment's base, and within the int32 range its indexes address.
 func (s *segment) maxOffset() int64 {
