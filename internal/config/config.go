@@ -105,6 +105,7 @@ type Broker struct {
 	ReplicaFetchBackoff                    time.Duration // replica.fetch.backoff.ms
 	ReplicaSocketTimeout                   time.Duration // replica.socket.timeout.ms
 	ReplicaHighWatermarkCheckpointInterval time.Duration // replica.high.watermark.checkpoint.interval.ms
+	NumReplicaFetchers                     int32         // num.replica.fetchers
 	AutoLeaderRebalance                    bool          // auto.leader.rebalance.enable
 	LeaderImbalanceCheckInterval           time.Duration // leader.imbalance.check.interval.seconds
 	LeaderImbalancePerBrokerPercentage     int32         // leader.imbalance.per.broker.percentage
@@ -674,6 +675,7 @@ func (b *Broker) populate() {
 	b.ReplicaFetchBackoff = b.dur("replica.fetch.backoff.ms")
 	b.ReplicaSocketTimeout = b.dur("replica.socket.timeout.ms")
 	b.ReplicaHighWatermarkCheckpointInterval = b.dur("replica.high.watermark.checkpoint.interval.ms")
+	b.NumReplicaFetchers = b.i32("num.replica.fetchers")
 	b.AutoLeaderRebalance = b.boolean("auto.leader.rebalance.enable")
 	b.LeaderImbalanceCheckInterval = b.dur("leader.imbalance.check.interval.seconds")
 	b.LeaderImbalancePerBrokerPercentage = b.i32("leader.imbalance.per.broker.percentage")

@@ -468,7 +468,7 @@ var registry = []Entry{
 	{Name: "num.partitions", Scope: ScopeBroker, Kind: Implemented, Type: TypeInt, Default: "1", Validate: atLeast(1)},
 	{Name: "num.recovery.threads.per.data.dir", Scope: ScopeBroker, Kind: Implemented, Type: TypeInt, Default: "1", Validate: atLeast(1)},
 	{Name: "num.replica.alter.log.dirs.threads", Scope: ScopeBroker, Kind: Rejected, Type: TypeInt, Null: true, Reason: rejJBOD},
-	{Name: "num.replica.fetchers", Scope: ScopeBroker, Kind: Ignored, Type: TypeInt, Default: "1", Reason: ignThreads},
+	{Name: "num.replica.fetchers", Scope: ScopeBroker, Kind: Implemented, Type: TypeInt, Default: "1", Validate: atLeast(1)},
 	{Name: "offset.metadata.max.bytes", Scope: ScopeBroker, Kind: Implemented, Type: TypeInt, Default: "4096", Validate: atLeast(0)},
 	{Name: "offsets.commit.timeout.ms", Scope: ScopeBroker, Kind: Implemented, Type: TypeInt, Default: "5000", Validate: atLeast(1)},
 	{Name: "offsets.load.buffer.size", Scope: ScopeBroker, Kind: Implemented, Type: TypeInt, Default: "5242880", Validate: atLeast(1)},

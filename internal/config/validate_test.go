@@ -128,6 +128,7 @@ var badValues = map[string][]bad{
 	"producer.id.expiration.ms":                       inv("0"),
 	"queued.max.request.bytes":                        inv("1024"), // below socket.request.max.bytes
 	"queued.max.requests":                             inv("0"),
+	"num.replica.fetchers":                            inv("0"),
 	"replica.fetch.backoff.ms":                        inv("-1"),
 	"replica.fetch.max.bytes":                         inv("-1"),
 	"replica.fetch.min.bytes":                         inv("-1"),

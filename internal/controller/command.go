@@ -51,6 +51,7 @@ const (
 	opAlterConfigs            = "AlterConfigs"
 	opBrokerHeartbeat         = "BrokerHeartbeat"
 	opElectLeaders            = "ElectLeaders"
+	opAlterPartition          = "AlterPartition"
 )
 
 type electLeadersArgs struct {
@@ -154,6 +155,10 @@ var opSpecs = map[string]opSpec{
 			return decodeArgs(b, func(a electLeadersArgs) Command { return ElectLeaders(a.ElectionType, a.Targets) })
 		},
 		reply: decodeReply[[]ElectResult],
+	},
+	opAlterPartition: {
+		build: func(b []byte) (Command, error) { return decodeArgs(b, AlterPartition) },
+		reply: decodeReply[AlterISRReply],
 	},
 	opCreateTopics: {
 		build: func(b []byte) (Command, error) {

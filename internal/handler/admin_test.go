@@ -159,7 +159,7 @@ func TestDeleteRecords(t *testing.T) {
 		return resp.Topics[0].Partitions
 	}
 	fetch := func(offset int64) protocol.FetchResponsePartitionData {
-		resp, wait := f.h.Fetch(ctx, &protocol.FetchRequest{MaxBytes: 1 << 20, Topics: []protocol.FetchRequestFetchTopic{{Topic: "trim",
+		resp, wait := f.h.Fetch(ctx, &protocol.FetchRequest{ReplicaID: -1, MaxBytes: 1 << 20, Topics: []protocol.FetchRequestFetchTopic{{Topic: "trim",
 			Partitions: []protocol.FetchRequestFetchPartition{{Partition: 0, FetchOffset: offset, CurrentLeaderEpoch: -1, PartitionMaxBytes: 1 << 20}}}}}, 11)
 		if wait != nil {
 			t.Fatal("fetch waited")

@@ -35,6 +35,9 @@ type fetchPart struct {
 // FileRecords naming a byte range of a segment file, which the server
 // sends with sendfile and then releases.
 func (h *Handler) Fetch(ctx context.Context, req *protocol.FetchRequest, version int16) (*protocol.FetchResponse, func(context.Context) *protocol.FetchResponse) {
+	if id, epoch := replicaID(req, version); id >= 0 {
+		return h.replicaFetch(ctx, req, version, id, epoch)
+	}
 	img := h.image()
 	fc, code := h.sessions.Begin(req, version, func(id protocol.UUID) (string, bool) {
 		if t := img.TopicByID(id); t != nil {

@@ -42,6 +42,11 @@ func (h *Handler) listOffset(topic string, p protocol.ListOffsetsRequestListOffs
 	if code := checkLeaderEpoch(part, p.CurrentLeaderEpoch); code != protocol.ErrNone {
 		return code
 	}
+	if part.EpochStartPending() {
+		// A new leader whose high watermark has not reached the start of
+		// its epoch: offsets from it could still go back.
+		return protocol.ErrOffsetNotAvailable
+	}
 	l := part.Log
 	_, epoch := part.Leader()
 	switch p.Timestamp {

@@ -24,14 +24,19 @@ type ProduceResult struct {
 
 // pendingAppend is an append to wait for before answering.
 type pendingAppend struct {
-	part *protocol.ProduceResponsePartitionProduceResponse
-	log  *storage.Log
-	end  int64
+	out    *protocol.ProduceResponsePartitionProduceResponse
+	part   *replica.Partition
+	end    int64
+	epoch  int32 // the leader epoch of the append
+	minISR int   // min.insync.replicas, checked again at completion
 }
 
 // Produce appends each partition's batches now, in request order, and
-// answers once every append is durable (acks 1 and -1: Sluice's durable
-// default fsyncs before acknowledging either) or its timeout passes.
+// answers once every append is acknowledgeable or its timeout passes:
+// with acks=1 once the leader's append is durable (Sluice's durable
+// default fsyncs first), with acks=all once the high watermark passes it
+// (every in-sync replica has it durably) and the ISR still has
+// min.insync.replicas members.
 func (h *Handler) Produce(ctx context.Context, req *protocol.ProduceRequest, version int16) ProduceResult {
 	resp := &protocol.ProduceResponse{}
 	var pending []pendingAppend
@@ -48,14 +53,14 @@ func (h *Handler) Produce(ctx context.Context, req *protocol.ProduceRequest, ver
 	for ti, t := range req.TopicData {
 		for pi, p := range t.PartitionData {
 			pr := &resp.Responses[ti].PartitionResponses[pi]
-			code, msg, end, log := h.appendPartition(req, t.Name, p.Index, p.Records, pr, version)
+			w, code, msg := h.appendPartition(req, t.Name, p.Index, p.Records, pr, version)
 			if code != protocol.ErrNone {
 				failed = true
 				pr.ErrorCode = int16(code)
 				pr.ErrorMessage = msg
 				continue
 			}
-			pending = append(pending, pendingAppend{part: pr, log: log, end: end})
+			pending = append(pending, w)
 		}
 	}
 	if req.Acks == 0 {
@@ -76,11 +81,17 @@ func (h *Handler) Produce(ctx context.Context, req *protocol.ProduceRequest, ver
 			defer cancel()
 		}
 		for _, w := range pending {
-			if err := w.log.WaitDurable(ctx, w.end); err != nil {
-				w.part.ErrorCode = int16(appendErrorCode(err, version))
-				w.part.BaseOffset = -1
+			var err error
+			if acks == -1 {
+				err = w.part.WaitCommitted(ctx, w.end, w.epoch, w.minISR)
+			} else {
+				err = w.part.Log.WaitDurable(ctx, w.end)
+			}
+			if err != nil {
+				w.out.ErrorCode = int16(waitErrorCode(err, version))
+				w.out.BaseOffset = -1
 				msg := err.Error()
-				w.part.ErrorMessage = &msg
+				w.out.ErrorMessage = &msg
 			}
 		}
 		return resp
@@ -90,24 +101,27 @@ func (h *Handler) Produce(ctx context.Context, req *protocol.ProduceRequest, ver
 // appendPartition appends one partition's records and fills the
 // successful parts of its response.
 func (h *Handler) appendPartition(req *protocol.ProduceRequest, topic string, partition int32, records []byte,
-	pr *protocol.ProduceResponsePartitionProduceResponse, version int16) (protocol.ErrorCode, *string, int64, *storage.Log) {
+	pr *protocol.ProduceResponsePartitionProduceResponse, version int16) (pendingAppend, protocol.ErrorCode, *string) {
+	w := pendingAppend{out: pr}
 	if req.TransactionalID != nil {
-		return protocol.ErrTransactionalIDAuthorizationFailed, ptr("transactions are not supported"), 0, nil
+		return w, protocol.ErrTransactionalIDAuthorizationFailed, ptr("transactions are not supported")
 	}
 	if req.Acks != 0 && req.Acks != 1 && req.Acks != -1 {
-		return protocol.ErrInvalidRequiredAcks, nil, 0, nil
+		return w, protocol.ErrInvalidRequiredAcks, nil
 	}
 	if topic == OffsetsTopic {
-		return protocol.ErrInvalidTopicException, ptr("cannot append to internal topic " + OffsetsTopic), 0, nil
+		return w, protocol.ErrInvalidTopicException, ptr("cannot append to internal topic " + OffsetsTopic)
 	}
 	part, err := h.replicas.Leading(storage.TopicPartition{Topic: topic, Partition: partition})
 	if err != nil {
-		return partitionErrorCode(err), nil, 0, nil
+		return w, partitionErrorCode(err), nil
 	}
 	if req.Acks == -1 {
-		if code, msg := h.checkMinISR(part); code != protocol.ErrNone {
-			return code, msg, 0, nil
+		minISR, code, msg := h.checkMinISR(part)
+		if code != protocol.ErrNone {
+			return w, code, msg
 		}
+		w.minISR = minISR
 	}
 	_, epoch := part.Leader()
 	res, err := part.Log.Append(records, storage.AppendOptions{LeaderEpoch: epoch})
@@ -119,16 +133,17 @@ func (h *Handler) appendPartition(req *protocol.ProduceRequest, topic string, pa
 				pr.RecordErrors = append(pr.RecordErrors, protocol.ProduceResponseBatchIndexAndErrorMessage{BatchIndex: re.Index, BatchIndexErrorMessage: &m})
 			}
 		}
-		return appendErrorCode(err, version), ptr(err.Error()), 0, nil
+		return w, appendErrorCode(err, version), ptr(err.Error())
 	}
 	pr.BaseOffset = res.FirstOffset
 	pr.LogStartOffset = res.LogStartOffset
-	return protocol.ErrNone, nil, res.EndOffset, part.Log
+	w.part, w.end, w.epoch = part, res.EndOffset, epoch
+	return w, protocol.ErrNone, nil
 }
 
 // checkMinISR refuses an acks=all append when the ISR is smaller than
-// min.insync.replicas.
-func (h *Handler) checkMinISR(part *replica.Partition) (protocol.ErrorCode, *string) {
+// min.insync.replicas, which it returns.
+func (h *Handler) checkMinISR(part *replica.Partition) (int, protocol.ErrorCode, *string) {
 	img := h.image()
 	minISR := 1
 	if v, ok := img.TopicConfigs(part.TP.Topic)["min.insync.replicas"]; ok {
@@ -138,16 +153,22 @@ func (h *Handler) checkMinISR(part *replica.Partition) (protocol.ErrorCode, *str
 	} else if h.cfg.MinInsyncReplicas > 0 {
 		minISR = h.cfg.MinInsyncReplicas
 	}
-	isr := 0
-	if t := img.TopicByName(part.TP.Topic); t != nil {
-		if p, ok := t.Partition(part.TP.Partition); ok {
-			isr = len(p.ISR)
-		}
+	if isr := len(part.ISR()); isr < minISR {
+		return minISR, protocol.ErrNotEnoughReplicas, ptr("the in-sync replicas are fewer than min.insync.replicas=" + strconv.Itoa(minISR))
 	}
-	if isr < minISR {
-		return protocol.ErrNotEnoughReplicas, ptr("the in-sync replicas are fewer than min.insync.replicas=" + strconv.Itoa(minISR))
+	return minISR, protocol.ErrNone, nil
+}
+
+// waitErrorCode maps the failure of a wait for an append to be
+// acknowledgeable.
+func waitErrorCode(err error, version int16) protocol.ErrorCode {
+	switch {
+	case errors.Is(err, replica.ErrNotLeader):
+		return protocol.ErrNotLeaderOrFollower
+	case errors.Is(err, replica.ErrNotEnoughReplicasAfterAppend):
+		return protocol.ErrNotEnoughReplicasAfterAppend
 	}
-	return protocol.ErrNone, nil
+	return appendErrorCode(err, version)
 }
 
 // AppendErrorCode is the Kafka code of a failed append for appenders

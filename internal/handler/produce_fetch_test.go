@@ -77,7 +77,7 @@ func TestProduceFetchListOffsets(t *testing.T) {
 	}
 
 	fetch := func(offset int64, maxWait int32) *protocol.FetchResponse {
-		resp, wait := f.h.Fetch(context.Background(), &protocol.FetchRequest{MaxWaitMs: maxWait, MinBytes: 1, MaxBytes: 1 << 20,
+		resp, wait := f.h.Fetch(context.Background(), &protocol.FetchRequest{ReplicaID: -1, MaxWaitMs: maxWait, MinBytes: 1, MaxBytes: 1 << 20,
 			Topics: []protocol.FetchRequestFetchTopic{{Topic: "events", Partitions: []protocol.FetchRequestFetchPartition{
 				{Partition: 1, FetchOffset: offset, CurrentLeaderEpoch: -1, PartitionMaxBytes: 1 << 20}}}}}, 11)
 		if wait != nil {
@@ -221,7 +221,7 @@ func TestFetchLongPollEdges(t *testing.T) {
 	produceResponse(f.produce(t, -1, "edge", 0, batchOf(t, "a", "b")))
 	fetch := func(parts []protocol.FetchRequestFetchPartition, minBytes, maxWait int32) (*protocol.FetchResponse, time.Duration) {
 		start := time.Now()
-		resp, wait := f.h.Fetch(context.Background(), &protocol.FetchRequest{MaxWaitMs: maxWait, MinBytes: minBytes, MaxBytes: 1 << 20,
+		resp, wait := f.h.Fetch(context.Background(), &protocol.FetchRequest{ReplicaID: -1, MaxWaitMs: maxWait, MinBytes: minBytes, MaxBytes: 1 << 20,
 			Topics: []protocol.FetchRequestFetchTopic{{Topic: "edge", Partitions: parts}}}, 11)
 		if wait != nil {
 			done := make(chan *protocol.FetchResponse, 1)
@@ -277,7 +277,7 @@ func TestFetchMaxBytesBoundsResponses(t *testing.T) {
 		produceResponse(f.produce(t, -1, "capped", 0, b))
 	}
 	fetch := func() int {
-		resp, wait := f.h.Fetch(context.Background(), &protocol.FetchRequest{MaxBytes: 1 << 30, Topics: []protocol.FetchRequestFetchTopic{{Topic: "capped",
+		resp, wait := f.h.Fetch(context.Background(), &protocol.FetchRequest{ReplicaID: -1, MaxBytes: 1 << 30, Topics: []protocol.FetchRequestFetchTopic{{Topic: "capped",
 			Partitions: []protocol.FetchRequestFetchPartition{{Partition: 0, CurrentLeaderEpoch: -1, PartitionMaxBytes: 1 << 30}}}}}, 11)
 		if wait != nil {
 			t.Fatal("fetch waited")

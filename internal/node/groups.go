@@ -23,7 +23,8 @@ func offsetsTP(p int32) storage.TopicPartition {
 }
 
 // Append appends batch as the partition's leader and waits until it is
-// durable (acks=all: with one replica, fsynced).
+// committed, as an acks=all produce (the high watermark passed it: every
+// in-sync replica has it durably).
 // Errors are Kafka's codes where the coordinator maps them (too large:
 // INVALID_COMMIT_OFFSET_SIZE for a commit; not the leader: NOT_COORDINATOR).
 func (l offsetsLog) Append(ctx context.Context, p int32, batch []byte) (int64, error) {
@@ -39,9 +40,12 @@ func (l offsetsLog) Append(ctx context.Context, p int32, batch []byte) (int64, e
 	if err != nil {
 		return 0, fmt.Errorf("%w: %w", handler.AppendErrorCode(err), err)
 	}
-	if err := part.Log.WaitDurable(ctx, res.EndOffset); err != nil {
-		if errors.Is(err, storage.ErrStorage) {
+	if err := part.WaitCommitted(ctx, res.EndOffset, epoch, 1); err != nil {
+		switch {
+		case errors.Is(err, storage.ErrStorage):
 			return 0, fmt.Errorf("%w: %w", handler.AppendErrorCode(err), err)
+		case errors.Is(err, replica.ErrNotLeader):
+			return 0, fmt.Errorf("%w: %w", handler.PartitionErrorCode(err), err)
 		}
 		return 0, err // the context ended: the coordinator says why
 	}

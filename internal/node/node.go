@@ -174,6 +174,21 @@ func StartWith(cfg *config.Broker, o Options) (*Node, error) {
 		return nil, fmt.Errorf("listen on %s: %w", listener.Name, err)
 	}
 
+	n.replicas.StartReplication(replica.ReplicationOptions{
+		Listener: listener.Name, Fetchers: int(cfg.NumReplicaFetchers),
+		FetchMaxBytes: cfg.ReplicaFetchMaxBytes, FetchResponseMaxBytes: cfg.ReplicaFetchResponseMaxBytes,
+		FetchMinBytes: cfg.ReplicaFetchMinBytes, FetchWaitMax: cfg.ReplicaFetchWaitMax, FetchBackoff: cfg.ReplicaFetchBackoff,
+		SocketTimeout: cfg.ReplicaSocketTimeout, LagTimeMax: cfg.ReplicaLagTimeMax,
+		CheckpointInterval: cfg.ReplicaHighWatermarkCheckpointInterval,
+		AlterISR: func(ctx context.Context, req controller.AlterISRRequest) (controller.AlterISRReply, error) {
+			_, reply, err := n.ctl.Execute(ctx, controller.AlterPartition(req))
+			if err != nil {
+				return controller.AlterISRReply{}, err
+			}
+			return reply.(controller.AlterISRReply), nil
+		},
+		BrokerEpoch: n.epoch.Load,
+	})
 	n.wg.Add(1)
 	go n.followImage()
 
@@ -479,6 +494,9 @@ func (n *Node) close() error {
 		n.wg.Wait()
 		if n.groups != nil {
 			n.groups.Close()
+		}
+		if n.replicas != nil {
+			errs = append(errs, n.replicas.Close())
 		}
 		if n.ctl != nil {
 			errs = append(errs, n.ctl.Close())

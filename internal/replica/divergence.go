@@ -52,3 +52,9 @@ func truncationOffset(follower epochEnds, epoch int32, endOffset, logEnd int64) 
 	// the leader again.
 	return min(endOffset, own, logEnd)
 }
+
+// DivergingEpoch is divergingEpoch for the leader's Fetch handler, with
+// the leader's epoch cache given as a function.
+func DivergingEpoch(leader func(epoch int32) (int32, int64), lastFetchedEpoch int32, fetchOffset int64) (int32, int64, bool) {
+	return divergingEpoch(leader, lastFetchedEpoch, fetchOffset)
+}

@@ -11,9 +11,6 @@ import (
 // machine: the replica layer feeds it the followers' fetches, the
 // leader's own durable end and the clock, and asks it for the high
 // watermark and for the ISR changes to propose (AlterPartition).
-//
-// Not wired yet: followers do not fetch, and the high watermark is the
-// leader's durable end (see Partition.HighWatermark).
 type leaderState struct {
 	leader int32
 	// epochStart is the offset where the leader's epoch began (its log
@@ -170,4 +167,20 @@ func (s *leaderState) propose(add []int32) {
 func (s *leaderState) committed(isr []int32) {
 	s.isr = slices.Clone(isr)
 	s.pending = nil
+}
+
+// setReplicas follows a change of the replica set (a reassignment): new
+// followers start unknown, removed ones are forgotten.
+func (s *leaderState) setReplicas(replicas []int32, now time.Time) {
+	s.replicas = slices.Clone(replicas)
+	for _, r := range replicas {
+		if r != s.leader && s.followers[r] == nil {
+			s.followers[r] = &followerState{end: -1, leaderEndAtLastFetch: -1}
+		}
+	}
+	for id := range s.followers {
+		if !slices.Contains(replicas, id) {
+			delete(s.followers, id)
+		}
+	}
 }

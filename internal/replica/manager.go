@@ -1,6 +1,7 @@
 package replica
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"github.com/sluice-mq/sluice/internal/config"
@@ -9,6 +10,7 @@ import (
 	"sort"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/sluice-mq/sluice/internal/metadata"
 	"github.com/sluice-mq/sluice/internal/protocol"
@@ -23,24 +25,6 @@ var (
 	ErrNotLeader = errors.New("replica: not the leader")
 )
 
-// Partition is one partition this broker holds.
-type Partition struct {
-	TP      storage.TopicPartition
-	TopicID protocol.UUID
-	Log     *storage.Log
-
-	leader      atomic.Int32
-	leaderEpoch atomic.Int32
-}
-
-// Leader returns the partition's leader and leader epoch as of the latest
-// image applied.
-func (p *Partition) Leader() (id int32, epoch int32) { return p.leader.Load(), p.leaderEpoch.Load() }
-
-// HighWatermark is the offset below which records are committed and
-// visible to consumers: with a single replica, the log's durable end.
-func (p *Partition) HighWatermark() int64 { return p.Log.DurableEnd() }
-
 // Manager holds the partitions of one broker.
 type Manager struct {
 	nodeID        int32
@@ -51,7 +35,21 @@ type Manager struct {
 	mu       sync.RWMutex
 	parts    map[storage.TopicPartition]*Partition
 	image    atomic.Pointer[metadata.Image]
-	defaults atomic.Pointer[imageDefaults] // TopicDefaults of the latest image asked about
+	defaults atomic.Pointer[imageDefaults]    // TopicDefaults of the latest image asked about
+	hwCkpt   map[storage.TopicPartition]int64 // checkpointed high watermarks, read once
+
+	// fmu guards the replication options and the fetchers.
+	fmu         sync.Mutex
+	o           ReplicationOptions
+	replicating bool
+	fetchers    map[fetcherKey]*fetcher
+	following   map[*Partition]fetcherKey
+
+	bg        context.Context // cancelled by Close
+	bgCancel  context.CancelFunc
+	stop      chan struct{}
+	closeOnce sync.Once
+	wg        sync.WaitGroup
 }
 
 // NewManager returns a manager for broker nodeID over the log directory
@@ -61,7 +59,9 @@ func NewManager(nodeID int32, logs *storage.Manager, topicDefaults map[string]st
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	m := &Manager{nodeID: nodeID, logs: logs, topicDefaults: topicDefaults, logger: logger, parts: map[storage.TopicPartition]*Partition{}}
+	m := &Manager{nodeID: nodeID, logs: logs, topicDefaults: topicDefaults, logger: logger, parts: map[storage.TopicPartition]*Partition{},
+		hwCkpt: logs.ReadHighWatermarks(), fetchers: map[fetcherKey]*fetcher{}, following: map[*Partition]fetcherKey{}, stop: make(chan struct{})}
+	m.bg, m.bgCancel = context.WithCancel(context.Background())
 	m.image.Store(&metadata.Image{})
 	return m
 }
@@ -169,13 +169,19 @@ func (m *Manager) Apply(img *metadata.Image) error {
 	}
 	m.mu.Lock()
 	var gone []storage.TopicPartition
-	for tp := range m.parts {
+	var goneParts []*Partition
+	for tp, p := range m.parts {
 		if !want[tp] {
 			gone = append(gone, tp)
+			goneParts = append(goneParts, p)
 			delete(m.parts, tp)
 		}
 	}
 	m.mu.Unlock()
+	for _, p := range goneParts {
+		m.unfollow(p)
+		p.stopFollowing()
+	}
 	for _, tp := range gone {
 		m.logger.Info("deleting partition", "topic", tp.Topic, "partition", tp.Partition)
 		if err := m.logs.Delete(tp); err != nil {
@@ -198,6 +204,8 @@ func (m *Manager) ensure(tp storage.TopicPartition, topicID protocol.UUID, cfg s
 		m.mu.Lock()
 		delete(m.parts, tp)
 		m.mu.Unlock()
+		m.unfollow(p)
+		p.stopFollowing()
 		if err := m.logs.Delete(tp); err != nil {
 			return fmt.Errorf("delete %s of the old topic: %w", tp, err)
 		}
@@ -218,6 +226,13 @@ func (m *Manager) ensure(tp storage.TopicPartition, topicID protocol.UUID, cfg s
 			return fmt.Errorf("create %s: %w", tp, err)
 		}
 		p = &Partition{TP: tp, TopicID: topicID, Log: l}
+		p.leader.Store(-1)
+		p.leaderEpoch.Store(-1)
+		p.partitionEpoch = -1
+		// Kafka's rule: the checkpointed high watermark, at least the
+		// log start, at most the log end; never the log end by default.
+		hw := max(m.hwCkpt[tp], l.StartOffset())
+		p.hw.Store(min(hw, l.EndOffset()))
 		m.mu.Lock()
 		m.parts[tp] = p
 		m.mu.Unlock()
@@ -225,8 +240,12 @@ func (m *Manager) ensure(tp storage.TopicPartition, topicID protocol.UUID, cfg s
 	} else if err := p.Log.SetConfig(cfg); err != nil {
 		return fmt.Errorf("configure %s: %w", tp, err)
 	}
-	p.leader.Store(part.Leader)
-	p.leaderEpoch.Store(part.LeaderEpoch)
+	switch r, fs := p.applyImage(part, m.nodeID, time.Now()); {
+	case fs != nil:
+		m.follow(p, part.Leader, fs)
+	case r != roleFollower:
+		m.unfollow(p)
+	}
 	return nil
 }
 

@@ -79,6 +79,11 @@ type Log struct {
 	syncPending   atomic.Bool
 	closed        atomic.Bool
 	waiters       atomic.Int64 // goroutines in WaitDurable
+	// endNotify is closed and replaced when the log end moves (an append
+	// or a truncation) while endWaiters > 0: replica fetches long-poll on
+	// it, since followers read past the durable end.
+	endNotify  atomic.Pointer[chan struct{}]
+	endWaiters atomic.Int64
 	// gen changes (under mu) whenever segments other than the active one
 	// change: truncation, deletion, a cleaned segment swapped in. A
 	// cleaning pass swaps its result in only if gen is what it started with.
@@ -217,11 +222,35 @@ func (l *Log) wakeIfWaiting() {
 	}
 }
 
-// wake broadcasts to every durability waiter.
+// wake broadcasts to every durability waiter, and to end watchers.
 func (l *Log) wake() {
 	ch := make(chan struct{})
 	old := l.notify.Swap(&ch)
 	close(*old)
+	l.wakeEnd()
+}
+
+// Wake wakes every Watch and WatchEnd waiter without anything having
+// moved: the replica layer calls it when a partition's high watermark or
+// leadership changes, so delayed produces and fetches look again.
+func (l *Log) Wake() { l.wake() }
+
+// wakeEnd wakes end watchers, if any.
+func (l *Log) wakeEnd() {
+	if l.endWaiters.Load() == 0 {
+		return
+	}
+	ch := make(chan struct{})
+	old := l.endNotify.Swap(&ch)
+	close(*old)
+}
+
+// WatchEnd returns a channel closed when the log end next moves (or the
+// log fails, closes or is woken) and a function to call once done
+// watching. Check EndOffset after calling WatchEnd, not before.
+func (l *Log) WatchEnd() (<-chan struct{}, func()) {
+	l.endWaiters.Add(1)
+	return *l.endNotify.Load(), func() { l.endWaiters.Add(-1) }
 }
 
 // Watch returns a channel closed when the log's durable end next moves

@@ -291,6 +291,8 @@ func (l *Log) appendLocked(records []byte, infos []batchInfo, cfg *Config, opts 
 	l.endOffset.Store(last + 1)
 	if !cfg.Durable() {
 		l.wakeIfWaiting() // page-cache mode: appended is acknowledgeable
+	} else {
+		l.wakeEnd() // followers read past the durable end
 	}
 	return AppendResult{
 		FirstOffset:    first,

@@ -70,6 +70,8 @@ func Open(o OpenOptions) (*Log, error) {
 	l.cfg.Store(&cfg)
 	ch := make(chan struct{})
 	l.notify.Store(&ch)
+	endCh := make(chan struct{})
+	l.endNotify.Store(&endCh)
 	l.lastSync = o.Now()
 
 	if err := vfs.MkdirAllDurable(o.FS, o.Dir); err != nil {

@@ -97,6 +97,24 @@ func (l *Log) TruncateTo(offset int64) error {
 	return nil
 }
 
+// TruncateFullyAndStartAt removes every record and starts the log, empty,
+// at offset: a follower's answer to a leader whose log starts past its
+// own end. The cut is durable once the next Sync returns.
+func (l *Log) TruncateFullyAndStartAt(offset int64) error {
+	l.structMu.Lock()
+	defer l.structMu.Unlock()
+	l.syncMu.Lock()
+	defer l.syncMu.Unlock()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if err := l.Err(); err != nil {
+		return err
+	}
+	l.gen.Add(1)
+	l.noteTruncation(offset)
+	return l.truncateFullyLocked(offset)
+}
+
 // truncateFullyLocked removes every segment and starts an empty log at
 // offset (Kafka's truncateFullyAndStartAt).
 func (l *Log) truncateFullyLocked(offset int64) error {

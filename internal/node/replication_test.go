@@ -1,0 +1,231 @@
+package node
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/sluice-mq/sluice/internal/metadata"
+	"github.com/sluice-mq/sluice/internal/storage"
+)
+
+// replicationSettings make failures show fast in tests.
+var replicationSettings = []string{
+	"broker.session.timeout.ms=1500", "broker.heartbeat.interval.ms=300",
+	"replica.lag.time.max.ms=3000", "replica.fetch.backoff.ms=100", "offsets.topic.replication.factor=3",
+}
+
+// createReplicated creates topic with partitions, replication factor 3 and
+// configs through node via, and waits until every live node has it.
+func (c *testCluster) createReplicated(ctx context.Context, via int, topic string, partitions int32, configs map[string]string) {
+	t := c.t
+	t.Helper()
+	cl, err := kgo.NewClient(kgo.SeedBrokers(c.nodes[via].Addr().String()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	req := kmsg.NewPtrCreateTopicsRequest()
+	rt := kmsg.NewCreateTopicsRequestTopic()
+	rt.Topic, rt.NumPartitions, rt.ReplicationFactor = topic, partitions, 3
+	for k, v := range configs {
+		cfg := kmsg.NewCreateTopicsRequestTopicConfig()
+		cfg.Name, cfg.Value = k, kmsg.StringPtr(v)
+		rt.Configs = append(rt.Configs, cfg)
+	}
+	req.Topics, req.TimeoutMillis = append(req.Topics, rt), 10000
+	if resp, err := req.RequestWith(ctx, cl); err != nil || resp.Topics[0].ErrorCode != 0 {
+		t.Fatalf("create %s: %v %+v", topic, err, resp)
+	}
+	for i, n := range c.nodes {
+		if n != nil {
+			waitFor(t, 10*time.Second, fmt.Sprintf("%s on node %d", topic, i+1), func() bool {
+				_, ok := n.replicas.Partition(storage.TopicPartition{Topic: topic, Partition: partitions - 1})
+				return ok
+			})
+		}
+	}
+}
+
+// partitionState returns partition p of topic as node i's metadata has it.
+func (c *testCluster) partitionState(i int, topic string, p int32) metadata.Partition {
+	t := c.nodes[i].Metadata().TopicByName(topic)
+	if t == nil {
+		return metadata.Partition{}
+	}
+	part, _ := t.Partition(p)
+	return part
+}
+
+// replicasAgree waits until every live replica of each partition of topic
+// has the leader's log end and high watermark, and returns the ends.
+func (c *testCluster) replicasAgree(topic string, partitions int32, within time.Duration) []int64 {
+	t := c.t
+	t.Helper()
+	ends := make([]int64, partitions)
+	waitFor(t, within, "replicas to agree", func() bool {
+		for p := range partitions {
+			tp := storage.TopicPartition{Topic: topic, Partition: p}
+			var end, hw int64 = -1, -1
+			for _, n := range c.nodes {
+				if n == nil {
+					continue
+				}
+				part, ok := n.replicas.Partition(tp)
+				if !ok {
+					return false
+				}
+				e, h := part.Log.EndOffset(), part.HighWatermark()
+				if end >= 0 && (e != end || h != hw) {
+					return false
+				}
+				end, hw = e, h
+			}
+			if hw != end {
+				return false
+			}
+			ends[p] = end
+		}
+		return true
+	})
+	return ends
+}
+
+// produceNumbered produces values from..to-1 (as decimal strings, keyed
+// by themselves) with acks=all and idempotence, and fails on any error.
+func produceNumbered(t *testing.T, ctx context.Context, seeds []string, topic string, from, to int) {
+	t.Helper()
+	cl, err := kgo.NewClient(kgo.SeedBrokers(seeds...), kgo.DefaultProduceTopic(topic),
+		kgo.RequiredAcks(kgo.AllISRAcks()), kgo.RecordDeliveryTimeout(30*time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	var recs []*kgo.Record
+	for i := from; i < to; i++ {
+		v := []byte(strconv.Itoa(i))
+		recs = append(recs, &kgo.Record{Key: v, Value: v})
+	}
+	if err := cl.ProduceSync(ctx, recs...).FirstErr(); err != nil {
+		t.Fatalf("produce %d..%d: %v", from, to, err)
+	}
+}
+
+// consumeNumbered reads topic from the start until it has want records and
+// returns the values per partition, in order.
+func consumeNumbered(t *testing.T, ctx context.Context, seeds []string, topic string, want int) map[int32][]string {
+	t.Helper()
+	cl, err := kgo.NewClient(kgo.SeedBrokers(seeds...), kgo.ConsumeTopics(topic), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	out := map[int32][]string{}
+	got := 0
+	for got < want {
+		fs := cl.PollFetches(ctx)
+		if ctx.Err() != nil {
+			t.Fatalf("consumed %d of %d records: %v", got, want, ctx.Err())
+		}
+		fs.EachRecord(func(r *kgo.Record) {
+			out[r.Partition] = append(out[r.Partition], string(r.Value))
+			got++
+		})
+	}
+	return out
+}
+
+// TestReplication writes to a topic with replication factor 3 and
+// min.insync.replicas=2 with acks=all: the followers copy every record
+// and reach the leader's high watermark. The broker leading partition 0
+// is killed: another in-sync replica takes over, the dead broker leaves
+// the ISR, writes go on; restarted, it catches up from the new leader
+// (truncating nothing it must keep) and rejoins every ISR. Every
+// acknowledged record is read back once, in order per partition.
+func TestReplication(t *testing.T) {
+	c := newTestCluster(t, 3, replicationSettings...)
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	const topic, parts = "rep", 3
+	c.createReplicated(ctx, 0, topic, parts, map[string]string{"min.insync.replicas": "2"})
+	seeds := func() []string {
+		var s []string
+		for _, n := range c.nodes {
+			if n != nil {
+				s = append(s, n.Addr().String())
+			}
+		}
+		return s
+	}
+	produceNumbered(t, ctx, seeds(), topic, 0, 3000)
+	ends := c.replicasAgree(topic, parts, 10*time.Second)
+	t.Logf("log ends after 3000 records: %v", ends)
+
+	victim := int(c.partitionState(0, topic, 0).Leader) - 1
+	survivor := (victim + 1) % 3
+	oldEpoch := c.partitionState(survivor, topic, 0).LeaderEpoch
+	c.nodes[victim].Kill()
+	c.nodes[victim] = nil
+	start := time.Now()
+	victimID := int32(victim + 1)
+	waitFor(t, 1500*time.Millisecond+2*time.Second, "a new leader and the dead broker out of every ISR", func() bool {
+		for p := range int32(parts) {
+			st := c.partitionState(survivor, topic, p)
+			if st.Leader == victimID || st.Leader < 0 || slices.Contains(st.ISR, victimID) {
+				return false
+			}
+		}
+		return true
+	})
+	t.Logf("leadership moved and ISRs shrank %v after the kill", time.Since(start).Round(time.Millisecond))
+	if st := c.partitionState(survivor, topic, 0); st.LeaderEpoch <= oldEpoch {
+		t.Fatalf("partition 0 leader epoch %d, was %d", st.LeaderEpoch, oldEpoch)
+	}
+	produceNumbered(t, ctx, seeds(), topic, 3000, 6000)
+
+	n, err := Start(c.cfgs[victim], nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.nodes[victim] = n
+	start = time.Now()
+	waitFor(t, 20*time.Second, "the restarted broker back in every ISR", func() bool {
+		for p := range int32(parts) {
+			if !slices.Contains(c.partitionState(survivor, topic, p).ISR, victimID) {
+				return false
+			}
+		}
+		return true
+	})
+	t.Logf("the restarted broker rejoined every ISR %v after its start", time.Since(start).Round(time.Millisecond))
+	ends = c.replicasAgree(topic, parts, 10*time.Second)
+	t.Logf("log ends after 6000 records: %v", ends)
+
+	got := consumeNumbered(t, ctx, seeds(), topic, 6000)
+	seen := map[string]bool{}
+	total := 0
+	for p, vals := range got {
+		last := -1
+		for _, v := range vals {
+			if seen[v] {
+				t.Fatalf("value %s read twice", v)
+			}
+			seen[v] = true
+			i, _ := strconv.Atoi(v)
+			if i <= last {
+				t.Fatalf("partition %d: %d after %d", p, i, last)
+			}
+			last = i
+			total++
+		}
+	}
+	if total != 6000 {
+		t.Fatalf("read %d records, want 6000", total)
+	}
+}

@@ -1,0 +1,231 @@
+package replica
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/sluice-mq/sluice/internal/metadata"
+	"github.com/sluice-mq/sluice/internal/protocol"
+	"github.com/sluice-mq/sluice/internal/storage"
+)
+
+// ErrNotEnoughReplicasAfterAppend: the append was committed, but by then
+// the ISR had fewer members than min.insync.replicas.
+var ErrNotEnoughReplicasAfterAppend = errors.New("replica: the ISR shrank below min.insync.replicas")
+
+// ErrUnknownReplica: a fetch from a broker that is not a replica.
+var ErrUnknownReplica = errors.New("replica: not a replica of the partition")
+
+// Partition is one partition this broker holds: its local log, and its
+// role as the latest image gives it — leader (with the followers' state,
+// the ISR and the high watermark over it) or follower (with the fetch
+// state its fetcher works from).
+type Partition struct {
+	TP      storage.TopicPartition
+	TopicID protocol.UUID
+	Log     *storage.Log
+
+	leader      atomic.Int32
+	leaderEpoch atomic.Int32
+	// hw is the high watermark: the leader's as last computed, or the
+	// follower's, as its leader last told it (bounded by its log end).
+	hw atomic.Int64
+
+	// mu guards the role state below. A follower's fetcher holds it while
+	// it appends to or truncates the log, so a role change never races a
+	// follower's write.
+	mu sync.Mutex
+	// ls is the leader's state; nil unless this broker leads.
+	ls *leaderState
+	// fetch is the follower's fetch state; nil unless this broker follows.
+	// The fetcher acts on a response only while fetch is the state it
+	// fetched with.
+	fetch *fetchState
+	// The partition as the latest image gives it.
+	replicas       []int32
+	partitionEpoch int32
+	// altering is set while an ISR change is proposed and not yet in the
+	// metadata; alterEpoch is the partition epoch that will show it.
+	altering   bool
+	alterEpoch int32
+}
+
+// Leader returns the partition's leader and leader epoch as of the latest
+// image applied.
+func (p *Partition) Leader() (id int32, epoch int32) { return p.leader.Load(), p.leaderEpoch.Load() }
+
+// HighWatermark is the offset below which records are committed and
+// visible to consumers. On the leader it is the smallest durable end over
+// the maximal ISR (the leader's own durable end included: with a single
+// replica, just that); on a follower, the leader's as last fetched.
+func (p *Partition) HighWatermark() int64 {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.highWatermarkLocked()
+}
+
+func (p *Partition) highWatermarkLocked() int64 {
+	if p.ls == nil {
+		return p.hw.Load()
+	}
+	p.ls.advance(p.Log.DurableEnd())
+	p.hw.Store(p.ls.hw)
+	return p.ls.hw
+}
+
+// EpochStartPending reports whether the leader's high watermark is still
+// below the offset where its epoch began: until it reaches it, offsets
+// answered from the high watermark may go back (Kafka answers
+// OFFSET_NOT_AVAILABLE to ListOffsets meanwhile).
+func (p *Partition) EpochStartPending() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.ls != nil && p.highWatermarkLocked() < p.ls.epochStart
+}
+
+// ISR returns the committed ISR as the leader knows it (the image's).
+func (p *Partition) ISR() []int32 {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.ls == nil {
+		return nil
+	}
+	return slices.Clone(p.ls.isr)
+}
+
+// WaitCommitted blocks until the offsets below end are committed (the
+// high watermark reached end) while this broker leads in leader epoch
+// epoch; then the committed ISR must still have minISR members. It fails
+// with ErrNotLeader when leadership moves (the appended records may be
+// truncated away), with the log's error when it fails, and with ctx's.
+func (p *Partition) WaitCommitted(ctx context.Context, end int64, epoch int32, minISR int) error {
+	for {
+		ch, done := p.Log.Watch()
+		p.mu.Lock()
+		leading := p.ls != nil && p.leaderEpoch.Load() == epoch
+		var hw int64
+		var isr int
+		if leading {
+			hw, isr = p.highWatermarkLocked(), len(p.ls.isr)
+		}
+		p.mu.Unlock()
+		switch {
+		case !leading:
+			done()
+			return ErrNotLeader
+		case p.Log.Err() != nil:
+			done()
+			return p.Log.Err()
+		case hw >= end:
+			done()
+			if isr < minISR {
+				return ErrNotEnoughReplicasAfterAppend
+			}
+			return nil
+		}
+		select {
+		case <-ch:
+			done()
+		case <-ctx.Done():
+			done()
+			return ctx.Err()
+		}
+	}
+}
+
+// FollowerFetch records a follower's fetch from offset (it has every
+// offset below) at now, and returns the high watermark after it. It
+// reports whether the follower may now join the ISR (the caller checks it
+// against the metadata and proposes it with Manager.expand).
+func (p *Partition) FollowerFetch(id int32, offset int64, now time.Time) (hw int64, canJoin bool, err error) {
+	p.mu.Lock()
+	if p.ls == nil {
+		p.mu.Unlock()
+		return 0, false, ErrNotLeader
+	}
+	if !p.ls.fetched(id, offset, p.Log.EndOffset(), now) {
+		p.mu.Unlock()
+		return 0, false, ErrUnknownReplica
+	}
+	before := p.hw.Load()
+	hw = p.highWatermarkLocked()
+	canJoin = !p.altering && slices.Contains(p.ls.expandable(), id)
+	p.mu.Unlock()
+	if hw != before {
+		p.Log.Wake() // delayed produces and consumer fetches look again
+	}
+	return hw, canJoin, nil
+}
+
+// role is what an image makes this broker for a partition.
+type role int
+
+const (
+	roleNone role = iota // no leader: neither lead nor fetch
+	roleLeader
+	roleFollower
+)
+
+// applyImage updates the partition's role from its metadata. It returns
+// the fetch state to hand to a fetcher when the broker starts following
+// (a new leader or leader epoch), and whether waiters must look again.
+func (p *Partition) applyImage(part metadata.Partition, self int32, now time.Time) (r role, fs *fetchState) {
+	p.mu.Lock()
+	defer func() {
+		p.mu.Unlock()
+		p.Log.Wake() // pending produces re-check their leader epoch
+	}()
+	oldLeader, oldEpoch := p.leader.Load(), p.leaderEpoch.Load()
+	changed := oldLeader != part.Leader || oldEpoch != part.LeaderEpoch
+	p.leader.Store(part.Leader)
+	p.leaderEpoch.Store(part.LeaderEpoch)
+	p.replicas = slices.Clone(part.Replicas)
+	epochChanged := part.PartitionEpoch != p.partitionEpoch
+	if p.altering && part.PartitionEpoch >= p.alterEpoch {
+		p.altering = false
+	}
+	p.partitionEpoch = part.PartitionEpoch
+	switch {
+	case part.Leader == self:
+		p.fetch = nil
+		if p.ls == nil || changed {
+			end := p.Log.EndOffset()
+			hw := min(p.hw.Load(), end)
+			p.ls = newLeaderState(self, end, part.Replicas, part.ISR, hw, now)
+			p.altering = false
+		} else if epochChanged {
+			p.ls.setReplicas(part.Replicas, now)
+			p.ls.committed(part.ISR)
+		}
+		return roleLeader, nil
+	case part.Leader == metadata.NoLeader:
+		p.ls, p.fetch = nil, nil
+		return roleNone, nil
+	default:
+		p.ls = nil
+		if p.fetch != nil && !changed && !p.fetch.awaitingMetadata {
+			return roleFollower, nil // the fetcher has it
+		}
+		lastEpoch, ok := p.Log.Epochs().LatestEpoch()
+		if !ok {
+			lastEpoch = -1
+		}
+		end := p.Log.EndOffset()
+		p.hw.Store(min(p.hw.Load(), end))
+		p.fetch = newFetchState(part.LeaderEpoch, end, lastEpoch, p.hw.Load())
+		return roleFollower, p.fetch
+	}
+}
+
+// stopFollowing drops the follower's fetch state (the partition leaves
+// the broker or the manager closes).
+func (p *Partition) stopFollowing() {
+	p.mu.Lock()
+	p.fetch = nil
+	p.ls = nil
+	p.mu.Unlock()
+}
