@@ -1,7 +1,10 @@
 package clustertest
 
 import (
+	"context"
+	"errors"
 	"fmt"
+	"net"
 	"math/rand/v2"
 	"slices"
 	"sync"
@@ -31,6 +34,9 @@ type Cluster struct {
 	Net     *controller.MemNetwork
 	Members []*Member
 	mu      sync.Mutex
+	// replCut holds the pairs of members whose replication traffic is
+	// cut while their other traffic flows (CutReplication).
+	replCut map[[2]int32]bool
 }
 
 // dataDir is every node's data directory on its own file system.
@@ -39,7 +45,7 @@ const dataDir = "/data"
 // New starts n nodes. extra are configuration keys for every node.
 func New(t testing.TB, n int, seed uint64, extra ...string) *Cluster {
 	t.Helper()
-	c := &Cluster{t: t, Seed: seed, Net: controller.NewMemNetwork(seed)}
+	c := &Cluster{t: t, Seed: seed, Net: controller.NewMemNetwork(seed), replCut: map[[2]int32]bool{}}
 	var voters string
 	for i := 1; i <= n; i++ {
 		if i > 1 {
@@ -92,7 +98,8 @@ func New(t testing.TB, n int, seed uint64, extra ...string) *Cluster {
 }
 
 func (c *Cluster) start(m *Member) error {
-	n, err := node.StartWith(m.cfg, node.Options{FS: m.fs, Transport: c.Net.Endpoint(uint64(m.ID))})
+	n, err := node.StartWith(m.cfg, node.Options{FS: m.fs, Transport: c.Net.Endpoint(uint64(m.ID)),
+		ReplicaDial: func(ctx context.Context, network, addr string) (net.Conn, error) { return c.dialReplica(ctx, m.ID, network, addr) }})
 	if err != nil {
 		return err
 	}
@@ -105,15 +112,20 @@ func (c *Cluster) start(m *Member) error {
 // Close stops every node.
 func (c *Cluster) Close() {
 	for _, m := range c.Members {
-		if m.Node != nil {
-			m.Node.Kill()
-			m.Node = nil
+		c.mu.Lock()
+		n := m.Node
+		m.Node = nil
+		c.mu.Unlock()
+		if n != nil {
+			n.Kill()
 		}
 	}
 }
 
 // Up returns the members running.
 func (c *Cluster) Up() []*Member {
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	var up []*Member
 	for _, m := range c.Members {
 		if m.Node != nil {
@@ -129,8 +141,11 @@ func (c *Cluster) Up() []*Member {
 func (c *Cluster) Crash(m *Member, rng *rand.Rand) {
 	c.Net.Isolate(uint64(m.ID))
 	crashed := m.fs.CrashClone(rng)
-	m.Node.Kill()
+	c.mu.Lock()
+	n := m.Node
 	m.Node = nil
+	c.mu.Unlock()
+	n.Kill()
 	m.fs = crashed
 	c.Net.Rejoin(uint64(m.ID))
 }
@@ -212,4 +227,124 @@ func CheckImage(img *metadata.Image) error {
 		}
 	}
 	return nil
+}
+
+// CutReplication cuts (or, with cut false, restores) the replication
+// traffic between members a and b, leaving their metadata quorum traffic
+// and clients alone: a follower that cannot fetch, but heartbeats.
+func (c *Cluster) CutReplication(a, b int32, cut bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if cut {
+		c.replCut[[2]int32{a, b}], c.replCut[[2]int32{b, a}] = true, true
+	} else {
+		delete(c.replCut, [2]int32{a, b})
+		delete(c.replCut, [2]int32{b, a})
+	}
+}
+
+// linked reports whether replication flows between a and b: no
+// replication cut, and the quorum network connects them.
+func (c *Cluster) linked(a, b int32) bool {
+	c.mu.Lock()
+	cut := c.replCut[[2]int32{a, b}]
+	c.mu.Unlock()
+	return !cut && c.Net.Connected(uint64(a), uint64(b))
+}
+
+var errCut = errors.New("clustertest: link cut")
+
+// dialReplica connects follower from to the leader listening on addr,
+// through a connection that fails once the two are cut apart.
+func (c *Cluster) dialReplica(ctx context.Context, from int32, network, addr string) (net.Conn, error) {
+	to := int32(-1)
+	c.mu.Lock()
+	for _, m := range c.Members {
+		if m.Node != nil && m.Node.Addr() != nil && m.Node.Addr().String() == addr {
+			to = m.ID
+		}
+	}
+	c.mu.Unlock()
+	if to < 0 || !c.linked(from, to) {
+		return nil, errCut
+	}
+	var d net.Dialer
+	conn, err := d.DialContext(ctx, network, addr)
+	if err != nil {
+		return nil, err
+	}
+	return &cutConn{Conn: conn, ok: func() bool { return c.linked(from, to) }}, nil
+}
+
+// cutConn is a connection that fails (and closes) once ok turns false;
+// what it reads after the cut is dropped.
+type cutConn struct {
+	net.Conn
+	ok func() bool
+}
+
+func (c *cutConn) Read(b []byte) (int, error) {
+	n, err := c.Conn.Read(b)
+	if !c.ok() {
+		c.Conn.Close()
+		return 0, errCut
+	}
+	return n, err
+}
+
+func (c *cutConn) Write(b []byte) (int, error) {
+	if !c.ok() {
+		c.Conn.Close()
+		return 0, errCut
+	}
+	return c.Conn.Write(b)
+}
+
+// CrashAll cuts every member's power at once: every file system is
+// cloned as a power loss leaves it before any node stops, then all stop.
+// RestartAll brings them back.
+func (c *Cluster) CrashAll(rng *rand.Rand) {
+	up := c.Up()
+	for _, m := range up {
+		c.Net.Isolate(uint64(m.ID))
+	}
+	clones := make([]*vfs.MemFS, len(up))
+	for i, m := range up {
+		clones[i] = m.fs.CrashClone(rng)
+	}
+	for i, m := range up {
+		c.mu.Lock()
+		n := m.Node
+		m.Node = nil
+		c.mu.Unlock()
+		n.Kill()
+		m.fs = clones[i]
+	}
+	c.Net.Heal()
+}
+
+// RestartAll starts every member that is down, at once.
+func (c *Cluster) RestartAll() {
+	c.t.Helper()
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var errs []error
+	for _, m := range c.Members {
+		if m.Node != nil {
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := c.start(m); err != nil {
+				mu.Lock()
+				errs = append(errs, err)
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	if len(errs) > 0 {
+		c.t.Fatalf("seed %d: restart: %v", c.Seed, errors.Join(errs...))
+	}
 }

@@ -93,6 +93,14 @@ func (n *MemNetwork) Rejoin(id uint64) {
 	}
 }
 
+// Connected reports whether a and b can reach each other (no cut between
+// them): tests route other traffic between the nodes by it.
+func (n *MemNetwork) Connected(a, b uint64) bool {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return !n.cut[[2]uint64{a, b}] && !n.cut[[2]uint64{b, a}]
+}
+
 // Heal restores every link.
 func (n *MemNetwork) Heal() {
 	n.mu.Lock()

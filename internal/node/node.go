@@ -81,7 +81,10 @@ type Options struct {
 	// Transport, when set, carries the metadata quorum's traffic instead
 	// of the controller listener (an in-memory network in tests).
 	Transport controller.Transport
-	Logger    *slog.Logger
+	// ReplicaDial, when set, connects followers to leaders (tests route
+	// replication over a network they can partition).
+	ReplicaDial func(ctx context.Context, network, addr string) (net.Conn, error)
+	Logger      *slog.Logger
 }
 
 // StartWith is Start with Options.
@@ -188,6 +191,7 @@ func StartWith(cfg *config.Broker, o Options) (*Node, error) {
 			return reply.(controller.AlterISRReply), nil
 		},
 		BrokerEpoch: n.epoch.Load,
+		Dial:        o.ReplicaDial,
 	})
 	n.wg.Add(1)
 	go n.followImage()
@@ -274,6 +278,10 @@ type quorum interface {
 	IsLeader() bool
 	Close() error
 }
+
+// Replicas returns the broker's partitions (nil on a controller-only
+// node): tests compare replicas' logs through it.
+func (n *Node) Replicas() *replica.Manager { return n.replicas }
 
 // Metadata returns the node's latest committed metadata image.
 func (n *Node) Metadata() *metadata.Image { return n.ctl.Image() }
