@@ -4,8 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"math/rand/v2"
+	"net"
 	"slices"
 	"sync"
 	"testing"
@@ -99,7 +99,9 @@ func New(t testing.TB, n int, seed uint64, extra ...string) *Cluster {
 
 func (c *Cluster) start(m *Member) error {
 	n, err := node.StartWith(m.cfg, node.Options{FS: m.fs, Transport: c.Net.Endpoint(uint64(m.ID)),
-		ReplicaDial: func(ctx context.Context, network, addr string) (net.Conn, error) { return c.dialReplica(ctx, m.ID, network, addr) }})
+		ReplicaDial: func(ctx context.Context, network, addr string) (net.Conn, error) {
+			return c.dialReplica(ctx, m.ID, network, addr)
+		}})
 	if err != nil {
 		return err
 	}

@@ -140,15 +140,24 @@ func (c *Controller) checkSessions() {
 // resetSessions forgets every session: called when leadership changes
 // hands. A new active controller starts every broker's session when it
 // last heard from the previous leader — until then brokers had a leader
-// to send heartbeats to — or now if that is unknown or older than a
-// session: a broker that died with the old controller is fenced a session
-// timeout after it died, not after the election that followed, while a
-// live one has the rest of its session to find the new controller.
+// to send heartbeats to — so that a broker that died with the old
+// controller is fenced a session timeout after it died, not after the
+// election that followed. A live broker must find the new controller,
+// though: every session lasts at least a quarter of the timeout past the
+// election (at most a session if the last contact is unknown).
 func (c *Controller) resetSessions() {
 	clear(c.sessions)
 	now := time.Now()
 	c.sessionsFrom = now
-	if !c.lastLeaderContact.IsZero() && now.Sub(c.lastLeaderContact) < c.cfg.SessionTimeout/2 {
-		c.sessionsFrom = c.lastLeaderContact
+	if c.lastLeaderContact.IsZero() {
+		return
+	}
+	earliest := now.Add(-c.cfg.SessionTimeout + c.cfg.SessionTimeout/4)
+	from := c.lastLeaderContact
+	if from.Before(earliest) {
+		from = earliest
+	}
+	if from.Before(now) {
+		c.sessionsFrom = from
 	}
 }

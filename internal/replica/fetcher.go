@@ -58,8 +58,11 @@ type fetcher struct {
 
 	conn net.Conn
 	rd   *bufio.Reader
-	corr int32
-	buf  []byte
+	// failures counts consecutive failed fetches: the first is logged,
+	// then one in 50, while a leader stays unreachable.
+	failures int
+	corr     int32
+	buf      []byte
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -112,10 +115,15 @@ func (f *fetcher) run() {
 			if f.ctx.Err() != nil {
 				return
 			}
-			f.logger.Warn("replica fetch failed", "err", err)
+			if f.failures%50 == 0 {
+				f.logger.Warn("replica fetch failed", "err", err, "failures", f.failures+1)
+			}
+			f.failures++
 			f.closeConn()
 			f.sleep(time.Now().Add(f.m.o.FetchBackoff))
+			continue
 		}
+		f.failures = 0
 	}
 }
 
