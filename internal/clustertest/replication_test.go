@@ -14,6 +14,7 @@ import (
 
 	"github.com/sluice-mq/sluice/internal/metadata"
 	"github.com/sluice-mq/sluice/internal/record"
+	"github.com/sluice-mq/sluice/internal/storage"
 )
 
 // replSettings make replication faults show quickly.
@@ -86,6 +87,7 @@ func TestReplicationScenarios(t *testing.T) {
 		{"partitioned-leader", partitionedLeader},
 		{"lagging-follower", laggingFollower},
 		{"offline-without-isr", offlineWithoutISR},
+		{"reassignment", reassignment},
 	}
 	for _, s := range scenarios {
 		t.Run(s.name, func(t *testing.T) {
@@ -307,4 +309,100 @@ func offlineWithoutISR(t *testing.T, seed uint64) {
 	})
 	total := c.CheckReplicas(topic, 1, acked, 20*time.Second)
 	t.Logf("seed %d: %d acknowledged, %d in the logs", seed, len(acked), total)
+}
+
+// reassignment: under acks=all load, every partition of a topic with
+// replication factor 2 moves to a replica set that swaps one replica for
+// the broker that had none (and, for one partition, drops its leader).
+// The new replicas copy the log from the leader and join the ISR, the
+// reassignment completes on its own, the dropped replicas delete their
+// logs, and no acknowledged record is lost.
+func reassignment(t *testing.T, seed uint64) {
+	rng := rand.New(rand.NewPCG(seed, 0x4ea))
+	c := New(t, 3, seed, replSettings...)
+	const topic, parts = "moving", 3
+	c.createReplicated(topic, parts, 2, 1)
+	load := c.StartLoad(topic)
+	load.WaitAcked(500, 20*time.Second)
+	m := c.Up()[0]
+	req := kmsg.NewPtrAlterPartitionAssignmentsRequest()
+	rt := kmsg.NewAlterPartitionAssignmentsRequestTopic()
+	rt.Topic = topic
+	targets := map[int32][]int32{}
+	for pid := range int32(parts) {
+		p := partition(m, topic, pid)
+		var spare int32
+		for id := int32(1); id <= 3; id++ {
+			if !slices.Contains(p.Replicas, id) {
+				spare = id
+			}
+		}
+		// Replace the leader in one partition, a follower in the others.
+		drop := p.Leader
+		if pid != 0 {
+			drop = p.Replicas[0]
+			if drop == p.Leader {
+				drop = p.Replicas[1]
+			}
+		}
+		target := []int32{spare}
+		for _, r := range p.Replicas {
+			if r != drop {
+				target = append(target, r)
+			}
+		}
+		if rng.IntN(2) == 0 {
+			target[0], target[1] = target[1], target[0]
+		}
+		targets[pid] = target
+		rp := kmsg.NewAlterPartitionAssignmentsRequestTopicPartition()
+		rp.Partition, rp.Replicas = pid, target
+		rt.Partitions = append(rt.Partitions, rp)
+	}
+	req.Topics = append(req.Topics, rt)
+	cl, err := kgo.NewClient(kgo.SeedBrokers(m.Node.Addr().String()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	resp, err := req.RequestWith(ctx, cl)
+	if err != nil || resp.ErrorCode != 0 {
+		t.Fatalf("seed %d: AlterPartitionAssignments: %v %+v", seed, err, resp)
+	}
+	for _, p := range resp.Topics[0].Partitions {
+		if p.ErrorCode != 0 {
+			t.Fatalf("seed %d: reassign partition %d: %v", seed, p.Partition, kerr.ErrorForCode(p.ErrorCode))
+		}
+	}
+	c.WaitFor(20*time.Second, "every reassignment complete", func() bool {
+		lreq := kmsg.NewPtrListPartitionReassignmentsRequest()
+		lresp, err := lreq.RequestWith(ctx, cl)
+		if err != nil || len(lresp.Topics) != 0 {
+			return false
+		}
+		for pid, target := range targets {
+			p := partition(m, topic, pid)
+			if !slices.Equal(p.Replicas, target) || len(p.ISR) != 2 || !slices.Contains(target, p.Leader) {
+				return false
+			}
+		}
+		return true
+	})
+	load.WaitAcked(300, 20*time.Second)
+	acked, _, _ := load.Stop()
+	c.WaitFor(10*time.Second, "the dropped replicas deleted", func() bool {
+		for pid, target := range targets {
+			for _, mm := range c.Up() {
+				_, has := mm.Node.Replicas().Partition(storage.TopicPartition{Topic: topic, Partition: pid})
+				if has != slices.Contains(target, mm.ID) {
+					return false
+				}
+			}
+		}
+		return true
+	})
+	total := c.CheckReplicas(topic, parts, acked, 20*time.Second)
+	t.Logf("seed %d: targets %v; %d acknowledged, %d in the logs", seed, targets, len(acked), total)
 }

@@ -52,6 +52,7 @@ const (
 	opBrokerHeartbeat         = "BrokerHeartbeat"
 	opElectLeaders            = "ElectLeaders"
 	opAlterPartition          = "AlterPartition"
+	opAlterReassignments      = "AlterPartitionReassignments"
 )
 
 type electLeadersArgs struct {
@@ -159,6 +160,10 @@ var opSpecs = map[string]opSpec{
 	opAlterPartition: {
 		build: func(b []byte) (Command, error) { return decodeArgs(b, AlterPartition) },
 		reply: decodeReply[AlterISRReply],
+	},
+	opAlterReassignments: {
+		build: func(b []byte) (Command, error) { return decodeArgs(b, AlterPartitionReassignments) },
+		reply: decodeReply[[]ReassignResult],
 	},
 	opCreateTopics: {
 		build: func(b []byte) (Command, error) {

@@ -76,6 +76,10 @@ func (h *Handler) Dispatch(ctx context.Context, version int16, req protocol.Mess
 		return Result{Msg: h.InitProducerId(ctx, r, version)}
 	case *protocol.CreatePartitionsRequest:
 		return Result{Msg: h.CreatePartitions(ctx, r, version)}
+	case *protocol.AlterPartitionReassignmentsRequest:
+		return Result{Msg: h.AlterPartitionReassignments(ctx, r, version)}
+	case *protocol.ListPartitionReassignmentsRequest:
+		return Result{Msg: h.ListPartitionReassignments(ctx, r, version)}
 	case *protocol.ElectLeadersRequest:
 		return Result{Msg: h.ElectLeaders(ctx, r, version)}
 	case *protocol.DeleteRecordsRequest:

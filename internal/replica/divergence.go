@@ -7,8 +7,9 @@ import "github.com/sluice-mq/sluice/internal/storage"
 // last batch it has (LastFetchedEpoch); the leader answers DivergingEpoch
 // when its own log ends that epoch below the fetch offset, and the
 // follower truncates and fetches again until nothing diverges. These are
-// the two decisions, as pure functions over the leader-epoch caches; the
-// fetchers that use them come with replication.
+// the two decisions, as pure functions over the leader-epoch caches: the
+// leader's in the Fetch handler (DivergingEpoch), the follower's in its
+// fetcher.
 
 // epochEnds answers "where does epoch e end in this log": the largest
 // epoch at most e and the offset where it ends (storage's EndOffsetFor).

@@ -7,7 +7,7 @@ import "github.com/sluice-mq/sluice/internal/protocol"
 // asks it for the fields of the next fetch (request), then feeds it the
 // leader's answer for the partition (response) and carries out the steps
 // it returns against the local log, in order, reporting the log's new end
-// and last epoch back (appended, truncated). Not wired yet.
+// and last epoch back (appended, truncated).
 type fetchState struct {
 	// leaderEpoch is the leader epoch the metadata gives; fetches carry
 	// it, so a leader of another epoch refuses them.
@@ -93,13 +93,16 @@ func (f *fetchState) response(r fetchResponse, own epochEnds) []step {
 			return []step{{Kind: stepTruncate, Offset: r.LeaderEndOffset}}
 		}
 		return []step{{Kind: stepTruncateFully, Offset: r.LogStartOffset}}
-	case protocol.ErrFencedLeaderEpoch, protocol.ErrNotLeaderOrFollower, protocol.ErrUnknownTopicOrPartition:
-		// Our metadata is older than the leader's, or the leader moved.
+	case protocol.ErrFencedLeaderEpoch:
+		// Our metadata is older than the leader's: a newer image will
+		// bring the new epoch (and a new fetch state).
 		f.awaitingMetadata = true
 		return []step{{Kind: stepAwaitMetadata}}
 	default:
-		// UNKNOWN_LEADER_EPOCH (the leader has not caught up with the
-		// metadata yet), storage errors, and the rest: try again later.
+		// NOT_LEADER_OR_FOLLOWER, UNKNOWN_TOPIC_OR_PARTITION and
+		// UNKNOWN_LEADER_EPOCH (the leader's metadata is behind ours, or
+		// the leader moved and ours will say so), storage errors, and the
+		// rest: try again after replica.fetch.backoff.ms, as Kafka does.
 		return []step{{Kind: stepBackoff}}
 	}
 	if r.Diverging {

@@ -114,7 +114,8 @@ func TestFollowerErrors(t *testing.T) {
 		{"above the leader's end", fetchResponse{Err: protocol.ErrOffsetOutOfRange, LogStartOffset: 10, LeaderEndOffset: 80}, step{Kind: stepTruncate, Offset: 80}},
 		{"below the leader's start", fetchResponse{Err: protocol.ErrOffsetOutOfRange, LogStartOffset: 150, LeaderEndOffset: 200}, step{Kind: stepTruncateFully, Offset: 150}},
 		{"fenced epoch", fetchResponse{Err: protocol.ErrFencedLeaderEpoch}, step{Kind: stepAwaitMetadata}},
-		{"leader moved", fetchResponse{Err: protocol.ErrNotLeaderOrFollower}, step{Kind: stepAwaitMetadata}},
+		{"leader moved, or not a leader yet", fetchResponse{Err: protocol.ErrNotLeaderOrFollower}, step{Kind: stepBackoff}},
+		{"partition not there yet", fetchResponse{Err: protocol.ErrUnknownTopicOrPartition}, step{Kind: stepBackoff}},
 		{"leader behind on metadata", fetchResponse{Err: protocol.ErrUnknownLeaderEpoch}, step{Kind: stepBackoff}},
 		{"storage error", fetchResponse{Err: protocol.ErrKafkaStorageError}, step{Kind: stepBackoff}},
 	} {

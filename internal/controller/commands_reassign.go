@@ -1,0 +1,229 @@
+package controller
+
+import (
+	"slices"
+
+	"github.com/sluice-mq/sluice/internal/metadata"
+	"github.com/sluice-mq/sluice/internal/protocol"
+)
+
+// Partition reassignment (KIP-455), as Kafka's controller runs it: a
+// reassignment to a target replica set T of a partition with replicas R
+// makes the replicas T followed by the rest of R, with AddingReplicas
+// T−R and RemovingReplicas R−T. The adding replicas fetch from the leader
+// like any follower and join the ISR when caught up; the ISR change that
+// brings the last of them in completes the reassignment: the replicas
+// become T, the ISR its members in T, and a leader outside T hands over
+// to the first replica of T in the ISR.
+
+// Reassignment is one partition's target for AlterPartitionReassignments;
+// Replicas nil cancels an ongoing reassignment.
+type Reassignment struct {
+	Topic     string
+	Partition int32
+	Replicas  []int32
+}
+
+// ReassignResult is a partition's outcome.
+type ReassignResult struct {
+	Topic     string
+	Partition int32
+	Err       *CommandError
+}
+
+// AlterPartitionReassignments starts or cancels reassignments; the reply
+// is []ReassignResult, one per request entry.
+func AlterPartitionReassignments(reqs []Reassignment) Command {
+	return newCommand(opAlterReassignments, reqs, func(img *metadata.Image) ([]metadata.Record, any, error) {
+		var recs []metadata.Record
+		out := make([]ReassignResult, 0, len(reqs))
+		for _, r := range reqs {
+			res := ReassignResult{Topic: r.Topic, Partition: r.Partition}
+			t := img.TopicByName(r.Topic)
+			var p metadata.Partition
+			ok := t != nil
+			if ok {
+				p, ok = t.Partition(r.Partition)
+			}
+			if !ok {
+				res.Err = cmdErr(protocol.ErrUnknownTopicOrPartition, "The partition %s-%d does not exist.", r.Topic, r.Partition)
+				out = append(out, res)
+				continue
+			}
+			rec, err := reassign(img, t.ID(), r.Partition, p, r.Replicas)
+			if err != nil {
+				res.Err = err
+			} else if rec != nil {
+				recs = append(recs, metadata.NewRecord(rec))
+			}
+			out = append(out, res)
+		}
+		return recs, out, nil
+	})
+}
+
+// reassign returns the change that starts (or cancels, target nil)
+// partition p's reassignment, nil if none is needed.
+func reassign(img *metadata.Image, topicID protocol.UUID, pid int32, p metadata.Partition, target []int32) (*protocol.PartitionChangeRecord, *CommandError) {
+	ongoing := len(p.AddingReplicas) > 0 || len(p.RemovingReplicas) > 0
+	if target == nil {
+		if !ongoing {
+			return nil, cmdErr(protocol.ErrNoReassignmentInProgress, "No reassignment is in progress for the partition.")
+		}
+		// Back to the replicas before it: the current ones without the
+		// adding ones.
+		orig := slices.DeleteFunc(slices.Clone(p.Replicas), func(r int32) bool { return slices.Contains(p.AddingReplicas, r) })
+		if ch := settle(img, topicID, pid, p, orig); ch != nil {
+			return ch, nil
+		}
+		return nil, cmdErr(protocol.ErrInvalidReplicaAssignment, "No in-sync replica is among the original replicas %v.", orig)
+	}
+	if len(target) == 0 {
+		return nil, cmdErr(protocol.ErrInvalidReplicaAssignment, "The target replica set is empty.")
+	}
+	for i, r := range target {
+		if slices.Contains(target[:i], r) {
+			return nil, cmdErr(protocol.ErrInvalidReplicaAssignment, "The target replica set %v lists broker %d twice.", target, r)
+		}
+		if _, ok := img.Broker(r); !ok {
+			return nil, cmdErr(protocol.ErrInvalidReplicaAssignment, "Broker %d is not registered.", r)
+		}
+	}
+	// A new target replaces an ongoing reassignment: it is computed from
+	// the replicas the partition had before it.
+	current := p.Replicas
+	if ongoing {
+		current = slices.DeleteFunc(slices.Clone(p.Replicas), func(r int32) bool { return slices.Contains(p.AddingReplicas, r) })
+	}
+	if slices.Equal(target, current) && !ongoing {
+		return nil, nil // nothing to move
+	}
+	replicas := slices.Clone(target)
+	for _, r := range current {
+		if !slices.Contains(replicas, r) {
+			replicas = append(replicas, r)
+		}
+	}
+	var adding, removing []int32
+	for _, r := range target {
+		if !slices.Contains(current, r) {
+			adding = append(adding, r)
+		}
+	}
+	for _, r := range current {
+		if !slices.Contains(target, r) {
+			removing = append(removing, r)
+		}
+	}
+	next := p
+	next.Replicas, next.AddingReplicas, next.RemovingReplicas = replicas, adding, removing
+	next.ISR = slices.DeleteFunc(slices.Clone(p.ISR), func(r int32) bool { return !slices.Contains(replicas, r) })
+	if len(adding) == 0 {
+		// Only removals (or a reorder): complete at once.
+		if ch := settle(img, topicID, pid, p, target); ch != nil {
+			return ch, nil
+		}
+		return nil, cmdErr(protocol.ErrInvalidReplicaAssignment, "No in-sync replica is among the target replicas %v.", target)
+	}
+	ch := partitionChange(topicID, pid)
+	ch.Replicas, ch.AddingReplicas, ch.RemovingReplicas = replicas, nonNil(adding), nonNil(removing)
+	if !slices.Equal(next.ISR, p.ISR) {
+		ch.Isr = next.ISR
+	}
+	return ch, nil
+}
+
+// settle returns the change that makes replicas final: the ISR keeps its
+// members among them, the reassignment lists are cleared, and a leader
+// outside them (or none) hands over to the first of them in the ISR
+// that is usable.
+func settle(img *metadata.Image, topicID protocol.UUID, pid int32, p metadata.Partition, replicas []int32) *protocol.PartitionChangeRecord {
+	ch := partitionChange(topicID, pid)
+	ch.Replicas = slices.Clone(replicas)
+	ch.AddingReplicas, ch.RemovingReplicas = []int32{}, []int32{}
+	isr := slices.DeleteFunc(slices.Clone(p.ISR), func(r int32) bool { return !slices.Contains(replicas, r) })
+	if len(isr) == 0 {
+		// No member of the ISR stays: keep the ISR as it is rather than
+		// empty it (the partition keeps its data on the old replicas).
+		return nil
+	}
+	if !slices.Equal(isr, p.ISR) {
+		ch.Isr = isr
+	}
+	if !slices.Contains(replicas, p.Leader) {
+		ch.Leader = metadata.NoLeader
+		for _, r := range replicas {
+			if slices.Contains(isr, r) && usable(img, r, -1) {
+				ch.Leader = r
+				break
+			}
+		}
+	}
+	return ch
+}
+
+// completeReassignment returns the change that completes p's
+// reassignment once isr holds every adding replica, or nil.
+func completeReassignment(img *metadata.Image, topicID protocol.UUID, pid int32, p metadata.Partition, isr []int32) *protocol.PartitionChangeRecord {
+	if len(p.AddingReplicas) == 0 && len(p.RemovingReplicas) == 0 {
+		return nil
+	}
+	for _, r := range p.AddingReplicas {
+		if !slices.Contains(isr, r) {
+			return nil
+		}
+	}
+	target := slices.DeleteFunc(slices.Clone(p.Replicas), func(r int32) bool { return slices.Contains(p.RemovingReplicas, r) })
+	q := p
+	q.ISR = isr
+	return settle(img, topicID, pid, q, target)
+}
+
+func nonNil(s []int32) []int32 {
+	if s == nil {
+		return []int32{}
+	}
+	return s
+}
+
+// OngoingReassignment is a partition being reassigned.
+type OngoingReassignment struct {
+	Topic            string
+	Partition        int32
+	Replicas         []int32
+	AddingReplicas   []int32
+	RemovingReplicas []int32
+}
+
+// ListReassignments returns the ongoing reassignments of img, of the
+// named partitions only when topics is not nil.
+func ListReassignments(img *metadata.Image, topics map[string][]int32) []OngoingReassignment {
+	var out []OngoingReassignment
+	for _, name := range img.Topics.Names() {
+		want, named := topics[name]
+		if topics != nil && !named {
+			continue
+		}
+		t := img.TopicByName(name)
+		for pid, p := range t.Partitions() {
+			if topics != nil && !slices.Contains(want, pid) {
+				continue
+			}
+			if len(p.AddingReplicas) == 0 && len(p.RemovingReplicas) == 0 {
+				continue
+			}
+			out = append(out, OngoingReassignment{Topic: name, Partition: pid, Replicas: slices.Clone(p.Replicas),
+				AddingReplicas: slices.Clone(p.AddingReplicas), RemovingReplicas: slices.Clone(p.RemovingReplicas)})
+		}
+	}
+	slices.SortFunc(out, func(a, b OngoingReassignment) int {
+		if a.Topic != b.Topic {
+			if a.Topic < b.Topic {
+				return -1
+			}
+			return 1
+		}
+		return int(a.Partition - b.Partition)
+	})
+	return out
+}
