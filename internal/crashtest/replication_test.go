@@ -19,6 +19,10 @@ import (
 // minutes and kills a broker every 15 s, restarting it 5 s later; the
 // default run is a bounded version of it.
 type replicationRun struct {
+	// session is broker.session.timeout.ms: below restartAfter, so that
+	// the kill shows as the broker fenced and out of the ISRs before it
+	// comes back.
+	session      time.Duration
 	records      int
 	over         time.Duration // the producer's pace spreads the records over this
 	killEvery    time.Duration
@@ -27,9 +31,9 @@ type replicationRun struct {
 
 func replicationRunSize() replicationRun {
 	if os.Getenv("SLUICE_REPLICATION_ACCEPTANCE") != "" {
-		return replicationRun{records: 200_000, over: 2 * time.Minute, killEvery: 15 * time.Second, restartAfter: 5 * time.Second}
+		return replicationRun{session: 4 * time.Second, records: 200_000, over: 2 * time.Minute, killEvery: 15 * time.Second, restartAfter: 5 * time.Second}
 	}
-	return replicationRun{records: 10_000, over: 10 * time.Second, killEvery: 5 * time.Second, restartAfter: 2 * time.Second}
+	return replicationRun{session: 3 * time.Second, records: 10_000, over: 16 * time.Second, killEvery: 5 * time.Second, restartAfter: 4 * time.Second}
 }
 
 // clusterView is what Metadata says of a topic's partitions.
@@ -83,10 +87,10 @@ func TestReplicationUnderKills(t *testing.T) {
 		t.Fatal(err)
 	}
 	run := replicationRunSize()
-	const session = 6 * time.Second
+	session := run.session
 	const topic, partitions = "acked", 6
 	procs := writeClusterConfigs(t, bin, fmt.Sprintf("broker.session.timeout.ms=%d", session.Milliseconds()),
-		"broker.heartbeat.interval.ms=1000", "replica.fetch.backoff.ms=200", "offsets.topic.replication.factor=3")
+		"broker.heartbeat.interval.ms=500", "replica.fetch.backoff.ms=200", "offsets.topic.replication.factor=3")
 	var readies []chan struct{}
 	for _, p := range procs {
 		readies = append(readies, p.start(t, bin))
