@@ -86,10 +86,6 @@ func AlterPartition(req AlterISRRequest) Command {
 		// The change that brings the last adding replica in completes a
 		// reassignment, in the same record.
 		if done := completeReassignment(img, t.ID(), req.Partition, p, req.ISR); done != nil {
-			done.Isr = nonNil(done.Isr)
-			if len(done.Isr) == 0 {
-				done.Isr = slices.Clone(req.ISR)
-			}
 			ch = done
 			reply.ISR = slices.Clone(ch.Isr)
 			if ch.Leader != -2 {

@@ -118,6 +118,9 @@ func reassign(img *metadata.Image, topicID protocol.UUID, pid int32, p metadata.
 	next := p
 	next.Replicas, next.AddingReplicas, next.RemovingReplicas = replicas, adding, removing
 	next.ISR = slices.DeleteFunc(slices.Clone(p.ISR), func(r int32) bool { return !slices.Contains(replicas, r) })
+	if len(next.ISR) == 0 {
+		return nil, cmdErr(protocol.ErrInvalidReplicaAssignment, "No in-sync replica is among the replicas %v.", replicas)
+	}
 	if len(adding) == 0 {
 		// Only removals (or a reorder): complete at once.
 		if ch := settle(img, topicID, pid, p, target); ch != nil {
@@ -125,10 +128,25 @@ func reassign(img *metadata.Image, topicID protocol.UUID, pid int32, p metadata.
 		}
 		return nil, cmdErr(protocol.ErrInvalidReplicaAssignment, "No in-sync replica is among the target replicas %v.", target)
 	}
+	if done := completeReassignment(img, topicID, pid, next, next.ISR); done != nil {
+		// A new target whose replicas are all in sync already (one that
+		// replaces a reassignment under way): no ISR change would come
+		// to complete it.
+		return done, nil
+	}
 	ch := partitionChange(topicID, pid)
 	ch.Replicas, ch.AddingReplicas, ch.RemovingReplicas = replicas, nonNil(adding), nonNil(removing)
-	if !slices.Equal(next.ISR, p.ISR) {
-		ch.Isr = next.ISR
+	ch.Isr = next.ISR
+	if !slices.Contains(next.ISR, p.Leader) {
+		// The leader left the replicas (a target replacing one under
+		// way): the first in-sync replica takes over.
+		ch.Leader = metadata.NoLeader
+		for _, r := range replicas {
+			if slices.Contains(next.ISR, r) && usable(img, r, -1) {
+				ch.Leader = r
+				break
+			}
+		}
 	}
 	return ch, nil
 }
@@ -147,10 +165,8 @@ func settle(img *metadata.Image, topicID protocol.UUID, pid int32, p metadata.Pa
 		// empty it (the partition keeps its data on the old replicas).
 		return nil
 	}
-	if !slices.Equal(isr, p.ISR) {
-		ch.Isr = isr
-	}
-	if !slices.Contains(replicas, p.Leader) {
+	ch.Isr = isr
+	if !slices.Contains(isr, p.Leader) {
 		ch.Leader = metadata.NoLeader
 		for _, r := range replicas {
 			if slices.Contains(isr, r) && usable(img, r, -1) {
