@@ -9,8 +9,9 @@ const usage = `usage: sluice <command> [flags]
 
 commands:
   serve              run a broker (single node: --data-dir, --listen, --config, --set)
-  verify             run a broker under a workload and faults (kill -9, pauses) and check for lost,
-                     duplicated or reordered records (--duration, --faults, --short, --json)
+  verify             run a broker, or a cluster (--nodes 3), under a workload and faults (kill -9,
+                     pauses, partitions) and check for lost, duplicated or reordered records
+                     (--duration, --faults, --short, --json)
   format             write meta.properties into a node's data directories (for clusters)
   random-cluster-id  print a new cluster id for format
   version            print the version

@@ -20,6 +20,9 @@ func TestMainCommands(t *testing.T) {
 		{args: []string{"version"}, code: 0, inStdout: "sluice " + Version},
 		{args: []string{"bogus"}, code: 2, inStderr: `unknown command "bogus"`},
 		{args: []string{"help"}, code: 0, inStdout: "commands:"},
+		{args: []string{"verify", "--faults", "partition"}, code: 2, inStderr: "the partition fault needs a cluster"},
+		{args: []string{"verify", "--nodes", "0"}, code: 2, inStderr: "--nodes must be at least 1"},
+		{args: []string{"verify", "--faults", "flood"}, code: 2, inStderr: `unknown fault "flood"`},
 	}
 	for _, c := range cases {
 		var out, errb bytes.Buffer

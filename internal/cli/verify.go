@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -24,7 +25,8 @@ func runVerify(args []string, stdout, stderr io.Writer) int {
 	fset := flag.NewFlagSet("verify", flag.ContinueOnError)
 	fset.SetOutput(stderr)
 	duration := fset.Duration("duration", 60*time.Second, "how long the workload runs with faults")
-	faults := fset.String("faults", "kill,pause", "faults to inject, comma-separated: kill, pause; or none")
+	faults := fset.String("faults", "kill,pause", "faults to inject, comma-separated: kill, pause, partition (clusters only); or none")
+	nodes := fset.Int("nodes", 1, "nodes: 1 runs one broker; 3 runs a cluster, each node in its own network namespace (needs root and iproute2), the topic replicated 3 times with min.insync.replicas=2")
 	short := fset.Bool("short", false, "a short run for CI: 20s, a fault every 4s on average, 4s pauses, a 2s delivery timeout")
 	interval := fset.Duration("fault-interval", 6*time.Second, "mean time between faults")
 	pause := fset.Duration("pause", 4*time.Second, "how long a pause lasts")
@@ -47,6 +49,10 @@ func runVerify(args []string, stdout, stderr io.Writer) int {
 	kinds, err := parseFaults(*faults)
 	if err != nil {
 		fmt.Fprintf(stderr, "sluice verify: %v\n", err)
+		return 2
+	}
+	if *nodes < 1 || (*nodes == 1 && slices.Contains(kinds, verify.FaultPartition)) {
+		fmt.Fprintln(stderr, "sluice verify: --nodes must be at least 1, and the partition fault needs a cluster (--nodes 3)")
 		return 2
 	}
 	if *short {
@@ -76,7 +82,7 @@ func runVerify(args []string, stdout, stderr io.Writer) int {
 			}
 			dir, temp = filepath.Join(dir, "data"), true
 		}
-		o := verify.Options{Binary: bin, DataDir: dir, Settings: sets, Duration: *duration, Faults: kinds,
+		o := verify.Options{Binary: bin, DataDir: dir, Nodes: *nodes, Settings: sets, Duration: *duration, Faults: kinds,
 			Interval: *interval, Pause: *pause, Seed: *seed, Partitions: int32(*partitions),
 			Producers: *producers, Consumers: *consumers, GroupConsumers: *groupConsumers, DeliveryTimeout: *timeout, Logger: logger}
 		if *groupConsumers == 0 {
@@ -87,7 +93,7 @@ func runVerify(args []string, stdout, stderr io.Writer) int {
 		}
 		ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 		defer stop()
-		logger.Info("verify run", "duration", *duration, "faults", strings.Join(kinds, ","), "seed", *seed, "data_dir", dir)
+		logger.Info("verify run", "nodes", *nodes, "duration", *duration, "faults", strings.Join(kinds, ","), "seed", *seed, "data_dir", dir)
 		h, err = verify.Run(ctx, o)
 		if err != nil {
 			fmt.Fprintf(stderr, "sluice verify: run: %v\n", err)
@@ -134,10 +140,10 @@ func parseFaults(s string) ([]string, error) {
 	var out []string
 	for _, k := range strings.Split(s, ",") {
 		switch k = strings.TrimSpace(k); k {
-		case verify.FaultKill, verify.FaultPause:
+		case verify.FaultKill, verify.FaultPause, verify.FaultPartition:
 			out = append(out, k)
 		default:
-			return nil, fmt.Errorf("unknown fault %q (kill, pause, or none)", k)
+			return nil, fmt.Errorf("unknown fault %q (kill, pause, partition, or none)", k)
 		}
 	}
 	return out, nil

@@ -19,14 +19,21 @@ import (
 const (
 	FaultKill  = "kill"  // SIGKILL the broker, then restart it on the same data
 	FaultPause = "pause" // SIGSTOP the broker for a while, then SIGCONT
+	// FaultPartition cuts a cluster node off the network for a while
+	// (clients and the other nodes alike), then heals.
+	FaultPartition = "partition"
 )
 
 // broker is a `sluice serve` process that verify starts and faults.
 type broker struct {
 	bin, dataDir, addr string
 	sets               []string
-	stderr             io.Writer
-	logger             *slog.Logger
+	// argv, when set, are the arguments after the binary (a cluster
+	// node's); prefix runs the binary through another command (its
+	// network namespace).
+	argv, prefix []string
+	stderr       io.Writer
+	logger       *slog.Logger
 
 	mu  sync.Mutex
 	cmd *exec.Cmd
@@ -41,7 +48,13 @@ func (b *broker) start() error {
 	for _, s := range b.sets {
 		args = append(args, "--set", s)
 	}
+	if b.argv != nil {
+		args = b.argv
+	}
 	cmd := exec.Command(b.bin, args...)
+	if len(b.prefix) > 0 {
+		cmd = exec.Command(b.prefix[0], append(append(b.prefix[1:len(b.prefix):len(b.prefix)], b.bin), args...)...)
+	}
 	cmd.Stderr = b.stderr
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {

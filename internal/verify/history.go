@@ -60,7 +60,8 @@ type Assignment struct {
 
 // FaultEvent is one fault the injector applied.
 type FaultEvent struct {
-	Kind  string    `json:"kind"` // "kill", "pause", …
+	Kind  string    `json:"kind"`           // "kill", "pause", …
+	Node  int       `json:"node,omitempty"` // the cluster node faulted (0: the single broker)
 	Start time.Time `json:"start"`
 	End   time.Time `json:"end"` // the broker serves again (restart done, process resumed)
 }

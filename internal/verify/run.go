@@ -16,8 +16,14 @@ import (
 type Options struct {
 	// Binary is the sluice executable to run (`sluice serve`).
 	Binary string
-	// DataDir is the broker's data directory; it must not be in use.
+	// DataDir is the broker's data directory; it must not be in use. A
+	// cluster run puts each node's in it.
 	DataDir string
+	// Nodes is the number of nodes: 1 runs a single broker on loopback;
+	// more run a cluster of combined nodes, each in its own network
+	// namespace (root only), with the topic replicated over up to three
+	// of them and min.insync.replicas=2.
+	Nodes int
 	// Settings are extra broker keys (key=value), passed with --set.
 	Settings []string
 	// Duration is how long the workload runs with faults.
@@ -42,6 +48,9 @@ type Options struct {
 func (o *Options) defaults() {
 	if o.Duration <= 0 {
 		o.Duration = 60 * time.Second
+	}
+	if o.Nodes <= 0 {
+		o.Nodes = 1
 	}
 	if o.Interval <= 0 {
 		o.Interval = 6 * time.Second
@@ -85,19 +94,33 @@ const settle = 3 * time.Second
 // every partition, stops the broker and returns the history.
 func Run(ctx context.Context, o Options) (*History, error) {
 	o.defaults()
-	addr, err := freeAddr()
-	if err != nil {
-		return nil, err
-	}
-	b := &broker{bin: o.Binary, dataDir: o.DataDir, addr: addr, sets: o.Settings, stderr: o.BrokerLog, logger: o.Logger}
-	if err := b.start(); err != nil {
-		return nil, err
-	}
-	defer func() { _ = b.stop() }()
-	w := &Workload{Addr: addr, Topic: "verify", Partitions: o.Partitions, Producers: o.Producers, Consumers: o.Consumers,
+	w := &Workload{Topic: "verify", Partitions: o.Partitions, Producers: o.Producers, Consumers: o.Consumers,
 		GroupConsumers: o.GroupConsumers, InFlight: o.InFlight, DeliveryTimeout: o.DeliveryTimeout, Logger: o.Logger}
+	in := &Injector{Kinds: o.Faults, Interval: o.Interval, Pause: o.Pause, Seed: o.Seed, MaxFaults: 1000}
+	var inject func(ctx context.Context) ([]FaultEvent, error)
+	if o.Nodes > 1 {
+		c, err := startCluster(o)
+		if err != nil {
+			return nil, err
+		}
+		defer c.stop()
+		w.Seeds, w.Replication, w.MinInsync = c.seeds, int16(min(o.Nodes, 3)), 2
+		inject = func(ctx context.Context) ([]FaultEvent, error) { return in.runCluster(ctx, c, w.Topic) }
+	} else {
+		addr, err := freeAddr()
+		if err != nil {
+			return nil, err
+		}
+		b := &broker{bin: o.Binary, dataDir: o.DataDir, addr: addr, sets: o.Settings, stderr: o.BrokerLog, logger: o.Logger}
+		if err := b.start(); err != nil {
+			return nil, err
+		}
+		defer func() { _ = b.stop() }()
+		w.Addr = addr
+		inject = func(ctx context.Context) ([]FaultEvent, error) { return in.run(ctx, b) }
+	}
 	setupCtx, cancel := context.WithTimeout(ctx, 60*time.Second)
-	err = w.createTopic(setupCtx)
+	err := w.createTopic(setupCtx)
 	cancel()
 	if err != nil {
 		return nil, err
@@ -144,8 +167,7 @@ func Run(ctx context.Context, o Options) (*History, error) {
 			fail(w.produce(prodCtx, i, rec))
 		}()
 	}
-	in := &Injector{Kinds: o.Faults, Interval: o.Interval, Pause: o.Pause, Seed: o.Seed, MaxFaults: 1000}
-	events, ferr := in.run(faultCtx, b)
+	events, ferr := inject(faultCtx)
 	fail(ferr)
 	producers.Wait()
 	time.Sleep(settle) // consumers catch up

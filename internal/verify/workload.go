@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -17,11 +18,18 @@ import (
 // Workload is what runs against the broker: producers and consumers that
 // record every send and poll into a History.
 type Workload struct {
-	Addr       string
-	Topic      string
-	Partitions int32
-	Producers  int
-	Consumers  int
+	Addr string
+	// Seeds, when set, are the bootstrap brokers instead of Addr (a
+	// cluster).
+	Seeds []string
+	// Replication is the topic's replication factor (0: the broker's
+	// default) and MinInsync its min.insync.replicas (0: the default).
+	Replication int16
+	MinInsync   int
+	Topic       string
+	Partitions  int32
+	Producers   int
+	Consumers   int
 	// GroupConsumers subscribe to the topic as members of one consumer
 	// group (auto-commit), numbered after the Consumers.
 	GroupConsumers int
@@ -30,6 +38,13 @@ type Workload struct {
 	// DeliveryTimeout bounds a send: past it the send is indeterminate.
 	DeliveryTimeout time.Duration
 	Logger          *slog.Logger
+}
+
+func (w *Workload) seeds() []string {
+	if len(w.Seeds) > 0 {
+		return w.Seeds
+	}
+	return []string{w.Addr}
 }
 
 // recorder collects a run's history from many goroutines.
@@ -58,7 +73,7 @@ func (r *recorder) assign(a Assignment) {
 
 // createTopic creates the workload's topic (an existing one is fine).
 func (w *Workload) createTopic(ctx context.Context) error {
-	cl, err := kgo.NewClient(kgo.SeedBrokers(w.Addr))
+	cl, err := kgo.NewClient(kgo.SeedBrokers(w.seeds()...))
 	if err != nil {
 		return err
 	}
@@ -66,6 +81,14 @@ func (w *Workload) createTopic(ctx context.Context) error {
 	req := kmsg.NewPtrCreateTopicsRequest()
 	t := kmsg.NewCreateTopicsRequestTopic()
 	t.Topic, t.NumPartitions, t.ReplicationFactor = w.Topic, w.Partitions, -1
+	if w.Replication > 0 {
+		t.ReplicationFactor = w.Replication
+	}
+	if w.MinInsync > 0 {
+		c := kmsg.NewCreateTopicsRequestTopicConfig()
+		c.Name, c.Value = "min.insync.replicas", kmsg.StringPtr(strconv.Itoa(w.MinInsync))
+		t.Configs = append(t.Configs, c)
+	}
 	req.Topics = append(req.Topics, t)
 	req.TimeoutMillis = 30000
 	for {
@@ -87,7 +110,7 @@ func (w *Workload) createTopic(ctx context.Context) error {
 // produce runs producer id until ctx ends, then waits for its sends to
 // finish.
 func (w *Workload) produce(ctx context.Context, id int, rec *recorder) error {
-	cl, err := kgo.NewClient(kgo.SeedBrokers(w.Addr), kgo.DefaultProduceTopic(w.Topic),
+	cl, err := kgo.NewClient(kgo.SeedBrokers(w.seeds()...), kgo.DefaultProduceTopic(w.Topic),
 		kgo.RecordPartitioner(kgo.ManualPartitioner()),
 		kgo.RequiredAcks(kgo.AllISRAcks()),
 		kgo.MaxBufferedRecords(w.InFlight), kgo.ProducerLinger(0),
@@ -144,7 +167,7 @@ func (w *Workload) consume(ctx context.Context, id int, rec *recorder) error {
 		parts[p] = kgo.NewOffset().AtStart()
 		start[p] = -1
 	}
-	cl, err := kgo.NewClient(kgo.SeedBrokers(w.Addr),
+	cl, err := kgo.NewClient(kgo.SeedBrokers(w.seeds()...),
 		kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{w.Topic: parts}),
 		kgo.FetchMaxWait(200*time.Millisecond))
 	if err != nil {
@@ -177,7 +200,7 @@ func (w *Workload) consume(ctx context.Context, id int, rec *recorder) error {
 // (BlockRebalanceOnPoll), so a poll belongs to one session.
 func (w *Workload) consumeGroup(ctx context.Context, id int, rec *recorder) error {
 	var session atomic.Int64
-	cl, err := kgo.NewClient(kgo.SeedBrokers(w.Addr),
+	cl, err := kgo.NewClient(kgo.SeedBrokers(w.seeds()...),
 		kgo.ConsumerGroup(w.Topic+"-group"), kgo.ConsumeTopics(w.Topic),
 		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
 		kgo.FetchMaxWait(200*time.Millisecond), kgo.BlockRebalanceOnPoll(),
@@ -207,7 +230,7 @@ func (w *Workload) consumeGroup(ctx context.Context, id int, rec *recorder) erro
 
 // finalRead reads every partition from its log start to its end.
 func (w *Workload) finalRead(ctx context.Context, rec *recorder) error {
-	cl, err := kgo.NewClient(kgo.SeedBrokers(w.Addr))
+	cl, err := kgo.NewClient(kgo.SeedBrokers(w.seeds()...))
 	if err != nil {
 		return err
 	}
@@ -220,7 +243,7 @@ func (w *Workload) finalRead(ctx context.Context, rec *recorder) error {
 	for p := range w.Partitions {
 		parts[p] = kgo.NewOffset().At(starts[p])
 	}
-	rd, err := kgo.NewClient(kgo.SeedBrokers(w.Addr),
+	rd, err := kgo.NewClient(kgo.SeedBrokers(w.seeds()...),
 		kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{w.Topic: parts}),
 		kgo.FetchMaxWait(100*time.Millisecond))
 	if err != nil {

@@ -1,0 +1,265 @@
+package verify
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
+)
+
+// clusterDefaults are the keys a cluster run sets before Options.Settings:
+// a broker that stops is fenced, and its leaderships moved, within 6 s.
+var clusterDefaults = []string{"broker.session.timeout.ms=6000", "broker.heartbeat.interval.ms=1000", "replica.fetch.backoff.ms=200"}
+
+// cluster is the nodes of a cluster run, each in its own network
+// namespace.
+type cluster struct {
+	nodes []*broker
+	logs  []*tailBuffer
+	net   *netns
+	seeds []string
+}
+
+// startCluster formats and starts o.Nodes combined nodes (broker and
+// controller each) in network namespaces, and waits until all serve.
+func startCluster(o Options) (*cluster, error) {
+	n, err := setupNetns("slv", o.Nodes, "10.87.0")
+	if err != nil {
+		return nil, err
+	}
+	c := &cluster{net: n}
+	ok := false
+	defer func() {
+		if !ok {
+			c.stop()
+		}
+	}()
+	out, err := exec.Command(o.Binary, "random-cluster-id").Output()
+	if err != nil {
+		return nil, fmt.Errorf("random-cluster-id: %w", err)
+	}
+	clusterID := strings.TrimSpace(string(out))
+	var voters []string
+	for i := 1; i <= o.Nodes; i++ {
+		voters = append(voters, fmt.Sprintf("%d@%s:9093", i, n.hostAddr(i)))
+	}
+	if err := os.MkdirAll(o.DataDir, 0o755); err != nil {
+		return nil, err
+	}
+	for i := 1; i <= o.Nodes; i++ {
+		addr := n.hostAddr(i)
+		props := []string{
+			"node.id=" + strconv.Itoa(i),
+			"process.roles=broker,controller",
+			fmt.Sprintf("listeners=PLAINTEXT://%s:9092,CONTROLLER://%s:9093", addr, addr),
+			"controller.listener.names=CONTROLLER",
+			"controller.quorum.voters=" + strings.Join(voters, ","),
+			"log.dir=" + filepath.Join(o.DataDir, fmt.Sprintf("node%d", i)),
+		}
+		props = append(append(props, clusterDefaults...), o.Settings...)
+		conf := filepath.Join(o.DataDir, fmt.Sprintf("node%d.properties", i))
+		if err := os.WriteFile(conf, []byte(strings.Join(props, "\n")+"\n"), 0o644); err != nil {
+			return nil, err
+		}
+		if out, err := exec.Command(o.Binary, "format", "--cluster-id", clusterID, "--config", conf).CombinedOutput(); err != nil {
+			return nil, fmt.Errorf("format node %d: %w: %s", i, err, out)
+		}
+		tail := &tailBuffer{max: 256 << 10}
+		c.logs = append(c.logs, tail)
+		c.nodes = append(c.nodes, &broker{bin: o.Binary, argv: []string{"serve", "--config", conf}, prefix: n.prefix(i),
+			stderr: io.MultiWriter(o.BrokerLog, tail), logger: o.Logger.With("node", i)})
+		c.seeds = append(c.seeds, addr+":9092")
+	}
+	// The nodes start together: each waits for the quorum to register.
+	var wg sync.WaitGroup
+	errs := make([]error, len(c.nodes))
+	for i, b := range c.nodes {
+		wg.Add(1)
+		go func() { defer wg.Done(); errs[i] = b.start() }()
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	ok = true
+	return c, nil
+}
+
+// stop stops every node and removes the namespaces.
+func (c *cluster) stop() {
+	for _, b := range c.nodes {
+		_ = b.stop()
+	}
+	if c.net != nil {
+		c.net.close()
+	}
+}
+
+var leaderLine = regexp.MustCompile(`msg="metadata leader changed"[^\n]* leader=(\d+)`)
+
+// activeController is the node most nodes last logged as the metadata
+// quorum's leader, 0 if unknown.
+func (c *cluster) activeController() int {
+	votes := map[int]int{}
+	for _, t := range c.logs {
+		m := leaderLine.FindAllStringSubmatch(t.String(), -1)
+		if len(m) > 0 {
+			id, _ := strconv.Atoi(m[len(m)-1][1])
+			votes[id]++
+		}
+	}
+	best := 0
+	for id, n := range votes {
+		if id > 0 && (best == 0 || n > votes[best]) {
+			best = id
+		}
+	}
+	return best
+}
+
+// leaderOfMost is the broker leading the most partitions of topic, 0 if
+// Metadata cannot be had.
+func (c *cluster) leaderOfMost(ctx context.Context, topic string) int {
+	cl, err := kgo.NewClient(kgo.SeedBrokers(c.seeds...), kgo.RequestRetries(1))
+	if err != nil {
+		return 0
+	}
+	defer cl.Close()
+	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	req := kmsg.NewPtrMetadataRequest()
+	rt := kmsg.NewMetadataRequestTopic()
+	rt.Topic = kmsg.StringPtr(topic)
+	req.Topics = append(req.Topics, rt)
+	resp, err := req.RequestWith(ctx, cl)
+	if err != nil {
+		return 0
+	}
+	count := map[int32]int{}
+	best := int32(0)
+	for _, t := range resp.Topics {
+		for _, p := range t.Partitions {
+			if p.Leader > 0 {
+				count[p.Leader]++
+				if best == 0 || count[p.Leader] > count[best] {
+					best = p.Leader
+				}
+			}
+		}
+	}
+	return int(best)
+}
+
+// runCluster injects faults into c until ctx ends, one at a time (never
+// two nodes down at once), each kind in turn: a kill (SIGKILL, restarted
+// after in.Pause), a pause (SIGSTOP for in.Pause) or a partition (the
+// node cut off for in.Pause). A fault's target is, in turn, the broker
+// leading the most partitions of topic and the active controller (a
+// random node when either is unknown).
+func (in *Injector) runCluster(ctx context.Context, c *cluster, topic string) ([]FaultEvent, error) {
+	rng := rand.New(rand.NewPCG(in.Seed, 0x5eed))
+	var events []FaultEvent
+	first := 0
+	if len(in.Kinds) > 0 {
+		first = rng.IntN(len(in.Kinds))
+	}
+	for i := 0; len(in.Kinds) > 0 && i < in.MaxFaults; i++ {
+		wait := in.Interval/2 + time.Duration(rng.Int64N(int64(in.Interval)))
+		select {
+		case <-ctx.Done():
+			return events, nil
+		case <-time.After(wait):
+		}
+		target, role := c.leaderOfMost(ctx, topic), "partition leader"
+		if i%2 == 1 {
+			target, role = c.activeController(), "active controller"
+		}
+		if target < 1 || target > len(c.nodes) {
+			target, role = 1+rng.IntN(len(c.nodes)), "random node"
+		}
+		b := c.nodes[target-1]
+		kind := in.Kinds[(first+i)%len(in.Kinds)]
+		ev := FaultEvent{Kind: kind, Node: target, Start: time.Now()}
+		switch kind {
+		case FaultKill:
+			// Down for a pause's length: the others take over its
+			// partitions (after the session timeout) or wait for it.
+			if err := b.kill(); err != nil {
+				return events, fmt.Errorf("kill node %d: %w", target, err)
+			}
+			sleepCtx(ctx, in.Pause)
+			if err := b.start(); err != nil {
+				return events, fmt.Errorf("restart node %d after kill: %w", target, err)
+			}
+		case FaultPause:
+			if err := b.signal(syscall.SIGSTOP); err != nil {
+				return events, fmt.Errorf("pause node %d: %w", target, err)
+			}
+			sleepCtx(ctx, in.Pause)
+			if err := b.signal(syscall.SIGCONT); err != nil {
+				return events, fmt.Errorf("resume node %d: %w", target, err)
+			}
+		case FaultPartition:
+			if err := c.net.isolate(target, true); err != nil {
+				return events, fmt.Errorf("isolate node %d: %w", target, err)
+			}
+			sleepCtx(ctx, in.Pause)
+			if err := c.net.isolate(target, false); err != nil {
+				return events, fmt.Errorf("heal node %d: %w", target, err)
+			}
+		default:
+			return events, fmt.Errorf("unknown fault %q", kind)
+		}
+		ev.End = time.Now()
+		b.logger.Info("fault", "kind", kind, "target", role, "took", ev.End.Sub(ev.Start).Round(time.Millisecond))
+		events = append(events, ev)
+	}
+	<-ctx.Done()
+	return events, nil
+}
+
+// sleepCtx sleeps for d or until ctx ends.
+func sleepCtx(ctx context.Context, d time.Duration) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+	case <-t.C:
+	}
+}
+
+// tailBuffer keeps the last max bytes written to it.
+type tailBuffer struct {
+	mu  sync.Mutex
+	max int
+	b   []byte
+}
+
+func (t *tailBuffer) Write(p []byte) (int, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.b = append(t.b, p...)
+	if over := len(t.b) - t.max; over > 0 {
+		t.b = append(t.b[:0], t.b[over:]...)
+	}
+	return len(p), nil
+}
+
+func (t *tailBuffer) String() string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return string(t.b)
+}
