@@ -1,5 +1,7 @@
 // Package verify is `sluice verify`: it runs producers and consumers
-// against a broker while faults are injected (kill -9, pauses), records
+// against a broker, or a cluster of them (each node in its own network
+// namespace, so that a partition is real), while faults are injected
+// (kill -9, pauses, partitions of one node at a time), records
 // what every client saw as a History, and checks that history for the
 // anomaly classes of the established Kafka queue analysis. The workload
 // and the fault injector live in this package too; Check, the checker,
