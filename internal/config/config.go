@@ -106,6 +106,10 @@ type Broker struct {
 	ReplicaSocketTimeout                   time.Duration // replica.socket.timeout.ms
 	ReplicaHighWatermarkCheckpointInterval time.Duration // replica.high.watermark.checkpoint.interval.ms
 	NumReplicaFetchers                     int32         // num.replica.fetchers
+	LeaderReplicationThrottledRate         int64         // leader.replication.throttled.rate
+	FollowerReplicationThrottledRate       int64         // follower.replication.throttled.rate
+	ReplicationQuotaWindowNum              int32         // replication.quota.window.num
+	ReplicationQuotaWindowSize             time.Duration // replication.quota.window.size.seconds
 	AutoLeaderRebalance                    bool          // auto.leader.rebalance.enable
 	LeaderImbalanceCheckInterval           time.Duration // leader.imbalance.check.interval.seconds
 	LeaderImbalancePerBrokerPercentage     int32         // leader.imbalance.per.broker.percentage
@@ -676,6 +680,10 @@ func (b *Broker) populate() {
 	b.ReplicaSocketTimeout = b.dur("replica.socket.timeout.ms")
 	b.ReplicaHighWatermarkCheckpointInterval = b.dur("replica.high.watermark.checkpoint.interval.ms")
 	b.NumReplicaFetchers = b.i32("num.replica.fetchers")
+	b.LeaderReplicationThrottledRate = b.i64("leader.replication.throttled.rate")
+	b.FollowerReplicationThrottledRate = b.i64("follower.replication.throttled.rate")
+	b.ReplicationQuotaWindowNum = b.i32("replication.quota.window.num")
+	b.ReplicationQuotaWindowSize = time.Duration(b.i32("replication.quota.window.size.seconds")) * time.Second
 	b.AutoLeaderRebalance = b.boolean("auto.leader.rebalance.enable")
 	b.LeaderImbalanceCheckInterval = b.dur("leader.imbalance.check.interval.seconds")
 	b.LeaderImbalancePerBrokerPercentage = b.i32("leader.imbalance.per.broker.percentage")

@@ -695,6 +695,7 @@ func TestValidateTopicConfig(t *testing.T) {
 		{"retention.ms", "-1"}, {"cleanup.policy", "compact"}, {"compression.type", "producer"},
 		{"min.insync.replicas", "2"}, {"preallocate", "true"}, {"message.format.version", "0.10.0"},
 		{"remote.storage.enable", "false"}, {"leader.replication.throttled.replicas", ""},
+		{"leader.replication.throttled.replicas", "0:1, 2:3"}, {"follower.replication.throttled.replicas", "*"},
 		{"message.downconversion.enable", "false"},
 	} {
 		if err := ValidateTopicConfig(kv[0], kv[1]); err != nil {
@@ -708,7 +709,8 @@ func TestValidateTopicConfig(t *testing.T) {
 	}{
 		{"remote.storage.enable", "true", ErrNotSupported, "tiered"},
 		{"local.retention.ms", "1000", ErrNotSupported, "tiered"},
-		{"leader.replication.throttled.replicas", "0:1", ErrNotSupported, "quotas"},
+		{"leader.replication.throttled.replicas", "0:1,x", ErrInvalidValue, "partition:broker"},
+		{"quota.window.num", "1", ErrUnknownKey, ""},
 		{"compression.type", "zstd", ErrNotSupported, "only producer"},
 		{"unclean.leader.election.enable", "true", ErrNotSupported, "unclean"},
 		{"message.timestamp.type", "LogAppendTime", ErrNotSupported, "LogAppendTime"},

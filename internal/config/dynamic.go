@@ -46,7 +46,13 @@ const (
 	// DynamicIgnored keys are accepted and stored, and have no effect,
 	// as when set statically.
 	DynamicIgnored
+	// DynamicRead keys are read from the metadata where they are used,
+	// so a change takes effect at once (the replication throttle rates).
+	DynamicRead
 )
+
+// dynamicRead are the broker keys read at use from the dynamic configs.
+var dynamicRead = []string{"leader.replication.throttled.rate", "follower.replication.throttled.rate"}
 
 // Dynamic returns how broker key name may change at runtime.
 func Dynamic(name string) DynamicMode {
@@ -58,6 +64,9 @@ func Dynamic(name string) DynamicMode {
 		if te := byName[t]; te != nil && te.Kind != Rejected {
 			return DynamicApplied
 		}
+	}
+	if slices.Contains(dynamicRead, name) {
+		return DynamicRead
 	}
 	if slices.Contains(kafkaDynamicOther, name) && e.Kind == Ignored {
 		return DynamicIgnored

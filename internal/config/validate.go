@@ -192,6 +192,33 @@ func validLogDirs(v string) error {
 	return nil
 }
 
+// ValidThrottledReplicas checks a *.replication.throttled.replicas value:
+// empty, "*" (every replica) or partition:broker pairs.
+func ValidThrottledReplicas(v string) error {
+	_, _, err := ParseThrottledReplicas(v)
+	return err
+}
+
+// ParseThrottledReplicas parses a *.replication.throttled.replicas value
+// into the throttled partition:broker pairs, or all for "*".
+func ParseThrottledReplicas(v string) (pairs map[[2]int32]bool, all bool, err error) {
+	items := splitList(v)
+	if len(items) == 1 && items[0] == "*" {
+		return nil, true, nil
+	}
+	pairs = map[[2]int32]bool{}
+	for _, it := range items {
+		p, b, ok := strings.Cut(it, ":")
+		pi, err1 := strconv.ParseInt(strings.TrimSpace(p), 10, 32)
+		bi, err2 := strconv.ParseInt(strings.TrimSpace(b), 10, 32)
+		if !ok || err1 != nil || err2 != nil || pi < 0 || bi < 0 {
+			return nil, false, invalidf("%q is not partition:broker (the list is \"*\" or partition:broker pairs)", it)
+		}
+		pairs[[2]int32{int32(pi), int32(bi)}] = true
+	}
+	return pairs, false, nil
+}
+
 func validCleanupPolicy(v string) error {
 	policies := splitList(v)
 	if len(policies) == 0 {

@@ -128,6 +128,12 @@ var badValues = map[string][]bad{
 	"producer.id.expiration.ms":                       inv("0"),
 	"queued.max.request.bytes":                        inv("1024"), // below socket.request.max.bytes
 	"queued.max.requests":                             inv("0"),
+	"follower.replication.throttled.rate":             inv("0"),
+	"leader.replication.throttled.rate":               inv("0"),
+	"follower.replication.throttled.replicas":         inv("0-1"),
+	"leader.replication.throttled.replicas":           inv("x:1"),
+	"replication.quota.window.num":                    inv("0"),
+	"replication.quota.window.size.seconds":           inv("0"),
 	"num.replica.fetchers":                            inv("0"),
 	"replica.fetch.backoff.ms":                        inv("-1"),
 	"replica.fetch.max.bytes":                         inv("-1"),

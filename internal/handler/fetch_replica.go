@@ -29,6 +29,9 @@ type replicaPart struct {
 	// seenEnd is the leader's log end at the last read: a long poll wakes
 	// only when it moves.
 	seenEnd int64
+	// throttled: the bytes sent count against the leader's replication
+	// throttle, and none are sent while it is over its rate.
+	throttled bool
 }
 
 // replicaFetch answers a follower's Fetch: for each partition it leads,
@@ -77,8 +80,10 @@ func (h *Handler) replicaFetch(ctx context.Context, req *protocol.FetchRequest, 
 		resp.Responses = append(resp.Responses, tr)
 	}
 	maxBytes := req.MaxBytes
-	got, readErr := readReplicaParts(parts, maxBytes)
+	quota := h.replicas.LeaderQuota()
+	got, readErr := readReplicaParts(parts, maxBytes, quota)
 	if got >= int64(req.MinBytes) || failed || readErr || req.MaxWaitMs <= 0 || len(parts) == 0 {
+		recordThrottled(parts, quota)
 		return resp, nil
 	}
 	releaseReplicaParts(parts)
@@ -92,13 +97,15 @@ func (h *Handler) replicaFetch(ctx context.Context, req *protocol.FetchRequest, 
 		}()
 		deadline := time.Now().Add(wait)
 		for waitForLogEnds(ctx, h.stopping, parts, deadline) {
-			if got, readErr := readReplicaParts(parts, maxBytes); got >= int64(req.MinBytes) || readErr {
+			if got, readErr := readReplicaParts(parts, maxBytes, quota); got >= int64(req.MinBytes) || readErr {
+				recordThrottled(parts, quota)
 				return resp
 			}
 		}
 		if ctx.Err() == nil {
-			readReplicaParts(parts, maxBytes)
+			readReplicaParts(parts, maxBytes, quota)
 		}
+		recordThrottled(parts, quota)
 		return resp
 	}
 }
@@ -145,13 +152,16 @@ func (h *Handler) replicaFetchPartition(topic string, id int32, brokerEpoch int6
 		h.replicas.Expand(part, id, brokerEpoch)
 	}
 	out.HighWatermark, out.LastStableOffset = hw, hw
-	*parts = append(*parts, replicaPart{out: out, part: part, offset: p.FetchOffset, max: p.PartitionMaxBytes})
+	*parts = append(*parts, replicaPart{out: out, part: part, offset: p.FetchOffset, max: p.PartitionMaxBytes,
+		throttled: h.replicas.LeaderThrottled(part, id)})
 	return protocol.ErrNone
 }
 
 // readReplicaParts reads every partition afresh up to its log end and
-// returns the bytes gathered and whether any read failed.
-func readReplicaParts(parts []replicaPart, maxBytes int32) (int64, bool) {
+// returns the bytes gathered and whether any read failed. A throttled
+// partition is read only while quota is under its rate, and counts
+// against it.
+func readReplicaParts(parts []replicaPart, maxBytes int32, quota *replica.Quota) (int64, bool) {
 	remaining := int64(maxBytes)
 	if remaining <= 0 {
 		remaining = 1
@@ -167,6 +177,9 @@ func readReplicaParts(parts []replicaPart, maxBytes int32) (int64, bool) {
 		rp.out.LastStableOffset, rp.out.LogStartOffset = rp.out.HighWatermark, l.StartOffset()
 		rp.out.ErrorCode, rp.out.Records = 0, []byte{}
 		releaseFile(rp.out)
+		if rp.throttled && quota.Exceeded() {
+			continue
+		}
 		limit := min(int64(rp.max), remaining)
 		res, err := l.Read(rp.offset, int(max(limit, 0)), end, total == 0)
 		if err != nil {
@@ -185,6 +198,15 @@ func readReplicaParts(parts []replicaPart, maxBytes int32) (int64, bool) {
 		remaining -= res.Len
 	}
 	return total, failed
+}
+
+// recordThrottled counts the bytes a response sends to throttled replicas.
+func recordThrottled(parts []replicaPart, quota *replica.Quota) {
+	for _, rp := range parts {
+		if rp.throttled && rp.out.RecordsFile != nil {
+			quota.Record(int64(rp.out.RecordsFile.Len))
+		}
+	}
 }
 
 func releaseReplicaParts(parts []replicaPart) {

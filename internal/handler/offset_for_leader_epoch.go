@@ -10,8 +10,11 @@ import (
 // OffsetForLeaderEpoch answers, per partition, the largest leader epoch
 // at or below the requested one and the offset where it ended (KIP-101,
 // KIP-320): -1/-1 below the earliest epoch known; fenced by the current
-// leader epoch when the request names one. For consumers the end offset
-// is bounded by the high watermark.
+// leader epoch when the request names one. The end offset is the log's,
+// for consumers too, as Kafka answers: a new leader's high watermark may
+// lag the one a consumer read up to from the old leader, and an end
+// offset bounded by it would make the consumer see a truncation that did
+// not happen and read those records again.
 func (h *Handler) OffsetForLeaderEpoch(ctx context.Context, req *protocol.OffsetForLeaderEpochRequest, version int16) *protocol.OffsetForLeaderEpochResponse {
 	resp := &protocol.OffsetForLeaderEpochResponse{}
 	for _, t := range req.Topics {
@@ -26,9 +29,6 @@ func (h *Handler) OffsetForLeaderEpoch(ctx context.Context, req *protocol.Offset
 				out.ErrorCode = int16(checkLeaderEpoch(part, p.CurrentLeaderEpoch))
 			default:
 				epoch, end := part.Log.Epochs().EndOffsetFor(p.LeaderEpoch, part.Log.EndOffset())
-				if end >= 0 && req.ReplicaID < 0 {
-					end = min(end, part.HighWatermark())
-				}
 				out.LeaderEpoch, out.EndOffset = epoch, end
 			}
 			tr.Partitions = append(tr.Partitions, out)

@@ -190,8 +190,10 @@ func StartWith(cfg *config.Broker, o Options) (*Node, error) {
 			}
 			return reply.(controller.AlterISRReply), nil
 		},
-		BrokerEpoch: n.epoch.Load,
-		Dial:        o.ReplicaDial,
+		BrokerEpoch:        n.epoch.Load,
+		Dial:               o.ReplicaDial,
+		LeaderThrottleRate: cfg.LeaderReplicationThrottledRate, FollowerThrottleRate: cfg.FollowerReplicationThrottledRate,
+		QuotaWindow: cfg.ReplicationQuotaWindowSize, QuotaSamples: int(cfg.ReplicationQuotaWindowNum),
 	})
 	n.wg.Add(1)
 	go n.followImage()

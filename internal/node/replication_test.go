@@ -2,6 +2,7 @@ package node
 
 import (
 	"context"
+	crand "crypto/rand"
 	"fmt"
 	"slices"
 	"strconv"
@@ -227,5 +228,103 @@ func TestReplication(t *testing.T) {
 	}
 	if total != 6000 {
 		t.Fatalf("read %d records, want 6000", total)
+	}
+}
+
+// TestReplicationThrottle moves a 1 MiB partition to a second replica,
+// unthrottled, then another under each throttle: with
+// leader.replication.throttled.rate (a dynamic config of the leader) and
+// the topic's leader.replication.throttled.replicas, or
+// follower.replication.throttled.rate of the new replica and the topic's
+// follower.replication.throttled.replicas, at 200 kB/s over two 1 s
+// samples and 64 KiB fetches, the copy takes seconds where the unthrottled one takes a
+// fraction; every reassignment completes.
+func TestReplicationThrottle(t *testing.T) {
+	// Fetches of 64 KiB: a throttle holds back whole fetches.
+	c := newTestCluster(t, 3, append(replicationSettings, "replication.quota.window.num=2", "replica.fetch.max.bytes=65536")...)
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	cl, err := kgo.NewClient(kgo.SeedBrokers(c.nodes[0].Addr().String()), kgo.RequiredAcks(kgo.AllISRAcks()), kgo.ProducerBatchMaxBytes(64<<10))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	create := func(topic string, configs map[string]string) {
+		t.Helper()
+		req := kmsg.NewPtrCreateTopicsRequest()
+		rt := kmsg.NewCreateTopicsRequestTopic()
+		rt.Topic, rt.NumPartitions, rt.ReplicationFactor = topic, -1, -1
+		ra := kmsg.NewCreateTopicsRequestTopicReplicaAssignment()
+		ra.Partition, ra.Replicas = 0, []int32{1}
+		rt.ReplicaAssignment = append(rt.ReplicaAssignment, ra)
+		for k, v := range configs {
+			cfg := kmsg.NewCreateTopicsRequestTopicConfig()
+			cfg.Name, cfg.Value = k, kmsg.StringPtr(v)
+			rt.Configs = append(rt.Configs, cfg)
+		}
+		req.Topics, req.TimeoutMillis = append(req.Topics, rt), 10000
+		if resp, err := req.RequestWith(ctx, cl); err != nil || resp.Topics[0].ErrorCode != 0 {
+			t.Fatalf("create %s: %v %+v", topic, err, resp)
+		}
+		var recs []*kgo.Record
+		for range 100 {
+			value := make([]byte, 10<<10) // random: no compression shrinks it
+			crand.Read(value)
+			recs = append(recs, &kgo.Record{Topic: topic, Value: value})
+		}
+		if err := cl.ProduceSync(ctx, recs...).FirstErr(); err != nil {
+			t.Fatalf("produce to %s: %v", topic, err)
+		}
+	}
+	setBroker := func(id int, key, value string) {
+		t.Helper()
+		req := kmsg.NewPtrIncrementalAlterConfigsRequest()
+		r := kmsg.NewIncrementalAlterConfigsRequestResource()
+		r.ResourceType, r.ResourceName = kmsg.ConfigResourceTypeBroker, fmt.Sprint(id)
+		cfg := kmsg.NewIncrementalAlterConfigsRequestResourceConfig()
+		cfg.Name, cfg.Value = key, kmsg.StringPtr(value)
+		r.Configs = append(r.Configs, cfg)
+		req.Resources = append(req.Resources, r)
+		if resp, err := req.RequestWith(ctx, cl); err != nil || resp.Resources[0].ErrorCode != 0 {
+			t.Fatalf("set %s=%s on broker %d: %v %+v", key, value, id, err, resp)
+		}
+	}
+	move := func(topic string) time.Duration {
+		t.Helper()
+		req := kmsg.NewPtrAlterPartitionAssignmentsRequest()
+		rt := kmsg.NewAlterPartitionAssignmentsRequestTopic()
+		rt.Topic = topic
+		rp := kmsg.NewAlterPartitionAssignmentsRequestTopicPartition()
+		rp.Partition, rp.Replicas = 0, []int32{1, 2}
+		rt.Partitions = append(rt.Partitions, rp)
+		req.Topics = append(req.Topics, rt)
+		start := time.Now()
+		if resp, err := req.RequestWith(ctx, cl); err != nil || resp.ErrorCode != 0 || resp.Topics[0].Partitions[0].ErrorCode != 0 {
+			t.Fatalf("reassign %s: %v %+v", topic, err, resp)
+		}
+		waitFor(t, 60*time.Second, topic+" on two in-sync replicas", func() bool {
+			p := c.partitionState(0, topic, 0)
+			return len(p.AddingReplicas) == 0 && slices.Equal(p.Replicas, []int32{1, 2}) && len(p.ISR) == 2
+		})
+		return time.Since(start)
+	}
+	create("free", nil)
+	free := move("free")
+
+	create("leader-throttled", map[string]string{"leader.replication.throttled.replicas": "*"})
+	setBroker(1, "leader.replication.throttled.rate", "200000")
+	leader := move("leader-throttled")
+	setBroker(1, "leader.replication.throttled.rate", "1000000000")
+
+	create("follower-throttled", map[string]string{"follower.replication.throttled.replicas": "0:2"})
+	setBroker(2, "follower.replication.throttled.rate", "200000")
+	follower := move("follower-throttled")
+	t.Logf("1 MiB copied unthrottled in %v; with a leader throttle of 200 kB/s in %v, with a follower throttle in %v",
+		free.Round(time.Millisecond), leader.Round(time.Millisecond), follower.Round(time.Millisecond))
+	for name, d := range map[string]time.Duration{"leader": leader, "follower": follower} {
+		// 1 MiB at 200 kB/s, less what two 1 s samples let through at once.
+		if d < 2*time.Second || d < 3*free {
+			t.Errorf("the %s throttle let 1 MiB through in %v (unthrottled: %v)", name, d, free)
+		}
 	}
 }

@@ -181,7 +181,16 @@ func (f *fetcher) fetchOnce(items []*fetchItem) error {
 		req fetchRequest
 	}
 	index := map[protocol.UUID]map[int32]sent{}
+	throttled := map[*fetchItem]bool{}
+	skipped := 0
 	for _, it := range items {
+		if f.m.followerThrottled(it.p) {
+			if f.m.followerQuota.Exceeded() {
+				skipped++ // over follower.replication.throttled.rate: not this time
+				continue
+			}
+			throttled[it] = true
+		}
 		it.p.mu.Lock()
 		current := it.p.fetch == it.fs
 		r := it.fs.request()
@@ -204,6 +213,9 @@ func (f *fetcher) fetchOnce(items []*fetchItem) error {
 		index[it.p.TopicID][it.p.TP.Partition] = sent{it, r}
 	}
 	if len(req.Topics) == 0 {
+		if skipped > 0 {
+			f.sleep(time.Now().Add(100 * time.Millisecond)) // the throttle's rate falls meanwhile
+		}
 		return nil
 	}
 	resp, err := f.roundTrip(req)
@@ -222,8 +234,11 @@ func (f *fetcher) fetchOnce(items []*fetchItem) error {
 			if !ok {
 				continue
 			}
-			if f.handle(s.it, s.req, pd) {
+			if n := f.handle(s.it, s.req, pd); n > 0 {
 				appended = append(appended, s.it)
+				if throttled[s.it] {
+					f.m.followerQuota.Record(int64(n))
+				}
 			}
 		}
 	}
@@ -245,14 +260,14 @@ func (f *fetcher) fetchOnce(items []*fetchItem) error {
 	return nil
 }
 
-// handle carries out the leader's answer for one partition and reports
-// whether records were appended.
-func (f *fetcher) handle(it *fetchItem, sentReq fetchRequest, pd *protocol.FetchResponsePartitionData) bool {
+// handle carries out the leader's answer for one partition and returns
+// the bytes appended.
+func (f *fetcher) handle(it *fetchItem, sentReq fetchRequest, pd *protocol.FetchResponsePartitionData) int {
 	p := it.p
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.fetch != it.fs || it.fs.request() != sentReq {
-		return false // the role changed, or the state moved on, meanwhile
+		return 0 // the role changed, or the state moved on, meanwhile
 	}
 	r := fetchResponse{Err: protocol.ErrorCode(pd.ErrorCode), HighWatermark: pd.HighWatermark, LogStartOffset: pd.LogStartOffset,
 		LeaderEndOffset: pd.HighWatermark, HasRecords: len(pd.Records) > 0}
@@ -261,7 +276,7 @@ func (f *fetcher) handle(it *fetchItem, sentReq fetchRequest, pd *protocol.Fetch
 	}
 	log := p.Log
 	own := func(e int32) (int32, int64) { return log.Epochs().EndOffsetFor(e, log.EndOffset()) }
-	appended := false
+	appended := 0
 	for _, st := range it.fs.response(r, own) {
 		switch st.Kind {
 		case stepAppend:
@@ -272,10 +287,10 @@ func (f *fetcher) handle(it *fetchItem, sentReq fetchRequest, pd *protocol.Fetch
 			if _, err := log.Append(data, storage.AppendOptions{Follower: true}); err != nil {
 				f.logger.Warn("follower append failed", "topic", p.TP.Topic, "partition", p.TP.Partition, "err", err)
 				it.backoffUntil = time.Now().Add(f.m.o.FetchBackoff)
-				return false
+				return 0
 			}
 			it.fs.appended(log.EndOffset(), latestEpoch(log), pd.HighWatermark)
-			appended = true
+			appended += len(data)
 		case stepTruncate, stepTruncateFully:
 			var err error
 			if st.Kind == stepTruncate {
@@ -286,7 +301,7 @@ func (f *fetcher) handle(it *fetchItem, sentReq fetchRequest, pd *protocol.Fetch
 			if err != nil {
 				f.logger.Error("follower truncation failed", "topic", p.TP.Topic, "partition", p.TP.Partition, "offset", st.Offset, "err", err)
 				it.backoffUntil = time.Now().Add(f.m.o.FetchBackoff)
-				return false
+				return 0
 			}
 			f.logger.Info("follower truncated", "topic", p.TP.Topic, "partition", p.TP.Partition, "offset", log.EndOffset())
 			it.fs.truncated(log.EndOffset(), latestEpoch(log))

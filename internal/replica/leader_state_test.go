@@ -1,6 +1,7 @@
 package replica
 
 import (
+	"math"
 	"math/rand/v2"
 	"slices"
 	"testing"
@@ -101,5 +102,38 @@ func TestLeaderStateProperties(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// TestQuotaRate: the replication quota's rate is the bytes over the
+// window (or over the time since it started, at least one sample), and
+// it is exceeded above the limit; an unlimited quota never is.
+func TestQuotaRate(t *testing.T) {
+	limit := int64(1000)
+	q := newQuota(time.Second, 2, func() int64 { return limit })
+	if q.Exceeded() {
+		t.Fatal("an empty quota is exceeded")
+	}
+	q.Record(900)
+	if r := q.Rate(); r < 450 || r > 900 {
+		t.Fatalf("rate %.0f after 900 bytes in at most 2 s", r)
+	}
+	if q.Exceeded() {
+		t.Fatalf("900 bytes exceed 1000/s (rate %.0f)", q.Rate())
+	}
+	q.Record(2000)
+	if !q.Exceeded() {
+		t.Fatalf("2900 bytes within 2 s do not exceed 1000/s (rate %.0f)", q.Rate())
+	}
+	limit = math.MaxInt64
+	if q.Exceeded() {
+		t.Fatal("an unlimited quota is exceeded")
+	}
+	// Samples older than the window fall out.
+	q2 := newQuota(10*time.Millisecond, 2, func() int64 { return 1 })
+	q2.Record(1 << 20)
+	time.Sleep(40 * time.Millisecond)
+	if r := q2.Rate(); r != 0 {
+		t.Fatalf("rate %.0f once the window passed", r)
 	}
 }

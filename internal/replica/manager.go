@@ -45,6 +45,10 @@ type Manager struct {
 	fetchers    map[fetcherKey]*fetcher
 	following   map[*Partition]fetcherKey
 
+	// The replication throttles (throttle.go).
+	leaderQuota, followerQuota *Quota
+	throttleCache              atomic.Pointer[throttles]
+
 	bg        context.Context // cancelled by Close
 	bgCancel  context.CancelFunc
 	stop      chan struct{}

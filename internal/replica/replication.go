@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"hash/fnv"
+	"math"
 	"net"
 	"slices"
 	"time"
@@ -39,6 +40,15 @@ type ReplicationOptions struct {
 	// (controller.AlterPartition); BrokerEpoch is this broker's epoch.
 	AlterISR    func(ctx context.Context, req controller.AlterISRRequest) (controller.AlterISRReply, error)
 	BrokerEpoch func() int64
+	// LeaderThrottleRate and FollowerThrottleRate are the static
+	// leader.replication.throttled.rate and follower.replication.throttled.rate
+	// (dynamic broker configs in the image override them);
+	// QuotaWindow and QuotaSamples are replication.quota.window.size.seconds
+	// and replication.quota.window.num.
+	LeaderThrottleRate   int64
+	FollowerThrottleRate int64
+	QuotaWindow          time.Duration
+	QuotaSamples         int
 	// Dial connects to a leader (net.Dialer's by default).
 	Dial func(ctx context.Context, network, addr string) (net.Conn, error)
 
@@ -72,6 +82,16 @@ func (o *ReplicationOptions) fill() {
 		var d net.Dialer
 		o.Dial = d.DialContext
 	}
+	if o.LeaderThrottleRate <= 0 {
+		o.LeaderThrottleRate = math.MaxInt64
+	}
+	if o.FollowerThrottleRate <= 0 {
+		o.FollowerThrottleRate = math.MaxInt64
+	}
+	def(&o.QuotaWindow, time.Second)
+	if o.QuotaSamples <= 0 {
+		o.QuotaSamples = 11
+	}
 	if o.BrokerEpoch == nil {
 		o.BrokerEpoch = func() int64 { return -1 }
 	}
@@ -88,6 +108,8 @@ func (m *Manager) StartReplication(o ReplicationOptions) {
 	o.fill()
 	m.fmu.Lock()
 	m.o = o
+	m.leaderQuota = newQuota(o.QuotaWindow, o.QuotaSamples, func() int64 { return m.throttlesFor(m.Image()).leaderRate })
+	m.followerQuota = newQuota(o.QuotaWindow, o.QuotaSamples, func() int64 { return m.throttlesFor(m.Image()).follower })
 	m.replicating = true
 	m.fmu.Unlock()
 	m.wg.Add(2)
