@@ -65,7 +65,8 @@ func newLeaderState(leader int32, epochStart int64, replicas, isr []int32, hw in
 }
 
 // fetched records a fetch of follower id from offset end (it has every
-// offset below) at now, when the leader's log ends at leaderEnd. Kafka's
+// offset below, and only those) at now, when the leader's log ends at
+// leaderEnd. Kafka's
 // rule for lastCaughtUp: the follower is caught up now if it asked for
 // the leader's end; it was caught up at its previous fetch if it asks for
 // at least what the leader had then. Under steady load a follower that
@@ -82,7 +83,11 @@ func (s *leaderState) fetched(id int32, end, leaderEnd int64, now time.Time) boo
 	case f.leaderEndAtLastFetch >= 0 && end >= f.leaderEndAtLastFetch && f.lastFetch.After(f.lastCaughtUp):
 		f.lastCaughtUp = f.lastFetch
 	}
-	f.end = max(f.end, end)
+	// The latest fetch says what the follower has, even below what it
+	// said before (as Kafka keeps it): a broker that came back with less
+	// (a lost disk, a new incarnation) must not count for what it lost.
+	// The high watermark itself never moves back.
+	f.end = end
 	f.leaderEndAtLastFetch, f.lastFetch = leaderEnd, now
 	return true
 }

@@ -137,3 +137,26 @@ func TestQuotaRate(t *testing.T) {
 		t.Fatalf("rate %.0f once the window passed", r)
 	}
 }
+
+// TestLeaderStateFollowerComesBackWithLess: a follower whose fetch
+// offset goes back (it lost its disk) neither joins the ISR on what it
+// had nor holds a high watermark it does not have.
+func TestLeaderStateFollowerComesBackWithLess(t *testing.T) {
+	now := time.Unix(1000, 0)
+	s := newLeaderState(1, 0, []int32{1, 2, 3}, []int32{1, 3}, 0, now)
+	s.fetched(3, 100, 100, now)
+	s.fetched(2, 100, 100, now)
+	s.advance(100)
+	if s.hw != 100 || !slices.Contains(s.expandable(), 2) {
+		t.Fatalf("hw %d, expandable %v", s.hw, s.expandable())
+	}
+	s.fetched(2, 0, 100, now.Add(time.Second)) // back, empty
+	if slices.Contains(s.expandable(), 2) {
+		t.Fatal("a follower that went back to offset 0 may join the ISR at the high watermark 100")
+	}
+	s.propose([]int32{2}) // were it proposed anyway, it would hold the high watermark
+	s.fetched(3, 150, 150, now.Add(time.Second))
+	if s.advance(150); s.hw != 100 {
+		t.Fatalf("hw %d with a maximal ISR member at 0", s.hw)
+	}
+}
