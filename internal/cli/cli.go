@@ -12,6 +12,8 @@ commands:
   verify             run a broker, or a cluster (--nodes 3), under a workload and faults (kill -9,
                      pauses, partitions) and check for lost, duplicated or reordered records
                      (--duration, --faults, --short, --json)
+  perf               measure a broker: perf produce | consume | e2e (--bootstrap, --topic, --create,
+                     --record-size, --records, --duration, --rate, --acks, --json)
   format             write meta.properties into a node's data directories (for clusters)
   random-cluster-id  print a new cluster id for format
   version            print the version
@@ -38,6 +40,8 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return runServe(args[1:], stdout, stderr)
 	case "verify":
 		return runVerify(args[1:], stdout, stderr)
+	case "perf":
+		return runPerf(args[1:], stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0
