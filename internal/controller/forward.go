@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/sluice-mq/sluice/internal/ctxtime"
 	"github.com/sluice-mq/sluice/internal/protocol"
 )
 
@@ -120,7 +121,7 @@ func (c *Controller) Execute(ctx context.Context, cmd Command) (int64, any, erro
 		if (cmd.op == "" || cmd.hops > 0) && leader != 0 && leader != c.cfg.NodeID {
 			return 0, nil, err
 		}
-		if err := sleepCtx(ctx, backoff); err != nil {
+		if err := ctxtime.Sleep(ctx, backoff); err != nil {
 			return 0, nil, err
 		}
 		backoff = min(2*backoff, 500*time.Millisecond)

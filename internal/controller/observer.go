@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/sluice-mq/sluice/internal/ctxtime"
 	"github.com/sluice-mq/sluice/internal/metadata"
 )
 
@@ -154,7 +155,7 @@ func (o *Observer) run(ctx context.Context) {
 				o.logger.Debug("metadata fetch failed", "voter", o.addrs[i], "err", err)
 			}
 			o.next.Store(int64(i + 1))
-			if sleepCtx(ctx, backoff) != nil {
+			if ctxtime.Sleep(ctx, backoff) != nil {
 				return
 			}
 			backoff = min(2*backoff, time.Second)
@@ -215,7 +216,7 @@ func (o *Observer) Execute(ctx context.Context, cmd Command) (int64, any, error)
 			return 0, nil, ctx.Err()
 		}
 		o.next.Store(int64(i + 1))
-		if serr := sleepCtx(ctx, backoff); serr != nil {
+		if serr := ctxtime.Sleep(ctx, backoff); serr != nil {
 			return 0, nil, fmt.Errorf("%w (last: %v)", serr, err)
 		}
 		backoff = min(2*backoff, 500*time.Millisecond)

@@ -11,6 +11,8 @@ import (
 
 	pb "go.etcd.io/raft/v3/raftpb"
 	"google.golang.org/protobuf/proto"
+
+	"github.com/sluice-mq/sluice/internal/ctxtime"
 )
 
 // Transport carries raft messages between voters. Send must not block
@@ -159,7 +161,7 @@ func (e *memEndpoint) Forward(ctx context.Context, to uint64, req []byte) ([]byt
 		d := n.delay
 		n.mu.Unlock()
 		if d > 0 {
-			return sleepCtx(ctx, d)
+			return ctxtime.Sleep(ctx, d)
 		}
 		return ctx.Err()
 	}
@@ -186,17 +188,6 @@ func (e *memEndpoint) Forward(ctx context.Context, to uint64, req []byte) ([]byt
 		return nil, fmt.Errorf("%w: %d", ErrUnreachable, to)
 	}
 	return resp, nil
-}
-
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
 }
 
 func (e *memEndpoint) SetHandler(h func(*pb.Message)) {

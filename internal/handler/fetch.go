@@ -12,15 +12,38 @@ import (
 	"github.com/sluice-mq/sluice/internal/vfs"
 )
 
-// fetchPart is one partition of a Fetch being answered.
+// fetchPart is one partition of a Fetch being answered, a consumer's or
+// a follower's.
 type fetchPart struct {
 	out    *protocol.FetchResponsePartitionData
 	part   *replica.Partition
 	offset int64
 	max    int32
-	// seenHW is the high watermark at the last read: a long poll wakes
-	// only when it moves.
-	seenHW int64
+	// follower: the read goes to the log end (followers copy what is not
+	// committed yet), not to the high watermark.
+	follower bool
+	// throttled: the bytes sent count against the leader's replication
+	// throttle, and none are sent while it is over its rate.
+	throttled bool
+	// seen is the read's bound at the last read (the high watermark, or
+	// the log end for a follower): a long poll wakes only when it moves.
+	seen int64
+}
+
+// bound is where the partition's read stops now.
+func (fp *fetchPart) bound() int64 {
+	if fp.follower {
+		return fp.part.Log.EndOffset()
+	}
+	return fp.part.HighWatermark()
+}
+
+// watch returns a channel closed when the bound may have moved.
+func (fp *fetchPart) watch() (<-chan struct{}, func()) {
+	if fp.follower {
+		return fp.part.Log.WatchEnd()
+	}
+	return fp.part.Log.Watch()
 }
 
 // Fetch answers a consumer's Fetch: batches from each partition's fetch
@@ -86,7 +109,7 @@ func (h *Handler) Fetch(ctx context.Context, req *protocol.FetchRequest, version
 	if h.cfg.FetchMaxBytes > 0 && maxBytes > h.cfg.FetchMaxBytes {
 		maxBytes = h.cfg.FetchMaxBytes // fetch.max.bytes bounds every response
 	}
-	got, readErr := h.readParts(parts, maxBytes)
+	got, readErr := readParts(parts, maxBytes, nil)
 	if got >= int64(req.MinBytes) || failed || readErr || req.MaxWaitMs <= 0 || len(parts) == 0 {
 		resp := finishFetch(fc, read)
 		answered = true
@@ -105,13 +128,13 @@ func (h *Handler) Fetch(ctx context.Context, req *protocol.FetchRequest, version
 			}
 		}()
 		deadline := time.Now().Add(wait)
-		for waitForAppends(ctx, h.stopping, parts, deadline) {
-			if got, readErr := h.readParts(parts, maxBytes); got >= int64(req.MinBytes) || readErr {
+		for waitForMore(ctx, h.stopping, parts, deadline) {
+			if got, readErr := readParts(parts, maxBytes, nil); got >= int64(req.MinBytes) || readErr {
 				return finishFetch(fc, read)
 			}
 		}
 		if ctx.Err() == nil {
-			h.readParts(parts, maxBytes) // what arrived by the deadline
+			readParts(parts, maxBytes, nil) // what arrived by the deadline
 		}
 		return finishFetch(fc, read)
 	}
@@ -125,9 +148,10 @@ func finishFetch(fc *FetchContext, read []protocol.FetchResponsePartitionData) *
 	return resp
 }
 
-// readParts reads every partition afresh and returns the bytes gathered
-// and whether any partition failed.
-func (h *Handler) readParts(parts []fetchPart, maxBytes int32) (int64, bool) {
+// readParts reads every partition afresh, each up to its bound, and
+// returns the bytes gathered and whether any partition failed. A
+// throttled partition is read only while quota is under its rate.
+func readParts(parts []fetchPart, maxBytes int32, quota *replica.Quota) (int64, bool) {
 	remaining := int64(maxBytes)
 	if remaining <= 0 {
 		remaining = 1
@@ -138,13 +162,20 @@ func (h *Handler) readParts(parts []fetchPart, maxBytes int32) (int64, bool) {
 		fp := &parts[i]
 		l := fp.part.Log
 		hw := fp.part.HighWatermark()
-		fp.seenHW = hw
+		bound := hw
+		if fp.follower {
+			bound = l.EndOffset()
+		}
+		fp.seen = bound
 		fp.out.HighWatermark, fp.out.LastStableOffset, fp.out.LogStartOffset = hw, hw, l.StartOffset()
 		// An empty record set, never null: librdkafka rejects a null one.
 		fp.out.ErrorCode, fp.out.Records = 0, []byte{}
 		releaseFile(fp.out) // read again: let the last read go
+		if fp.throttled && quota.Exceeded() {
+			continue
+		}
 		limit := min(int64(fp.max), remaining)
-		res, err := l.Read(fp.offset, int(max(limit, 0)), hw, total == 0)
+		res, err := l.Read(fp.offset, int(max(limit, 0)), bound, total == 0)
 		if err != nil {
 			if errors.Is(err, storage.ErrOffsetOutOfRange) {
 				fp.out.ErrorCode = int16(protocol.ErrOffsetOutOfRange)
@@ -211,10 +242,10 @@ func releaseFile(pd *protocol.FetchResponsePartitionData) {
 	}
 }
 
-// waitForAppends blocks until a partition's high watermark moves from
-// what the last read saw, the deadline passes, ctx ends or the handler
-// stops; false means stop.
-func waitForAppends(ctx context.Context, stopping <-chan struct{}, parts []fetchPart, deadline time.Time) bool {
+// waitForMore blocks until a partition's bound (high watermark, or log
+// end for a follower) moves from what the last read saw, the deadline
+// passes, ctx ends or the handler stops; false means stop.
+func waitForMore(ctx context.Context, stopping <-chan struct{}, parts []fetchPart, deadline time.Time) bool {
 	select {
 	case <-ctx.Done():
 		return false
@@ -232,10 +263,10 @@ func waitForAppends(ctx context.Context, stopping <-chan struct{}, parts []fetch
 		reflect.SelectCase{Dir: reflect.SelectRecv, Chan: reflect.ValueOf(ctx.Done())},
 		reflect.SelectCase{Dir: reflect.SelectRecv, Chan: reflect.ValueOf(timer.C)},
 		reflect.SelectCase{Dir: reflect.SelectRecv, Chan: reflect.ValueOf(stopping)})
-	for _, fp := range parts {
-		ch, done := fp.part.Log.Watch()
+	for i := range parts {
+		ch, done := parts[i].watch()
 		defer done()
-		if fp.part.HighWatermark() != fp.seenHW {
+		if parts[i].bound() != parts[i].seen {
 			return true // moved since the last read
 		}
 		cases = append(cases, reflect.SelectCase{Dir: reflect.SelectRecv, Chan: reflect.ValueOf(ch)})

@@ -2,8 +2,6 @@ package handler
 
 import (
 	"context"
-	"errors"
-	"reflect"
 	"time"
 
 	"github.com/sluice-mq/sluice/internal/protocol"
@@ -18,20 +16,6 @@ func replicaID(req *protocol.FetchRequest, version int16) (int32, int64) {
 		return req.ReplicaState.ReplicaID, req.ReplicaState.ReplicaEpoch
 	}
 	return req.ReplicaID, -1
-}
-
-// replicaPart is one partition of a follower's Fetch being answered.
-type replicaPart struct {
-	out    *protocol.FetchResponsePartitionData
-	part   *replica.Partition
-	offset int64
-	max    int32
-	// seenEnd is the leader's log end at the last read: a long poll wakes
-	// only when it moves.
-	seenEnd int64
-	// throttled: the bytes sent count against the leader's replication
-	// throttle, and none are sent while it is over its rate.
-	throttled bool
 }
 
 // replicaFetch answers a follower's Fetch: for each partition it leads,
@@ -54,7 +38,7 @@ func (h *Handler) replicaFetch(ctx context.Context, req *protocol.FetchRequest, 
 		return resp, nil
 	}
 	now := time.Now()
-	var parts []replicaPart
+	var parts []fetchPart
 	failed := false
 	for _, t := range req.Topics {
 		name := t.Topic
@@ -81,29 +65,29 @@ func (h *Handler) replicaFetch(ctx context.Context, req *protocol.FetchRequest, 
 	}
 	maxBytes := req.MaxBytes
 	quota := h.replicas.LeaderQuota()
-	got, readErr := readReplicaParts(parts, maxBytes, quota)
+	got, readErr := readParts(parts, maxBytes, quota)
 	if got >= int64(req.MinBytes) || failed || readErr || req.MaxWaitMs <= 0 || len(parts) == 0 {
 		recordThrottled(parts, quota)
 		return resp, nil
 	}
-	releaseReplicaParts(parts)
+	releaseParts(parts)
 	wait := time.Duration(req.MaxWaitMs) * time.Millisecond
 	return nil, func(ctx context.Context) *protocol.FetchResponse {
 		defer func() {
 			if p := recover(); p != nil {
-				releaseReplicaParts(parts)
+				releaseParts(parts)
 				panic(p)
 			}
 		}()
 		deadline := time.Now().Add(wait)
-		for waitForLogEnds(ctx, h.stopping, parts, deadline) {
-			if got, readErr := readReplicaParts(parts, maxBytes, quota); got >= int64(req.MinBytes) || readErr {
+		for waitForMore(ctx, h.stopping, parts, deadline) {
+			if got, readErr := readParts(parts, maxBytes, quota); got >= int64(req.MinBytes) || readErr {
 				recordThrottled(parts, quota)
 				return resp
 			}
 		}
 		if ctx.Err() == nil {
-			readReplicaParts(parts, maxBytes, quota)
+			readParts(parts, maxBytes, quota)
 		}
 		recordThrottled(parts, quota)
 		return resp
@@ -113,7 +97,7 @@ func (h *Handler) replicaFetch(ctx context.Context, req *protocol.FetchRequest, 
 // replicaFetchPartition checks and records one partition of a follower's
 // fetch; a partition to read is added to parts.
 func (h *Handler) replicaFetchPartition(topic string, id int32, brokerEpoch int64, p protocol.FetchRequestFetchPartition,
-	out *protocol.FetchResponsePartitionData, now time.Time, parts *[]replicaPart) protocol.ErrorCode {
+	out *protocol.FetchResponsePartitionData, now time.Time, parts *[]fetchPart) protocol.ErrorCode {
 	if topic == "" {
 		return protocol.ErrUnknownTopicID
 	}
@@ -143,65 +127,19 @@ func (h *Handler) replicaFetchPartition(topic string, id int32, brokerEpoch int6
 	}
 	hw, canJoin, err := part.FollowerFetch(id, p.FetchOffset, now)
 	if err != nil {
-		if errors.Is(err, replica.ErrNotLeader) {
-			return protocol.ErrNotLeaderOrFollower
-		}
-		return protocol.ErrNotLeaderOrFollower // not a replica of the partition
+		return protocol.ErrNotLeaderOrFollower // no longer the leader, or id is no replica
 	}
 	if canJoin {
 		h.replicas.Expand(part, id, brokerEpoch)
 	}
 	out.HighWatermark, out.LastStableOffset = hw, hw
-	*parts = append(*parts, replicaPart{out: out, part: part, offset: p.FetchOffset, max: p.PartitionMaxBytes,
-		throttled: h.replicas.LeaderThrottled(part, id)})
+	*parts = append(*parts, fetchPart{out: out, part: part, offset: p.FetchOffset, max: p.PartitionMaxBytes,
+		follower: true, throttled: h.replicas.LeaderThrottled(part, id)})
 	return protocol.ErrNone
 }
 
-// readReplicaParts reads every partition afresh up to its log end and
-// returns the bytes gathered and whether any read failed. A throttled
-// partition is read only while quota is under its rate, and counts
-// against it.
-func readReplicaParts(parts []replicaPart, maxBytes int32, quota *replica.Quota) (int64, bool) {
-	remaining := int64(maxBytes)
-	if remaining <= 0 {
-		remaining = 1
-	}
-	var total int64
-	failed := false
-	for i := range parts {
-		rp := &parts[i]
-		l := rp.part.Log
-		end := l.EndOffset()
-		rp.seenEnd = end
-		rp.out.HighWatermark = rp.part.HighWatermark()
-		rp.out.LastStableOffset, rp.out.LogStartOffset = rp.out.HighWatermark, l.StartOffset()
-		rp.out.ErrorCode, rp.out.Records = 0, []byte{}
-		releaseFile(rp.out)
-		if rp.throttled && quota.Exceeded() {
-			continue
-		}
-		limit := min(int64(rp.max), remaining)
-		res, err := l.Read(rp.offset, int(max(limit, 0)), end, total == 0)
-		if err != nil {
-			if errors.Is(err, storage.ErrOffsetOutOfRange) {
-				rp.out.ErrorCode = int16(protocol.ErrOffsetOutOfRange)
-			} else {
-				rp.out.ErrorCode = int16(appendErrorCode(err, 12))
-			}
-			failed = true
-			continue
-		}
-		if res.Len > 0 {
-			rp.out.RecordsFile = fileRecords(&res)
-		}
-		total += res.Len
-		remaining -= res.Len
-	}
-	return total, failed
-}
-
 // recordThrottled counts the bytes a response sends to throttled replicas.
-func recordThrottled(parts []replicaPart, quota *replica.Quota) {
+func recordThrottled(parts []fetchPart, quota *replica.Quota) {
 	for _, rp := range parts {
 		if rp.throttled && rp.out.RecordsFile != nil {
 			quota.Record(int64(rp.out.RecordsFile.Len))
@@ -209,34 +147,9 @@ func recordThrottled(parts []replicaPart, quota *replica.Quota) {
 	}
 }
 
-func releaseReplicaParts(parts []replicaPart) {
+// releaseParts releases the file records of the partitions read.
+func releaseParts(parts []fetchPart) {
 	for i := range parts {
 		releaseFile(parts[i].out)
 	}
-}
-
-// waitForLogEnds blocks until a partition's log end moves from what the
-// last read saw, the deadline passes, ctx ends or the handler stops;
-// false means stop.
-func waitForLogEnds(ctx context.Context, stopping <-chan struct{}, parts []replicaPart, deadline time.Time) bool {
-	if ctx.Err() != nil || !time.Now().Before(deadline) {
-		return false
-	}
-	timer := time.NewTimer(time.Until(deadline))
-	defer timer.Stop()
-	cases := make([]reflect.SelectCase, 0, len(parts)+3)
-	cases = append(cases,
-		reflect.SelectCase{Dir: reflect.SelectRecv, Chan: reflect.ValueOf(ctx.Done())},
-		reflect.SelectCase{Dir: reflect.SelectRecv, Chan: reflect.ValueOf(timer.C)},
-		reflect.SelectCase{Dir: reflect.SelectRecv, Chan: reflect.ValueOf(stopping)})
-	for _, rp := range parts {
-		ch, done := rp.part.Log.WatchEnd()
-		defer done()
-		if rp.part.Log.EndOffset() != rp.seenEnd {
-			return true
-		}
-		cases = append(cases, reflect.SelectCase{Dir: reflect.SelectRecv, Chan: reflect.ValueOf(ch)})
-	}
-	chosen, _, _ := reflect.Select(cases)
-	return chosen >= 3
 }

@@ -153,7 +153,7 @@ func (h *Handler) checkMinISR(part *replica.Partition) (int, protocol.ErrorCode,
 	} else if h.cfg.MinInsyncReplicas > 0 {
 		minISR = h.cfg.MinInsyncReplicas
 	}
-	if isr := len(part.ISR()); isr < minISR {
+	if isr := part.ISRSize(); isr < minISR {
 		return minISR, protocol.ErrNotEnoughReplicas, ptr("the in-sync replicas are fewer than min.insync.replicas=" + strconv.Itoa(minISR))
 	}
 	return minISR, protocol.ErrNone, nil

@@ -13,6 +13,8 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/sluice-mq/sluice/internal/ctxtime"
 )
 
 // Options configure a run.
@@ -176,14 +178,8 @@ func (p *pacer) wait(ctx context.Context) bool {
 		return ctx.Err() == nil
 	}
 	due := p.start.Add(time.Duration(float64(n) / p.rate * float64(time.Second)))
-	if d := time.Until(due); d > 0 {
-		t := time.NewTimer(d)
-		defer t.Stop()
-		select {
-		case <-ctx.Done():
-			return false
-		case <-t.C:
-		}
+	if d := time.Until(due); d > 0 && ctxtime.Sleep(ctx, d) != nil {
+		return false
 	}
 	return ctx.Err() == nil
 }

@@ -16,7 +16,7 @@
 // followers' fetches (Partition.FollowerFetch); the leader's own durable
 // end is read when the high watermark is asked for. Every move of the
 // high watermark wakes the log's waiters (acks=all produces, long-polling
-// consumers). The ISR shrinks (isrLoop, every half
+// consumers). The ISR shrinks (shrinkISRs, every half
 // replica.lag.time.max.ms) and expands (on a caught-up fetch) through the
 // controller's AlterPartition command; the change counts once the
 // metadata shows it.

@@ -170,7 +170,7 @@ func (f *fetcher) fetchOnce(items []*fetchItem) error {
 	req := &protocol.FetchRequest{}
 	req.Default()
 	req.ReplicaID = -1
-	req.ReplicaState = protocol.FetchRequestReplicaState{ReplicaID: f.m.nodeID, ReplicaEpoch: f.m.o.brokerEpoch()}
+	req.ReplicaState = protocol.FetchRequestReplicaState{ReplicaID: f.m.nodeID, ReplicaEpoch: f.m.o.BrokerEpoch()}
 	req.MaxWaitMs = int32(f.m.o.FetchWaitMax.Milliseconds())
 	req.MinBytes = f.m.o.FetchMinBytes
 	req.MaxBytes = f.m.o.FetchResponseMaxBytes

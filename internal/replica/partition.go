@@ -87,14 +87,15 @@ func (p *Partition) EpochStartPending() bool {
 	return p.ls != nil && p.highWatermarkLocked() < p.ls.epochStart
 }
 
-// ISR returns the committed ISR as the leader knows it (the image's).
-func (p *Partition) ISR() []int32 {
+// ISRSize is the size of the committed ISR as the leader knows it (the
+// image's); 0 when this broker does not lead.
+func (p *Partition) ISRSize() int {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.ls == nil {
-		return nil
+		return 0
 	}
-	return slices.Clone(p.ls.isr)
+	return len(p.ls.isr)
 }
 
 // WaitCommitted blocks until the offsets below end are committed (the
@@ -172,19 +173,23 @@ const (
 
 // applyImage updates the partition's role from its metadata. It returns
 // the fetch state to hand to a fetcher when the broker starts following
-// (a new leader or leader epoch), and whether waiters must look again.
+// (a new leader or leader epoch).
 func (p *Partition) applyImage(part metadata.Partition, self int32, now time.Time) (r role, fs *fetchState) {
 	p.mu.Lock()
-	defer func() {
-		p.mu.Unlock()
-		p.Log.Wake() // pending produces re-check their leader epoch
-	}()
 	oldLeader, oldEpoch := p.leader.Load(), p.leaderEpoch.Load()
 	changed := oldLeader != part.Leader || oldEpoch != part.LeaderEpoch
+	epochChanged := part.PartitionEpoch != p.partitionEpoch
+	defer func() {
+		p.mu.Unlock()
+		if changed || epochChanged {
+			// Pending produces re-check their leader epoch; an ISR change
+			// may move the high watermark. Other images leave them be.
+			p.Log.Wake()
+		}
+	}()
 	p.leader.Store(part.Leader)
 	p.leaderEpoch.Store(part.LeaderEpoch)
 	p.replicas = slices.Clone(part.Replicas)
-	epochChanged := part.PartitionEpoch != p.partitionEpoch
 	if p.altering && part.PartitionEpoch >= p.alterEpoch {
 		p.altering = false
 	}

@@ -98,8 +98,6 @@ func (o *ReplicationOptions) fill() {
 	o.clientID = "sluice-replica-fetcher"
 }
 
-func (o *ReplicationOptions) brokerEpoch() int64 { return o.BrokerEpoch() }
-
 // StartReplication starts the follower fetchers (from the next image
 // applied), the ISR maintenance of the partitions this broker leads and
 // the high watermark checkpoint. Without it the manager neither fetches
@@ -113,8 +111,12 @@ func (m *Manager) StartReplication(o ReplicationOptions) {
 	m.replicating = true
 	m.fmu.Unlock()
 	m.wg.Add(2)
-	go m.isrLoop()
-	go m.checkpointLoop()
+	go m.every(max(o.LagTimeMax/2, 10*time.Millisecond), m.shrinkISRs)
+	go m.every(o.CheckpointInterval, func() {
+		if err := m.checkpointHW(); err != nil {
+			m.logger.Warn("high watermark checkpoint failed", "err", err)
+		}
+	})
 }
 
 // Close stops the fetchers and the background loops and writes the high
@@ -183,24 +185,29 @@ func (m *Manager) unfollowLocked(p *Partition) {
 	}
 }
 
-// isrLoop shrinks the ISRs of the partitions this broker leads, every
-// half replica.lag.time.max.ms (as Kafka checks), and carries out the
-// expansions fetches ask for.
-func (m *Manager) isrLoop() {
+// every runs fn every d until the manager closes; the caller counted it
+// in wg.
+func (m *Manager) every(d time.Duration, fn func()) {
 	defer m.wg.Done()
-	tick := time.NewTicker(max(m.o.LagTimeMax/2, 10*time.Millisecond))
+	tick := time.NewTicker(d)
 	defer tick.Stop()
 	for {
 		select {
 		case <-m.stop:
 			return
 		case <-tick.C:
-			now := time.Now()
-			for _, p := range m.Partitions() {
-				if req, ok := m.shrinkProposal(p, now); ok {
-					m.alter(p, req)
-				}
-			}
+			fn()
+		}
+	}
+}
+
+// shrinkISRs proposes the ISR shrinks of the partitions this broker
+// leads, run every half replica.lag.time.max.ms (as Kafka checks).
+func (m *Manager) shrinkISRs() {
+	now := time.Now()
+	for _, p := range m.Partitions() {
+		if req, ok := m.shrinkProposal(p, now); ok {
+			m.alter(p, req)
 		}
 	}
 }
@@ -249,7 +256,7 @@ func (m *Manager) Expand(p *Partition, id int32, brokerEpoch int64) {
 }
 
 func (m *Manager) alterRequest(p *Partition, isr []int32) controller.AlterISRRequest {
-	return controller.AlterISRRequest{BrokerID: m.nodeID, BrokerEpoch: m.o.brokerEpoch(), TopicID: p.TopicID, Partition: p.TP.Partition,
+	return controller.AlterISRRequest{BrokerID: m.nodeID, BrokerEpoch: m.o.BrokerEpoch(), TopicID: p.TopicID, Partition: p.TP.Partition,
 		LeaderEpoch: p.leaderEpoch.Load(), PartitionEpoch: p.partitionEpoch, ISR: isr}
 }
 
@@ -288,24 +295,6 @@ func (m *Manager) alterDone(p *Partition, reply controller.AlterISRReply, err er
 		return
 	}
 	p.altering = false
-}
-
-// checkpointLoop writes the high watermarks every
-// replica.high.watermark.checkpoint.interval.ms.
-func (m *Manager) checkpointLoop() {
-	defer m.wg.Done()
-	tick := time.NewTicker(m.o.CheckpointInterval)
-	defer tick.Stop()
-	for {
-		select {
-		case <-m.stop:
-			return
-		case <-tick.C:
-			if err := m.checkpointHW(); err != nil {
-				m.logger.Warn("high watermark checkpoint failed", "err", err)
-			}
-		}
-	}
 }
 
 // checkpointHW writes every partition's high watermark

@@ -8,6 +8,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/sluice-mq/sluice/internal/ctxtime"
 )
 
 // CleanerOptions configures the log cleaner: Kafka's log.cleaner.* keys.
@@ -130,7 +132,7 @@ func (c *cleaner) start() {
 					c.logger.Error("cleaning failed", "err", err)
 				}
 				if !did {
-					if sleepCtx(ctx, c.o.Backoff) != nil {
+					if ctxtime.Sleep(ctx, c.o.Backoff) != nil {
 						return
 					}
 				}

@@ -12,7 +12,15 @@ import (
 // batch holding offset goes whole and the log ends at its base. The log
 // start drops to offset if it was above (the end never goes below it). Truncating below the first segment empties the log and starts it
 // at offset. The cut is durable once the next Sync returns.
-func (l *Log) TruncateTo(offset int64) error {
+func (l *Log) TruncateTo(offset int64) error { return l.truncate(offset, false) }
+
+// TruncateFullyAndStartAt removes every record and starts the log, empty,
+// at offset: a follower's answer to a leader whose log starts past its
+// own end. The cut is durable once the next Sync returns.
+func (l *Log) TruncateFullyAndStartAt(offset int64) error { return l.truncate(offset, true) }
+
+// truncate is TruncateTo, or with fully TruncateFullyAndStartAt.
+func (l *Log) truncate(offset int64, fully bool) error {
 	l.structMu.Lock()
 	defer l.structMu.Unlock()
 	l.syncMu.Lock()
@@ -22,15 +30,21 @@ func (l *Log) TruncateTo(offset int64) error {
 	if err := l.Err(); err != nil {
 		return err
 	}
-	if offset >= l.endOffset.Load() {
+	if !fully && offset >= l.endOffset.Load() {
 		return nil
 	}
 	l.gen.Add(1)
 	l.noteTruncation(offset)
-	segs := l.segments()
-	if offset < segs[0].base {
+	if fully || offset < l.segments()[0].base {
 		return l.truncateFullyLocked(offset)
 	}
+	return l.truncateLocked(offset)
+}
+
+// truncateLocked cuts the log at offset, inside its segments. Called with
+// every lock held.
+func (l *Log) truncateLocked(offset int64) error {
+	segs := l.segments()
 	newStart := min(l.startOffset.Load(), offset)
 	i, s := segmentFor(segs, offset)
 	if i < 0 {
@@ -95,24 +109,6 @@ func (l *Log) TruncateTo(offset int64) error {
 		return l.fail(fmt.Errorf("producer state after truncation: %w", err))
 	}
 	return nil
-}
-
-// TruncateFullyAndStartAt removes every record and starts the log, empty,
-// at offset: a follower's answer to a leader whose log starts past its
-// own end. The cut is durable once the next Sync returns.
-func (l *Log) TruncateFullyAndStartAt(offset int64) error {
-	l.structMu.Lock()
-	defer l.structMu.Unlock()
-	l.syncMu.Lock()
-	defer l.syncMu.Unlock()
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if err := l.Err(); err != nil {
-		return err
-	}
-	l.gen.Add(1)
-	l.noteTruncation(offset)
-	return l.truncateFullyLocked(offset)
 }
 
 // truncateFullyLocked removes every segment and starts an empty log at

@@ -5,6 +5,8 @@ import (
 	"math"
 	"sync"
 	"time"
+
+	"github.com/sluice-mq/sluice/internal/ctxtime"
 )
 
 // throttler bounds the rate of the cleaner's I/O
@@ -31,18 +33,7 @@ func newThrottler(rate float64, now func() time.Time) *throttler {
 	if now == nil {
 		now = time.Now
 	}
-	return &throttler{rate: rate, now: now, sleep: sleepCtx, periodStart: now()}
-}
-
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
+	return &throttler{rate: rate, now: now, sleep: ctxtime.Sleep, periodStart: now()}
 }
 
 // wait accounts n bytes and sleeps if the rate is above the bound. It

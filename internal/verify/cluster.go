@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"math/rand/v2"
 	"os"
 	"os/exec"
@@ -18,6 +19,8 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/sluice-mq/sluice/internal/ctxtime"
 )
 
 // clusterDefaults are the keys a cluster run sets before Options.Settings:
@@ -27,10 +30,11 @@ var clusterDefaults = []string{"broker.session.timeout.ms=6000", "broker.heartbe
 // cluster is the nodes of a cluster run, each in its own network
 // namespace.
 type cluster struct {
-	nodes []*broker
-	logs  []*tailBuffer
-	net   *netns
-	seeds []string
+	logger *slog.Logger
+	nodes  []*broker
+	logs   []*tailBuffer
+	net    *netns
+	seeds  []string
 }
 
 // startCluster formats and starts o.Nodes combined nodes (broker and
@@ -40,7 +44,7 @@ func startCluster(o Options) (*cluster, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &cluster{net: n}
+	c := &cluster{net: n, logger: o.Logger}
 	ok := false
 	defer func() {
 		if !ok {
@@ -170,19 +174,7 @@ func (c *cluster) leaderOfMost(ctx context.Context, topic string) int {
 // leading the most partitions of topic and the active controller (a
 // random node when either is unknown).
 func (in *Injector) runCluster(ctx context.Context, c *cluster, topic string) ([]FaultEvent, error) {
-	rng := rand.New(rand.NewPCG(in.Seed, 0x5eed))
-	var events []FaultEvent
-	first := 0
-	if len(in.Kinds) > 0 {
-		first = rng.IntN(len(in.Kinds))
-	}
-	for i := 0; len(in.Kinds) > 0 && i < in.MaxFaults; i++ {
-		wait := in.Interval/2 + time.Duration(rng.Int64N(int64(in.Interval)))
-		select {
-		case <-ctx.Done():
-			return events, nil
-		case <-time.After(wait):
-		}
+	return in.loop(ctx, c.logger, func(i int, rng *rand.Rand, kind string) (int, string, error) {
 		target, role := c.leaderOfMost(ctx, topic), "partition leader"
 		if i%2 == 1 {
 			target, role = c.activeController(), "active controller"
@@ -191,54 +183,38 @@ func (in *Injector) runCluster(ctx context.Context, c *cluster, topic string) ([
 			target, role = 1+rng.IntN(len(c.nodes)), "random node"
 		}
 		b := c.nodes[target-1]
-		kind := in.Kinds[(first+i)%len(in.Kinds)]
-		ev := FaultEvent{Kind: kind, Node: target, Start: time.Now()}
 		switch kind {
 		case FaultKill:
 			// Down for a pause's length: the others take over its
 			// partitions (after the session timeout) or wait for it.
 			if err := b.kill(); err != nil {
-				return events, fmt.Errorf("kill node %d: %w", target, err)
+				return target, role, fmt.Errorf("kill node %d: %w", target, err)
 			}
-			sleepCtx(ctx, in.Pause)
+			ctxtime.Sleep(ctx, in.Pause)
 			if err := b.start(); err != nil {
-				return events, fmt.Errorf("restart node %d after kill: %w", target, err)
+				return target, role, fmt.Errorf("restart node %d after kill: %w", target, err)
 			}
 		case FaultPause:
 			if err := b.signal(syscall.SIGSTOP); err != nil {
-				return events, fmt.Errorf("pause node %d: %w", target, err)
+				return target, role, fmt.Errorf("pause node %d: %w", target, err)
 			}
-			sleepCtx(ctx, in.Pause)
+			ctxtime.Sleep(ctx, in.Pause)
 			if err := b.signal(syscall.SIGCONT); err != nil {
-				return events, fmt.Errorf("resume node %d: %w", target, err)
+				return target, role, fmt.Errorf("resume node %d: %w", target, err)
 			}
 		case FaultPartition:
 			if err := c.net.isolate(target, true); err != nil {
-				return events, fmt.Errorf("isolate node %d: %w", target, err)
+				return target, role, fmt.Errorf("isolate node %d: %w", target, err)
 			}
-			sleepCtx(ctx, in.Pause)
+			ctxtime.Sleep(ctx, in.Pause)
 			if err := c.net.isolate(target, false); err != nil {
-				return events, fmt.Errorf("heal node %d: %w", target, err)
+				return target, role, fmt.Errorf("heal node %d: %w", target, err)
 			}
 		default:
-			return events, fmt.Errorf("unknown fault %q", kind)
+			return target, role, fmt.Errorf("unknown fault %q", kind)
 		}
-		ev.End = time.Now()
-		b.logger.Info("fault", "kind", kind, "target", role, "took", ev.End.Sub(ev.Start).Round(time.Millisecond))
-		events = append(events, ev)
-	}
-	<-ctx.Done()
-	return events, nil
-}
-
-// sleepCtx sleeps for d or until ctx ends.
-func sleepCtx(ctx context.Context, d time.Duration) {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-	case <-t.C:
-	}
+		return target, role, nil
+	})
 }
 
 // tailBuffer keeps the last max bytes written to it.

@@ -9,10 +9,13 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"os/exec"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/sluice-mq/sluice/internal/ctxtime"
 )
 
 // Fault kinds the injector knows.
@@ -53,7 +56,7 @@ func (b *broker) start() error {
 	}
 	cmd := exec.Command(b.bin, args...)
 	if len(b.prefix) > 0 {
-		cmd = exec.Command(b.prefix[0], append(append(b.prefix[1:len(b.prefix):len(b.prefix)], b.bin), args...)...)
+		cmd = exec.Command(b.prefix[0], slices.Concat(b.prefix[1:], []string{b.bin}, args)...)
 	}
 	cmd.Stderr = b.stderr
 	stdout, err := cmd.StdoutPipe()
@@ -152,8 +155,12 @@ type Injector struct {
 	MaxFaults int
 }
 
-// run injects faults into b until ctx ends, returning what it did.
-func (in *Injector) run(ctx context.Context, b *broker) ([]FaultEvent, error) {
+// loop runs the fault schedule until ctx ends: one fault at a time, each
+// kind in turn from a seeded start, at jittered intervals. apply carries
+// out fault i of kind and returns the cluster node it hit (0 for the
+// single broker) and what that node was chosen as ("" for none).
+func (in *Injector) loop(ctx context.Context, logger *slog.Logger,
+	apply func(i int, rng *rand.Rand, kind string) (node int, target string, err error)) ([]FaultEvent, error) {
 	rng := rand.New(rand.NewPCG(in.Seed, 0x5eed))
 	var events []FaultEvent
 	first := 0
@@ -169,32 +176,46 @@ func (in *Injector) run(ctx context.Context, b *broker) ([]FaultEvent, error) {
 		}
 		kind := in.Kinds[(first+i)%len(in.Kinds)] // every kind in turn
 		ev := FaultEvent{Kind: kind, Start: time.Now()}
-		switch kind {
-		case FaultKill:
-			if err := b.kill(); err != nil {
-				return events, fmt.Errorf("kill: %w", err)
-			}
-			if err := b.start(); err != nil {
-				return events, fmt.Errorf("restart after kill: %w", err)
-			}
-		case FaultPause:
-			if err := b.signal(syscall.SIGSTOP); err != nil {
-				return events, fmt.Errorf("pause: %w", err)
-			}
-			select {
-			case <-ctx.Done():
-			case <-time.After(in.Pause):
-			}
-			if err := b.signal(syscall.SIGCONT); err != nil {
-				return events, fmt.Errorf("resume: %w", err)
-			}
-		default:
-			return events, fmt.Errorf("unknown fault %q", kind)
+		node, target, err := apply(i, rng, kind)
+		if err != nil {
+			return events, err
 		}
-		ev.End = time.Now()
-		b.logger.Info("fault", "kind", kind, "took", ev.End.Sub(ev.Start).Round(time.Millisecond))
+		ev.Node, ev.End = node, time.Now()
+		attrs := []any{"kind", kind}
+		if target != "" {
+			attrs = append(attrs, "node", node, "target", target)
+		}
+		logger.Info("fault", append(attrs, "took", ev.End.Sub(ev.Start).Round(time.Millisecond))...)
 		events = append(events, ev)
 	}
 	<-ctx.Done()
 	return events, nil
+}
+
+// run injects faults into b until ctx ends, returning what it did: a
+// kill is a SIGKILL and an immediate restart, a pause a SIGSTOP for
+// in.Pause.
+func (in *Injector) run(ctx context.Context, b *broker) ([]FaultEvent, error) {
+	return in.loop(ctx, b.logger, func(_ int, _ *rand.Rand, kind string) (int, string, error) {
+		switch kind {
+		case FaultKill:
+			if err := b.kill(); err != nil {
+				return 0, "", fmt.Errorf("kill: %w", err)
+			}
+			if err := b.start(); err != nil {
+				return 0, "", fmt.Errorf("restart after kill: %w", err)
+			}
+		case FaultPause:
+			if err := b.signal(syscall.SIGSTOP); err != nil {
+				return 0, "", fmt.Errorf("pause: %w", err)
+			}
+			ctxtime.Sleep(ctx, in.Pause)
+			if err := b.signal(syscall.SIGCONT); err != nil {
+				return 0, "", fmt.Errorf("resume: %w", err)
+			}
+		default:
+			return 0, "", fmt.Errorf("unknown fault %q", kind)
+		}
+		return 0, "", nil
+	})
 }
