@@ -354,9 +354,12 @@ func (f *fetcher) roundTrip(req *protocol.FetchRequest) (*protocol.FetchResponse
 	f.corr++
 	f.buf = protocol.AppendRequest(f.buf[:0], req, fetchVersion, f.corr, &f.m.o.clientID)
 	deadline := time.Now().Add(f.m.o.FetchWaitMax + f.m.o.SocketTimeout)
-	f.conn.SetDeadline(deadline)
-	// Stop unblocks the read.
-	stop := context.AfterFunc(f.ctx, func() { f.conn.SetDeadline(time.Now()) })
+	conn := f.conn
+	conn.SetDeadline(deadline)
+	// Stop unblocks the read. The callback holds its own copy of the
+	// connection: it may run after roundTrip has returned and the caller
+	// has dropped f.conn.
+	stop := context.AfterFunc(f.ctx, func() { conn.SetDeadline(time.Now()) })
 	defer stop()
 	if _, err := f.conn.Write(f.buf); err != nil {
 		return nil, fmt.Errorf("send fetch to broker %d: %w", f.key.leader, err)
