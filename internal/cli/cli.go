@@ -8,7 +8,7 @@ import (
 const usage = `usage: sluice <command> [flags]
 
 commands:
-  serve              run a broker (single node: --data-dir, --listen, --config, --set)
+  serve              run a broker (single node: --data-dir, --listen, --config, --set, --debug-addr)
   verify             run a broker, or a cluster (--nodes 3), under a workload and faults (kill -9,
                      pauses, partitions) and check for lost, duplicated or reordered records
                      (--duration, --faults, --short, --json)

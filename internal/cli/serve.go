@@ -26,6 +26,7 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 	var cf configFlags
 	cf.register(fset)
 	listen := fset.String("listen", "", "client listener host:port (listeners=PLAINTEXT://host:port)")
+	debugAddr := fset.String("debug-addr", "", "serve Go's profiles (/debug/pprof/) on this host:port (off when empty)")
 	if err := fset.Parse(args); err != nil {
 		return 2
 	}
@@ -40,6 +41,14 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	if *debugAddr != "" {
+		d, err := startDebug(*debugAddr, logger)
+		if err != nil {
+			fmt.Fprintf(stderr, "sluice serve: %v\n", err)
+			return 1
+		}
+		defer d.close()
+	}
 	n, err := node.Start(cfg, logger)
 	if err != nil {
 		fmt.Fprintf(stderr, "sluice serve: %v\n", err)
