@@ -1,0 +1,258 @@
+package perfbar
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sluice-mq/sluice/internal/perf"
+)
+
+// target is one system under measurement.
+type target struct {
+	name    string
+	addrs   []string
+	rf      int16
+	configs map[string]string
+}
+
+// plan sizes a run.
+type plan struct {
+	reps     int
+	small    int64 // 100 B records
+	large    int64 // 1 KiB records
+	e2eRate  float64
+	e2eFor   time.Duration
+	evaluate bool // check the bars (the full run only)
+}
+
+// pageCache makes a topic acknowledge from the page cache, as Kafka does.
+var pageCache = map[string]string{"flush.messages": "9223372036854775807"}
+
+// sample is one measurement.
+type sample struct {
+	Scenario string       `json:"scenario"`
+	Target   string       `json:"target"`
+	Rep      int          `json:"rep"`
+	Result   *perf.Result `json:"result"`
+}
+
+// bench runs every scenario against every target, interleaved within
+// each repetition (the target order rotates between repetitions).
+type bench struct {
+	t       *testing.T
+	plan    plan
+	samples []sample
+}
+
+func (b *bench) record(scenario, target string, rep int, r *perf.Result) {
+	b.samples = append(b.samples, sample{scenario, target, rep, r})
+	line := fmt.Sprintf("rep %d %-12s %-16s %10.0f records/s %8.1f MB/s", rep, scenario, target, r.RecordsPerSec, r.MBPerSec)
+	if r.Latency != nil {
+		line += fmt.Sprintf("  p50 %.2f p99 %.2f p99.9 %.2f max %.2f ms", r.Latency.P50, r.Latency.P99, r.Latency.P999, r.Latency.Max)
+	}
+	b.t.Log(line)
+}
+
+// median of a scenario's figure for a target; latency when p99 is set.
+func (b *bench) median(scenario, target string, f func(*perf.Result) float64) float64 {
+	var v []float64
+	for _, s := range b.samples {
+		if s.Scenario == scenario && s.Target == target {
+			v = append(v, f(s.Result))
+		}
+	}
+	if len(v) == 0 {
+		return 0
+	}
+	slices.Sort(v)
+	if len(v)%2 == 1 {
+		return v[len(v)/2]
+	}
+	return (v[len(v)/2-1] + v[len(v)/2]) / 2
+}
+
+func rate(r *perf.Result) float64 { return r.RecordsPerSec }
+func p99(r *perf.Result) float64  { return r.Latency.P99 }
+
+func rotate[T any](s []T, k int) []T {
+	k %= len(s)
+	return append(append([]T(nil), s[k:]...), s[:k]...)
+}
+
+// check fails the run when a produced or consumed count is short or a
+// send failed.
+func (b *bench) check(what string, r *perf.Result, err error, want int64) {
+	b.t.Helper()
+	if err != nil {
+		b.t.Fatalf("%s: %v", what, err)
+	}
+	if r.Failed != 0 || (want > 0 && r.Records < want) {
+		b.t.Fatalf("%s: %d records, %d failed (want %d): %s", what, r.Records, r.Failed, want, r.FirstError)
+	}
+}
+
+func (b *bench) run(ctx context.Context, sluice, pagecache, kfake, blackhole, cluster target) {
+	p := b.plan
+	for rep := 1; rep <= p.reps; rep++ {
+		// 100 B records, 6 partitions, acks=all: produce.
+		for _, tg := range rotate([]target{sluice, kfake, blackhole}, rep) {
+			topic := fmt.Sprintf("bar-small-%d", rep)
+			r, err := perf.Produce(ctx, perf.Options{Bootstrap: tg.addrs, Topic: topic, Create: true, Partitions: 6,
+				ReplicationFactor: tg.rf, Configs: tg.configs, RecordSize: 100, Records: p.small, Acks: "all", Idempotent: true, Linger: 10 * time.Millisecond})
+			b.check("produce 100 B to "+tg.name, r, err, p.small)
+			b.record("produce-100B", tg.name, rep, r)
+			deleteTopic(b.t, tg.addrs[0], topic)
+		}
+		// 1 KiB records, 16 partitions, acks=all: produce, then consume
+		// what was produced.
+		var consumeFrom []target
+		for _, tg := range rotate([]target{sluice, pagecache, kfake, blackhole, cluster}, rep) {
+			topic := fmt.Sprintf("bar-large-%s-%d", tg.name, rep)
+			r, err := perf.Produce(ctx, perf.Options{Bootstrap: tg.addrs, Topic: topic, Create: true, Partitions: 16,
+				ReplicationFactor: tg.rf, Configs: tg.configs, RecordSize: 1024, Records: p.large, Acks: "all", Idempotent: true, Linger: 10 * time.Millisecond})
+			b.check("produce 1 KiB to "+tg.name, r, err, p.large)
+			b.record("produce-1KiB", tg.name, rep, r)
+			if tg.name == "blackhole" || tg.name == "sluice-3node" {
+				deleteTopic(b.t, tg.addrs[0], topic)
+			} else {
+				consumeFrom = append(consumeFrom, tg)
+			}
+		}
+		for _, tg := range consumeFrom {
+			topic := fmt.Sprintf("bar-large-%s-%d", tg.name, rep)
+			r, err := perf.Consume(ctx, perf.Options{Bootstrap: tg.addrs, Topic: topic, Records: p.large})
+			b.check("consume 1 KiB from "+tg.name, r, err, p.large)
+			b.record("consume-1KiB", tg.name, rep, r)
+			deleteTopic(b.t, tg.addrs[0], topic)
+		}
+		// A fixed rate of 1 KiB records, 16 partitions, linger 1 ms:
+		// end-to-end latency.
+		for _, tg := range rotate([]target{pagecache, sluice, kfake}, rep) {
+			topic := fmt.Sprintf("bar-e2e-%s-%d", tg.name, rep)
+			r, err := perf.E2E(ctx, perf.Options{Bootstrap: tg.addrs, Topic: topic, Create: true, Partitions: 16,
+				ReplicationFactor: tg.rf, Configs: tg.configs, RecordSize: 1024, Rate: p.e2eRate, Duration: p.e2eFor, Acks: "all", Idempotent: true, Linger: time.Millisecond})
+			b.check("e2e against "+tg.name, r, err, int64(p.e2eRate*p.e2eFor.Seconds()*0.9))
+			b.record("e2e", tg.name, rep, r)
+			deleteTopic(b.t, tg.addrs[0], topic)
+		}
+	}
+}
+
+// bar is one line of the bar: a figure, its target, and whether it holds.
+type bar struct {
+	What   string  `json:"what"`
+	Value  float64 `json:"value"`
+	Target string  `json:"target"`
+	Met    bool    `json:"met"`
+}
+
+func (b *bench) bars() []bar {
+	ratio := func(s, num, den string) float64 {
+		d := b.median(s, den, rate)
+		if d == 0 {
+			return 0
+		}
+		return b.median(s, num, rate) / d
+	}
+	ge := func(what string, v, min float64) bar {
+		return bar{what, v, fmt.Sprintf(">= %.1f", min), v >= min}
+	}
+	le := func(what string, v, max float64) bar {
+		return bar{what, v, fmt.Sprintf("<= %.0f ms", max), v <= max && v > 0}
+	}
+	return []bar{
+		ge("produce 100 B x6, durable / kfake", ratio("produce-100B", "sluice", "kfake"), 1),
+		ge("produce 1 KiB x16, durable / kfake", ratio("produce-1KiB", "sluice", "kfake"), 1),
+		ge("produce 1 KiB x16, page cache / kfake", ratio("produce-1KiB", "sluice-pagecache", "kfake"), 1),
+		{"produce 1 KiB x16, page cache / blackhole", ratio("produce-1KiB", "sluice-pagecache", "blackhole"), "reported", true},
+		{"produce 1 KiB x16, durable / blackhole", ratio("produce-1KiB", "sluice", "blackhole"), "reported", true},
+		ge("consume 1 KiB x16, durable / kfake", ratio("consume-1KiB", "sluice", "kfake"), 1),
+		ge("consume 1 KiB x16, page cache / kfake", ratio("consume-1KiB", "sluice-pagecache", "kfake"), 1),
+		le("e2e p99 at the fixed rate, page cache (ms)", b.median("e2e", "sluice-pagecache", p99), 5),
+		le("e2e p99 at the fixed rate, durable (ms)", b.median("e2e", "sluice", p99), 10),
+		{"e2e p99 at the fixed rate, kfake (ms)", b.median("e2e", "kfake", p99), "reported", true},
+		ge("produce 1 KiB x16, 3 nodes RF 3 / single node", ratio("produce-1KiB", "sluice-3node", "sluice"), 0.4),
+	}
+}
+
+// setUp starts every target.
+func setUp(t *testing.T) (sluice, pagecache, kfake, blackhole, cluster target) {
+	single := startSluice(t, t.TempDir())
+	procs := startCluster(t, t.TempDir())
+	kf, bh := startPeer(t, "kfake"), startPeer(t, "blackhole")
+	var caddrs []string
+	for _, p := range procs {
+		caddrs = append(caddrs, p.addr)
+	}
+	return target{"sluice", []string{single.addr}, -1, nil},
+		target{"sluice-pagecache", []string{single.addr}, -1, pageCache},
+		target{"kfake", []string{kf.addr}, -1, nil},
+		target{"blackhole", []string{bh.addr}, -1, nil},
+		target{"sluice-3node", caddrs, 3, map[string]string{"min.insync.replicas": "2"}}
+}
+
+func envInt(name string, def int64) int64 {
+	if v, err := strconv.ParseInt(os.Getenv(name), 10, 64); err == nil && v > 0 {
+		return v
+	}
+	return def
+}
+
+// TestPerfBar is the README's performance bar (SLUICE_PERF_BAR=1; reps
+// SLUICE_PERF_BAR_REPS, default 3). It fails when a bar is missed and
+// writes every sample and bar to SLUICE_PERF_BAR_OUT when set. Without
+// the variable it makes one small pass over every target and scenario.
+func TestPerfBar(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts six processes")
+	}
+	p := plan{reps: 1, small: 20_000, large: 5_000, e2eRate: 2000, e2eFor: 2 * time.Second}
+	if os.Getenv("SLUICE_PERF_BAR") != "" {
+		p = plan{reps: int(envInt("SLUICE_PERF_BAR_REPS", 3)), small: 1_000_000, large: envInt("SLUICE_PERF_BAR_RECORDS", 1_000_000),
+			e2eRate: 20_000, e2eFor: time.Duration(envInt("SLUICE_PERF_BAR_E2E_SECONDS", 20)) * time.Second, evaluate: true}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Hour)
+	defer cancel()
+	b := &bench{t: t, plan: p}
+	sluice, pagecache, kfake, blackhole, cluster := setUp(t)
+	b.run(ctx, sluice, pagecache, kfake, blackhole, cluster)
+
+	var sb strings.Builder
+	fmt.Fprintf(&sb, "medians of %d repetitions:\n", p.reps)
+	for _, s := range []string{"produce-100B", "produce-1KiB", "consume-1KiB", "e2e"} {
+		for _, tg := range []string{"sluice", "sluice-pagecache", "sluice-3node", "kfake", "blackhole"} {
+			if v := b.median(s, tg, rate); v > 0 {
+				fmt.Fprintf(&sb, "  %-13s %-17s %10.0f records/s", s, tg, v)
+				if s == "e2e" {
+					fmt.Fprintf(&sb, "  p99 %.2f ms", b.median(s, tg, p99))
+				}
+				sb.WriteString("\n")
+			}
+		}
+	}
+	bars := b.bars()
+	for _, x := range bars {
+		fmt.Fprintf(&sb, "  %-48s %8.2f  (%s)\n", x.What, x.Value, x.Target)
+	}
+	t.Log(sb.String())
+	if out := os.Getenv("SLUICE_PERF_BAR_OUT"); out != "" {
+		data, _ := json.MarshalIndent(map[string]any{"samples": b.samples, "bars": bars}, "", "  ")
+		if err := os.WriteFile(out, data, 0o644); err != nil {
+			t.Error(err)
+		}
+	}
+	if p.evaluate {
+		for _, x := range bars {
+			if !x.Met {
+				t.Errorf("bar missed: %s = %.2f, want %s", x.What, x.Value, x.Target)
+			}
+		}
+	}
+}
