@@ -23,7 +23,8 @@ type Options struct {
 	Topic     string
 	// Create creates the topic first (an existing one is used as is)
 	// with Partitions, ReplicationFactor (-1: the broker's defaults) and
-	// Configs.
+	// Configs, then waits until each partition has taken a record (Ready)
+	// before the measurement starts.
 	Create            bool
 	Partitions        int32
 	ReplicationFactor int16
@@ -160,6 +161,56 @@ func CreateTopic(ctx context.Context, o Options) error {
 	}
 	if code := resp.Topics[0].ErrorCode; code != 0 && code != kerr.TopicAlreadyExists.Code {
 		return fmt.Errorf("create topic %s: %w", o.Topic, kerr.ErrorForCode(code))
+	}
+	return nil
+}
+
+// Ready waits until every partition of o.Topic takes a record with
+// o.Acks, so that a new topic's leaders and followers are in place
+// before a measurement starts. It sends one record of o.RecordSize to
+// each partition.
+func Ready(ctx context.Context, o Options) error {
+	if err := o.defaults(); err != nil {
+		return err
+	}
+	opts, err := o.producerOpts()
+	if err != nil {
+		return err
+	}
+	cl, err := kgo.NewClient(append(opts, kgo.RecordPartitioner(kgo.ManualPartitioner()))...)
+	if err != nil {
+		return err
+	}
+	defer cl.Close()
+	ctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	req := kmsg.NewPtrMetadataRequest()
+	mt := kmsg.NewMetadataRequestTopic()
+	mt.Topic = kmsg.StringPtr(o.Topic)
+	req.Topics = append(req.Topics, mt)
+	var parts int
+	for parts == 0 {
+		resp, err := req.RequestWith(ctx, cl)
+		if err != nil {
+			return fmt.Errorf("metadata of %s: %w", o.Topic, err)
+		}
+		if len(resp.Topics) == 1 && resp.Topics[0].ErrorCode == 0 {
+			parts = len(resp.Topics[0].Partitions)
+		}
+		if parts == 0 {
+			if err := ctxtime.Sleep(ctx, 50*time.Millisecond); err != nil {
+				return fmt.Errorf("topic %s has no partitions: %w", o.Topic, err)
+			}
+		}
+	}
+	recs := make([]*kgo.Record, parts)
+	for i := range recs {
+		v := make([]byte, o.RecordSize)
+		stamp(v, time.Now())
+		recs[i] = &kgo.Record{Topic: o.Topic, Partition: int32(i), Value: v}
+	}
+	if err := cl.ProduceSync(ctx, recs...).FirstErr(); err != nil {
+		return fmt.Errorf("topic %s not ready: %w", o.Topic, err)
 	}
 	return nil
 }
@@ -302,9 +353,21 @@ func produce(ctx context.Context, o Options, c *counters, h *Histogram) error {
 	return errors.Join(errs...)
 }
 
+// createReady creates the topic when asked and then waits until it is
+// Ready, outside the measured time.
+func createReady(ctx context.Context, o Options) error {
+	if err := CreateTopic(ctx, o); err != nil {
+		return err
+	}
+	if o.Create {
+		return Ready(ctx, o)
+	}
+	return nil
+}
+
 // Produce measures producing.
 func Produce(ctx context.Context, o Options) (*Result, error) {
-	if err := CreateTopic(ctx, o); err != nil {
+	if err := createReady(ctx, o); err != nil {
 		return nil, err
 	}
 	_ = o.defaults()
@@ -395,7 +458,7 @@ func Consume(ctx context.Context, o Options) (*Result, error) {
 // consumers' count are those produced; the consumers stop once they have
 // them all or a second after the producers are done.
 func E2E(ctx context.Context, o Options) (*Result, error) {
-	if err := CreateTopic(ctx, o); err != nil {
+	if err := createReady(ctx, o); err != nil {
 		return nil, err
 	}
 	_ = o.defaults()

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -103,6 +104,7 @@ func (b *bench) run(ctx context.Context, sluice, pagecache, kfake, blackhole, cl
 	for rep := 1; rep <= p.reps; rep++ {
 		// 100 B records, 6 partitions, acks=all: produce.
 		for _, tg := range rotate([]target{sluice, kfake, blackhole}, rep) {
+			settle()
 			topic := fmt.Sprintf("bar-small-%d", rep)
 			r, err := perf.Produce(ctx, perf.Options{Bootstrap: tg.addrs, Topic: topic, Create: true, Partitions: 6,
 				ReplicationFactor: tg.rf, Configs: tg.configs, RecordSize: 100, Records: p.small, Acks: "all", Idempotent: true, Linger: 10 * time.Millisecond})
@@ -114,6 +116,7 @@ func (b *bench) run(ctx context.Context, sluice, pagecache, kfake, blackhole, cl
 		// what was produced.
 		var consumeFrom []target
 		for _, tg := range rotate([]target{sluice, pagecache, kfake, blackhole, cluster}, rep) {
+			settle()
 			topic := fmt.Sprintf("bar-large-%s-%d", tg.name, rep)
 			r, err := perf.Produce(ctx, perf.Options{Bootstrap: tg.addrs, Topic: topic, Create: true, Partitions: 16,
 				ReplicationFactor: tg.rf, Configs: tg.configs, RecordSize: 1024, Records: p.large, Acks: "all", Idempotent: true, Linger: 10 * time.Millisecond})
@@ -126,6 +129,7 @@ func (b *bench) run(ctx context.Context, sluice, pagecache, kfake, blackhole, cl
 			}
 		}
 		for _, tg := range consumeFrom {
+			settle()
 			topic := fmt.Sprintf("bar-large-%s-%d", tg.name, rep)
 			r, err := perf.Consume(ctx, perf.Options{Bootstrap: tg.addrs, Topic: topic, Records: p.large})
 			b.check("consume 1 KiB from "+tg.name, r, err, p.large)
@@ -135,6 +139,7 @@ func (b *bench) run(ctx context.Context, sluice, pagecache, kfake, blackhole, cl
 		// A fixed rate of 1 KiB records, 16 partitions, linger 1 ms:
 		// end-to-end latency.
 		for _, tg := range rotate([]target{pagecache, sluice, kfake}, rep) {
+			settle()
 			topic := fmt.Sprintf("bar-e2e-%s-%d", tg.name, rep)
 			r, err := perf.E2E(ctx, perf.Options{Bootstrap: tg.addrs, Topic: topic, Create: true, Partitions: 16,
 				ReplicationFactor: tg.rf, Configs: tg.configs, RecordSize: 1024, Rate: p.e2eRate, Duration: p.e2eFor, Acks: "all", Idempotent: true, Linger: time.Millisecond})
@@ -144,6 +149,10 @@ func (b *bench) run(ctx context.Context, sluice, pagecache, kfake, blackhole, cl
 		}
 	}
 }
+
+// settle writes back every dirty page before a measurement, so that one
+// target's page-cache writes are not flushed during the next one's run.
+func settle() { syscall.Sync() }
 
 // bar is one line of the bar: a figure, its target, and whether it holds.
 type bar struct {

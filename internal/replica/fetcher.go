@@ -63,6 +63,7 @@ type fetcher struct {
 	failures int
 	corr     int32
 	buf      []byte
+	frame    []byte // the last response read, reused by the next
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -372,7 +373,12 @@ func (f *fetcher) roundTrip(req *protocol.FetchRequest) (*protocol.FetchResponse
 	if n > maxResponseFrame || n < 4 {
 		return nil, fmt.Errorf("fetch response from broker %d: frame of %d bytes", f.key.leader, n)
 	}
-	frame := make([]byte, n)
+	// One buffer serves every response: what a response carries is
+	// appended (copied into the log) before the next fetch is sent.
+	if cap(f.frame) < int(n) {
+		f.frame = make([]byte, n)
+	}
+	frame := f.frame[:n]
 	if _, err := io.ReadFull(f.rd, frame); err != nil {
 		return nil, fmt.Errorf("read fetch response from broker %d: %w", f.key.leader, err)
 	}

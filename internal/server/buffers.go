@@ -6,20 +6,24 @@ import (
 	"sync"
 )
 
-// Frame bodies up to maxPooledBytes come from power-of-two pools: most
-// requests are small and a busy connection would otherwise allocate one
-// buffer per request. A pooled buffer is returned only after the response
-// to its request is written, since the decoded request aliases it.
+// Frame bodies come from power-of-two pools: most requests are small and
+// a busy connection would otherwise allocate one buffer per request, and
+// a producer's large requests (several partitions' 1 MB batches) would
+// each allocate, zero and later collect megabytes. A pooled buffer is
+// returned only after the response to its request is written, since the
+// decoded request aliases it. Bodies above firstChunkBytes start in a
+// buffer of that size and move to larger pooled ones as their bytes
+// arrive.
 const (
-	minPoolShift   = 9  // 512 B
-	maxPoolShift   = 20 // 1 MiB
-	maxPooledBytes = 1 << maxPoolShift
+	minPoolShift    = 9  // 512 B
+	maxPoolShift    = 27 // 128 MiB, above socket.request.max.bytes' default
+	firstChunkBytes = 1 << 20
 )
 
 var framePools [maxPoolShift - minPoolShift + 1]sync.Pool
 
-// getFrame returns a buffer of length n (at most maxPooledBytes) from the
-// pools.
+// getFrame returns a buffer of length n (at most 1<<maxPoolShift) from
+// the pools.
 func getFrame(n int) *[]byte {
 	shift := max(bits.Len(uint(n-1)), minPoolShift)
 	if p, ok := framePools[shift-minPoolShift].Get().(*[]byte); ok {
@@ -41,12 +45,13 @@ func putFrame(p *[]byte) {
 }
 
 // readBody reads a frame body of n bytes (n already checked against the
-// limit). Small bodies use the pools; a large one grows as its bytes
-// arrive, so a size prefix alone never makes us allocate more than twice
-// the bytes actually received (a client claiming 100 MiB and sending
-// nothing costs 1 MiB). pooled reports whether buf came from getFrame.
+// limit). A large body grows as its bytes arrive, so a size prefix alone
+// never makes us take more than twice the bytes actually received (a
+// client claiming 100 MiB and sending nothing costs 1 MiB). Every buffer
+// is pooled; pooled reports whether the returned one goes back to the
+// pools on release (a body above the largest pool does not).
 func readBody(r io.Reader, n int) (buf *[]byte, pooled bool, err error) {
-	if n <= maxPooledBytes {
+	if n <= firstChunkBytes {
 		p := getFrame(n)
 		if _, err := io.ReadFull(r, *p); err != nil {
 			putFrame(p)
@@ -54,18 +59,28 @@ func readBody(r io.Reader, n int) (buf *[]byte, pooled bool, err error) {
 		}
 		return p, true, nil
 	}
-	b := make([]byte, 0, maxPooledBytes)
-	for len(b) < n {
-		if len(b) == cap(b) {
-			nb := make([]byte, len(b), min(2*cap(b), n))
-			copy(nb, b)
-			b = nb
-		}
-		m, err := io.ReadFull(r, b[len(b):cap(b)])
-		b = b[:len(b)+m]
+	p := getFrame(firstChunkBytes)
+	got := 0
+	for {
+		m, err := io.ReadFull(r, (*p)[got:])
+		got += m
 		if err != nil {
+			putFrame(p)
 			return nil, false, err
 		}
+		if got == n {
+			return p, n <= 1<<maxPoolShift, nil
+		}
+		size := min(2*len(*p), n)
+		var next *[]byte
+		if size <= 1<<maxPoolShift {
+			next = getFrame(size)
+		} else {
+			b := make([]byte, size)
+			next = &b
+		}
+		copy(*next, (*p)[:got])
+		putFrame(p)
+		p = next
 	}
-	return &b, false, nil
 }

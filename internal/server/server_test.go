@@ -340,8 +340,8 @@ func TestLargeFrameAtLimit(t *testing.T) {
 	for range limit/30100 - 1 { // each topic costs ~30 KB
 		req.Topics = append(req.Topics, protocol.MetadataRequestMetadataRequestTopic{Name: &name})
 	}
-	if n := len(protocol.AppendRequest(nil, req, 12, 1, nil)); n <= maxPooledBytes || n > limit+4 {
-		t.Fatalf("request of %d bytes, want more than %d and at most %d", n, maxPooledBytes, limit+4)
+	if n := len(protocol.AppendRequest(nil, req, 12, 1, nil)); n <= firstChunkBytes || n > limit+4 {
+		t.Fatalf("request of %d bytes, want more than %d and at most %d", n, firstChunkBytes, limit+4)
 	}
 	got := make(chan int, 1)
 	ts.handler.hook = func(_ *Conn, _ *protocol.RequestHeader, m protocol.Message) (Response, bool) {
@@ -755,7 +755,7 @@ func TestDefaultVersions(t *testing.T) {
 }
 
 func TestFramePool(t *testing.T) {
-	for _, n := range []int{1, 8, 511, 512, 513, 4096, maxPooledBytes} {
+	for _, n := range []int{1, 8, 511, 512, 513, 4096, firstChunkBytes, 3<<20 + 5} {
 		p := getFrame(n)
 		if len(*p) != n || cap(*p) < n || cap(*p)&(cap(*p)-1) != 0 {
 			t.Fatalf("getFrame(%d): len %d cap %d", n, len(*p), cap(*p))
@@ -764,4 +764,23 @@ func TestFramePool(t *testing.T) {
 	}
 	odd := make([]byte, 100, 1000)
 	putFrame(&odd) // not a pool size: ignored
+}
+
+// TestReadBodyGrows reads bodies around the first chunk's size whole, and
+// a truncated large one as an error.
+func TestReadBodyGrows(t *testing.T) {
+	for _, n := range []int{firstChunkBytes - 1, firstChunkBytes, firstChunkBytes + 1, 5<<20 + 3} {
+		src := make([]byte, n)
+		for i := range src {
+			src[i] = byte(i * 7)
+		}
+		p, pooled, err := readBody(bytes.NewReader(src), n)
+		if err != nil || !pooled || !bytes.Equal(*p, src) {
+			t.Fatalf("readBody(%d): err %v pooled %v equal %v", n, err, pooled, err == nil && bytes.Equal(*p, src))
+		}
+		putFrame(p)
+	}
+	if _, _, err := readBody(bytes.NewReader(make([]byte, 3<<20)), 4<<20); err == nil {
+		t.Fatal("truncated body read without an error")
+	}
 }
