@@ -10,6 +10,7 @@ import (
 	"os/signal"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/sluice-mq/sluice/internal/perf"
 )
@@ -26,7 +27,7 @@ func runPerf(args []string, stdout, stderr io.Writer) int {
 	var o perf.Options
 	bootstrap := fset.String("bootstrap", "127.0.0.1:9092", "bootstrap brokers, comma-separated")
 	fset.StringVar(&o.Topic, "topic", "sluice-perf", "topic")
-	fset.BoolVar(&o.Create, "create", false, "create the topic first (kept if it exists)")
+	fset.BoolVar(&o.Create, "create", false, "create the topic first (kept if it exists), then wait until every partition takes a record")
 	partitions := fset.Int("partitions", -1, "partitions of a created topic (-1: the broker's num.partitions)")
 	rf := fset.Int("replication-factor", -1, "replication factor of a created topic (-1: the broker's default)")
 	var configs setFlags
@@ -38,7 +39,7 @@ func runPerf(args []string, stdout, stderr io.Writer) int {
 	fset.StringVar(&o.Acks, "acks", "all", "acks: all, 1 or 0")
 	fset.BoolVar(&o.Idempotent, "idempotent", true, "idempotent producers (acks=all only)")
 	fset.StringVar(&o.Compression, "compression", "none", "none, gzip, snappy, lz4 or zstd")
-	fset.DurationVar(&o.Linger, "linger", 0, "producer linger")
+	fset.DurationVar(&o.Linger, "linger", 10*time.Millisecond, "producer linger (franz-go's default)")
 	fset.IntVar(&o.Producers, "producers", 1, "producer clients")
 	fset.IntVar(&o.Consumers, "consumers", 1, "consumer clients (each reads every partition)")
 	jsonOut := fset.String("json", "", "write the result as JSON to this file")
