@@ -103,7 +103,7 @@ func (b *bench) run(ctx context.Context, sluice, pagecache, kfake, blackhole, cl
 	p := b.plan
 	for rep := 1; rep <= p.reps; rep++ {
 		// 100 B records, 6 partitions, acks=all: produce.
-		for _, tg := range rotate([]target{sluice, kfake, blackhole}, rep) {
+		for _, tg := range b.only("produce-100B", rotate([]target{sluice, kfake, blackhole}, rep)) {
 			settle()
 			topic := fmt.Sprintf("bar-small-%d", rep)
 			r, err := perf.Produce(ctx, perf.Options{Bootstrap: tg.addrs, Topic: topic, Create: true, Partitions: 6,
@@ -115,7 +115,7 @@ func (b *bench) run(ctx context.Context, sluice, pagecache, kfake, blackhole, cl
 		// 1 KiB records, 16 partitions, acks=all: produce, then consume
 		// what was produced.
 		var consumeFrom []target
-		for _, tg := range rotate([]target{sluice, pagecache, kfake, blackhole, cluster}, rep) {
+		for _, tg := range b.only("produce-1KiB", rotate([]target{sluice, pagecache, kfake, blackhole, cluster}, rep)) {
 			settle()
 			topic := fmt.Sprintf("bar-large-%s-%d", tg.name, rep)
 			r, err := perf.Produce(ctx, perf.Options{Bootstrap: tg.addrs, Topic: topic, Create: true, Partitions: 16,
@@ -138,7 +138,7 @@ func (b *bench) run(ctx context.Context, sluice, pagecache, kfake, blackhole, cl
 		}
 		// A fixed rate of 1 KiB records, 16 partitions, linger 1 ms:
 		// end-to-end latency.
-		for _, tg := range rotate([]target{pagecache, sluice, kfake}, rep) {
+		for _, tg := range b.only("e2e", rotate([]target{pagecache, sluice, kfake}, rep)) {
 			settle()
 			topic := fmt.Sprintf("bar-e2e-%s-%d", tg.name, rep)
 			r, err := perf.E2E(ctx, perf.Options{Bootstrap: tg.addrs, Topic: topic, Create: true, Partitions: 16,
@@ -148,6 +148,16 @@ func (b *bench) run(ctx context.Context, sluice, pagecache, kfake, blackhole, cl
 			deleteTopic(b.t, tg.addrs[0], topic)
 		}
 	}
+}
+
+// only returns targets, or none when SLUICE_PERF_BAR_ONLY names
+// scenarios (produce-100B, produce-1KiB, e2e; consume follows
+// produce-1KiB) and not this one.
+func (b *bench) only(scenario string, targets []target) []target {
+	if o := os.Getenv("SLUICE_PERF_BAR_ONLY"); o != "" && !slices.Contains(strings.Split(o, ","), scenario) {
+		return nil
+	}
+	return targets
 }
 
 // settle writes back every dirty page before a measurement, so that one
@@ -246,7 +256,12 @@ func TestPerfBar(t *testing.T) {
 			}
 		}
 	}
-	bars := b.bars()
+	var bars []bar
+	for _, x := range b.bars() {
+		if x.Value != 0 { // a scenario left out by SLUICE_PERF_BAR_ONLY
+			bars = append(bars, x)
+		}
+	}
 	for _, x := range bars {
 		fmt.Fprintf(&sb, "  %-48s %8.2f  (%s)\n", x.What, x.Value, x.Target)
 	}
