@@ -14,6 +14,7 @@ commands:
                      (--duration, --faults, --short, --json)
   perf               measure a broker: perf produce | consume | e2e (--bootstrap, --topic, --create,
                      --record-size, --records, --duration, --rate, --acks, --json)
+  topic              list, describe, create, delete, alter-config, add-partitions (-b host:port)
   format             write meta.properties into a node's data directories (for clusters)
   random-cluster-id  print a new cluster id for format
   version            print the version
@@ -42,6 +43,8 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return runVerify(args[1:], stdout, stderr)
 	case "perf":
 		return runPerf(args[1:], stdout, stderr)
+	case "topic":
+		return runTopic(args[1:], stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0
