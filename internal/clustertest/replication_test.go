@@ -250,8 +250,13 @@ func laggingFollower(t *testing.T, seed uint64) {
 	}
 	c.CutReplication(leader.ID, follower, true)
 	start := time.Now()
+	// The leader's replica layer applies the image after it is
+	// published: wait for both, or the probe below can pass the
+	// min.insync.replicas check just before the shrink lands (and get
+	// NOT_ENOUGH_REPLICAS_AFTER_APPEND instead).
 	c.WaitFor(10*time.Second, "the follower out of the ISR", func() bool {
-		return !slices.Contains(partition(leader, topic, 0).ISR, follower)
+		rp, ok := leader.Node.Replicas().Partition(storage.TopicPartition{Topic: topic, Partition: 0})
+		return !slices.Contains(partition(leader, topic, 0).ISR, follower) && ok && rp.ISRSize() == 1
 	})
 	t.Logf("seed %d: follower %d left the ISR %v after the cut", seed, follower, time.Since(start).Round(time.Millisecond))
 	if code := produceOnce(t, leader, topic, 0, time.Second); code != kerr.NotEnoughReplicas.Code {
