@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"strings"
 	"time"
 
@@ -48,7 +49,9 @@ func (c *Client) wrap(what string, err error) error {
 	return fmt.Errorf("%s: %w", what, err)
 }
 
+// isDial reports a connection that could not be made (kgo wraps the
+// dialer's *net.OpError).
 func isDial(err error) bool {
-	var e *kgo.ErrFirstReadEOF
-	return errors.As(err, &e) || strings.Contains(err.Error(), "dial tcp") || strings.Contains(err.Error(), "unable to dial")
+	var op *net.OpError
+	return errors.As(err, &op) && op.Op == "dial"
 }

@@ -4,9 +4,8 @@ import (
 	"bufio"
 	"context"
 	"fmt"
-	"os"
+	"github.com/sluice-mq/sluice/internal/verify"
 	"os/exec"
-	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -33,37 +32,18 @@ type clusterProc struct {
 // data directories with `sluice format`.
 func writeClusterConfigs(t *testing.T, bin string, extra ...string) []*clusterProc {
 	t.Helper()
-	root := t.TempDir()
-	var voters []string
-	var procs []*clusterProc
-	for i := 1; i <= 3; i++ {
-		ctl := freePort(t)
-		voters = append(voters, fmt.Sprintf("%d@%s", i, ctl))
-		procs = append(procs, &clusterProc{id: i, client: freePort(t), conf: filepath.Join(root, fmt.Sprintf("node%d.properties", i))})
-		procs[i-1].leaderRe = regexp.MustCompile(`msg="metadata leader changed"[^\n]* leader=(\d+)`)
+	var clients, controllers []string
+	for range 3 {
+		clients, controllers = append(clients, freePort(t)), append(controllers, freePort(t))
 	}
-	out, err := exec.Command(bin, "random-cluster-id").Output()
+	confs, err := verify.FormatCluster(bin, t.TempDir(), clients, controllers, extra)
 	if err != nil {
 		t.Fatal(err)
 	}
-	clusterID := strings.TrimSpace(string(out))
-	for i, p := range procs {
-		ctl := strings.SplitN(voters[i], "@", 2)[1]
-		props := []string{
-			"node.id=" + strconv.Itoa(p.id),
-			"process.roles=broker,controller",
-			fmt.Sprintf("listeners=PLAINTEXT://%s,CONTROLLER://%s", p.client, ctl),
-			"controller.listener.names=CONTROLLER",
-			"controller.quorum.voters=" + strings.Join(voters, ","),
-			"log.dir=" + filepath.Join(root, fmt.Sprintf("data%d", p.id)),
-		}
-		props = append(props, extra...)
-		if err := os.WriteFile(p.conf, []byte(strings.Join(props, "\n")+"\n"), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		if out, err := exec.Command(bin, "format", "--cluster-id", clusterID, "--config", p.conf).CombinedOutput(); err != nil {
-			t.Fatalf("format node %d: %v\n%s", p.id, err, out)
-		}
+	var procs []*clusterProc
+	for i, conf := range confs {
+		procs = append(procs, &clusterProc{id: i + 1, client: clients[i], conf: conf,
+			leaderRe: regexp.MustCompile(`msg="metadata leader changed"[^\n]* leader=(\d+)`)})
 	}
 	return procs
 }

@@ -4,12 +4,10 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"github.com/sluice-mq/sluice/internal/testproc"
 	"io"
-	"io/fs"
-	"net"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"sync"
 	"syscall"
@@ -20,46 +18,9 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
-// buildSluice compiles the binary once per test binary. It first stats
-// every Go file of the module: go test's cache records the files a test
-// touches, so a change to any source the binary is built from reruns
-// these tests instead of replaying a cached pass.
-var buildSluice = sync.OnceValues(func() (string, error) {
-	if err := filepath.WalkDir("../..", func(path string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		if d.IsDir() && (d.Name() == ".git" || d.Name() == "testdata") {
-			return filepath.SkipDir
-		}
-		if !d.IsDir() && strings.HasSuffix(path, ".go") {
-			_, err = os.Stat(path)
-		}
-		return err
-	}); err != nil {
-		return "", err
-	}
-	dir, err := os.MkdirTemp("", "sluice-bin")
-	if err != nil {
-		return "", err
-	}
-	bin := filepath.Join(dir, "sluice")
-	out, err := exec.Command("go", "build", "-o", bin, "../../cmd/sluice").CombinedOutput()
-	if err != nil {
-		return "", fmt.Errorf("go build: %v\n%s", err, out)
-	}
-	return bin, nil
-})
+var buildSluice = testproc.BuildSluice
 
-func freePort(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
-}
+func freePort(t *testing.T) string { t.Helper(); return testproc.FreePort(t) }
 
 // startSluice runs `sluice serve` with the given --set keys and waits
 // until it says it is serving.

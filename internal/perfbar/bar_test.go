@@ -61,7 +61,7 @@ func (b *bench) record(scenario, target string, rep int, r *perf.Result) {
 	b.t.Log(line)
 }
 
-// median of a scenario's figure for a target; latency when p99 is set.
+// median is the median of f over a scenario's samples for a target.
 func (b *bench) median(scenario, target string, f func(*perf.Result) float64) float64 {
 	var v []float64
 	for _, s := range b.samples {

@@ -5,11 +5,11 @@ import (
 	"context"
 	"encoding/binary"
 	"fmt"
+	"github.com/sluice-mq/sluice/internal/testproc"
+	"github.com/sluice-mq/sluice/internal/verify"
 	"io"
-	"net"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -198,36 +198,16 @@ func startPeer(t testing.TB, kind string) *proc {
 	return startProc(t, cmd, "listening on ")
 }
 
-var sluiceBin = sync.OnceValues(func() (string, error) {
-	dir, err := os.MkdirTemp("", "sluice-perfbar")
-	if err != nil {
-		return "", err
-	}
-	bin := filepath.Join(dir, "sluice")
-	if out, err := exec.Command("go", "build", "-o", bin, "../../cmd/sluice").CombinedOutput(); err != nil {
-		return "", fmt.Errorf("go build: %v\n%s", err, out)
-	}
-	return bin, nil
-})
-
 func buildSluice(t testing.TB) string {
 	t.Helper()
-	bin, err := sluiceBin()
+	bin, err := testproc.BuildSluice()
 	if err != nil {
 		t.Fatal(err)
 	}
 	return bin
 }
 
-func freePort(t testing.TB) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
-}
+func freePort(t testing.TB) string { t.Helper(); return testproc.FreePort(t) }
 
 // startSluice runs a single node (the README's first command) with data
 // under dir and the given --set keys.
@@ -243,34 +223,13 @@ func startSluice(t testing.TB, dir string, sets ...string) *proc {
 // formatted with one cluster id; it returns them once each serves.
 func startCluster(t testing.TB, root string) []*proc {
 	bin := buildSluice(t)
-	out, err := exec.Command(bin, "random-cluster-id").Output()
+	var clients, controllers []string
+	for range 3 {
+		clients, controllers = append(clients, freePort(t)), append(controllers, freePort(t))
+	}
+	confs, err := verify.FormatCluster(bin, root, clients, controllers, nil)
 	if err != nil {
 		t.Fatal(err)
-	}
-	id := strings.TrimSpace(string(out))
-	var voters, clients []string
-	for i := 1; i <= 3; i++ {
-		voters = append(voters, fmt.Sprintf("%d@%s", i, freePort(t)))
-		clients = append(clients, freePort(t))
-	}
-	var confs []string
-	for i := 1; i <= 3; i++ {
-		conf := filepath.Join(root, fmt.Sprintf("node%d.properties", i))
-		props := []string{
-			"node.id=" + strconv.Itoa(i),
-			"process.roles=broker,controller",
-			fmt.Sprintf("listeners=PLAINTEXT://%s,CONTROLLER://%s", clients[i-1], strings.SplitN(voters[i-1], "@", 2)[1]),
-			"controller.listener.names=CONTROLLER",
-			"controller.quorum.voters=" + strings.Join(voters, ","),
-			"log.dir=" + filepath.Join(root, fmt.Sprintf("data%d", i)),
-		}
-		if err := os.WriteFile(conf, []byte(strings.Join(props, "\n")+"\n"), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		if out, err := exec.Command(bin, "format", "--cluster-id", id, "--config", conf).CombinedOutput(); err != nil {
-			t.Fatalf("format: %v\n%s", err, out)
-		}
-		confs = append(confs, conf)
 	}
 	// The nodes wait for their quorum before serving: start all, then wait.
 	procs := make([]*proc, 3)

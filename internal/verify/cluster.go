@@ -7,12 +7,8 @@ import (
 	"io"
 	"log/slog"
 	"math/rand/v2"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"regexp"
 	"strconv"
-	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -51,42 +47,22 @@ func startCluster(o Options) (*cluster, error) {
 			c.stop()
 		}
 	}()
-	out, err := exec.Command(o.Binary, "random-cluster-id").Output()
-	if err != nil {
-		return nil, fmt.Errorf("random-cluster-id: %w", err)
-	}
-	clusterID := strings.TrimSpace(string(out))
-	var voters []string
+	var clients, controllers []string
 	for i := 1; i <= o.Nodes; i++ {
-		voters = append(voters, fmt.Sprintf("%d@%s:9093", i, n.hostAddr(i)))
+		clients = append(clients, n.hostAddr(i)+":9092")
+		controllers = append(controllers, n.hostAddr(i)+":9093")
 	}
-	if err := os.MkdirAll(o.DataDir, 0o755); err != nil {
+	confs, err := FormatCluster(o.Binary, o.DataDir, clients, controllers, append(append([]string(nil), clusterDefaults...), o.Settings...))
+	if err != nil {
 		return nil, err
 	}
-	for i := 1; i <= o.Nodes; i++ {
-		addr := n.hostAddr(i)
-		props := []string{
-			"node.id=" + strconv.Itoa(i),
-			"process.roles=broker,controller",
-			fmt.Sprintf("listeners=PLAINTEXT://%s:9092,CONTROLLER://%s:9093", addr, addr),
-			"controller.listener.names=CONTROLLER",
-			"controller.quorum.voters=" + strings.Join(voters, ","),
-			"log.dir=" + filepath.Join(o.DataDir, fmt.Sprintf("node%d", i)),
-		}
-		props = append(append(props, clusterDefaults...), o.Settings...)
-		conf := filepath.Join(o.DataDir, fmt.Sprintf("node%d.properties", i))
-		if err := os.WriteFile(conf, []byte(strings.Join(props, "\n")+"\n"), 0o644); err != nil {
-			return nil, err
-		}
-		if out, err := exec.Command(o.Binary, "format", "--cluster-id", clusterID, "--config", conf).CombinedOutput(); err != nil {
-			return nil, fmt.Errorf("format node %d: %w: %s", i, err, out)
-		}
+	for i, conf := range confs {
 		tail := &tailBuffer{max: 256 << 10}
 		c.logs = append(c.logs, tail)
-		c.nodes = append(c.nodes, &broker{bin: o.Binary, argv: []string{"serve", "--config", conf}, prefix: n.prefix(i),
-			stderr: io.MultiWriter(o.BrokerLog, tail), logger: o.Logger.With("node", i)})
-		c.seeds = append(c.seeds, addr+":9092")
+		c.nodes = append(c.nodes, &broker{bin: o.Binary, argv: []string{"serve", "--config", conf}, prefix: n.prefix(i + 1),
+			stderr: io.MultiWriter(o.BrokerLog, tail), logger: o.Logger.With("node", i+1)})
 	}
+	c.seeds = clients
 	// The nodes start together: each waits for the quorum to register.
 	var wg sync.WaitGroup
 	errs := make([]error, len(c.nodes))
