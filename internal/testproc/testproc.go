@@ -6,11 +6,13 @@ package testproc
 import (
 	"fmt"
 	"io/fs"
+	"math/rand/v2"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -55,13 +57,33 @@ var BuildSluice = sync.OnceValues(func() (string, error) {
 	return bin, nil
 })
 
-// FreePort returns a loopback host:port that was free a moment ago.
+// FreePort returns a loopback host:port that was free a moment ago. It
+// is drawn from below the kernel's ephemeral range, so that the outgoing
+// connections of tests running in parallel (which take ephemeral ports)
+// cannot take it before the process it is meant for binds it.
 func FreePort(tb testing.TB) string {
 	tb.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		tb.Fatal(err)
+	lo := ephemeralLow() - 1
+	for range 100 {
+		port := 10000 + rand.IntN(lo-10000)
+		ln, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
+		if err == nil {
+			ln.Close()
+			return ln.Addr().String()
+		}
 	}
-	defer ln.Close()
-	return ln.Addr().String()
+	tb.Fatal("no free loopback port below the ephemeral range")
+	return ""
+}
+
+// ephemeralLow is the low end of the kernel's ephemeral port range
+// (Linux's default, 32768, when it cannot be read).
+func ephemeralLow() int {
+	b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range")
+	if f := strings.Fields(string(b)); err == nil && len(f) == 2 {
+		if lo, err := strconv.Atoi(f[0]); err == nil && lo > 11000 {
+			return lo
+		}
+	}
+	return 32768
 }
