@@ -123,6 +123,10 @@ func decodeReply[R any](b []byte) (any, error) {
 }
 
 var opSpecs = map[string]opSpec{
+	opDescribeQuorum: {
+		build: func([]byte) (Command, error) { return DescribeQuorum(), nil },
+		reply: decodeReply[QuorumState],
+	},
 	opAllocateProducerIDs: {
 		build: func(b []byte) (Command, error) {
 			return decodeArgs(b, func(a allocateProducerIDsArgs) Command { return AllocateProducerIDs(a.BrokerID, a.BrokerEpoch) })

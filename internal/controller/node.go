@@ -145,6 +145,9 @@ type Controller struct {
 	done      chan struct{}
 	stopOnce  sync.Once
 	failure   atomic.Pointer[error]
+	// contacts is, on the leader, when each voter last answered (see
+	// DescribeQuorum); reset when the leadership changes.
+	contacts map[uint64]*voterContact
 }
 
 // Open starts a controller from its directory: an empty one bootstraps the
@@ -362,6 +365,9 @@ func (c *Controller) run() {
 			if l := c.leader.Load(); l != 0 && m.GetFrom() == l && l != c.cfg.NodeID {
 				c.lastLeaderContact = time.Now()
 			}
+			if c.leader.Load() == c.cfg.NodeID {
+				c.noteVoterAnswer(m, time.Now())
+			}
 			if err := c.rn.Step(m); err != nil && !errors.Is(err, raft.ErrStepLocalMsg) && !errors.Is(err, raft.ErrStepPeerNotFound) {
 				c.logger.Debug("raft step failed", "err", err)
 			}
@@ -398,6 +404,10 @@ func (c *Controller) propose(p *proposal) {
 			return
 		}
 		p.done <- result{err: fmt.Errorf("%w (leader %d)", ErrNotController, c.leader.Load())}
+		return
+	}
+	if p.cmd.op == opDescribeQuorum {
+		p.done <- result{offset: c.uncommitted.Offset, reply: c.quorumState(time.Now())}
 		return
 	}
 	recs, reply, err := p.cmd.run(c.uncommitted)
@@ -496,6 +506,7 @@ func (c *Controller) onSoftState(ss *raft.SoftState) {
 	if prev != ss.Lead {
 		c.logger.Info("metadata leader changed", "leader", ss.Lead, "state", ss.RaftState.String())
 		c.resetSessions()
+		c.contacts = nil
 	}
 	if ss.RaftState == raft.StateLeader {
 		// The new leader appended an empty entry for its term; until it is

@@ -44,6 +44,8 @@ func (h *Handler) Dispatch(ctx context.Context, version int16, req protocol.Mess
 			return Result{Wait: func(ctx context.Context) protocol.Message { return wait(ctx) }}
 		}
 		return Result{Msg: resp}
+	case *protocol.DescribeQuorumRequest:
+		return Result{Msg: h.DescribeQuorum(ctx, r, version)}
 	case *protocol.ListOffsetsRequest:
 		return Result{Msg: h.ListOffsets(ctx, r, version)}
 	case *protocol.DeleteTopicsRequest:

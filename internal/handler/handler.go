@@ -44,6 +44,9 @@ type Config struct {
 	FetchSessionCacheSlots int
 	RequestTimeoutDefault  time.Duration
 	ControllerTimeoutLimit time.Duration
+	// QuorumVoters are the metadata quorum's voters at their controller
+	// endpoints (controller.quorum.voters), for DescribeQuorum.
+	QuorumVoters []QuorumVoter
 }
 
 // Handler answers requests for one broker.
@@ -152,6 +155,7 @@ var versions = map[protocol.APIKey][2]int16{
 	protocol.KeyListPartitionReassignments:  {0, 0},
 	protocol.KeyDeleteRecords:               {0, 2},
 	protocol.KeyDescribeCluster:             {0, 1},
+	protocol.KeyDescribeQuorum:              {0, 2},
 	protocol.KeyDescribeLogDirs:             {0, 4},
 	protocol.KeyDescribeConfigs:             {0, 4},
 	protocol.KeyAlterConfigs:                {0, 2},

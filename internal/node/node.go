@@ -210,7 +210,7 @@ func StartWith(cfg *config.Broker, o Options) (*Node, error) {
 		MinInsyncReplicas: int(cfg.MinInsyncReplicas), ControllerTimeoutLimit: cfg.RequestTimeout,
 		FetchSessionCacheSlots: int(cfg.FetchSessionCacheSlots), FetchMaxBytes: cfg.FetchMaxBytes,
 		OffsetsTopicPartitions: cfg.OffsetsTopicNumPartitions, OffsetsTopicReplicationFactor: cfg.OffsetsTopicReplicationFactor,
-		OffsetsTopicSegmentBytes: cfg.OffsetsTopicSegmentBytes,
+		OffsetsTopicSegmentBytes: cfg.OffsetsTopicSegmentBytes, QuorumVoters: quorumVoters(cfg),
 	}, n.replicas, n.ctl, n.waitImage, logger)
 	n.handler.SetGroupCoordinator(n.groups)
 	n.handler.SetConfigs(cfg)
@@ -559,4 +559,18 @@ func (n *Node) CreateTopic(ctx context.Context, name string, partitions int32, c
 		return fmt.Errorf("create topic %s: %s", name, msg)
 	}
 	return nil
+}
+
+// quorumVoters lists the voters at their controller endpoints, named by
+// the first of controller.listener.names.
+func quorumVoters(cfg *config.Broker) []handler.QuorumVoter {
+	name := "CONTROLLER"
+	if len(cfg.ControllerListenerNames) > 0 {
+		name = cfg.ControllerListenerNames[0]
+	}
+	out := make([]handler.QuorumVoter, len(cfg.Voters))
+	for i, v := range cfg.Voters {
+		out[i] = handler.QuorumVoter{ID: v.ID, Listener: name, Host: v.Host, Port: uint16(v.Port)}
+	}
+	return out
 }
