@@ -133,6 +133,10 @@ type Broker struct {
 	ProducerIDExpiration              time.Duration // producer.id.expiration.ms
 	ProducerIDExpirationCheckInterval time.Duration // producer.id.expiration.check.interval.ms
 
+	// Sluice's own keys.
+	MetricsListen          string // metrics.listen; empty: off
+	MetricsPartitionLabels bool   // metrics.partition.labels
+
 	// Not properties; set by code.
 	// NoSendfile reads fetched records into each response instead of
 	// sending them from the segment files with sendfile (for measuring
@@ -636,6 +640,11 @@ func (b *Broker) populate() {
 	b.SnapshotMaxNewRecordBytes = b.i64("metadata.log.max.record.bytes.between.snapshots")
 	b.SnapshotMaxInterval = b.dur("metadata.log.max.snapshot.interval.ms")
 	b.Rack = b.str("broker.rack")
+
+	if !b.settings["metrics.listen"].null {
+		b.MetricsListen = b.str("metrics.listen")
+	}
+	b.MetricsPartitionLabels = b.boolean("metrics.partition.labels")
 
 	b.SocketRequestMaxBytes = b.i32("socket.request.max.bytes")
 	b.ConnectionsMaxIdle = b.dur("connections.max.idle.ms")

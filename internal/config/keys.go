@@ -171,6 +171,9 @@ type Entry struct {
 	// Validate checks an Implemented key's value, already parsed as Type
 	// and normalized (see normalize); nil accepts any value of the type.
 	Validate func(value string) error
+	// Own, set only on a key of Sluice's own (not one of Kafka's), says
+	// what it does; the README lists these keys.
+	Own string
 }
 
 // HasSluiceDefault reports whether Sluice's default differs from Kafka's
@@ -455,6 +458,10 @@ var registry = []Entry{
 	{Name: "metadata.max.idle.interval.ms", Scope: ScopeBroker, Kind: Ignored, Type: TypeInt, Default: "500", Reason: ignRaftTuning},
 	{Name: "metadata.max.retention.bytes", Scope: ScopeBroker, Kind: Ignored, Type: TypeLong, Default: "104857600", Reason: ignMetadataLog},
 	{Name: "metadata.max.retention.ms", Scope: ScopeBroker, Kind: Ignored, Type: TypeLong, Default: "604800000", Reason: ignMetadataLog},
+	{Name: "metrics.listen", Scope: ScopeBroker, Kind: Implemented, Type: TypeString, Null: true, Validate: hostPort,
+		Own: "host:port of the HTTP listener serving /metrics (Prometheus), /healthz and /readyz; off when unset"},
+	{Name: "metrics.partition.labels", Scope: ScopeBroker, Kind: Implemented, Type: TypeBoolean, Default: "true",
+		Own: "false drops the per-partition series (log size, segments, consumer lag per partition) for large clusters; per-topic and per-group totals stay"},
 	{Name: "metric.reporters", Scope: ScopeBroker, Kind: Ignored, Type: TypeList, Default: "org.apache.kafka.common.metrics.JmxReporter", Reason: ignMetrics},
 	{Name: "metrics.num.samples", Scope: ScopeBroker, Kind: Ignored, Type: TypeInt, Default: "2", Reason: ignMetrics},
 	{Name: "metrics.recording.level", Scope: ScopeBroker, Kind: Ignored, Type: TypeString, Default: "INFO", Reason: ignMetrics},

@@ -94,8 +94,11 @@ func TestRegistryComplete(t *testing.T) {
 		}
 	}
 	for _, e := range registry {
-		if !inKafka[e.Name] {
-			t.Errorf("registry key %s is not one of Kafka's (kafka-keys.txt)", e.Name)
+		switch {
+		case e.Own != "" && inKafka[e.Name]:
+			t.Errorf("registry key %s is marked Sluice's own, but Kafka has it", e.Name)
+		case e.Own == "" && !inKafka[e.Name]:
+			t.Errorf("registry key %s is not one of Kafka's (kafka-keys.txt) and not marked Sluice's own", e.Name)
 		}
 		if e.Scope == ScopeBoth {
 			// both scopes must be Kafka's: counted above from each line

@@ -95,7 +95,24 @@ func MarkdownDifferences() string {
 	return b.String()
 }
 
-// MarkdownREADME renders the three tables under headings, as kept in
+// MarkdownOwn renders the keys of Sluice's own, which Kafka does not
+// have, as a markdown table.
+func MarkdownOwn() string {
+	var b strings.Builder
+	b.WriteString("| key | default | what it does |\n|---|---|---|\n")
+	for _, e := range Keys() {
+		if e.Own != "" {
+			d, null := e.EffectiveDefault()
+			if null {
+				d = "null"
+			}
+			fmt.Fprintf(&b, "| `%s` | %s | %s |\n", e.Name, cell(d), cell(e.Own))
+		}
+	}
+	return b.String()
+}
+
+// MarkdownREADME renders the four tables under headings, as kept in
 // testdata/README-config.md for pasting into the README's Configuration
 // section.
 func MarkdownREADME() string {
@@ -104,6 +121,8 @@ func MarkdownREADME() string {
 	b.WriteString("     go test ./internal/config -run TestREADMEConfigFile -update -->\n\n")
 	b.WriteString("### Defaults that differ from Kafka's\n\n")
 	b.WriteString(MarkdownDifferences())
+	b.WriteString("\n### Sluice's own keys\n\n")
+	b.WriteString(MarkdownOwn())
 	b.WriteString("\n### Rejected keys\n\n")
 	b.WriteString("Setting one of these to anything but Kafka's default is an error naming the key; ")
 	b.WriteString("Kafka's default asks for nothing Sluice lacks and is accepted.\n\n")

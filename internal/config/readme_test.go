@@ -11,8 +11,11 @@ var update = flag.Bool("update", false, "rewrite testdata/README-config.md")
 
 // documentedKeys are the keys the README must list: every ignored and
 // rejected key and every key whose default Sluice changes.
-func documentedKeys() (ignored, rejected, differences []string) {
+func documentedKeys() (ignored, rejected, differences, own []string) {
 	for _, e := range Keys() {
+		if e.Own != "" {
+			own = append(own, e.Name)
+		}
 		switch e.Kind {
 		case Ignored:
 			ignored = append(ignored, e.Name)
@@ -26,11 +29,11 @@ func documentedKeys() (ignored, rejected, differences []string) {
 	for _, o := range ProfileSingleNode.Overrides() {
 		differences = append(differences, o.Key)
 	}
-	return ignored, rejected, differences
+	return ignored, rejected, differences, own
 }
 
 func TestMarkdownTables(t *testing.T) {
-	ignored, rejected, differences := documentedKeys()
+	ignored, rejected, differences, own := documentedKeys()
 	for _, c := range []struct {
 		table string
 		keys  []string
@@ -38,6 +41,7 @@ func TestMarkdownTables(t *testing.T) {
 		{MarkdownTable(Ignored), ignored},
 		{MarkdownTable(Rejected), rejected},
 		{MarkdownDifferences(), differences},
+		{MarkdownOwn(), own},
 	} {
 		for _, k := range c.keys {
 			if !strings.Contains(c.table, "`"+k+"`") {
@@ -98,11 +102,11 @@ func TestREADMEListsIgnoredKeys(t *testing.T) {
 	if end := strings.Index(section[1:], "\n## "); end >= 0 {
 		section = section[:end+1]
 	}
-	ignored, rejected, differences := documentedKeys()
+	ignored, rejected, differences, own := documentedKeys()
 	for _, c := range []struct {
 		what string
 		keys []string
-	}{{"ignored", ignored}, {"rejected", rejected}, {"Sluice default", differences}} {
+	}{{"ignored", ignored}, {"rejected", rejected}, {"Sluice default", differences}, {"Sluice's own", own}} {
 		for _, k := range c.keys {
 			if !strings.Contains(section, "`"+k+"`") {
 				t.Errorf("README's Configuration section does not list the %s key %s", c.what, k)

@@ -2,6 +2,7 @@ package config
 
 import (
 	"math"
+	"net"
 	"strconv"
 	"strings"
 	"time"
@@ -98,6 +99,19 @@ func between(lo, hi float64) func(string) error {
 		}
 		return nil
 	}
+}
+
+// hostPort accepts host:port with a numeric port (an empty host listens
+// on every address).
+func hostPort(v string) error {
+	_, port, err := net.SplitHostPort(v)
+	if err != nil {
+		return invalidf("want host:port: %v", err)
+	}
+	if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
+		return invalidf("port %q is not a number from 0 to 65535", port)
+	}
+	return nil
 }
 
 func nonEmpty(v string) error {

@@ -71,6 +71,8 @@ var badValues = map[string][]bad{
 	"log.cleaner.min.compaction.lag.ms":               inv("-1"),
 	"log.cleanup.policy":                              inv("", "remove", "compact,"),
 	"log.dir":                                         inv(""),
+	"metrics.listen":                                  inv("9100", "localhost", "localhost:x", "localhost:65536", ":-1"),
+	"metrics.partition.labels":                        nil,
 	"log.dirs":                                        append(inv(","), bad{"/a,/b", true}, bad{"/a, /b, /c", true}),
 	"log.flush.interval.messages":                     inv("0"),
 	"log.flush.interval.ms":                           inv("-1"),
