@@ -56,6 +56,10 @@ type Coordinator struct {
 		parts      map[int32]*partition
 		waiters    map[uint64]*waiter
 		next       uint64
+		// rebalances counts the generations the state machines formed
+		// over the coordinator's life (Stats). Only formed ones: a load
+		// restores generations without forming any.
+		rebalances uint64
 	}
 }
 
@@ -292,6 +296,7 @@ func (c *Coordinator) deliverLocked(r reply) {
 // waiters, writes to the writer.
 func (c *Coordinator) applyLocked(p *partition) {
 	e := p.shard.drain()
+	c.mu.rebalances += e.rebalances
 	for _, r := range e.replies {
 		c.deliverLocked(r)
 	}

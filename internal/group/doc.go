@@ -63,7 +63,10 @@
 // goroutine that appends its writes in order, coalescing the ones queued
 // together into one batch, through the broker's Log; one timer goroutine
 // ticks the shards when their earliest timer is due. Close stops both;
-// Unload stops a partition's writer. The broker owns the Log, decides
-// which partitions to Load and Unload (leadership of __consumer_offsets),
-// and validates what the coordinator does not (topics of a commit).
+// Unload stops a partition's writer. Stats, Committed and Ready are
+// read-only views for metrics and readiness: they copy under the mutex
+// and return, calling nothing while they hold it. The broker owns the
+// Log, decides which partitions to Load and Unload (leadership of
+// __consumer_offsets), and validates what the coordinator does not
+// (topics of a commit).
 package group

@@ -290,6 +290,7 @@ func (s *shard) completeJoin(g *group, now time.Time) {
 		return
 	}
 	g.initNextGeneration(now)
+	s.out.rebalances++
 	if g.is(stateEmpty) {
 		s.log.Info("group is empty", "group", g.id, "generation", g.generation)
 		s.emit(&write{kind: writeGroup, group: g.id, generation: g.generation, ops: []op{g.metadataOp(nil)}})
@@ -330,7 +331,8 @@ func (s *shard) electJoinedLeader(g *group) bool {
 	return false
 }
 
-// initNextGeneration bumps the generation and selects its protocol.
+// initNextGeneration bumps the generation and selects its protocol. Its
+// caller counts the generation in the shard's effects (rebalances).
 func (g *group) initNextGeneration(now time.Time) {
 	g.generation++
 	if g.size() > 0 {

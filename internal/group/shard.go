@@ -31,6 +31,9 @@ type shard struct {
 type effects struct {
 	replies []reply
 	writes  []*write
+	// rebalances is how many generations were formed: join phases that
+	// completed and incremented a group's generation id.
+	rebalances uint64
 }
 
 // reply answers a waiting request: a JoinGroup (join), a SyncGroup (sync),
