@@ -17,6 +17,7 @@ import (
 	"github.com/sluice-mq/sluice/internal/group"
 	"github.com/sluice-mq/sluice/internal/handler"
 	"github.com/sluice-mq/sluice/internal/metadata"
+	"github.com/sluice-mq/sluice/internal/metrics"
 	"github.com/sluice-mq/sluice/internal/protocol"
 	"github.com/sluice-mq/sluice/internal/replica"
 	"github.com/sluice-mq/sluice/internal/server"
@@ -51,6 +52,10 @@ type Node struct {
 
 	groups     *group.Coordinator
 	groupParts map[int32]bool // offsets partitions handed to groups; image loop only
+
+	// metrics and metricsSrv serve metrics.listen; nil when it is unset.
+	metrics    *metrics.Metrics
+	metricsSrv *metrics.Server
 	// bg is cancelled by close: background work of the node ends.
 	bg       context.Context
 	bgCancel context.CancelFunc
@@ -114,6 +119,9 @@ func StartWith(cfg *config.Broker, o Options) (*Node, error) {
 	if err != nil {
 		return nil, err
 	}
+	if cfg.MetricsListen != "" {
+		n.metrics = metrics.New()
+	}
 	if cfg.Roles.Controller {
 		if err := n.openController(o); err != nil {
 			return nil, err
@@ -126,6 +134,9 @@ func StartWith(cfg *config.Broker, o Options) (*Node, error) {
 		n.ctl = controller.NewObserver(voters, logger)
 	}
 	if !cfg.Roles.Broker {
+		if err := n.serveMetrics(); err != nil {
+			return nil, err
+		}
 		ok = true
 		logger.Info("started as a controller", "node_id", cfg.NodeID, "cluster_id", clusterID)
 		return n, nil
@@ -146,6 +157,7 @@ func StartWith(cfg *config.Broker, o Options) (*Node, error) {
 			MaxIOBytesPerSecond: cfg.CleanerMaxIOBytesPerSecond,
 			Backoff:             max(cfg.CleanerBackoff, time.Millisecond),
 		},
+		OnSync: n.observeSync(),
 		Logger: logger,
 	})
 	if err != nil {
@@ -230,6 +242,7 @@ func StartWith(cfg *config.Broker, o Options) (*Node, error) {
 		Handler:        adapter{n.handler},
 		Logger:         logger,
 		NoSendfile:     cfg.NoSendfile,
+		Observer:       n.requestObserver(),
 	})
 	n.wg.Add(1)
 	go func() {
@@ -238,6 +251,9 @@ func StartWith(cfg *config.Broker, o Options) (*Node, error) {
 			logger.Error("listener stopped", "err", err)
 		}
 	}()
+	if err := n.serveMetrics(); err != nil {
+		return nil, err
+	}
 	ok = true
 	logger.Info("started", "node_id", cfg.NodeID, "cluster_id", clusterID, "listener", n.ln.Addr().String(), "data_dir", cfg.LogDir)
 	return n, nil
@@ -496,6 +512,9 @@ func (n *Node) close() error {
 	n.once.Do(func() {
 		close(n.stop)
 		n.bgCancel()
+		if n.metricsSrv != nil {
+			errs = append(errs, n.metricsSrv.Close())
+		}
 		if n.srv != nil {
 			errs = append(errs, n.srv.Close())
 		} else if n.ln != nil {

@@ -49,6 +49,10 @@ type Manager struct {
 	leaderQuota, followerQuota *Quota
 	throttleCache              atomic.Pointer[throttles]
 
+	// isrShrinks and isrExpands count the ISR changes the controller
+	// accepted from this broker as a leader.
+	isrShrinks, isrExpands atomic.Uint64
+
 	bg        context.Context // cancelled by Close
 	bgCancel  context.CancelFunc
 	stop      chan struct{}

@@ -7,6 +7,7 @@ import (
 	"math"
 	"net"
 	"slices"
+	"sync/atomic"
 	"time"
 
 	"github.com/sluice-mq/sluice/internal/controller"
@@ -207,7 +208,7 @@ func (m *Manager) shrinkISRs() {
 	now := time.Now()
 	for _, p := range m.Partitions() {
 		if req, ok := m.shrinkProposal(p, now); ok {
-			m.alter(p, req)
+			m.alter(p, req, &m.isrShrinks)
 		}
 	}
 }
@@ -252,7 +253,7 @@ func (m *Manager) Expand(p *Partition, id int32, brokerEpoch int64) {
 	req := m.alterRequest(p, isr)
 	p.mu.Unlock()
 	m.logger.Info("expanding isr", "topic", p.TP.Topic, "partition", p.TP.Partition, "new_isr", isr)
-	m.alter(p, req)
+	m.alter(p, req, &m.isrExpands)
 }
 
 func (m *Manager) alterRequest(p *Partition, isr []int32) controller.AlterISRRequest {
@@ -261,8 +262,9 @@ func (m *Manager) alterRequest(p *Partition, isr []int32) controller.AlterISRReq
 }
 
 // alter sends an ISR change in the background; p stays altering until
-// the metadata shows the change, or the proposal fails.
-func (m *Manager) alter(p *Partition, req controller.AlterISRRequest) {
+// the metadata shows the change, or the proposal fails. count is
+// incremented once the controller accepted the change.
+func (m *Manager) alter(p *Partition, req controller.AlterISRRequest, count *atomic.Uint64) {
 	select {
 	case <-m.stop:
 		m.alterDone(p, controller.AlterISRReply{}, errors.New("stopping"))
@@ -275,6 +277,9 @@ func (m *Manager) alter(p *Partition, req controller.AlterISRRequest) {
 		ctx, cancel := context.WithTimeout(m.bg, m.o.SocketTimeout)
 		defer cancel()
 		reply, err := m.o.AlterISR(ctx, req)
+		if err == nil {
+			count.Add(1)
+		}
 		m.alterDone(p, reply, err)
 	}()
 }
@@ -295,6 +300,12 @@ func (m *Manager) alterDone(p *Partition, reply controller.AlterISRReply, err er
 		return
 	}
 	p.altering = false
+}
+
+// ISRChanges returns how many ISR shrinks and expansions this broker,
+// as a leader, had accepted by the controller.
+func (m *Manager) ISRChanges() (shrinks, expands uint64) {
+	return m.isrShrinks.Load(), m.isrExpands.Load()
 }
 
 // checkpointHW writes every partition's high watermark

@@ -64,6 +64,7 @@ type request struct {
 	early   protocol.Message // the server's own answer (KIP-511), at version 0
 	resp    Response
 	handled bool
+	start   time.Time // when the frame had arrived
 }
 
 func newConn(s *Server, nc net.Conn) *Conn {
@@ -321,7 +322,7 @@ func (c *Conn) readRequest(br *bufio.Reader, sizeBuf []byte) (r *request, ok boo
 		}
 		return nil, false
 	}
-	r = &request{frame: frame, pooled: pooled}
+	r = &request{frame: frame, pooled: pooled, start: time.Now()}
 	if err := c.decode(r); err != nil {
 		r.release()
 		return nil, false

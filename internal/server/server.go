@@ -54,6 +54,18 @@ type Config struct {
 	// them into the frame instead of sending them with sendfile; for
 	// measuring the difference, and for tests of the copy path.
 	NoSendfile bool
+	// Observer, when set, is told of every request answered (for metrics).
+	Observer Observer
+}
+
+// Observer is told of each request once its response is written (or,
+// for a request answered with no response, once it was handled). It is
+// called on connections' goroutines, concurrently, and must not block.
+type Observer interface {
+	// ObserveRequest reports a request of key, the time from its frame's
+	// arrival to its response written, and the response (nil when none
+	// is sent); resp must not be kept.
+	ObserveRequest(key protocol.APIKey, d time.Duration, resp protocol.Message)
 }
 
 // Handler answers requests. See the package documentation.

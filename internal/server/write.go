@@ -56,6 +56,7 @@ func (c *Conn) writeLoop() {
 // connection was aborted. The response's file records are released.
 func (c *Conn) respond(w *writer, r *request) (ok bool) {
 	if r.resp.None {
+		c.observe(r, nil)
 		return true
 	}
 	key, version := protocol.APIKey(r.hdr.RequestApiKey), r.hdr.RequestApiVersion
@@ -103,7 +104,15 @@ func (c *Conn) respond(w *writer, r *request) (ok bool) {
 		return false
 	}
 	c.touch()
+	c.observe(r, msg)
 	return true
+}
+
+// observe tells the server's Observer, if any, of r answered with msg.
+func (c *Conn) observe(r *request, msg protocol.Message) {
+	if o := c.s.cfg.Observer; o != nil && r.early == nil {
+		o.ObserveRequest(protocol.APIKey(r.hdr.RequestApiKey), time.Since(r.start), msg)
+	}
 }
 
 // write writes b whole.

@@ -104,8 +104,9 @@ type Log struct {
 	producers         *producerState // idempotent producers' last batches
 	unsyncedSnapshots []int64        // producer snapshots written since the last Sync
 
-	duplicates atomic.Uint64  // retried batches recognised
-	dupCounter *atomic.Uint64 // the manager's total, or nil
+	duplicates atomic.Uint64       // retried batches recognised
+	dupCounter *atomic.Uint64      // the manager's total, or nil
+	onSync     func(time.Duration) // told each Sync's fdatasync time, or nil
 }
 
 // noteTruncation lowers truncatedTo to offset.
@@ -339,6 +340,7 @@ func (l *Log) Sync() error {
 			return l.fail(fmt.Errorf("sync directory: %w", err))
 		}
 	}
+	syncStart := time.Now()
 	for _, p := range dirty {
 		if p.s.file == nil {
 			continue
@@ -346,6 +348,9 @@ func (l *Log) Sync() error {
 		if err := p.s.file.Sync(); err != nil {
 			return l.fail(fmt.Errorf("sync segment %d: %w", p.s.base, err))
 		}
+	}
+	if l.onSync != nil && len(dirty) > 0 {
+		l.onSync(time.Since(syncStart))
 	}
 	// Producer snapshots after the segments below them: a synced snapshot
 	// never describes batches a crash could still take away.

@@ -37,6 +37,9 @@ type OpenOptions struct {
 	// DuplicateCounter, when set, is incremented with every retried
 	// batch the log recognises (a total over logs).
 	DuplicateCounter *atomic.Uint64
+	// OnSync, when set, is told how long each Sync's segment fdatasyncs
+	// took (for metrics); it must not block.
+	OnSync func(time.Duration)
 }
 
 // Open opens the log in o.Dir, creating an empty one if the directory
@@ -65,6 +68,7 @@ func Open(o OpenOptions) (*Log, error) {
 		flusher:    o.Flusher,
 		producers:  newProducerState(),
 		dupCounter: o.DuplicateCounter,
+		onSync:     o.OnSync,
 	}
 	cfg := o.Config
 	l.cfg.Store(&cfg)

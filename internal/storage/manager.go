@@ -33,6 +33,9 @@ type ManagerOptions struct {
 	// is formatted with them.
 	ClusterID string
 	NodeID    int32
+	// OnSync, when set, is told the duration of every log's segment
+	// fdatasyncs (see OpenOptions.OnSync).
+	OnSync func(time.Duration)
 	// FlushThreads is the size of the fsync pool shared by every log.
 	FlushThreads int
 	// RetentionCheckInterval is log.retention.check.interval.ms;
@@ -254,6 +257,7 @@ func (m *Manager) openLog(tp TopicPartition, cfg Config) (*Log, error) {
 		Logger:           m.o.Logger,
 		DuplicateCounter: &m.duplicates,
 		Now:              m.o.Now,
+		OnSync:           m.o.OnSync,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("partition %s: %w", tp, err)
