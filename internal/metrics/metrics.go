@@ -6,6 +6,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/sluice-mq/sluice/internal/protocol"
 )
 
 // Metrics is a node's registry and the series it counts as things
@@ -17,10 +19,11 @@ type Metrics struct {
 	late     *lateCollector
 }
 
-// New returns a registry with the Go runtime's and the process's series,
+// New returns, for a node serving the APIs served accepts (nil: every
+// API), a registry with the Go runtime's and the process's series,
 // the request and fsync series, and a collector over the sources that
 // SetSources provides once the node has built its components.
-func New() *Metrics {
+func New(served func(protocol.APIKey) bool) *Metrics {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	fsync := prometheus.NewHistogram(prometheus.HistogramOpts{
@@ -29,7 +32,7 @@ func New() *Metrics {
 		Buckets: []float64{.0001, .00025, .0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5},
 	})
 	reg.MustRegister(fsync)
-	m := &Metrics{Registry: reg, Requests: NewRequests(reg), fsync: fsync, late: &lateCollector{descs: newCollector(Sources{})}}
+	m := &Metrics{Registry: reg, Requests: NewRequests(reg, served), fsync: fsync, late: &lateCollector{descs: newCollector(Sources{})}}
 	reg.MustRegister(m.late)
 	return m
 }

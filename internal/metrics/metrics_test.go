@@ -18,7 +18,7 @@ import (
 // code in a response counts once, under its API and Kafka name, and that
 // successes count nothing.
 func TestRequestErrorsCountEveryCode(t *testing.T) {
-	m := New()
+	m := New(nil)
 	resp := &protocol.ProduceResponse{Responses: []protocol.ProduceResponseTopicProduceResponse{
 		{Name: "a", PartitionResponses: []protocol.ProduceResponsePartitionProduceResponse{
 			{Index: 0, ErrorCode: int16(protocol.ErrNotLeaderOrFollower)},
@@ -53,7 +53,7 @@ func TestRequestErrorsCountEveryCode(t *testing.T) {
 // TestObserveAllocatesNothing checks the produce path's observation of
 // a successful response allocates nothing.
 func TestObserveAllocatesNothing(t *testing.T) {
-	m := New()
+	m := New(nil)
 	resp := &protocol.ProduceResponse{Responses: []protocol.ProduceResponseTopicProduceResponse{
 		{Name: "a", PartitionResponses: make([]protocol.ProduceResponsePartitionProduceResponse, 6)}}}
 	m.Requests.ObserveRequest(protocol.KeyProduce, time.Millisecond, resp)
@@ -65,7 +65,7 @@ func TestObserveAllocatesNothing(t *testing.T) {
 func TestHealthEndpoints(t *testing.T) {
 	var unhealthy error
 	var notReady []string
-	h := Handler(New(), Health{Healthy: func() error { return unhealthy }, NotReady: func() []string { return notReady }})
+	h := Handler(New(nil), Health{Healthy: func() error { return unhealthy }, NotReady: func() []string { return notReady }})
 	srv := httptest.NewServer(h)
 	defer srv.Close()
 	check := func(path string, code int, body string) {
@@ -89,4 +89,26 @@ func TestHealthEndpoints(t *testing.T) {
 	check("/healthz", 503, "unhealthy: raft log write failed")
 	check("/readyz", 503, "unhealthy")
 	check("/metrics", 200, "sluice_log_fsync_duration_seconds")
+}
+
+// TestRequestSeriesOnlyForServedAPIs checks the request counters start
+// with a zero series for each served API and none for the others.
+func TestRequestSeriesOnlyForServedAPIs(t *testing.T) {
+	m := New(func(k protocol.APIKey) bool { return k == protocol.KeyProduce || k == protocol.KeyFetch })
+	fams, err := m.Registry.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var apis []string
+	for _, f := range fams {
+		if f.GetName() != "sluice_requests_total" {
+			continue
+		}
+		for _, s := range f.GetMetric() {
+			apis = append(apis, s.GetLabel()[0].GetValue())
+		}
+	}
+	if strings.Join(apis, ",") != "Fetch,Produce" {
+		t.Errorf("request series for %v, want Fetch and Produce", apis)
+	}
 }

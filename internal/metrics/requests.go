@@ -24,8 +24,9 @@ type Requests struct {
 	plans sync.Map // reflect.Type → *errPlan
 }
 
-// NewRequests registers the request series with reg.
-func NewRequests(reg prometheus.Registerer) *Requests {
+// NewRequests registers the request series with reg, with a series
+// from the start for each API served (nil: every API).
+func NewRequests(reg prometheus.Registerer, served func(protocol.APIKey) bool) *Requests {
 	count := prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "sluice_requests_total", Help: "Requests answered, by API.",
 	}, []string{"api"})
@@ -41,7 +42,7 @@ func NewRequests(reg prometheus.Registerer) *Requests {
 	reg.MustRegister(count, duration, errs)
 	r := &Requests{errors: errs}
 	for _, info := range protocol.APIs() {
-		if int(info.Key) < maxAPIKey {
+		if int(info.Key) < maxAPIKey && (served == nil || served(info.Key)) {
 			r.count[info.Key] = count.WithLabelValues(info.Name)
 			r.duration[info.Key] = duration.WithLabelValues(info.Name)
 		}

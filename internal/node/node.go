@@ -120,7 +120,10 @@ func StartWith(cfg *config.Broker, o Options) (*Node, error) {
 		return nil, err
 	}
 	if cfg.MetricsListen != "" {
-		n.metrics = metrics.New()
+		n.metrics = metrics.New(func(k protocol.APIKey) bool {
+			_, _, ok := handler.Versions(k)
+			return ok
+		})
 	}
 	if cfg.Roles.Controller {
 		if err := n.openController(o); err != nil {
