@@ -311,3 +311,50 @@ func TestMetricsWithoutPartitionLabels(t *testing.T) {
 		t.Errorf("topic segments %v, want 2", got)
 	}
 }
+
+// TestMetricsISRChanges stops a follower of a three-node cluster without
+// letting its session expire: its leaders shrink their ISRs after
+// replica.lag.time.max.ms, which their metrics count, with the
+// partitions under-replicated; once it is back and caught up, they
+// expand the ISRs again and nothing is under-replicated.
+func TestMetricsISRChanges(t *testing.T) {
+	c := newTestCluster(t, 3, "metrics.listen=127.0.0.1:0", "broker.session.timeout.ms=60000",
+		"replica.lag.time.max.ms=1000", "replica.fetch.backoff.ms=100", "offsets.topic.replication.factor=3")
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	c.createReplicated(ctx, 0, "orders", 3, nil)
+	victim := 2
+	sum := func(name string) float64 {
+		var v float64
+		for i, n := range c.nodes {
+			if n != nil && i != victim {
+				v += scrapeMetrics(t, n.MetricsAddr()).must(t, name)
+			}
+		}
+		return v
+	}
+	shrinks0, expands0 := sum("sluice_isr_shrinks_total"), sum("sluice_isr_expands_total")
+	if u := sum("sluice_under_replicated_partitions"); u != 0 {
+		t.Fatalf("under-replicated before the stop: %v", u)
+	}
+	c.nodes[victim].close()
+	c.nodes[victim] = nil
+	waitFor(t, 15*time.Second, "ISR shrinks counted", func() bool {
+		return sum("sluice_isr_shrinks_total") > shrinks0 && sum("sluice_under_replicated_partitions") > 0
+	})
+	if off := scrapeMetrics(t, c.nodes[0].MetricsAddr()).must(t, "sluice_offline_partitions"); off != 0 {
+		t.Errorf("offline partitions with two of three replicas up: %v", off)
+	}
+	n, err := Start(c.cfgs[victim], nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.nodes[victim] = n
+	waitFor(t, 20*time.Second, "ISR expansions counted", func() bool {
+		var under float64
+		for _, n := range c.nodes {
+			under += scrapeMetrics(t, n.MetricsAddr()).must(t, "sluice_under_replicated_partitions")
+		}
+		return sum("sluice_isr_expands_total") > expands0 && under == 0
+	})
+}
