@@ -181,6 +181,11 @@ func (c *collector) collectLogs(gauge func(*prometheus.Desc, float64, ...string)
 	topics := map[string]*sums{}
 	for _, l := range c.src.Logs() {
 		tp := l.TopicPartition()
+		if tp.Topic == metadataTopic {
+			// The metadata log is raft.log beside it (see
+			// sluice_metadata_offset); this one holds nothing.
+			continue
+		}
 		size, segs := l.Size(), int64(l.NumSegments())
 		t := topics[tp.Topic]
 		if t == nil {
@@ -280,6 +285,9 @@ func (c *collector) collectGroups(gauge, counter func(*prometheus.Desc, float64,
 		gauge(c.lagSum, float64(sums[k]), k.group, k.topic)
 	}
 }
+
+// metadataTopic names the metadata log's directory.
+const metadataTopic = "__cluster_metadata"
 
 // groupStates are the classic group states, as Kafka names them.
 var groupStates = []string{"PreparingRebalance", "CompletingRebalance", "Stable", "Dead", "Empty"}
