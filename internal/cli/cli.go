@@ -15,6 +15,8 @@ commands:
   perf               measure a broker: perf produce | consume | e2e (--bootstrap, --topic, --create,
                      --record-size, --records, --duration, --rate, --acks, --json)
   topic              list, describe, create, delete, alter-config, add-partitions (-b host:port)
+  group              list, describe, reset-offsets, delete consumer groups (-b host:port)
+  cluster            describe: cluster id, brokers, active controller, unhealthy partitions (-b host:port)
   format             write meta.properties into a node's data directories (for clusters)
   random-cluster-id  print a new cluster id for format
   version            print the version
@@ -45,6 +47,10 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return runPerf(args[1:], stdout, stderr)
 	case "topic":
 		return runTopic(args[1:], stdout, stderr)
+	case "group":
+		return runGroup(args[1:], stdout, stderr)
+	case "cluster":
+		return runCluster(args[1:], stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0
