@@ -15,6 +15,8 @@ commands:
   perf               measure a broker: perf produce | consume | e2e (--bootstrap, --topic, --create,
                      --record-size, --records, --duration, --rate, --acks, --json)
   topic              list, describe, create, delete, alter-config, add-partitions (-b host:port)
+  produce            write stdin's lines to a topic as records (--key-separator, --header, --format json)
+  consume            print a topic's records (--group, --offset, --count, -e, --format value|kv|json|template)
   group              list, describe, reset-offsets, delete consumer groups (-b host:port)
   cluster            describe: cluster id, brokers, active controller, unhealthy partitions (-b host:port)
   format             write meta.properties into a node's data directories (for clusters)
@@ -47,6 +49,10 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return runPerf(args[1:], stdout, stderr)
 	case "topic":
 		return runTopic(args[1:], stdout, stderr)
+	case "produce":
+		return runProduce(args[1:], stdin, stdout, stderr)
+	case "consume":
+		return runConsume(args[1:], stdout, stderr)
 	case "group":
 		return runGroup(args[1:], stdout, stderr)
 	case "cluster":
