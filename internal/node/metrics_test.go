@@ -16,7 +16,9 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/sluice-mq/sluice/internal/config"
 	"github.com/sluice-mq/sluice/internal/storage"
+	"github.com/sluice-mq/sluice/internal/vfs"
 )
 
 // scrape is one parse of /metrics.
@@ -357,4 +359,43 @@ func TestMetricsISRChanges(t *testing.T) {
 		}
 		return sum("sluice_isr_expands_total") > expands0 && under == 0
 	})
+}
+
+// TestMetricsControllerOnly serves metrics from a controller-only node:
+// the controller's series, no broker ones, and ready once it leads.
+func TestMetricsControllerOnly(t *testing.T) {
+	port := freePorts(t, 1)[0]
+	dir := t.TempDir()
+	cfg, err := config.Load(map[string]string{
+		"node.id": "1", "process.roles": "controller", "log.dir": dir, "controller.listener.names": "CONTROLLER",
+		"listeners": fmt.Sprintf("CONTROLLER://127.0.0.1:%d", port), "controller.quorum.voters": fmt.Sprintf("1@127.0.0.1:%d", port),
+		"metrics.listen": "127.0.0.1:0",
+	}, nil, config.ProfileKafka)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := storage.FormatDir(vfs.Default, dir, storage.UUIDString(storage.RandomUUID()), 1); err != nil {
+		t.Fatal(err)
+	}
+	n, err := Start(cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer n.close()
+	waitFor(t, 10*time.Second, "the controller ready", func() bool {
+		code, _ := get(t, "http://"+n.MetricsAddr()+"/readyz")
+		return code == 200
+	})
+	s := scrapeMetrics(t, n.MetricsAddr())
+	if got := s.must(t, "sluice_controller_active"); got != 1 {
+		t.Errorf("controller active %v", got)
+	}
+	if got := s.must(t, "sluice_controller_leader_id"); got != 1 {
+		t.Errorf("leader id %v", got)
+	}
+	for _, name := range []string{"sluice_connections", "sluice_partition_leaders", "sluice_groups"} {
+		if _, ok := s[name]; ok {
+			t.Errorf("%s served by a controller-only node", name)
+		}
+	}
 }
