@@ -248,7 +248,11 @@ func (m *Manager) ensure(tp storage.TopicPartition, topicID protocol.UUID, cfg s
 	} else if err := p.Log.SetConfig(cfg); err != nil {
 		return fmt.Errorf("configure %s: %w", tp, err)
 	}
-	switch r, fs := p.applyImage(part, m.nodeID, time.Now()); {
+	r, fs := p.applyImage(part, m.nodeID, time.Now())
+	// A follower's copy is read by no consumer: once synced, its pages
+	// leave the page cache, which the leaders' data keeps.
+	p.Log.SetDropCache(r == roleFollower)
+	switch {
 	case fs != nil:
 		m.follow(p, part.Leader, fs)
 	case r != roleFollower:

@@ -107,6 +107,7 @@ type Log struct {
 	duplicates atomic.Uint64       // retried batches recognised
 	dupCounter *atomic.Uint64      // the manager's total, or nil
 	onSync     func(time.Duration) // told each Sync's fdatasync time, or nil
+	dropCache  atomic.Bool         // see SetDropCache
 }
 
 // noteTruncation lowers truncatedTo to offset.
@@ -293,6 +294,11 @@ func (l *Log) WaitDurable(ctx context.Context, end int64) error {
 	}
 }
 
+// SetDropCache makes every Sync, while on, drop the pages it synced from
+// the page cache (posix_fadvise DONTNEED), for a log nothing reads soon:
+// a follower's copy. Reads still work, from the disk.
+func (l *Log) SetDropCache(on bool) { l.dropCache.Store(on) }
+
 // Sync makes every append made before the call durable: it syncs the
 // directory if segments were created or removed, fdatasyncs the segments
 // written since the last sync, then advances the synced offset and wakes
@@ -351,6 +357,13 @@ func (l *Log) Sync() error {
 	}
 	if l.onSync != nil && len(dirty) > 0 {
 		l.onSync(time.Since(syncStart))
+	}
+	if l.dropCache.Load() {
+		for _, p := range dirty {
+			if p.s.file != nil {
+				dropCached(p.s.file, p.s.syncedSize.Load(), p.size)
+			}
+		}
 	}
 	// Producer snapshots after the segments below them: a synced snapshot
 	// never describes batches a crash could still take away.
