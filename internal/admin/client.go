@@ -23,8 +23,7 @@ type Client struct {
 // Dial prepares a client for the brokers at bootstrap; it connects on
 // first use. timeout bounds each operation.
 func Dial(bootstrap []string, timeout time.Duration) (*Client, error) {
-	cl, err := kgo.NewClient(kgo.SeedBrokers(bootstrap...), kgo.RequestRetries(2),
-		kgo.RetryTimeout(timeout), kgo.DialTimeout(min(timeout, 5*time.Second)))
+	cl, err := kgo.NewClient(append(ClientOpts(bootstrap, timeout), kgo.RequestRetries(2), kgo.RetryTimeout(timeout))...)
 	if err != nil {
 		return nil, fmt.Errorf("bootstrap %s: %w", strings.Join(bootstrap, ","), err)
 	}
@@ -38,15 +37,29 @@ func (c *Client) ctx(parent context.Context) (context.Context, context.CancelFun
 	return context.WithTimeout(parent, c.timeout)
 }
 
-// wrap names the cluster when the request never got an answer.
+// ClientOpts are the connection options of every command's client: the
+// brokers to bootstrap from, and a dial bounded by timeout (5 s at most).
+func ClientOpts(bootstrap []string, timeout time.Duration) []kgo.Opt {
+	return []kgo.Opt{kgo.SeedBrokers(bootstrap...), kgo.DialTimeout(min(timeout, 5*time.Second))}
+}
+
+// Reach names the cluster at bootstrap when err says no broker answered
+// (a dial that failed, or a deadline); other errors are returned as
+// they are.
+func Reach(bootstrap []string, err error) error {
+	if errors.Is(err, context.DeadlineExceeded) || isDial(err) {
+		return fmt.Errorf("cannot reach the cluster at %s: %w", strings.Join(bootstrap, ","), err)
+	}
+	return err
+}
+
+// wrap names what failed, and the cluster when the request never got an
+// answer.
 func (c *Client) wrap(what string, err error) error {
 	if err == nil {
 		return nil
 	}
-	if errors.Is(err, context.DeadlineExceeded) || isDial(err) {
-		return fmt.Errorf("%s: cannot reach the cluster at %s: %w", what, strings.Join(c.bootstrap, ","), err)
-	}
-	return fmt.Errorf("%s: %w", what, err)
+	return fmt.Errorf("%s: %w", what, Reach(c.bootstrap, err))
 }
 
 // isDial reports a connection that could not be made (kgo wraps the

@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"io"
 	"net"
@@ -29,44 +28,30 @@ const noQuorum = "controller: unknown (the broker does not answer DescribeQuorum
 
 // runCluster runs `sluice cluster …`.
 func runCluster(args []string, stdout, stderr io.Writer) int {
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
-		fmt.Fprint(stderr, clusterUsage)
+	a := newAdminCmd("cluster", clusterUsage, args, stdout, stderr)
+	if a == nil {
 		return 2
 	}
-	cmd := args[0]
-	if cmd != "describe" {
-		fmt.Fprintf(stderr, "sluice cluster: unknown command %q\n\n%s", cmd, clusterUsage)
-		return 2
+	if a.cmd != "describe" {
+		return a.unknown()
 	}
-	fs := flag.NewFlagSet("cluster "+cmd, flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	var af adminFlags
-	af.register(fs)
-	pos, err := parseInterleaved(fs, args[1:])
+	pos, err := parseInterleaved(a.fs, args[1:])
 	if err != nil {
 		return 2
 	}
 	if len(pos) > 0 {
-		fmt.Fprintf(stderr, "sluice cluster %s: unexpected arguments %q\n\n%s", cmd, pos, clusterUsage)
-		return 2
+		return a.usageErr("unexpected arguments %q", pos)
 	}
-	cl, err := af.dial()
-	if err != nil {
-		fmt.Fprintf(stderr, "sluice cluster %s: %v\n", cmd, err)
+	cl := a.dial()
+	if cl == nil {
 		return 1
 	}
 	defer cl.Close()
 	info, err := cl.DescribeCluster(context.Background())
 	if err != nil {
-		fmt.Fprintf(stderr, "sluice cluster %s: %v\n", cmd, err)
-		return 1
+		return a.fail(err)
 	}
-	if af.json {
-		writeJSON(stdout, info)
-		return 0
-	}
-	printCluster(stdout, info)
-	return 0
+	return a.emit(info, func(w io.Writer) { printCluster(w, info) })
 }
 
 func printCluster(w io.Writer, info admin.ClusterInfo) {

@@ -18,6 +18,8 @@ import (
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/sluice-mq/sluice/internal/admin"
 )
 
 const consumeUsage = `usage: sluice consume TOPIC… [flags]
@@ -257,7 +259,7 @@ func consumeRun(ctx context.Context, o *consumeOptions, stdout, stderr io.Writer
 	pollCtx, cancelPoll := context.WithCancel(ctx)
 	defer cancelPoll()
 	tr.wake = cancelPoll
-	opts := append(recFmtClientOpts(o.bootstrap, o.timeout), kgo.KeepControlRecords())
+	opts := append(admin.ClientOpts(o.brokers(), o.timeout), kgo.KeepControlRecords())
 	if o.group == "" {
 		starts := map[string]map[int32]kgo.Offset{}
 		for tp := range tr.assigned {
@@ -297,7 +299,7 @@ func consumeRun(ctx context.Context, o *consumeOptions, stdout, stderr io.Writer
 		cctx, cancel := context.WithTimeout(context.Background(), o.timeout)
 		defer cancel()
 		if cerr := cl.CommitMarkedOffsets(cctx); cerr != nil {
-			err = errors.Join(err, fmt.Errorf("commit the offsets of group %s: %w", o.group, recFmtReach(o.bootstrap, cerr)))
+			err = errors.Join(err, fmt.Errorf("commit the offsets of group %s: %w", o.group, admin.Reach(o.brokers(), cerr)))
 		}
 	}
 	return err
@@ -352,7 +354,7 @@ func consumeLoop(ctx context.Context, cl *kgo.Client, o *consumeOptions, tr *con
 // partition's log start and end, from which it sets where a consumer
 // without a group starts.
 func consumeLookup(ctx context.Context, o *consumeOptions) (*consumeTracker, error) {
-	cl, err := kgo.NewClient(recFmtClientOpts(o.bootstrap, o.timeout)...)
+	cl, err := kgo.NewClient(admin.ClientOpts(o.brokers(), o.timeout)...)
 	if err != nil {
 		return nil, fmt.Errorf("client: %w", err)
 	}
@@ -362,7 +364,7 @@ func consumeLookup(ctx context.Context, o *consumeOptions) (*consumeTracker, err
 	defer cancel()
 	details, err := adm.ListTopics(ctx, o.topics...)
 	if err != nil {
-		return nil, fmt.Errorf("list topics: %w", recFmtReach(o.bootstrap, err))
+		return nil, fmt.Errorf("list topics: %w", admin.Reach(o.brokers(), err))
 	}
 	tr := &consumeTracker{logStart: map[consumeTP]int64{}, end: map[consumeTP]int64{}, pos: map[consumeTP]int64{},
 		assigned: map[consumeTP]bool{}, latest: o.start == "latest"}
@@ -382,14 +384,14 @@ func consumeLookup(ctx context.Context, o *consumeOptions) (*consumeTracker, err
 		err = starts.Error()
 	}
 	if err != nil {
-		return nil, fmt.Errorf("list log start offsets: %w", recFmtReach(o.bootstrap, err))
+		return nil, fmt.Errorf("list log start offsets: %w", admin.Reach(o.brokers(), err))
 	}
 	ends, err := adm.ListEndOffsets(ctx, o.topics...)
 	if err == nil {
 		err = ends.Error()
 	}
 	if err != nil {
-		return nil, fmt.Errorf("list end offsets: %w", recFmtReach(o.bootstrap, err))
+		return nil, fmt.Errorf("list end offsets: %w", admin.Reach(o.brokers(), err))
 	}
 	var n int64
 	if o.start != "earliest" && o.start != "latest" {

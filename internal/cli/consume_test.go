@@ -13,9 +13,6 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
-
-	"github.com/sluice-mq/sluice/internal/config"
-	"github.com/sluice-mq/sluice/internal/node"
 )
 
 // TestConsumeOffsetsAndCount checks where a consumer without a group
@@ -88,7 +85,7 @@ func TestConsumeErrors(t *testing.T) {
 		{[]string{"t", "--bogus"}, 2, "flag provided but not defined: -bogus"},
 	} {
 		args := append([]string{"consume", "-b", b, "--timeout", "5s"}, c.args...)
-		code, out, errs := produceTestRun("", args...)
+		code, out, errs := runIn("", args...)
 		if code != c.code || !strings.Contains(errs, c.err) || out != "" {
 			t.Errorf("%q: exit %d, stdout %q, stderr %q; want %d and %q", args, code, out, errs, c.code, c.err)
 		}
@@ -143,23 +140,6 @@ func TestConsumeStopsOnSignal(t *testing.T) {
 	}
 }
 
-// consumeTestStartNode is startNode with a group coordinator that does
-// not hold a new group's first rebalance back (Kafka's default 3s).
-func consumeTestStartNode(t *testing.T) string {
-	t.Helper()
-	cfg, err := config.Load(nil, []string{"log.dir=" + t.TempDir(), "listeners=PLAINTEXT://127.0.0.1:0,CONTROLLER://127.0.0.1:9093",
-		"group.initial.rebalance.delay.ms=0"}, config.ProfileSingleNode)
-	if err != nil {
-		t.Fatal(err)
-	}
-	n, err := node.Start(cfg, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { n.Kill() })
-	return n.Addr().String()
-}
-
 // consumeTestCommitted returns the group's committed offsets of the
 // topic's partitions (-1: none) and the partitions' end offsets.
 func consumeTestCommitted(t *testing.T, b, group, topic string, partitions int32) (committed, ends []int64) {
@@ -202,7 +182,7 @@ func consumeTestCommitted(t *testing.T, b, group, topic string, partitions int32
 // --count they stop at the last record printed, and the next run
 // resumes there.
 func TestConsumeGroupCommits(t *testing.T) {
-	b := consumeTestStartNode(t)
+	b := startNode(t, "group.initial.rebalance.delay.ms=0") // a new group rebalances at once
 	produceTestTopic(t, b, "gt", 2)
 	produceTestMust(t, "a\nb\nc\n", "produce", "gt", "--partition", "0", "-b", b)
 	produceTestMust(t, "x\ny\n", "produce", "gt", "--partition", "1", "-b", b)
@@ -242,7 +222,7 @@ func TestConsumeGroupCommits(t *testing.T) {
 	check("after the resumed run", []int64{5, 2})
 
 	// A new group starting at the end reads nothing and so commits nothing.
-	if code, out, errs := produceTestRun("", "consume", "gt", "--group", "H", "--offset", "latest", "-e", "-b", b); code != 0 || out != "" {
+	if code, out, errs := runIn("", "consume", "gt", "--group", "H", "--offset", "latest", "-e", "-b", b); code != 0 || out != "" {
 		t.Errorf("--offset latest: exit %d, stdout %q, stderr %q", code, out, errs)
 	}
 	if committed, _ := consumeTestCommitted(t, b, "H", "gt", 2); !slices.Equal(committed, []int64{-1, -1}) {

@@ -26,6 +26,16 @@ func (s *setFlags) Set(v string) error {
 	return nil
 }
 
+// m is the settings as a map (a later key=value wins).
+func (s setFlags) m() map[string]string {
+	out := map[string]string{}
+	for _, kv := range s {
+		k, v, _ := strings.Cut(kv, "=")
+		out[k] = v
+	}
+	return out
+}
+
 // configFlags are the flags every command that reads the broker
 // configuration takes.
 type configFlags struct {

@@ -120,100 +120,70 @@ func parseTopicPartitions(s string) (admin.TopicPartitions, error) {
 
 // runGroup runs `sluice group …`.
 func runGroup(args []string, stdout, stderr io.Writer) int {
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
-		fmt.Fprint(stderr, groupUsage)
+	a := newAdminCmd("group", groupUsage, args, stdout, stderr)
+	if a == nil {
 		return 2
 	}
-	cmd := args[0]
-	fs := flag.NewFlagSet("group "+cmd, flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	var af adminFlags
-	af.register(fs)
 	var rf resetFlags
-	switch cmd {
+	switch a.cmd {
 	case "reset-offsets":
-		rf.register(fs)
+		rf.register(a.fs)
 	case "list", "describe", "delete":
 	default:
-		fmt.Fprintf(stderr, "sluice group: unknown command %q\n\n%s", cmd, groupUsage)
-		return 2
+		return a.unknown()
 	}
-	names, err := parseInterleaved(fs, args[1:])
-	if err != nil {
-		return 2
-	}
-	wantNames := map[string]int{"list": 0, "describe": -1, "delete": -1, "reset-offsets": 1}[cmd]
-	if (wantNames == 0 && len(names) > 0) || (wantNames == 1 && len(names) != 1) || (wantNames < 0 && len(names) == 0) {
-		fmt.Fprintf(stderr, "sluice group %s: wrong number of group names (%d)\n\n%s", cmd, len(names), groupUsage)
+	wantNames := map[string]int{"list": 0, "describe": -1, "delete": -1, "reset-offsets": 1}[a.cmd]
+	names, ok := a.names(args[1:], wantNames)
+	if !ok {
 		return 2
 	}
 	var spec admin.ResetSpec
-	if cmd == "reset-offsets" {
-		if spec, err = rf.spec(fs); err != nil {
-			fmt.Fprintf(stderr, "sluice group reset-offsets: %v\n\n%s", err, groupUsage)
-			return 2
+	if a.cmd == "reset-offsets" {
+		var err error
+		if spec, err = rf.spec(a.fs); err != nil {
+			return a.usageErr("%v", err)
 		}
 	}
-	cl, err := af.dial()
-	if err != nil {
-		fmt.Fprintf(stderr, "sluice group %s: %v\n", cmd, err)
+	cl := a.dial()
+	if cl == nil {
 		return 1
 	}
 	defer cl.Close()
 	ctx := context.Background()
-	fail := func(err error) int {
-		fmt.Fprintf(stderr, "sluice group %s: %v\n", cmd, err)
-		return 1
-	}
-	switch cmd {
+	switch a.cmd {
 	case "list":
 		gs, err := cl.ListGroups(ctx)
 		if err != nil {
-			return fail(err)
+			return a.fail(err)
 		}
-		if af.json {
-			writeJSON(stdout, gs)
-			return 0
-		}
-		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "GROUP\tSTATE\tPROTOCOL-TYPE\tMEMBERS")
-		for _, g := range gs {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%d\n", g.Name, g.State, dash(g.ProtocolType), g.Members)
-		}
-		tw.Flush()
-		return 0
+		return a.emit(gs, func(w io.Writer) {
+			tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "GROUP\tSTATE\tPROTOCOL-TYPE\tMEMBERS")
+			for _, g := range gs {
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%d\n", g.Name, g.State, dash(g.ProtocolType), g.Members)
+			}
+			tw.Flush()
+		})
 	case "describe":
 		gs, err := cl.DescribeGroups(ctx, names...)
-		if af.json && len(gs) > 0 {
-			writeJSON(stdout, gs)
-		} else if len(gs) > 0 {
-			printGroups(stdout, gs)
+		if len(gs) > 0 {
+			a.emit(gs, func(w io.Writer) { printGroups(w, gs) })
 		}
 		if err != nil {
-			return fail(err)
+			return a.fail(err)
 		}
 		return 0
 	case "reset-offsets":
 		plan, err := cl.ResetOffsets(ctx, names[0], spec, rf.execute)
 		if err != nil {
-			return fail(err)
+			return a.fail(err)
 		}
-		if af.json {
-			writeJSON(stdout, plan)
-			return 0
-		}
-		printResetPlan(stdout, plan)
-		return 0
+		return a.emit(plan, func(w io.Writer) { printResetPlan(w, plan) })
 	case "delete":
 		if err := cl.DeleteGroups(ctx, names...); err != nil {
-			return fail(err)
+			return a.fail(err)
 		}
-		if af.json {
-			writeJSON(stdout, map[string]any{"ok": true, "groups": names})
-		} else {
-			fmt.Fprintf(stdout, "deleted %s\n", strings.Join(names, ", "))
-		}
-		return 0
+		return a.done(names, "deleted %s", joinNames(names))
 	}
 	return 2
 }

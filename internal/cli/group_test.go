@@ -88,14 +88,7 @@ func joinAndCommit(t *testing.T, addr string, want int, commit map[int32]int64) 
 // empty, lag, the JSON, resets (dry run and executed) and the errors.
 func TestGroupCommands(t *testing.T) {
 	b := startNode(t)
-	must := func(want string, args ...string) string {
-		t.Helper()
-		code, out, errs := run(append(args, "-b", b)...)
-		if code != 0 || !strings.Contains(out, want) {
-			t.Fatalf("%q: exit %d, stdout %q, stderr %q; want %q", args, code, out, errs, want)
-		}
-		return out
-	}
+	must := mustOn(t, b)
 	fails := func(code int, want string, args ...string) {
 		t.Helper()
 		got, out, errs := run(append(args, "-b", b)...)

@@ -53,11 +53,7 @@ func runPerf(args []string, stdout, stderr io.Writer) int {
 		o.Idempotent = false // only meaningful with acks=all
 	}
 	if len(configs) > 0 {
-		o.Configs = map[string]string{}
-		for _, kv := range configs {
-			k, v, _ := strings.Cut(kv, "=")
-			o.Configs[k] = v
-		}
+		o.Configs = configs.m()
 	}
 	if !*quiet {
 		o.Progress = stderr

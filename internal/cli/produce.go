@@ -18,6 +18,8 @@ import (
 	"syscall"
 
 	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/sluice-mq/sluice/internal/admin"
 )
 
 const produceUsage = `usage: sluice produce TOPIC [flags] < input
@@ -181,7 +183,7 @@ type produceLine struct {
 // signal, after stop, ends the process).
 func produceRun(ctx context.Context, stop func(), o *produceOptions, stdin io.Reader) (*produceSummary, error) {
 	sum := &produceSummary{Topic: o.topic, Partitions: map[int32]int64{}}
-	opts := append(recFmtClientOpts(o.bootstrap, o.timeout),
+	opts := append(admin.ClientOpts(o.brokers(), o.timeout),
 		kgo.DefaultProduceTopic(o.topic),
 		kgo.AllowAutoTopicCreation(), // as Kafka's producers do, when the broker allows it
 		kgo.RecordPartitioner(producePartitioner{kgo.UniformBytesPartitioner(64<<10, true, true, nil)}),
@@ -204,7 +206,7 @@ func produceRun(ctx context.Context, stop func(), o *produceOptions, stdin io.Re
 	err = cl.Ping(pctx)
 	cancel()
 	if err != nil {
-		return sum, recFmtReach(o.bootstrap, err)
+		return sum, admin.Reach(o.brokers(), err)
 	}
 
 	var (
@@ -236,9 +238,9 @@ read:
 				if err != nil {
 					sum.Failed++
 					if firstErr == nil && named >= 0 {
-						firstErr = fmt.Errorf("line %d: partition %d: %w", l.line, named, recFmtReach(o.bootstrap, err))
+						firstErr = fmt.Errorf("line %d: partition %d: %w", l.line, named, admin.Reach(o.brokers(), err))
 					} else if firstErr == nil {
-						firstErr = fmt.Errorf("line %d: %w", l.line, recFmtReach(o.bootstrap, err))
+						firstErr = fmt.Errorf("line %d: %w", l.line, admin.Reach(o.brokers(), err))
 					}
 					return
 				}

@@ -2,7 +2,6 @@ package cli
 
 import (
 	"bufio"
-	"bytes"
 	"cmp"
 	"encoding/json"
 	"fmt"
@@ -14,19 +13,11 @@ import (
 	"time"
 )
 
-// produceTestRun runs the command line with stdin and returns its exit
-// code, stdout and stderr.
-func produceTestRun(stdin string, args ...string) (int, string, string) {
-	var out, errb bytes.Buffer
-	code := Main(args, strings.NewReader(stdin), &out, &errb)
-	return code, out.String(), errb.String()
-}
-
 // produceTestMust runs the command line and fails the test unless it
 // exits 0; it returns stdout.
 func produceTestMust(t *testing.T, stdin string, args ...string) string {
 	t.Helper()
-	code, out, errs := produceTestRun(stdin, args...)
+	code, out, errs := runIn(stdin, args...)
 	if code != 0 {
 		t.Fatalf("%q: exit %d, stdout %q, stderr %q", args, code, out, errs)
 	}
@@ -322,12 +313,12 @@ func TestProduceErrors(t *testing.T) {
 		{"", []string{"--bogus"}, 2, "flag provided but not defined: -bogus"},
 	} {
 		args := append([]string{"produce", "e", "-b", b, "--timeout", "5s"}, c.args...)
-		code, out, errs := produceTestRun(c.stdin, args...)
+		code, out, errs := runIn(c.stdin, args...)
 		if code != c.code || !strings.Contains(errs, c.err) || out != "" {
 			t.Errorf("%q < %q: exit %d, stdout %q, stderr %q; want %d and %q", args, c.stdin, code, out, errs, c.code, c.err)
 		}
 	}
-	code, _, errs := produceTestRun("", "produce")
+	code, _, errs := runIn("", "produce")
 	if code != 2 || !strings.Contains(errs, "want one topic, have 0") || !strings.Contains(errs, "usage: sluice produce") {
 		t.Errorf("produce without a topic: exit %d, stderr %q", code, errs)
 	}
@@ -356,7 +347,7 @@ func TestProduceAcksAndCompression(t *testing.T) {
 	// stopping at the end.
 	done := make(chan string, 1)
 	go func() {
-		_, out, _ := produceTestRun("", "consume", "c", "--count", fmt.Sprint(len(want)), "-b", b)
+		_, out, _ := runIn("", "consume", "c", "--count", fmt.Sprint(len(want)), "-b", b)
 		done <- out
 	}()
 	select {

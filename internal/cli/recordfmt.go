@@ -2,12 +2,10 @@ package cli
 
 import (
 	"bytes"
-	"context"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net"
 	"strconv"
 	"strings"
 	"time"
@@ -286,23 +284,5 @@ func (w *recFmtWriter) writeVerb(p recFmtPiece, r *kgo.Record) {
 			w.buf.WriteByte('=')
 			w.buf.Write(h.Value)
 		}
-	}
-}
-
-// recFmtReach names the cluster when a request never got an answer, as
-// the admin client does for `sluice topic`.
-func recFmtReach(bootstrap string, err error) error {
-	var op *net.OpError
-	if errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &op) && op.Op == "dial") {
-		return fmt.Errorf("cannot reach the cluster at %s: %w", bootstrap, err)
-	}
-	return err
-}
-
-// recFmtClientOpts are the connection options produce and consume share.
-func recFmtClientOpts(bootstrap string, timeout time.Duration) []kgo.Opt {
-	return []kgo.Opt{
-		kgo.SeedBrokers(strings.Split(bootstrap, ",")...),
-		kgo.DialTimeout(min(timeout, 5*time.Second)),
 	}
 }

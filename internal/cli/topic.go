@@ -42,8 +42,11 @@ func (a *adminFlags) register(fs *flag.FlagSet) {
 	fs.DurationVar(&a.timeout, "timeout", 15*time.Second, "how long to wait for the cluster")
 }
 
+// brokers are the bootstrap addresses.
+func (a *adminFlags) brokers() []string { return strings.Split(a.bootstrap, ",") }
+
 func (a *adminFlags) dial() (*admin.Client, error) {
-	return admin.Dial(strings.Split(a.bootstrap, ","), a.timeout)
+	return admin.Dial(a.brokers(), a.timeout)
 }
 
 // parseInterleaved parses flags that may come before, between or after
@@ -70,15 +73,11 @@ func (l *listFlag) Set(v string) error { *l = append(*l, v); return nil }
 
 // runTopic runs `sluice topic …`.
 func runTopic(args []string, stdout, stderr io.Writer) int {
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
-		fmt.Fprint(stderr, topicUsage)
+	a := newAdminCmd("topic", topicUsage, args, stdout, stderr)
+	if a == nil {
 		return 2
 	}
-	cmd := args[0]
-	fs := flag.NewFlagSet("topic "+cmd, flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	var af adminFlags
-	af.register(fs)
+	fs := a.fs
 	var (
 		internal   bool
 		partitions int
@@ -88,7 +87,7 @@ func runTopic(args []string, stdout, stderr io.Writer) int {
 		sets       setFlags
 		deletes    listFlag
 	)
-	switch cmd {
+	switch a.cmd {
 	case "list":
 		fs.BoolVar(&internal, "internal", false, "list internal topics too")
 	case "create":
@@ -102,99 +101,66 @@ func runTopic(args []string, stdout, stderr io.Writer) int {
 		fs.IntVar(&total, "total", 0, "the partition count to reach")
 	case "describe", "delete":
 	default:
-		fmt.Fprintf(stderr, "sluice topic: unknown command %q\n\n%s", cmd, topicUsage)
+		return a.unknown()
+	}
+	wantNames := map[string]int{"list": 0, "describe": -1, "delete": -1, "create": 1, "alter-config": 1, "add-partitions": 1}[a.cmd]
+	names, ok := a.names(args[1:], wantNames)
+	if !ok {
 		return 2
 	}
-	names, err := parseInterleaved(fs, args[1:])
-	if err != nil {
+	if a.cmd == "add-partitions" && total <= 0 {
+		fmt.Fprintln(stderr, "sluice topic add-partitions: --total N (the partition count to reach) is required")
 		return 2
 	}
-	wantNames := map[string]int{"list": 0, "describe": -1, "delete": -1, "create": 1, "alter-config": 1, "add-partitions": 1}[cmd]
-	if (wantNames == 0 && len(names) > 0) || (wantNames == 1 && len(names) != 1) || (wantNames < 0 && len(names) == 0) {
-		fmt.Fprintf(stderr, "sluice topic %s: wrong number of topic names (%d)\n\n%s", cmd, len(names), topicUsage)
-		return 2
-	}
-	cl, err := af.dial()
-	if err != nil {
-		fmt.Fprintf(stderr, "sluice topic %s: %v\n", cmd, err)
+	cl := a.dial()
+	if cl == nil {
 		return 1
 	}
 	defer cl.Close()
 	ctx := context.Background()
-	fail := func(err error) int {
-		fmt.Fprintf(stderr, "sluice topic %s: %v\n", cmd, err)
-		return 1
-	}
-	done := func(msg string, args ...any) int {
-		if af.json {
-			writeJSON(stdout, map[string]any{"ok": true, "topics": names})
-		} else {
-			fmt.Fprintf(stdout, msg+"\n", args...)
-		}
-		return 0
-	}
-	switch cmd {
+	switch a.cmd {
 	case "list":
 		ts, err := cl.ListTopics(ctx, internal)
 		if err != nil {
-			return fail(err)
+			return a.fail(err)
 		}
-		if af.json {
-			writeJSON(stdout, ts)
-			return 0
-		}
-		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "TOPIC\tPARTITIONS\tREPLICATION\tUNDER-REPLICATED\tOFFLINE")
-		for _, t := range ts {
-			fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\n", t.Name, t.Partitions, t.ReplicationFactor, t.UnderReplicated, t.Offline)
-		}
-		tw.Flush()
-		return 0
+		return a.emit(ts, func(w io.Writer) {
+			tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "TOPIC\tPARTITIONS\tREPLICATION\tUNDER-REPLICATED\tOFFLINE")
+			for _, t := range ts {
+				fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\n", t.Name, t.Partitions, t.ReplicationFactor, t.UnderReplicated, t.Offline)
+			}
+			tw.Flush()
+		})
 	case "describe":
 		ts, err := cl.DescribeTopics(ctx, names...)
-		if af.json && len(ts) > 0 {
-			writeJSON(stdout, ts)
-		} else if len(ts) > 0 {
-			printTopics(stdout, ts)
+		if len(ts) > 0 {
+			a.emit(ts, func(w io.Writer) { printTopics(w, ts) })
 		}
 		if err != nil {
-			return fail(err)
+			return a.fail(err)
 		}
 		return 0
 	case "create":
-		cfg := map[string]string{}
-		for _, kv := range configs {
-			k, v, _ := strings.Cut(kv, "=")
-			cfg[k] = v
+		if err := cl.CreateTopic(ctx, names[0], int32(partitions), int16(rf), configs.m()); err != nil {
+			return a.fail(err)
 		}
-		if err := cl.CreateTopic(ctx, names[0], int32(partitions), int16(rf), cfg); err != nil {
-			return fail(err)
-		}
-		return done("created topic %s", names[0])
+		return a.done(names, "created topic %s", names[0])
 	case "delete":
 		if err := cl.DeleteTopics(ctx, names...); err != nil {
-			return fail(err)
+			return a.fail(err)
 		}
-		return done("deleted %s", strings.Join(names, ", "))
+		return a.done(names, "deleted %s", joinNames(names))
 	case "alter-config":
-		set := map[string]string{}
-		for _, kv := range sets {
-			k, v, _ := strings.Cut(kv, "=")
-			set[k] = v
+		if err := cl.AlterTopicConfig(ctx, names[0], sets.m(), deletes); err != nil {
+			return a.fail(err)
 		}
-		if err := cl.AlterTopicConfig(ctx, names[0], set, deletes); err != nil {
-			return fail(err)
-		}
-		return done("altered the config of topic %s", names[0])
+		return a.done(names, "altered the config of topic %s", names[0])
 	case "add-partitions":
-		if total <= 0 {
-			fmt.Fprintln(stderr, "sluice topic add-partitions: --total N (the partition count to reach) is required")
-			return 2
-		}
 		if err := cl.AddPartitions(ctx, names[0], total); err != nil {
-			return fail(err)
+			return a.fail(err)
 		}
-		return done("topic %s now has %d partitions", names[0], total)
+		return a.done(names, "topic %s now has %d partitions", names[0], total)
 	}
 	return 2
 }

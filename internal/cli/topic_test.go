@@ -1,37 +1,13 @@
 package cli
 
 import (
-	"bytes"
 	"encoding/json"
 	"regexp"
 	"strings"
 	"testing"
 
 	"github.com/sluice-mq/sluice/internal/admin"
-	"github.com/sluice-mq/sluice/internal/config"
-	"github.com/sluice-mq/sluice/internal/node"
 )
-
-func startNode(t *testing.T) string {
-	t.Helper()
-	cfg, err := config.Load(nil, []string{"log.dir=" + t.TempDir(), "listeners=PLAINTEXT://127.0.0.1:0,CONTROLLER://127.0.0.1:9093"}, config.ProfileSingleNode)
-	if err != nil {
-		t.Fatal(err)
-	}
-	n, err := node.Start(cfg, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { n.Kill() })
-	return n.Addr().String()
-}
-
-// run runs the command line and returns its exit code, stdout and stderr.
-func run(args ...string) (int, string, string) {
-	var out, errb bytes.Buffer
-	code := Main(args, strings.NewReader(""), &out, &errb)
-	return code, out.String(), errb.String()
-}
 
 var topicID = regexp.MustCompile(`id [A-Za-z0-9_-]{22}`)
 
@@ -39,14 +15,7 @@ var topicID = regexp.MustCompile(`id [A-Za-z0-9_-]{22}`)
 // the tables, the JSON and the exit codes.
 func TestTopicCommands(t *testing.T) {
 	b := startNode(t)
-	must := func(want string, args ...string) string {
-		t.Helper()
-		code, out, errs := run(append(args, "-b", b)...)
-		if code != 0 || !strings.Contains(out, want) {
-			t.Fatalf("%q: exit %d, stdout %q, stderr %q; want %q", args, code, out, errs, want)
-		}
-		return out
-	}
+	must := mustOn(t, b)
 	must("created topic orders", "topic", "create", "orders", "--partitions", "3", "--config", "retention.ms=3600000")
 	must("created topic audit", "topic", "create", "--partitions", "1", "audit")
 	if got, want := must("orders", "topic", "list"), `TOPIC   PARTITIONS  REPLICATION  UNDER-REPLICATED  OFFLINE
