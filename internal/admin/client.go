@@ -68,3 +68,36 @@ func isDial(err error) bool {
 	var op *net.OpError
 	return errors.As(err, &op) && op.Op == "dial"
 }
+
+// ProducerOpts are the options of a producer's acks (all or -1, 1, 0;
+// below all the producer is not idempotent, which needs all) and batch
+// compression (none or empty, gzip, snappy, lz4, zstd).
+func ProducerOpts(acks, compression string) ([]kgo.Opt, error) {
+	var opts []kgo.Opt
+	switch acks {
+	case "all", "-1":
+		opts = append(opts, kgo.RequiredAcks(kgo.AllISRAcks()))
+	case "1":
+		opts = append(opts, kgo.RequiredAcks(kgo.LeaderAck()), kgo.DisableIdempotentWrite())
+	case "0":
+		opts = append(opts, kgo.RequiredAcks(kgo.NoAck()), kgo.DisableIdempotentWrite())
+	default:
+		return nil, fmt.Errorf("acks %q: all, 1 or 0", acks)
+	}
+	var codec kgo.CompressionCodec
+	switch compression {
+	case "", "none":
+		codec = kgo.NoCompression()
+	case "gzip":
+		codec = kgo.GzipCompression()
+	case "snappy":
+		codec = kgo.SnappyCompression()
+	case "lz4":
+		codec = kgo.Lz4Compression()
+	case "zstd":
+		codec = kgo.ZstdCompression()
+	default:
+		return nil, fmt.Errorf("compression %q: none, gzip, snappy, lz4 or zstd", compression)
+	}
+	return append(opts, kgo.ProducerBatchCompression(codec)), nil
+}

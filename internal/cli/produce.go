@@ -189,15 +189,12 @@ func produceRun(ctx context.Context, stop func(), o *produceOptions, stdin io.Re
 		kgo.RecordPartitioner(producePartitioner{kgo.UniformBytesPartitioner(64<<10, true, true, nil)}),
 		kgo.RecordDeliveryTimeout(o.timeout),
 		kgo.MaxBufferedBytes(64<<20),
-		kgo.ProducerBatchCompression(produceCodec(o.compression)),
 	)
-	switch o.acks {
-	case "1":
-		opts = append(opts, kgo.RequiredAcks(kgo.LeaderAck()), kgo.DisableIdempotentWrite())
-	case "0":
-		opts = append(opts, kgo.RequiredAcks(kgo.NoAck()), kgo.DisableIdempotentWrite())
+	popts, err := admin.ProducerOpts(o.acks, o.compression) // checked by produceParse
+	if err != nil {
+		return sum, err
 	}
-	cl, err := kgo.NewClient(opts...)
+	cl, err := kgo.NewClient(append(opts, popts...)...)
 	if err != nil {
 		return sum, fmt.Errorf("client: %w", err)
 	}
@@ -367,20 +364,6 @@ func produceParseJSON(r *kgo.Record, line []byte) error {
 		r.Headers = append(r.Headers, kgo.RecordHeader{Key: h.Key, Value: v})
 	}
 	return nil
-}
-
-func produceCodec(name string) kgo.CompressionCodec {
-	switch name {
-	case "gzip":
-		return kgo.GzipCompression()
-	case "snappy":
-		return kgo.SnappyCompression()
-	case "lz4":
-		return kgo.Lz4Compression()
-	case "zstd":
-		return kgo.ZstdCompression()
-	}
-	return kgo.NoCompression()
 }
 
 // produceDescribe is the -v summary line.

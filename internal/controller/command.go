@@ -24,6 +24,9 @@ type Command struct {
 	op   string
 	args any
 	run  func(img *metadata.Image) ([]metadata.Record, any, error)
+	// read, set instead of run, answers from the active controller's own
+	// state (the quorum's progress) and commits nothing.
+	read func(c *Controller) any
 	// hops counts the voters that forwarded the command: a voter forwards
 	// a command from a broker-only node to the leader once, never again.
 	hops int

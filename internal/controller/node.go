@@ -406,8 +406,8 @@ func (c *Controller) propose(p *proposal) {
 		p.done <- result{err: fmt.Errorf("%w (leader %d)", ErrNotController, c.leader.Load())}
 		return
 	}
-	if p.cmd.op == opDescribeQuorum {
-		p.done <- result{offset: c.uncommitted.Offset, reply: c.quorumState(time.Now())}
+	if p.cmd.read != nil {
+		p.done <- result{offset: c.uncommitted.Offset, reply: p.cmd.read(c)}
 		return
 	}
 	recs, reply, err := p.cmd.run(c.uncommitted)

@@ -42,7 +42,7 @@ const opDescribeQuorum = "DescribeQuorum"
 // DescribeQuorum reads the quorum's state on the active controller; the
 // reply is a QuorumState. It commits nothing.
 func DescribeQuorum() Command {
-	return Command{op: opDescribeQuorum, args: struct{}{}}
+	return Command{op: opDescribeQuorum, args: struct{}{}, read: func(c *Controller) any { return c.quorumState(time.Now()) }}
 }
 
 // noteVoterAnswer records, on the leader, a voter's answer to an append

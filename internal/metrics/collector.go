@@ -34,9 +34,8 @@ type Sources struct {
 
 // ControllerState is the metadata quorum as this node sees it.
 type ControllerState struct {
-	// Voter is set on a node that is a voter of the quorum; Active when
-	// it is the active controller.
-	Voter, Active bool
+	// Active is set on the active controller.
+	Active bool
 	// Leader is the active controller's id (0: none known).
 	Leader uint64
 }

@@ -70,15 +70,12 @@ func (n *Node) MetricsAddr() string {
 }
 
 func (n *Node) controllerState() metrics.ControllerState {
-	s := metrics.ControllerState{Voter: n.cfg.Roles.Controller, Active: n.ctl.IsLeader()}
-	if l, ok := n.ctl.(interface{ Leader() uint64 }); ok {
-		s.Leader = l.Leader()
-	}
-	return s
+	return metrics.ControllerState{Active: n.ctl.IsLeader(), Leader: n.ctl.Leader()}
 }
 
 // healthy is nil while the node works: its metadata quorum member has
-// not failed.
+// not failed (a voter's raft log can fail; an observer has no such
+// state).
 func (n *Node) healthy() error {
 	if e, ok := n.ctl.(interface{ Err() error }); ok {
 		if err := e.Err(); err != nil {
@@ -95,7 +92,7 @@ func (n *Node) healthy() error {
 // must know the active controller.
 func (n *Node) notReady() []string {
 	var why []string
-	if l, ok := n.ctl.(interface{ Leader() uint64 }); ok && l.Leader() == 0 {
+	if n.ctl.Leader() == 0 {
 		why = append(why, "no active controller known")
 	}
 	if !n.cfg.Roles.Broker {

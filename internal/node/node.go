@@ -297,6 +297,8 @@ type quorum interface {
 	Execute(ctx context.Context, cmd controller.Command) (int64, any, error)
 	WaitFor(ctx context.Context, offset int64) error
 	IsLeader() bool
+	// Leader is the active controller's id, 0 when none is known.
+	Leader() uint64
 	Close() error
 }
 

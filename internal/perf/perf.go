@@ -15,6 +15,8 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/sluice-mq/sluice/internal/ctxtime"
+
+	"github.com/sluice-mq/sluice/internal/admin"
 )
 
 // Options configure a run.
@@ -101,33 +103,13 @@ func (o *Options) defaults() error {
 }
 
 func (o *Options) producerOpts() ([]kgo.Opt, error) {
-	opts := []kgo.Opt{kgo.SeedBrokers(o.Bootstrap...), kgo.DefaultProduceTopic(o.Topic), kgo.ProducerLinger(o.Linger)}
-	switch o.Acks {
-	case "all", "-1":
-		opts = append(opts, kgo.RequiredAcks(kgo.AllISRAcks()))
-	case "1":
-		opts = append(opts, kgo.RequiredAcks(kgo.LeaderAck()))
-	case "0":
-		opts = append(opts, kgo.RequiredAcks(kgo.NoAck()))
-	default:
-		return nil, fmt.Errorf("acks %q: all, 1 or 0", o.Acks)
+	opts, err := admin.ProducerOpts(o.Acks, o.Compression)
+	if err != nil {
+		return nil, err
 	}
+	opts = append(opts, kgo.SeedBrokers(o.Bootstrap...), kgo.DefaultProduceTopic(o.Topic), kgo.ProducerLinger(o.Linger))
 	if !o.Idempotent {
 		opts = append(opts, kgo.DisableIdempotentWrite())
-	}
-	switch o.Compression {
-	case "", "none":
-		opts = append(opts, kgo.ProducerBatchCompression(kgo.NoCompression()))
-	case "gzip":
-		opts = append(opts, kgo.ProducerBatchCompression(kgo.GzipCompression()))
-	case "snappy":
-		opts = append(opts, kgo.ProducerBatchCompression(kgo.SnappyCompression()))
-	case "lz4":
-		opts = append(opts, kgo.ProducerBatchCompression(kgo.Lz4Compression()))
-	case "zstd":
-		opts = append(opts, kgo.ProducerBatchCompression(kgo.ZstdCompression()))
-	default:
-		return nil, fmt.Errorf("compression %q: none, gzip, snappy, lz4 or zstd", o.Compression)
 	}
 	return opts, nil
 }

@@ -64,7 +64,7 @@ type request struct {
 	early   protocol.Message // the server's own answer (KIP-511), at version 0
 	resp    Response
 	handled bool
-	start   time.Time // when the frame had arrived
+	start   time.Time // when the frame had arrived (kept for an Observer only)
 }
 
 func newConn(s *Server, nc net.Conn) *Conn {
@@ -322,7 +322,10 @@ func (c *Conn) readRequest(br *bufio.Reader, sizeBuf []byte) (r *request, ok boo
 		}
 		return nil, false
 	}
-	r = &request{frame: frame, pooled: pooled, start: time.Now()}
+	r = &request{frame: frame, pooled: pooled}
+	if c.s.cfg.Observer != nil {
+		r.start = time.Now()
+	}
 	if err := c.decode(r); err != nil {
 		r.release()
 		return nil, false
