@@ -151,7 +151,17 @@ func TestMetricsMove(t *testing.T) {
 		t.Fatalf("list offsets of partition 99: code %d", c)
 	}
 
-	s := scrapeMetrics(t, maddr)
+	// A request is counted once its response is written, which the
+	// client may read first: scrape until the last two are in.
+	var s scrape
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		s = scrapeMetrics(t, maddr)
+		produced, _ := s.value("sluice_requests_total", "api=Produce")
+		_, listed := s.value("sluice_request_errors_total", "api=ListOffsets", "error=UNKNOWN_TOPIC_OR_PARTITION")
+		if (produced-produced0 >= 30 && listed) || time.Now().After(deadline) {
+			break
+		}
+	}
 	if got := s.must(t, "sluice_requests_total", "api=Produce") - produced0; got != 30 {
 		t.Errorf("produce requests: %v, want 30", got)
 	}
