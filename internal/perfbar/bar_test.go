@@ -21,6 +21,7 @@ type target struct {
 	addrs   []string
 	rf      int16
 	configs map[string]string
+	procs   []*proc // whose CPU time a measurement reports
 }
 
 // plan sizes a run.
@@ -42,6 +43,9 @@ type sample struct {
 	Target   string       `json:"target"`
 	Rep      int          `json:"rep"`
 	Result   *perf.Result `json:"result"`
+	// CPUSeconds is the CPU time (user and system) the target's
+	// processes used during the measurement.
+	CPUSeconds float64 `json:"cpu_seconds"`
 }
 
 // bench runs every scenario against every target, interleaved within
@@ -52,9 +56,9 @@ type bench struct {
 	samples []sample
 }
 
-func (b *bench) record(scenario, target string, rep int, r *perf.Result) {
-	b.samples = append(b.samples, sample{scenario, target, rep, r})
-	line := fmt.Sprintf("rep %d %-12s %-16s %10.0f records/s %8.1f MB/s", rep, scenario, target, r.RecordsPerSec, r.MBPerSec)
+func (b *bench) record(scenario, target string, rep int, r *perf.Result, cpu float64) {
+	b.samples = append(b.samples, sample{scenario, target, rep, r, cpu})
+	line := fmt.Sprintf("rep %d %-12s %-16s %10.0f records/s %8.1f MB/s  cpu %5.2f s", rep, scenario, target, r.RecordsPerSec, r.MBPerSec, cpu)
 	if r.Latency != nil {
 		line += fmt.Sprintf("  p50 %.2f p99 %.2f p99.9 %.2f max %.2f ms", r.Latency.P50, r.Latency.P99, r.Latency.P999, r.Latency.Max)
 	}
@@ -69,6 +73,39 @@ func (b *bench) median(scenario, target string, f func(*perf.Result) float64) fl
 			v = append(v, f(s.Result))
 		}
 	}
+	return medianOf(v)
+}
+
+// cpuMeter reads the CPU time of a target's processes.
+func (b *bench) cpuMeter(tg target) func() float64 {
+	b.t.Helper()
+	total := func() time.Duration {
+		var sum time.Duration
+		for _, p := range tg.procs {
+			d, err := cpuTime(p.pid())
+			if err != nil {
+				b.t.Fatalf("%s: %v", tg.name, err)
+			}
+			sum += d
+		}
+		return sum
+	}
+	start := total()
+	return func() float64 { return (total() - start).Seconds() }
+}
+
+// cpuMedian is the median CPU time of a scenario's samples for a target.
+func (b *bench) cpuMedian(scenario, target string) float64 {
+	var v []float64
+	for _, s := range b.samples {
+		if s.Scenario == scenario && s.Target == target {
+			v = append(v, s.CPUSeconds)
+		}
+	}
+	return medianOf(v)
+}
+
+func medianOf(v []float64) float64 {
 	if len(v) == 0 {
 		return 0
 	}
@@ -106,10 +143,11 @@ func (b *bench) run(ctx context.Context, sluice, pagecache, kfake, blackhole, cl
 		for _, tg := range b.only("produce-100B", rotate([]target{sluice, kfake, blackhole}, rep)) {
 			settle()
 			topic := fmt.Sprintf("bar-small-%d", rep)
+			cpu := b.cpuMeter(tg)
 			r, err := perf.Produce(ctx, perf.Options{Bootstrap: tg.addrs, Topic: topic, Create: true, Partitions: 6,
 				ReplicationFactor: tg.rf, Configs: tg.configs, RecordSize: 100, Records: p.small, Acks: "all", Idempotent: true, Linger: 10 * time.Millisecond})
 			b.check("produce 100 B to "+tg.name, r, err, p.small)
-			b.record("produce-100B", tg.name, rep, r)
+			b.record("produce-100B", tg.name, rep, r, cpu())
 			deleteTopic(b.t, tg.addrs[0], topic)
 		}
 		// 1 KiB records, 16 partitions, acks=all: produce, then consume
@@ -118,10 +156,11 @@ func (b *bench) run(ctx context.Context, sluice, pagecache, kfake, blackhole, cl
 		for _, tg := range b.only("produce-1KiB", rotate([]target{sluice, pagecache, kfake, blackhole, cluster}, rep)) {
 			settle()
 			topic := fmt.Sprintf("bar-large-%s-%d", tg.name, rep)
+			cpu := b.cpuMeter(tg)
 			r, err := perf.Produce(ctx, perf.Options{Bootstrap: tg.addrs, Topic: topic, Create: true, Partitions: 16,
 				ReplicationFactor: tg.rf, Configs: tg.configs, RecordSize: 1024, Records: p.large, Acks: "all", Idempotent: true, Linger: 10 * time.Millisecond})
 			b.check("produce 1 KiB to "+tg.name, r, err, p.large)
-			b.record("produce-1KiB", tg.name, rep, r)
+			b.record("produce-1KiB", tg.name, rep, r, cpu())
 			if tg.name == "blackhole" || tg.name == "sluice-3node" {
 				deleteTopic(b.t, tg.addrs[0], topic)
 			} else {
@@ -131,9 +170,10 @@ func (b *bench) run(ctx context.Context, sluice, pagecache, kfake, blackhole, cl
 		for _, tg := range consumeFrom {
 			settle()
 			topic := fmt.Sprintf("bar-large-%s-%d", tg.name, rep)
+			cpu := b.cpuMeter(tg)
 			r, err := perf.Consume(ctx, perf.Options{Bootstrap: tg.addrs, Topic: topic, Records: p.large})
 			b.check("consume 1 KiB from "+tg.name, r, err, p.large)
-			b.record("consume-1KiB", tg.name, rep, r)
+			b.record("consume-1KiB", tg.name, rep, r, cpu())
 			deleteTopic(b.t, tg.addrs[0], topic)
 		}
 		// A fixed rate of 1 KiB records, 16 partitions, linger 1 ms:
@@ -141,10 +181,11 @@ func (b *bench) run(ctx context.Context, sluice, pagecache, kfake, blackhole, cl
 		for _, tg := range b.only("e2e", rotate([]target{pagecache, sluice, kfake}, rep)) {
 			settle()
 			topic := fmt.Sprintf("bar-e2e-%s-%d", tg.name, rep)
+			cpu := b.cpuMeter(tg)
 			r, err := perf.E2E(ctx, perf.Options{Bootstrap: tg.addrs, Topic: topic, Create: true, Partitions: 16,
 				ReplicationFactor: tg.rf, Configs: tg.configs, RecordSize: 1024, Rate: p.e2eRate, Duration: p.e2eFor, Acks: "all", Idempotent: true, Linger: time.Millisecond})
 			b.check("e2e against "+tg.name, r, err, int64(p.e2eRate*p.e2eFor.Seconds()*0.9))
-			b.record("e2e", tg.name, rep, r)
+			b.record("e2e", tg.name, rep, r, cpu())
 			deleteTopic(b.t, tg.addrs[0], topic)
 		}
 	}
@@ -210,11 +251,11 @@ func setUp(t *testing.T) (sluice, pagecache, kfake, blackhole, cluster target) {
 	for _, p := range procs {
 		caddrs = append(caddrs, p.addr)
 	}
-	return target{"sluice", []string{single.addr}, -1, nil},
-		target{"sluice-pagecache", []string{single.addr}, -1, pageCache},
-		target{"kfake", []string{kf.addr}, -1, nil},
-		target{"blackhole", []string{bh.addr}, -1, nil},
-		target{"sluice-3node", caddrs, 3, map[string]string{"min.insync.replicas": "2"}}
+	return target{"sluice", []string{single.addr}, -1, nil, []*proc{single}},
+		target{"sluice-pagecache", []string{single.addr}, -1, pageCache, []*proc{single}},
+		target{"kfake", []string{kf.addr}, -1, nil, []*proc{kf}},
+		target{"blackhole", []string{bh.addr}, -1, nil, []*proc{bh}},
+		target{"sluice-3node", caddrs, 3, map[string]string{"min.insync.replicas": "2"}, procs}
 }
 
 func envInt(name string, def int64) int64 {
@@ -248,7 +289,7 @@ func TestPerfBar(t *testing.T) {
 	for _, s := range []string{"produce-100B", "produce-1KiB", "consume-1KiB", "e2e"} {
 		for _, tg := range []string{"sluice", "sluice-pagecache", "sluice-3node", "kfake", "blackhole"} {
 			if v := b.median(s, tg, rate); v > 0 {
-				fmt.Fprintf(&sb, "  %-13s %-17s %10.0f records/s", s, tg, v)
+				fmt.Fprintf(&sb, "  %-13s %-17s %10.0f records/s  cpu %5.2f s", s, tg, v, b.cpuMedian(s, tg))
 				if s == "e2e" {
 					fmt.Fprintf(&sb, "  p99 %.2f ms", b.median(s, tg, p99))
 				}

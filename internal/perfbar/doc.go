@@ -5,7 +5,8 @@
 // "blackhole" kfake whose produce requests a control hook answers without
 // storing anything — and drive them all with the same franz-go client
 // (internal/perf) in one run, targets interleaved within each repetition,
-// reporting medians and ratios.
+// reporting medians and ratios, and the CPU time each target's processes
+// used during each measurement.
 //
 // The default test run makes one small pass over every target to keep
 // the harness working; SLUICE_PERF_BAR=1 makes the full measurement and

@@ -315,6 +315,33 @@ func rss(pid int) (int64, error) {
 	return 0, fmt.Errorf("no VmRSS for %d", pid)
 }
 
+// cpuTime is the CPU time (user and system) a process has used, from
+// /proc/PID/stat (fields 14 and 15, in USER_HZ ticks of 10 ms on Linux).
+func cpuTime(pid int) (time.Duration, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, err
+	}
+	// The command name (field 2) is parenthesised and may hold spaces.
+	i := strings.LastIndexByte(string(b), ')')
+	if i < 0 {
+		return 0, fmt.Errorf("cpu time of %d: malformed stat", pid)
+	}
+	f := strings.Fields(string(b[i+1:])) // from field 3
+	if len(f) < 13 {
+		return 0, fmt.Errorf("cpu time of %d: short stat", pid)
+	}
+	var ticks int64
+	for _, s := range f[11:13] {
+		n, err := strconv.ParseInt(s, 10, 64)
+		if err != nil {
+			return 0, fmt.Errorf("cpu time of %d: %w", pid, err)
+		}
+		ticks += n
+	}
+	return time.Duration(ticks) * 10 * time.Millisecond, nil
+}
+
 // key names a topic by id, or by name before Produce v13 (an id of
 // zeros).
 func key(name string, id [16]byte) [16]byte {
