@@ -86,6 +86,19 @@ func (a *adminCmd) emit(v any, table func(io.Writer)) int {
 	return 0
 }
 
+// emitFound prints what a describe found (n things; nothing when none),
+// then reports err if there is one: some names may describe while
+// others fail.
+func (a *adminCmd) emitFound(n int, v any, table func(io.Writer), err error) int {
+	if n > 0 {
+		a.emit(v, table)
+	}
+	if err != nil {
+		return a.fail(err)
+	}
+	return 0
+}
+
 // done reports a change made to the named things: a line of text, or
 // with --json {"ok": true, "<noun>s": names}.
 func (a *adminCmd) done(names []string, msg string, args ...any) int {

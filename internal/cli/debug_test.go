@@ -25,7 +25,7 @@ func TestDebugServer(t *testing.T) {
 	if resp.StatusCode != 200 || !strings.Contains(string(body), "goroutine") {
 		t.Fatalf("index: %d %q", resp.StatusCode, body)
 	}
-	d.close()
+	d.Close()
 	if _, err := http.Get("http://" + addr + "/debug/pprof/"); err == nil {
 		t.Fatal("still serving after close")
 	}

@@ -166,13 +166,7 @@ func runGroup(args []string, stdout, stderr io.Writer) int {
 		})
 	case "describe":
 		gs, err := cl.DescribeGroups(ctx, names...)
-		if len(gs) > 0 {
-			a.emit(gs, func(w io.Writer) { printGroups(w, gs) })
-		}
-		if err != nil {
-			return a.fail(err)
-		}
-		return 0
+		return a.emitFound(len(gs), gs, func(w io.Writer) { printGroups(w, gs) }, err)
 	case "reset-offsets":
 		plan, err := cl.ResetOffsets(ctx, names[0], spec, rf.execute)
 		if err != nil {

@@ -47,7 +47,7 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintf(stderr, "sluice serve: %v\n", err)
 			return 1
 		}
-		defer d.close()
+		defer d.Close()
 	}
 	n, err := node.Start(cfg, logger)
 	if err != nil {

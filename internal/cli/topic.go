@@ -134,13 +134,7 @@ func runTopic(args []string, stdout, stderr io.Writer) int {
 		})
 	case "describe":
 		ts, err := cl.DescribeTopics(ctx, names...)
-		if len(ts) > 0 {
-			a.emit(ts, func(w io.Writer) { printTopics(w, ts) })
-		}
-		if err != nil {
-			return a.fail(err)
-		}
-		return 0
+		return a.emitFound(len(ts), ts, func(w io.Writer) { printTopics(w, ts) }, err)
 	case "create":
 		if err := cl.CreateTopic(ctx, names[0], int32(partitions), int16(rf), configs.m()); err != nil {
 			return a.fail(err)

@@ -17,5 +17,7 @@
 // per-topic and per-group sums remain.
 //
 // Handler serves /metrics, /healthz (the node works) and /readyz (the
-// broker has caught up with the metadata and loaded its coordinators).
+// broker has caught up with the metadata and loaded its coordinators);
+// Listen serves it on metrics.listen. Serve is the HTTP listener itself,
+// which `sluice serve --debug-addr` also uses for Go's profiles.
 package metrics

@@ -22,42 +22,47 @@ type Health struct {
 	NotReady func() []string
 }
 
-// Server is the HTTP listener of metrics.listen. Its owner stops it
-// with Close.
+// Server is one of a node's HTTP listeners: metrics.listen's, or the
+// profiles of `sluice serve --debug-addr`. Its owner stops it with Close.
 type Server struct {
-	ln     net.Listener
-	srv    *http.Server
-	wg     sync.WaitGroup
-	logger *slog.Logger
+	ln  net.Listener
+	srv *http.Server
+	wg  sync.WaitGroup
 }
 
 // Listen serves /metrics from m, and /healthz and /readyz from h, on
 // addr.
 func Listen(addr string, m *Metrics, h Health, logger *slog.Logger) (*Server, error) {
+	return Serve("metrics", addr, Handler(m, h), logger)
+}
+
+// Serve serves h on addr until Close; what names the listener in errors
+// and logs.
+func Serve(what, addr string, h http.Handler, logger *slog.Logger) (*Server, error) {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
-		return nil, fmt.Errorf("metrics listener %s: %w", addr, err)
+		return nil, fmt.Errorf("%s listener %s: %w", what, addr, err)
 	}
-	s := &Server{ln: ln, logger: logger, srv: &http.Server{Handler: Handler(m, h), ReadHeaderTimeout: 10 * time.Second}}
+	s := &Server{ln: ln, srv: &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}}
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
 		if err := s.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			logger.Error("metrics listener stopped", "err", err)
+			logger.Error("http listener stopped", "serves", what, "err", err)
 		}
 	}()
-	logger.Info("metrics listening", "addr", ln.Addr().String())
+	logger.Info("http listening", "serves", what, "addr", ln.Addr().String())
 	return s, nil
 }
 
 // Addr is the address the listener is bound to.
 func (s *Server) Addr() net.Addr { return s.ln.Addr() }
 
-// Close stops the listener and waits for its goroutine; scrapes under
-// way get a second to finish.
+// Close stops the listener and waits for its goroutine; requests under
+// way (a scrape, a profile streaming) get a second to finish.
 func (s *Server) Close() error {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
