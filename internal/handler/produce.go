@@ -31,7 +31,8 @@ type pendingAppend struct {
 	minISR int   // min.insync.replicas, checked again at completion
 }
 
-// Produce appends each partition's batches now, in request order, and
+// Produce appends each partition's batches now (a large request's
+// partitions on several cores at once, each partition's in order), and
 // answers once every append is acknowledgeable or its timeout passes:
 // with acks=1 once the leader's append is durable (Sluice's durable
 // default fsyncs first), with acks=all once the high watermark passes it
@@ -50,18 +51,14 @@ func (h *Handler) Produce(ctx context.Context, req *protocol.ProduceRequest, ver
 		}
 		resp.Responses = append(resp.Responses, tr)
 	}
-	for ti, t := range req.TopicData {
-		for pi, p := range t.PartitionData {
-			pr := &resp.Responses[ti].PartitionResponses[pi]
-			w, code, msg := h.appendPartition(req, t.Name, p.Index, p.Records, pr, version)
-			if code != protocol.ErrNone {
-				failed = true
-				pr.ErrorCode = int16(code)
-				pr.ErrorMessage = msg
-				continue
-			}
-			pending = append(pending, w)
+	for _, o := range h.appendAll(req, resp, version) {
+		if o.code != protocol.ErrNone {
+			failed = true
+			o.w.out.ErrorCode = int16(o.code)
+			o.w.out.ErrorMessage = o.msg
+			continue
 		}
+		pending = append(pending, o.w)
 	}
 	if req.Acks == 0 {
 		return ProduceResult{None: true, Close: failed}
