@@ -34,6 +34,18 @@ func getFrame(n int) *[]byte {
 	return &b
 }
 
+// pooledFrame returns a pooled buffer of length n when its pool has one,
+// allocating nothing.
+func pooledFrame(n int) (*[]byte, bool) {
+	shift := max(bits.Len(uint(n-1)), minPoolShift)
+	p, ok := framePools[shift-minPoolShift].Get().(*[]byte)
+	if !ok {
+		return nil, false
+	}
+	*p = (*p)[:n]
+	return p, true
+}
+
 // putFrame returns a buffer from getFrame to its pool.
 func putFrame(p *[]byte) {
 	c := cap(*p)
@@ -46,8 +58,9 @@ func putFrame(p *[]byte) {
 
 // readBody reads a frame body of n bytes (n already checked against the
 // limit). A large body grows as its bytes arrive, so a size prefix alone
-// never makes us take more than twice the bytes actually received (a
-// client claiming 100 MiB and sending nothing costs 1 MiB). Every buffer
+// never makes us allocate more than twice the bytes actually received (a
+// client claiming 100 MiB and sending nothing allocates 1 MiB); only a
+// buffer already in the pools is taken whole. Every buffer
 // is pooled; pooled reports whether the returned one goes back to the
 // pools on release (a body above the largest pool does not).
 func readBody(r io.Reader, n int) (buf *[]byte, pooled bool, err error) {
@@ -58,6 +71,18 @@ func readBody(r io.Reader, n int) (buf *[]byte, pooled bool, err error) {
 			return nil, false, err
 		}
 		return p, true, nil
+	}
+	// A pooled buffer of the whole size costs nothing new: take it when
+	// one is there, so that a large body is read in place, not copied as
+	// it grows.
+	if n <= 1<<maxPoolShift {
+		if p, ok := pooledFrame(n); ok {
+			if _, err := io.ReadFull(r, *p); err != nil {
+				putFrame(p)
+				return nil, false, err
+			}
+			return p, true, nil
+		}
 	}
 	p := getFrame(firstChunkBytes)
 	got := 0

@@ -784,3 +784,41 @@ func TestReadBodyGrows(t *testing.T) {
 		t.Fatal("truncated body read without an error")
 	}
 }
+
+// TestReadBodyTakesPooledWhole reads a large body straight into a pooled
+// buffer of its size when there is one, instead of growing one as the
+// bytes arrive.
+func TestReadBodyTakesPooledWhole(t *testing.T) {
+	const n = 5<<20 + 3
+	src := make([]byte, n)
+	for i := range src {
+		src[i] = byte(i * 13)
+	}
+	for try := 0; try < 20; try++ { // the race detector drops pooled items at random
+		b := make([]byte, 8<<20)
+		putFrame(&b)
+		r := &firstReadLen{r: bytes.NewReader(src)}
+		p, pooled, err := readBody(r, n)
+		if err != nil || !pooled || !bytes.Equal(*p, src) {
+			t.Fatalf("readBody: err %v pooled %v equal %v", err, pooled, err == nil && bytes.Equal(*p, src))
+		}
+		putFrame(p)
+		if r.first == n {
+			return
+		}
+	}
+	t.Fatal("a pooled buffer of the body's size was never read into whole")
+}
+
+// firstReadLen records the length of the first Read's buffer.
+type firstReadLen struct {
+	r     io.Reader
+	first int
+}
+
+func (f *firstReadLen) Read(p []byte) (int, error) {
+	if f.first == 0 {
+		f.first = len(p)
+	}
+	return f.r.Read(p)
+}
