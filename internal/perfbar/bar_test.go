@@ -46,6 +46,9 @@ type sample struct {
 	// CPUSeconds is the CPU time (user and system) the target's
 	// processes used during the measurement.
 	CPUSeconds float64 `json:"cpu_seconds"`
+	// BusySeconds is the CPU time the whole machine was busy during the
+	// measurement (the client and the kernel's own work included).
+	BusySeconds float64 `json:"busy_seconds"`
 }
 
 // bench runs every scenario against every target, interleaved within
@@ -56,9 +59,9 @@ type bench struct {
 	samples []sample
 }
 
-func (b *bench) record(scenario, target string, rep int, r *perf.Result, cpu float64) {
-	b.samples = append(b.samples, sample{scenario, target, rep, r, cpu})
-	line := fmt.Sprintf("rep %d %-12s %-16s %10.0f records/s %8.1f MB/s  cpu %5.2f s", rep, scenario, target, r.RecordsPerSec, r.MBPerSec, cpu)
+func (b *bench) record(scenario, target string, rep int, r *perf.Result, cpu cpuUse) {
+	b.samples = append(b.samples, sample{scenario, target, rep, r, cpu.target, cpu.busy})
+	line := fmt.Sprintf("rep %d %-12s %-16s %10.0f records/s %8.1f MB/s  cpu %5.2f s busy %5.2f s", rep, scenario, target, r.RecordsPerSec, r.MBPerSec, cpu.target, cpu.busy)
 	if r.Latency != nil {
 		line += fmt.Sprintf("  p50 %.2f p99 %.2f p99.9 %.2f max %.2f ms", r.Latency.P50, r.Latency.P99, r.Latency.P999, r.Latency.Max)
 	}
@@ -76,8 +79,12 @@ func (b *bench) median(scenario, target string, f func(*perf.Result) float64) fl
 	return medianOf(v)
 }
 
-// cpuMeter reads the CPU time of a target's processes.
-func (b *bench) cpuMeter(tg target) func() float64 {
+// cpuUse is the CPU time a measurement took: the target's processes',
+// and the whole machine's.
+type cpuUse struct{ target, busy float64 }
+
+// cpuMeter reads the CPU time of a target's processes and of the machine.
+func (b *bench) cpuMeter(tg target) func() cpuUse {
 	b.t.Helper()
 	total := func() time.Duration {
 		var sum time.Duration
@@ -90,16 +97,28 @@ func (b *bench) cpuMeter(tg target) func() float64 {
 		}
 		return sum
 	}
-	start := total()
-	return func() float64 { return (total() - start).Seconds() }
+	busy := func() time.Duration {
+		d, err := busyTime()
+		if err != nil {
+			b.t.Fatal(err)
+		}
+		return d
+	}
+	start, startBusy := total(), busy()
+	return func() cpuUse { return cpuUse{(total() - start).Seconds(), (busy() - startBusy).Seconds()} }
 }
 
-// cpuMedian is the median CPU time of a scenario's samples for a target.
-func (b *bench) cpuMedian(scenario, target string) float64 {
+// cpuMedian is the median CPU time of a scenario's samples for a
+// target: its processes', or the machine's when busy.
+func (b *bench) cpuMedian(scenario, target string, busy bool) float64 {
 	var v []float64
 	for _, s := range b.samples {
 		if s.Scenario == scenario && s.Target == target {
-			v = append(v, s.CPUSeconds)
+			if busy {
+				v = append(v, s.BusySeconds)
+			} else {
+				v = append(v, s.CPUSeconds)
+			}
 		}
 	}
 	return medianOf(v)
@@ -289,7 +308,7 @@ func TestPerfBar(t *testing.T) {
 	for _, s := range []string{"produce-100B", "produce-1KiB", "consume-1KiB", "e2e"} {
 		for _, tg := range []string{"sluice", "sluice-pagecache", "sluice-3node", "kfake", "blackhole"} {
 			if v := b.median(s, tg, rate); v > 0 {
-				fmt.Fprintf(&sb, "  %-13s %-17s %10.0f records/s  cpu %5.2f s", s, tg, v, b.cpuMedian(s, tg))
+				fmt.Fprintf(&sb, "  %-13s %-17s %10.0f records/s  cpu %5.2f s  busy %5.2f s", s, tg, v, b.cpuMedian(s, tg, false), b.cpuMedian(s, tg, true))
 				if s == "e2e" {
 					fmt.Fprintf(&sb, "  p99 %.2f ms", b.median(s, tg, p99))
 				}
