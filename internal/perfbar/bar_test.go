@@ -68,12 +68,17 @@ func (b *bench) record(scenario, target string, rep int, r *perf.Result, cpu cpu
 	b.t.Log(line)
 }
 
-// median is the median of f over a scenario's samples for a target.
+// median is the median of f over a scenario's results for a target.
 func (b *bench) median(scenario, target string, f func(*perf.Result) float64) float64 {
+	return b.sampleMedian(scenario, target, func(s sample) float64 { return f(s.Result) })
+}
+
+// sampleMedian is the median of f over a scenario's samples for a target.
+func (b *bench) sampleMedian(scenario, target string, f func(sample) float64) float64 {
 	var v []float64
 	for _, s := range b.samples {
 		if s.Scenario == scenario && s.Target == target {
-			v = append(v, f(s.Result))
+			v = append(v, f(s))
 		}
 	}
 	return medianOf(v)
@@ -108,22 +113,6 @@ func (b *bench) cpuMeter(tg target) func() cpuUse {
 	return func() cpuUse { return cpuUse{(total() - start).Seconds(), (busy() - startBusy).Seconds()} }
 }
 
-// cpuMedian is the median CPU time of a scenario's samples for a
-// target: its processes', or the machine's when busy.
-func (b *bench) cpuMedian(scenario, target string, busy bool) float64 {
-	var v []float64
-	for _, s := range b.samples {
-		if s.Scenario == scenario && s.Target == target {
-			if busy {
-				v = append(v, s.BusySeconds)
-			} else {
-				v = append(v, s.CPUSeconds)
-			}
-		}
-	}
-	return medianOf(v)
-}
-
 func medianOf(v []float64) float64 {
 	if len(v) == 0 {
 		return 0
@@ -135,8 +124,10 @@ func medianOf(v []float64) float64 {
 	return (v[len(v)/2-1] + v[len(v)/2]) / 2
 }
 
-func rate(r *perf.Result) float64 { return r.RecordsPerSec }
-func p99(r *perf.Result) float64  { return r.Latency.P99 }
+func rate(r *perf.Result) float64  { return r.RecordsPerSec }
+func cpuSeconds(s sample) float64  { return s.CPUSeconds }
+func busySeconds(s sample) float64 { return s.BusySeconds }
+func p99(r *perf.Result) float64   { return r.Latency.P99 }
 
 func rotate[T any](s []T, k int) []T {
 	k %= len(s)
@@ -308,7 +299,7 @@ func TestPerfBar(t *testing.T) {
 	for _, s := range []string{"produce-100B", "produce-1KiB", "consume-1KiB", "e2e"} {
 		for _, tg := range []string{"sluice", "sluice-pagecache", "sluice-3node", "kfake", "blackhole"} {
 			if v := b.median(s, tg, rate); v > 0 {
-				fmt.Fprintf(&sb, "  %-13s %-17s %10.0f records/s  cpu %5.2f s  busy %5.2f s", s, tg, v, b.cpuMedian(s, tg, false), b.cpuMedian(s, tg, true))
+				fmt.Fprintf(&sb, "  %-13s %-17s %10.0f records/s  cpu %5.2f s  busy %5.2f s", s, tg, v, b.sampleMedian(s, tg, cpuSeconds), b.sampleMedian(s, tg, busySeconds))
 				if s == "e2e" {
 					fmt.Fprintf(&sb, "  p99 %.2f ms", b.median(s, tg, p99))
 				}

@@ -25,20 +25,20 @@ var framePools [maxPoolShift - minPoolShift + 1]sync.Pool
 // getFrame returns a buffer of length n (at most 1<<maxPoolShift) from
 // the pools.
 func getFrame(n int) *[]byte {
-	shift := max(bits.Len(uint(n-1)), minPoolShift)
-	if p, ok := framePools[shift-minPoolShift].Get().(*[]byte); ok {
-		*p = (*p)[:n]
+	if p, ok := pooledFrame(n); ok {
 		return p
 	}
-	b := make([]byte, n, 1<<shift)
+	b := make([]byte, n, 1<<frameShift(n))
 	return &b
 }
+
+// frameShift is the log2 of the pool size that holds n bytes.
+func frameShift(n int) int { return max(bits.Len(uint(n-1)), minPoolShift) }
 
 // pooledFrame returns a pooled buffer of length n when its pool has one,
 // allocating nothing.
 func pooledFrame(n int) (*[]byte, bool) {
-	shift := max(bits.Len(uint(n-1)), minPoolShift)
-	p, ok := framePools[shift-minPoolShift].Get().(*[]byte)
+	p, ok := framePools[frameShift(n)-minPoolShift].Get().(*[]byte)
 	if !ok {
 		return nil, false
 	}
@@ -64,25 +64,21 @@ func putFrame(p *[]byte) {
 // is pooled; pooled reports whether the returned one goes back to the
 // pools on release (a body above the largest pool does not).
 func readBody(r io.Reader, n int) (buf *[]byte, pooled bool, err error) {
+	// A small body gets its buffer at once. So does a large one when a
+	// pooled buffer of its size is there (it costs nothing new), rather
+	// than being copied as it grows.
+	var whole *[]byte
 	if n <= firstChunkBytes {
-		p := getFrame(n)
-		if _, err := io.ReadFull(r, *p); err != nil {
-			putFrame(p)
+		whole = getFrame(n)
+	} else if n <= 1<<maxPoolShift {
+		whole, _ = pooledFrame(n)
+	}
+	if whole != nil {
+		if _, err := io.ReadFull(r, *whole); err != nil {
+			putFrame(whole)
 			return nil, false, err
 		}
-		return p, true, nil
-	}
-	// A pooled buffer of the whole size costs nothing new: take it when
-	// one is there, so that a large body is read in place, not copied as
-	// it grows.
-	if n <= 1<<maxPoolShift {
-		if p, ok := pooledFrame(n); ok {
-			if _, err := io.ReadFull(r, *p); err != nil {
-				putFrame(p)
-				return nil, false, err
-			}
-			return p, true, nil
-		}
+		return whole, true, nil
 	}
 	p := getFrame(firstChunkBytes)
 	got := 0
