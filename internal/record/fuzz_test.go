@@ -211,6 +211,12 @@ func exercise(t *testing.T, data []byte, opts Options) workStats {
 		}
 		sum, verr := Validate(b, opts)
 		checkErrType(t, "Validate", verr)
+		// A follower's check is a subset of Validate's under either rule set.
+		rh, cerr := CheckReplicated(b)
+		checkErrType(t, "CheckReplicated", cerr)
+		if verr == nil && (cerr != nil || rh != h) {
+			t.Fatalf("Validate passed but CheckReplicated says %v (header %+v, want %+v)", cerr, rh, h)
+		}
 
 		// Iterate without the CRC check so the fuzzer gets past it.
 		n := 0

@@ -94,3 +94,32 @@ func summarize(it *Records, b []byte, opts Options) (Summary, error) {
 	s.UncompressedBytes = it.DecompressedBytes()
 	return s, nil
 }
+
+// CheckReplicated checks what a follower checks of a batch its leader
+// already validated: that b is exactly one v2 batch, that its CRC-32C
+// holds, and that its header fields agree with each other. It neither
+// walks nor decompresses the records: the CRC covers them, and the
+// leader checked them before it stored the batch.
+//
+// Errors: *CorruptError (errors.Is ErrCorrupt), ErrTruncated,
+// ErrLegacyFormat, ErrUnsupportedCompression.
+func CheckReplicated(b []byte) (BatchHeader, error) {
+	n, err := BatchSize(b)
+	if err != nil {
+		return BatchHeader{}, err
+	}
+	if n != len(b) {
+		return BatchHeader{}, corruptf(KindFraming, "%d bytes follow the batch", len(b)-n)
+	}
+	if err := CheckCRC(b); err != nil {
+		return BatchHeader{}, err
+	}
+	h := parseHeader(b)
+	if err := checkHeader(&h, &Options{}); err != nil {
+		return BatchHeader{}, err
+	}
+	if !h.Attributes.Codec().Valid() {
+		return BatchHeader{}, ErrUnsupportedCompression
+	}
+	return h, nil
+}

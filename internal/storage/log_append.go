@@ -128,13 +128,16 @@ func (l *Log) validate(infos []batchInfo, records []byte, cfg *Config, opts Appe
 	if len(records) == 0 {
 		return nil, 0, &AppendError{Err: fmt.Errorf("%w: no batches", ErrCorruptMessage)}
 	}
-	ropts := record.Options{MaxDecompressedBytes: maxDecompressed(cfg), ProducerChecks: !opts.Follower}
+	if opts.Follower {
+		return validateReplicated(infos, records)
+	}
+	ropts := record.Options{MaxDecompressedBytes: maxDecompressed(cfg), ProducerChecks: true}
 	var nrec int64
 	it := record.NewBatches(records)
 	for it.Next() {
 		b := it.Batch()
 		idx := len(infos)
-		if len(b) > int(cfg.MaxMessageBytes) && !opts.Follower {
+		if len(b) > int(cfg.MaxMessageBytes) {
 			return nil, 0, fmt.Errorf("%w: %d bytes, limit %d", ErrBatchTooLarge, len(b), cfg.MaxMessageBytes)
 		}
 		sum, err := record.Validate(b, ropts)
@@ -142,27 +145,25 @@ func (l *Log) validate(infos []batchInfo, records []byte, cfg *Config, opts Appe
 			return nil, 0, classifyRecordError(err)
 		}
 		h := sum.Header
-		if !opts.Follower {
-			if h.Attributes.IsTransactional() || h.Attributes.IsControl() {
-				return nil, 0, ErrUnsupportedBatch
-			}
-			if h.NumRecords == 0 || !sum.ConsecutiveOffsets || h.LastOffsetDelta != h.NumRecords-1 {
-				return nil, 0, &AppendError{Err: ErrInvalidRecord, Records: []RecordError{{BatchIndex: idx, Message: "record offsets must run 0, 1, 2, … as a producer writes them"}}}
-			}
-			if cfg.Compact && sum.NullKeys > 0 {
-				return nil, 0, &AppendError{Err: ErrInvalidRecord, Records: []RecordError{{BatchIndex: idx, Index: sum.FirstNullKey, Message: "compacted topic received a record without a key"}}}
-			}
-			if err := checkTimestamps(&sum, cfg, now); err != nil {
-				return nil, 0, err
-			}
-			if sum.MaxTimestamp != h.MaxTimestamp {
-				// Kafka corrects the batch's max timestamp (CreateTime).
-				if err := setMaxTimestamp(b, sum.MaxTimestamp); err != nil {
-					return nil, 0, classifyRecordError(err)
-				}
+		if h.Attributes.IsTransactional() || h.Attributes.IsControl() {
+			return nil, 0, ErrUnsupportedBatch
+		}
+		if h.NumRecords == 0 || !sum.ConsecutiveOffsets || h.LastOffsetDelta != h.NumRecords-1 {
+			return nil, 0, &AppendError{Err: ErrInvalidRecord, Records: []RecordError{{BatchIndex: idx, Message: "record offsets must run 0, 1, 2, … as a producer writes them"}}}
+		}
+		if cfg.Compact && sum.NullKeys > 0 {
+			return nil, 0, &AppendError{Err: ErrInvalidRecord, Records: []RecordError{{BatchIndex: idx, Index: sum.FirstNullKey, Message: "compacted topic received a record without a key"}}}
+		}
+		if err := checkTimestamps(&sum, cfg, now); err != nil {
+			return nil, 0, err
+		}
+		if sum.MaxTimestamp != h.MaxTimestamp {
+			// Kafka corrects the batch's max timestamp (CreateTime).
+			if err := setMaxTimestamp(b, sum.MaxTimestamp); err != nil {
+				return nil, 0, classifyRecordError(err)
 			}
 		}
-		if idx > 0 && !opts.Follower && (idempotent(&h) || idempotent(&infos[0].header)) {
+		if idx > 0 && (idempotent(&h) || idempotent(&infos[0].header)) {
 			return nil, 0, &AppendError{Err: ErrInvalidRecord, Records: []RecordError{{BatchIndex: idx,
 				Message: "a produce with an idempotent batch must carry exactly one batch per partition"}}}
 		}
@@ -173,6 +174,34 @@ func (l *Log) validate(infos []batchInfo, records []byte, cfg *Config, opts Appe
 			size:         len(b),
 			header:       h,
 		})
+		nrec += int64(h.NumRecords)
+	}
+	if err := it.Err(); err != nil {
+		return nil, 0, classifyRecordError(err)
+	}
+	return infos, nrec, nil
+}
+
+// validateReplicated summarizes batches a follower fetched. Their leader
+// validated the records before storing them; like Kafka's follower, this
+// checks each batch's framing, CRC and header, and neither walks nor
+// decompresses the records (a compressed batch costs a CRC, not a
+// decompression). The max timestamp is the header's, which the leader
+// corrected.
+func validateReplicated(infos []batchInfo, records []byte) ([]batchInfo, int64, error) {
+	var nrec int64
+	it := record.NewBatches(records)
+	for it.Next() {
+		b := it.Batch()
+		h, err := record.CheckReplicated(b)
+		if err != nil {
+			return nil, 0, classifyRecordError(err)
+		}
+		maxTS := int64(-1) // Kafka's "no timestamp", as for a batch without records
+		if h.NumRecords > 0 {
+			maxTS = h.MaxTimestamp
+		}
+		infos = append(infos, batchInfo{baseOffset: h.BaseOffset, nextOffset: h.NextOffset(), maxTimestamp: maxTS, size: len(b), header: h})
 		nrec += int64(h.NumRecords)
 	}
 	if err := it.Err(); err != nil {
