@@ -56,6 +56,8 @@
 //     tail (ErrTruncated) told apart from corruption.
 //   - Validate: one batch end to end (framing, CRC, header, every record),
 //     returning a Summary of what a broker checks per record.
+//   - CheckReplicated: what a follower checks of a batch its leader
+//     validated (framing, CRC, header), without reading the records.
 //   - Records: an allocation-free record iterator; compressed batches are
 //     streamed through pooled decompressors, within a decompression bound.
 //   - Builder: writes batches, compressed or not.
