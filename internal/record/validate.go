@@ -44,14 +44,7 @@ var recordsPool = sync.Pool{New: func() any { return new(Records) }}
 // Errors: *CorruptError (errors.Is ErrCorrupt), ErrTruncated,
 // ErrLegacyFormat, ErrUnsupportedCompression, ErrDecompressLimit.
 func Validate(b []byte, opts Options) (Summary, error) {
-	n, err := BatchSize(b)
-	if err != nil {
-		return Summary{}, err
-	}
-	if n != len(b) {
-		return Summary{}, corruptf(KindFraming, "%d bytes follow the batch", len(b)-n)
-	}
-	if err := CheckCRC(b); err != nil {
+	if err := checkWhole(b); err != nil {
 		return Summary{}, err
 	}
 	it := recordsPool.Get().(*Records)
@@ -104,14 +97,7 @@ func summarize(it *Records, b []byte, opts Options) (Summary, error) {
 // Errors: *CorruptError (errors.Is ErrCorrupt), ErrTruncated,
 // ErrLegacyFormat, ErrUnsupportedCompression.
 func CheckReplicated(b []byte) (BatchHeader, error) {
-	n, err := BatchSize(b)
-	if err != nil {
-		return BatchHeader{}, err
-	}
-	if n != len(b) {
-		return BatchHeader{}, corruptf(KindFraming, "%d bytes follow the batch", len(b)-n)
-	}
-	if err := CheckCRC(b); err != nil {
+	if err := checkWhole(b); err != nil {
 		return BatchHeader{}, err
 	}
 	h := parseHeader(b)
@@ -122,4 +108,16 @@ func CheckReplicated(b []byte) (BatchHeader, error) {
 		return BatchHeader{}, ErrUnsupportedCompression
 	}
 	return h, nil
+}
+
+// checkWhole checks that b is exactly one framed batch whose CRC holds.
+func checkWhole(b []byte) error {
+	n, err := BatchSize(b)
+	if err != nil {
+		return err
+	}
+	if n != len(b) {
+		return corruptf(KindFraming, "%d bytes follow the batch", len(b)-n)
+	}
+	return CheckCRC(b)
 }
