@@ -2,6 +2,9 @@ package interop
 
 import (
 	"fmt"
+	"log"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -15,9 +18,38 @@ import (
 // (2.1, the first with zstd) and at 3.9, whose request versions Sluice's
 // specs come from.
 func TestSarama(t *testing.T) {
+	captureSaramaLog(t)
 	for _, v := range []sarama.KafkaVersion{sarama.V2_1_0_0, sarama.V3_9_0_0} {
 		t.Run("kafka-"+v.String(), func(t *testing.T) { testSarama(t, v, 10000) })
 	}
+}
+
+// captureSaramaLog collects sarama's own log (why it closed a broker
+// connection, say) for the test's duration and prints it if the test fails.
+func captureSaramaLog(t *testing.T) {
+	var mu sync.Mutex
+	var sb strings.Builder
+	prev := sarama.Logger
+	sarama.Logger = log.New(lockedBuilder{&mu, &sb}, "sarama: ", log.Lmicroseconds)
+	t.Cleanup(func() {
+		sarama.Logger = prev
+		if t.Failed() {
+			mu.Lock()
+			defer mu.Unlock()
+			t.Log("sarama's log:\n" + sb.String())
+		}
+	})
+}
+
+type lockedBuilder struct {
+	mu *sync.Mutex
+	sb *strings.Builder
+}
+
+func (l lockedBuilder) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.sb.Write(p)
 }
 
 var saramaCodecs = map[string]sarama.CompressionCodec{
