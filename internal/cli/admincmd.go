@@ -41,7 +41,22 @@ func (a *adminCmd) unknown() int {
 
 // usageErr reports a usage error; the exit code is 2.
 func (a *adminCmd) usageErr(format string, args ...any) int {
-	fmt.Fprintf(a.stderr, "sluice %s %s: %s\n\n%s", a.noun, a.cmd, fmt.Sprintf(format, args...), a.usage)
+	return usageFailure(a.stderr, a.noun+" "+a.cmd, a.usage, format, args...)
+}
+
+// commandFlags is the flag set of command name (as in "sluice name"):
+// errors and usage go to stderr.
+func commandFlags(name, usage string, stderr io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() { io.WriteString(stderr, usage) }
+	return fs
+}
+
+// usageFailure reports a usage error of command name, then its usage;
+// the exit code is 2.
+func usageFailure(stderr io.Writer, name, usage, format string, args ...any) int {
+	fmt.Fprintf(stderr, "sluice %s: %s\n\n%s", name, fmt.Sprintf(format, args...), usage)
 	return 2
 }
 

@@ -5,7 +5,6 @@ import (
 	"cmp"
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os/signal"
@@ -86,9 +85,7 @@ func runConsume(args []string, stdout, stderr io.Writer) int {
 }
 
 func consumeParse(args []string, stderr io.Writer) (*consumeOptions, int) {
-	fs := flag.NewFlagSet("consume", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() { io.WriteString(stderr, consumeUsage) }
+	fs := commandFlags("consume", consumeUsage, stderr)
 	o := &consumeOptions{}
 	o.adminFlags.register(fs)
 	var (
@@ -108,8 +105,7 @@ func consumeParse(args []string, stderr io.Writer) (*consumeOptions, int) {
 		return nil, 2
 	}
 	usageErr := func(format string, args ...any) (*consumeOptions, int) {
-		fmt.Fprintf(stderr, "sluice consume: "+format+"\n\n%s", append(args, consumeUsage)...)
-		return nil, 2
+		return nil, usageFailure(stderr, "consume", consumeUsage, format, args...)
 	}
 	if len(topics) == 0 {
 		return usageErr("name at least one topic")

@@ -6,7 +6,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"maps"
@@ -99,9 +98,7 @@ func runProduce(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 }
 
 func produceParse(args []string, stderr io.Writer) (*produceOptions, int) {
-	fs := flag.NewFlagSet("produce", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() { fmt.Fprint(stderr, produceUsage) }
+	fs := commandFlags("produce", produceUsage, stderr)
 	o := &produceOptions{}
 	o.adminFlags.register(fs)
 	var keySep, delim string
@@ -120,8 +117,7 @@ func produceParse(args []string, stderr io.Writer) (*produceOptions, int) {
 		return nil, 2
 	}
 	usageErr := func(format string, args ...any) (*produceOptions, int) {
-		fmt.Fprintf(stderr, "sluice produce: "+format+"\n\n%s", append(args, produceUsage)...)
-		return nil, 2
+		return nil, usageFailure(stderr, "produce", produceUsage, format, args...)
 	}
 	if len(pos) != 1 {
 		return usageErr("want one topic, have %d", len(pos))

@@ -26,8 +26,8 @@
 // One fetcher goroutine per source broker (times num.replica.fetchers)
 // sends full Fetch requests for its partitions, appends what arrives as
 // a follower (checking each batch's framing, CRC and header, as Kafka's
-// followers do, not its records, which the leader checked), truncates where the leader reports a DivergingEpoch
-// (divergence.go), and in the durable mode waits for the appended
+// followers do, not its records, which the leader checked), truncates
+// where the leader reports a DivergingEpoch (divergence.go), and in the durable mode waits for the appended
 // batches to be fsynced before its next fetch reports the new offset —
 // so the leader's high watermark only ever counts durable copies.
 //

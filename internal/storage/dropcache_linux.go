@@ -14,7 +14,7 @@ import (
 // [from, to) (posix_fadvise DONTNEED); files of other file systems, and
 // failures, are left alone: it is advice.
 func dropCached(f vfs.File, from, to int64) {
-	of, ok := f.(interface{ OSFile() *os.File })
+	of, ok := vfs.OSFile(f)
 	if !ok || to <= from {
 		return
 	}
@@ -22,7 +22,7 @@ func dropCached(f vfs.File, from, to int64) {
 	// before, so the whole page is clean now (the kernel drops whole
 	// pages only).
 	from -= from % int64(os.Getpagesize())
-	rc, err := of.OSFile().SyscallConn()
+	rc, err := of.SyscallConn()
 	if err != nil {
 		return
 	}
