@@ -477,3 +477,35 @@ func TestVarints(t *testing.T) {
 		t.Error("short varlong not reported short")
 	}
 }
+
+// TestVarintAt checks the positional decoders against readVarint and
+// readVarlong on every one and two byte input, at every position of a
+// buffer, and on the longer and bad encodings above: same value, and the
+// same outcome (past the varint, short, or bad).
+func TestVarintAt(t *testing.T) {
+	var inputs [][]byte
+	for a := range 256 {
+		inputs = append(inputs, []byte{byte(a)})
+		for b := range 256 {
+			inputs = append(inputs, []byte{byte(a), byte(b)})
+		}
+	}
+	inputs = append(inputs, nil, []byte{0x82, 0x00}, []byte{0xfe, 0xff, 0xff, 0xff, 0x0f},
+		[]byte{0x80, 0x80, 0x80, 0x80, 0x10}, []byte{0xff, 0xff, 0xff, 0xff}, bytes.Repeat([]byte{0x80}, 11),
+		append(bytes.Repeat([]byte{0x80}, 9), 0x02), append(bytes.Repeat([]byte{0xff}, 9), 0x01))
+	for _, in := range inputs {
+		buf := append([]byte{0x7f, 0x7f}, in...)
+		for i := 0; i <= len(buf); i++ {
+			v, n := readVarint(buf[i:])
+			got, next := varintAt(buf, i)
+			if (n > 0) != (next > i) || n > 0 && (got != v || next != i+n) || n <= 0 && next-i != n {
+				t.Fatalf("varintAt(%x, %d) = %d, %d; readVarint: %d, %d", buf, i, got, next, v, n)
+			}
+			lv, ln := readVarlong(buf[i:])
+			lgot, lnext := varlongAt(buf, i)
+			if (ln > 0) != (lnext > i) || ln > 0 && (lgot != lv || lnext != i+ln) || ln <= 0 && lnext-i != ln {
+				t.Fatalf("varlongAt(%x, %d) = %d, %d; readVarlong: %d, %d", buf, i, lgot, lnext, lv, ln)
+			}
+		}
+	}
+}

@@ -242,14 +242,20 @@ func exercise(t *testing.T, data []byte, opts Options) workStats {
 			if rerr != nil || n != int(h.NumRecords) || sum.Header != h {
 				t.Fatalf("Validate passed but iteration: err %v, %d of %d records", rerr, n, h.NumRecords)
 			}
+			// Validate walks uncompressed batches in place; its summary
+			// must be the one iteration gathers.
+			if ref, err := summarize(&recs, b, opts); err != nil || ref != sum {
+				t.Fatalf("Validate's summary %+v, iteration's %+v (%v)", sum, ref, err)
+			}
 			roundTrip(t, b, opts)
 		case crcOK && !sameErr(verr, rerr):
 			t.Fatalf("with a good CRC, Validate says %v but iteration %v", verr, rerr)
 		}
 
-		// Fix the CRC on a copy so Validate itself reaches the records.
-		// Validate iterates with Records, so this only checks the two
-		// agree; it is skipped for big batches to keep execs cheap.
+		// Fix the CRC on a copy so Validate itself reaches the records,
+		// and check that it fails where iteration does, with the same
+		// error (Validate walks uncompressed batches without Records);
+		// skipped for big batches to keep execs cheap.
 		if !crcOK && len(b) <= 8<<10 {
 			fixed := append([]byte(nil), b...)
 			if err := UpdateCRC(fixed); err != nil {

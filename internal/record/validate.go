@@ -47,6 +47,9 @@ func Validate(b []byte, opts Options) (Summary, error) {
 	if err := checkWhole(b); err != nil {
 		return Summary{}, err
 	}
+	if h := parseHeader(b); h.Attributes.Codec() == CodecNone {
+		return summarizePlain(b, h, opts)
+	}
 	it := recordsPool.Get().(*Records)
 	defer func() {
 		it.Close()

@@ -37,6 +37,36 @@ func readVarint(b []byte) (v int32, n int) {
 	return 0, -1 // unreachable: the fifth byte either ends or is rejected
 }
 
+// varintAt decodes the varint at b[i:] and returns it with the index past
+// it; a next index <= i fails as readVarint's n <= 0 does. Encodings of
+// one or two bytes, which most record fields are, take a short path.
+func varintAt(b []byte, i int) (int32, int) {
+	switch {
+	case i < len(b) && b[i] < 0x80:
+		u := uint32(b[i])
+		return int32(u>>1) ^ -int32(u&1), i + 1
+	case i+1 < len(b) && b[i+1] < 0x80:
+		u := uint32(b[i]&0x7f) | uint32(b[i+1])<<7
+		return int32(u>>1) ^ -int32(u&1), i + 2
+	}
+	v, n := readVarint(b[min(i, len(b)):])
+	return v, i + n
+}
+
+// varlongAt is varintAt for 64 bit values.
+func varlongAt(b []byte, i int) (int64, int) {
+	switch {
+	case i < len(b) && b[i] < 0x80:
+		u := uint64(b[i])
+		return int64(u>>1) ^ -int64(u&1), i + 1
+	case i+1 < len(b) && b[i+1] < 0x80:
+		u := uint64(b[i]&0x7f) | uint64(b[i+1])<<7
+		return int64(u>>1) ^ -int64(u&1), i + 2
+	}
+	v, n := readVarlong(b[min(i, len(b)):])
+	return v, i + n
+}
+
 // readVarlong is readVarint for 64 bit values.
 func readVarlong(b []byte) (v int64, n int) {
 	if len(b) > 0 && b[0] < 0x80 {
