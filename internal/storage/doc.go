@@ -44,7 +44,10 @@
 // segment (and fsynced the partition directory after a segment or the
 // directory was created). One sync covers every append made before it, so
 // concurrent producers share fsyncs (group commit), and a bounded pool of
-// goroutines (Flusher) syncs different partitions at once. A failed fsync
+// goroutines (Flusher) syncs different partitions at once. A large append
+// starts its own writeback as it returns (sync_file_range), so the disk
+// is already writing it when the flusher's fdatasync comes to wait for
+// it. A failed fsync
 // takes the log offline for good (ErrStorage); it is never retried, since
 // Linux may have dropped the dirty pages. In page-cache mode
 // (flush.messages > 1) acknowledgements do not wait; the log is synced

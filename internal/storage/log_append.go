@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/sluice-mq/sluice/internal/record"
+	"github.com/sluice-mq/sluice/internal/vfs"
 )
 
 // Append errors. Each wraps the record error that caused it, if any.
@@ -81,6 +82,8 @@ type AppendResult struct {
 	// epoch and sequences); the offsets are the original's and nothing
 	// was written.
 	Duplicate bool
+
+	written writtenRange
 }
 
 // maxDecompressed bounds the decompressed size of one batch during
@@ -117,10 +120,29 @@ func (l *Log) Append(records []byte, opts AppendOptions) (AppendResult, error) {
 	}
 	res.Records = nrec
 	if flush {
+		if res.written.file != nil && res.written.n >= writebackKickBytes && cfg.Durable() {
+			kickWriteback(res.written)
+		}
 		l.requestSync()
 	}
 	return res, nil
 }
+
+// writebackKickBytes is the smallest durable append whose writeback the
+// appender starts itself (startWriteback). The fdatasync of a smaller one
+// costs its journal commit more than its transfer, and the extra system
+// call is not worth making.
+const writebackKickBytes = 32 << 10
+
+// writtenRange is where an append's bytes went.
+type writtenRange struct {
+	file   vfs.File
+	off, n int64
+}
+
+// kickWriteback starts the writeback of w; tests replace it to see the
+// calls.
+var kickWriteback = func(w writtenRange) { startWriteback(w.file, w.off, w.n) }
 
 // validate checks every batch of records and summarizes it. It runs
 // before the writer lock: validation decompresses and is the costly part.
@@ -304,7 +326,9 @@ func (l *Log) appendLocked(records []byte, infos []batchInfo, cfg *Config, opts 
 		act.file = f
 	}
 	l.lastAppend = now
-	if err := l.active().append(records, infos, cfg); err != nil {
+	act := l.active()
+	written := writtenRange{act.file, act.size.Load(), int64(len(records))}
+	if err := act.append(records, infos, cfg); err != nil {
 		return AppendResult{}, l.fail(err)
 	}
 	if l.epochs != nil {
@@ -330,6 +354,7 @@ func (l *Log) appendLocked(records []byte, infos []batchInfo, cfg *Config, opts 
 		LogStartOffset: l.startOffset.Load(),
 		Batches:        len(infos),
 		Bytes:          len(records),
+		written:        written,
 	}, nil
 }
 

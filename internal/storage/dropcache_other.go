@@ -1,8 +1,0 @@
-//go:build !linux
-
-package storage
-
-import "github.com/sluice-mq/sluice/internal/vfs"
-
-// dropCached does nothing where posix_fadvise is not used.
-func dropCached(vfs.File, int64, int64) {}
