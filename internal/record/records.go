@@ -159,10 +159,8 @@ func (it *Records) Reset(b []byte, opts Options) error {
 		return it.fail(ErrUnsupportedCompression)
 	}
 	if codec == CodecNone {
-		// Every record takes at least minRecordSize bytes, so a count
-		// the body cannot hold fails here, before any loop.
-		if int64(it.hdr.NumRecords)*minRecordSize > int64(len(body)) {
-			return it.fail(corruptf(KindRecord, "%d records cannot fit in %d bytes", it.hdr.NumRecords, len(body)))
+		if err := checkFits(&it.hdr, body); err != nil {
+			return it.fail(err)
 		}
 		it.body, it.bodyLen = body, len(body)
 		return nil
@@ -227,12 +225,8 @@ func (it *Records) Next() bool {
 		return false
 	}
 	d := it.rec.OffsetDelta
-	switch {
-	case it.opts.ProducerChecks && d != it.idx:
-		it.fail(corruptf(KindRecord, "record %d: offset delta %d, produced batches need %d", it.idx, d, it.idx))
-		return false
-	case d <= it.last || d > it.hdr.LastOffsetDelta:
-		it.fail(corruptf(KindRecord, "record %d: offset delta %d after %d, last offset delta %d", it.idx, d, it.last, it.hdr.LastOffsetDelta))
+	if d != it.idx && it.opts.ProducerChecks || d <= it.last || d > it.hdr.LastOffsetDelta {
+		it.fail(offsetDeltaError(it.idx, d, it.last, it.hdr.LastOffsetDelta, it.opts.ProducerChecks))
 		return false
 	}
 	if d != it.idx {
@@ -246,21 +240,53 @@ func (it *Records) Next() bool {
 // nextInPlace slices the next record out of an uncompressed body.
 func (it *Records) nextInPlace() ([]byte, error) {
 	it.steps++
-	l, n := readVarint(it.body)
-	switch {
-	case n == 0 && len(it.body) == 0:
-		return nil, corruptf(KindRecord, "batch ends after %d of %d records", it.idx, it.hdr.NumRecords)
-	case n <= 0:
-		return nil, corruptf(KindRecord, "record %d: bad length varint", it.idx)
-	case l < minRecordBody:
-		return nil, corruptf(KindRecord, "record %d: length %d below the minimum %d", it.idx, l, minRecordBody)
-	case int(l) > len(it.body)-n:
-		return nil, corruptf(KindRecord, "record %d: length %d, %d bytes remain", it.idx, l, len(it.body)-n)
+	l, n := varintAt(it.body, 0)
+	if n <= 0 || l < minRecordBody || int(l) > len(it.body)-n {
+		return nil, recordLengthError(it.body, it.idx, it.hdr.NumRecords, l, n)
 	}
 	end := n + int(l)
 	p := it.body[n:end:end]
 	it.body = it.body[end:]
 	return p, nil
+}
+
+// checkFits fails an uncompressed body too short for h's record count:
+// every record takes at least minRecordSize bytes, so it fails before
+// any loop.
+func checkFits(h *BatchHeader, body []byte) error {
+	if int64(h.NumRecords)*minRecordSize > int64(len(body)) {
+		return corruptf(KindRecord, "%d records cannot fit in %d bytes", h.NumRecords, len(body))
+	}
+	return nil
+}
+
+// recordLengthError says why the length varint l (n its size, as
+// readVarint returns it) of record idx (of num) does not frame a record in
+// body (the check is inline in the loops: n <= 0, l < minRecordBody, l
+// past the body).
+func recordLengthError(body []byte, idx, num, l int32, n int) error {
+	switch {
+	case n == 0 && len(body) == 0:
+		return corruptf(KindRecord, "batch ends after %d of %d records", idx, num)
+	case n <= 0:
+		return corruptf(KindRecord, "record %d: bad length varint", idx)
+	case l < minRecordBody:
+		return corruptf(KindRecord, "record %d: length %d below the minimum %d", idx, l, minRecordBody)
+	}
+	return corruptf(KindRecord, "record %d: length %d, %d bytes remain", idx, l, len(body)-n)
+}
+
+// offsetDeltaError says why record idx's offset delta d is out of place
+// after the previous record's, last (the check is inline in the loops:
+// d != idx with producer checks, d <= last, d > lastOffsetDelta).
+func offsetDeltaError(idx, d, last, lastOffsetDelta int32, producer bool) error {
+	switch {
+	case producer && d != idx:
+		return corruptf(KindRecord, "record %d: offset delta %d, produced batches need %d", idx, d, idx)
+	case d <= last || d > lastOffsetDelta:
+		return corruptf(KindRecord, "record %d: offset delta %d after %d, last offset delta %d", idx, d, last, lastOffsetDelta)
+	}
+	return nil
 }
 
 // nextStreamed reads the next record from the decompressed stream into the
@@ -446,21 +472,28 @@ func (it *Records) parse(p []byte) string {
 // readBytes reads a varint length and that many bytes at p[i:]; length -1
 // is null. The result's capacity ends with it.
 func readBytes(p []byte, i int, what string) ([]byte, int, string) {
-	l, n := readVarint(p[i:])
-	if n <= 0 {
-		return nil, i, "bad " + what + " length varint"
+	l, end, reason := skipBytes(p, i, what)
+	if reason != "" || l == -1 {
+		return nil, end, reason
 	}
-	i += n
+	return p[end-int(l) : end : end], end, ""
+}
+
+// skipBytes is readBytes without the slice: it returns the length (-1
+// for null) and the index past the bytes.
+func skipBytes(p []byte, i int, what string) (int32, int, string) {
+	l, next := varintAt(p, i)
 	switch {
-	case l == -1:
-		return nil, i, ""
+	case next <= i:
+		return 0, i, "bad " + what + " length varint"
 	case l < -1:
-		return nil, i, "negative " + what + " length"
-	case int(l) > len(p)-i:
-		return nil, i, what + " runs past the record"
+		return 0, next, "negative " + what + " length"
+	case int(l) > len(p)-next:
+		return 0, next, what + " runs past the record"
+	case l == -1:
+		return -1, next, ""
 	}
-	end := i + int(l)
-	return p[i:end:end], end, ""
+	return l, next + int(l), ""
 }
 
 func (it *Records) fail(err error) error {

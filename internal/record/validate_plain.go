@@ -12,8 +12,8 @@ func summarizePlain(b []byte, h BatchHeader, opts Options) (Summary, error) {
 		return Summary{}, err
 	}
 	body := b[HeaderSize:]
-	if int64(h.NumRecords)*minRecordSize > int64(len(body)) {
-		return Summary{}, corruptf(KindRecord, "%d records cannot fit in %d bytes", h.NumRecords, len(body))
+	if err := checkFits(&h, body); err != nil {
+		return Summary{}, err
 	}
 	s := Summary{
 		Header:             h,
@@ -26,15 +26,8 @@ func summarizePlain(b []byte, h BatchHeader, opts Options) (Summary, error) {
 	last := int32(-1)
 	for idx := int32(0); idx < h.NumRecords; idx++ {
 		l, n := varintAt(rest, 0)
-		switch {
-		case n == 0 && len(rest) == 0:
-			return Summary{}, corruptf(KindRecord, "batch ends after %d of %d records", idx, h.NumRecords)
-		case n <= 0:
-			return Summary{}, corruptf(KindRecord, "record %d: bad length varint", idx)
-		case l < minRecordBody:
-			return Summary{}, corruptf(KindRecord, "record %d: length %d below the minimum %d", idx, l, minRecordBody)
-		case int(l) > len(rest)-n:
-			return Summary{}, corruptf(KindRecord, "record %d: length %d, %d bytes remain", idx, l, len(rest)-n)
+		if n <= 0 || l < minRecordBody || int(l) > len(rest)-n {
+			return Summary{}, recordLengthError(rest, idx, h.NumRecords, l, n)
 		}
 		end := n + int(l)
 		tsDelta, d, nullKey, reason := scanRecord(rest[n:end:end])
@@ -42,11 +35,8 @@ func summarizePlain(b []byte, h BatchHeader, opts Options) (Summary, error) {
 		if reason != "" {
 			return Summary{}, corruptf(KindRecord, "record %d: %s", idx, reason)
 		}
-		switch {
-		case opts.ProducerChecks && d != idx:
-			return Summary{}, corruptf(KindRecord, "record %d: offset delta %d, produced batches need %d", idx, d, idx)
-		case d <= last || d > h.LastOffsetDelta:
-			return Summary{}, corruptf(KindRecord, "record %d: offset delta %d after %d, last offset delta %d", idx, d, last, h.LastOffsetDelta)
+		if d != idx && opts.ProducerChecks || d <= last || d > h.LastOffsetDelta {
+			return Summary{}, offsetDeltaError(idx, d, last, h.LastOffsetDelta, opts.ProducerChecks)
 		}
 		if d != idx {
 			s.ConsecutiveOffsets = false
@@ -115,21 +105,4 @@ func scanRecord(p []byte) (tsDelta int64, offsetDelta int32, nullKey bool, reaso
 		return 0, 0, false, "record length does not match its fields"
 	}
 	return tsDelta, offsetDelta, keyLen == -1, ""
-}
-
-// skipBytes is readBytes without the slice: it returns the length (-1
-// for null) and the index past the bytes.
-func skipBytes(p []byte, i int, what string) (int32, int, string) {
-	l, next := varintAt(p, i)
-	switch {
-	case next <= i:
-		return 0, i, "bad " + what + " length varint"
-	case l < -1:
-		return 0, next, "negative " + what + " length"
-	case int(l) > len(p)-next:
-		return 0, next, what + " runs past the record"
-	case l == -1:
-		return -1, next, ""
-	}
-	return l, next + int(l), ""
 }

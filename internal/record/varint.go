@@ -41,13 +41,8 @@ func readVarint(b []byte) (v int32, n int) {
 // it; a next index <= i fails as readVarint's n <= 0 does. Encodings of
 // one or two bytes, which most record fields are, take a short path.
 func varintAt(b []byte, i int) (int32, int) {
-	switch {
-	case i < len(b) && b[i] < 0x80:
-		u := uint32(b[i])
-		return int32(u>>1) ^ -int32(u&1), i + 1
-	case i+1 < len(b) && b[i+1] < 0x80:
-		u := uint32(b[i]&0x7f) | uint32(b[i+1])<<7
-		return int32(u>>1) ^ -int32(u&1), i + 2
+	if v, next, ok := shortVarintAt(b, i); ok {
+		return int32(v), next // two bytes hold at most 14 bits
 	}
 	v, n := readVarint(b[min(i, len(b)):])
 	return v, i + n
@@ -55,16 +50,25 @@ func varintAt(b []byte, i int) (int32, int) {
 
 // varlongAt is varintAt for 64 bit values.
 func varlongAt(b []byte, i int) (int64, int) {
-	switch {
-	case i < len(b) && b[i] < 0x80:
-		u := uint64(b[i])
-		return int64(u>>1) ^ -int64(u&1), i + 1
-	case i+1 < len(b) && b[i+1] < 0x80:
-		u := uint64(b[i]&0x7f) | uint64(b[i+1])<<7
-		return int64(u>>1) ^ -int64(u&1), i + 2
+	if v, next, ok := shortVarintAt(b, i); ok {
+		return v, next
 	}
 	v, n := readVarlong(b[min(i, len(b)):])
 	return v, i + n
+}
+
+// shortVarintAt decodes the varint at b[i:] if it takes one or two bytes.
+func shortVarintAt(b []byte, i int) (v int64, next int, ok bool) {
+	var u uint64
+	switch {
+	case i < len(b) && b[i] < 0x80:
+		u, next = uint64(b[i]), i+1
+	case i+1 < len(b) && b[i+1] < 0x80:
+		u, next = uint64(b[i]&0x7f)|uint64(b[i+1])<<7, i+2
+	default:
+		return 0, i, false
+	}
+	return int64(u>>1) ^ -int64(u&1), next, true
 }
 
 // readVarlong is readVarint for 64 bit values.
