@@ -22,7 +22,6 @@ type target struct {
 	rf      int16
 	configs map[string]string
 	procs   []*proc // whose CPU time a measurement reports
-	peer    bool    // procs are kfake peers, which hold freed memory until told to release it
 }
 
 // plan sizes a run.
@@ -159,7 +158,7 @@ func (b *bench) run(ctx context.Context, sluice, pagecache, kfake, blackhole, cl
 				ReplicationFactor: tg.rf, Configs: tg.configs, RecordSize: 100, Records: p.small, Acks: "all", Idempotent: true, Linger: 10 * time.Millisecond})
 			b.check("produce 100 B to "+tg.name, r, err, p.small)
 			b.record("produce-100B", tg.name, rep, r, cpu())
-			b.drop(tg, topic)
+			deleteTopic(b.t, tg.addrs[0], topic)
 		}
 		// 1 KiB records, 16 partitions, acks=all: produce, then consume
 		// what was produced and delete it before the next target runs.
@@ -184,7 +183,7 @@ func (b *bench) run(ctx context.Context, sluice, pagecache, kfake, blackhole, cl
 				b.check("consume 1 KiB from "+tg.name, r, err, p.large)
 				b.record("consume-1KiB", tg.name, rep, r, cpu())
 			}
-			b.drop(tg, topic)
+			deleteTopic(b.t, tg.addrs[0], topic)
 		}
 		// A fixed rate of 1 KiB records, 16 partitions, linger 1 ms:
 		// end-to-end latency.
@@ -196,22 +195,7 @@ func (b *bench) run(ctx context.Context, sluice, pagecache, kfake, blackhole, cl
 				ReplicationFactor: tg.rf, Configs: tg.configs, RecordSize: 1024, Rate: p.e2eRate, Duration: p.e2eFor, Acks: "all", Idempotent: true, Linger: time.Millisecond})
 			b.check("e2e against "+tg.name, r, err, int64(p.e2eRate*p.e2eFor.Seconds()*0.9))
 			b.record("e2e", tg.name, rep, r, cpu())
-			b.drop(tg, topic)
-		}
-	}
-}
-
-// drop deletes a measured topic, so that the next target runs without
-// this one's data held. Deleting gives a Sluice topic's page cache back
-// to the kernel at once; a kfake peer's Go runtime keeps the freed heap
-// for minutes, so the peer is told to release it too. Without that, a
-// target measured after kfake in a repetition ran with a gigabyte fewer
-// of the pages this machine's host still backs (README, Performance).
-func (b *bench) drop(tg target, topic string) {
-	deleteTopic(b.t, tg.addrs[0], topic)
-	if tg.peer {
-		for _, p := range tg.procs {
-			p.release(b.t)
+			deleteTopic(b.t, tg.addrs[0], topic)
 		}
 	}
 }
@@ -276,11 +260,11 @@ func setUp(t *testing.T) (sluice, pagecache, kfake, blackhole, cluster target) {
 	for _, p := range procs {
 		caddrs = append(caddrs, p.addr)
 	}
-	return target{"sluice", []string{single.addr}, -1, nil, []*proc{single}, false},
-		target{"sluice-pagecache", []string{single.addr}, -1, pageCache, []*proc{single}, false},
-		target{"kfake", []string{kf.addr}, -1, nil, []*proc{kf}, true},
-		target{"blackhole", []string{bh.addr}, -1, nil, []*proc{bh}, true},
-		target{"sluice-3node", caddrs, 3, map[string]string{"min.insync.replicas": "2"}, procs, false}
+	return target{"sluice", []string{single.addr}, -1, nil, []*proc{single}},
+		target{"sluice-pagecache", []string{single.addr}, -1, pageCache, []*proc{single}},
+		target{"kfake", []string{kf.addr}, -1, nil, []*proc{kf}},
+		target{"blackhole", []string{bh.addr}, -1, nil, []*proc{bh}},
+		target{"sluice-3node", caddrs, 3, map[string]string{"min.insync.replicas": "2"}, procs}
 }
 
 func envInt(name string, def int64) int64 {

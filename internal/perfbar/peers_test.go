@@ -10,7 +10,6 @@ import (
 	"io"
 	"os"
 	"os/exec"
-	"runtime/debug"
 	"strconv"
 	"strings"
 	"sync"
@@ -36,9 +35,7 @@ func TestMain(m *testing.M) {
 }
 
 // servePeer runs a one-broker kfake until its stdin closes, printing its
-// address first. Each line "release" on stdin returns the memory its
-// runtime holds free to the kernel and answers "released" (see
-// bench.deleteTopic).
+// address first.
 func servePeer(kind string) int {
 	c, err := kfake.NewCluster(kfake.NumBrokers(1))
 	if err != nil {
@@ -50,17 +47,9 @@ func servePeer(kind string) int {
 		blackhole(c)
 	}
 	fmt.Println("listening on", c.ListenAddrs()[0])
-	in := bufio.NewScanner(os.Stdin)
-	for in.Scan() {
-		if in.Text() == "release" {
-			debug.FreeOSMemory()
-			fmt.Println(releasedLine)
-		}
-	}
+	io.Copy(io.Discard, os.Stdin)
 	return 0
 }
-
-const releasedLine = "released"
 
 // blackhole answers every produce request with success and advancing
 // offsets, storing nothing: what the client alone can push.
@@ -113,12 +102,11 @@ func batchRecords(b []byte) int64 {
 
 // proc is one broker process of a target.
 type proc struct {
-	cmd      *exec.Cmd
-	stdin    io.WriteCloser
-	addr     string
-	released chan struct{} // a kfake peer's answers to "release"
-	stderr   *strings.Builder
-	mu       sync.Mutex
+	cmd    *exec.Cmd
+	stdin  io.WriteCloser
+	addr   string
+	stderr *strings.Builder
+	mu     sync.Mutex
 }
 
 // startProc runs cmd, stopped at the test's end, and waits for the
@@ -138,7 +126,7 @@ func startProc(t testing.TB, cmd *exec.Cmd, marker string) *proc {
 // launch is startProc without a test: a process that started is
 // returned even with an error, so that it can be stopped.
 func launch(cmd *exec.Cmd, marker string) (*proc, error) {
-	p := &proc{cmd: cmd, stderr: &strings.Builder{}, released: make(chan struct{}, 1)}
+	p := &proc{cmd: cmd, stderr: &strings.Builder{}}
 	cmd.Stderr = lockedWriter{&p.mu, p.stderr}
 	var err error
 	if p.stdin, err = cmd.StdinPipe(); err != nil {
@@ -156,10 +144,6 @@ func launch(cmd *exec.Cmd, marker string) (*proc, error) {
 		sc := bufio.NewScanner(out)
 		for sc.Scan() {
 			line := sc.Text()
-			if line == releasedLine {
-				p.released <- struct{}{}
-				continue
-			}
 			if i := strings.Index(line, marker); i >= 0 {
 				if f := strings.Fields(line[i+len(marker):]); len(f) > 0 {
 					addr <- f[0]
@@ -178,20 +162,6 @@ func launch(cmd *exec.Cmd, marker string) (*proc, error) {
 }
 
 func (p *proc) pid() int { return p.cmd.Process.Pid }
-
-// release asks a kfake peer to return its free memory to the kernel and
-// waits for its answer.
-func (p *proc) release(t testing.TB) {
-	t.Helper()
-	if _, err := io.WriteString(p.stdin, "release\n"); err != nil {
-		t.Fatalf("release: %v", err)
-	}
-	select {
-	case <-p.released:
-	case <-time.After(time.Minute):
-		t.Fatal("a kfake peer did not release its memory within a minute")
-	}
-}
 
 // stop ends the process: SIGTERM, then SIGKILL after ten seconds.
 func (p *proc) stop() {
