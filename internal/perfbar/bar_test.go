@@ -161,13 +161,13 @@ func (b *bench) run(ctx context.Context, sluice, pagecache, kfake, blackhole, cl
 			deleteTopic(b.t, tg.addrs[0], topic)
 		}
 		// 1 KiB records, 16 partitions, acks=all: produce, then consume
-		// what was produced and delete it before the next target runs.
-		// No target's gigabyte is held while another produces: on this
-		// machine memory the kernel has freed goes back to the host, and
-		// a target that has to take fresh pages instead of reusing
-		// another's pays about 10 µs for each first touch (README,
-		// Performance), so held data made the figures depend on the
-		// order of the targets.
+		// what was produced and delete it before the next target runs,
+		// so that no target's topic is held while another produces: on
+		// this machine a process that has to take pages the host no
+		// longer backs pays about 10 µs for each first touch (README,
+		// Performance), and held topics made the figures depend on the
+		// order of the targets. (A kfake peer's runtime still keeps its
+		// freed heap for a while, as it would anywhere.)
 		for _, tg := range b.only("produce-1KiB", rotate([]target{sluice, pagecache, kfake, blackhole, cluster}, rep)) {
 			settle()
 			topic := fmt.Sprintf("bar-large-%s-%d", tg.name, rep)
