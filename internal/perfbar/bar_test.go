@@ -155,11 +155,10 @@ func order[T any](s []T, rep int) []T {
 		if j > 0 && j%2 == 0 {
 			first = n - j/2
 		}
-		pos := j
-		if mirror {
-			pos = n - 1 - j
-		}
-		out[pos] = s[(first+row)%n]
+		out[j] = s[(first+row)%n]
+	}
+	if mirror {
+		slices.Reverse(out)
 	}
 	return out
 }
