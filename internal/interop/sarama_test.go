@@ -78,9 +78,10 @@ func testSarama(t *testing.T, version sarama.KafkaVersion, n int) {
 		cfg.Producer.Flush.Frequency = 5 * time.Millisecond
 		cfg.Producer.Flush.Messages = 500
 		cfg.Producer.Retry.Max = 0
-		p, err := sarama.NewSyncProducer([]string{addr}, cfg)
+		pcl := connectedClient(t, addr, topic, cfg)
+		p, err := sarama.NewSyncProducerFromClient(pcl)
 		if err != nil {
-			t.Fatalf("sarama %v: NewSyncProducer: %v", version, err)
+			t.Fatalf("sarama %v: NewSyncProducerFromClient: %v", version, err)
 		}
 		msgs := make([]*sarama.ProducerMessage, len(runs[ci]))
 		for i, w := range runs[ci] {
@@ -102,6 +103,9 @@ func testSarama(t *testing.T, version sarama.KafkaVersion, n int) {
 		if err := p.Close(); err != nil {
 			t.Fatal(err)
 		}
+		if err := pcl.Close(); err != nil {
+			t.Fatal(err)
+		}
 	}
 	produced := time.Since(start)
 
@@ -111,10 +115,7 @@ func testSarama(t *testing.T, version sarama.KafkaVersion, n int) {
 	cfg.ClientID = "sluice-interop"
 	cfg.Consumer.Return.Errors = true
 	cfg.Consumer.MaxWaitTime = 200 * time.Millisecond
-	client, err := sarama.NewClient([]string{addr}, cfg)
-	if err != nil {
-		t.Fatalf("sarama %v: NewClient: %v", version, err)
-	}
+	client := connectedClient(t, addr, topic, cfg)
 	defer client.Close()
 	consumer, err := sarama.NewConsumerFromClient(client)
 	if err != nil {
@@ -172,4 +173,32 @@ func testSarama(t *testing.T, version sarama.KafkaVersion, n int) {
 	verifyDelivered(t, label, delivered, gots)
 	t.Logf("%s: stored batches per codec %v", label, checkStoredCodecs(t, label, addr, topic, codecs, nil))
 	t.Logf("%s: %d records, codecs %v, produce %v, consume %v", label, n, codecs, produced.Round(time.Millisecond), consumed.Round(time.Millisecond))
+}
+
+// connectedClient returns a sarama client whose connection to each of
+// topic's partition leaders is open. sarama's Broker.Open marks a broker
+// opened before it takes the lock that requests wait on, so when two of
+// its goroutines ask for the same new leader at once, the second can send
+// on a connection not yet dialled and fail with "broker not connected",
+// a request that never left the client (seen under load; with
+// Producer.Retry.Max = 0 it failed the produce). Opening the leaders here,
+// one at a time, leaves no broker for them to race on.
+func connectedClient(t *testing.T, addr, topic string, cfg *sarama.Config) sarama.Client {
+	t.Helper()
+	client, err := sarama.NewClient([]string{addr}, cfg)
+	if err != nil {
+		t.Fatalf("sarama %v: NewClient: %v", cfg.Version, err)
+	}
+	for p := range int32(partitions) {
+		b, err := client.Leader(topic, p)
+		if err != nil {
+			client.Close()
+			t.Fatalf("sarama %v: Leader of partition %d: %v", cfg.Version, p, err)
+		}
+		if ok, err := b.Connected(); !ok {
+			client.Close()
+			t.Fatalf("sarama %v: connecting to broker %d: %v", cfg.Version, b.ID(), err)
+		}
+	}
+	return client
 }
