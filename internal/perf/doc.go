@@ -13,6 +13,7 @@
 //     its send time, and the latency is from there to its delivery.
 //
 // Each prints a progress line every second and returns a Result: records
-// and bytes per second, and latency percentiles from a log-bucketed
-// histogram (Histogram: constant memory, at most 1% error).
+// and bytes per second, and latency percentiles from a histogram
+// (Histogram: constant memory, at most 0.8% error). Produce allocates
+// nothing per record: records are pooled and reused once acknowledged.
 package perf

@@ -206,10 +206,10 @@ type pacer struct {
 
 // wait blocks until slot n is due; false when ctx ends first.
 func (p *pacer) wait(ctx context.Context) bool {
-	n := p.n.Add(1) - 1
 	if p.rate <= 0 {
 		return ctx.Err() == nil
 	}
+	n := p.n.Add(1) - 1
 	due := p.start.Add(time.Duration(float64(n) / p.rate * float64(time.Second)))
 	if d := time.Until(due); d > 0 && ctxtime.Sleep(ctx, d) != nil {
 		return false
@@ -289,21 +289,52 @@ func produce(ctx context.Context, o Options, c *counters, h *Histogram) error {
 		defer cancel()
 	}
 	p := &pacer{start: time.Now(), rate: o.Rate}
+	// The clients are made one at a time: franz-go's NewClient sets up
+	// its shared default compressor without a lock.
+	clients := make([]*kgo.Client, o.Producers)
+	for i := range clients {
+		cl, err := kgo.NewClient(opts...)
+		if err != nil {
+			for _, made := range clients[:i] {
+				made.Close()
+			}
+			return err
+		}
+		clients[i] = cl
+	}
 	var issued atomic.Int64
 	var wg sync.WaitGroup
 	errs := make([]error, o.Producers)
-	for i := range o.Producers {
+	for i, cl := range clients {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			cl, err := kgo.NewClient(opts...)
-			if err != nil {
-				errs[i] = err
-				return
-			}
 			defer cl.Close()
-			// Values are pooled: a record's buffer is reused once acknowledged.
-			pool := sync.Pool{New: func() any { return make([]byte, o.RecordSize) }}
+			// Records are pooled with their values: a record is reused
+			// once acknowledged, so a send allocates nothing. Its
+			// timestamp is its send time (set here, the client keeps
+			// it), which the one promise measures from. Times are
+			// taken as the monotonic clock's time since start, a
+			// single clock read; the wall time is start's plus that.
+			// The client calls promises serially, so the promise
+			// gathers latencies into lat and hands them to h a batch
+			// at a time.
+			pool := sync.Pool{New: func() any { return &kgo.Record{Value: make([]byte, o.RecordSize)} }}
+			start := time.Now()
+			lat := make([]time.Duration, 0, 256)
+			promise := func(r *kgo.Record, err error) {
+				if err != nil {
+					c.fail(err)
+				} else {
+					if lat = append(lat, time.Since(start)-r.Timestamp.Sub(start)); len(lat) == cap(lat) {
+						h.RecordAll(lat)
+						lat = lat[:0]
+					}
+					c.records.Add(1)
+					c.bytes.Add(int64(len(r.Value)))
+				}
+				pool.Put(r)
+			}
 			for {
 				if o.Records > 0 && issued.Add(1) > o.Records {
 					break
@@ -311,24 +342,16 @@ func produce(ctx context.Context, o Options, c *counters, h *Histogram) error {
 				if !p.wait(ctx) {
 					break
 				}
-				v := pool.Get().([]byte)
-				sent := time.Now()
-				stamp(v, sent)
-				r := &kgo.Record{Value: v}
-				cl.Produce(context.Background(), r, func(r *kgo.Record, err error) {
-					if err != nil {
-						c.fail(err)
-					} else {
-						h.Record(time.Since(sent))
-						c.records.Add(1)
-						c.bytes.Add(int64(len(r.Value)))
-					}
-					pool.Put(r.Value)
-				})
+				r := pool.Get().(*kgo.Record)
+				sent := start.Add(time.Since(start))
+				*r = kgo.Record{Value: r.Value, Timestamp: sent}
+				stamp(r.Value, sent)
+				cl.Produce(context.Background(), r, promise)
 			}
 			if err := cl.Flush(context.Background()); err != nil {
 				errs[i] = err
 			}
+			h.RecordAll(lat) // Flush returns once every promise was called
 		}()
 	}
 	wg.Wait()
@@ -375,27 +398,31 @@ func consume(ctx context.Context, o Options, c *counters, onRecord func(*kgo.Rec
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	var wg sync.WaitGroup
-	errs := make([]error, o.Consumers)
-	var started sync.WaitGroup
-	started.Add(o.Consumers)
-	go func() {
-		started.Wait()
-		if ready != nil {
-			close(ready)
+	// One client at a time, as in produce; ready closes once they all
+	// exist (or one failed).
+	clients := make([]*kgo.Client, o.Consumers)
+	for i := range clients {
+		cl, err := kgo.NewClient(kgo.SeedBrokers(o.Bootstrap...), kgo.ConsumeTopics(o.Topic),
+			kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.FetchMaxWait(100*time.Millisecond))
+		if err != nil {
+			for _, made := range clients[:i] {
+				made.Close()
+			}
+			if ready != nil {
+				close(ready)
+			}
+			return err
 		}
-	}()
-	for i := range o.Consumers {
+		clients[i] = cl
+	}
+	if ready != nil {
+		close(ready)
+	}
+	var wg sync.WaitGroup
+	for _, cl := range clients {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			cl, err := kgo.NewClient(kgo.SeedBrokers(o.Bootstrap...), kgo.ConsumeTopics(o.Topic),
-				kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.FetchMaxWait(100*time.Millisecond))
-			started.Done()
-			if err != nil {
-				errs[i] = err
-				return
-			}
 			defer cl.Close()
 			for ctx.Err() == nil {
 				fs := cl.PollFetches(ctx)
@@ -417,7 +444,7 @@ func consume(ctx context.Context, o Options, c *counters, onRecord func(*kgo.Rec
 		}()
 	}
 	wg.Wait()
-	return errors.Join(errs...)
+	return nil
 }
 
 // Consume measures consuming: the topic should hold Records records.
