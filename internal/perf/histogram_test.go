@@ -37,8 +37,7 @@ func TestHistogramQuantiles(t *testing.T) {
 
 // TestHistogramBuckets: every duration falls in the bucket whose range
 // holds it, buckets are one nanosecond or at most 1/128 of their value
-// wide, and the
-// largest duration has a bucket.
+// wide, and the largest duration has a bucket.
 func TestHistogramBuckets(t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 4))
 	check := func(d time.Duration) {
@@ -50,7 +49,7 @@ func TestHistogramBuckets(t *testing.T) {
 			t.Fatalf("%d: bucket %d holds up to %d, the one before up to %d", d, i, up, upper(i-1))
 		}
 		if w := upper(i) - upper(i-1); i > 0 && w > 1 && float64(w) > float64(d)/128 {
-			t.Fatalf("%d: bucket %d is %d wide", d, i, upper(i)-upper(i-1))
+			t.Fatalf("%d: bucket %d is %d wide", d, i, w)
 		}
 	}
 	for d := time.Duration(1); d < 4096; d++ {

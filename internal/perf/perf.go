@@ -289,18 +289,9 @@ func produce(ctx context.Context, o Options, c *counters, h *Histogram) error {
 		defer cancel()
 	}
 	p := &pacer{start: time.Now(), rate: o.Rate}
-	// The clients are made one at a time: franz-go's NewClient sets up
-	// its shared default compressor without a lock.
-	clients := make([]*kgo.Client, o.Producers)
-	for i := range clients {
-		cl, err := kgo.NewClient(opts...)
-		if err != nil {
-			for _, made := range clients[:i] {
-				made.Close()
-			}
-			return err
-		}
-		clients[i] = cl
+	clients, err := newClients(o.Producers, opts)
+	if err != nil {
+		return err
 	}
 	var issued atomic.Int64
 	var wg sync.WaitGroup
@@ -386,6 +377,25 @@ func Produce(ctx context.Context, o Options) (*Result, error) {
 	return result("produce", c, h, elapsed), err
 }
 
+// newClients makes n clients from opts, one after another: franz-go's
+// NewClient deduplicates the codec list a compression option carries in
+// place, so clients that share one set of options must not be made at
+// once. On an error it closes those already made.
+func newClients(n int, opts []kgo.Opt) ([]*kgo.Client, error) {
+	clients := make([]*kgo.Client, 0, n)
+	for range n {
+		cl, err := kgo.NewClient(opts...)
+		if err != nil {
+			for _, made := range clients {
+				made.Close()
+			}
+			return nil, err
+		}
+		clients = append(clients, cl)
+	}
+	return clients, nil
+}
+
 // consume runs o.Consumers consumer clients, each reading every
 // partition of the topic from its start, until they have read Records
 // between them, Duration passes or ctx ends; onRecord, when set, sees
@@ -398,25 +408,13 @@ func consume(ctx context.Context, o Options, c *counters, onRecord func(*kgo.Rec
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	// One client at a time, as in produce; ready closes once they all
-	// exist (or one failed).
-	clients := make([]*kgo.Client, o.Consumers)
-	for i := range clients {
-		cl, err := kgo.NewClient(kgo.SeedBrokers(o.Bootstrap...), kgo.ConsumeTopics(o.Topic),
-			kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.FetchMaxWait(100*time.Millisecond))
-		if err != nil {
-			for _, made := range clients[:i] {
-				made.Close()
-			}
-			if ready != nil {
-				close(ready)
-			}
-			return err
-		}
-		clients[i] = cl
-	}
+	clients, err := newClients(o.Consumers, []kgo.Opt{kgo.SeedBrokers(o.Bootstrap...), kgo.ConsumeTopics(o.Topic),
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.FetchMaxWait(100 * time.Millisecond)})
 	if ready != nil {
-		close(ready)
+		close(ready) // the clients exist, or none will
+	}
+	if err != nil {
+		return err
 	}
 	var wg sync.WaitGroup
 	for _, cl := range clients {
