@@ -55,8 +55,10 @@ func (r *Requests) ObserveRequest(key protocol.APIKey, d time.Duration, resp pro
 	if key < 0 || int(key) >= maxAPIKey || r.count[key] == nil {
 		return
 	}
-	r.count[key].Inc()
+	// The duration first: a scrape that sees the request counted then
+	// sees its duration too.
 	r.duration[key].Observe(d.Seconds())
+	r.count[key].Inc()
 	if resp == nil {
 		return
 	}

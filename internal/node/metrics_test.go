@@ -152,13 +152,15 @@ func TestMetricsMove(t *testing.T) {
 	}
 
 	// A request is counted once its response is written, which the
-	// client may read first: scrape until the last two are in.
+	// client may read first, and a scrape reads the series one after
+	// another: scrape until the last ones are in every series.
 	var s scrape
 	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(10 * time.Millisecond) {
 		s = scrapeMetrics(t, maddr)
 		produced, _ := s.value("sluice_requests_total", "api=Produce")
+		timed, _ := s.value("sluice_request_duration_seconds", "api=Produce")
 		_, listed := s.value("sluice_request_errors_total", "api=ListOffsets", "error=UNKNOWN_TOPIC_OR_PARTITION")
-		if (produced-produced0 >= 30 && listed) || time.Now().After(deadline) {
+		if (produced-produced0 >= 30 && timed >= 30 && listed) || time.Now().After(deadline) {
 			break
 		}
 	}
