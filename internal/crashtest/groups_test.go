@@ -221,8 +221,16 @@ func TestGroupMemberProcess(t *testing.T) {
 	c, err := kgo.NewClient(kgo.SeedBrokers(spec[0]), kgo.ConsumerGroup(spec[1]), kgo.ConsumeTopics(spec[2]),
 		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.SessionTimeout(6*time.Second),
 		kgo.HeartbeatInterval(500*time.Millisecond), kgo.AutoCommitInterval(200*time.Millisecond),
+		// The group balances cooperatively, so each callback names only
+		// the partitions added or taken away; the parent sums them.
 		kgo.OnPartitionsAssigned(func(_ context.Context, _ *kgo.Client, a map[string][]int32) {
 			fmt.Printf("assigned %d\n", len(a[spec[2]]))
+		}),
+		kgo.OnPartitionsRevoked(func(_ context.Context, _ *kgo.Client, r map[string][]int32) {
+			fmt.Printf("revoked %d\n", len(r[spec[2]]))
+		}),
+		kgo.OnPartitionsLost(func(_ context.Context, _ *kgo.Client, l map[string][]int32) {
+			fmt.Printf("revoked %d\n", len(l[spec[2]]))
 		}))
 	if err != nil {
 		t.Fatal(err)
@@ -261,9 +269,9 @@ func TestKilledMemberPartitionsMove(t *testing.T) {
 	}
 
 	var mu sync.Mutex
-	counts := map[string]int{}      // value → times consumed, by anyone
-	childSaw := map[string]bool{}   // values the killed member consumed
-	childParts := make(chan int, 8) // partitions the child was assigned, per assignment
+	counts := map[string]int{}       // value → times consumed, by anyone
+	childSaw := map[string]bool{}    // values the killed member consumed
+	childParts := make(chan int, 64) // partitions the child owns, after each change
 	child := exec.Command(os.Args[0], "-test.run=^TestGroupMemberProcess$", "-test.v")
 	child.Env = append(os.Environ(), memberEnv+"="+n+" "+group+" "+topic)
 	out, err := child.StdoutPipe()
@@ -276,6 +284,7 @@ func TestKilledMemberPartitionsMove(t *testing.T) {
 	defer func() { _ = child.Process.Kill(); _ = child.Wait() }()
 	go func() {
 		sc := bufio.NewScanner(out)
+		owned := 0
 		for sc.Scan() {
 			line := sc.Text()
 			if v, ok := strings.CutPrefix(line, "v "); ok {
@@ -285,7 +294,12 @@ func TestKilledMemberPartitionsMove(t *testing.T) {
 				mu.Unlock()
 			} else if k, ok := strings.CutPrefix(line, "assigned "); ok {
 				np, _ := strconv.Atoi(k)
-				childParts <- np
+				owned += np
+				childParts <- owned
+			} else if k, ok := strings.CutPrefix(line, "revoked "); ok {
+				np, _ := strconv.Atoi(k)
+				owned -= np
+				childParts <- owned
 			}
 		}
 	}()
