@@ -246,14 +246,24 @@ func BenchmarkGroupRebalance(b *testing.B) {
 				start := time.Now()
 				for range 3 {
 					wg.Add(1)
+					// The group balances cooperatively: the callbacks name
+					// only the partitions added or taken away, so a member
+					// that joined first reaches two by giving four up.
 					assigned := make(chan struct{})
 					var once sync.Once
-					cl, err := kgo.NewClient(kgo.SeedBrokers(n.Addr().String()), kgo.ConsumerGroup(fmt.Sprintf("rb%d", i)),
-						kgo.ConsumeTopics("rb"), kgo.OnPartitionsAssigned(func(_ context.Context, _ *kgo.Client, a map[string][]int32) {
-							if len(a["rb"]) == 2 {
-								once.Do(func() { close(assigned) })
-							}
-						}))
+					var mu sync.Mutex
+					owned := 0
+					settle := func(delta int) {
+						mu.Lock()
+						defer mu.Unlock()
+						if owned += delta; owned == 2 {
+							once.Do(func() { close(assigned) })
+						}
+					}
+					cl, err := kgo.NewClient(kgo.SeedBrokers(n.Addr().String()), kgo.ConsumerGroup(fmt.Sprintf("rb%d", i)), kgo.ConsumeTopics("rb"),
+						kgo.OnPartitionsAssigned(func(_ context.Context, _ *kgo.Client, a map[string][]int32) { settle(len(a["rb"])) }),
+						kgo.OnPartitionsRevoked(func(_ context.Context, _ *kgo.Client, r map[string][]int32) { settle(-len(r["rb"])) }),
+						kgo.OnPartitionsLost(func(_ context.Context, _ *kgo.Client, l map[string][]int32) { settle(-len(l["rb"])) }))
 					if err != nil {
 						b.Fatal(err)
 					}
