@@ -297,9 +297,7 @@ func produce(ctx context.Context, o Options, c *counters, h *Histogram) error {
 	var wg sync.WaitGroup
 	errs := make([]error, o.Producers)
 	for i, cl := range clients {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			defer cl.Close()
 			// Records are pooled with their values: a record is reused
 			// once acknowledged, so a send allocates nothing. Its
@@ -343,7 +341,7 @@ func produce(ctx context.Context, o Options, c *counters, h *Histogram) error {
 				errs[i] = err
 			}
 			h.RecordAll(lat) // Flush returns once every promise was called
-		}()
+		})
 	}
 	wg.Wait()
 	return errors.Join(errs...)
@@ -418,9 +416,7 @@ func consume(ctx context.Context, o Options, c *counters, onRecord func(*kgo.Rec
 	}
 	var wg sync.WaitGroup
 	for _, cl := range clients {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			defer cl.Close()
 			for ctx.Err() == nil {
 				fs := cl.PollFetches(ctx)
@@ -439,7 +435,7 @@ func consume(ctx context.Context, o Options, c *counters, onRecord func(*kgo.Rec
 					}
 				})
 			}
-		}()
+		})
 	}
 	wg.Wait()
 	return nil
