@@ -112,7 +112,13 @@ func (h *Handler) replicaFetchPartition(topic string, id int32, brokerEpoch int6
 	out.LogStartOffset = l.StartOffset()
 	if p.LastFetchedEpoch >= 0 {
 		epochs := func(e int32) (int32, int64) { return l.Epochs().EndOffsetFor(e, l.EndOffset()) }
-		if e, end, diverges := replica.DivergingEpoch(epochs, p.LastFetchedEpoch, p.FetchOffset); diverges {
+		e, end, diverges, undefined := replica.DivergingEpoch(epochs, p.LastFetchedEpoch, p.FetchOffset)
+		if undefined {
+			// Nothing says where the follower's last epoch ends here.
+			out.HighWatermark = part.HighWatermark()
+			return protocol.ErrOffsetOutOfRange
+		}
+		if diverges {
 			// The follower truncates first; its fetch offset counts only
 			// once it fetches from where the logs agree.
 			out.DivergingEpoch.Epoch, out.DivergingEpoch.EndOffset = e, end

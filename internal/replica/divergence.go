@@ -21,19 +21,21 @@ type epochEnds func(epoch int32) (int32, int64)
 // (its largest epoch at most lastFetchedEpoch is an earlier one), the
 // follower's log diverges, and the answer is the epoch and end offset it
 // must truncate towards. No divergence is reported for a follower that
-// sends no epoch (lastFetchedEpoch < 0).
-func divergingEpoch(leader epochEnds, lastFetchedEpoch int32, fetchOffset int64) (epoch int32, endOffset int64, diverges bool) {
+// sends no epoch (lastFetchedEpoch < 0). When the leader's log cannot say
+// where that epoch ends (no epoch at or above it), undefined is true: the
+// fetch is out of range, as Kafka answers it, not agreed.
+func divergingEpoch(leader epochEnds, lastFetchedEpoch int32, fetchOffset int64) (epoch int32, endOffset int64, diverges, undefined bool) {
 	if lastFetchedEpoch < 0 {
-		return 0, 0, false
+		return 0, 0, false, false
 	}
 	e, end := leader(lastFetchedEpoch)
 	if e == storage.UndefinedEpoch {
-		return 0, 0, false
+		return 0, 0, false, true
 	}
 	if end < fetchOffset || e < lastFetchedEpoch {
-		return e, end, true
+		return e, end, true, false
 	}
-	return 0, 0, false
+	return 0, 0, false, false
 }
 
 // truncationOffset is the follower's answer to a DivergingEpoch (epoch,
@@ -56,6 +58,6 @@ func truncationOffset(follower epochEnds, epoch int32, endOffset, logEnd int64) 
 
 // DivergingEpoch is divergingEpoch for the leader's Fetch handler, with
 // the leader's epoch cache given as a function.
-func DivergingEpoch(leader func(epoch int32) (int32, int64), lastFetchedEpoch int32, fetchOffset int64) (int32, int64, bool) {
+func DivergingEpoch(leader func(epoch int32) (int32, int64), lastFetchedEpoch int32, fetchOffset int64) (epoch int32, endOffset int64, diverges, undefined bool) {
 	return divergingEpoch(leader, lastFetchedEpoch, fetchOffset)
 }

@@ -85,7 +85,7 @@ func TestTruncationConverges(t *testing.T) {
 			if follower.end > 0 {
 				last = follower.epochAt(follower.end - 1)
 			}
-			e, end, diverges := divergingEpoch(leader.ends, last, follower.end)
+			e, end, diverges, _ := divergingEpoch(leader.ends, last, follower.end)
 			if !diverges {
 				break
 			}

@@ -88,11 +88,17 @@ func (f *fetchState) response(r fetchResponse, own epochEnds) []step {
 	case protocol.ErrNone:
 	case protocol.ErrOffsetOutOfRange:
 		// Above the leader's end: our tail is not the leader's, go back
-		// to its end. Below its start: start over at its start.
+		// to its end. Below its start: start over at its start. In
+		// between (the leader could not tell where our last epoch ends),
+		// nothing is cut: the log may hold committed records, and this
+		// replica may be in the ISR. Ask again after the backoff.
 		if f.fetchOffset > r.LeaderEndOffset && r.LeaderEndOffset >= 0 {
 			return []step{{Kind: stepTruncate, Offset: r.LeaderEndOffset}}
 		}
-		return []step{{Kind: stepTruncateFully, Offset: r.LogStartOffset}}
+		if f.fetchOffset < r.LogStartOffset {
+			return []step{{Kind: stepTruncateFully, Offset: r.LogStartOffset}}
+		}
+		return []step{{Kind: stepBackoff}}
 	case protocol.ErrFencedLeaderEpoch:
 		// Our metadata is older than the leader's: a newer image will
 		// bring the new epoch (and a new fetch state).

@@ -14,10 +14,14 @@ import (
 // DivergingEpoch when the follower's last epoch ends earlier here, else
 // up to n records.
 func leaderServe(l epochLog, start, hw int64, req fetchRequest) fetchResponse {
-	if req.FetchOffset < start || req.FetchOffset > l.end {
-		return fetchResponse{Err: protocol.ErrOffsetOutOfRange, LogStartOffset: start, LeaderEndOffset: l.end}
+	// The handler's order: the epoch check first, then the range; an
+	// out-of-range answer carries the high watermark, which the follower
+	// takes for the leader's end.
+	e, end, div, undefined := divergingEpoch(l.ends, req.LastFetchedEpoch, req.FetchOffset)
+	if undefined || (!div && (req.FetchOffset < start || req.FetchOffset > l.end)) {
+		return fetchResponse{Err: protocol.ErrOffsetOutOfRange, LogStartOffset: start, LeaderEndOffset: hw}
 	}
-	if e, end, div := divergingEpoch(l.ends, req.LastFetchedEpoch, req.FetchOffset); div {
+	if div {
 		return fetchResponse{Diverging: true, DivergingEpoch: e, DivergingEndOffset: end, HighWatermark: hw, LogStartOffset: start}
 	}
 	return fetchResponse{HighWatermark: hw, LogStartOffset: start, HasRecords: req.FetchOffset < l.end}

@@ -50,8 +50,12 @@ type Partition struct {
 	partitionEpoch int32
 	// altering is set while an ISR change is proposed and not yet in the
 	// metadata; alterEpoch is the partition epoch that will show it.
+	// alterSeq numbers the proposals: a reply counts only for the one in
+	// flight (an image that moved the partition on, or a later proposal,
+	// makes an earlier reply stale).
 	altering   bool
 	alterEpoch int32
+	alterSeq   uint64
 }
 
 // Leader returns the partition's leader and leader epoch as of the latest

@@ -358,6 +358,28 @@ func (l *Log) appendLocked(records []byte, infos []batchInfo, cfg *Config, opts 
 	}, nil
 }
 
+// BeginLeaderEpoch records that epoch starts at the log end offset, as a
+// broker that becomes leader does before it serves anything in that
+// epoch (Kafka's makeLeader): a follower whose last fetched epoch is one
+// this log never had then learns that the log diverges, instead of the
+// leader finding no entry and taking its offset as agreed. An epoch that
+// is already the latest is left where it starts; the checkpoint is
+// written when the cache changes, as for a leader's first append.
+func (l *Log) BeginLeaderEpoch(epoch int32) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if err := l.Err(); err != nil {
+		return err
+	}
+	if latest, ok := l.epochs.LatestEpoch(); ok && latest >= epoch {
+		return nil
+	}
+	if err := l.epochs.Assign(epoch, l.endOffset.Load()); err != nil {
+		return l.fail(fmt.Errorf("assign leader epoch %d: %w", epoch, err))
+	}
+	return nil
+}
+
 // assignEpochsLocked records leader epoch starts: a leader's epoch at the
 // first offset it appends; for a follower, every epoch change among the
 // copied batches.
