@@ -196,16 +196,22 @@ func (p *Partition) applyImage(part metadata.Partition, self int32, now time.Tim
 	p.replicas = slices.Clone(part.Replicas)
 	if p.altering && part.PartitionEpoch >= p.alterEpoch {
 		p.altering = false
+		p.alterSeq++
 	}
 	p.partitionEpoch = part.PartitionEpoch
 	switch {
 	case part.Leader == self:
 		p.fetch = nil
 		if p.ls == nil || changed {
+			// The new epoch starts at the log end before any follower
+			// fetches in it (see storage's BeginLeaderEpoch). A failure
+			// takes the log offline, which every request then reports.
+			_ = p.Log.BeginLeaderEpoch(part.LeaderEpoch)
 			end := p.Log.EndOffset()
 			hw := min(p.hw.Load(), end)
 			p.ls = newLeaderState(self, end, part.Replicas, part.ISR, hw, now)
 			p.altering = false
+			p.alterSeq++
 		} else if epochChanged {
 			p.ls.setReplicas(part.Replicas, now)
 			p.ls.committed(part.ISR)

@@ -215,17 +215,18 @@ func (m *Manager) shrinkISRs() {
 
 // shrinkProposal returns the ISR change to propose for p if some of its
 // followers fell behind.
-func (m *Manager) shrinkProposal(p *Partition, now time.Time) (controller.AlterISRRequest, bool) {
+func (m *Manager) shrinkProposal(p *Partition, now time.Time) (alterProposal, bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.ls == nil || p.altering || m.o.AlterISR == nil {
-		return controller.AlterISRRequest{}, false
+		return alterProposal{}, false
 	}
 	isr, ok := p.ls.shrinkTo(now, m.o.LagTimeMax)
 	if !ok {
-		return controller.AlterISRRequest{}, false
+		return alterProposal{}, false
 	}
 	p.altering = true
+	p.alterSeq++
 	m.logger.Info("shrinking isr", "topic", p.TP.Topic, "partition", p.TP.Partition, "isr", p.ls.isr, "new_isr", isr)
 	return m.alterRequest(p, isr), true
 }
@@ -250,24 +251,32 @@ func (m *Manager) Expand(p *Partition, id int32, brokerEpoch int64) {
 	isr := append(p.ls.maximalISR(), id)
 	p.ls.propose([]int32{id})
 	p.altering = true
+	p.alterSeq++
 	req := m.alterRequest(p, isr)
 	p.mu.Unlock()
 	m.logger.Info("expanding isr", "topic", p.TP.Topic, "partition", p.TP.Partition, "new_isr", isr)
 	m.alter(p, req, &m.isrExpands)
 }
 
-func (m *Manager) alterRequest(p *Partition, isr []int32) controller.AlterISRRequest {
-	return controller.AlterISRRequest{BrokerID: m.nodeID, BrokerEpoch: m.o.BrokerEpoch(), TopicID: p.TopicID, Partition: p.TP.Partition,
-		LeaderEpoch: p.leaderEpoch.Load(), PartitionEpoch: p.partitionEpoch, ISR: isr}
+func (m *Manager) alterRequest(p *Partition, isr []int32) alterProposal {
+	return alterProposal{seq: p.alterSeq, req: controller.AlterISRRequest{BrokerID: m.nodeID, BrokerEpoch: m.o.BrokerEpoch(),
+		TopicID: p.TopicID, Partition: p.TP.Partition, LeaderEpoch: p.leaderEpoch.Load(), PartitionEpoch: p.partitionEpoch, ISR: isr}}
+}
+
+// alterProposal is an ISR change to send, and the number of the proposal
+// (Partition.alterSeq) its reply answers.
+type alterProposal struct {
+	seq uint64
+	req controller.AlterISRRequest
 }
 
 // alter sends an ISR change in the background; p stays altering until
 // the metadata shows the change, or the proposal fails. count is
 // incremented once the controller accepted the change.
-func (m *Manager) alter(p *Partition, req controller.AlterISRRequest, count *atomic.Uint64) {
+func (m *Manager) alter(p *Partition, prop alterProposal, count *atomic.Uint64) {
 	select {
 	case <-m.stop:
-		m.alterDone(p, controller.AlterISRReply{}, errors.New("stopping"))
+		m.alterDone(p, prop.seq, controller.AlterISRReply{}, errors.New("stopping"))
 		return
 	default:
 	}
@@ -276,25 +285,38 @@ func (m *Manager) alter(p *Partition, req controller.AlterISRRequest, count *ato
 		defer m.wg.Done()
 		ctx, cancel := context.WithTimeout(m.bg, m.o.SocketTimeout)
 		defer cancel()
-		reply, err := m.o.AlterISR(ctx, req)
+		reply, err := m.o.AlterISR(ctx, prop.req)
 		if err == nil {
 			count.Add(1)
 		}
-		m.alterDone(p, reply, err)
+		m.alterDone(p, prop.seq, reply, err)
 	}()
 }
 
-func (m *Manager) alterDone(p *Partition, reply controller.AlterISRReply, err error) {
+// alterDone takes the reply to proposal seq. A stale reply (the proposal
+// was superseded by an image or a later proposal) changes nothing: it
+// must not clear the pending additions of the proposal now in flight,
+// which the high watermark still counts (Kafka's maximal ISR).
+func (m *Manager) alterDone(p *Partition, seq uint64, reply controller.AlterISRReply, err error) {
 	p.mu.Lock()
-	defer p.mu.Unlock()
+	if seq != p.alterSeq || !p.altering {
+		p.mu.Unlock()
+		if err != nil {
+			m.logger.Info("stale isr change failed", "topic", p.TP.Topic, "partition", p.TP.Partition, "err", err)
+		}
+		return
+	}
 	if err != nil {
 		m.logger.Warn("isr change failed", "topic", p.TP.Topic, "partition", p.TP.Partition, "err", err)
 		p.altering = false
 		if p.ls != nil {
 			p.ls.pending = nil
 		}
+		p.mu.Unlock()
+		p.Log.Wake() // without the pending additions the high watermark may move
 		return
 	}
+	defer p.mu.Unlock()
 	if reply.PartitionEpoch > p.partitionEpoch {
 		p.alterEpoch = reply.PartitionEpoch // until the image shows it
 		return
