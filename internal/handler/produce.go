@@ -120,8 +120,7 @@ func (h *Handler) appendPartition(req *protocol.ProduceRequest, topic string, pa
 		}
 		w.minISR = minISR
 	}
-	_, epoch := part.Leader()
-	res, err := part.Log.Append(records, storage.AppendOptions{LeaderEpoch: epoch})
+	res, epoch, err := part.AppendAsLeader(records, storage.AppendOptions{})
 	if err != nil {
 		var ae *storage.AppendError
 		if errors.As(err, &ae) && version >= 8 {
@@ -204,7 +203,7 @@ func appendErrorCode(err error, version int16) protocol.ErrorCode {
 			return protocol.ErrKafkaStorageError
 		}
 		return protocol.ErrNotLeaderOrFollower
-	case errors.Is(err, storage.ErrClosed):
+	case errors.Is(err, storage.ErrClosed), errors.Is(err, replica.ErrNotLeader):
 		return protocol.ErrNotLeaderOrFollower
 	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
 		return protocol.ErrRequestTimedOut

@@ -35,6 +35,11 @@ type Partition struct {
 	// follower's, as its leader last told it (bounded by its log end).
 	hw atomic.Int64
 
+	// roleMu keeps role changes (applyImage, which holds it to write) out
+	// of a leader's appends (AppendAsLeader, which hold it to read): an
+	// append checked against the leader's role and epoch lands before the
+	// role changes, or not at all. Order: roleMu, then mu.
+	roleMu sync.RWMutex
 	// mu guards the role state below. A follower's fetcher holds it while
 	// it appends to or truncates the log, so a role change never races a
 	// follower's write.
@@ -56,6 +61,27 @@ type Partition struct {
 	altering   bool
 	alterEpoch int32
 	alterSeq   uint64
+}
+
+// AppendAsLeader appends records as the partition's leader, stamped with
+// its current leader epoch, which it returns. It fails with ErrNotLeader
+// when this broker does not lead the partition; no role change lands
+// while it appends, so records never reach a log that has begun to
+// follow (whose fetcher already stands at the old end) nor carry an
+// epoch the broker is no longer leader in.
+func (p *Partition) AppendAsLeader(records []byte, opts storage.AppendOptions) (storage.AppendResult, int32, error) {
+	p.roleMu.RLock()
+	defer p.roleMu.RUnlock()
+	p.mu.Lock()
+	leading := p.ls != nil
+	p.mu.Unlock()
+	if !leading {
+		return storage.AppendResult{}, 0, ErrNotLeader
+	}
+	epoch := p.leaderEpoch.Load()
+	opts.LeaderEpoch, opts.Follower = epoch, false
+	res, err := p.Log.Append(records, opts)
+	return res, epoch, err
 }
 
 // Leader returns the partition's leader and leader epoch as of the latest
@@ -179,6 +205,8 @@ const (
 // the fetch state to hand to a fetcher when the broker starts following
 // (a new leader or leader epoch).
 func (p *Partition) applyImage(part metadata.Partition, self int32, now time.Time) (r role, fs *fetchState) {
+	p.roleMu.Lock()
+	defer p.roleMu.Unlock()
 	p.mu.Lock()
 	oldLeader, oldEpoch := p.leader.Load(), p.leaderEpoch.Load()
 	changed := oldLeader != part.Leader || oldEpoch != part.LeaderEpoch
