@@ -144,8 +144,20 @@ func StartWith(cfg *config.Broker, o Options) (*Node, error) {
 		logger.Info("started as a controller", "node_id", cfg.NodeID, "cluster_id", clusterID)
 		return n, nil
 	}
+	// Retention and compaction stop at the high watermark: what is above
+	// it may still be truncated away, and a record compacted or deleted
+	// because of one that then goes would be lost with it. The replica
+	// manager comes after the logs; until it is there, nothing is removed.
+	var replicas atomic.Pointer[replica.Manager]
+	retentionBound := func(l *storage.Log) int64 {
+		if r := replicas.Load(); r != nil {
+			return r.RetentionBound(l)
+		}
+		return l.StartOffset()
+	}
 	n.logs, err = storage.OpenManager(storage.ManagerOptions{
 		FS: n.fs, Dir: cfg.LogDir, ClusterID: clusterID, NodeID: cfg.NodeID,
+		RetentionBound:            retentionBound,
 		FlushThreads:              8,
 		RetentionCheckInterval:    cfg.RetentionCheckInterval,
 		CheckpointInterval:        cfg.FlushOffsetCheckpointInterval,
@@ -167,6 +179,7 @@ func StartWith(cfg *config.Broker, o Options) (*Node, error) {
 		return nil, err
 	}
 	n.replicas = replica.NewManager(cfg.NodeID, n.logs, cfg.TopicDefaults(), logger)
+	replicas.Store(n.replicas)
 	rebalanceDelay := cfg.GroupInitialRebalanceDelay
 	if rebalanceDelay == 0 {
 		rebalanceDelay = -1 // group.Config reads 0 as Kafka's default, negative as none

@@ -104,3 +104,46 @@ func TestStaleAlterReplyKeepsNewerProposal(t *testing.T) {
 		t.Errorf("follower 2 entered the ISR %v holding offsets below %d while the high watermark is already %d", isr, fend, hw)
 	}
 }
+
+// TestRetentionBoundIsTheHighWatermark: with follower 2 in the ISR and
+// behind, the leader's records above the high watermark are durable but
+// not committed, and retention and compaction stop below them.
+func TestRetentionBoundIsTheHighWatermark(t *testing.T) {
+	f := newFixture(t)
+	e2 := f.submit(controller.RegisterBroker(controller.BrokerRegistration{ID: 2, IncarnationID: protocol.UUID{2}})).(int64)
+	f.submit(controller.UnfenceBroker(2, e2))
+	res := f.submit(controller.CreateTopics([]controller.CreateTopic{{Name: "t", NumPartitions: -1, ReplicationFactor: -1,
+		Assignments: map[int32][]int32{0: {1, 2}}}}, false, controller.TopicDefaults{NumPartitions: 1, ReplicationFactor: 1})).([]controller.CreateTopicResult)
+	if res[0].Err != nil {
+		t.Fatal(res[0].Err)
+	}
+	m := NewManager(1, f.logs, nil, nil)
+	if err := m.Apply(f.ctl.Image()); err != nil {
+		t.Fatal(err)
+	}
+	p, err := m.Leading(storage.TopicPartition{Topic: "t"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, epoch := p.Leader()
+	appendLed(t, p.Log, epoch, 10, "v")
+	if err := p.Log.WaitDurable(context.Background(), p.Log.EndOffset()); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := p.FollowerFetch(2, 4, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if got := m.RetentionBound(p.Log); got != 4 {
+		t.Fatalf("bound %d with the ISR's follower at 4 and the log durable to %d, want 4", got, p.Log.DurableEnd())
+	}
+	if _, _, err := p.FollowerFetch(2, 10, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if got := m.RetentionBound(p.Log); got != 10 {
+		t.Fatalf("bound %d with every replica at 10, want 10", got)
+	}
+	other := epochLogs(t, 1)[0]
+	if got := m.RetentionBound(other); got != other.StartOffset() {
+		t.Fatalf("bound %d for a log no partition holds, want its start %d", got, other.StartOffset())
+	}
+}

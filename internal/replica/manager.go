@@ -85,6 +85,19 @@ func (m *Manager) Partition(tp storage.TopicPartition) (*Partition, bool) {
 	return p, ok
 }
 
+// RetentionBound is the offset below which retention and compaction may
+// remove records of l: its partition's high watermark, at most l's
+// durable end. Above it records may still be truncated away, and one
+// removed because of a later record that then goes would be lost with it.
+// A log that no partition of the image holds gives its start: nothing.
+func (m *Manager) RetentionBound(l *storage.Log) int64 {
+	p, ok := m.Partition(l.TopicPartition())
+	if !ok || p.Log != l {
+		return l.StartOffset()
+	}
+	return max(min(p.HighWatermark(), l.DurableEnd()), l.StartOffset())
+}
+
 // Leading returns the partition tp if this broker leads it, or an error
 // saying why not.
 func (m *Manager) Leading(tp storage.TopicPartition) (*Partition, error) {
