@@ -3,8 +3,10 @@ package handler
 import (
 	"context"
 	"errors"
+	"time"
 
 	"github.com/sluice-mq/sluice/internal/protocol"
+	"github.com/sluice-mq/sluice/internal/replica"
 	"github.com/sluice-mq/sluice/internal/storage"
 )
 
@@ -14,56 +16,79 @@ const deleteToHighWatermark = -1
 
 // DeleteRecords moves partitions' log start offsets forward (v0-2):
 // records below each partition's Offset (-1: the high watermark) become
-// unreadable and the segments wholly below it are deleted. The
-// LowWatermark answered is the log start offset afterwards. An offset
+// unreadable and the segments wholly below it are deleted. An offset
 // above the high watermark, or negative other than -1, is
 // OFFSET_OUT_OF_RANGE; a partition this broker does not lead is
 // NOT_LEADER_OR_FOLLOWER; one without cleanup.policy=delete is
-// POLICY_VIOLATION. With one replica per partition the deletion is
-// complete when SetStartOffset returns, so TimeoutMs is not waited on.
+// POLICY_VIOLATION. As in Kafka, the answer waits, up to TimeoutMs, until
+// every in-sync replica's log starts at the offset (the followers take
+// the leader's log start from their fetches), so that a failover cannot
+// bring the records back; the LowWatermark answered is the smallest log
+// start over them, and a partition still short of it at the timeout is
+// REQUEST_TIMED_OUT.
 func (h *Handler) DeleteRecords(ctx context.Context, req *protocol.DeleteRecordsRequest, version int16) *protocol.DeleteRecordsResponse {
 	resp := &protocol.DeleteRecordsResponse{Topics: make([]protocol.DeleteRecordsResponseDeleteRecordsTopicResult, 0, len(req.Topics))}
+	type deleted struct {
+		out    *protocol.DeleteRecordsResponseDeleteRecordsPartitionResult
+		part   *replica.Partition
+		offset int64
+	}
+	var waits []deleted
 	for _, t := range req.Topics {
 		tr := protocol.DeleteRecordsResponseDeleteRecordsTopicResult{Name: t.Name,
-			Partitions: make([]protocol.DeleteRecordsResponseDeleteRecordsPartitionResult, 0, len(t.Partitions))}
-		for _, p := range t.Partitions {
-			out := protocol.DeleteRecordsResponseDeleteRecordsPartitionResult{PartitionIndex: p.PartitionIndex, LowWatermark: -1}
-			low, code := h.deleteRecords(storage.TopicPartition{Topic: t.Name, Partition: p.PartitionIndex}, p.Offset)
-			if code == protocol.ErrNone {
-				out.LowWatermark = low
-			}
+			Partitions: make([]protocol.DeleteRecordsResponseDeleteRecordsPartitionResult, len(t.Partitions))}
+		for i, p := range t.Partitions {
+			out := &tr.Partitions[i]
+			*out = protocol.DeleteRecordsResponseDeleteRecordsPartitionResult{PartitionIndex: p.PartitionIndex, LowWatermark: -1}
+			part, offset, code := h.deleteRecords(storage.TopicPartition{Topic: t.Name, Partition: p.PartitionIndex}, p.Offset)
 			out.ErrorCode = int16(code)
-			tr.Partitions = append(tr.Partitions, out)
+			if code == protocol.ErrNone {
+				waits = append(waits, deleted{out, part, offset})
+			}
 		}
 		resp.Topics = append(resp.Topics, tr)
+	}
+	wctx, cancel := context.WithTimeout(ctx, time.Duration(max(req.TimeoutMs, 0))*time.Millisecond)
+	defer cancel()
+	for _, w := range waits {
+		low, err := w.part.WaitLowWatermark(wctx, w.offset)
+		switch {
+		case err == nil:
+			w.out.LowWatermark = low
+		case errors.Is(err, replica.ErrNotLeader):
+			w.out.ErrorCode = int16(protocol.ErrNotLeaderOrFollower)
+		default:
+			w.out.LowWatermark, w.out.ErrorCode = low, int16(protocol.ErrRequestTimedOut)
+		}
 	}
 	return resp
 }
 
-// deleteRecords deletes one partition's records below offset and
-// returns its new log start offset.
-func (h *Handler) deleteRecords(tp storage.TopicPartition, offset int64) (int64, protocol.ErrorCode) {
+// deleteRecords deletes the leader's records of one partition below
+// offset and returns the partition and the offset (the high watermark
+// for -1) its replicas must reach.
+func (h *Handler) deleteRecords(tp storage.TopicPartition, offset int64) (*replica.Partition, int64, protocol.ErrorCode) {
 	part, err := h.replicas.Leading(tp)
 	if err != nil {
-		return -1, partitionErrorCode(err)
+		return nil, -1, partitionErrorCode(err)
 	}
 	l := part.Log
 	if !l.Config().Delete {
-		return -1, protocol.ErrPolicyViolation
+		return nil, -1, protocol.ErrPolicyViolation
 	}
 	hw := part.HighWatermark()
 	if offset == deleteToHighWatermark {
 		offset = hw
 	}
 	if offset < 0 || offset > hw {
-		return -1, protocol.ErrOffsetOutOfRange
+		return nil, -1, protocol.ErrOffsetOutOfRange
 	}
 	if err := l.SetStartOffset(offset); err != nil {
 		if errors.Is(err, storage.ErrOffsetOutOfRange) {
-			return -1, protocol.ErrOffsetOutOfRange
+			return nil, -1, protocol.ErrOffsetOutOfRange
 		}
 		h.logger.Warn("deleting records failed", "topic", tp.Topic, "partition", tp.Partition, "offset", offset, "err", err)
-		return -1, appendErrorCode(err, 12)
+		return nil, -1, appendErrorCode(err, 12)
 	}
-	return l.StartOffset(), protocol.ErrNone
+	return part, offset, protocol.ErrNone
 }

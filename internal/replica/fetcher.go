@@ -312,6 +312,16 @@ func (f *fetcher) handle(it *fetchItem, sentReq fetchRequest, pd *protocol.Fetch
 		}
 	}
 	p.hw.Store(it.fs.hw)
+	// The leader's log start moved (DeleteRecords, or its retention):
+	// so does ours, up to what this replica knows is committed, and the
+	// next fetch reports it, which the leader's DeleteRecords waits for.
+	if pd.ErrorCode == 0 && pd.LogStartOffset > log.StartOffset() {
+		if to := min(pd.LogStartOffset, it.fs.hw, log.EndOffset()); to > log.StartOffset() {
+			if err := log.SetStartOffset(to); err != nil {
+				f.logger.Warn("follower log start not moved", "topic", p.TP.Topic, "partition", p.TP.Partition, "offset", to, "err", err)
+			}
+		}
+	}
 	return appended
 }
 

@@ -42,6 +42,9 @@ type followerState struct {
 	// the time at the follower's previous fetch.
 	leaderEndAtLastFetch int64
 	lastFetch            time.Time
+	// logStart is the follower's log start offset as its last fetch
+	// reported it; -1 until then.
+	logStart int64
 }
 
 // newLeaderState starts a leader's state when it takes over (or when its
@@ -55,7 +58,7 @@ func newLeaderState(leader int32, epochStart int64, replicas, isr []int32, hw in
 		if r == leader {
 			continue
 		}
-		f := &followerState{end: -1, leaderEndAtLastFetch: -1}
+		f := &followerState{end: -1, leaderEndAtLastFetch: -1, logStart: -1}
 		if slices.Contains(isr, r) {
 			f.lastCaughtUp = now
 		}
@@ -90,6 +93,25 @@ func (s *leaderState) fetched(id int32, end, leaderEnd int64, now time.Time) boo
 	f.end = end
 	f.leaderEndAtLastFetch, f.lastFetch = leaderEnd, now
 	return true
+}
+
+// lowWatermark is the smallest log start offset over the leader's
+// (leaderStart) and its in-sync followers', as they last reported them
+// (Kafka's low watermark, which DeleteRecords waits on): -1 while an
+// in-sync follower has not reported one.
+func (s *leaderState) lowWatermark(leaderStart int64) int64 {
+	low := leaderStart
+	for _, r := range s.maximalISR() {
+		if r == s.leader {
+			continue
+		}
+		f, ok := s.followers[r]
+		if !ok || f.logStart < 0 {
+			return -1
+		}
+		low = min(low, f.logStart)
+	}
+	return low
 }
 
 // maximalISR is the committed ISR with the pending additions.
@@ -180,7 +202,7 @@ func (s *leaderState) setReplicas(replicas []int32, now time.Time) {
 	s.replicas = slices.Clone(replicas)
 	for _, r := range replicas {
 		if r != s.leader && s.followers[r] == nil {
-			s.followers[r] = &followerState{end: -1, leaderEndAtLastFetch: -1}
+			s.followers[r] = &followerState{end: -1, leaderEndAtLastFetch: -1, logStart: -1}
 		}
 	}
 	for id := range s.followers {

@@ -168,6 +168,55 @@ func (p *Partition) WaitCommitted(ctx context.Context, end int64, epoch int32, m
 	}
 }
 
+// FollowerLogStart records the log start offset a follower's fetch
+// reported, waking DeleteRecords waiters when it moved.
+func (p *Partition) FollowerLogStart(id int32, start int64) {
+	p.mu.Lock()
+	moved := false
+	if p.ls != nil {
+		if f, ok := p.ls.followers[id]; ok && f.logStart != start {
+			f.logStart, moved = start, true
+		}
+	}
+	p.mu.Unlock()
+	if moved {
+		p.Log.Wake()
+	}
+}
+
+// WaitLowWatermark blocks until every in-sync replica's log starts at or
+// after offset (DeleteRecords' completion) and returns the low watermark
+// then, or, when ctx ends first, its error with the low watermark so far
+// (-1 while an in-sync follower has not reported its start). It fails
+// with ErrNotLeader when this broker stops leading.
+func (p *Partition) WaitLowWatermark(ctx context.Context, offset int64) (int64, error) {
+	for {
+		ch, done := p.Log.Watch()
+		p.mu.Lock()
+		leading := p.ls != nil
+		low := int64(-1)
+		if leading {
+			low = p.ls.lowWatermark(p.Log.StartOffset())
+		}
+		p.mu.Unlock()
+		switch {
+		case !leading:
+			done()
+			return -1, ErrNotLeader
+		case low >= offset:
+			done()
+			return low, nil
+		}
+		select {
+		case <-ch:
+			done()
+		case <-ctx.Done():
+			done()
+			return low, ctx.Err()
+		}
+	}
+}
+
 // FollowerFetch records a follower's fetch from offset (it has every
 // offset below) at now, and returns the high watermark after it. It
 // reports whether the follower may now join the ISR (the caller checks it
