@@ -431,6 +431,14 @@ func (c *Coordinator) flush(p *partition, ws []*write) {
 		// state must not move on without them (a request waiting for the
 		// write ends with its own context).
 		_, err = c.log.Append(p.ctx, p.id, data)
+		if err != nil && len(ws) > 1 && appendCode(err) == protocol.ErrMessageTooLarge {
+			// The writes merged past the partition's max.message.bytes;
+			// each alone may fit, and is answered on its own.
+			for _, w := range ws {
+				c.flush(p, []*write{w})
+			}
+			return
+		}
 		if err != nil {
 			c.logger.Warn("group records not appended", "partition", p.id, "records", len(records), "error", err)
 			code = appendCode(err)
