@@ -335,6 +335,26 @@ func (c *Coordinator) await(ctx context.Context, id uint64, ch chan reply) reply
 	return reply{to: id, code: protocol.ErrCoordinatorNotAvailable}
 }
 
+// TopicsDeleted removes the committed offsets of the named topics, which
+// the metadata no longer has, from every group of the loaded partitions.
+func (c *Coordinator) TopicsDeleted(topics []string) {
+	if len(topics) == 0 {
+		return
+	}
+	set := make(map[string]bool, len(topics))
+	for _, t := range topics {
+		set[t] = true
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, p := range c.mu.parts {
+		if p.shard != nil {
+			p.shard.deleteTopics(set)
+			c.applyLocked(p)
+		}
+	}
+}
+
 // tick fires the timers due at now in every loaded partition. The timer
 // loop calls it; tests call it with their own clock.
 func (c *Coordinator) tick(now time.Time) {

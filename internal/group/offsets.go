@@ -288,6 +288,41 @@ func (s *shard) expire(now time.Time) {
 	}
 }
 
+// deleteTopics removes every group's offsets of the deleted topics (as
+// Kafka's coordinator does when partitions are deleted): a recreated
+// topic of the same name must not resume at the old offsets. An Empty
+// group left without offsets is deleted.
+func (s *shard) deleteTopics(topics map[string]bool) {
+	ids := make([]string, 0, len(s.groups))
+	for id := range s.groups {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	for _, id := range ids {
+		g := s.groups[id]
+		if g.is(stateDead) {
+			continue
+		}
+		var gone []topicPartition
+		for tp := range g.offsets {
+			if topics[tp.topic] {
+				gone = append(gone, tp)
+			}
+		}
+		if len(gone) == 0 {
+			continue
+		}
+		slices.SortFunc(gone, compareTP)
+		ops := make([]op, 0, len(gone)+1)
+		for _, tp := range gone {
+			ops = append(ops, op{group: id, tp: tp})
+		}
+		ops = append(ops, s.maybeRetire(g, len(gone))...)
+		s.emit(&write{kind: writeExpire, group: id, generation: g.generation, ops: ops})
+		s.log.Info("deleted offsets of deleted topics", "group", id, "offsets", len(gone))
+	}
+}
+
 // expiredOffsets returns the offsets of g past retention, as Kafka ≥ 2.1
 // decides: in an Empty group, retention counts from when it became Empty
 // (or from the commit, if that time is unknown); in a Stable consumer

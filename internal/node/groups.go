@@ -9,6 +9,7 @@ import (
 	"github.com/sluice-mq/sluice/internal/group"
 	"github.com/sluice-mq/sluice/internal/handler"
 	"github.com/sluice-mq/sluice/internal/metadata"
+	"github.com/sluice-mq/sluice/internal/protocol"
 	"github.com/sluice-mq/sluice/internal/record"
 	"github.com/sluice-mq/sluice/internal/replica"
 	"github.com/sluice-mq/sluice/internal/storage"
@@ -116,6 +117,22 @@ func (n *Node) followGroups(img *metadata.Image) {
 			delete(n.groupParts, p)
 		}
 	}
+	// Topics gone since the last image (or deleted and created again
+	// under a new id) take their committed offsets with them.
+	topics := make(map[string]protocol.UUID, len(img.Topics.Names()))
+	for _, name := range img.Topics.Names() {
+		topics[name] = img.TopicByName(name).ID()
+	}
+	if n.groupTopics != nil {
+		var deleted []string
+		for name, id := range n.groupTopics {
+			if now, ok := topics[name]; !ok || now != id {
+				deleted = append(deleted, name)
+			}
+		}
+		n.groups.TopicsDeleted(deleted)
+	}
+	n.groupTopics = topics
 	for p := range led {
 		if n.groupParts[p] {
 			continue

@@ -52,6 +52,9 @@ type Node struct {
 
 	groups     *group.Coordinator
 	groupParts map[int32]bool // offsets partitions handed to groups; image loop only
+	// groupTopics are the topic ids of the last image followGroups saw
+	// (nil before the first); image loop only.
+	groupTopics map[string]protocol.UUID
 
 	// metrics and metricsSrv serve metrics.listen; nil when it is unset.
 	metrics    *metrics.Metrics
