@@ -104,3 +104,40 @@ func TestUndefinedEpochIsOutOfRange(t *testing.T) {
 		t.Fatalf("steps %+v, want a backoff and no truncation", steps)
 	}
 }
+
+// TestFormerLeaderDropsItsEmptyEpoch: a broker that began epoch 7 as
+// leader and wrote nothing in it, then follows the leader of epoch 8,
+// is told that its log diverges at its own end; truncating there (no
+// records to cut) drops the empty epoch, so its next fetch agrees
+// instead of diverging again forever.
+func TestFormerLeaderDropsItsEmptyEpoch(t *testing.T) {
+	logs := epochLogs(t, 2)
+	leader, former := logs[0], logs[1]
+	appendLed(t, leader, 5, 10, "x")
+	appendLed(t, former, 5, 10, "x")
+	if err := former.BeginLeaderEpoch(7); err != nil {
+		t.Fatal(err)
+	}
+	if err := leader.BeginLeaderEpoch(8); err != nil {
+		t.Fatal(err)
+	}
+	leaderEnds := func(e int32) (int32, int64) { return leader.Epochs().EndOffsetFor(e, leader.EndOffset()) }
+	formerEnds := func(e int32) (int32, int64) { return former.Epochs().EndOffsetFor(e, former.EndOffset()) }
+	e, end, div, _ := DivergingEpoch(leaderEnds, latestEpoch(former), former.EndOffset())
+	if !div {
+		t.Fatal("no divergence reported for an epoch the leader never had")
+	}
+	to := truncationOffset(formerEnds, e, end, former.EndOffset())
+	if to != 10 {
+		t.Fatalf("truncate to %d, want 10 (its end: no record to cut)", to)
+	}
+	if err := former.TruncateTo(to); err != nil {
+		t.Fatal(err)
+	}
+	if got := latestEpoch(former); got != 5 {
+		t.Fatalf("latest epoch %d after truncating at the end, want 5", got)
+	}
+	if _, _, div, _ := DivergingEpoch(leaderEnds, latestEpoch(former), former.EndOffset()); div {
+		t.Fatal("the next fetch diverges again")
+	}
+}

@@ -31,6 +31,16 @@ func (l *Log) truncate(offset int64, fully bool) error {
 		return err
 	}
 	if !fully && offset >= l.endOffset.Load() {
+		// Nothing to cut, but an epoch that starts at the log end goes:
+		// one this broker began as leader (BeginLeaderEpoch) and wrote
+		// nothing in before another leader took over, which would
+		// otherwise stay its latest and be sent as its last fetched
+		// epoch, diverging again at every fetch (as in Kafka's truncateTo).
+		if l.epochs != nil {
+			if err := l.epochs.TruncateFromEnd(l.endOffset.Load()); err != nil {
+				return l.fail(err)
+			}
+		}
 		return nil
 	}
 	l.gen.Add(1)
