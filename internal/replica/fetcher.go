@@ -293,6 +293,7 @@ func (f *fetcher) handle(it *fetchItem, sentReq fetchRequest, pd *protocol.Fetch
 			it.fs.appended(log.EndOffset(), latestEpoch(log), pd.HighWatermark)
 			appended += len(data)
 		case stepTruncate, stepTruncateFully:
+			endBefore, epochBefore := log.EndOffset(), latestEpoch(log)
 			var err error
 			if st.Kind == stepTruncate {
 				err = log.TruncateTo(st.Offset)
@@ -301,6 +302,13 @@ func (f *fetcher) handle(it *fetchItem, sentReq fetchRequest, pd *protocol.Fetch
 			}
 			if err != nil {
 				f.logger.Error("follower truncation failed", "topic", p.TP.Topic, "partition", p.TP.Partition, "offset", st.Offset, "err", err)
+				it.backoffUntil = time.Now().Add(f.m.o.FetchBackoff)
+				return 0
+			}
+			if st.Kind == stepTruncate && log.EndOffset() == endBefore && latestEpoch(log) == epochBefore {
+				// Nothing changed, so the same fetch would diverge the
+				// same way: not in a tight loop.
+				f.logger.Warn("follower truncation changed nothing", "topic", p.TP.Topic, "partition", p.TP.Partition, "offset", st.Offset)
 				it.backoffUntil = time.Now().Add(f.m.o.FetchBackoff)
 				return 0
 			}
