@@ -347,9 +347,15 @@ func (c *Coordinator) TopicsDeleted(topics []string) {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.eachShardLocked(func(s *shard) { s.deleteTopics(set) })
+}
+
+// eachShardLocked runs fn on the shard of every loaded partition and
+// carries out what it did.
+func (c *Coordinator) eachShardLocked(fn func(s *shard)) {
 	for _, p := range c.mu.parts {
 		if p.shard != nil {
-			p.shard.deleteTopics(set)
+			fn(p.shard)
 			c.applyLocked(p)
 		}
 	}
@@ -360,12 +366,7 @@ func (c *Coordinator) TopicsDeleted(topics []string) {
 func (c *Coordinator) tick(now time.Time) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	for _, p := range c.mu.parts {
-		if p.shard != nil {
-			p.shard.tick(now)
-			c.applyLocked(p)
-		}
-	}
+	c.eachShardLocked(func(s *shard) { s.tick(now) })
 }
 
 // nextDeadlineLocked is the earliest timer of any loaded partition.

@@ -2,6 +2,7 @@ package group
 
 import (
 	"encoding/binary"
+	"maps"
 	"slices"
 	"time"
 	"unicode/utf16"
@@ -257,29 +258,16 @@ func (s *shard) maybeRetire(g *group, removing int) []op {
 // offsets get tombstones, and an Empty group left without offsets is
 // deleted.
 func (s *shard) expire(now time.Time) {
-	ids := make([]string, 0, len(s.groups))
-	for id := range s.groups {
-		ids = append(ids, id)
-	}
-	slices.Sort(ids)
 	nowMs := now.UnixMilli()
 	total := 0
-	for _, id := range ids {
+	for _, id := range slices.Sorted(maps.Keys(s.groups)) {
 		g := s.groups[id]
 		if g.is(stateDead) {
 			continue
 		}
 		expired := g.expiredOffsets(nowMs, s.cfg.OffsetsRetention.Milliseconds())
-		ops := make([]op, 0, len(expired)+1)
-		for _, tp := range expired {
-			ops = append(ops, op{group: id, tp: tp})
-		}
-		ops = append(ops, s.maybeRetire(g, len(expired))...)
 		total += len(expired)
-		switch {
-		case len(ops) > 0:
-			s.emit(&write{kind: writeExpire, group: id, generation: g.generation, ops: ops})
-		case g.is(stateDead):
+		if !s.removeOffsets(g, expired) && g.is(stateDead) {
 			delete(s.groups, id)
 		}
 	}
@@ -293,12 +281,7 @@ func (s *shard) expire(now time.Time) {
 // topic of the same name must not resume at the old offsets. An Empty
 // group left without offsets is deleted.
 func (s *shard) deleteTopics(topics map[string]bool) {
-	ids := make([]string, 0, len(s.groups))
-	for id := range s.groups {
-		ids = append(ids, id)
-	}
-	slices.Sort(ids)
-	for _, id := range ids {
+	for _, id := range slices.Sorted(maps.Keys(s.groups)) {
 		g := s.groups[id]
 		if g.is(stateDead) {
 			continue
@@ -313,14 +296,25 @@ func (s *shard) deleteTopics(topics map[string]bool) {
 			continue
 		}
 		slices.SortFunc(gone, compareTP)
-		ops := make([]op, 0, len(gone)+1)
-		for _, tp := range gone {
-			ops = append(ops, op{group: id, tp: tp})
-		}
-		ops = append(ops, s.maybeRetire(g, len(gone))...)
-		s.emit(&write{kind: writeExpire, group: id, generation: g.generation, ops: ops})
+		s.removeOffsets(g, gone)
 		s.log.Info("deleted offsets of deleted topics", "group", id, "offsets", len(gone))
 	}
+}
+
+// removeOffsets writes tombstones for g's offsets of tps, with the group's
+// own if that leaves an Empty group without offsets (maybeRetire), and
+// reports whether it wrote anything.
+func (s *shard) removeOffsets(g *group, tps []topicPartition) bool {
+	ops := make([]op, 0, len(tps)+1)
+	for _, tp := range tps {
+		ops = append(ops, op{group: g.id, tp: tp})
+	}
+	ops = append(ops, s.maybeRetire(g, len(tps))...)
+	if len(ops) == 0 {
+		return false
+	}
+	s.emit(&write{kind: writeExpire, group: g.id, generation: g.generation, ops: ops})
+	return true
 }
 
 // expiredOffsets returns the offsets of g past retention, as Kafka ≥ 2.1

@@ -131,8 +131,7 @@ func (h *Handler) replicaFetchPartition(topic string, id int32, brokerEpoch int6
 		out.HighWatermark = part.HighWatermark()
 		return protocol.ErrOffsetOutOfRange
 	}
-	part.FollowerLogStart(id, p.LogStartOffset)
-	hw, canJoin, err := part.FollowerFetch(id, p.FetchOffset, now)
+	hw, canJoin, err := part.FollowerFetch(id, p.FetchOffset, p.LogStartOffset, now)
 	if err != nil {
 		return protocol.ErrNotLeaderOrFollower // no longer the leader, or id is no replica
 	}

@@ -120,7 +120,7 @@ func (h *Handler) appendPartition(req *protocol.ProduceRequest, topic string, pa
 		}
 		w.minISR = minISR
 	}
-	res, epoch, err := part.AppendAsLeader(records, storage.AppendOptions{})
+	res, epoch, err := part.AppendAsLeader(records)
 	if err != nil {
 		var ae *storage.AppendError
 		if errors.As(err, &ae) && version >= 8 {

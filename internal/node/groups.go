@@ -36,10 +36,7 @@ func (l offsetsLog) Append(ctx context.Context, p int32, batch []byte) (int64, e
 	if err != nil {
 		return 0, fmt.Errorf("%w: %w", handler.PartitionErrorCode(err), err)
 	}
-	res, epoch, err := part.AppendAsLeader(batch, storage.AppendOptions{})
-	if errors.Is(err, replica.ErrNotLeader) {
-		return 0, fmt.Errorf("%w: %w", handler.PartitionErrorCode(err), err)
-	}
+	res, epoch, err := part.AppendAsLeader(batch)
 	if err != nil {
 		return 0, fmt.Errorf("%w: %w", handler.AppendErrorCode(err), err)
 	}

@@ -20,14 +20,7 @@ import (
 // the high watermark would move past the joining follower before the
 // controller commits it to the ISR (Kafka's maximal ISR).
 func TestStaleAlterReplyKeepsNewerProposal(t *testing.T) {
-	f := newFixture(t)
-	e2 := f.submit(controller.RegisterBroker(controller.BrokerRegistration{ID: 2, IncarnationID: protocol.UUID{2}})).(int64)
-	f.submit(controller.UnfenceBroker(2, e2))
-	res := f.submit(controller.CreateTopics([]controller.CreateTopic{{Name: "t", NumPartitions: -1, ReplicationFactor: -1,
-		Assignments: map[int32][]int32{0: {1, 2}}}}, false, controller.TopicDefaults{NumPartitions: 1, ReplicationFactor: 1})).([]controller.CreateTopicResult)
-	if res[0].Err != nil {
-		t.Fatal(res[0].Err)
-	}
+	f := newTwoReplicaFixture(t)
 	m := NewManager(1, f.logs, nil, nil)
 	type call struct {
 		req   controller.AlterISRRequest
@@ -43,13 +36,7 @@ func TestStaleAlterReplyKeepsNewerProposal(t *testing.T) {
 			}
 			return controller.AlterISRReply{LeaderEpoch: req.LeaderEpoch, PartitionEpoch: req.PartitionEpoch + 1, ISR: req.ISR}, nil
 		}}
-	if err := m.Apply(f.ctl.Image()); err != nil {
-		t.Fatal(err)
-	}
-	p, err := m.Leading(storage.TopicPartition{Topic: "t"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	p := f.lead(t, m)
 	now := time.Now()
 	part := func(pe int32, isr ...int32) metadata.Partition {
 		return metadata.Partition{Replicas: []int32{1, 2}, ISR: isr, Leader: 1, LeaderEpoch: 5, PartitionEpoch: pe}
@@ -64,7 +51,7 @@ func TestStaleAlterReplyKeepsNewerProposal(t *testing.T) {
 	appendN(10)
 
 	// Follower 2 catches up: expansion #1 (partition epoch 10).
-	if _, canJoin, err := p.FollowerFetch(2, 10, now); err != nil || !canJoin {
+	if _, canJoin, err := p.FollowerFetch(2, 10, 0, now); err != nil || !canJoin {
 		t.Fatalf("canJoin %v err %v", canJoin, err)
 	}
 	m.Expand(p, 2, -1)
@@ -72,7 +59,7 @@ func TestStaleAlterReplyKeepsNewerProposal(t *testing.T) {
 	// An unrelated change bumps the partition epoch (ISR unchanged).
 	p.applyImage(part(11, 1), 1, now)
 	// Follower 2 fetches again: expansion #2 (partition epoch 11).
-	if _, canJoin, _ := p.FollowerFetch(2, 10, now); !canJoin {
+	if _, canJoin, _ := p.FollowerFetch(2, 10, 0, now); !canJoin {
 		t.Fatal("no second proposal")
 	}
 	m.Expand(p, 2, -1)
@@ -109,34 +96,21 @@ func TestStaleAlterReplyKeepsNewerProposal(t *testing.T) {
 // behind, the leader's records above the high watermark are durable but
 // not committed, and retention and compaction stop below them.
 func TestRetentionBoundIsTheHighWatermark(t *testing.T) {
-	f := newFixture(t)
-	e2 := f.submit(controller.RegisterBroker(controller.BrokerRegistration{ID: 2, IncarnationID: protocol.UUID{2}})).(int64)
-	f.submit(controller.UnfenceBroker(2, e2))
-	res := f.submit(controller.CreateTopics([]controller.CreateTopic{{Name: "t", NumPartitions: -1, ReplicationFactor: -1,
-		Assignments: map[int32][]int32{0: {1, 2}}}}, false, controller.TopicDefaults{NumPartitions: 1, ReplicationFactor: 1})).([]controller.CreateTopicResult)
-	if res[0].Err != nil {
-		t.Fatal(res[0].Err)
-	}
+	f := newTwoReplicaFixture(t)
 	m := NewManager(1, f.logs, nil, nil)
-	if err := m.Apply(f.ctl.Image()); err != nil {
-		t.Fatal(err)
-	}
-	p, err := m.Leading(storage.TopicPartition{Topic: "t"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	p := f.lead(t, m)
 	_, epoch := p.Leader()
 	appendLed(t, p.Log, epoch, 10, "v")
 	if err := p.Log.WaitDurable(context.Background(), p.Log.EndOffset()); err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := p.FollowerFetch(2, 4, time.Now()); err != nil {
+	if _, _, err := p.FollowerFetch(2, 4, 0, time.Now()); err != nil {
 		t.Fatal(err)
 	}
 	if got := m.RetentionBound(p.Log); got != 4 {
 		t.Fatalf("bound %d with the ISR's follower at 4 and the log durable to %d, want 4", got, p.Log.DurableEnd())
 	}
-	if _, _, err := p.FollowerFetch(2, 10, time.Now()); err != nil {
+	if _, _, err := p.FollowerFetch(2, 10, 0, time.Now()); err != nil {
 		t.Fatal(err)
 	}
 	if got := m.RetentionBound(p.Log); got != 10 {
@@ -146,4 +120,33 @@ func TestRetentionBoundIsTheHighWatermark(t *testing.T) {
 	if got := m.RetentionBound(other); got != other.StartOffset() {
 		t.Fatalf("bound %d for a log no partition holds, want its start %d", got, other.StartOffset())
 	}
+}
+
+// newTwoReplicaFixture is newFixture with broker 2 registered too and a
+// topic "t" of one partition on brokers 1 and 2, both in the ISR.
+func newTwoReplicaFixture(t *testing.T) *fixture {
+	t.Helper()
+	f := newFixture(t)
+	e2 := f.submit(controller.RegisterBroker(controller.BrokerRegistration{ID: 2, IncarnationID: protocol.UUID{2}})).(int64)
+	f.submit(controller.UnfenceBroker(2, e2))
+	res := f.submit(controller.CreateTopics([]controller.CreateTopic{{Name: "t", NumPartitions: -1, ReplicationFactor: -1,
+		Assignments: map[int32][]int32{0: {1, 2}}}}, false, controller.TopicDefaults{NumPartitions: 1, ReplicationFactor: 1})).([]controller.CreateTopicResult)
+	if res[0].Err != nil {
+		t.Fatal(res[0].Err)
+	}
+	return f
+}
+
+// lead applies the fixture's image to m and returns topic t's partition,
+// which broker 1 leads.
+func (f *fixture) lead(t *testing.T, m *Manager) *Partition {
+	t.Helper()
+	if err := m.Apply(f.ctl.Image()); err != nil {
+		t.Fatal(err)
+	}
+	p, err := m.Leading(storage.TopicPartition{Topic: "t"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
 }

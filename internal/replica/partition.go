@@ -69,7 +69,7 @@ type Partition struct {
 // while it appends, so records never reach a log that has begun to
 // follow (whose fetcher already stands at the old end) nor carry an
 // epoch the broker is no longer leader in.
-func (p *Partition) AppendAsLeader(records []byte, opts storage.AppendOptions) (storage.AppendResult, int32, error) {
+func (p *Partition) AppendAsLeader(records []byte) (storage.AppendResult, int32, error) {
 	p.roleMu.RLock()
 	defer p.roleMu.RUnlock()
 	p.mu.Lock()
@@ -79,9 +79,15 @@ func (p *Partition) AppendAsLeader(records []byte, opts storage.AppendOptions) (
 		return storage.AppendResult{}, 0, ErrNotLeader
 	}
 	epoch := p.leaderEpoch.Load()
-	opts.LeaderEpoch, opts.Follower = epoch, false
-	res, err := p.Log.Append(records, opts)
+	res, err := p.Log.Append(records, storage.AppendOptions{LeaderEpoch: epoch})
 	return res, epoch, err
+}
+
+// setAlteringLocked marks an ISR change proposed (on) or settled, and
+// numbers it: a reply to any earlier proposal is stale from then on.
+func (p *Partition) setAlteringLocked(on bool) {
+	p.altering = on
+	p.alterSeq++
 }
 
 // Leader returns the partition's leader and leader epoch as of the latest
@@ -134,8 +140,7 @@ func (p *Partition) ISRSize() int {
 // with ErrNotLeader when leadership moves (the appended records may be
 // truncated away), with the log's error when it fails, and with ctx's.
 func (p *Partition) WaitCommitted(ctx context.Context, end int64, epoch int32, minISR int) error {
-	for {
-		ch, done := p.Log.Watch()
+	return p.watchLog(ctx, func() (bool, error) {
 		p.mu.Lock()
 		leading := p.ls != nil && p.leaderEpoch.Load() == epoch
 		var hw int64
@@ -146,42 +151,14 @@ func (p *Partition) WaitCommitted(ctx context.Context, end int64, epoch int32, m
 		p.mu.Unlock()
 		switch {
 		case !leading:
-			done()
-			return ErrNotLeader
+			return true, ErrNotLeader
 		case p.Log.Err() != nil:
-			done()
-			return p.Log.Err()
-		case hw >= end:
-			done()
-			if isr < minISR {
-				return ErrNotEnoughReplicasAfterAppend
-			}
-			return nil
+			return true, p.Log.Err()
+		case hw >= end && isr < minISR:
+			return true, ErrNotEnoughReplicasAfterAppend
 		}
-		select {
-		case <-ch:
-			done()
-		case <-ctx.Done():
-			done()
-			return ctx.Err()
-		}
-	}
-}
-
-// FollowerLogStart records the log start offset a follower's fetch
-// reported, waking DeleteRecords waiters when it moved.
-func (p *Partition) FollowerLogStart(id int32, start int64) {
-	p.mu.Lock()
-	moved := false
-	if p.ls != nil {
-		if f, ok := p.ls.followers[id]; ok && f.logStart != start {
-			f.logStart, moved = start, true
-		}
-	}
-	p.mu.Unlock()
-	if moved {
-		p.Log.Wake()
-	}
+		return hw >= end, nil
+	})
 }
 
 // WaitLowWatermark blocks until every in-sync replica's log starts at or
@@ -190,38 +167,46 @@ func (p *Partition) FollowerLogStart(id int32, start int64) {
 // (-1 while an in-sync follower has not reported its start). It fails
 // with ErrNotLeader when this broker stops leading.
 func (p *Partition) WaitLowWatermark(ctx context.Context, offset int64) (int64, error) {
-	for {
-		ch, done := p.Log.Watch()
+	low := int64(-1)
+	err := p.watchLog(ctx, func() (bool, error) {
 		p.mu.Lock()
-		leading := p.ls != nil
-		low := int64(-1)
-		if leading {
-			low = p.ls.lowWatermark(p.Log.StartOffset())
+		defer p.mu.Unlock()
+		if p.ls == nil {
+			low = -1
+			return true, ErrNotLeader
 		}
-		p.mu.Unlock()
-		switch {
-		case !leading:
-			done()
-			return -1, ErrNotLeader
-		case low >= offset:
-			done()
-			return low, nil
+		low = p.ls.lowWatermark(p.Log.StartOffset())
+		return low >= offset, nil
+	})
+	return low, err
+}
+
+// watchLog calls check, and again after every change the log announces
+// (Log.Watch), until check is done or fails, or ctx ends.
+func (p *Partition) watchLog(ctx context.Context, check func() (done bool, err error)) error {
+	for {
+		ch, stop := p.Log.Watch()
+		done, err := check()
+		if done || err != nil {
+			stop()
+			return err
 		}
 		select {
 		case <-ch:
-			done()
+			stop()
 		case <-ctx.Done():
-			done()
-			return low, ctx.Err()
+			stop()
+			return ctx.Err()
 		}
 	}
 }
 
 // FollowerFetch records a follower's fetch from offset (it has every
-// offset below) at now, and returns the high watermark after it. It
-// reports whether the follower may now join the ISR (the caller checks it
-// against the metadata and proposes it with Manager.expand).
-func (p *Partition) FollowerFetch(id int32, offset int64, now time.Time) (hw int64, canJoin bool, err error) {
+// offset below) at now, with the log start offset it reported, and
+// returns the high watermark after it. It reports whether the follower
+// may now join the ISR (the caller checks it against the metadata and
+// proposes it with Manager.expand).
+func (p *Partition) FollowerFetch(id int32, offset, logStart int64, now time.Time) (hw int64, canJoin bool, err error) {
 	p.mu.Lock()
 	if p.ls == nil {
 		p.mu.Unlock()
@@ -231,12 +216,17 @@ func (p *Partition) FollowerFetch(id int32, offset int64, now time.Time) (hw int
 		p.mu.Unlock()
 		return 0, false, ErrUnknownReplica
 	}
+	f := p.ls.followers[id]
+	startMoved := f.logStart != logStart
+	f.logStart = logStart
 	before := p.hw.Load()
 	hw = p.highWatermarkLocked()
 	canJoin = !p.altering && slices.Contains(p.ls.expandable(), id)
 	p.mu.Unlock()
-	if hw != before {
-		p.Log.Wake() // delayed produces and consumer fetches look again
+	if hw != before || startMoved {
+		// Delayed produces and consumer fetches look again, and
+		// DeleteRecords waiting on the low watermark.
+		p.Log.Wake()
 	}
 	return hw, canJoin, nil
 }
@@ -272,8 +262,7 @@ func (p *Partition) applyImage(part metadata.Partition, self int32, now time.Tim
 	p.leaderEpoch.Store(part.LeaderEpoch)
 	p.replicas = slices.Clone(part.Replicas)
 	if p.altering && part.PartitionEpoch >= p.alterEpoch {
-		p.altering = false
-		p.alterSeq++
+		p.setAlteringLocked(false)
 	}
 	p.partitionEpoch = part.PartitionEpoch
 	switch {
@@ -287,8 +276,7 @@ func (p *Partition) applyImage(part metadata.Partition, self int32, now time.Tim
 			end := p.Log.EndOffset()
 			hw := min(p.hw.Load(), end)
 			p.ls = newLeaderState(self, end, part.Replicas, part.ISR, hw, now)
-			p.altering = false
-			p.alterSeq++
+			p.setAlteringLocked(false)
 		} else if epochChanged {
 			p.ls.setReplicas(part.Replicas, now)
 			p.ls.committed(part.ISR)

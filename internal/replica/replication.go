@@ -225,8 +225,7 @@ func (m *Manager) shrinkProposal(p *Partition, now time.Time) (alterProposal, bo
 	if !ok {
 		return alterProposal{}, false
 	}
-	p.altering = true
-	p.alterSeq++
+	p.setAlteringLocked(true)
 	m.logger.Info("shrinking isr", "topic", p.TP.Topic, "partition", p.TP.Partition, "isr", p.ls.isr, "new_isr", isr)
 	return m.alterRequest(p, isr), true
 }
@@ -250,8 +249,7 @@ func (m *Manager) Expand(p *Partition, id int32, brokerEpoch int64) {
 	}
 	isr := append(p.ls.maximalISR(), id)
 	p.ls.propose([]int32{id})
-	p.altering = true
-	p.alterSeq++
+	p.setAlteringLocked(true)
 	req := m.alterRequest(p, isr)
 	p.mu.Unlock()
 	m.logger.Info("expanding isr", "topic", p.TP.Topic, "partition", p.TP.Partition, "new_isr", isr)
@@ -308,7 +306,7 @@ func (m *Manager) alterDone(p *Partition, seq uint64, reply controller.AlterISRR
 	}
 	if err != nil {
 		m.logger.Warn("isr change failed", "topic", p.TP.Topic, "partition", p.TP.Partition, "err", err)
-		p.altering = false
+		p.setAlteringLocked(false)
 		if p.ls != nil {
 			p.ls.pending = nil
 		}
@@ -321,7 +319,7 @@ func (m *Manager) alterDone(p *Partition, seq uint64, reply controller.AlterISRR
 		p.alterEpoch = reply.PartitionEpoch // until the image shows it
 		return
 	}
-	p.altering = false
+	p.setAlteringLocked(false)
 }
 
 // ISRChanges returns how many ISR shrinks and expansions this broker,

@@ -9,7 +9,6 @@ import (
 
 	"github.com/sluice-mq/sluice/internal/metadata"
 	"github.com/sluice-mq/sluice/internal/record"
-	"github.com/sluice-mq/sluice/internal/storage"
 )
 
 // TestAppendAsLeaderNeverFollowsARoleChange flips a partition between
@@ -45,7 +44,7 @@ func TestAppendAsLeaderNeverFollowsARoleChange(t *testing.T) {
 					return
 				default:
 				}
-				_, epoch, err := p.AppendAsLeader(slices.Clone(batch), storage.AppendOptions{}) // Append writes offsets into its input
+				_, epoch, err := p.AppendAsLeader(slices.Clone(batch)) // Append writes offsets into its input
 				switch {
 				case err == nil:
 					mu.Lock()
