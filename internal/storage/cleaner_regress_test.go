@@ -50,11 +50,11 @@ func TestCleanerForgetsDeletedPartition(t *testing.T) {
 	for i := 0; l.EndOffset() < cp+20; i++ {
 		model.appendKeyed(t, l, record.CodecNone, clock.now().UnixMilli(), []string{fmt.Sprintf("x%d", i)}, []string{"v"})
 	}
-	clock.advance(2 * time.Hour) // past delete.retention.ms
 	sealActive(t, l)
 	if _, err := m.Clean(context.Background()); err != nil {
 		t.Fatal(err)
 	}
+	passHorizon(t, m, l, model, clock, cfg) // the tombstone goes
 	for _, r := range readRecords(t, l) {
 		if r.key == "K" {
 			t.Fatalf("deleted key K read after cleaning: %+v", r)
@@ -90,8 +90,7 @@ func TestCleanerTruncationLowersCheckpoint(t *testing.T) {
 		t.Fatal(err)
 	}
 	end, _ := m.CleanerCheckpoint(testTP)
-	horizon := clock.now().UnixMilli() - cfg.DeleteRetention.Milliseconds()
-	sameRecords(t, readRecords(t, l), model.expected(0, end, horizon))
+	sameRecords(t, readRecords(t, l), model.expected(0, end, keptTombstones))
 }
 
 // TestCleanerChecksCRCBeforeRewriting flips a byte of a key in a later
@@ -155,10 +154,11 @@ func TestCleanerChecksCRCBeforeRewriting(t *testing.T) {
 	}
 }
 
-// TestCleanerSecondPassCrash cleans a log twice, the second pass ending
-// each group early (tombstones past the horizon) while the first pass's
-// .deleted files still wait for their delay, and cuts the power at every
-// step of the second pass: every key's latest record survives.
+// TestCleanerSecondPassCrash cleans a log, then again once the horizon
+// of the tombstones it kept has passed, this pass ending each group early
+// (the tombstones go) while the earlier passes' .deleted files still wait
+// for their delay, and cuts the power at every step of that pass: every
+// key's latest record survives.
 func TestCleanerSecondPassCrash(t *testing.T) {
 	for seed := uint64(1); seed <= 4; seed++ {
 		clock := &testClock{t: time.UnixMilli(1_700_000_000_000)}
@@ -178,11 +178,15 @@ func TestCleanerSecondPassCrash(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		clock.advance(3 * time.Hour)
-		model.appendKeyed(t, l, record.CodecNone, clock.now().UnixMilli(), []string{"late"}, []string{"x"})
 		if err := l.Sync(); err != nil {
 			t.Fatal(err)
 		}
+		if _, err := m.Clean(context.Background()); err != nil { // the new tombstones get their horizon
+			t.Fatal(err)
+		}
+		clock.advance(3 * time.Hour)
+		model.appendKeyed(t, l, record.CodecNone, clock.now().UnixMilli(), []string{"late"}, []string{"x"})
+		sealActive(t, l)
 		w := m.cleaner.work()
 		var crashes []*vfs.MemFS
 		w.hook = func(string) {
@@ -197,7 +201,7 @@ func TestCleanerSecondPassCrash(t *testing.T) {
 			t.Fatal(err)
 		}
 		cp, _ := m.CleanerCheckpoint(testTP)
-		want := model.expected(0, cp, clock.now().UnixMilli()-cfg.DeleteRetention.Milliseconds())
+		want := model.expected(0, cp, goneTombstones)
 		sameRecords(t, readRecords(t, l), want)
 		m.Close()
 		lastWant := map[string]clRec{}
@@ -256,6 +260,93 @@ func TestCleanerReapDuringSwap(t *testing.T) {
 	for _, e := range entries {
 		if strings.HasSuffix(e.Name, deletedSuffix) {
 			t.Fatalf("%s left behind", e.Name)
+		}
+	}
+}
+
+// TestCleanerTombstoneHorizon writes a tombstone whose timestamp is long
+// past delete.retention.ms: the first pass keeps it and gives its batch a
+// delete horizon of that pass's time plus delete.retention.ms, and it
+// goes at the first pass at or after the horizon, so that a consumer that
+// reads the log within delete.retention.ms of the cleaning still sees the
+// deletion.
+func TestCleanerTombstoneHorizon(t *testing.T) {
+	clock := &testClock{t: time.UnixMilli(1_700_000_000_000)}
+	m := newCleanerManager(t, vfs.NewMem(), clock, 1<<20)
+	defer m.Close()
+	cfg := compactCfg(1024)
+	l, err := m.GetOrCreate(testTP, [16]byte{1}, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	model := &clModel{recs: map[int64]clRec{}}
+	model.appendKeyed(t, l, record.CodecNone, 1000, []string{"a"}, []string{"1"})
+	model.appendKeyed(t, l, record.CodecLZ4, 2000, []string{"b", "a"}, []string{"2", ""})
+	sealActive(t, l)
+	ctx := context.Background()
+	if _, err := m.Clean(ctx); err != nil {
+		t.Fatal(err)
+	}
+	first := clock.now().UnixMilli()
+
+	tombstone := func() (clRec, record.BatchHeader, bool) {
+		t.Helper()
+		res, err := l.Read(2, 1<<20, l.EndOffset(), true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		data, err := res.Bytes()
+		res.Release()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var recs record.Records
+		defer recs.Close()
+		it := record.NewBatches(data)
+		for it.Next() {
+			if err := recs.Reset(it.Batch(), record.Options{}); err != nil {
+				t.Fatal(err)
+			}
+			for recs.Next() {
+				if recs.Offset() == 2 {
+					r := recs.Record()
+					return clRec{offset: 2, key: string(r.Key), null: r.Value == nil, maxTs: recs.Timestamp()}, it.Header(), true
+				}
+			}
+		}
+		return clRec{}, record.BatchHeader{}, false
+	}
+	r, h, ok := tombstone()
+	if !ok || r.key != "a" || !r.null || r.maxTs != 2000 {
+		t.Fatalf("after the first pass: tombstone %+v (present %v)", r, ok)
+	}
+	if !h.Attributes.HasDeleteHorizon() || h.BaseTimestamp != first+cfg.DeleteRetention.Milliseconds() || h.Attributes.Codec() != record.CodecLZ4 {
+		t.Fatalf("after the first pass: batch header %+v, want the delete horizon %d", h, first+cfg.DeleteRetention.Milliseconds())
+	}
+	for _, rec := range readRecords(t, l) {
+		if rec.key == "a" && !rec.null {
+			t.Fatalf("a's value outlived its tombstone: %+v", rec)
+		}
+	}
+
+	// A millisecond before the horizon it is still there; at it, it goes.
+	clock.advance(-time.Millisecond)
+	passHorizon(t, m, l, model, clock, cfg)
+	if _, _, ok := tombstone(); !ok {
+		t.Fatal("the tombstone went before its horizon")
+	}
+	clock.advance(time.Millisecond)
+	model.appendKeyed(t, l, record.CodecNone, clock.now().UnixMilli(), []string{"filler"}, []string{"y"})
+	sealActive(t, l)
+	if _, err := m.Clean(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if r, _, ok := tombstone(); ok {
+		t.Fatalf("the tombstone outlived its horizon: %+v", r)
+	}
+	for _, rec := range readRecords(t, l) {
+		if rec.key == "a" {
+			t.Fatalf("key a read after its tombstone went: %+v", rec)
 		}
 	}
 }

@@ -138,11 +138,10 @@ func readRecords(t testing.TB, l *Log) []clRec {
 }
 
 // expected returns the records a compacted log must hold once every
-// offset below cleanedTo was cleaned by passes the last of which ran with
-// the tombstone horizon horizonMs: at and above cleanedTo everything; below
-// it, each key's last record below cleanedTo, except tombstones whose batch
-// is older than the horizon.
-func (m *clModel) expected(start, cleanedTo, horizonMs int64) []clRec {
+// offset below cleanedTo was cleaned: at and above cleanedTo everything;
+// below it, each key's last record below cleanedTo, except the tombstones
+// gone says went (their delete horizon passed).
+func (m *clModel) expected(start, cleanedTo int64, gone func(clRec) bool) []clRec {
 	lastBelow := map[string]int64{}
 	for off, r := range m.recs {
 		if cur, ok := lastBelow[r.key]; off < cleanedTo && off >= start && (!ok || off > cur) {
@@ -154,12 +153,49 @@ func (m *clModel) expected(start, cleanedTo, horizonMs int64) []clRec {
 		if off < start {
 			continue
 		}
-		if off >= cleanedTo || (lastBelow[r.key] == off && !(r.null && r.maxTs < horizonMs)) {
+		if off >= cleanedTo || (lastBelow[r.key] == off && !(r.null && gone(r))) {
 			out = append(out, r)
 		}
 	}
 	slices.SortFunc(out, func(a, b clRec) int { return int(a.offset - b.offset) })
 	return out
+}
+
+// keptTombstones and goneTombstones, as expected's gone: every tombstone
+// is still there, or none is.
+func keptTombstones(clRec) bool { return false }
+func goneTombstones(clRec) bool { return true }
+
+// tombstonesWentOnTime checks records read from a cleaned log against
+// most, the records it holds if no tombstone went: got must be most less
+// some tombstones, each of which mayGo allows.
+func tombstonesWentOnTime(t testing.TB, got, most []clRec, mayGo func(clRec) bool) {
+	t.Helper()
+	if !isSubset(got, most) {
+		t.Fatalf("read %d records, not all of the %d expected\ngot  %v\nwant %v", len(got), len(most), head(got), head(most))
+	}
+	in := map[int64]bool{}
+	for _, r := range got {
+		in[r.offset] = true
+	}
+	for _, r := range most {
+		if !in[r.offset] && !(r.null && mayGo(r)) {
+			t.Fatalf("record %+v is missing", r)
+		}
+	}
+}
+
+// passHorizon appends a record, so that there is something to clean,
+// and cleans l once every delete horizon set so far has passed: the
+// tombstones those passes kept go.
+func passHorizon(t testing.TB, m *Manager, l *Log, model *clModel, clock *testClock, cfg Config) {
+	t.Helper()
+	clock.advance(cfg.DeleteRetention)
+	model.appendKeyed(t, l, record.CodecNone, clock.now().UnixMilli(), []string{"filler"}, []string{"x"})
+	sealActive(t, l)
+	if _, err := m.Clean(context.Background()); err != nil {
+		t.Fatalf("clean: %v", err)
+	}
 }
 
 func sameRecords(t testing.TB, got, want []clRec) {
@@ -250,8 +286,18 @@ func cleanerScenario(t *testing.T, seed uint64, mapBytes int64) {
 	if !ok || cp != l.active().base {
 		t.Fatalf("cleaned to %d (%v), want the active segment's base %d; %d passes", cp, ok, l.active().base, passes)
 	}
-	horizon := clock.now().UnixMilli() - cfg.DeleteRetention.Milliseconds()
-	want := model.expected(l.StartOffset(), cp, horizon)
+	// A tombstone goes no sooner than delete.retention.ms after the first
+	// pass that cleaned it, which came after it was written: which ones
+	// went depends on when the passes ran.
+	now, retention := clock.now().UnixMilli(), cfg.DeleteRetention.Milliseconds()
+	tombstonesWentOnTime(t, readRecords(t, l), model.expected(l.StartOffset(), cp, keptTombstones),
+		func(r clRec) bool { return r.maxTs+retention <= now })
+	// Once every horizon has passed, a pass removes every tombstone.
+	passHorizon(t, m, l, model, clock, cfg)
+	if cp, ok = m.CleanerCheckpoint(testTP); !ok || cp != l.active().base {
+		t.Fatalf("cleaned to %d (%v), want the active segment's base %d", cp, ok, l.active().base)
+	}
+	want := model.expected(l.StartOffset(), cp, goneTombstones)
 	sameRecords(t, readRecords(t, l), want)
 	st := m.CleanerStats()
 	if st.RecordsRemoved == 0 || st.Failed != 0 || st.Aborted != 0 {
@@ -317,7 +363,7 @@ func TestCleanerCrashDuringSwap(t *testing.T) {
 	m := newCleanerManager(t, fsys, clock, 1<<20)
 	cfg := compactCfg(1024)
 	l, model := cleanedLog(t, m, clock, cfg, 1)
-	all := model.expected(0, 0, 0)
+	all := model.expected(0, 0, keptTombstones)
 	w := m.cleaner.work()
 	type crash struct {
 		step string
@@ -338,8 +384,7 @@ func TestCleanerCrashDuringSwap(t *testing.T) {
 		t.Fatal(err)
 	}
 	cp, _ := m.CleanerCheckpoint(testTP)
-	horizon := clock.now().UnixMilli() - cfg.DeleteRetention.Milliseconds()
-	want := model.expected(0, cp, horizon)
+	want := model.expected(0, cp, keptTombstones) // their first pass keeps them
 	sameRecords(t, readRecords(t, l), want)
 	if len(steps) != 8 || l.NumSegments() < 3 {
 		t.Fatalf("steps %v, %d segments", steps, l.NumSegments())
@@ -681,7 +726,7 @@ func TestCleanerAbortsOnTruncation(t *testing.T) {
 			delete(model.recs, off)
 		}
 	}
-	sameRecords(t, readRecords(t, l), model.expected(0, 0, 0))
+	sameRecords(t, readRecords(t, l), model.expected(0, 0, keptTombstones))
 	entries, _ := fsys.ReadDir("/data/t-0")
 	for _, e := range entries {
 		if _, suffix, ok := parseSegmentName(e.Name); ok && (suffix == logSuffix+cleanedSuffix || suffix == logSuffix+swapSuffix) {

@@ -3,6 +3,7 @@ package storage
 import (
 	"encoding/binary"
 	"fmt"
+	"math"
 
 	"github.com/sluice-mq/sluice/internal/record"
 )
@@ -11,9 +12,14 @@ import (
 type compactDecision struct {
 	// m maps each key indexed by the pass to its latest offset.
 	m *offsetMap
-	// deleteHorizonMs: tombstones (null value) in batches whose max
-	// timestamp is below it are removed (delete.retention.ms passed).
-	deleteHorizonMs int64
+	// nowMs is the pass's time: a tombstone (null value) in a batch
+	// whose delete horizon is at or before it goes.
+	nowMs int64
+	// newHorizonMs is the delete horizon a batch gets when it keeps a
+	// tombstone and has none yet: the pass's time plus
+	// delete.retention.ms, or noHorizon when that is forever (such
+	// batches stay as they are, their tombstones with them).
+	newHorizonMs int64
 	// keepProducerLast: the last offset of each idempotent producer's last
 	// batch in the log (from producer state); such batches are kept,
 	// emptied of records if need be, so idempotence state survives.
@@ -39,6 +45,8 @@ type compactStats struct {
 	// record and went because the delete horizon passed: keys deleted for
 	// good. Tombstones superseded by a later record are not counted.
 	tombstonesRemoved int64
+	// horizonsSet counts batches given a delete horizon.
+	horizonsSet int64
 	// nullKeysRemoved counts records without a key, which a compacted
 	// log never keeps (written before the topic became compacted).
 	nullKeysRemoved int64
@@ -57,6 +65,7 @@ func (s *compactStats) add(o compactStats) {
 	s.recordsRead += o.recordsRead
 	s.recordsKept += o.recordsKept
 	s.tombstonesRemoved += o.tombstonesRemoved
+	s.horizonsSet += o.horizonsSet
 	s.nullKeysRemoved += o.nullKeysRemoved
 	s.bytesRead += o.bytesRead
 	s.bytesWritten += o.bytesWritten
@@ -78,18 +87,25 @@ const (
 // record survives if its offset is above m.latestOffset() (not indexed by
 // this pass), or the map has no later offset for its key — its own offset, or no entry at all, which happens for keys last
 // written below where this pass started indexing. A surviving tombstone
-// (null value) still goes if its batch's max timestamp is below
-// deleteHorizonMs. These are the rules of Kafka's cleaner.
+// (null value) still goes if its batch carries a delete horizon at or
+// before nowMs. A batch that keeps a tombstone and carries no delete
+// horizon gets one, newHorizonMs, so that its tombstones stay readable
+// for delete.retention.ms after the pass that first cleaned them, however
+// old their timestamps (KIP-534). These are the rules of Kafka's cleaner.
 //
 // Each batch is then written in one of four ways:
-//   - all its records survive: copied byte for byte, never recompressed;
-//   - some survive: rebuilt with the same codec, base offset, last offset
-//     delta, partition leader epoch, producer id, epoch and base sequence,
-//     attributes, and the surviving records' offset deltas (compaction
-//     leaves gaps and never renumbers); the first timestamp becomes the
-//     first survivor's and the max timestamp theirs too (a LogAppendTime
-//     batch keeps its max timestamp, which is its records' timestamp; a
-//     batch whose base timestamp is a delete horizon keeps it);
+//   - all its records survive and it needs no new delete horizon: copied
+//     byte for byte, never recompressed;
+//   - some survive, or it gets a delete horizon: rebuilt with the same
+//     codec, base offset, last offset delta, partition leader epoch,
+//     producer id, epoch and base sequence, attributes, and the surviving
+//     records' offset deltas (compaction leaves gaps and never
+//     renumbers); the base timestamp becomes the first survivor's, or the
+//     delete horizon (with the attribute that says so) for a batch that
+//     has or gets one, the records' timestamp deltas are written against
+//     it, so every record keeps its timestamp, and the max timestamp is
+//     the survivors' (a LogAppendTime batch keeps its max timestamp,
+//     which is its records' timestamp);
 //   - none survive and it is its producer's last batch (keepProducerLast):
 //     kept as Kafka keeps it, a 61-byte batch with no records, no
 //     compression, base timestamp -1 and its max timestamp, base offset,
@@ -129,6 +145,10 @@ func compactBatches(dst, src []byte, d *compactDecision) ([]byte, compactStats, 
 	return dst, c.st, nil
 }
 
+// noHorizon, as compactDecision.newHorizonMs, gives no batch a delete
+// horizon: tombstones are kept for ever.
+const noHorizon int64 = math.MaxInt64
+
 // compactor is the state of one compactBatches call: the decision, a
 // record iterator and a batch builder reused from batch to batch.
 type compactor struct {
@@ -153,12 +173,12 @@ func (c *compactor) batch(dst, b []byte) ([]byte, error) {
 	if err != nil {
 		return dst, err
 	}
-	if err := c.it.Reset(b, c.opts); err != nil {
-		return dst, err
-	}
 	if h.Attributes.IsControl() || h.Attributes.IsTransactional() {
 		// Kept whole, but read through so that what is written back
 		// is known to decode.
+		if err := c.it.Reset(b, c.opts); err != nil {
+			return dst, err
+		}
 		for c.it.Next() {
 			c.st.recordsRead++
 		}
@@ -169,25 +189,25 @@ func (c *compactor) batch(dst, b []byte) ([]byte, error) {
 		c.st.batchesCopied++
 		return append(dst, b...), nil
 	}
+	attrs := h.Attributes
+	hasHorizon := attrs.HasDeleteHorizon()
+	before := c.st
 	bl := c.builder(&h, h.Attributes.Codec())
-	keepHorizon := h.Attributes.HasDeleteHorizon()
-	var kept int32
-	var shift int64 // timestamp delta of the first survivor
-	for c.it.Next() {
-		r := c.it.Record()
-		c.st.recordsRead++
-		if !c.keep(c.it.Offset(), r, h.MaxTimestamp) {
-			continue
-		}
-		if kept == 0 && !keepHorizon {
-			shift = r.TimestampDelta
-			bl.BaseTimestamp = h.BaseTimestamp + shift
-		}
-		bl.Append(r.OffsetDelta, r.TimestampDelta-shift, r.Key, r.Value, r.Headers...)
-		kept++
-	}
-	if err := c.it.Err(); err != nil {
+	kept, tombstones, err := c.fill(bl, b, &h, h.BaseTimestamp, hasHorizon)
+	if err != nil {
 		return dst, err
+	}
+	newHorizon := tombstones && !hasHorizon && c.d.newHorizonMs != noHorizon
+	if newHorizon {
+		// The same records again, their timestamps now written against
+		// the horizon (counted once).
+		c.st = before
+		bl = c.builder(&h, h.Attributes.Codec())
+		if kept, _, err = c.fill(bl, b, &h, c.d.newHorizonMs, true); err != nil {
+			return dst, err
+		}
+		attrs |= record.AttrDeleteHorizon
+		c.st.horizonsSet++
 	}
 	c.st.recordsKept += int64(kept)
 
@@ -195,7 +215,7 @@ func (c *compactor) batch(dst, b []byte) ([]byte, error) {
 	case kept == 0 && !c.producerLast(&h):
 		c.st.batchesDropped++
 		return dst, nil
-	case kept == h.NumRecords:
+	case kept == h.NumRecords && !newHorizon:
 		// Everything survives (or an already empty producer batch
 		// stays one): the stored bytes are the answer.
 		c.st.batchesCopied++
@@ -216,15 +236,43 @@ func (c *compactor) batch(dst, b []byte) ([]byte, error) {
 	}
 	// The builder writes the codec and timestamp type; the delete
 	// horizon flag and any bit it does not know are the original's too.
-	binary.BigEndian.PutUint16(out[hdrAttributes:], uint16(h.Attributes))
+	binary.BigEndian.PutUint16(out[hdrAttributes:], uint16(attrs))
 	if err := record.UpdateCRC(out); err != nil {
 		return dst[:start], fmt.Errorf("rebuilding: %w", err)
 	}
 	return dst, nil
 }
 
-// keep decides on one record of a data batch whose max timestamp is maxTs.
-func (c *compactor) keep(offset int64, r *record.Record, maxTs int64) bool {
+// fill appends the surviving records of batch b, whose header is h, to
+// bl, and reports how many there are and whether a tombstone is among
+// them. With fixed, bl's base timestamp is base and each record's
+// timestamp delta is rewritten against it; otherwise the base becomes the
+// first survivor's timestamp.
+func (c *compactor) fill(bl *record.Builder, b []byte, h *record.BatchHeader, base int64, fixed bool) (kept int32, tombstones bool, err error) {
+	if err := c.it.Reset(b, c.opts); err != nil {
+		return 0, false, err
+	}
+	bl.BaseTimestamp = base
+	shift := h.BaseTimestamp - base // added to each timestamp delta
+	for c.it.Next() {
+		r := c.it.Record()
+		c.st.recordsRead++
+		if !c.keep(c.it.Offset(), r, h) {
+			continue
+		}
+		if kept == 0 && !fixed {
+			bl.BaseTimestamp = h.BaseTimestamp + r.TimestampDelta
+			shift = -r.TimestampDelta
+		}
+		bl.Append(r.OffsetDelta, r.TimestampDelta+shift, r.Key, r.Value, r.Headers...)
+		kept++
+		tombstones = tombstones || r.Value == nil
+	}
+	return kept, tombstones, c.it.Err()
+}
+
+// keep decides on one record of the data batch whose header is h.
+func (c *compactor) keep(offset int64, r *record.Record, h *record.BatchHeader) bool {
 	if r.Key == nil {
 		c.st.nullKeysRemoved++
 		return false
@@ -235,7 +283,7 @@ func (c *compactor) keep(offset int64, r *record.Record, maxTs int64) bool {
 	if latest, ok := c.m.get(r.Key); ok && offset < latest {
 		return false
 	}
-	if r.Value == nil && maxTs < c.d.deleteHorizonMs {
+	if r.Value == nil && h.Attributes.HasDeleteHorizon() && h.BaseTimestamp <= c.d.nowMs {
 		c.st.tombstonesRemoved++
 		return false
 	}

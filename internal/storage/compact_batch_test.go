@@ -19,9 +19,10 @@ import (
 // The compaction tests generate logs of random batches, compact them and
 // compare the result with an oracle that knows, record by record, what a
 // compacted log must hold: the latest record of every key, except
-// tombstones past the delete horizon, plus everything in control and
-// transactional batches, in batches that keep their offsets and producer
-// metadata.
+// tombstones whose batch's delete horizon has passed, plus everything in
+// control and transactional batches, in batches that keep their offsets
+// and producer metadata, a batch that keeps a tombstone getting a delete
+// horizon if it has none.
 
 // cbRec is one record of a generated log.
 type cbRec struct {
@@ -234,8 +235,9 @@ func cbBuildMap(tb cbTB, m *offsetMap, log []byte, start int64) bool {
 	return true
 }
 
-// survives is the oracle: which records a complete compaction keeps.
-func (l *cbLog) survives(horizon int64) []bool {
+// survives is the oracle: which records a complete compaction at nowMs
+// keeps.
+func (l *cbLog) survives(nowMs int64) []bool {
 	latest := map[string]int64{}
 	for _, r := range l.recs {
 		if !l.batches[r.batch].h.Attributes.IsControl() && r.key != nil {
@@ -246,7 +248,7 @@ func (l *cbLog) survives(horizon int64) []bool {
 	for i, r := range l.recs {
 		b := &l.batches[r.batch]
 		keep[i] = b.asIs || r.key != nil &&
-			(latest[string(r.key)] == r.offset && !(r.value == nil && b.h.MaxTimestamp < horizon))
+			(latest[string(r.key)] == r.offset && !(r.value == nil && b.horizonPassed(nowMs)))
 	}
 	return keep
 }
@@ -307,6 +309,22 @@ func cbRead(tb cbTB, log []byte) ([]record.BatchHeader, [][]byte, []cbRec) {
 	return hs, raws, recs
 }
 
+// horizonPassed reports whether the batch carries a delete horizon at or
+// before nowMs: its tombstones go.
+func (b *cbBatch) horizonPassed(nowMs int64) bool {
+	return b.h.Attributes.HasDeleteHorizon() && b.h.BaseTimestamp <= nowMs
+}
+
+// keepsTombstone reports whether batch bi keeps a tombstone by keep.
+func (l *cbLog) keepsTombstone(bi int, keep []bool) bool {
+	for _, ri := range l.batches[bi].recs {
+		if keep[ri] && l.recs[ri].value == nil {
+			return true
+		}
+	}
+	return false
+}
+
 func cbSameBytes(a, b []byte) bool { return bytes.Equal(a, b) && (a == nil) == (b == nil) }
 
 func cbSameRec(a, b *cbRec) bool {
@@ -322,28 +340,31 @@ func cbSameRec(a, b *cbRec) bool {
 	return true
 }
 
-// cbCheck checks out, the compaction of l at horizon, against the oracle:
-// the surviving records exactly, unchanged, in order; each input batch
-// copied, rebuilt, emptied or dropped as it should be; and each producer's
-// last batch present.
+// cbCheck checks out, the compaction of l by d, against the oracle: the
+// surviving records exactly, unchanged (timestamps included), in order;
+// each input batch copied, rebuilt, emptied or dropped as it should be,
+// with the delete horizon it should carry; and each producer's last
+// batch present.
 //
-// After several passes (multiPass) two things may differ from one pass,
-// as they do in Kafka: a batch rebuilt by an earlier pass has the max
-// timestamp of its survivors, so a tombstone whose batch-mates went may
-// pass the horizon sooner (its own timestamp always has), and an emptied
-// batch keeps the max timestamp of its last rebuild.
-func cbCheck(tb cbTB, l *cbLog, horizon int64, out []byte, multiPass bool) {
+// After several passes (multiPass) two things may differ from one pass:
+// a batch given a delete horizon by an earlier pass may have lost its
+// tombstones since — to a later record of their key, or, when the new
+// horizon is not after d.nowMs, to the horizon itself — and keeps the
+// horizon; and an emptied batch keeps the max timestamp of its last
+// rebuild.
+func cbCheck(tb cbTB, l *cbLog, d *compactDecision, out []byte, multiPass bool) {
 	tb.Helper()
-	keep := l.survives(horizon)
+	keep := l.survives(d.nowMs)
 	hs, raws, got := cbRead(tb, out)
-	if multiPass {
+	setsHorizon := d.newHorizonMs != noHorizon
+	passedOnRepeat := multiPass && setsHorizon && d.newHorizonMs <= d.nowMs
+	if passedOnRepeat {
 		present := map[int64]bool{}
 		for _, r := range got {
 			present[r.offset] = true
 		}
 		for i, r := range l.recs {
-			if keep[i] && !present[r.offset] && r.key != nil && r.value == nil &&
-				!l.batches[r.batch].asIs && r.createTS < horizon {
+			if keep[i] && !present[r.offset] && r.key != nil && r.value == nil && !l.batches[r.batch].asIs {
 				keep[i] = false
 			}
 		}
@@ -368,7 +389,7 @@ func cbCheck(tb cbTB, l *cbLog, horizon int64, out []byte, multiPass bool) {
 	}
 
 	// Every key reads as its latest value, or is gone if that was a
-	// tombstone past the horizon.
+	// tombstone past its horizon.
 	last := map[string]cbRec{}
 	for _, r := range l.recs {
 		if r.key != nil && !l.batches[r.batch].asIs {
@@ -383,7 +404,7 @@ func cbCheck(tb cbTB, l *cbLog, horizon int64, out []byte, multiPass bool) {
 	}
 	for k, r := range last {
 		g, ok := gotLast[k]
-		gone := r.value == nil && (l.batches[r.batch].h.MaxTimestamp < horizon || (multiPass && r.createTS < horizon && !ok))
+		gone := r.value == nil && (l.batches[r.batch].horizonPassed(d.nowMs) || (passedOnRepeat && !ok))
 		if ok == gone || (ok && (g.offset != r.offset || !cbSameBytes(g.value, r.value))) {
 			tb.Fatalf("key %q reads %+v (present %v), latest written %+v", k, g, ok, r)
 		}
@@ -399,6 +420,8 @@ func cbCheck(tb cbTB, l *cbLog, horizon int64, out []byte, multiPass bool) {
 				kept++
 			}
 		}
+		hadHorizon := in.h.Attributes.HasDeleteHorizon()
+		getsHorizon := !in.asIs && !hadHorizon && setsHorizon && l.keepsTombstone(bi, keep)
 		pl, isLast := l.producerLast[in.h.ProducerID]
 		isLast = isLast && pl == in.h.LastOffset() && !in.asIs
 		if kept == 0 && !isLast && !in.asIs {
@@ -411,7 +434,7 @@ func cbCheck(tb cbTB, l *cbLog, horizon int64, out []byte, multiPass bool) {
 			tb.Fatalf("batch %d (base offset %d) is missing", bi, in.h.BaseOffset)
 		}
 		h := hs[j]
-		if in.asIs || kept == len(in.recs) {
+		if in.asIs || (kept == len(in.recs) && !getsHorizon) {
 			if !bytes.Equal(raws[j], in.raw) {
 				tb.Fatalf("batch %d should be copied byte for byte", bi)
 			}
@@ -436,8 +459,17 @@ func cbCheck(tb cbTB, l *cbLog, horizon int64, out []byte, multiPass bool) {
 			j++
 			continue
 		}
-		if h.Attributes != in.h.Attributes {
-			tb.Fatalf("batch %d: attributes %#x, were %#x", bi, h.Attributes, in.h.Attributes)
+		// An earlier pass may have given it a horizon for a tombstone
+		// that is gone now.
+		if multiPass && !hadHorizon && !getsHorizon && setsHorizon && h.Attributes.HasDeleteHorizon() {
+			getsHorizon = true
+		}
+		wantAttrs := in.h.Attributes
+		if getsHorizon {
+			wantAttrs |= record.AttrDeleteHorizon
+		}
+		if h.Attributes != wantAttrs {
+			tb.Fatalf("batch %d: attributes %#x, want %#x (were %#x)", bi, h.Attributes, wantAttrs, in.h.Attributes)
 		}
 		var first, maxTS int64 = 0, -1 << 63
 		for _, r := range got {
@@ -451,8 +483,11 @@ func cbCheck(tb cbTB, l *cbLog, horizon int64, out []byte, multiPass bool) {
 		if in.h.Attributes.TimestampType() == record.LogAppendTime {
 			maxTS = in.h.MaxTimestamp
 		}
-		if in.h.Attributes.HasDeleteHorizon() {
+		switch {
+		case hadHorizon:
 			first = in.h.BaseTimestamp
+		case getsHorizon:
+			first = d.newHorizonMs
 		}
 		if h.BaseTimestamp != first || h.MaxTimestamp != maxTS {
 			tb.Fatalf("batch %d: timestamps %d/%d, want %d/%d", bi, h.BaseTimestamp, h.MaxTimestamp, first, maxTS)
@@ -462,6 +497,36 @@ func cbCheck(tb cbTB, l *cbLog, horizon int64, out []byte, multiPass bool) {
 	if j != len(hs) {
 		tb.Fatalf("%d batches written, %d expected", len(hs), j)
 	}
+}
+
+// cbHorizons counts the batches one pass of d gives a delete horizon.
+func cbHorizons(l *cbLog, d *compactDecision) int64 {
+	if d.newHorizonMs == noHorizon {
+		return 0
+	}
+	keep := l.survives(d.nowMs)
+	var n int64
+	for bi, b := range l.batches {
+		if !b.asIs && !b.h.Attributes.HasDeleteHorizon() && l.keepsTombstone(bi, keep) {
+			n++
+		}
+	}
+	return n
+}
+
+// cbDecision draws a pass's time within the log's timestamps (or past
+// them, or before them), the delete horizon it gives batches (none, the
+// pass's time itself, or later), and a map.
+func cbDecision(g cbGen, l *cbLog, m *offsetMap) *compactDecision {
+	d := &compactDecision{m: m, nowMs: cbHorizon(g, l), newHorizonMs: noHorizon, keepProducerLast: l.producerLast}
+	switch g.intn(4, "retention") {
+	case 0:
+	case 1:
+		d.newHorizonMs = d.nowMs
+	default:
+		d.newHorizonMs = d.nowMs + int64(1+g.intn(1000, "retentionMs"))
+	}
+	return d
 }
 
 // cbHorizon draws a delete horizon within the log's timestamps (or past
@@ -474,12 +539,11 @@ func TestCompactBatchesOracle(t *testing.T) {
 	rapid.Check(t, func(t *rapid.T) {
 		g := cbGen{t: t}
 		l := cbGenLog(t, g, 30, 1+g.intn(12, "keys"))
-		horizon := cbHorizon(g, l)
 		m := newOffsetMap(1<<16, 0.9)
 		if !cbBuildMap(t, m, l.raw, 0) {
 			t.Fatal("map filled up")
 		}
-		d := &compactDecision{m: m, deleteHorizonMs: horizon, keepProducerLast: l.producerLast}
+		d := cbDecision(g, l, m)
 		prefix := []byte("prefix")
 		out, st, err := compactBatches(bytes.Clone(prefix), l.raw, d)
 		if err != nil {
@@ -489,10 +553,10 @@ func TestCompactBatchesOracle(t *testing.T) {
 			t.Fatal("dst was overwritten")
 		}
 		out = out[len(prefix):]
-		cbCheck(t, l, horizon, out, false)
+		cbCheck(t, l, d, out, false)
 
 		// The stats add up.
-		keep := l.survives(horizon)
+		keep := l.survives(d.nowMs)
 		var kept, removed, nullKeys int64
 		latest := map[string]int64{}
 		for _, r := range l.recs {
@@ -511,6 +575,7 @@ func TestCompactBatchesOracle(t *testing.T) {
 			}
 		}
 		if st.recordsRead != int64(len(l.recs)) || st.recordsKept != kept || st.tombstonesRemoved != removed || st.nullKeysRemoved != nullKeys ||
+			st.horizonsSet != cbHorizons(l, d) ||
 			st.bytesRead != int64(len(l.raw)) || st.bytesWritten != int64(len(out)) ||
 			st.batchesRead != int64(len(l.batches)) ||
 			st.batchesCopied+st.batchesRebuilt+st.batchesEmptied+st.batchesDropped != st.batchesRead {
@@ -539,9 +604,10 @@ func TestCompactBatchesOracle(t *testing.T) {
 			t.Fatalf("in two parts: stats %+v, whole %+v", st1, st)
 		}
 
-		// Passes over the result reach a fixed point at once, unless a
-		// rebuilt batch's max timestamp fell below the horizon and lets
-		// a tombstone go; either way the result stays correct.
+		// Passes over the result reach a fixed point at once, unless the
+		// horizon the first gave is not after the pass's time, so that
+		// the next lets those tombstones go; either way the result stays
+		// correct.
 		cur := out
 		for pass := 1; ; pass++ {
 			m.reset()
@@ -553,10 +619,10 @@ func TestCompactBatchesOracle(t *testing.T) {
 			if bytes.Equal(again, cur) {
 				break
 			}
-			if st.tombstonesRemoved == 0 || pass > 6 {
+			if st.tombstonesRemoved == 0 || d.newHorizonMs > d.nowMs || pass > 6 {
 				t.Fatalf("pass %d changed the compacted log (stats %+v)", pass, st)
 			}
-			cbCheck(t, l, horizon, again, true)
+			cbCheck(t, l, d, again, true)
 			cur = again
 		}
 	})
@@ -572,7 +638,7 @@ func TestCompactBatchesGeneratorReach(t *testing.T) {
 		l := cbGenLog(t, g, 30, 1+g.intn(12, "keys"))
 		m := newOffsetMap(1<<16, 0.9)
 		cbBuildMap(t, m, l.raw, 0)
-		out, st, err := compactBatches(nil, l.raw, &compactDecision{m: m, deleteHorizonMs: cbHorizon(g, l), keepProducerLast: l.producerLast})
+		out, st, err := compactBatches(nil, l.raw, cbDecision(g, l, m))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -596,7 +662,7 @@ func TestCompactBatchesGeneratorReach(t *testing.T) {
 		}
 	}
 	if total.batchesCopied == 0 || total.batchesRebuilt == 0 || total.batchesEmptied == 0 || total.batchesDropped == 0 ||
-		total.tombstonesRemoved == 0 || lat == 0 || horizonBit == 0 || multi < 100 {
+		total.tombstonesRemoved == 0 || total.horizonsSet == 0 || lat == 0 || horizonBit == 0 || multi < 100 {
 		t.Fatalf("stats %+v, %d rebuilt LogAppendTime batches, %d with a delete horizon, %d logs a small map cannot cover",
 			total, lat, horizonBit, multi)
 	}
@@ -612,9 +678,8 @@ func TestCompactBatchesMultiPass(t *testing.T) {
 	rapid.Check(t, func(t *rapid.T) {
 		g := cbGen{t: t}
 		l := cbGenLog(t, g, 40, 1+g.intn(20, "keys"))
-		horizon := cbHorizon(g, l)
 		m := newOffsetMap((2+g.intn(10, "slots"))*offsetSlotSize, 0.9)
-		d := &compactDecision{m: m, deleteHorizonMs: horizon, keepProducerLast: l.producerLast}
+		d := cbDecision(g, l, m)
 
 		passes := func(log []byte) ([]byte, int) {
 			start, n := int64(0), 0
@@ -667,7 +732,7 @@ func TestCompactBatchesMultiPass(t *testing.T) {
 		if len(distinct) > m.capacity() && n < 2 {
 			t.Fatalf("a map of %d keys indexed %d keys in one pass", m.capacity(), len(distinct))
 		}
-		cbCheck(t, l, horizon, out, true)
+		cbCheck(t, l, d, out, true)
 		// Sweeping the clean log again reaches a fixed point, and it is
 		// still correct.
 		for sweep := 1; ; sweep++ {
@@ -678,7 +743,7 @@ func TestCompactBatchesMultiPass(t *testing.T) {
 			if sweep > 6 {
 				t.Fatal("cleaning the compacted log again keeps changing it")
 			}
-			cbCheck(t, l, horizon, again, true)
+			cbCheck(t, l, d, again, true)
 			out = again
 		}
 	})
@@ -785,31 +850,72 @@ func TestCompactBatchesTimestamps(t *testing.T) {
 	}
 }
 
+// TestCompactBatchesTombstones follows a tombstone through passes: the
+// first keeps it however old its timestamp, giving its batch a delete
+// horizon, and it goes at the first pass at or after that horizon.
 func TestCompactBatchesTombstones(t *testing.T) {
 	// "a" is deleted at offset 1; "b"'s tombstone at 2 is superseded.
+	// Record timestamps are 5000, 5010, 5020, 5030.
 	src := cbOneBatch(t, record.CodecGzip, 0, []string{"a", "a", "b", "b"}, []string{"1", "", "", "2"}, nil)
 	m := newOffsetMap(1<<12, 0.9)
 	cbBuildMap(t, m, src, 0)
-	for _, tc := range []struct {
-		horizon int64
-		want    []int64
-		removed int64
-	}{
-		{5030, []int64{1, 3}, 0}, // the batch's max timestamp is 5030: not below
-		{5031, []int64{3}, 1},
-	} {
-		out, st, err := compactBatches(nil, src, &compactDecision{m: m, deleteHorizonMs: tc.horizon})
+	type recTS struct{ off, ts int64 }
+	pass := func(src []byte, now, horizon int64) ([]byte, record.BatchHeader, []recTS, compactStats) {
+		t.Helper()
+		out, st, err := compactBatches(nil, src, &compactDecision{m: m, nowMs: now, newHorizonMs: horizon})
 		if err != nil {
 			t.Fatal(err)
 		}
-		_, _, recs := cbRead(t, out)
-		var got []int64
+		hs, _, recs := cbRead(t, out)
+		var got []recTS
 		for _, r := range recs {
-			got = append(got, r.offset)
+			got = append(got, recTS{r.offset, r.createTS})
 		}
-		if fmt.Sprint(got) != fmt.Sprint(tc.want) || st.tombstonesRemoved != tc.removed {
-			t.Errorf("horizon %d: offsets %v, %d tombstones removed; want %v, %d", tc.horizon, got, st.tombstonesRemoved, tc.want, tc.removed)
+		var h record.BatchHeader
+		if len(hs) > 0 {
+			h = hs[0]
 		}
+		return out, h, got, st
+	}
+
+	// Long after the records' timestamps, the first pass keeps the
+	// tombstone and sets the horizon: the base timestamp is the
+	// horizon, every record keeps its timestamp.
+	first, h, got, st := pass(src, 1_000_000, 1_000_000+60_000)
+	if fmt.Sprint(got) != fmt.Sprint([]recTS{{1, 5010}, {3, 5030}}) || st.tombstonesRemoved != 0 || st.horizonsSet != 1 {
+		t.Fatalf("first pass: records %v, stats %+v", got, st)
+	}
+	if !h.Attributes.HasDeleteHorizon() || h.Attributes.Codec() != record.CodecGzip || h.BaseTimestamp != 1_060_000 || h.MaxTimestamp != 5030 {
+		t.Fatalf("first pass: header %+v", h)
+	}
+	// Before the horizon the batch is left as it is; at it the tombstone
+	// goes, and the batch keeps its horizon.
+	again, _, _, st := pass(first, 1_059_999, 1_059_999+60_000)
+	if !bytes.Equal(again, first) || st.horizonsSet != 0 {
+		t.Fatalf("a pass before the horizon changed the batch (stats %+v)", st)
+	}
+	_, h, got, st = pass(first, 1_060_000, 1_060_000+60_000)
+	if fmt.Sprint(got) != fmt.Sprint([]recTS{{3, 5030}}) || st.tombstonesRemoved != 1 ||
+		!h.Attributes.HasDeleteHorizon() || h.BaseTimestamp != 1_060_000 || h.MaxTimestamp != 5030 {
+		t.Fatalf("at the horizon: records %v, header %+v, stats %+v", got, h, st)
+	}
+
+	// With delete.retention.ms forever no horizon is set and the
+	// tombstone stays.
+	_, h, got, st = pass(src, 1_000_000, noHorizon)
+	if fmt.Sprint(got) != fmt.Sprint([]recTS{{1, 5010}, {3, 5030}}) || h.Attributes.HasDeleteHorizon() || h.BaseTimestamp != 5010 || st.horizonsSet != 0 {
+		t.Fatalf("retained for ever: records %v, header %+v, stats %+v", got, h, st)
+	}
+
+	// A batch whose records all survive is rebuilt to carry the
+	// horizon, not copied.
+	whole := cbOneBatch(t, record.CodecNone, 10, []string{"c", "d"}, []string{"", "4"}, nil)
+	m.reset()
+	cbBuildMap(t, m, whole, 0)
+	_, h, got, st = pass(whole, 1_000_000, 2_000_000)
+	if fmt.Sprint(got) != fmt.Sprint([]recTS{{10, 5000}, {11, 5010}}) || st.batchesRebuilt != 1 ||
+		!h.Attributes.HasDeleteHorizon() || h.BaseTimestamp != 2_000_000 || h.MaxTimestamp != 5010 {
+		t.Fatalf("whole batch: records %v, header %+v, stats %+v", got, h, st)
 	}
 }
 
@@ -913,7 +1019,10 @@ func FuzzCompactBatches(f *testing.F) {
 			}
 		}
 		it.Close()
-		d := &compactDecision{m: m, deleteHorizonMs: horizon, keepProducerLast: last, maxDecompressedBytes: 1 << 20}
+		d := &compactDecision{m: m, nowMs: horizon, newHorizonMs: noHorizon, keepProducerLast: last, maxDecompressedBytes: 1 << 20}
+		if fixCRC && horizon < noHorizon-1000 {
+			d.newHorizonMs = horizon + 1000
+		}
 		out, st, err := compactBatches(nil, src, d)
 		if err != nil {
 			if len(out) != 0 {

@@ -54,8 +54,9 @@ type Config struct {
 	// to .deleted before they are removed (file.delete.delay.ms).
 	FileDeleteDelay time.Duration
 	// DeleteRetention keeps a tombstone (a record with a null value) of a
-	// compacted log for this long after its batch's max timestamp; the
-	// next cleaning after that removes it (delete.retention.ms).
+	// compacted log for this long after the cleaning pass that first kept
+	// it, which writes that time into its batch as the delete horizon; the
+	// first pass at or after the horizon removes it (delete.retention.ms).
 	DeleteRetention time.Duration
 	// MinCompactionLag leaves records younger than this uncleaned
 	// (min.compaction.lag.ms); MaxCompactionLag cleans a log whose oldest

@@ -176,12 +176,13 @@ func (l *Log) clean(ctx context.Context, w *cleanWork, st cleanState, now time.T
 	}
 	d := &compactDecision{
 		m:                    w.m,
-		deleteHorizonMs:      math.MinInt64,
+		nowMs:                now.UnixMilli(),
+		newHorizonMs:         noHorizon,
 		keepProducerLast:     l.producerLastOffsets(),
 		maxDecompressedBytes: maxDecompressed(cfg),
 	}
-	if cfg.DeleteRetention != Forever {
-		d.deleteHorizonMs = now.UnixMilli() - cfg.DeleteRetention.Milliseconds()
+	if r := cfg.DeleteRetention.Milliseconds(); cfg.DeleteRetention != Forever && r < noHorizon-d.nowMs {
+		d.newHorizonMs = d.nowMs + r
 	}
 	var below []*segment
 	for _, s := range segs[:len(segs)-1] {
