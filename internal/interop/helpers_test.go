@@ -75,10 +75,12 @@ func needPythonModule(t *testing.T, pkg, module string) {
 }
 
 // startNode runs a single-node broker on a free loopback port with its
-// data in a fresh temporary directory, shut down when the test ends.
-func startNode(t *testing.T) string {
+// data in a fresh temporary directory, shut down when the test ends;
+// extra are more key=value settings.
+func startNode(t *testing.T, extra ...string) string {
 	t.Helper()
-	cfg, err := config.Load(nil, []string{"log.dir=" + t.TempDir(), "listeners=PLAINTEXT://127.0.0.1:0,CONTROLLER://127.0.0.1:9093"}, config.ProfileSingleNode)
+	args := append([]string{"log.dir=" + t.TempDir(), "listeners=PLAINTEXT://127.0.0.1:0,CONTROLLER://127.0.0.1:9093"}, extra...)
+	cfg, err := config.Load(nil, args, config.ProfileSingleNode)
 	if err != nil {
 		t.Fatal(err)
 	}

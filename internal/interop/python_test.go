@@ -38,6 +38,9 @@ type pyRecord struct {
 	K string     `json:"k"`
 	V string     `json:"v"`
 	H [][]string `json:"h"`
+	T int64      `json:"t"`
+	// Null is set from V's raw JSON: a record without a value.
+	Null bool `json:"-"`
 	// The consume command's last line.
 	Offsets map[string][2]int64 `json:"offsets"`
 }
@@ -126,8 +129,14 @@ func parsePy(t *testing.T, out []byte) []pyRecord {
 	sc.Buffer(nil, 1<<20)
 	for sc.Scan() {
 		var r pyRecord
+		var raw struct {
+			V json.RawMessage `json:"v"`
+		}
 		if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
 			t.Fatalf("script printed %q: %v", sc.Text(), err)
+		}
+		if err := json.Unmarshal(sc.Bytes(), &raw); err == nil {
+			r.Null = string(raw.V) == "null"
 		}
 		recs = append(recs, r)
 	}

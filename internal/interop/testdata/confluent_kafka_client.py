@@ -95,6 +95,7 @@ def consume(bootstrap, topic, partitions, want, seconds):
             "k": msg.key().decode() if msg.key() is not None else None,
             "v": msg.value().decode() if msg.value() is not None else None,
             "h": [[k, v.decode()] for k, v in (msg.headers() or [])],
+            "t": msg.timestamp()[1],
         })
         n += 1
     offsets = {}

@@ -80,6 +80,7 @@ def consume(bootstrap, topic, partitions, want, seconds):
                     "k": m.key.decode() if m.key is not None else None,
                     "v": m.value.decode() if m.value is not None else None,
                     "h": [[k, v.decode()] for k, v in (m.headers or [])],
+                    "t": m.timestamp,
                 })
                 n += 1
     begin = consumer.beginning_offsets(tps)
