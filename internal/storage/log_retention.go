@@ -185,6 +185,11 @@ func (l *Log) setEndAfterTruncateLocked(end, segBase int64) {
 // deletes the segments entirely below it. The new start must not pass
 // the log end.
 func (l *Log) SetStartOffset(offset int64) error {
+	// The structure lock spans the move and the deletion, so that no
+	// truncation cuts the log below offset in between (the deletion
+	// would then start the log past its end).
+	l.structMu.Lock()
+	defer l.structMu.Unlock()
 	l.mu.Lock()
 	if offset > l.endOffset.Load() {
 		l.mu.Unlock()
@@ -200,7 +205,7 @@ func (l *Log) SetStartOffset(offset int64) error {
 		}
 	}
 	l.mu.Unlock()
-	_, err := l.deleteSegments(func(s *segment, _ int64) bool { return s.nextOffset.Load() <= offset }, offset)
+	_, err := l.deleteSegmentsStructLocked(func(s *segment, _ int64) bool { return s.nextOffset.Load() <= offset }, offset)
 	return err
 }
 
@@ -251,6 +256,11 @@ func (l *Log) EnforceRetention(upTo int64) (int, error) {
 func (l *Log) deleteSegments(pred func(*segment, int64) bool, minStart int64) (int, error) {
 	l.structMu.Lock()
 	defer l.structMu.Unlock()
+	return l.deleteSegmentsStructLocked(pred, minStart)
+}
+
+// deleteSegmentsStructLocked is deleteSegments with structMu held.
+func (l *Log) deleteSegmentsStructLocked(pred func(*segment, int64) bool, minStart int64) (int, error) {
 	l.syncMu.Lock()
 	defer l.syncMu.Unlock()
 	l.mu.Lock()
