@@ -60,10 +60,19 @@
 // checkpointed by the Manager. After an unclean shutdown every segment
 // from the recovery point on is scanned: each batch's framing, CRC and
 // offsets are checked, its indexes and leader epochs are rebuilt, and the
-// first bad batch ends the log if nothing valid follows it (a torn write,
-// logged at Warn). A bad batch followed by a valid one is corruption: the
-// log refuses to open with a *CorruptionError, logged at Error and counted
-// (CorruptionsDetected), and nothing is truncated. After a clean shutdown
+// first bad batch ends the log whatever follows it, as in Kafka: the
+// segment is truncated there and every later segment removed, the leader
+// epochs and producer snapshots past the new end dropped, and the
+// cleaner's checkpoint lowered to it. Those segments may hold writes no
+// sync covered, which a power loss can keep in any order, so a bad batch
+// there may have valid data after it. A torn write (nothing valid after
+// it) is logged at Warn; a cut with valid data after the bad batch at
+// Error, and counted (CorruptionsDetected). Below the recovery point every
+// segment was synced whole; it is scanned only when its indexes fail (or
+// a cleaner swap is completed), and a bad batch there with data after it
+// is damage to acknowledged data: the log refuses to open with a
+// *CorruptionError, logged at Error and counted, and nothing is
+// truncated. After a clean shutdown every segment counts as synced whole;
 // logs open without reading their data: the indexes are loaded and only
 // the bytes after the last index entry are read.
 //

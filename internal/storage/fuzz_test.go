@@ -43,12 +43,18 @@ import (
 //   - epochs: the leader-epoch-checkpoint (written only with fzHasEpochs).
 //
 // Properties, for both CleanShutdown values: Open never panics nor hangs
-// (fzGuard); if it succeeds, 0 <= start <= end, reading the whole log
-// never panics and Append either works, at the old log end offset, or
-// fails with ErrStorage. When every segment was scanned (an unclean
-// shutdown with the recovery point below the last segment's base)
-// recovery has vouched for every byte, so moreover: every segment holds
-// only batches within its offset range, every batch served passes
+// (fzGuard); it fails with a *CorruptionError only for a segment synced
+// whole (any segment after a clean shutdown; otherwise only the first,
+// when the second begins at or below the recovery point); if it succeeds,
+// 0 <= start <= end, reading the whole log never panics and Append either
+// works, at the old log end offset, or fails with ErrStorage. When every
+// segment was scanned (an unclean shutdown with the recovery point below
+// the last segment's base) recovery has vouched for every byte and cuts
+// the log at the first bad batch, so moreover: Open fails only on a bad
+// leader-epoch checkpoint, the log ends exactly where fzCutEnd, reading
+// the segment files on its own, says the first bad batch begins (or at
+// the log start offset, if that is past it), every segment holds only
+// batches within its offset range, every batch served passes
 // record.Validate's CRC check, offsets never go backwards and stay below
 // the log end, timestamp lookups answer offsets inside the log, the
 // append succeeds, becomes durable and is read back, Close succeeds, and
@@ -558,10 +564,18 @@ func fzCheck(in fzInput, clean bool) (out fzOutcome, err error) {
 		return Open(OpenOptions{FS: fsys, Dir: fzDir, TP: testTP, Config: lay.cfg, RecoveryPoint: rp,
 			LogStartOffset: lay.lso, CleanShutdown: clean, Now: clock.now})
 	}
+	strict := !clean && lay.allScanned
 	l, err := open(clean, lay.rp)
 	if err != nil {
-		out.openErr = err // refusing a directory is allowed
-		return out, nil
+		out.openErr = err
+		var ce *CorruptionError
+		switch {
+		case errors.As(err, &ce) && !clean && (ce.Segment != 0 || lay.allScanned):
+			return out, fmt.Errorf("open refused segment %d, which may hold unsynced writes and must be cut: %v", ce.Segment, err)
+		case strict && !errors.Is(err, ErrCorruptCheckpoint):
+			return out, fmt.Errorf("open of a scanned log failed: %v", err)
+		}
+		return out, nil // refusing a directory synced whole is allowed
 	}
 	closed := false
 	defer func() {
@@ -569,7 +583,6 @@ func fzCheck(in fzInput, clean bool) (out fzOutcome, err error) {
 			l.Close()
 		}
 	}()
-	strict := !clean && lay.allScanned
 	bad, scanErr := fzSegmentRanges(fsys, l)
 	switch {
 	case strict && bad != nil:
@@ -588,6 +601,9 @@ func fzCheck(in fzInput, clean bool) (out fzOutcome, err error) {
 	start, end := l.StartOffset(), l.EndOffset()
 	if start < 0 || start > end {
 		return out, fmt.Errorf("opened with log start %d, log end %d", start, end)
+	}
+	if want := max(lay.cutEnd(), lay.lso); strict && end != want {
+		return out, fmt.Errorf("recovered log end %d, but the first bad batch is at offset %d (log start %d)", end, lay.cutEnd(), lay.lso)
 	}
 	if strict && l.SyncedOffset() != end {
 		return out, fmt.Errorf("recovered log end %d but synced offset %d", end, l.SyncedOffset())
@@ -656,6 +672,45 @@ func fzCheck(in fzInput, clean bool) (out fzOutcome, err error) {
 		return out, fmt.Errorf("clean reopen serves %q, want %q", again, want)
 	}
 	return out, nil
+}
+
+// cutEnd is where recovery must end a log of scanned segments: the
+// offset after the last batch of the valid prefix of the first segment,
+// or, if that prefix is the whole segment, of the second. A batch is
+// valid if its framing and CRC hold and its offsets lie after the
+// previous batch's and within the segment's range (below the next
+// segment's base and 2^31 past its own).
+func (lay fzLayout) cutEnd() int64 {
+	end, whole := fzValidPrefix(lay.files[fzDir+"/"+segmentName(0, logSuffix)], 0, lay.seg1, lay.base1)
+	if whole && lay.seg1 {
+		end, _ = fzValidPrefix(lay.files[fzDir+"/"+segmentName(lay.base1, logSuffix)], lay.base1, false, 0)
+	}
+	return end
+}
+
+func fzValidPrefix(data []byte, base int64, hasNext bool, next int64) (end int64, whole bool) {
+	maxOffset := base + math.MaxInt32
+	if hasNext {
+		maxOffset = min(maxOffset, next-1)
+	}
+	end, pos := base, 0
+	for pos < len(data) {
+		b := data[pos:]
+		if len(b) < record.HeaderSize {
+			return end, false
+		}
+		n, err := record.BatchSize(b)
+		if err != nil || n > len(b) || record.CheckCRC(b[:n]) != nil {
+			return end, false
+		}
+		h, err := record.ParseHeader(b[:n])
+		if err != nil || h.BaseOffset < end || h.LastOffsetDelta < 0 || h.BaseOffset > maxOffset || h.LastOffset() > maxOffset {
+			return end, false
+		}
+		end = h.LastOffset() + 1
+		pos += n
+	}
+	return end, true
 }
 
 // fzSegmentRanges checks what Open accepted into each segment: batch
@@ -946,11 +1001,19 @@ func fzSeeds(tb testing.TB) []fzSeed {
 				[2]fzWant{{values: firstVals}, fzAny})
 		}
 		// Flipped bits: in the last batch the tail is torn; in the first
-		// valid data follows, which is corruption.
+		// valid data follows, which is corruption: above the recovery
+		// point the log is cut there (nothing is left), in a segment
+		// synced whole the log does not open.
 		add(fmt.Sprintf("flip last batch %s", c), fzInput{prefix0: p, flip: uint32(lastPos+lastSize-2)<<8 | 0x04},
 			[2]fzWant{{values: firstVals}, fzAny})
 		add(fmt.Sprintf("flip first batch %s", c), fzInput{prefix0: p, flip: uint32(30)<<8 | 0x80},
-			[2]fzWant{{corrupt: true}, fzAny})
+			[2]fzWant{{values: nil}, fzAny})
+		add(fmt.Sprintf("flip first batch below the recovery point %s", c),
+			fzInput{flags: fzHasSeg1, prefix0: p, prefix1: p, rp: uint8(pre[p].next), flip: uint32(30)<<8 | 0x80},
+			[2]fzWant{{corrupt: true}, {corrupt: true}})
+		add(fmt.Sprintf("flip first batch of two segments %s", c),
+			fzInput{flags: fzHasSeg1, prefix0: p, prefix1: p, flip: uint32(30)<<8 | 0x80},
+			[2]fzWant{{values: nil}, {corrupt: true}})
 		add(fmt.Sprintf("flip base offset %s", c), fzInput{prefix0: p, flip: uint32(lastPos)<<8 | 0x40},
 			[2]fzWant{fzAny, fzAny})
 		// Huge claimed lengths after valid data: a torn tail.
@@ -1024,6 +1087,10 @@ func fzSeeds(tb testing.TB) []fzSeed {
 		[2]fzWant{{values: pre[p].values[:4]}, fzAny})
 	add("torn first segment, empty second", fzInput{flags: fzHasSeg1, prefix0: p, trunc: 7},
 		[2]fzWant{{values: pre[p].values[:4]}, fzAny})
+	// Below the recovery point the first segment was synced whole: a
+	// tear there with data after it is corruption.
+	add("torn first segment below the recovery point followed by data", fzInput{flags: fzHasSeg1, prefix0: p, prefix1: p, trunc: 7, rp: 6},
+		[2]fzWant{{corrupt: true}, {corrupt: true}})
 	add("small segments", fzInput{flags: fzSmallSegments, prefix0: fzPrefixOf(record.CodecZstd, 3)}, fzSame(pre[fzPrefixOf(record.CodecZstd, 3)].values))
 	// Offsets at the edge of int64: the base offset is not covered by the
 	// CRC, so a batch whose last offset overflows passes the CRC check.

@@ -28,8 +28,9 @@ var (
 	ErrClosed = errors.New("storage: log closed")
 )
 
-// CorruptionError reports a batch that fails validation with valid data
-// after it, which recovery refuses to truncate away.
+// CorruptionError reports a batch that fails validation with data after
+// it in a segment synced whole (below the recovery point, or after a
+// clean shutdown), which recovery refuses to truncate away.
 type CorruptionError struct {
 	Segment  int64 // base offset of the segment
 	Position int64 // byte position of the bad batch

@@ -44,11 +44,16 @@ type OpenOptions struct {
 
 // Open opens the log in o.Dir, creating an empty one if the directory
 // holds no segment. After an unclean shutdown every segment from the
-// recovery point on is scanned: each batch's framing and CRC are checked,
-// the indexes are rebuilt, and a torn tail is truncated. A bad batch
-// followed by valid data is a *CorruptionError and the log does not open.
-// Everything recovered is fsynced before Open returns, so the whole log
-// counts as durable.
+// recovery point on is scanned: each batch's framing, CRC and offsets are
+// checked, the indexes are rebuilt, and the log is cut at the first bad
+// batch, whatever follows it — the segment truncated there, every later
+// segment removed — since a power loss may have kept unsynced writes out
+// of order. A cut with valid data after the bad batch is logged at Error
+// and counted (CorruptionsDetected). A segment synced whole (below the
+// recovery point, or any after a clean shutdown) is scanned only if its
+// indexes fail; a bad batch there with data after it is a
+// *CorruptionError and the log does not open. Everything recovered is
+// fsynced before Open returns, so the whole log counts as durable.
 func Open(o OpenOptions) (*Log, error) {
 	if err := o.Config.Validate(); err != nil {
 		return nil, err
@@ -203,17 +208,26 @@ func (l *Log) loadSegments(cfg *Config, o OpenOptions) ([]*segment, error) {
 		s.nextOffset.Store(base)
 		s.size.Store(sizes[base])
 		isLast := i == len(bases)-1
-		// A segment needs a scan after an unclean shutdown if it may hold
-		// data past the recovery point: the last segment below it and
-		// every one after.
 		nextBase := int64(-1)
 		s.limit = math.MaxInt64
 		if !isLast {
 			nextBase = bases[i+1]
 			s.limit = nextBase
 		}
-		needScan := rescan[base] || (!o.CleanShutdown && (isLast || nextBase > o.RecoveryPoint))
-		if err := l.openSegment(s, cfg, needScan, isLast); err != nil {
+		// After an unclean shutdown a segment may hold writes no sync
+		// covered if it may hold data past the recovery point: the last
+		// segment below it and every one after. Those are scanned, and
+		// cut at their first bad batch. The others were synced whole
+		// (all of them after a clean shutdown); one is scanned only when
+		// its indexes fail or a swap completion asks for it, and a bad
+		// batch there with data after it is a *CorruptionError.
+		unsynced := !o.CleanShutdown && (isLast || nextBase > o.RecoveryPoint)
+		needScan := rescan[base] || unsynced
+		rules := scanRules{cut: unsynced}
+		for _, later := range bases[i+1:] {
+			rules.laterBytes += sizes[later]
+		}
+		if err := l.openSegment(s, cfg, needScan, isLast, rules); err != nil {
 			var ce *CorruptionError
 			if errors.As(err, &ce) || errors.Is(err, ErrStorage) {
 				return segs, err
@@ -221,26 +235,18 @@ func (l *Log) loadSegments(cfg *Config, o OpenOptions) ([]*segment, error) {
 			return segs, fmt.Errorf("open segment %d of %s: %w", base, l.dir, err)
 		}
 		segs = append(segs, s)
-		if needScan && s.truncated && !isLast {
-			// A segment torn before others. When its bad bytes look like a
-			// write cut short (a partial batch or zeros to the end), no sync
-			// completed after it — a sync covers every dirty segment — so
-			// nothing in the later segments was acknowledged, and they go,
-			// as Kafka's recovery drops them. A complete batch that fails
-			// its checks is corruption instead.
-			if !s.tornWrite {
-				for _, later := range bases[i+1:] {
-					if sizes[later] > 0 {
-						return segs, l.corruption(&CorruptionError{Segment: base, Position: s.size.Load(), Err: errors.New("a corrupt batch ends a segment that later segments follow")})
-					}
-				}
-			}
+		if s.truncated && !isLast {
+			// Recovery cut this segment short: the later segments go, as
+			// Kafka's recovery drops them. For a segment synced whole,
+			// recoverSegment has already refused the cut if they hold
+			// any data.
 			for _, later := range bases[i+1:] {
-				l.logger.Warn("removed segment after a torn one", "base_offset", later, "torn_segment", base)
+				l.logger.Warn("removed segment after a cut one", "base_offset", later, "cut_segment", base, "bytes", sizes[later])
 				if err := l.removeSegmentFiles(later); err != nil {
 					return segs, err
 				}
 			}
+			s.limit = math.MaxInt64
 			break
 		}
 	}
@@ -257,11 +263,20 @@ func (l *Log) removeSegmentFiles(base int64) error {
 	return nil
 }
 
+// scanRules says what recovery may do with a segment's first bad batch.
+type scanRules struct {
+	// cut is set for a segment that may hold writes no sync covered (see
+	// loadSegments): its first bad batch ends the log, whatever follows.
+	cut bool
+	// laterBytes is the size of all the segments after this one.
+	laterBytes int64
+}
+
 // openSegment opens one existing segment. With scan, every batch is
 // validated and the indexes are rebuilt; otherwise the indexes are
 // trusted and only the tail after the last index entry is read to find
 // the end offset — and if that fails, the segment is scanned after all.
-func (l *Log) openSegment(s *segment, cfg *Config, scan, last bool) error {
+func (l *Log) openSegment(s *segment, cfg *Config, scan, last bool, rules scanRules) error {
 	if !scan {
 		err := l.openTrusted(s, cfg, last)
 		if err == nil {
@@ -272,7 +287,7 @@ func (l *Log) openSegment(s *segment, cfg *Config, scan, last bool) error {
 		}
 		l.logger.Warn("rebuilding segment indexes", "base_offset", s.base, "err", err)
 	}
-	return l.openScanned(s, cfg, last)
+	return l.openScanned(s, cfg, rules)
 }
 
 // openTrusted opens a segment written before a clean shutdown.
@@ -306,10 +321,10 @@ func (l *Log) openTrusted(s *segment, cfg *Config, last bool) (err error) {
 }
 
 // openScanned validates every batch of a segment, rebuilding its indexes
-// and cutting a torn tail. The segment keeps its writer handle so the
-// next Sync makes the recovered state durable (and retires it if it is
-// not the last).
-func (l *Log) openScanned(s *segment, cfg *Config, last bool) (err error) {
+// and cutting it at its first bad batch when rules allow. The segment
+// keeps its writer handle so the next Sync makes the recovered state
+// durable (and retires it if it is not the last).
+func (l *Log) openScanned(s *segment, cfg *Config, rules scanRules) (err error) {
 	f, err := l.fs.OpenReadWrite(s.path(logSuffix))
 	if err != nil {
 		return err
@@ -323,12 +338,12 @@ func (l *Log) openScanned(s *segment, cfg *Config, last bool) (err error) {
 	if err := s.openIndexes(cfg, true); err != nil {
 		return err
 	}
-	if err := l.recoverSegment(s, f, cfg); err != nil {
+	if err := l.recoverSegment(s, f, cfg, rules); err != nil {
 		return err
 	}
 	if s.truncated {
 		if err := f.Truncate(s.size.Load()); err != nil {
-			return fmt.Errorf("truncate torn tail: %w", err)
+			return fmt.Errorf("truncate segment %d at %d: %w", s.base, s.size.Load(), err)
 		}
 	}
 	if err := s.sealTimeIndex(); err != nil {
@@ -340,11 +355,15 @@ func (l *Log) openScanned(s *segment, cfg *Config, last bool) (err error) {
 	return s.timeIndex.Flush()
 }
 
-// recoverSegment validates every batch of s, rebuilding its indexes. The
-// first invalid batch ends the segment if nothing valid follows it (a torn
-// write: truncated, logged at Warn); if valid data follows, it is
-// corruption and recovery stops with a *CorruptionError.
-func (l *Log) recoverSegment(s *segment, f vfs.File, cfg *Config) error {
+// recoverSegment validates every batch of s, rebuilding its indexes, and
+// ends the segment at the first bad batch. What follows that batch decides
+// how: nothing valid (a write cut short, a torn tail) is truncated and
+// logged at Warn. A valid batch further on, too much data to rule one out,
+// or data in later segments is corruption: with rules.cut the segment is
+// truncated there all the same (Kafka's rule above the recovery point),
+// logged at Error and counted; without it the data after the bad batch was
+// known synced, and recovery stops with a *CorruptionError.
+func (l *Log) recoverSegment(s *segment, f vfs.File, cfg *Config, rules scanRules) error {
 	size := s.size.Load()
 	var buf []byte
 	pos := int64(0)
@@ -356,17 +375,7 @@ func (l *Log) recoverSegment(s *segment, f vfs.File, cfg *Config) error {
 			return err
 		}
 		if bad != nil {
-			next, found, exhausted := l.findValidBatchAfter(f, pos, size, prevLast, s.maxOffset())
-			switch {
-			case found:
-				return l.corruption(&CorruptionError{Segment: s.base, Position: pos, Err: fmt.Errorf("%v; a valid batch follows at %d", bad, next)})
-			case exhausted:
-				return l.corruption(&CorruptionError{Segment: s.base, Position: pos, Err: fmt.Errorf("%v; too much data follows to rule out valid batches", bad)})
-			}
-			l.logger.Warn("truncated torn tail", "base_offset", s.base, "position", pos, "bytes", size-pos, "reason", bad)
-			s.truncated = true
-			s.tornWrite = errors.Is(bad, errTornBatch)
-			break
+			return l.endSegmentAt(s, f, pos, size, prevLast, bad, rules)
 		}
 		h, _ := record.ParseHeader(buf[:n])
 		info := batchInfo{baseOffset: h.BaseOffset, nextOffset: h.NextOffset(), maxTimestamp: h.MaxTimestamp, size: n}
@@ -388,6 +397,39 @@ func (l *Log) recoverSegment(s *segment, f vfs.File, cfg *Config) error {
 		s.size.Store(pos)
 		s.nextOffset.Store(info.nextOffset)
 	}
+	return nil
+}
+
+// endSegmentAt ends s at the bad batch at pos (see recoverSegment).
+func (l *Log) endSegmentAt(s *segment, f vfs.File, pos, size, prevLast int64, bad error, rules scanRules) error {
+	next, found, exhausted := l.findValidBatchAfter(f, pos, size, prevLast, s.maxOffset())
+	torn := errors.Is(bad, errTornBatch)
+	var why error
+	switch {
+	case found:
+		why = fmt.Errorf("%w; a valid batch follows at %d", bad, next)
+	case exhausted:
+		why = fmt.Errorf("%w; too much data follows to rule out valid batches", bad)
+	case rules.laterBytes > 0 && (!torn || !rules.cut):
+		// Above the recovery point a write cut short may precede later
+		// segments (no sync completed after it: a sync covers every dirty
+		// segment); a complete batch failing its checks may not.
+		why = fmt.Errorf("%w; later segments hold %d bytes", bad, rules.laterBytes)
+	}
+	if why != nil && !rules.cut {
+		return l.corruption(&CorruptionError{Segment: s.base, Position: pos, Err: why})
+	}
+	s.truncated = true
+	if why == nil {
+		l.logger.Warn("truncated torn tail", "base_offset", s.base, "position", pos, "bytes", size-pos, "reason", bad)
+		return nil
+	}
+	if !found {
+		next = -1
+	}
+	l.logger.Error("cut log at corrupt batch", "base_offset", s.base, "position", pos,
+		"bytes_dropped", size-pos+rules.laterBytes, "valid_batch_at", next, "reason", why)
+	corruptionsDetected.Add(1)
 	return nil
 }
 

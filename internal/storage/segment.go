@@ -80,8 +80,7 @@ type segment struct {
 	// synced with its indexes and its writer handles released; the
 	// recovery point may then pass it.
 	retired   bool
-	truncated bool      // recovery cut a torn tail
-	tornWrite bool      // ... and it looked like a write cut short
+	truncated bool      // recovery cut the segment at a bad batch
 	limit     int64     // offsets in the segment are below this (the next segment's base)
 	deletedAt time.Time // when retention or DeleteRecords removed it
 
