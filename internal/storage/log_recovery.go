@@ -345,6 +345,9 @@ func (l *Log) openScanned(s *segment, cfg *Config, rules scanRules) (err error) 
 		if err := f.Truncate(s.size.Load()); err != nil {
 			return fmt.Errorf("truncate segment %d at %d: %w", s.base, s.size.Load(), err)
 		}
+		// The next sync must cover the cut even when nothing is left
+		// below it (a size of 0 looks synced).
+		s.dirty.Store(true)
 	}
 	if err := s.sealTimeIndex(); err != nil {
 		return err
