@@ -273,3 +273,44 @@ func dirListing(t *testing.T, fsys vfs.FS) []string {
 	}
 	return out
 }
+
+// TestRecoveryRescanAfterSwap: a segment rescanned because Open completes
+// an interrupted cleaner swap follows the same rule as any other: below
+// the recovery point damage with data after it refuses the log, above it
+// the log is cut.
+func TestRecoveryRescanAfterSwap(t *testing.T) {
+	for _, c := range []struct {
+		rp   int64
+		want int64 // the log end, -1: a CorruptionError
+	}{{rp: 18, want: -1}, {rp: 9, want: 12}} {
+		t.Run(fmt.Sprintf("recovery point %d", c.rp), func(t *testing.T) {
+			fsys, want, clock, cfg := cutFixture(t)
+			flipInBatch(t, fsys, 9, 1)
+			// The swap was committed (.swap names) and the old segment
+			// renamed away when the power went.
+			seg := "/data/t-0/" + segmentName(9, logSuffix)
+			if err := fsys.Rename(seg, seg+swapSuffix); err != nil {
+				t.Fatal(err)
+			}
+			before := CorruptionsDetected()
+			l, err := Open(OpenOptions{FS: fsys, Dir: "/data/t-0", TP: testTP, Config: cfg, Now: clock.now, RecoveryPoint: c.rp})
+			if n := CorruptionsDetected() - before; n != 1 {
+				t.Fatalf("%d corruptions counted, want 1", n)
+			}
+			if c.want < 0 {
+				var ce *CorruptionError
+				if !errors.As(err, &ce) || ce.Segment != 9 {
+					t.Fatalf("open: %v, want a CorruptionError in segment 9", err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("open: %v", err)
+			}
+			defer l.Close()
+			if got := readAll(t, l, 0); l.EndOffset() != c.want || !slices.Equal(got, want[:c.want]) {
+				t.Fatalf("log end %d, %q; want the cut at %d", l.EndOffset(), got, c.want)
+			}
+		})
+	}
+}
