@@ -18,6 +18,7 @@ type Config struct {
 	OffsetsRetention      time.Duration // offsets.retention.minutes (7 days)
 	OffsetsRetentionCheck time.Duration // offsets.retention.check.interval.ms (10 min)
 	MaxMetadataBytes      int           // offset.metadata.max.bytes (4096)
+	CommitTimeout         time.Duration // offsets.commit.timeout.ms (5s): an appended write's wait for the in-sync replicas
 	Now                   func() time.Time
 	Logger                *slog.Logger
 }
@@ -32,6 +33,7 @@ const (
 	DefaultOffsetsRetention      = 7 * 24 * time.Hour
 	DefaultOffsetsRetentionCheck = 10 * time.Minute
 	DefaultMaxMetadataBytes      = 4096
+	DefaultCommitTimeout         = 5 * time.Second
 )
 
 const (
@@ -79,6 +81,9 @@ func (cfg Config) withDefaults() Config {
 	}
 	if cfg.MaxMetadataBytes <= 0 {
 		cfg.MaxMetadataBytes = DefaultMaxMetadataBytes
+	}
+	if cfg.CommitTimeout <= 0 {
+		cfg.CommitTimeout = DefaultCommitTimeout
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now

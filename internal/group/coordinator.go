@@ -18,8 +18,11 @@ import (
 type Log interface {
 	// Append appends batch (one v2 record batch the coordinator built,
 	// offsets from 0) to partition p as its leader and returns once it is
-	// durable (acks=all semantics) or ctx ends; it returns the offset of
-	// the batch's first record.
+	// durable (acks=all semantics, min.insync.replicas of the partition
+	// included) or ctx ends; it returns the offset of the batch's first
+	// record. A batch appended before ctx ended stays in the log and may
+	// still become durable later. Errors carry Kafka's code of the
+	// failure (a protocol.ErrorCode) where one applies.
 	Append(ctx context.Context, p int32, batch []byte) (int64, error)
 	// Scan calls fn with every batch of partition p, from its log start to
 	// its end, in order.
@@ -448,10 +451,15 @@ func (c *Coordinator) flush(p *partition, ws []*write) {
 		c.logger.Error("group records not appended", "partition", p.id, "error", err)
 		code = protocol.ErrUnknownServerError
 	} else {
-		// No timeout: once appended the records will be durable, and the
-		// state must not move on without them (a request waiting for the
-		// write ends with its own context).
-		_, err = c.log.Append(p.ctx, p.id, data)
+		// offsets.commit.timeout.ms bounds this batch's wait for the
+		// in-sync replicas, counted from its append as in Kafka, not the
+		// time its writes spent queued behind earlier batches (each under
+		// the same bound). A timed-out write fails as any failed write
+		// does, although its records stay in the log and may become
+		// durable later; a load reads them then.
+		ctx, cancel := context.WithTimeout(p.ctx, c.cfg.CommitTimeout)
+		_, err = c.log.Append(ctx, p.id, data)
+		cancel()
 		if err != nil && len(ws) > 1 && appendCode(err) == protocol.ErrMessageTooLarge {
 			// The writes merged past the partition's max.message.bytes;
 			// each alone may fit, and is answered on its own.

@@ -49,7 +49,18 @@
 // group becomes Empty, and when a static member takes a new member id
 // without a rebalance. Commits are answered only once durable. Offsets
 // change only by applying durable records, the same code a load runs, so
-// memory never holds an offset the log does not.
+// memory never holds an offset the log never had.
+//
+// A write waits for its batch to become durable for at most CommitTimeout
+// (offsets.commit.timeout.ms) from its append, and fails when it does not;
+// each API maps the failure to Kafka's code for it. A failed write leaves
+// the state as it was before it, but one that failed after its append (it
+// timed out, or the ISR shrank below min.insync.replicas) still has its
+// records in the log, which may become durable later: until the next load
+// the log is then ahead of memory, which misses such a commit's offsets
+// (as Kafka's classic coordinator does) and still holds the offsets such
+// a deletion removed (Kafka's drops them at once: it writes deletions
+// without waiting for them).
 //
 // Load replays a partition: the last value of each key wins, tombstones
 // delete. A group with members comes back Stable with fresh sessions, one

@@ -394,10 +394,17 @@ func storeError(c protocol.ErrorCode) protocol.ErrorCode {
 	return c
 }
 
-// adminError maps an append's error to the error of a deletion.
+// adminError maps an append's error to the error of a deletion
+// (DeleteGroups, OffsetDelete). Kafka's classic coordinator appends its
+// tombstones without waiting for them, so it has no timeout to map; its
+// newer one answers one COORDINATOR_NOT_AVAILABLE, which admin clients
+// retry, as they do not retry REQUEST_TIMED_OUT.
 func adminError(c protocol.ErrorCode) protocol.ErrorCode {
-	if c = commitError(c); c == protocol.ErrInvalidCommitOffsetSize {
+	switch c = commitError(c); c {
+	case protocol.ErrInvalidCommitOffsetSize:
 		return protocol.ErrUnknownServerError
+	case protocol.ErrRequestTimedOut:
+		return protocol.ErrCoordinatorNotAvailable
 	}
 	return c
 }
