@@ -140,12 +140,9 @@ func (h *Handler) appendPartition(req *protocol.ProduceRequest, topic string, pa
 // checkMinISR refuses an acks=all append when the ISR is smaller than
 // min.insync.replicas, which it returns.
 func (h *Handler) checkMinISR(part *replica.Partition) (int, protocol.ErrorCode, *string) {
-	img := h.image()
 	minISR := 1
-	if v, ok := img.TopicConfigs(part.TP.Topic)["min.insync.replicas"]; ok {
-		minISR, _ = strconv.Atoi(v)
-	} else if v, ok := h.replicas.TopicDefaults(img)["min.insync.replicas"]; ok {
-		minISR, _ = strconv.Atoi(v) // the broker's, dynamic configs included
+	if n, ok := h.replicas.MinInsyncReplicas(part.TP.Topic); ok {
+		minISR = n // the topic's, else the broker's, dynamic configs included
 	} else if h.cfg.MinInsyncReplicas > 0 {
 		minISR = h.cfg.MinInsyncReplicas
 	}

@@ -24,10 +24,16 @@ func offsetsTP(p int32) storage.TopicPartition {
 }
 
 // Append appends batch as the partition's leader and waits until it is
-// committed, as an acks=all produce (the high watermark passed it: every
-// in-sync replica has it durably).
-// Errors are Kafka's codes where the coordinator maps them (too large:
-// INVALID_COMMIT_OFFSET_SIZE for a commit; not the leader: NOT_COORDINATOR).
+// committed, as an acks=all produce: the in-sync replicas must number at
+// least min.insync.replicas of __consumer_offsets (its own, else the
+// broker's) before the append and still once the high watermark passed it
+// (every in-sync replica has it durably). ctx's deadline bounds the wait,
+// not the append.
+// Errors are Kafka's codes where the coordinator maps them: too large
+// (MESSAGE_TOO_LARGE), not the leader (NOT_LEADER_OR_FOLLOWER), too few
+// in-sync replicas before or after the append (NOT_ENOUGH_REPLICAS,
+// NOT_ENOUGH_REPLICAS_AFTER_APPEND), not committed by the deadline
+// (REQUEST_TIMED_OUT).
 func (l offsetsLog) Append(ctx context.Context, p int32, batch []byte) (int64, error) {
 	if err := ctx.Err(); err != nil {
 		return 0, err // unloaded: append nothing more
@@ -36,18 +42,31 @@ func (l offsetsLog) Append(ctx context.Context, p int32, batch []byte) (int64, e
 	if err != nil {
 		return 0, fmt.Errorf("%w: %w", handler.PartitionErrorCode(err), err)
 	}
+	minISR := 1
+	if n, ok := l.replicas.MinInsyncReplicas(handler.OffsetsTopic); ok {
+		minISR = n
+	}
+	if isr := part.ISRSize(); isr < minISR {
+		return 0, fmt.Errorf("%w: %s-%d has %d in-sync replicas, min.insync.replicas is %d",
+			protocol.ErrNotEnoughReplicas, handler.OffsetsTopic, p, isr, minISR)
+	}
 	res, epoch, err := part.AppendAsLeader(batch)
 	if err != nil {
 		return 0, fmt.Errorf("%w: %w", handler.AppendErrorCode(err), err)
 	}
-	if err := part.WaitCommitted(ctx, res.EndOffset, epoch, 1); err != nil {
+	if err := part.WaitCommitted(ctx, res.EndOffset, epoch, minISR); err != nil {
 		switch {
 		case errors.Is(err, storage.ErrStorage):
 			return 0, fmt.Errorf("%w: %w", handler.AppendErrorCode(err), err)
 		case errors.Is(err, replica.ErrNotLeader):
 			return 0, fmt.Errorf("%w: %w", handler.PartitionErrorCode(err), err)
+		case errors.Is(err, replica.ErrNotEnoughReplicasAfterAppend):
+			return 0, fmt.Errorf("%w: %w", protocol.ErrNotEnoughReplicasAfterAppend, err)
+		case errors.Is(err, context.DeadlineExceeded):
+			return 0, fmt.Errorf("%w: %s-%d not committed up to %d in time: %w",
+				protocol.ErrRequestTimedOut, handler.OffsetsTopic, p, res.EndOffset, err)
 		}
-		return 0, err // the context ended: the coordinator says why
+		return 0, err // unloaded: the coordinator answers for it
 	}
 	return res.FirstOffset, nil
 }

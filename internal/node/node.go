@@ -196,6 +196,7 @@ func StartWith(cfg *config.Broker, o Options) (*Node, error) {
 		OffsetsRetention:      cfg.OffsetsRetention,
 		OffsetsRetentionCheck: cfg.OffsetsRetentionCheckInterval,
 		MaxMetadataBytes:      int(cfg.OffsetMetadataMaxBytes),
+		CommitTimeout:         cfg.OffsetsCommitTimeout,
 		Logger:                logger,
 	}, offsetsLog{n.replicas})
 

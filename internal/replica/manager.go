@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"slices"
 	"sort"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -128,6 +129,22 @@ func (m *Manager) TopicDefaults(img *metadata.Image) map[string]string {
 	d := config.OverlayDynamic(m.topicDefaults, img.BrokerDefaultConfigs(), img.BrokerConfigs(m.nodeID))
 	m.defaults.Store(&imageDefaults{img: img, defaults: d})
 	return d
+}
+
+// MinInsyncReplicas returns the min.insync.replicas in force for topic:
+// its own override, else the broker's default (TopicDefaults); ok is
+// false when neither sets a number.
+func (m *Manager) MinInsyncReplicas(topic string) (n int, ok bool) {
+	img := m.Image()
+	v, ok := img.TopicConfigs(topic)["min.insync.replicas"]
+	if !ok {
+		v, ok = m.TopicDefaults(img)["min.insync.replicas"]
+	}
+	if !ok {
+		return 0, false
+	}
+	n, err := strconv.Atoi(v)
+	return n, err == nil
 }
 
 // imageDefaults are the topic defaults in force with one image.
