@@ -86,6 +86,7 @@ func TestSingleNodeDefaults(t *testing.T) {
 		"group.min.session.timeout.ms":       {b.GroupMinSessionTimeout, 6 * time.Second},
 		"group.max.session.timeout.ms":       {b.GroupMaxSessionTimeout, 30 * time.Minute},
 		"offsets.retention.minutes":          {b.OffsetsRetention, 7 * 24 * time.Hour},
+		"offsets.commit.timeout.ms":          {b.OffsetsCommitTimeout, 5 * time.Second},
 		"replica.lag.time.max.ms":            {b.ReplicaLagTimeMax, 30 * time.Second},
 		"broker.session.timeout.ms":          {b.SessionTimeout, 9 * time.Second},
 		"broker.heartbeat.interval.ms":       {b.HeartbeatInterval, 2 * time.Second},
@@ -190,6 +191,26 @@ func TestPrecedence(t *testing.T) {
 	b := mustLoad(t, map[string]string{orf: "2"}, []string{orf + "=4"}, ProfileSingleNode)
 	if b.OffsetsTopicReplicationFactor != 4 {
 		t.Errorf("typed field %d, want 4", b.OffsetsTopicReplicationFactor)
+	}
+}
+
+// TestOffsetsCommitTimeout: offsets.commit.timeout.ms, which bounds the
+// group coordinator's wait for its writes to be replicated, is read in
+// milliseconds and must be at least 1.
+func TestOffsetsCommitTimeout(t *testing.T) {
+	b := mustLoad(t, map[string]string{"offsets.commit.timeout.ms": "250"}, nil, ProfileSingleNode)
+	if b.OffsetsCommitTimeout != 250*time.Millisecond {
+		t.Errorf("offsets.commit.timeout.ms=250: %v", b.OffsetsCommitTimeout)
+	}
+	b = mustLoad(t, nil, []string{"offsets.commit.timeout.ms=1"}, ProfileSingleNode)
+	if b.OffsetsCommitTimeout != time.Millisecond {
+		t.Errorf("offsets.commit.timeout.ms=1: %v", b.OffsetsCommitTimeout)
+	}
+	for _, v := range []string{"0", "-5", "5s"} {
+		es := loadErrors(t, nil, []string{"offsets.commit.timeout.ms=" + v}, ProfileSingleNode)
+		if len(es) != 1 || es[0].Key != "offsets.commit.timeout.ms" || es[0].Value != v {
+			t.Errorf("offsets.commit.timeout.ms=%s: %v", v, es)
+		}
 	}
 }
 
