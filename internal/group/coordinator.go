@@ -452,9 +452,10 @@ func (c *Coordinator) flush(p *partition, ws []*write) {
 		code = protocol.ErrUnknownServerError
 	} else {
 		// offsets.commit.timeout.ms bounds this batch's wait for the
-		// in-sync replicas, counted from its append as in Kafka, not the
-		// time its writes spent queued behind earlier batches (each under
-		// the same bound). A timed-out write fails as any failed write
+		// in-sync replicas, counted from its append as in Kafka (the
+		// local append's own time included), not the time its writes
+		// spent queued behind earlier batches (each under the same
+		// bound). A timed-out write fails as any failed write
 		// does, although its records stay in the log and may become
 		// durable later; a load reads them then.
 		ctx, cancel := context.WithTimeout(p.ctx, c.cfg.CommitTimeout)

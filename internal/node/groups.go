@@ -27,8 +27,8 @@ func offsetsTP(p int32) storage.TopicPartition {
 // committed, as an acks=all produce: the in-sync replicas must number at
 // least min.insync.replicas of __consumer_offsets (its own, else the
 // broker's) before the append and still once the high watermark passed it
-// (every in-sync replica has it durably). ctx's deadline bounds the wait,
-// not the append.
+// (every in-sync replica has it durably). ctx's deadline never interrupts
+// the append: it ends the wait that follows.
 // Errors are Kafka's codes where the coordinator maps them: too large
 // (MESSAGE_TOO_LARGE), not the leader (NOT_LEADER_OR_FOLLOWER), too few
 // in-sync replicas before or after the append (NOT_ENOUGH_REPLICAS,
