@@ -226,7 +226,7 @@ func (f *fetcher) fetchOnce(items []*fetchItem) error {
 	if resp.ErrorCode != 0 {
 		return fmt.Errorf("fetch from broker %d: %s", f.key.leader, protocol.ErrorCode(resp.ErrorCode).Name())
 	}
-	var appended []*fetchItem
+	var appended, truncated []*fetchItem
 	for _, t := range resp.Responses {
 		parts := index[t.TopicID]
 		for i := range t.Partitions {
@@ -235,12 +235,27 @@ func (f *fetcher) fetchOnce(items []*fetchItem) error {
 			if !ok {
 				continue
 			}
-			if n := f.handle(s.it, s.req, pd); n > 0 {
+			n, cut := f.handle(s.it, s.req, pd)
+			if n > 0 {
 				appended = append(appended, s.it)
 				if throttled[s.it] {
 					f.m.followerQuota.Record(int64(n))
 				}
 			}
+			if cut {
+				truncated = append(truncated, s.it)
+			}
+		}
+	}
+	// A truncation is made durable before the next fetch brings records
+	// to write over it: until then a power loss could bring back the
+	// segments it removed, behind a segment holding new, unsynced writes
+	// that recovery, going by a recovery point checkpointed before the
+	// cut, would trust unscanned.
+	for _, it := range truncated {
+		if err := it.p.Log.Sync(); err != nil {
+			f.logger.Error("follower truncation not synced", "topic", it.p.TP.Topic, "partition", it.p.TP.Partition, "err", err)
+			it.backoffUntil = time.Now().Add(f.m.o.FetchBackoff)
 		}
 	}
 	// The durable mode: what was appended is synced before the next
@@ -262,13 +277,13 @@ func (f *fetcher) fetchOnce(items []*fetchItem) error {
 }
 
 // handle carries out the leader's answer for one partition and returns
-// the bytes appended.
-func (f *fetcher) handle(it *fetchItem, sentReq fetchRequest, pd *protocol.FetchResponsePartitionData) int {
+// the bytes appended and whether the log was truncated.
+func (f *fetcher) handle(it *fetchItem, sentReq fetchRequest, pd *protocol.FetchResponsePartitionData) (appended int, truncated bool) {
 	p := it.p
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.fetch != it.fs || it.fs.request() != sentReq {
-		return 0 // the role changed, or the state moved on, meanwhile
+		return 0, false // the role changed, or the state moved on, meanwhile
 	}
 	r := fetchResponse{Err: protocol.ErrorCode(pd.ErrorCode), HighWatermark: pd.HighWatermark, LogStartOffset: pd.LogStartOffset,
 		LeaderEndOffset: pd.HighWatermark, HasRecords: len(pd.Records) > 0}
@@ -277,7 +292,6 @@ func (f *fetcher) handle(it *fetchItem, sentReq fetchRequest, pd *protocol.Fetch
 	}
 	log := p.Log
 	own := func(e int32) (int32, int64) { return log.Epochs().EndOffsetFor(e, log.EndOffset()) }
-	appended := 0
 	for _, st := range it.fs.response(r, own) {
 		switch st.Kind {
 		case stepAppend:
@@ -288,7 +302,7 @@ func (f *fetcher) handle(it *fetchItem, sentReq fetchRequest, pd *protocol.Fetch
 			if _, err := log.Append(data, storage.AppendOptions{Follower: true}); err != nil {
 				f.logger.Warn("follower append failed", "topic", p.TP.Topic, "partition", p.TP.Partition, "err", err)
 				it.backoffUntil = time.Now().Add(f.m.o.FetchBackoff)
-				return 0
+				return appended, truncated
 			}
 			it.fs.appended(log.EndOffset(), latestEpoch(log), pd.HighWatermark)
 			appended += len(data)
@@ -303,17 +317,18 @@ func (f *fetcher) handle(it *fetchItem, sentReq fetchRequest, pd *protocol.Fetch
 			if err != nil {
 				f.logger.Error("follower truncation failed", "topic", p.TP.Topic, "partition", p.TP.Partition, "offset", st.Offset, "err", err)
 				it.backoffUntil = time.Now().Add(f.m.o.FetchBackoff)
-				return 0
+				return appended, truncated
 			}
 			if st.Kind == stepTruncate && log.EndOffset() == endBefore && latestEpoch(log) == epochBefore {
 				// Nothing changed, so the same fetch would diverge the
 				// same way: not in a tight loop.
 				f.logger.Warn("follower truncation changed nothing", "topic", p.TP.Topic, "partition", p.TP.Partition, "offset", st.Offset)
 				it.backoffUntil = time.Now().Add(f.m.o.FetchBackoff)
-				return 0
+				return appended, truncated
 			}
 			f.logger.Info("follower truncated", "topic", p.TP.Topic, "partition", p.TP.Partition, "offset", log.EndOffset())
 			it.fs.truncated(log.EndOffset(), latestEpoch(log))
+			truncated = true
 		case stepBackoff:
 			it.backoffUntil = time.Now().Add(f.m.o.FetchBackoff)
 		case stepAwaitMetadata:
@@ -330,7 +345,7 @@ func (f *fetcher) handle(it *fetchItem, sentReq fetchRequest, pd *protocol.Fetch
 			}
 		}
 	}
-	return appended
+	return appended, truncated
 }
 
 // latestEpoch is the epoch of the log's last batch, or -1.
