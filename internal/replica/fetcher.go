@@ -45,7 +45,7 @@ type fetchItem struct {
 // connection to one leader broker over which it fetches a set of
 // partitions, appends what arrives, syncs it (in the durable mode, before
 // the next fetch reports the new offsets) and truncates where the
-// leader's log diverges. The manager adds and removes partitions; it
+// leader's log diverges, syncing the cut before it fetches again. The manager adds and removes partitions; it
 // stops the fetcher when none are left.
 type fetcher struct {
 	m      *Manager
