@@ -31,7 +31,6 @@ type Config struct {
 	DefaultPartitions  int32
 	DefaultReplication int16
 	DeleteTopicEnable  bool
-	MinInsyncReplicas  int
 	// The offsets.topic.* settings __consumer_offsets is created with.
 	OffsetsTopicPartitions        int32
 	OffsetsTopicReplicationFactor int16

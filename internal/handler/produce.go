@@ -140,12 +140,7 @@ func (h *Handler) appendPartition(req *protocol.ProduceRequest, topic string, pa
 // checkMinISR refuses an acks=all append when the ISR is smaller than
 // min.insync.replicas, which it returns.
 func (h *Handler) checkMinISR(part *replica.Partition) (int, protocol.ErrorCode, *string) {
-	minISR := 1
-	if n, ok := h.replicas.MinInsyncReplicas(part.TP.Topic); ok {
-		minISR = n // the topic's, else the broker's, dynamic configs included
-	} else if h.cfg.MinInsyncReplicas > 0 {
-		minISR = h.cfg.MinInsyncReplicas
-	}
+	minISR := h.replicas.MinInsyncReplicas(part.TP.Topic)
 	if isr := part.ISRSize(); isr < minISR {
 		return minISR, protocol.ErrNotEnoughReplicas, ptr("the in-sync replicas are fewer than min.insync.replicas=" + strconv.Itoa(minISR))
 	}

@@ -1,7 +1,6 @@
 package node
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -101,81 +100,6 @@ func TestCompactedTopicOverTheWire(t *testing.T) {
 		t.Fatalf("read %d records of 1000 written: nothing was compacted", count)
 	}
 	t.Logf("read %d of 1000 records; cleaner %+v", count, n.logs.CleanerStats())
-}
-
-// TestTombstoneHorizonOverTheWire deletes keys with tombstones stamped
-// long ago and lets the cleaner pass over them: franz-go still reads each
-// tombstone, with its own timestamp, from batches that now carry a delete
-// horizon, and each deleted key's older values are gone.
-func TestTombstoneHorizonOverTheWire(t *testing.T) {
-	n := startNodeWith(t, t.TempDir(), nil, "log.cleaner.backoff.ms=20")
-	defer n.Shutdown(context.Background())
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	const topic = "deletions"
-	if err := n.CreateTopic(ctx, topic, 1, map[string]string{
-		"cleanup.policy": "compact", "segment.bytes": "4096", "min.cleanable.dirty.ratio": "0.01",
-	}); err != nil {
-		t.Fatal(err)
-	}
-	cl, err := kgo.NewClient(kgo.SeedBrokers(n.Addr().String()), kgo.DefaultProduceTopic(topic), kgo.ProducerLinger(0))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cl.Close()
-	old := time.UnixMilli(1_000_000_000_000) // 2001
-	var recs []*kgo.Record
-	for k := range 5 {
-		recs = append(recs, &kgo.Record{Key: fmt.Appendf(nil, "gone-%d", k), Value: []byte("v")})
-	}
-	for k := range 5 {
-		recs = append(recs, &kgo.Record{Key: fmt.Appendf(nil, "gone-%d", k), Timestamp: old})
-	}
-	if err := cl.ProduceSync(ctx, recs...).FirstErr(); err != nil {
-		t.Fatal(err)
-	}
-	for i := range 100 { // roll segments past the tombstones
-		if err := cl.ProduceSync(ctx, &kgo.Record{Key: fmt.Appendf(nil, "k%d", i%10), Value: bytes.Repeat([]byte("x"), 200)}).FirstErr(); err != nil {
-			t.Fatal(err)
-		}
-	}
-	tp := storage.TopicPartition{Topic: topic, Partition: 0}
-	waitFor(t, 20*time.Second, "the cleaner", func() bool {
-		cp, ok := n.logs.CleanerCheckpoint(tp)
-		return ok && cp > 10
-	})
-
-	cons, err := kgo.NewClient(kgo.SeedBrokers(n.Addr().String()), kgo.ConsumeTopics(topic),
-		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cons.Close()
-	tombstones := map[string]time.Time{}
-	end := n.logs.Log(tp).EndOffset()
-	for last := int64(-1); last < end-1; {
-		fs := cons.PollFetches(ctx)
-		if err := fs.Err0(); err != nil {
-			t.Fatal(err)
-		}
-		fs.EachRecord(func(r *kgo.Record) {
-			last = r.Offset
-			if bytes.HasPrefix(r.Key, []byte("gone-")) {
-				if r.Value != nil {
-					t.Fatalf("a deleted key's value outlived the cleaning: %s at %d", r.Key, r.Offset)
-				}
-				tombstones[string(r.Key)] = r.Timestamp
-			}
-		})
-	}
-	if len(tombstones) != 5 {
-		t.Fatalf("read the tombstones of %d keys, want 5", len(tombstones))
-	}
-	for k, ts := range tombstones {
-		if !ts.Equal(old) {
-			t.Fatalf("tombstone of %s read with timestamp %v, written with %v", k, ts, old)
-		}
-	}
 }
 
 // TestConsumerOffsetsCompacted commits a group's offset 400 times, so

@@ -42,10 +42,7 @@ func (l offsetsLog) Append(ctx context.Context, p int32, batch []byte) (int64, e
 	if err != nil {
 		return 0, fmt.Errorf("%w: %w", handler.PartitionErrorCode(err), err)
 	}
-	minISR := 1
-	if n, ok := l.replicas.MinInsyncReplicas(handler.OffsetsTopic); ok {
-		minISR = n
-	}
+	minISR := l.replicas.MinInsyncReplicas(handler.OffsetsTopic)
 	if isr := part.ISRSize(); isr < minISR {
 		return 0, fmt.Errorf("%w: %s-%d has %d in-sync replicas, min.insync.replicas is %d",
 			protocol.ErrNotEnoughReplicas, handler.OffsetsTopic, p, isr, minISR)

@@ -239,7 +239,7 @@ func StartWith(cfg *config.Broker, o Options) (*Node, error) {
 		NodeID: cfg.NodeID, ClusterID: clusterID, ListenerName: listener.Name,
 		AutoCreateTopics: cfg.AutoCreateTopics, DefaultPartitions: cfg.NumPartitions,
 		DefaultReplication: int16(cfg.DefaultReplicationFactor), DeleteTopicEnable: cfg.DeleteTopicEnable,
-		MinInsyncReplicas: int(cfg.MinInsyncReplicas), ControllerTimeoutLimit: cfg.RequestTimeout,
+		ControllerTimeoutLimit: cfg.RequestTimeout,
 		FetchSessionCacheSlots: int(cfg.FetchSessionCacheSlots), FetchMaxBytes: cfg.FetchMaxBytes,
 		OffsetsTopicPartitions: cfg.OffsetsTopicNumPartitions, OffsetsTopicReplicationFactor: cfg.OffsetsTopicReplicationFactor,
 		OffsetsTopicSegmentBytes: cfg.OffsetsTopicSegmentBytes, QuorumVoters: quorumVoters(cfg),

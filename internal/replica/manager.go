@@ -132,19 +132,18 @@ func (m *Manager) TopicDefaults(img *metadata.Image) map[string]string {
 }
 
 // MinInsyncReplicas returns the min.insync.replicas in force for topic:
-// its own override, else the broker's default (TopicDefaults); ok is
-// false when neither sets a number.
-func (m *Manager) MinInsyncReplicas(topic string) (n int, ok bool) {
+// its own override, else the broker's default (TopicDefaults, dynamic
+// configs included), else 1.
+func (m *Manager) MinInsyncReplicas(topic string) int {
 	img := m.Image()
 	v, ok := img.TopicConfigs(topic)["min.insync.replicas"]
 	if !ok {
-		v, ok = m.TopicDefaults(img)["min.insync.replicas"]
+		v = m.TopicDefaults(img)["min.insync.replicas"]
 	}
-	if !ok {
-		return 0, false
+	if n, err := strconv.Atoi(v); err == nil && n > 0 {
+		return n
 	}
-	n, err := strconv.Atoi(v)
-	return n, err == nil
+	return 1
 }
 
 // imageDefaults are the topic defaults in force with one image.

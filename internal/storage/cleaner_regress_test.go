@@ -137,18 +137,9 @@ func TestCleanerChecksCRCBeforeRewriting(t *testing.T) {
 	if st := m.CleanerStats(); st.SegmentsCleaned != 0 || st.Failed != 1 || st.Uncleanable != 1 {
 		t.Fatalf("stats %+v", st)
 	}
-	res, err := l.Read(0, 1, l.EndOffset(), true)
-	if err != nil {
-		t.Fatal(err)
-	}
-	data, err := res.Bytes()
-	res.Release()
-	if err != nil {
-		t.Fatal(err)
-	}
 	var recs record.Records
 	defer recs.Close()
-	if err := recs.Reset(data, record.Options{}); err != nil || !recs.Next() ||
+	if err := recs.Reset(readBytes(t, l, 0, 1), record.Options{}); err != nil || !recs.Next() ||
 		string(recs.Record().Key) != "KA" || string(recs.Record().Value) != "keep" {
 		t.Fatalf("the first record is not KA=keep any more (%v)", err)
 	}
@@ -291,18 +282,9 @@ func TestCleanerTombstoneHorizon(t *testing.T) {
 
 	tombstone := func() (clRec, record.BatchHeader, bool) {
 		t.Helper()
-		res, err := l.Read(2, 1<<20, l.EndOffset(), true)
-		if err != nil {
-			t.Fatal(err)
-		}
-		data, err := res.Bytes()
-		res.Release()
-		if err != nil {
-			t.Fatal(err)
-		}
 		var recs record.Records
 		defer recs.Close()
-		it := record.NewBatches(data)
+		it := record.NewBatches(readBytes(t, l, 2, 1<<20))
 		for it.Next() {
 			if err := recs.Reset(it.Batch(), record.Options{}); err != nil {
 				t.Fatal(err)

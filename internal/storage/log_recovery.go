@@ -202,7 +202,12 @@ func (l *Log) loadSegments(cfg *Config, o OpenOptions) ([]*segment, error) {
 	}
 
 	var segs []*segment
+	var laterBytes int64 // in the segments after the current one
+	for _, base := range bases {
+		laterBytes += sizes[base]
+	}
 	for i, base := range bases {
+		laterBytes -= sizes[base]
 		s := &segment{fs: l.fs, dir: l.dir, base: base, firstBatchTS: -1, createdAt: l.now()}
 		s.maxTimestamp.Store(-1)
 		s.nextOffset.Store(base)
@@ -223,10 +228,7 @@ func (l *Log) loadSegments(cfg *Config, o OpenOptions) ([]*segment, error) {
 		// batch there with data after it is a *CorruptionError.
 		unsynced := !o.CleanShutdown && (isLast || nextBase > o.RecoveryPoint)
 		needScan := rescan[base] || unsynced
-		rules := scanRules{cut: unsynced}
-		for _, later := range bases[i+1:] {
-			rules.laterBytes += sizes[later]
-		}
+		rules := scanRules{cut: unsynced, laterBytes: laterBytes}
 		if err := l.openSegment(s, cfg, needScan, isLast, rules); err != nil {
 			var ce *CorruptionError
 			if errors.As(err, &ce) || errors.Is(err, ErrStorage) {

@@ -59,6 +59,21 @@ func openTestLog(t testing.TB, fsys vfs.FS, cfg Config, clock *testClock, clean 
 	return l
 }
 
+// readBytes returns what a read of up to max bytes from offset returns.
+func readBytes(t testing.TB, l *Log, offset int64, max int) []byte {
+	t.Helper()
+	res, err := l.Read(offset, max, l.EndOffset(), true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := res.Bytes()
+	res.Release()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return data
+}
+
 // readAll reads every record value from offset on, checking offsets run
 // consecutively.
 func readAll(t testing.TB, l *Log, from int64) []string {
