@@ -155,6 +155,7 @@ func (c *Coordinator) Close() {
 // reads the partition (Scan) and rebuilds their metadata and offsets.
 // Meanwhile requests for them answer COORDINATOR_LOAD_IN_PROGRESS. A
 // second Load of a partition waits for the first and returns its result.
+// A Load whose ctx is done by the time the scan ends installs nothing.
 func (c *Coordinator) Load(ctx context.Context, p int32) error {
 	c.mu.Lock()
 	if n := c.mu.partitions; p < 0 || p >= n {
@@ -200,6 +201,13 @@ func (c *Coordinator) Load(ctx context.Context, p int32) error {
 		if err == nil {
 			err = ErrUnloaded
 		}
+	case err == nil && ctx.Err() != nil:
+		// The caller gave up (its partition was unloaded, perhaps
+		// before this load registered itself, which Unload cannot see):
+		// installing now would serve groups this broker may no longer
+		// own, from what may be a stale log.
+		err = fmt.Errorf("group: load partition %d: %w", p, ctx.Err())
+		delete(c.mu.parts, p)
 	case err != nil:
 		delete(c.mu.parts, p)
 	default:

@@ -408,6 +408,41 @@ func TestCoordinatorLoadAndUnload(t *testing.T) {
 	})
 }
 
+// TestCoordinatorLoadGivenUp: a Load whose caller gives up while it
+// scans (the broker stopped leading the partition, perhaps before the
+// load registered itself, where Unload cannot see it) installs nothing,
+// even when the scan found nothing to check its context on; a later
+// Load with a live context does.
+func TestCoordinatorLoadGivenUp(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		log := newMemLog() // an empty partition: the scan calls back never
+		log.scanGate = make(chan struct{})
+		c := New(Config{Partitions: testPartitions}, log)
+		defer c.Close()
+		const g = "moved"
+		p := PartitionFor(g, testPartitions)
+
+		ctx, cancel := context.WithCancel(t.Context())
+		loaded := make(chan error, 1)
+		go func() { loaded <- c.Load(ctx, p) }()
+		synctest.Wait()
+		cancel()
+		close(log.scanGate)
+		if err := <-loaded; !errors.Is(err, context.Canceled) {
+			t.Fatalf("load given up: %v, want context.Canceled", err)
+		}
+		if st := c.Status(g); st != protocol.ErrNotCoordinator {
+			t.Errorf("status after a load given up: %s", st.Name())
+		}
+		if err := c.Load(t.Context(), p); err != nil {
+			t.Fatalf("load again: %v", err)
+		}
+		if st := c.Status(g); st != protocol.ErrNone {
+			t.Errorf("status after loading again: %s", st.Name())
+		}
+	})
+}
+
 // TestCoordinatorPartitionCount: the topic's own partition count, once
 // set, decides which partition holds a group and which can be loaded.
 func TestCoordinatorPartitionCount(t *testing.T) {

@@ -124,8 +124,12 @@ func (n *Node) followGroups(img *metadata.Image) {
 			}
 		}
 	}
-	for p := range n.groupParts {
+	for p, stop := range n.groupParts {
 		if !led[p] {
+			// Stop the partition's loader first, so that a load retried
+			// after this cannot install the partition again (Load
+			// refuses to once its context is done).
+			stop()
 			n.groups.Unload(p)
 			delete(n.groupParts, p)
 		}
@@ -147,30 +151,32 @@ func (n *Node) followGroups(img *metadata.Image) {
 	}
 	n.groupTopics = topics
 	for p := range led {
-		if n.groupParts[p] {
+		if n.groupParts[p] != nil {
 			continue
 		}
-		n.groupParts[p] = true
+		ctx, stop := context.WithCancel(n.bg)
+		n.groupParts[p] = stop
 		n.wg.Add(1)
 		go func() { // owned by the node: close cancels bg and waits
 			defer n.wg.Done()
-			n.loadGroups(p)
+			n.loadGroups(ctx, p)
 		}()
 	}
 }
 
 // loadGroups loads partition p's groups, retrying with backoff until it
-// succeeds, the partition is unloaded or the node stops.
-func (n *Node) loadGroups(p int32) {
+// succeeds, the partition is unloaded (ctx is cancelled when this broker
+// stops leading it) or the node stops.
+func (n *Node) loadGroups(ctx context.Context, p int32) {
 	backoff := 100 * time.Millisecond
 	for {
-		err := n.groups.Load(n.bg, p)
-		if err == nil || errors.Is(err, group.ErrUnloaded) || errors.Is(err, group.ErrClosed) || n.bg.Err() != nil {
+		err := n.groups.Load(ctx, p)
+		if err == nil || errors.Is(err, group.ErrUnloaded) || errors.Is(err, group.ErrClosed) || ctx.Err() != nil {
 			return
 		}
 		n.logger.Error("loading consumer groups failed, retrying", "partition", p, "backoff", backoff, "err", err)
 		select {
-		case <-n.bg.Done():
+		case <-ctx.Done():
 			return
 		case <-time.After(backoff):
 		}

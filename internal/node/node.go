@@ -51,7 +51,7 @@ type Node struct {
 	leaving atomic.Bool
 
 	groups     *group.Coordinator
-	groupParts map[int32]bool // offsets partitions handed to groups; image loop only
+	groupParts map[int32]context.CancelFunc // offsets partitions handed to groups, each stopping its loader; image loop only
 	// groupTopics are the topic ids of the last image followGroups saw
 	// (nil before the first); image loop only.
 	groupTopics map[string]protocol.UUID
@@ -107,7 +107,7 @@ func StartWith(cfg *config.Broker, o Options) (*Node, error) {
 	if !cfg.Roles.Broker && !cfg.Roles.Controller {
 		return nil, fmt.Errorf("process.roles=%s: a node must be a broker, a controller or both", cfg.Roles)
 	}
-	n := &Node{cfg: cfg, logger: logger, fs: fsys, stop: make(chan struct{}), groupParts: map[int32]bool{}}
+	n := &Node{cfg: cfg, logger: logger, fs: fsys, stop: make(chan struct{}), groupParts: map[int32]context.CancelFunc{}}
 	n.bg, n.bgCancel = context.WithCancel(context.Background())
 	ch := make(chan struct{})
 	n.applied.Store(&ch)
