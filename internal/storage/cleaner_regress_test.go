@@ -332,3 +332,53 @@ func TestCleanerTombstoneHorizon(t *testing.T) {
 		}
 	}
 }
+
+// TestCleanerMaxTimestampOfEmptiedBatch: when the batch with the log's
+// largest timestamp is a producer's last and compaction empties it, the
+// record-less batch keeps that timestamp (for retention), but no record
+// has it: the largest-timestamp lookup answers the record with the
+// largest timestamp still there, not nothing.
+func TestCleanerMaxTimestampOfEmptiedBatch(t *testing.T) {
+	clock := &testClock{t: time.UnixMilli(1_700_000_000_000)}
+	m := newCleanerManager(t, vfs.NewMem(), clock, 1<<20)
+	defer m.Close()
+	l, err := m.GetOrCreate(testTP, [16]byte{1}, compactCfg(1<<20))
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := clock.now().UnixMilli()
+	b := record.NewBuilder(record.CodecNone)
+	b.ProducerID, b.ProducerEpoch, b.BaseSequence = 7, 0, 0
+	b.BaseTimestamp = now + 5000 // the largest timestamp the log gets
+	b.Append(0, 0, []byte("a"), []byte("old"))
+	b.Append(1, 0, []byte("b"), []byte("old"))
+	data, err := b.Build(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := l.Append(data, AppendOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	model := &clModel{recs: map[int64]clRec{}}
+	model.appendKeyed(t, l, record.CodecNone, now, []string{"a", "b", "c"}, []string{"1", "2", "3"})
+	model.appendKeyed(t, l, record.CodecNone, now+1000, []string{"c"}, []string{"4"})
+	if got, ok, err := l.MaxTimestamp(); err != nil || !ok || got != (TimestampOffset{Offset: 0, Timestamp: now + 5000}) {
+		t.Fatalf("before cleaning: MaxTimestamp() = %+v, %t, %v", got, ok, err)
+	}
+	sealActive(t, l)
+	if _, err := m.Clean(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	res, err := l.Read(0, 1<<20, l.EndOffset(), true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	first, _ := res.Bytes()
+	res.Release()
+	if h, err := record.ParseHeader(first); err != nil || h.NumRecords != 0 || h.MaxTimestamp != now+5000 {
+		t.Fatalf("first batch after cleaning %+v (%v), want producer 7's, emptied, at its max timestamp", h, err)
+	}
+	if got, ok, err := l.MaxTimestamp(); err != nil || !ok || got != (TimestampOffset{Offset: 5, Timestamp: now + 1000}) {
+		t.Fatalf("after cleaning: MaxTimestamp() = %+v, %t, %v; want offset 5 at %d", got, ok, err, now+1000)
+	}
+}

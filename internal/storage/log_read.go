@@ -1,6 +1,7 @@
 package storage
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -250,7 +251,9 @@ func (l *Log) scanForTimestamp(s *segment, pos int64, ts, minOffset int64) (Time
 // the log start (the first one, if several share it), or false for an
 // empty log (ListOffsets MAX_TIMESTAMP, KIP-734). Whole segments answer
 // from their largest timestamp; the one holding the log start is read, as
-// records below the start do not count.
+// records below the start do not count. If that timestamp is a batch's
+// that compaction emptied, the headers are read again for the largest
+// one a record still has (Kafka's lookup answers -1 then).
 func (l *Log) MaxTimestamp() (TimestampOffset, bool, error) {
 	for {
 		res, ok, err := l.maxTimestamp()
@@ -279,11 +282,33 @@ func (l *Log) maxTimestamp() (TimestampOffset, bool, error) {
 	if best < 0 {
 		return TimestampOffset{}, false, nil
 	}
+	res, ok, err := l.offsetForTimestamp(best)
+	if ok || err != nil {
+		return res, ok, err
+	}
+	// No record has the largest timestamp a segment records: it was a
+	// batch's compaction emptied (the record-less batch keeps its max
+	// timestamp, as Kafka's does, for retention). Read the headers for
+	// the largest timestamp a record still has.
+	best = -1
+	for _, s := range l.segments() {
+		if s.nextOffset.Load() <= start {
+			continue
+		}
+		ts, err := l.maxTimestampFrom(s, max(start, s.base))
+		if err != nil {
+			return TimestampOffset{}, false, err
+		}
+		best = max(best, ts)
+	}
+	if best < 0 {
+		return TimestampOffset{}, false, nil
+	}
 	return l.offsetForTimestamp(best)
 }
 
 // maxTimestampFrom returns the largest record timestamp in s at or after
-// offset, -1 if none.
+// offset, -1 if none. A batch without records does not count.
 func (l *Log) maxTimestampFrom(s *segment, offset int64) (int64, error) {
 	f, release, err := l.acquireForRead(s)
 	if err != nil {
@@ -298,7 +323,7 @@ func (l *Log) maxTimestampFrom(s *segment, offset int64) (int64, error) {
 	var ferr error
 	err = scanHeaders(f, int64(pos), s.size.Load(), func(b batchPos) bool {
 		switch {
-		case b.last < offset:
+		case b.last < offset, binary.BigEndian.Uint32(b.header[offNumRecords:]) == 0:
 		case b.base >= offset:
 			best = max(best, b.maxTimestamp)
 		default:

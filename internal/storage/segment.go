@@ -405,6 +405,7 @@ func partitionLeaderEpoch(b []byte) int32 {
 const (
 	offLeaderEpoch  = 12
 	offMaxTimestamp = 35
+	offNumRecords   = 57
 )
 
 // closeFiles releases the writer's handles (flushing indexes).
