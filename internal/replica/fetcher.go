@@ -251,7 +251,8 @@ func (f *fetcher) fetchOnce(items []*fetchItem) error {
 	// to write over it: until then a power loss could bring back the
 	// segments it removed, behind a segment holding new, unsynced writes
 	// that recovery, going by a recovery point checkpointed before the
-	// cut, would trust unscanned.
+	// cut, would trust unscanned. (The sync also writes the recovery
+	// point the truncation lowered.)
 	for _, it := range truncated {
 		if err := it.p.Log.Sync(); err != nil {
 			f.logger.Error("follower truncation not synced", "topic", it.p.TP.Topic, "partition", it.p.TP.Partition, "err", err)

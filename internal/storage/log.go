@@ -97,6 +97,7 @@ type Log struct {
 
 	// Guarded by mu.
 	dirDirty          bool  // a segment file was created or removed since the last SyncDir
+	rpLowered         bool  // a truncation lowered the recovery point since the last Sync
 	unflushedMessages int64 // messages appended since the last sync (page-cache mode)
 	lastSync          time.Time
 	lastAppend        time.Time
@@ -108,6 +109,7 @@ type Log struct {
 	duplicates atomic.Uint64       // retried batches recognised
 	dupCounter *atomic.Uint64      // the manager's total, or nil
 	onSync     func(time.Duration) // told each Sync's fdatasync time, or nil
+	persistRP  func() error        // writes the recovery points (OpenOptions.PersistRecoveryPoint), or nil
 	dropCache  atomic.Bool         // see SetDropCache
 }
 
@@ -328,6 +330,8 @@ func (l *Log) Sync() error {
 	}
 	needDir := l.dirDirty
 	l.dirDirty = false
+	rpLowered := l.rpLowered
+	l.rpLowered = false
 	snapshots := l.unsyncedSnapshots
 	l.unsyncedSnapshots = nil
 	l.unflushedMessages = 0
@@ -345,6 +349,19 @@ func (l *Log) Sync() error {
 	if needDir {
 		if err := l.fs.SyncDir(l.dir); err != nil {
 			return l.fail(fmt.Errorf("sync directory: %w", err))
+		}
+	}
+	// A truncation lowered the recovery point: it is persisted before
+	// anything appended after the truncation counts as durable, or a
+	// crash would find the old, higher one on disk, and recovery would
+	// trust segments written since (not necessarily synced) as synced
+	// whole.
+	if rpLowered && l.persistRP != nil {
+		if err := l.persistRP(); err != nil {
+			l.mu.Lock()
+			l.rpLowered = true
+			l.mu.Unlock()
+			return fmt.Errorf("persist recovery point: %w", err)
 		}
 	}
 	syncStart := time.Now()

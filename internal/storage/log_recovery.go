@@ -40,6 +40,11 @@ type OpenOptions struct {
 	// OnSync, when set, is told how long each Sync's segment fdatasyncs
 	// took (for metrics); it must not block.
 	OnSync func(time.Duration)
+	// PersistRecoveryPoint, when set, writes the recovery points where
+	// the next Open's RecoveryPoint comes from. Sync calls it after a
+	// truncation lowered this log's, before anything appended since
+	// counts as durable. It may not call into this log.
+	PersistRecoveryPoint func() error
 }
 
 // Open opens the log in o.Dir, creating an empty one if the directory
@@ -74,6 +79,7 @@ func Open(o OpenOptions) (*Log, error) {
 		producers:  newProducerState(),
 		dupCounter: o.DuplicateCounter,
 		onSync:     o.OnSync,
+		persistRP:  o.PersistRecoveryPoint,
 	}
 	cfg := o.Config
 	l.cfg.Store(&cfg)

@@ -172,7 +172,10 @@ func (l *Log) dropSegmentLocked(s *segment) error {
 func (l *Log) setEndAfterTruncateLocked(end, segBase int64) {
 	l.endOffset.Store(end)
 	l.durable.Store(min(l.durable.Load(), end))
-	l.recoveryPoint.Store(min(l.recoveryPoint.Load(), segBase))
+	if segBase < l.recoveryPoint.Load() {
+		l.recoveryPoint.Store(segBase)
+		l.rpLowered = true
+	}
 	l.dirDirty = true
 	if l.epochs != nil {
 		if err := l.epochs.TruncateFromEnd(end); err != nil {

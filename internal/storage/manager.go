@@ -75,6 +75,8 @@ type Manager struct {
 	// CleanShutdown tells whether the previous run shut down cleanly.
 	CleanShutdown bool
 
+	checkpointMu sync.Mutex // one Checkpoint at a time: they write the same files
+
 	mu             sync.Mutex
 	logs           map[TopicPartition]*Log
 	topicIDs       map[TopicPartition][16]byte
@@ -250,14 +252,15 @@ func (m *Manager) openLog(tp TopicPartition, cfg Config) (*Log, error) {
 	}
 	l, err := Open(OpenOptions{
 		FS: m.fs, Dir: dir, TP: tp, Config: cfg,
-		RecoveryPoint:    m.recoveryPoints[tp],
-		LogStartOffset:   m.startOffsets[tp],
-		CleanShutdown:    m.CleanShutdown,
-		Flusher:          m.flusher,
-		Logger:           m.o.Logger,
-		DuplicateCounter: &m.duplicates,
-		Now:              m.o.Now,
-		OnSync:           m.o.OnSync,
+		RecoveryPoint:        m.recoveryPoints[tp],
+		LogStartOffset:       m.startOffsets[tp],
+		CleanShutdown:        m.CleanShutdown,
+		Flusher:              m.flusher,
+		Logger:               m.o.Logger,
+		DuplicateCounter:     &m.duplicates,
+		Now:                  m.o.Now,
+		OnSync:               m.o.OnSync,
+		PersistRecoveryPoint: m.Checkpoint,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("partition %s: %w", tp, err)
@@ -355,8 +358,11 @@ func (m *Manager) Delete(tp TopicPartition) error {
 }
 
 // Checkpoint writes the recovery points and log start offsets of every
-// log.
+// log. Besides the periodic and final ones, a log's Sync calls it after a
+// truncation lowered that log's recovery point.
 func (m *Manager) Checkpoint() error {
+	m.checkpointMu.Lock()
+	defer m.checkpointMu.Unlock()
 	rp := map[TopicPartition]int64{}
 	so := map[TopicPartition]int64{}
 	for _, l := range m.Logs() {

@@ -1121,3 +1121,64 @@ func TestManagerThousandPartitions(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestManagerTruncationPersistsRecoveryPoint: a truncation lowers the
+// log's recovery point, and the Sync after it writes the lowered point to
+// recovery-point-offset-checkpoint before anything appended since counts
+// as durable. Otherwise a crash would find the old, higher point on disk,
+// and recovery would trust segments written after the truncation as
+// synced whole.
+func TestManagerTruncationPersistsRecoveryPoint(t *testing.T) {
+	mgrNoLeaks(t)
+	fsys := mgrDurableDir(t)
+	clock := mgrNewClock()
+	m := mgrOpen(t, mgrOptions(fsys, clock))
+	tp := mgrTPs[0]
+	l, err := m.GetOrCreate(tp, RandomUUID(), mgrSmallSegments())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 20 {
+		mgrAppend(t, l, fmt.Sprintf("a%d", i), 3, clock)
+	}
+	if err := l.Roll(); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Sync(); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Checkpoint(); err != nil {
+		t.Fatal(err)
+	}
+	path := fsys.PathJoin(mgrDir, RecoveryPointCheckpointFile)
+	persisted := func() int64 {
+		t.Helper()
+		rp, err := ReadOffsetCheckpoint(fsys, path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return rp[tp]
+	}
+	before := persisted()
+	if before < 30 {
+		t.Fatalf("recovery point before the truncation: %d, want at least 30 of %d", before, l.EndOffset())
+	}
+
+	if err := l.TruncateTo(10); err != nil {
+		t.Fatal(err)
+	}
+	if rp := l.RecoveryPoint(); rp > 10 {
+		t.Fatalf("recovery point in memory after truncating to 10: %d", rp)
+	}
+	if err := l.Sync(); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := persisted(), l.RecoveryPoint(); got != want {
+		t.Fatalf("persisted recovery point after the truncation's sync: %d, want the log's %d (was %d)", got, want, before)
+	}
+	// New data after the truncation moves it up again only once synced.
+	mgrAppend(t, l, "b", 3, clock)
+	if got := persisted(); got > 10 {
+		t.Fatalf("persisted recovery point after new data: %d", got)
+	}
+}
