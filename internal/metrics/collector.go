@@ -20,6 +20,9 @@ type Sources struct {
 	PartitionLabels bool
 	Server          func() server.Stats
 	Logs            func() []*storage.Log
+	// RecoveryCorruptions counts the corrupt batches log recovery found
+	// in this process (storage.CorruptionsDetected).
+	RecoveryCorruptions func() int64
 	// Image is the metadata image the broker serves from.
 	Image func() *metadata.Image
 	// HighWatermark returns the high watermark of a partition this broker
@@ -65,6 +68,7 @@ type collector struct {
 	bytesIn, bytesOut, bytesSendfile          *prometheus.Desc
 
 	logSize, logSegments, logEnd *prometheus.Desc
+	recoveryCorruptions          *prometheus.Desc
 	topicSize, topicSegments     *prometheus.Desc
 
 	leaders, replicas, underReplicated, offline *prometheus.Desc
@@ -95,6 +99,8 @@ func newCollector(src Sources) *collector {
 		logEnd:        d("sluice_log_end_offset", "A partition's log end offset on this broker.", "topic", "partition"),
 		topicSize:     d("sluice_topic_log_size_bytes", "Bytes in the segments of a topic's partitions on this broker.", "topic"),
 		topicSegments: d("sluice_topic_log_segments", "Segments of a topic's partitions on this broker.", "topic"),
+		recoveryCorruptions: d("sluice_log_recovery_corruptions_total",
+			"Corrupt batches log recovery found since the process started: each cut a log short, or kept it from opening."),
 
 		leaders:         d("sluice_partition_leaders", "Partitions this broker leads."),
 		replicas:        d("sluice_partition_replicas", "Partition replicas this broker holds (led or followed)."),
@@ -123,7 +129,7 @@ func newCollector(src Sources) *collector {
 func (c *collector) describeAll(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{
 		c.connections, c.accepted, c.rejected, c.inFlight, c.bytesIn, c.bytesOut, c.bytesSendfile,
-		c.logSize, c.logSegments, c.logEnd, c.topicSize, c.topicSegments,
+		c.logSize, c.logSegments, c.logEnd, c.topicSize, c.topicSegments, c.recoveryCorruptions,
 		c.leaders, c.replicas, c.underReplicated, c.offline, c.isrShrinks, c.isrExpands, c.brokers, c.metadataOffset,
 		c.controllerActive, c.controllerLeader,
 		c.groups, c.members, c.rebalances, c.coordLoading, c.coordLoaded, c.committed, c.lag, c.lagSum,
@@ -152,6 +158,9 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	}
 	if s.Logs != nil {
 		c.collectLogs(gauge)
+	}
+	if s.RecoveryCorruptions != nil {
+		counter(c.recoveryCorruptions, float64(s.RecoveryCorruptions()))
 	}
 	if s.Image != nil {
 		c.collectImage(gauge)

@@ -112,3 +112,35 @@ func TestRequestSeriesOnlyForServedAPIs(t *testing.T) {
 		t.Errorf("request series for %v, want Fetch and Produce", apis)
 	}
 }
+
+// TestRecoveryCorruptionsSeries: the counter of corrupt batches recovery
+// found reads its source at each scrape, and is absent without one.
+func TestRecoveryCorruptionsSeries(t *testing.T) {
+	const name = "sluice_log_recovery_corruptions_total"
+	value := func(m *Metrics) (float64, bool) {
+		t.Helper()
+		fams, err := m.Registry.Gather()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range fams {
+			if f.GetName() == name {
+				return f.GetMetric()[0].GetCounter().GetValue(), true
+			}
+		}
+		return 0, false
+	}
+	m := New(nil)
+	if _, ok := value(m); ok {
+		t.Fatalf("%s without a source", name)
+	}
+	var n int64 = 2
+	m.SetSources(Sources{RecoveryCorruptions: func() int64 { return n }})
+	if v, ok := value(m); !ok || v != 2 {
+		t.Fatalf("%s = %v, %t; want 2", name, v, ok)
+	}
+	n = 5
+	if v, ok := value(m); !ok || v != 5 {
+		t.Fatalf("%s = %v, %t; want 5", name, v, ok)
+	}
+}

@@ -40,6 +40,7 @@ func (n *Node) serveMetrics() error {
 	if n.cfg.Roles.Broker {
 		src.Server = n.ServerStats
 		src.Logs = n.logs.Logs
+		src.RecoveryCorruptions = storage.CorruptionsDetected
 		src.Image = n.replicas.Image
 		src.ISRChanges = n.replicas.ISRChanges
 		src.HighWatermark = func(tp storage.TopicPartition) (int64, bool) {
