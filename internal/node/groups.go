@@ -136,20 +136,16 @@ func (n *Node) followGroups(img *metadata.Image) {
 	}
 	// Topics gone since the last image (or deleted and created again
 	// under a new id) take their committed offsets with them.
-	topics := make(map[string]protocol.UUID, len(img.Topics.Names()))
-	for _, name := range img.Topics.Names() {
-		topics[name] = img.TopicByName(name).ID()
-	}
-	if n.groupTopics != nil {
+	if prev := n.groupTopics; prev != nil && prev != img.Topics {
 		var deleted []string
-		for name, id := range n.groupTopics {
-			if now, ok := topics[name]; !ok || now != id {
-				deleted = append(deleted, name)
+		for t := range prev.All() {
+			if now := img.Topics.ByName(t.Name()); now == nil || now.ID() != t.ID() {
+				deleted = append(deleted, t.Name())
 			}
 		}
 		n.groups.TopicsDeleted(deleted)
 	}
-	n.groupTopics = topics
+	n.groupTopics = img.Topics
 	for p := range led {
 		if n.groupParts[p] != nil {
 			continue

@@ -52,9 +52,9 @@ type Node struct {
 
 	groups     *group.Coordinator
 	groupParts map[int32]context.CancelFunc // offsets partitions handed to groups, each stopping its loader; image loop only
-	// groupTopics are the topic ids of the last image followGroups saw
-	// (nil before the first); image loop only.
-	groupTopics map[string]protocol.UUID
+	// groupTopics are the topics of the last image followGroups saw (nil
+	// before the first, or while there are none); image loop only.
+	groupTopics *metadata.TopicsImage
 
 	// metrics and metricsSrv serve metrics.listen; nil when it is unset.
 	metrics    *metrics.Metrics

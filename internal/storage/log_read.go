@@ -265,46 +265,43 @@ func (l *Log) MaxTimestamp() (TimestampOffset, bool, error) {
 
 func (l *Log) maxTimestamp() (TimestampOffset, bool, error) {
 	start := l.startOffset.Load()
-	best := int64(-1)
-	for _, s := range l.segments() {
-		switch {
-		case s.nextOffset.Load() <= start:
-		case s.base >= start:
-			best = max(best, s.maxTimestamp.Load())
-		default:
-			ts, err := l.maxTimestampFrom(s, start)
-			if err != nil {
-				return TimestampOffset{}, false, err
-			}
-			best = max(best, ts)
-		}
+	best, err := l.largestTimestamp(start, false)
+	if err != nil || best < 0 {
+		return TimestampOffset{}, false, err
 	}
-	if best < 0 {
-		return TimestampOffset{}, false, nil
-	}
-	res, ok, err := l.offsetForTimestamp(best)
-	if ok || err != nil {
+	if res, ok, err := l.offsetForTimestamp(best); ok || err != nil {
 		return res, ok, err
 	}
 	// No record has the largest timestamp a segment records: it was a
 	// batch's compaction emptied (the record-less batch keeps its max
 	// timestamp, as Kafka's does, for retention). Read the headers for
 	// the largest timestamp a record still has.
-	best = -1
-	for _, s := range l.segments() {
-		if s.nextOffset.Load() <= start {
-			continue
-		}
-		ts, err := l.maxTimestampFrom(s, max(start, s.base))
-		if err != nil {
-			return TimestampOffset{}, false, err
-		}
-		best = max(best, ts)
-	}
-	if best < 0 {
-		return TimestampOffset{}, false, nil
+	if best, err = l.largestTimestamp(start, true); err != nil || best < 0 {
+		return TimestampOffset{}, false, err
 	}
 	return l.offsetForTimestamp(best)
+}
+
+// largestTimestamp returns the largest timestamp at or after start, -1 if
+// none: from each whole segment's largest timestamp, or, with exact, from
+// the headers of the batches with records. The segment holding start is
+// always read, as records below the start do not count.
+func (l *Log) largestTimestamp(start int64, exact bool) (int64, error) {
+	best := int64(-1)
+	for _, s := range l.segments() {
+		switch {
+		case s.nextOffset.Load() <= start:
+		case s.base >= start && !exact:
+			best = max(best, s.maxTimestamp.Load())
+		default:
+			ts, err := l.maxTimestampFrom(s, max(start, s.base))
+			if err != nil {
+				return -1, err
+			}
+			best = max(best, ts)
+		}
+	}
+	return best, nil
 }
 
 // maxTimestampFrom returns the largest record timestamp in s at or after
