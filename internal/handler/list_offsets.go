@@ -19,14 +19,16 @@ const (
 // ListOffsets answers, per partition, the earliest offset, the latest
 // (the high watermark: what consumers can read), the record with the
 // largest timestamp (KIP-734), or the first record at or after a
-// timestamp; offset -1 when no record qualifies.
+// timestamp; offset -1 when no record qualifies. A replica (replica id
+// 0 or above: a follower finding the leader's end) is answered from the
+// whole log: the latest offset is the log end, as in Kafka.
 func (h *Handler) ListOffsets(ctx context.Context, req *protocol.ListOffsetsRequest, version int16) *protocol.ListOffsetsResponse {
 	resp := &protocol.ListOffsetsResponse{}
 	for _, t := range req.Topics {
 		tr := protocol.ListOffsetsResponseListOffsetsTopicResponse{Name: t.Name}
 		for _, p := range t.Partitions {
 			out := protocol.ListOffsetsResponseListOffsetsPartitionResponse{PartitionIndex: p.PartitionIndex, Timestamp: -1, Offset: -1, LeaderEpoch: -1}
-			out.ErrorCode = int16(h.listOffset(t.Name, p, &out))
+			out.ErrorCode = int16(h.listOffset(t.Name, p, req.ReplicaID >= 0, &out))
 			tr.Partitions = append(tr.Partitions, out)
 		}
 		resp.Topics = append(resp.Topics, tr)
@@ -34,7 +36,7 @@ func (h *Handler) ListOffsets(ctx context.Context, req *protocol.ListOffsetsRequ
 	return resp
 }
 
-func (h *Handler) listOffset(topic string, p protocol.ListOffsetsRequestListOffsetsPartition, out *protocol.ListOffsetsResponseListOffsetsPartitionResponse) protocol.ErrorCode {
+func (h *Handler) listOffset(topic string, p protocol.ListOffsetsRequestListOffsetsPartition, replica bool, out *protocol.ListOffsetsResponseListOffsetsPartitionResponse) protocol.ErrorCode {
 	part, err := h.replicas.Leading(storage.TopicPartition{Topic: topic, Partition: p.PartitionIndex})
 	if err != nil {
 		return partitionErrorCode(err)
@@ -42,16 +44,22 @@ func (h *Handler) listOffset(topic string, p protocol.ListOffsetsRequestListOffs
 	if code := checkLeaderEpoch(part, p.CurrentLeaderEpoch); code != protocol.ErrNone {
 		return code
 	}
-	if part.EpochStartPending() {
+	if !replica && part.EpochStartPending() {
 		// A new leader whose high watermark has not reached the start of
 		// its epoch: offsets from it could still go back.
 		return protocol.ErrOffsetNotAvailable
 	}
 	l := part.Log
 	_, epoch := part.Leader()
+	// What the answer may reach: a consumer reads to the high watermark,
+	// a replica copies the whole log.
+	limit := part.HighWatermark()
+	if replica {
+		limit = l.EndOffset()
+	}
 	switch p.Timestamp {
 	case latestTimestamp:
-		out.Offset = part.HighWatermark()
+		out.Offset = limit
 	case earliestTimestamp, earliestLocalTimestamp:
 		out.Offset = l.StartOffset()
 	case latestTieredTimestamp:
@@ -59,7 +67,7 @@ func (h *Handler) listOffset(topic string, p protocol.ListOffsetsRequestListOffs
 	case maxTimestamp:
 		if to, ok, err := l.MaxTimestamp(); err != nil {
 			return appendErrorCode(err, 12)
-		} else if ok && to.Offset < part.HighWatermark() {
+		} else if ok && to.Offset < limit {
 			out.Offset, out.Timestamp = to.Offset, to.Timestamp
 		}
 	default:
@@ -70,7 +78,7 @@ func (h *Handler) listOffset(topic string, p protocol.ListOffsetsRequestListOffs
 		if err != nil {
 			return appendErrorCode(err, 12)
 		}
-		if ok && to.Offset < part.HighWatermark() {
+		if ok && to.Offset < limit {
 			out.Offset, out.Timestamp = to.Offset, to.Timestamp
 		}
 	}

@@ -3,12 +3,9 @@ package replica
 import (
 	"bufio"
 	"context"
-	"encoding/binary"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
-	"strconv"
 	"sync"
 	"time"
 
@@ -226,6 +223,24 @@ func (f *fetcher) fetchOnce(items []*fetchItem) error {
 	if resp.ErrorCode != 0 {
 		return fmt.Errorf("fetch from broker %d: %s", f.key.leader, protocol.ErrorCode(resp.ErrorCode).Name())
 	}
+	// Out of range: where the follower's offset lies against the
+	// leader's log end decides what it cuts, and the fetch response gives
+	// only the high watermark, which can be lower.
+	var outOfRange []*fetchItem
+	for _, t := range resp.Responses {
+		for i := range t.Partitions {
+			pd := &t.Partitions[i]
+			if s, ok := index[t.TopicID][pd.PartitionIndex]; ok && protocol.ErrorCode(pd.ErrorCode) == protocol.ErrOffsetOutOfRange {
+				outOfRange = append(outOfRange, s.it)
+			}
+		}
+	}
+	var leaderEnds map[*fetchItem]int64
+	if len(outOfRange) > 0 {
+		if leaderEnds, err = f.leaderEnds(outOfRange); err != nil {
+			return err
+		}
+	}
 	var appended, truncated []*fetchItem
 	for _, t := range resp.Responses {
 		parts := index[t.TopicID]
@@ -235,7 +250,11 @@ func (f *fetcher) fetchOnce(items []*fetchItem) error {
 			if !ok {
 				continue
 			}
-			n, cut := f.handle(s.it, s.req, pd)
+			leaderEnd, ok := leaderEnds[s.it]
+			if !ok {
+				leaderEnd = -1
+			}
+			n, cut := f.handle(s.it, s.req, pd, leaderEnd)
 			if n > 0 {
 				appended = append(appended, s.it)
 				if throttled[s.it] {
@@ -278,8 +297,9 @@ func (f *fetcher) fetchOnce(items []*fetchItem) error {
 }
 
 // handle carries out the leader's answer for one partition and returns
-// the bytes appended and whether the log was truncated.
-func (f *fetcher) handle(it *fetchItem, sentReq fetchRequest, pd *protocol.FetchResponsePartitionData) (appended int, truncated bool) {
+// the bytes appended and whether the log was truncated. leaderEnd is the
+// leader's log end when the answer is out of range (-1 if unknown).
+func (f *fetcher) handle(it *fetchItem, sentReq fetchRequest, pd *protocol.FetchResponsePartitionData, leaderEnd int64) (appended int, truncated bool) {
 	p := it.p
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -287,7 +307,7 @@ func (f *fetcher) handle(it *fetchItem, sentReq fetchRequest, pd *protocol.Fetch
 		return 0, false // the role changed, or the state moved on, meanwhile
 	}
 	r := fetchResponse{Err: protocol.ErrorCode(pd.ErrorCode), HighWatermark: pd.HighWatermark, LogStartOffset: pd.LogStartOffset,
-		LeaderEndOffset: pd.HighWatermark, HasRecords: len(pd.Records) > 0}
+		LeaderEndOffset: leaderEnd, HasRecords: len(pd.Records) > 0}
 	if pd.DivergingEpoch.Epoch >= 0 && pd.DivergingEpoch.EndOffset >= 0 {
 		r.Diverging, r.DivergingEpoch, r.DivergingEndOffset = true, pd.DivergingEpoch.Epoch, pd.DivergingEpoch.EndOffset
 	}
@@ -377,85 +397,4 @@ func wholeBatchesFrom(data []byte, from int64) []byte {
 		return nil
 	}
 	return data[start:end]
-}
-
-// roundTrip sends req and reads its response, connecting first if need be.
-func (f *fetcher) roundTrip(req *protocol.FetchRequest) (*protocol.FetchResponse, error) {
-	if f.conn == nil {
-		if err := f.connect(); err != nil {
-			return nil, err
-		}
-	}
-	f.corr++
-	f.buf = protocol.AppendRequest(f.buf[:0], req, fetchVersion, f.corr, &f.m.o.clientID)
-	deadline := time.Now().Add(f.m.o.FetchWaitMax + f.m.o.SocketTimeout)
-	conn := f.conn
-	conn.SetDeadline(deadline)
-	// Stop unblocks the read. The callback holds its own copy of the
-	// connection: it may run after roundTrip has returned and the caller
-	// has dropped f.conn.
-	stop := context.AfterFunc(f.ctx, func() { conn.SetDeadline(time.Now()) })
-	defer stop()
-	if _, err := f.conn.Write(f.buf); err != nil {
-		return nil, fmt.Errorf("send fetch to broker %d: %w", f.key.leader, err)
-	}
-	var size [4]byte
-	if _, err := io.ReadFull(f.rd, size[:]); err != nil {
-		return nil, fmt.Errorf("read fetch response from broker %d: %w", f.key.leader, err)
-	}
-	n := binary.BigEndian.Uint32(size[:])
-	if n > maxResponseFrame || n < 4 {
-		return nil, fmt.Errorf("fetch response from broker %d: frame of %d bytes", f.key.leader, n)
-	}
-	// One buffer serves every response: what a response carries is
-	// appended (copied into the log) before the next fetch is sent.
-	if cap(f.frame) < int(n) {
-		f.frame = make([]byte, n)
-	}
-	frame := f.frame[:n]
-	if _, err := io.ReadFull(f.rd, frame); err != nil {
-		return nil, fmt.Errorf("read fetch response from broker %d: %w", f.key.leader, err)
-	}
-	corr, body, err := protocol.ParseResponseHeader(frame, protocol.ResponseHeaderVersion(protocol.KeyFetch, fetchVersion))
-	if err != nil {
-		return nil, err
-	}
-	if corr != f.corr {
-		return nil, fmt.Errorf("fetch response from broker %d: correlation id %d, want %d", f.key.leader, corr, f.corr)
-	}
-	resp := &protocol.FetchResponse{}
-	if err := resp.Decode(body, fetchVersion); err != nil {
-		return nil, fmt.Errorf("fetch response from broker %d: %w", f.key.leader, err)
-	}
-	return resp, nil
-}
-
-// connect dials the leader's endpoint as the latest image gives it.
-func (f *fetcher) connect() error {
-	b, ok := f.m.Image().Broker(f.key.leader)
-	if !ok || len(b.Endpoints) == 0 {
-		return fmt.Errorf("broker %d has no endpoint in the metadata", f.key.leader)
-	}
-	ep := b.Endpoints[0]
-	for _, e := range b.Endpoints {
-		if e.Name == f.m.o.Listener {
-			ep = e
-		}
-	}
-	addr := net.JoinHostPort(ep.Host, strconv.Itoa(int(ep.Port)))
-	ctx, cancel := context.WithTimeout(f.ctx, f.m.o.SocketTimeout)
-	defer cancel()
-	conn, err := f.m.o.Dial(ctx, "tcp", addr)
-	if err != nil {
-		return fmt.Errorf("connect to broker %d at %s: %w", f.key.leader, addr, err)
-	}
-	f.conn, f.rd = conn, bufio.NewReaderSize(conn, 64<<10)
-	return nil
-}
-
-func (f *fetcher) closeConn() {
-	if f.conn != nil {
-		f.conn.Close()
-		f.conn, f.rd = nil, nil
-	}
 }
