@@ -15,7 +15,11 @@ import (
 
 // listOffsetsVersion is the ListOffsets version a follower sends to find
 // the leader's log end: flexible, with the current leader epoch (4+).
-const listOffsetsVersion = 7
+// maxListOffsetsFrame bounds its response, a few bytes a partition.
+const (
+	listOffsetsVersion  = 7
+	maxListOffsetsFrame = 1 << 20
+)
 
 // roundTrip sends a Fetch and reads its response into the fetcher's
 // frame buffer, which the next fetch reuses.
@@ -23,7 +27,7 @@ func (f *fetcher) roundTrip(req *protocol.FetchRequest) (*protocol.FetchResponse
 	resp := &protocol.FetchResponse{}
 	// One buffer serves every response: what a response carries is
 	// appended (copied into the log) before the next fetch is sent.
-	if err := f.exchange(req, resp, fetchVersion, f.m.o.FetchWaitMax+f.m.o.SocketTimeout, &f.frame); err != nil {
+	if err := f.exchange(req, resp, fetchVersion, f.m.o.FetchWaitMax+f.m.o.SocketTimeout, maxResponseFrame, &f.frame); err != nil {
 		return nil, err
 	}
 	return resp, nil
@@ -63,7 +67,7 @@ func (f *fetcher) leaderEnds(items []*fetchItem) (map[*fetchItem]int64, error) {
 	}
 	resp := &protocol.ListOffsetsResponse{}
 	var frame []byte // not the fetch's buffer: the fetch response's records are still in use
-	if err := f.exchange(req, resp, listOffsetsVersion, f.m.o.SocketTimeout, &frame); err != nil {
+	if err := f.exchange(req, resp, listOffsetsVersion, f.m.o.SocketTimeout, maxListOffsetsFrame, &frame); err != nil {
 		return nil, err
 	}
 	for _, t := range resp.Topics {
@@ -78,9 +82,9 @@ func (f *fetcher) leaderEnds(items []*fetchItem) (map[*fetchItem]int64, error) {
 
 // exchange sends req at version over the connection to the leader,
 // connecting first if need be, and decodes the response into resp; the
-// response frame is read into *frame, grown as need be. The exchange
-// must end within timeout.
-func (f *fetcher) exchange(req, resp protocol.Message, version int16, timeout time.Duration, frame *[]byte) error {
+// response frame, of at most maxFrame bytes, is read into *frame, grown
+// as need be. The exchange must end within timeout.
+func (f *fetcher) exchange(req, resp protocol.Message, version int16, timeout time.Duration, maxFrame uint32, frame *[]byte) error {
 	key := req.APIKey()
 	if f.conn == nil {
 		if err := f.connect(); err != nil {
@@ -104,7 +108,7 @@ func (f *fetcher) exchange(req, resp protocol.Message, version int16, timeout ti
 		return fmt.Errorf("read %s response from broker %d: %w", key, f.key.leader, err)
 	}
 	n := binary.BigEndian.Uint32(size[:])
-	if n > maxResponseFrame || n < 4 {
+	if n > maxFrame || n < 4 {
 		return fmt.Errorf("%s response from broker %d: frame of %d bytes", key, f.key.leader, n)
 	}
 	if cap(*frame) < int(n) {
