@@ -84,17 +84,23 @@ func (h *Handler) findCoordinator(ctx context.Context, key string, keyType int8)
 	return out
 }
 
-// createOffsetsTopic creates __consumer_offsets with the offsets.topic.*
-// settings and returns the image that holds it.
-func (h *Handler) createOffsetsTopic(ctx context.Context) (*metadata.Image, error) {
+// offsetsTopicSpec is __consumer_offsets as the broker creates it, on the
+// first FindCoordinator or when a client's Metadata request names it:
+// the offsets.topic.* settings, compacted.
+func (h *Handler) offsetsTopicSpec() controller.CreateTopic {
 	segment := strconv.Itoa(int(h.cfg.OffsetsTopicSegmentBytes))
 	compact := "compact"
-	ct := controller.CreateTopic{Name: OffsetsTopic, NumPartitions: h.cfg.OffsetsTopicPartitions,
+	return controller.CreateTopic{Name: OffsetsTopic, NumPartitions: h.cfg.OffsetsTopicPartitions,
 		ReplicationFactor: h.cfg.OffsetsTopicReplicationFactor,
 		Configs:           map[string]*string{"cleanup.policy": &compact, "segment.bytes": &segment}}
+}
+
+// createOffsetsTopic creates __consumer_offsets (offsetsTopicSpec) and
+// returns the image that holds it.
+func (h *Handler) createOffsetsTopic(ctx context.Context) (*metadata.Image, error) {
 	ctx, cancel := h.timeout(ctx, 0)
 	defer cancel()
-	reply, err := h.submit(ctx, controller.CreateTopics([]controller.CreateTopic{ct}, false, h.defaults()))
+	reply, err := h.submit(ctx, controller.CreateTopics([]controller.CreateTopic{h.offsetsTopicSpec()}, false, h.defaults()))
 	if err != nil {
 		return nil, err
 	}

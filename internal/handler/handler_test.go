@@ -129,6 +129,24 @@ func TestMetadataAutoCreate(t *testing.T) {
 	}
 }
 
+// TestMetadataAutoCreatesOffsetsTopicAsItself: a client's Metadata request
+// naming __consumer_offsets before any group exists (a console consumer
+// of it, partitionsFor) creates it as FindCoordinator would, with the
+// offsets.topic.* settings, compacted, not as an ordinary topic.
+func TestMetadataAutoCreatesOffsetsTopicAsItself(t *testing.T) {
+	f := newFixture(t, true)
+	f.h.cfg.OffsetsTopicPartitions, f.h.cfg.OffsetsTopicReplicationFactor, f.h.cfg.OffsetsTopicSegmentBytes = 5, 1, 1<<20
+	md := f.h.Metadata(context.Background(), &protocol.MetadataRequest{Topics: []protocol.MetadataRequestMetadataRequestTopic{{Name: str(OffsetsTopic)}},
+		AllowAutoTopicCreation: true}, 9)
+	if md.Topics[0].ErrorCode != 0 || len(md.Topics[0].Partitions) != 5 {
+		t.Fatalf("auto-created %s: code %d, %d partitions, want 5", OffsetsTopic, md.Topics[0].ErrorCode, len(md.Topics[0].Partitions))
+	}
+	cfg := f.ctl.Image().TopicConfigs(OffsetsTopic)
+	if cfg["cleanup.policy"] != "compact" || cfg["segment.bytes"] != "1048576" {
+		t.Fatalf("%s configs %v, want compacted with the offsets segment size", OffsetsTopic, cfg)
+	}
+}
+
 func TestApiVersionsListsServedRanges(t *testing.T) {
 	resp := ApiVersionsResponse(protocol.ErrNone)
 	seen := map[int16][2]int16{}

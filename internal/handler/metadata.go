@@ -108,11 +108,16 @@ func topicMetadata(img *metadata.Image, t *metadata.TopicImage, name string, liv
 }
 
 // autoCreate creates the unknown, valid names with the broker's defaults
-// and returns the image that holds them (or img if nothing was created).
+// (__consumer_offsets with its own settings, as Kafka creates it) and
+// returns the image that holds them (or img if nothing was created).
 func (h *Handler) autoCreate(ctx context.Context, img *metadata.Image, names []string) *metadata.Image {
 	var reqs []controller.CreateTopic
 	for _, name := range names {
-		if img.TopicByName(name) == nil && controller.ValidTopicName(name) == nil {
+		switch {
+		case img.TopicByName(name) != nil || controller.ValidTopicName(name) != nil:
+		case name == OffsetsTopic:
+			reqs = append(reqs, h.offsetsTopicSpec())
+		default:
 			reqs = append(reqs, controller.CreateTopic{Name: name, NumPartitions: -1, ReplicationFactor: -1})
 		}
 	}
