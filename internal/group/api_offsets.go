@@ -1,6 +1,7 @@
 package group
 
 import (
+	"cmp"
 	"context"
 
 	"github.com/sluice-mq/sluice/internal/protocol"
@@ -105,8 +106,8 @@ type fetchTopic struct {
 // OffsetFetch handles an OffsetFetch of any version: one group before
 // version 8, a batch of groups from version 8 on. A nil topic list (v2+)
 // asks for every offset of the group. Partitions without an offset answer
-// -1 and no error. RequireStable needs nothing: there are no
-// transactional commits to wait for.
+// -1 and no error. With RequireStable (v7+), a partition whose commit is
+// still being written answers UNSTABLE_OFFSET_COMMIT.
 func (c *Coordinator) OffsetFetch(ctx context.Context, req *protocol.OffsetFetchRequest, version int16) *protocol.OffsetFetchResponse {
 	resp := &protocol.OffsetFetchResponse{}
 	resp.Default()
@@ -120,7 +121,7 @@ func (c *Coordinator) OffsetFetch(ctx context.Context, req *protocol.OffsetFetch
 		for _, t := range req.Topics {
 			topics = append(topics, fetchTopic{t.Name, t.PartitionIndexes})
 		}
-		code, offsets := c.fetchGroup(req.GroupID, topics, all)
+		code, offsets := c.fetchGroup(req.GroupID, topics, all, req.RequireStable)
 		resp.Topics = []protocol.OffsetFetchResponseOffsetFetchResponseTopic{}
 		if code != protocol.ErrNone && version >= 2 {
 			resp.ErrorCode = int16(code)
@@ -146,7 +147,7 @@ func (c *Coordinator) OffsetFetch(ctx context.Context, req *protocol.OffsetFetch
 				CommittedOffset:      f.offset,
 				CommittedLeaderEpoch: f.leaderEpoch,
 				Metadata:             ptr(f.metadata),
-				ErrorCode:            int16(code),
+				ErrorCode:            int16(cmp.Or(code, f.err)),
 			})
 		}
 		return resp
@@ -157,7 +158,7 @@ func (c *Coordinator) OffsetFetch(ctx context.Context, req *protocol.OffsetFetch
 		for _, t := range rg.Topics {
 			topics = append(topics, fetchTopic{t.Name, t.PartitionIndexes})
 		}
-		code, offsets := c.fetchGroup(rg.GroupID, topics, rg.Topics == nil)
+		code, offsets := c.fetchGroup(rg.GroupID, topics, rg.Topics == nil, req.RequireStable)
 		g := protocol.OffsetFetchResponseOffsetFetchResponseGroup{
 			GroupID:   rg.GroupID,
 			ErrorCode: int16(code),
@@ -174,6 +175,7 @@ func (c *Coordinator) OffsetFetch(ctx context.Context, req *protocol.OffsetFetch
 				CommittedOffset:      f.offset,
 				CommittedLeaderEpoch: f.leaderEpoch,
 				Metadata:             ptr(f.metadata),
+				ErrorCode:            int16(f.err),
 			})
 		}
 		resp.Groups = append(resp.Groups, g)
@@ -183,7 +185,7 @@ func (c *Coordinator) OffsetFetch(ctx context.Context, req *protocol.OffsetFetch
 
 // fetchGroup fetches the offsets of one group: the requested partitions in
 // request order, or all of them.
-func (c *Coordinator) fetchGroup(groupID string, topics []fetchTopic, all bool) (protocol.ErrorCode, []fetchedOffset) {
+func (c *Coordinator) fetchGroup(groupID string, topics []fetchTopic, all, stable bool) (protocol.ErrorCode, []fetchedOffset) {
 	var tps []topicPartition
 	for _, t := range topics {
 		for _, p := range t.partitions {
@@ -196,7 +198,7 @@ func (c *Coordinator) fetchGroup(groupID string, topics []fetchTopic, all bool) 
 	if code != protocol.ErrNone {
 		return code, nil
 	}
-	offsets := p.shard.fetch(c.now(), groupID, tps, all)
+	offsets := p.shard.fetch(c.now(), groupID, tps, all, stable)
 	c.applyLocked(p)
 	return protocol.ErrNone, offsets
 }

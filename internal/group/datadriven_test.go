@@ -135,8 +135,12 @@ func (h *ddShard) run(d *datadriven.TestData) (string, error) {
 		h.commit(d, g, &b)
 	case "fetch":
 		tps := tpsArg(d, "partitions")
-		for _, f := range h.s.fetch(h.now, g, tps, !d.HasArg("partitions")) {
-			fmt.Fprintf(&b, "%s-%d: offset=%d epoch=%d metadata=%q\n", f.tp.topic, f.tp.partition, f.offset, f.leaderEpoch, f.metadata)
+		for _, f := range h.s.fetch(h.now, g, tps, !d.HasArg("partitions"), d.HasArg("stable")) {
+			fmt.Fprintf(&b, "%s-%d: offset=%d epoch=%d metadata=%q", f.tp.topic, f.tp.partition, f.offset, f.leaderEpoch, f.metadata)
+			if f.err != protocol.ErrNone {
+				fmt.Fprintf(&b, " error=%s", f.err.Name())
+			}
+			b.WriteString("\n")
 		}
 	case "delete-offsets":
 		w := h.waiter()

@@ -137,7 +137,7 @@ func TestShardInvariants(t *testing.T) {
 			"read": func(rt *rapid.T) {
 				g := rapid.SampledFrom(groups).Draw(rt, "group")
 				s.describe(now, g)
-				s.fetch(now, g, nil, true)
+				s.fetch(now, g, nil, true, true)
 				s.list(now, nil)
 				step(rt)
 			},

@@ -152,11 +152,16 @@ type fetchedOffset struct {
 	offset      int64 // -1: none committed
 	leaderEpoch int32
 	metadata    string
+	err         protocol.ErrorCode
 }
 
 // fetch returns the committed offsets of tps, or all of the group's
 // (sorted) when all is set. A partition without an offset answers -1.
-func (s *shard) fetch(now time.Time, groupID string, tps []topicPartition, all bool) []fetchedOffset {
+// With stable (OffsetFetch's RequireStable, which the Java consumer
+// always sets), a partition with a commit still being written answers
+// UNSTABLE_OFFSET_COMMIT, which the client retries, rather than the
+// offset that commit is about to replace, as Kafka's coordinator does.
+func (s *shard) fetch(now time.Time, groupID string, tps []topicPartition, all, stable bool) []fetchedOffset {
 	s.begin(now)
 	defer s.end(nil, now)
 	g := s.groups[groupID]
@@ -177,7 +182,9 @@ func (s *shard) fetch(now time.Time, groupID string, tps []topicPartition, all b
 	for _, tp := range tps {
 		f := fetchedOffset{tp: tp, offset: -1, leaderEpoch: -1}
 		if g != nil {
-			if e, ok := g.offsets[tp]; ok {
+			if stable && g.pendingCommits[tp] > 0 {
+				f.err = protocol.ErrUnstableOffsetCommit
+			} else if e, ok := g.offsets[tp]; ok {
 				f.offset, f.leaderEpoch, f.metadata = e.offset, e.leaderEpoch, e.metadata
 			}
 		}
