@@ -160,9 +160,11 @@ var versions = map[protocol.APIKey][2]int16{
 	protocol.KeyAlterConfigs:                {0, 2},
 	protocol.KeyIncrementalAlterConfigs:     {0, 1},
 	protocol.KeyInitProducerId:              {0, 5},
-	// The classic group protocol. FindCoordinator v6 (share coordinators),
-	// OffsetCommit and OffsetFetch v9 and ListGroups v5 serve KIP-848 and
-	// share groups, which are not supported.
+	// The classic group protocol. FindCoordinator v6 (share coordinators)
+	// and OffsetCommit and OffsetFetch v9 serve KIP-848 and share groups,
+	// which are not supported. ListGroups v5 adds a filter by group type,
+	// which the Java admin client needs to filter at all; every group here
+	// is "classic".
 	protocol.KeyFindCoordinator: {0, 5},
 	protocol.KeyJoinGroup:       {0, 9},
 	protocol.KeySyncGroup:       {0, 5},
@@ -171,7 +173,7 @@ var versions = map[protocol.APIKey][2]int16{
 	protocol.KeyOffsetCommit:    {0, 8},
 	protocol.KeyOffsetFetch:     {0, 8},
 	protocol.KeyOffsetDelete:    {0, 0},
-	protocol.KeyListGroups:      {0, 4},
+	protocol.KeyListGroups:      {0, 5},
 	protocol.KeyDescribeGroups:  {0, 5},
 	protocol.KeyDeleteGroups:    {0, 2},
 }

@@ -156,6 +156,11 @@ func TestApiVersionsListsServedRanges(t *testing.T) {
 	if seen[int16(protocol.KeyApiVersions)] != [2]int16{0, 4} || seen[int16(protocol.KeyMetadata)] != [2]int16{0, 12} {
 		t.Fatalf("ranges %v", seen)
 	}
+	// ListGroups v5: the Java admin client builds a request filtered by
+	// group type only at v5 (kafka-consumer-groups.sh --list --type).
+	if seen[int16(protocol.KeyListGroups)] != [2]int16{0, 5} {
+		t.Fatalf("ListGroups %v, want 0-5", seen[int16(protocol.KeyListGroups)])
+	}
 	if _, ok := seen[int16(protocol.KeyShareFetch)]; ok {
 		t.Fatal("an unimplemented API is advertised")
 	}
