@@ -24,7 +24,10 @@ func (h *Handler) SetGroupCoordinator(c *group.Coordinator) { h.groups = c }
 // (abs(String.hashCode) % partitions, as Kafka). The topic is created on
 // the first request, as Kafka does. Versions 0-5; v4+ batch keys. Only
 // group keys are served: transaction coordinators (key type 1) are
-// refused with INVALID_REQUEST, as transactions are not supported.
+// refused with TRANSACTIONAL_ID_AUTHORIZATION_FAILED, as InitProducerId
+// and Produce refuse transactional ids (transactions are not supported),
+// so a transactional producer fails with that error rather than an
+// unexpected one; any other key type is INVALID_REQUEST.
 func (h *Handler) FindCoordinator(ctx context.Context, req *protocol.FindCoordinatorRequest, version int16) *protocol.FindCoordinatorResponse {
 	keys := req.CoordinatorKeys
 	if version < 4 {
@@ -52,8 +55,10 @@ func (h *Handler) findCoordinator(ctx context.Context, key string, keyType int8)
 		return out
 	}
 	switch {
+	case keyType == 1:
+		return fail(protocol.ErrTransactionalIDAuthorizationFailed, "transactions are not supported")
 	case keyType != 0:
-		return fail(protocol.ErrInvalidRequest, "transactions are not supported")
+		return fail(protocol.ErrInvalidRequest, "unknown coordinator key type")
 	case h.groups == nil:
 		return fail(protocol.ErrCoordinatorNotAvailable, "")
 	}

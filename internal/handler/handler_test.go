@@ -147,6 +147,22 @@ func TestMetadataAutoCreatesOffsetsTopicAsItself(t *testing.T) {
 	}
 }
 
+// TestFindCoordinatorRefusesTransactions: a transactional producer looking
+// for its coordinator gets the code InitProducerId and Produce give a
+// transactional id; an unknown key type is an invalid request.
+func TestFindCoordinatorRefusesTransactions(t *testing.T) {
+	f := newFixture(t, false)
+	for _, tc := range []struct {
+		keyType int8
+		want    protocol.ErrorCode
+	}{{1, protocol.ErrTransactionalIDAuthorizationFailed}, {7, protocol.ErrInvalidRequest}} {
+		resp := f.h.FindCoordinator(context.Background(), &protocol.FindCoordinatorRequest{KeyType: tc.keyType, CoordinatorKeys: []string{"tx"}}, 4)
+		if got := protocol.ErrorCode(resp.Coordinators[0].ErrorCode); got != tc.want {
+			t.Fatalf("key type %d: %s, want %s", tc.keyType, got.Name(), tc.want.Name())
+		}
+	}
+}
+
 func TestApiVersionsListsServedRanges(t *testing.T) {
 	resp := ApiVersionsResponse(protocol.ErrNone)
 	seen := map[int16][2]int16{}
