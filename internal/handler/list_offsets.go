@@ -44,11 +44,11 @@ func (h *Handler) listOffset(topic string, p protocol.ListOffsetsRequestListOffs
 	if code := checkLeaderEpoch(part, p.CurrentLeaderEpoch); code != protocol.ErrNone {
 		return code
 	}
-	if !replica && part.EpochStartPending() {
-		// A new leader whose high watermark has not reached the start of
-		// its epoch: offsets from it could still go back.
-		return protocol.ErrOffsetNotAvailable
-	}
+	// A new leader whose high watermark has not reached the start of its
+	// epoch: a consumer's latest offset, or a record found at or above the
+	// high watermark, could still go back; Kafka answers
+	// OFFSET_NOT_AVAILABLE for those (the earliest offset is answered).
+	pending := !replica && part.EpochStartPending()
 	l := part.Log
 	_, epoch := part.Leader()
 	// What the answer may reach: a consumer reads to the high watermark,
@@ -59,6 +59,9 @@ func (h *Handler) listOffset(topic string, p protocol.ListOffsetsRequestListOffs
 	}
 	switch p.Timestamp {
 	case latestTimestamp:
+		if pending {
+			return protocol.ErrOffsetNotAvailable
+		}
 		out.Offset = limit
 	case earliestTimestamp, earliestLocalTimestamp:
 		out.Offset = l.StartOffset()
@@ -69,6 +72,8 @@ func (h *Handler) listOffset(topic string, p protocol.ListOffsetsRequestListOffs
 			return appendErrorCode(err, 12)
 		} else if ok && to.Offset < limit {
 			out.Offset, out.Timestamp = to.Offset, to.Timestamp
+		} else if ok && pending {
+			return protocol.ErrOffsetNotAvailable
 		}
 	default:
 		if p.Timestamp < 0 {
@@ -80,6 +85,8 @@ func (h *Handler) listOffset(topic string, p protocol.ListOffsetsRequestListOffs
 		}
 		if ok && to.Offset < limit {
 			out.Offset, out.Timestamp = to.Offset, to.Timestamp
+		} else if ok && pending {
+			return protocol.ErrOffsetNotAvailable
 		}
 	}
 	// The epoch of the offset answered: the current leader epoch for the

@@ -6,7 +6,39 @@ import (
 
 	"github.com/sluice-mq/sluice/internal/controller"
 	"github.com/sluice-mq/sluice/internal/protocol"
+	"github.com/sluice-mq/sluice/internal/storage"
 )
+
+// registerBrokers registers and unfences brokers ids (besides the
+// fixture's broker 1) and returns their broker epochs.
+func (f *fixture) registerBrokers(t *testing.T, ids ...int32) map[int32]int64 {
+	t.Helper()
+	ctx := context.Background()
+	epochs := map[int32]int64{}
+	var last int64
+	for _, id := range ids {
+		_, epoch, err := f.ctl.Submit(ctx, controller.RegisterBroker(controller.BrokerRegistration{ID: id, IncarnationID: protocol.UUID{byte(id)}}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		epochs[id] = epoch.(int64)
+		if last, _, err = f.ctl.Submit(ctx, controller.UnfenceBroker(id, epochs[id])); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := f.ctl.WaitFor(ctx, last); err != nil {
+		t.Fatal(err)
+	}
+	return epochs
+}
+
+// listOffset asks for one partition's offset at timestamp, as replicaID.
+func (f *fixture) listOffset(topic string, replicaID int32, timestamp int64) (int64, protocol.ErrorCode) {
+	lo := f.h.ListOffsets(context.Background(), &protocol.ListOffsetsRequest{ReplicaID: replicaID, Topics: []protocol.ListOffsetsRequestListOffsetsTopic{{Name: topic,
+		Partitions: []protocol.ListOffsetsRequestListOffsetsPartition{{PartitionIndex: 0, Timestamp: timestamp, CurrentLeaderEpoch: -1}}}}}, 7)
+	p := lo.Topics[0].Partitions[0]
+	return p.Offset, protocol.ErrorCode(p.ErrorCode)
+}
 
 // TestListOffsetsLatestForAReplica: the latest offset is the high
 // watermark for a consumer and the log end for a replica (a follower
@@ -15,16 +47,7 @@ import (
 func TestListOffsetsLatestForAReplica(t *testing.T) {
 	f := newFixture(t, false)
 	ctx := context.Background()
-	off, epoch, err := f.ctl.Submit(ctx, controller.RegisterBroker(controller.BrokerRegistration{ID: 2, IncarnationID: protocol.UUID{2}}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, _, err := f.ctl.Submit(ctx, controller.UnfenceBroker(2, epoch.(int64))); err != nil {
-		t.Fatal(err)
-	}
-	if err := f.ctl.WaitFor(ctx, off+1); err != nil {
-		t.Fatal(err)
-	}
+	f.registerBrokers(t, 2)
 	resp := f.h.CreateTopics(ctx, &protocol.CreateTopicsRequest{TimeoutMs: 5000, Topics: []protocol.CreateTopicsRequestCreatableTopic{{Name: "r",
 		NumPartitions: -1, ReplicationFactor: -1, Assignments: []protocol.CreateTopicsRequestCreatableReplicaAssignment{{PartitionIndex: 0, BrokerIDs: []int32{1, 2}}}}}}, 7)
 	if resp.Topics[0].ErrorCode != 0 {
@@ -33,24 +56,82 @@ func TestListOffsetsLatestForAReplica(t *testing.T) {
 	if pr := produceResponse(f.produce(t, 1, "r", 0, batchOf(t, "a", "b", "c"))); pr.ErrorCode != 0 {
 		t.Fatalf("produce: %d", pr.ErrorCode)
 	}
-	latest := func(replicaID int32, timestamp int64) (int64, protocol.ErrorCode) {
-		lo := f.h.ListOffsets(ctx, &protocol.ListOffsetsRequest{ReplicaID: replicaID, Topics: []protocol.ListOffsetsRequestListOffsetsTopic{{Name: "r",
-			Partitions: []protocol.ListOffsetsRequestListOffsetsPartition{{PartitionIndex: 0, Timestamp: timestamp, CurrentLeaderEpoch: -1}}}}}, 7)
-		p := lo.Topics[0].Partitions[0]
-		return p.Offset, protocol.ErrorCode(p.ErrorCode)
-	}
-	if o, code := latest(-1, -1); code != 0 || o != 0 {
+	if o, code := f.listOffset("r", -1, -1); code != 0 || o != 0 {
 		t.Fatalf("consumer latest: offset %d code %d, want the high watermark 0", o, code)
 	}
-	if o, code := latest(2, -1); code != 0 || o != 3 {
+	if o, code := f.listOffset("r", 2, -1); code != 0 || o != 3 {
 		t.Fatalf("replica latest: offset %d code %d, want the log end 3", o, code)
 	}
 	// By timestamp: a consumer finds nothing below the high watermark, a
 	// replica finds the first record.
-	if o, code := latest(-1, 0); code != 0 || o != -1 {
+	if o, code := f.listOffset("r", -1, 0); code != 0 || o != -1 {
 		t.Fatalf("consumer by timestamp: offset %d code %d, want -1", o, code)
 	}
-	if o, code := latest(2, 0); code != 0 || o != 0 {
+	if o, code := f.listOffset("r", 2, 0); code != 0 || o != 0 {
 		t.Fatalf("replica by timestamp: offset %d code %d, want 0", o, code)
+	}
+}
+
+// TestListOffsetsWhileEpochStartPending: broker 1 becomes leader with
+// three records its high watermark has not passed (broker 3, in the ISR,
+// has none), so its epoch starts at 3 above a high watermark of 0. Until
+// the high watermark reaches 3 a consumer's latest offset, and a record
+// found at or above the high watermark, are OFFSET_NOT_AVAILABLE (they
+// could still go back), as in Kafka; the earliest offset is answered, and
+// a replica is answered from its log.
+func TestListOffsetsWhileEpochStartPending(t *testing.T) {
+	f := newFixture(t, false)
+	ctx := context.Background()
+	epochs := f.registerBrokers(t, 2, 3)
+	apply := func(off int64) {
+		t.Helper()
+		if err := f.ctl.WaitFor(ctx, off); err != nil {
+			t.Fatal(err)
+		}
+		if err := f.reps.Apply(f.ctl.Image()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	off, reply, err := f.ctl.Submit(ctx, controller.CreateTopics([]controller.CreateTopic{{Name: "p", NumPartitions: -1, ReplicationFactor: -1,
+		Assignments: map[int32][]int32{0: {2, 1, 3}}}}, false, controller.TopicDefaults{NumPartitions: 1, ReplicationFactor: 1}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := reply.([]controller.CreateTopicResult)[0]; r.Err != nil {
+		t.Fatal(r.Err)
+	}
+	apply(off)
+	p, ok := f.reps.Partition(storage.TopicPartition{Topic: "p"})
+	if !ok {
+		t.Fatal("broker 1 holds no replica of p-0")
+	}
+	// What broker 1 copied from broker 2 in epoch 0, appended as its
+	// fetcher would.
+	if _, err := p.Log.Append(batchOf(t, "a", "b", "c"), storage.AppendOptions{LeaderEpoch: 0}); err != nil {
+		t.Fatal(err)
+	}
+	if off, _, err = f.ctl.Submit(ctx, controller.FenceBroker(2, epochs[2])); err != nil {
+		t.Fatal(err)
+	}
+	apply(off)
+	if !p.EpochStartPending() {
+		t.Fatalf("broker 1 leads with a high watermark of %d and its epoch start not pending", p.HighWatermark())
+	}
+	for _, tc := range []struct {
+		name      string
+		replica   int32
+		timestamp int64
+		offset    int64
+		code      protocol.ErrorCode
+	}{
+		{"consumer latest", -1, -1, -1, protocol.ErrOffsetNotAvailable},
+		{"consumer earliest", -1, -2, 0, protocol.ErrNone},
+		{"consumer by timestamp", -1, 0, -1, protocol.ErrOffsetNotAvailable},
+		{"consumer max timestamp", -1, -3, -1, protocol.ErrOffsetNotAvailable},
+		{"replica latest", 3, -1, 3, protocol.ErrNone},
+	} {
+		if o, code := f.listOffset("p", tc.replica, tc.timestamp); o != tc.offset || code != tc.code {
+			t.Errorf("%s: offset %d %s, want %d %s", tc.name, o, code.Name(), tc.offset, tc.code.Name())
+		}
 	}
 }
