@@ -86,6 +86,9 @@ const (
 	LogAppendTime TimestampType = 1
 )
 
+// NoTimestamp is Kafka's "no timestamp" (RecordBatch.NO_TIMESTAMP).
+const NoTimestamp int64 = -1
+
 // Attributes is the batch attributes field.
 type Attributes int16
 

@@ -11,10 +11,12 @@ type Summary struct {
 	Header BatchHeader
 
 	// MinTimestamp and MaxTimestamp span the records' create timestamps
-	// (BaseTimestamp + TimestampDelta, whatever the timestamp type). Every
-	// record is within message.timestamp.before.max.ms and
-	// after.max.ms of now exactly when these two are. With no records both
-	// are -1, Kafka's "no timestamp".
+	// (BaseTimestamp + TimestampDelta, whatever the timestamp type).
+	// MinTimestamp leaves out records without one (-1, Kafka's "no
+	// timestamp", which message.timestamp.before.max.ms does not judge);
+	// every record is within before.max.ms and after.max.ms of now exactly
+	// when these two are. With no records, or none with a timestamp for
+	// MinTimestamp, they are -1.
 	MinTimestamp int64
 	MaxTimestamp int64
 
@@ -71,7 +73,9 @@ func summarize(it *Records, b []byte, opts Options) (Summary, error) {
 	}
 	for it.Next() {
 		ts := it.CreateTimestamp()
-		s.MinTimestamp = min(s.MinTimestamp, ts)
+		if ts != NoTimestamp {
+			s.MinTimestamp = min(s.MinTimestamp, ts)
+		}
 		s.MaxTimestamp = max(s.MaxTimestamp, ts)
 		if it.rec.Key == nil {
 			if s.NullKeys == 0 {
@@ -84,7 +88,10 @@ func summarize(it *Records, b []byte, opts Options) (Summary, error) {
 		return Summary{}, err
 	}
 	if s.Header.NumRecords == 0 {
-		s.MinTimestamp, s.MaxTimestamp = -1, -1
+		s.MinTimestamp, s.MaxTimestamp = NoTimestamp, NoTimestamp
+	}
+	if s.MinTimestamp == math.MaxInt64 {
+		s.MinTimestamp = NoTimestamp
 	}
 	s.ConsecutiveOffsets = it.ConsecutiveOffsets()
 	s.UncompressedBytes = it.DecompressedBytes()

@@ -43,7 +43,9 @@ func summarizePlain(b []byte, h BatchHeader, opts Options) (Summary, error) {
 		}
 		last = d
 		ts := h.BaseTimestamp + tsDelta
-		s.MinTimestamp = min(s.MinTimestamp, ts)
+		if ts != NoTimestamp {
+			s.MinTimestamp = min(s.MinTimestamp, ts)
+		}
 		s.MaxTimestamp = max(s.MaxTimestamp, ts)
 		if nullKey {
 			if s.NullKeys == 0 {
@@ -56,7 +58,10 @@ func summarizePlain(b []byte, h BatchHeader, opts Options) (Summary, error) {
 		return Summary{}, corruptf(KindRecord, "%d bytes follow the last record", len(rest))
 	}
 	if h.NumRecords == 0 {
-		s.MinTimestamp, s.MaxTimestamp = -1, -1
+		s.MinTimestamp, s.MaxTimestamp = NoTimestamp, NoTimestamp
+	}
+	if s.MinTimestamp == math.MaxInt64 {
+		s.MinTimestamp = NoTimestamp
 	}
 	s.UncompressedBytes = int64(len(body))
 	return s, nil

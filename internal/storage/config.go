@@ -41,9 +41,13 @@ type Config struct {
 	MaxMessageBytes int32
 	// TimestampBeforeMax and TimestampAfterMax bound how far a record's
 	// timestamp may lie before or after the broker's clock
-	// (message.timestamp.before.max.ms, message.timestamp.after.max.ms).
-	TimestampBeforeMax time.Duration
-	TimestampAfterMax  time.Duration
+	// (message.timestamp.before.max.ms, message.timestamp.after.max.ms);
+	// TimestampDifferenceMax (the deprecated
+	// message.timestamp.difference.max.ms) stands in for either left
+	// Forever, as in Kafka, whatever order the keys are set in.
+	TimestampBeforeMax     time.Duration
+	TimestampAfterMax      time.Duration
+	TimestampDifferenceMax time.Duration
 	// Compact is true for cleanup.policy=compact (alone or with delete):
 	// every record needs a key.
 	Compact bool
@@ -76,22 +80,23 @@ const Forever = time.Duration(math.MaxInt64)
 // which is 1 (durable) where Kafka's is Long.MAX_VALUE.
 func DefaultConfig() Config {
 	return Config{
-		SegmentBytes:       1 << 30,
-		SegmentAge:         7 * 24 * time.Hour,
-		SegmentIndexBytes:  10 << 20,
-		IndexIntervalBytes: 4096,
-		RetentionAge:       7 * 24 * time.Hour,
-		RetentionBytes:     -1,
-		FlushMessages:      1,
-		FlushInterval:      Forever,
-		MaxMessageBytes:    1048588,
-		TimestampBeforeMax: Forever,
-		TimestampAfterMax:  Forever,
-		Delete:             true,
-		FileDeleteDelay:    time.Minute,
-		DeleteRetention:    24 * time.Hour,
-		MaxCompactionLag:   Forever,
-		MinCleanableRatio:  0.5,
+		SegmentBytes:           1 << 30,
+		SegmentAge:             7 * 24 * time.Hour,
+		SegmentIndexBytes:      10 << 20,
+		IndexIntervalBytes:     4096,
+		RetentionAge:           7 * 24 * time.Hour,
+		RetentionBytes:         -1,
+		FlushMessages:          1,
+		FlushInterval:          Forever,
+		MaxMessageBytes:        1048588,
+		TimestampBeforeMax:     Forever,
+		TimestampAfterMax:      Forever,
+		TimestampDifferenceMax: Forever,
+		Delete:                 true,
+		FileDeleteDelay:        time.Minute,
+		DeleteRetention:        24 * time.Hour,
+		MaxCompactionLag:       Forever,
+		MinCleanableRatio:      0.5,
 	}
 }
 
@@ -125,8 +130,8 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("flush.ms %v is negative", c.FlushInterval)
 	case c.MaxMessageBytes < 0:
 		return fmt.Errorf("max.message.bytes %d is negative", c.MaxMessageBytes)
-	case c.TimestampBeforeMax < 0 || c.TimestampAfterMax < 0:
-		return fmt.Errorf("message.timestamp.before/after.max.ms must not be negative")
+	case c.TimestampBeforeMax < 0 || c.TimestampAfterMax < 0 || c.TimestampDifferenceMax < 0:
+		return fmt.Errorf("message.timestamp.before/after/difference.max.ms must not be negative")
 	case !c.Compact && !c.Delete:
 		return fmt.Errorf("cleanup.policy must name delete, compact or both")
 	case c.DeleteRetention < 0 || c.MinCompactionLag < 0:
@@ -139,4 +144,19 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("min.cleanable.dirty.ratio %v is not in [0, 1]", c.MinCleanableRatio)
 	}
 	return nil
+}
+
+// timestampBounds returns the bounds in force before and after the
+// broker's clock: each of message.timestamp.before.max.ms and
+// after.max.ms, or message.timestamp.difference.max.ms where it is left
+// at its default.
+func (c *Config) timestampBounds() (before, after time.Duration) {
+	before, after = c.TimestampBeforeMax, c.TimestampAfterMax
+	if before == Forever {
+		before = c.TimestampDifferenceMax
+	}
+	if after == Forever {
+		after = c.TimestampDifferenceMax
+	}
+	return before, after
 }

@@ -99,13 +99,9 @@ func (c *Config) SetTopicConfig(key, value string) (bool, error) {
 	case KeyTimestampAfterMaxMs:
 		return durationKey(v, 0, &c.TimestampAfterMax, bad)
 	case KeyTimestampDifferenceMax:
-		// Deprecated in Kafka 3.6 for the two keys above; it bounds both
-		// directions when they are left at their defaults.
-		var d time.Duration
-		if handled, err := durationKey(v, 0, &d, bad); err != nil {
-			return handled, err
-		}
-		c.TimestampBeforeMax, c.TimestampAfterMax = d, d
+		// Deprecated in Kafka 3.6 for the two keys above; it bounds either
+		// direction left at its default (Config.timestampBounds).
+		return durationKey(v, 0, &c.TimestampDifferenceMax, bad)
 	case KeyRetentionBytes:
 		return int64Key(v, -1, &c.RetentionBytes, bad)
 	case KeyRetentionMs:

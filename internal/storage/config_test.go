@@ -22,7 +22,8 @@ func TestSetTopicConfig(t *testing.T) {
 		{"message.timestamp.type", "CreateTime", func(c Config) bool { return true }},
 		{"compression.type", "producer", func(c Config) bool { return true }},
 		{"message.timestamp.difference.max.ms", "5000", func(c Config) bool {
-			return c.TimestampBeforeMax == 5*time.Second && c.TimestampAfterMax == 5*time.Second
+			b, a := c.timestampBounds()
+			return b == 5*time.Second && a == 5*time.Second
 		}},
 	}
 	for _, c := range ok {

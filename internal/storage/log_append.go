@@ -244,13 +244,16 @@ func checkTimestamps(sum *record.Summary, cfg *Config, now time.Time) error {
 		return nil
 	}
 	nowMs := now.UnixMilli()
-	if cfg.TimestampBeforeMax != Forever && sum.MinTimestamp < nowMs-cfg.TimestampBeforeMax.Milliseconds() {
+	before, after := cfg.timestampBounds()
+	// A record without a timestamp (-1) is not judged; MinTimestamp
+	// leaves it out.
+	if before != Forever && sum.MinTimestamp != record.NoTimestamp && sum.MinTimestamp < nowMs-before.Milliseconds() {
 		return fmt.Errorf("%w: timestamp %d is more than message.timestamp.before.max.ms=%d before the broker's %d",
-			ErrInvalidTimestamp, sum.MinTimestamp, cfg.TimestampBeforeMax.Milliseconds(), nowMs)
+			ErrInvalidTimestamp, sum.MinTimestamp, before.Milliseconds(), nowMs)
 	}
-	if cfg.TimestampAfterMax != Forever && sum.MaxTimestamp > nowMs+cfg.TimestampAfterMax.Milliseconds() {
+	if after != Forever && sum.MaxTimestamp > nowMs+after.Milliseconds() {
 		return fmt.Errorf("%w: timestamp %d is more than message.timestamp.after.max.ms=%d after the broker's %d",
-			ErrInvalidTimestamp, sum.MaxTimestamp, cfg.TimestampAfterMax.Milliseconds(), nowMs)
+			ErrInvalidTimestamp, sum.MaxTimestamp, after.Milliseconds(), nowMs)
 	}
 	return nil
 }

@@ -1,0 +1,87 @@
+package storage
+
+import (
+	"errors"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/sluice-mq/sluice/internal/record"
+	"github.com/sluice-mq/sluice/internal/vfs"
+)
+
+// TestTimestampBoundsFromKeys: message.timestamp.difference.max.ms, the
+// deprecated key, stands in only for a bound left at its default, in
+// whatever order the keys are set (a broker's defaults always carry it,
+// at its own default).
+func TestTimestampBoundsFromKeys(t *testing.T) {
+	hour, day := "3600000", "86400000"
+	forever := strconv.FormatInt(int64(^uint64(0)>>1), 10)
+	for _, tc := range []struct {
+		name          string
+		keys          [][2]string
+		before, after time.Duration
+	}{
+		{"before, then difference at its default", [][2]string{{KeyTimestampBeforeMaxMs, hour}, {KeyTimestampDifferenceMax, forever}}, time.Hour, Forever},
+		{"difference at its default, then before", [][2]string{{KeyTimestampDifferenceMax, forever}, {KeyTimestampBeforeMaxMs, hour}}, time.Hour, Forever},
+		{"before and difference", [][2]string{{KeyTimestampBeforeMaxMs, hour}, {KeyTimestampDifferenceMax, day}}, time.Hour, 24 * time.Hour},
+		{"difference alone", [][2]string{{KeyTimestampDifferenceMax, day}}, 24 * time.Hour, 24 * time.Hour},
+		{"after alone", [][2]string{{KeyTimestampAfterMaxMs, hour}}, Forever, time.Hour},
+	} {
+		cfg := DefaultConfig()
+		for _, kv := range tc.keys {
+			if _, err := cfg.SetTopicConfig(kv[0], kv[1]); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if b, a := cfg.timestampBounds(); b != tc.before || a != tc.after {
+			t.Errorf("%s: before %v after %v, want %v and %v", tc.name, b, a, tc.before, tc.after)
+		}
+	}
+}
+
+// TestTimestampBoundsOnAppend: a record older than before.max.ms or newer
+// than after.max.ms is refused with INVALID_TIMESTAMP; a record without a
+// timestamp (-1) is not judged, as in Kafka.
+func TestTimestampBoundsOnAppend(t *testing.T) {
+	clock := &testClock{t: time.Unix(1_700_000_000, 0)}
+	cfg := DefaultConfig()
+	cfg.TimestampBeforeMax, cfg.TimestampAfterMax = time.Hour, time.Hour
+	l := openTestLog(t, vfs.NewMem(), cfg, clock, true, 0)
+	defer l.Close()
+	now := clock.now().UnixMilli()
+	for _, tc := range []struct {
+		name string
+		ts   int64
+		ok   bool
+	}{
+		{"now", now, true},
+		{"without a timestamp", -1, true},
+		{"now and one without a timestamp", -2, true},
+		{"two hours old and one without a timestamp", -3, false},
+		{"two hours old", now - 2*time.Hour.Milliseconds(), false},
+		{"two hours ahead", now + 2*time.Hour.Milliseconds(), false},
+	} {
+		data := batch(t, "v", 1, tc.ts)
+		if tc.ts == -2 || tc.ts == -3 {
+			b := record.NewBuilder(record.CodecNone)
+			b.BaseTimestamp = now
+			if tc.ts == -3 {
+				b.BaseTimestamp = now - 2*time.Hour.Milliseconds()
+			}
+			b.Append(0, 0, []byte("k"), []byte("stamped"))
+			b.Append(1, -1-b.BaseTimestamp, []byte("k"), []byte("unstamped"))
+			var err error
+			if data, err = b.Build(nil); err != nil {
+				t.Fatal(err)
+			}
+		}
+		_, err := l.Append(data, AppendOptions{LeaderEpoch: 0})
+		if got := err == nil; got != tc.ok {
+			t.Errorf("%s: append error %v, want accepted %t", tc.name, err, tc.ok)
+		}
+		if err != nil && !errors.Is(err, ErrInvalidTimestamp) {
+			t.Errorf("%s: %v, want ErrInvalidTimestamp", tc.name, err)
+		}
+	}
+}
