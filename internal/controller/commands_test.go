@@ -208,6 +208,9 @@ func TestCreateTopicsErrors(t *testing.T) {
 		{topic("bad name", 1, 1), protocol.ErrInvalidTopicException, "illegal"},
 		{topic("a_b", 1, 1), protocol.ErrInvalidTopicException, "collides with existing topic: a.b"},
 		{topic("exists", 1, 1), protocol.ErrTopicAlreadyExists, ""},
+		// The metadata log's own name: its partition directory would be
+		// the metadata log's.
+		{topic("__cluster_metadata", 1, 1), protocol.ErrInvalidRequest, "prohibited"},
 		{topic("p0", 0, 1), protocol.ErrInvalidPartitions, ""},
 		{topic("p-2", -2, 1), protocol.ErrInvalidPartitions, ""},
 		{topic("p-big", maxPartitionsPerCommand+1, 1), protocol.ErrInvalidPartitions, ""},

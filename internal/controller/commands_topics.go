@@ -7,6 +7,7 @@ import (
 	"github.com/sluice-mq/sluice/internal/config"
 	"github.com/sluice-mq/sluice/internal/metadata"
 	"github.com/sluice-mq/sluice/internal/protocol"
+	"github.com/sluice-mq/sluice/internal/storage"
 )
 
 // TopicDefaults are the broker defaults a CreateTopics request asks for
@@ -92,6 +93,10 @@ func buildTopic(img *metadata.Image, r CreateTopic, defaults TopicDefaults, live
 	created map[string]bool, budget *int, res *CreateTopicResult) ([]metadata.Record, *CommandError) {
 	if err := validateTopicName(r.Name); err != nil {
 		return nil, err
+	}
+	if r.Name == storage.MetadataTopic {
+		// Its partition directory would be the metadata log's own.
+		return nil, cmdErr(protocol.ErrInvalidRequest, "Creation of internal topic %s is prohibited.", storage.MetadataTopic)
 	}
 	if img.TopicByName(r.Name) != nil {
 		return nil, cmdErr(protocol.ErrTopicAlreadyExists, "Topic '%s' already exists.", r.Name)

@@ -205,6 +205,9 @@ func (m *Manager) open() error {
 			m.logger.Warn("ignoring unknown directory", "name", e.Name)
 			continue
 		}
+		if tp.Topic == MetadataTopic {
+			continue // the metadata log, which is not a partition's
+		}
 		if _, err := m.openLog(tp, DefaultConfig()); err != nil {
 			return err
 		}
@@ -222,6 +225,12 @@ func (m *Manager) readCheckpoint(name string) map[TopicPartition]int64 {
 	}
 	return offsets
 }
+
+// MetadataTopic is the metadata log's topic name. Its directory,
+// __cluster_metadata-0, sits among the partitions' (metadata.log.dir is
+// log.dir by default) and holds the Raft log: the manager neither opens
+// nor creates a log of that topic, as Kafka's log manager skips it.
+const MetadataTopic = "__cluster_metadata"
 
 // ParsePartitionDir splits "<topic>-<partition>" (the topic may contain
 // dashes).
@@ -301,6 +310,9 @@ func (m *Manager) Logs() []*Log {
 // not exist. A new partition's directory and partition.metadata are
 // durable before it returns. An existing log gets cfg.
 func (m *Manager) GetOrCreate(tp TopicPartition, topicID [16]byte, cfg Config) (*Log, error) {
+	if tp.Topic == MetadataTopic {
+		return nil, fmt.Errorf("create partition %s: %s is the metadata log's name", tp, MetadataTopic)
+	}
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}

@@ -1182,3 +1182,46 @@ func TestManagerTruncationPersistsRecoveryPoint(t *testing.T) {
 		t.Fatalf("persisted recovery point after new data: %d", got)
 	}
 }
+
+// TestManagerLeavesTheMetadataLogAlone: the metadata log's directory,
+// __cluster_metadata-0, sits among the partitions'. The manager neither
+// opens it as a partition at start (no segment files written into it, no
+// checkpoint entry) nor creates a log of that topic.
+func TestManagerLeavesTheMetadataLogAlone(t *testing.T) {
+	mgrNoLeaks(t)
+	fsys := vfs.NewMem()
+	clock := mgrNewClock()
+	o := mgrOptions(fsys, clock)
+	m := mgrOpen(t, o)
+	if err := m.Close(); err != nil {
+		t.Fatal(err)
+	}
+	metaDir := mgrDir + "/" + MetadataTopic + "-0"
+	if err := fsys.MkdirAll(metaDir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	m = mgrOpen(t, o)
+	if n := len(m.Logs()); n != 0 {
+		t.Fatalf("%d logs opened, want none", n)
+	}
+	if _, err := m.GetOrCreate(TopicPartition{Topic: MetadataTopic}, [16]byte{1}, DefaultConfig()); err == nil {
+		t.Fatal("a log of the metadata topic was created")
+	}
+	if err := m.Close(); err != nil {
+		t.Fatal(err)
+	}
+	entries, err := fsys.ReadDir(metaDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(entries) != 0 {
+		t.Fatalf("the manager wrote %d files into %s (%s first)", len(entries), metaDir, entries[0].Name)
+	}
+	rps, err := ReadOffsetCheckpoint(fsys, mgrDir+"/"+RecoveryPointCheckpointFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := rps[TopicPartition{Topic: MetadataTopic}]; ok {
+		t.Fatal("the metadata log is in the recovery point checkpoint")
+	}
+}
