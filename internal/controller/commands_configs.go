@@ -173,7 +173,7 @@ func incrementalAlter(img *metadata.Image, r IncrementalAlterConfigsResource) ([
 			return nil, cmdErr(protocol.ErrInvalidRequest, "Unknown operation type %d for key %s.", c.Op, c.Key)
 		}
 	}
-	return configRecords(res, current, next)
+	return configRecords(img, res, current, next)
 }
 
 // editList appends the elements of change missing from list, or removes
@@ -213,14 +213,14 @@ func legacyAlter(img *metadata.Image, r AlterConfigsResource) ([]metadata.Record
 			next[k] = *v
 		}
 	}
-	return configRecords(res, img.Configs.Resource(res), next)
+	return configRecords(img, res, img.Configs.Resource(res), next)
 }
 
 // configRecords validates a resource's new configuration and returns the
 // records that turn current into next.
 // A broker resource's keys must be dynamic (INVALID_REQUEST otherwise,
 // as Kafka answers) and are stored normalized.
-func configRecords(res metadata.ConfigResource, current, next map[string]string) ([]metadata.Record, *CommandError) {
+func configRecords(img *metadata.Image, res metadata.ConfigResource, current, next map[string]string) ([]metadata.Record, *CommandError) {
 	if res.Type == metadata.ResourceBroker {
 		checked, err := config.CheckDynamicBrokerConfigs(next)
 		if err != nil {
@@ -242,6 +242,11 @@ func configRecords(res metadata.ConfigResource, current, next map[string]string)
 		recs = append(recs, metadata.NewRecord(&protocol.ConfigRecord{
 			ResourceType: int8(res.Type), ResourceName: res.Name, Name: k, Value: &v,
 		}))
+	}
+	if res.Type == metadata.ResourceTopic {
+		if err := checkCompactionLags(img, next); err != nil {
+			return nil, err
+		}
 	}
 	for _, k := range slices.Sorted(maps.Keys(current)) {
 		if _, ok := next[k]; !ok {

@@ -230,6 +230,8 @@ func TestCreateTopicsErrors(t *testing.T) {
 		{CreateTopic{Name: "c-key", NumPartitions: 1, ReplicationFactor: 1, Configs: map[string]*string{"no.such.key": str("1")}}, protocol.ErrInvalidConfig, "no.such.key"},
 		{CreateTopic{Name: "c-val", NumPartitions: 1, ReplicationFactor: 1, Configs: map[string]*string{"retention.ms": str("soon")}}, protocol.ErrInvalidConfig, "retention.ms"},
 		{CreateTopic{Name: "c-nil", NumPartitions: 1, ReplicationFactor: 1, Configs: map[string]*string{"retention.ms": nil}}, protocol.ErrInvalidConfig, "retention.ms"},
+		{CreateTopic{Name: "c-lags", NumPartitions: 1, ReplicationFactor: 1, Configs: map[string]*string{"min.compaction.lag.ms": str("100000"), "max.compaction.lag.ms": str("5000")}},
+			protocol.ErrInvalidConfig, "min.compaction.lag.ms (100000) > max.compaction.lag.ms (5000)"},
 		{CreateTopic{Name: "c-broker", NumPartitions: 1, ReplicationFactor: 1, Configs: map[string]*string{"log.retention.ms": str("1")}}, protocol.ErrInvalidConfig, "log.retention.ms"},
 	}
 	before := tc.img().Topics.Len()
@@ -526,6 +528,9 @@ func TestConfigs(t *testing.T) {
 		{"t", []ConfigChange{{Key: "retention.ms", Op: ConfigSet, Value: str("1")}, {Key: "retention.ms", Op: ConfigDelete}}, protocol.ErrInvalidRequest, "duplicate"},
 		{"t", []ConfigChange{{Key: "retention.ms", Op: 9, Value: str("1")}}, protocol.ErrInvalidRequest, ""},
 		{"missing", []ConfigChange{{Key: "retention.ms", Op: ConfigSet, Value: str("1")}}, protocol.ErrUnknownTopicOrPartition, ""},
+		// A configuration no log could open with: min above max.
+		{"t", []ConfigChange{{Key: "min.compaction.lag.ms", Op: ConfigSet, Value: str("1000")}, {Key: "max.compaction.lag.ms", Op: ConfigSet, Value: str("10")}},
+			protocol.ErrInvalidConfig, "min.compaction.lag.ms (1000) > max.compaction.lag.ms (10)"},
 	}
 	for i, c := range errCases {
 		err := incr(c.name, c.changes...)

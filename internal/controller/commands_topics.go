@@ -2,7 +2,9 @@ package controller
 
 import (
 	"maps"
+	"math"
 	"slices"
+	"strconv"
 
 	"github.com/sluice-mq/sluice/internal/config"
 	"github.com/sluice-mq/sluice/internal/metadata"
@@ -174,6 +176,9 @@ func buildTopic(img *metadata.Image, r CreateTopic, defaults TopicDefaults, live
 	if err != nil {
 		return nil, err
 	}
+	if err := checkCompactionLags(img, configs); err != nil {
+		return nil, err
+	}
 
 	*budget -= len(assignment)
 	id := newTopicID(img)
@@ -213,6 +218,30 @@ func checkTopicConfigs(cfgs map[string]*string) (map[string]string, *CommandErro
 		out[k] = *v
 	}
 	return out, nil
+}
+
+// checkCompactionLags refuses a topic configuration whose
+// min.compaction.lag.ms exceeds its max.compaction.lag.ms, each the
+// topic's own, else the cluster-wide dynamic default (log.cleaner.*), else
+// Kafka's default, as Kafka's LogConfig validation does: no broker could
+// open the topic's logs with it.
+func checkCompactionLags(img *metadata.Image, topic map[string]string) *CommandError {
+	lag := func(key, brokerKey string, def int64) int64 {
+		v, ok := topic[key]
+		if !ok {
+			v, ok = img.BrokerDefaultConfigs()[brokerKey]
+		}
+		if n, err := strconv.ParseInt(v, 10, 64); ok && err == nil {
+			return n
+		}
+		return def
+	}
+	minLag := lag("min.compaction.lag.ms", "log.cleaner.min.compaction.lag.ms", 0)
+	maxLag := lag("max.compaction.lag.ms", "log.cleaner.max.compaction.lag.ms", math.MaxInt64)
+	if minLag > maxLag {
+		return cmdErr(protocol.ErrInvalidConfig, "conflict topic config setting min.compaction.lag.ms (%d) > max.compaction.lag.ms (%d)", minLag, maxLag)
+	}
+	return nil
 }
 
 // DeleteTopicResult is the outcome for one topic of DeleteTopics: Name
