@@ -100,6 +100,11 @@ func TestDescribeTopicConfigs(t *testing.T) {
 	if plain.ErrorCode != 0 || plain.ErrorMessage != nil {
 		t.Fatalf("plain: %d %v", plain.ErrorCode, plain.ErrorMessage)
 	}
+	// An empty key list asks for every key, as a null one does (Kafka
+	// reads both so).
+	if empty := f.describe(t, 4, true, 2, "plain", []string{}); len(empty.Configs) != len(plain.Configs) {
+		t.Fatalf("an empty key list described %d keys, a null one %d", len(empty.Configs), len(plain.Configs))
+	}
 	// retention.ms comes from log.retention.hours in the file, converted.
 	checkEntry(t, findConfig(plain.Configs, "retention.ms"), "172800000", config.SourceStaticBrokerConfig,
 		syn{"log.retention.hours", "48", config.SourceStaticBrokerConfig})

@@ -3,28 +3,38 @@ package handler
 import (
 	"context"
 	"errors"
-	"sort"
+	"fmt"
 
 	"github.com/sluice-mq/sluice/internal/controller"
 	"github.com/sluice-mq/sluice/internal/protocol"
 )
 
-// configSourceTopic is Kafka's DescribeConfigs source for a topic's own
-// config (TOPIC_CONFIG); configSourceDefault for a broker default.
-const configSourceTopic = 1
-
 // CreateTopics creates topics through the controller: one result per
-// topic, with Kafka's error codes; validate-only changes nothing.
+// topic, with Kafka's error codes; validate-only changes nothing. A
+// result lists the topic's whole configuration (v5+), each key with its
+// value and source as DescribeConfigs gives them, as Kafka's does.
 func (h *Handler) CreateTopics(ctx context.Context, req *protocol.CreateTopicsRequest, version int16) *protocol.CreateTopicsResponse {
 	resp := &protocol.CreateTopicsResponse{}
-	reqs := make([]controller.CreateTopic, len(req.Topics))
+	reqs := make([]controller.CreateTopic, 0, len(req.Topics))
+	// refused holds the topics the handler refuses itself, by index in
+	// the request; the others go to the controller, in order.
+	refused := map[int]*protocol.CreateTopicsResponseCreatableTopicResult{}
 	for i, t := range req.Topics {
 		ct := controller.CreateTopic{Name: t.Name, NumPartitions: t.NumPartitions, ReplicationFactor: t.ReplicationFactor}
 		if len(t.Assignments) > 0 {
 			ct.Assignments = map[int32][]int32{}
 			for _, a := range t.Assignments {
+				if _, dup := ct.Assignments[a.PartitionIndex]; dup {
+					msg := fmt.Sprintf("Found multiple manual partition assignments for partition %d", a.PartitionIndex)
+					refused[i] = &protocol.CreateTopicsResponseCreatableTopicResult{Name: t.Name, ErrorCode: int16(protocol.ErrInvalidReplicaAssignment),
+						ErrorMessage: &msg, NumPartitions: -1, ReplicationFactor: -1}
+					break
+				}
 				ct.Assignments[a.PartitionIndex] = a.BrokerIDs
 			}
+		}
+		if refused[i] != nil {
+			continue
 		}
 		if len(t.Configs) > 0 {
 			ct.Configs = map[string]*string{}
@@ -32,35 +42,43 @@ func (h *Handler) CreateTopics(ctx context.Context, req *protocol.CreateTopicsRe
 				ct.Configs[c.Name] = c.Value
 			}
 		}
-		reqs[i] = ct
+		reqs = append(reqs, ct)
 	}
-	ctx, cancel := h.timeout(ctx, req.TimeoutMs)
-	defer cancel()
-	reply, err := h.submit(ctx, controller.CreateTopics(reqs, req.ValidateOnly, h.defaults()))
-	if err != nil {
-		code := controllerErrorCode(err)
-		for _, t := range req.Topics {
-			msg := err.Error()
-			resp.Topics = append(resp.Topics, protocol.CreateTopicsResponseCreatableTopicResult{Name: t.Name, ErrorCode: int16(code), ErrorMessage: &msg, NumPartitions: -1, ReplicationFactor: -1})
+	var results []controller.CreateTopicResult
+	if len(reqs) > 0 {
+		ctx, cancel := h.timeout(ctx, req.TimeoutMs)
+		defer cancel()
+		reply, err := h.submit(ctx, controller.CreateTopics(reqs, req.ValidateOnly, h.defaults()))
+		if err != nil {
+			code := controllerErrorCode(err)
+			for _, t := range req.Topics {
+				msg := err.Error()
+				resp.Topics = append(resp.Topics, protocol.CreateTopicsResponseCreatableTopicResult{Name: t.Name, ErrorCode: int16(code), ErrorMessage: &msg, NumPartitions: -1, ReplicationFactor: -1})
+			}
+			return resp
 		}
-		return resp
+		results = reply.([]controller.CreateTopicResult)
 	}
-	for _, r := range reply.([]controller.CreateTopicResult) {
+	img := h.image()
+	d := configDescriber{src: h.configSource(), version: 0}
+	d.dynDefault, d.dynOwn = img.BrokerDefaultConfigs(), img.BrokerConfigs(h.cfg.NodeID)
+	for i := range req.Topics {
+		if r := refused[i]; r != nil {
+			resp.Topics = append(resp.Topics, *r)
+			continue
+		}
+		r := results[0]
+		results = results[1:]
 		out := protocol.CreateTopicsResponseCreatableTopicResult{
 			Name: r.Name, TopicID: r.TopicID, ErrorCode: errorCode(r.Err), ErrorMessage: errorMessage(r.Err),
 			NumPartitions: r.NumPartitions, ReplicationFactor: r.ReplicationFactor,
 		}
 		if r.Err != nil {
 			out.NumPartitions, out.ReplicationFactor = -1, -1
-		} else {
-			keys := make([]string, 0, len(r.Configs))
-			for k := range r.Configs {
-				keys = append(keys, k)
-			}
-			sort.Strings(keys)
-			for _, k := range keys {
-				v := r.Configs[k]
-				out.Configs = append(out.Configs, protocol.CreateTopicsResponseCreatableTopicConfigs{Name: k, Value: &v, ConfigSource: configSourceTopic})
+		} else if version >= 5 {
+			for _, c := range d.topicRows(r.Configs, nil) {
+				out.Configs = append(out.Configs, protocol.CreateTopicsResponseCreatableTopicConfigs{
+					Name: c.Name, Value: c.Value, ReadOnly: c.ReadOnly, ConfigSource: c.ConfigSource, IsSensitive: c.IsSensitive})
 			}
 		}
 		resp.Topics = append(resp.Topics, out)

@@ -135,8 +135,9 @@ func (d *configDescriber) dynamicLayers(keys ...string) []protocol.DescribeConfi
 	return out
 }
 
-// cfgWanted reports whether key is asked for: keys nil asks for all.
-func cfgWanted(keys []string, key string) bool { return keys == nil || slices.Contains(keys, key) }
+// cfgWanted reports whether key is asked for: no keys (null or an empty
+// list, as Kafka reads both) asks for all.
+func cfgWanted(keys []string, key string) bool { return len(keys) == 0 || slices.Contains(keys, key) }
 
 func (d *configDescriber) brokerRow(name string) (config.Row, bool) {
 	if d.brokerRows == nil {
@@ -153,7 +154,12 @@ func (d *configDescriber) topic(img *metadata.Image, name string, keys []string)
 	if img.TopicByName(name) == nil {
 		return nil, protocol.ErrUnknownTopicOrPartition, "The topic " + strconv.Quote(name) + " does not exist."
 	}
-	overrides := img.TopicConfigs(name)
+	return d.topicRows(img.TopicConfigs(name), keys), protocol.ErrNone, ""
+}
+
+// topicRows describes the keys asked for of a topic with overrides: every
+// topic key, by name.
+func (d *configDescriber) topicRows(overrides map[string]string, keys []string) []protocol.DescribeConfigsResponseDescribeConfigsResourceResult {
 	var out []protocol.DescribeConfigsResponseDescribeConfigsResourceResult
 	listed := map[string]bool{}
 	for _, row := range d.src.DescribeTopicDefaults() {
@@ -175,7 +181,7 @@ func (d *configDescriber) topic(img *metadata.Image, name string, keys []string)
 	slices.SortFunc(out, func(a, b protocol.DescribeConfigsResponseDescribeConfigsResourceResult) int {
 		return strings.Compare(a.Name, b.Name)
 	})
-	return out, protocol.ErrNone, ""
+	return out
 }
 
 // topicEntry describes topic key name: its override when set, else its
