@@ -109,8 +109,10 @@ func (h *Handler) Fetch(ctx context.Context, req *protocol.FetchRequest, version
 	if h.cfg.FetchMaxBytes > 0 && maxBytes > h.cfg.FetchMaxBytes {
 		maxBytes = h.cfg.FetchMaxBytes // fetch.max.bytes bounds every response
 	}
+	// As Kafka: never wait for more than the response may carry.
+	minBytes := min(int64(req.MinBytes), int64(maxBytes))
 	got, readErr := readParts(parts, maxBytes, nil)
-	if got >= int64(req.MinBytes) || failed || readErr || req.MaxWaitMs <= 0 || len(parts) == 0 {
+	if got >= minBytes || failed || readErr || req.MaxWaitMs <= 0 || len(parts) == 0 {
 		resp := finishFetch(fc, read)
 		answered = true
 		return resp, nil
@@ -129,7 +131,7 @@ func (h *Handler) Fetch(ctx context.Context, req *protocol.FetchRequest, version
 		}()
 		deadline := time.Now().Add(wait)
 		for waitForMore(ctx, h.stopping, parts, deadline) {
-			if got, readErr := readParts(parts, maxBytes, nil); got >= int64(req.MinBytes) || readErr {
+			if got, readErr := readParts(parts, maxBytes, nil); got >= minBytes || readErr {
 				return finishFetch(fc, read)
 			}
 		}

@@ -65,8 +65,10 @@ func (h *Handler) replicaFetch(ctx context.Context, req *protocol.FetchRequest, 
 	}
 	maxBytes := req.MaxBytes
 	quota := h.replicas.LeaderQuota()
+	// As Kafka: never wait for more than the response may carry.
+	minBytes := min(int64(req.MinBytes), int64(maxBytes))
 	got, readErr := readParts(parts, maxBytes, quota)
-	if got >= int64(req.MinBytes) || failed || readErr || req.MaxWaitMs <= 0 || len(parts) == 0 {
+	if got >= minBytes || failed || readErr || req.MaxWaitMs <= 0 || len(parts) == 0 {
 		recordThrottled(parts, quota)
 		return resp, nil
 	}
@@ -81,7 +83,7 @@ func (h *Handler) replicaFetch(ctx context.Context, req *protocol.FetchRequest, 
 		}()
 		deadline := time.Now().Add(wait)
 		for waitForMore(ctx, h.stopping, parts, deadline) {
-			if got, readErr := readParts(parts, maxBytes, quota); got >= int64(req.MinBytes) || readErr {
+			if got, readErr := readParts(parts, maxBytes, quota); got >= minBytes || readErr {
 				recordThrottled(parts, quota)
 				return resp
 			}

@@ -299,3 +299,29 @@ func TestFetchMaxBytesBoundsResponses(t *testing.T) {
 		t.Fatalf("fetch.max.bytes=10: %d bytes, want the first batch (%d)", got, batchLen)
 	}
 }
+
+// TestFetchMinBytesCappedByMaxBytes: a fetch asking for more bytes than
+// its response may carry (fetch.min.bytes above fetch.max.bytes) is
+// answered once MaxBytes are there, as Kafka caps MinBytes, instead of
+// waiting out MaxWaitMs every time.
+func TestFetchMinBytesCappedByMaxBytes(t *testing.T) {
+	f := newFixture(t, false)
+	f.createTopic(t, "big", 1)
+	if pr := produceResponse(f.produce(t, -1, "big", 0, batchOf(t, strings.Repeat("x", 4096)))); pr.ErrorCode != 0 {
+		t.Fatalf("produce: %d", pr.ErrorCode)
+	}
+	start := time.Now()
+	resp, wait := f.h.Fetch(context.Background(), &protocol.FetchRequest{ReplicaID: -1, MaxWaitMs: 5000, MinBytes: 10 << 20, MaxBytes: 1024,
+		Topics: []protocol.FetchRequestFetchTopic{{Topic: "big", Partitions: []protocol.FetchRequestFetchPartition{
+			{Partition: 0, FetchOffset: 0, CurrentLeaderEpoch: -1, PartitionMaxBytes: 1 << 20}}}}}, 11)
+	if wait != nil {
+		resp = wait(context.Background())
+	}
+	loadFiles(t, resp)
+	if took := time.Since(start); took > 2*time.Second {
+		t.Fatalf("the fetch waited %v for 10 MiB it could never carry", took)
+	}
+	if pd := resp.Responses[0].Partitions[0]; pd.ErrorCode != 0 || len(pd.Records) == 0 {
+		t.Fatalf("fetch: code %d, %d bytes", pd.ErrorCode, len(pd.Records))
+	}
+}
