@@ -8,31 +8,43 @@ import (
 )
 
 // DeleteTopics deletes topics by name (v0-5) or by name or id (v6+),
-// one result each; with delete.topic.enable=false every topic is refused
-// with TOPIC_DELETION_DISABLED.
+// one result each; an entry naming both a name and an id is refused with
+// INVALID_REQUEST, as Kafka does. With delete.topic.enable=false every
+// topic is refused with TOPIC_DELETION_DISABLED, or INVALID_REQUEST
+// before v3, whose clients do not know that code.
 func (h *Handler) DeleteTopics(ctx context.Context, req *protocol.DeleteTopicsRequest, version int16) *protocol.DeleteTopicsResponse {
+	resp := &protocol.DeleteTopicsResponse{}
 	var names []string
 	var ids []protocol.UUID
 	if version >= 6 {
 		for _, t := range req.Topics {
-			if t.Name != nil && *t.Name != "" {
+			switch named := t.Name != nil && *t.Name != ""; {
+			case named && t.TopicID != (protocol.UUID{}):
+				resp.Responses = append(resp.Responses, protocol.DeleteTopicsResponseDeletableTopicResult{Name: t.Name, TopicID: t.TopicID,
+					ErrorCode: int16(protocol.ErrInvalidRequest), ErrorMessage: ptr("You may not specify both topic name and topic id.")})
+			case named:
 				names = append(names, *t.Name)
-			} else {
+			default:
 				ids = append(ids, t.TopicID)
 			}
 		}
 	} else {
 		names = req.TopicNames
 	}
-	resp := &protocol.DeleteTopicsResponse{}
 	if !h.cfg.DeleteTopicEnable {
-		msg := "topic deletion is disabled (delete.topic.enable=false)"
+		code, msg := protocol.ErrTopicDeletionDisabled, "topic deletion is disabled (delete.topic.enable=false)"
+		if version < 3 {
+			code = protocol.ErrInvalidRequest
+		}
 		for _, n := range names {
-			resp.Responses = append(resp.Responses, protocol.DeleteTopicsResponseDeletableTopicResult{Name: ptr(n), ErrorCode: int16(protocol.ErrTopicDeletionDisabled), ErrorMessage: &msg})
+			resp.Responses = append(resp.Responses, protocol.DeleteTopicsResponseDeletableTopicResult{Name: ptr(n), ErrorCode: int16(code), ErrorMessage: &msg})
 		}
 		for _, id := range ids {
-			resp.Responses = append(resp.Responses, protocol.DeleteTopicsResponseDeletableTopicResult{TopicID: id, ErrorCode: int16(protocol.ErrTopicDeletionDisabled), ErrorMessage: &msg})
+			resp.Responses = append(resp.Responses, protocol.DeleteTopicsResponseDeletableTopicResult{TopicID: id, ErrorCode: int16(code), ErrorMessage: &msg})
 		}
+		return resp
+	}
+	if len(names) == 0 && len(ids) == 0 {
 		return resp
 	}
 	ctx, cancel := h.timeout(ctx, req.TimeoutMs)

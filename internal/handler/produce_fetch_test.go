@@ -190,6 +190,34 @@ func TestDeleteTopicsDisabled(t *testing.T) {
 	if protocol.ErrorCode(del.Responses[0].ErrorCode) != protocol.ErrTopicDeletionDisabled || f.h.image().TopicByName("stays") == nil {
 		t.Fatalf("deletion disabled: %+v", del.Responses[0])
 	}
+	// Before v3 clients do not know TOPIC_DELETION_DISABLED: Kafka answers
+	// INVALID_REQUEST.
+	del = f.h.DeleteTopics(context.Background(), &protocol.DeleteTopicsRequest{TopicNames: []string{"stays"}}, 2)
+	if protocol.ErrorCode(del.Responses[0].ErrorCode) != protocol.ErrInvalidRequest || f.h.image().TopicByName("stays") == nil {
+		t.Fatalf("deletion disabled, v2: %+v", del.Responses[0])
+	}
+}
+
+// TestDeleteTopicsNameAndID: a v6 entry naming both a topic and an id is
+// INVALID_REQUEST, as in Kafka, and deletes nothing, even where the two
+// name different topics; the request's other entries are carried out.
+func TestDeleteTopicsNameAndID(t *testing.T) {
+	f := newFixture(t, false)
+	f.createTopic(t, "a", 1)
+	f.createTopic(t, "b", 1)
+	idB := f.h.image().TopicByName("b").ID()
+	del := f.h.DeleteTopics(context.Background(), &protocol.DeleteTopicsRequest{Topics: []protocol.DeleteTopicsRequestDeleteTopicState{
+		{Name: ptr("a"), TopicID: idB}, {Name: ptr("b")}}, TimeoutMs: 5000}, 6)
+	codes := map[string]protocol.ErrorCode{}
+	for _, r := range del.Responses {
+		codes[*r.Name] = protocol.ErrorCode(r.ErrorCode)
+	}
+	if codes["a"] != protocol.ErrInvalidRequest || codes["b"] != protocol.ErrNone || len(del.Responses) != 2 {
+		t.Fatalf("responses %+v", del.Responses)
+	}
+	if f.h.image().TopicByName("a") == nil {
+		t.Fatal("topic a was deleted by the entry that also named b's id")
+	}
 }
 
 // TestProduceLegacyFormatRefused: Produce v0-2 is advertised (librdkafka
