@@ -113,6 +113,9 @@ func (h *Handler) appendPartition(req *protocol.ProduceRequest, topic string, pa
 	if err != nil {
 		return w, partitionErrorCode(err), nil
 	}
+	if code, msg := checkProducedBatches(version, records); code != protocol.ErrNone {
+		return w, code, msg
+	}
 	if req.Acks == -1 {
 		minISR, code, msg := h.checkMinISR(part)
 		if code != protocol.ErrNone {

@@ -148,7 +148,7 @@ var kickWriteback = func(w writtenRange) { startWriteback(w.file, w.off, w.n) }
 // before the writer lock: validation decompresses and is the costly part.
 func (l *Log) validate(infos []batchInfo, records []byte, cfg *Config, opts AppendOptions, now time.Time) ([]batchInfo, int64, error) {
 	if len(records) == 0 {
-		return nil, 0, &AppendError{Err: fmt.Errorf("%w: no batches", ErrCorruptMessage)}
+		return nil, 0, &AppendError{Err: fmt.Errorf("%w: no batches", ErrInvalidRecord)}
 	}
 	if opts.Follower {
 		return validateReplicated(infos, records)
@@ -164,11 +164,19 @@ func (l *Log) validate(infos []batchInfo, records []byte, cfg *Config, opts Appe
 		}
 		sum, err := record.Validate(b, ropts)
 		if err != nil {
-			return nil, 0, classifyRecordError(err)
+			return nil, 0, classifyProducedError(err, idx)
 		}
 		h := sum.Header
 		if h.Attributes.IsTransactional() || h.Attributes.IsControl() {
 			return nil, 0, ErrUnsupportedBatch
+		}
+		if h.BaseOffset != 0 {
+			return nil, 0, &AppendError{Err: ErrInvalidRecord, Records: []RecordError{{BatchIndex: idx,
+				Message: fmt.Sprintf("the base offset of a produced batch must be 0, not %d", h.BaseOffset)}}}
+		}
+		if h.ProducerID >= 0 && h.BaseSequence < 0 {
+			return nil, 0, &AppendError{Err: ErrInvalidRecord, Records: []RecordError{{BatchIndex: idx,
+				Message: fmt.Sprintf("invalid sequence number %d for producer %d", h.BaseSequence, h.ProducerID)}}}
 		}
 		if h.NumRecords == 0 || !sum.ConsecutiveOffsets || h.LastOffsetDelta != h.NumRecords-1 {
 			return nil, 0, &AppendError{Err: ErrInvalidRecord, Records: []RecordError{{BatchIndex: idx, Message: "record offsets must run 0, 1, 2, … as a producer writes them"}}}
@@ -230,6 +238,24 @@ func validateReplicated(infos []batchInfo, records []byte) ([]batchInfo, int64, 
 		return nil, 0, classifyRecordError(err)
 	}
 	return infos, nrec, nil
+}
+
+// classifyProducedError maps the failure to validate produced batch idx
+// to Kafka's classes. Framing or a checksum that fails, or a body that
+// does not decompress, is CORRUPT_MESSAGE, which clients retry: the
+// bytes may have been damaged on the way. A sound batch whose header or
+// records contradict each other, or one that decompresses past the
+// bound, is INVALID_RECORD, which they do not retry: a retry sends the
+// same batch.
+func classifyProducedError(err error, idx int) error {
+	var ce *record.CorruptError
+	switch {
+	case errors.As(err, &ce) && (ce.Kind == record.KindHeader || ce.Kind == record.KindRecord):
+		return &AppendError{Err: fmt.Errorf("%w: %w", ErrInvalidRecord, err), Records: []RecordError{{BatchIndex: idx, Message: ce.Reason}}}
+	case errors.Is(err, record.ErrDecompressLimit):
+		return &AppendError{Err: fmt.Errorf("%w: %w", ErrInvalidRecord, err), Records: []RecordError{{BatchIndex: idx, Message: err.Error()}}}
+	}
+	return classifyRecordError(err)
 }
 
 func classifyRecordError(err error) error {
