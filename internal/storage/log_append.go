@@ -187,9 +187,11 @@ func (l *Log) validate(infos []batchInfo, records []byte, cfg *Config, opts Appe
 		if err := checkTimestamps(&sum, cfg, now); err != nil {
 			return nil, 0, err
 		}
-		if sum.MaxTimestamp != h.MaxTimestamp {
-			// Kafka corrects the batch's max timestamp (CreateTime).
-			if err := setMaxTimestamp(b, sum.MaxTimestamp); err != nil {
+		if sum.MaxTimestamp != h.MaxTimestamp || h.Attributes.TimestampType() == record.LogAppendTime {
+			// Kafka corrects the batch's max timestamp, and stores it as
+			// CreateTime whatever type the producer set: every topic here
+			// is CreateTime.
+			if err := setCreateTime(b, sum.MaxTimestamp); err != nil {
 				return nil, 0, classifyRecordError(err)
 			}
 		}

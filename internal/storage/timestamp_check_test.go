@@ -85,3 +85,36 @@ func TestTimestampBoundsOnAppend(t *testing.T) {
 		}
 	}
 }
+
+// TestProducedLogAppendTimeStoredAsCreateTime: a producer's batch that
+// claims LogAppendTime is stored as CreateTime, as Kafka stores it on a
+// CreateTime topic, so each record keeps its own timestamp rather than
+// all reading the batch's max.
+func TestProducedLogAppendTimeStoredAsCreateTime(t *testing.T) {
+	clock := &testClock{t: time.Unix(1_700_000_000, 0)}
+	l := openTestLog(t, vfs.NewMem(), DefaultConfig(), clock, true, 0)
+	defer l.Close()
+	b := record.NewBuilder(record.CodecNone)
+	b.BaseTimestamp = clock.now().UnixMilli()
+	b.TimestampType = record.LogAppendTime
+	b.Append(0, 0, []byte("k"), []byte("first"))
+	b.Append(1, 5, []byte("k"), []byte("second"))
+	data, err := b.Build(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := l.Append(data, AppendOptions{LeaderEpoch: 0}); err != nil {
+		t.Fatal(err)
+	}
+	stored := readBytes(t, l, 0, 1<<20)
+	h, err := record.ParseHeader(stored)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h.Attributes.TimestampType() != record.CreateTime || h.MaxTimestamp != b.BaseTimestamp+5 {
+		t.Fatalf("stored batch: type %d, max timestamp %d, want CreateTime and %d", h.Attributes.TimestampType(), h.MaxTimestamp, b.BaseTimestamp+5)
+	}
+	if err := record.CheckCRC(stored); err != nil {
+		t.Fatal(err)
+	}
+}
