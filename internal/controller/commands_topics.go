@@ -226,10 +226,11 @@ func checkTopicConfigs(cfgs map[string]*string) (map[string]string, *CommandErro
 // Kafka's default, as Kafka's LogConfig validation does: no broker could
 // open the topic's logs with it.
 func checkCompactionLags(img *metadata.Image, topic map[string]string) *CommandError {
+	cluster := img.BrokerDefaultConfigs()
 	lag := func(key, brokerKey string, def int64) int64 {
 		v, ok := topic[key]
 		if !ok {
-			v, ok = img.BrokerDefaultConfigs()[brokerKey]
+			v, ok = cluster[brokerKey]
 		}
 		if n, err := strconv.ParseInt(v, 10, 64); ok && err == nil {
 			return n

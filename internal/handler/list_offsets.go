@@ -67,25 +67,27 @@ func (h *Handler) listOffset(topic string, p protocol.ListOffsetsRequestListOffs
 		out.Offset = l.StartOffset()
 	case latestTieredTimestamp:
 		// No tiered storage: Kafka answers -1.
-	case maxTimestamp:
-		if to, ok, err := l.MaxTimestamp(); err != nil {
-			return appendErrorCode(err, 12)
-		} else if ok && to.Offset < limit {
-			out.Offset, out.Timestamp = to.Offset, to.Timestamp
-		} else if ok && pending {
-			return protocol.ErrOffsetNotAvailable
-		}
 	default:
-		if p.Timestamp < 0 {
+		// A record by timestamp, or the one with the largest: answered
+		// below the limit, refused above it while the epoch start is
+		// pending, else none.
+		var to storage.TimestampOffset
+		var ok bool
+		var err error
+		switch {
+		case p.Timestamp == maxTimestamp:
+			to, ok, err = l.MaxTimestamp()
+		case p.Timestamp < 0:
 			return protocol.ErrInvalidRequest
+		default:
+			to, ok, err = l.OffsetForTimestamp(p.Timestamp)
 		}
-		to, ok, err := l.OffsetForTimestamp(p.Timestamp)
-		if err != nil {
+		switch {
+		case err != nil:
 			return appendErrorCode(err, 12)
-		}
-		if ok && to.Offset < limit {
+		case ok && to.Offset < limit:
 			out.Offset, out.Timestamp = to.Offset, to.Timestamp
-		} else if ok && pending {
+		case ok && pending:
 			return protocol.ErrOffsetNotAvailable
 		}
 	}

@@ -3,7 +3,6 @@ package handler
 import (
 	"context"
 	"errors"
-	"strconv"
 	"time"
 
 	"github.com/sluice-mq/sluice/internal/protocol"
@@ -117,9 +116,9 @@ func (h *Handler) appendPartition(req *protocol.ProduceRequest, topic string, pa
 		return w, code, msg
 	}
 	if req.Acks == -1 {
-		minISR, code, msg := h.checkMinISR(part)
-		if code != protocol.ErrNone {
-			return w, code, msg
+		minISR, err := h.replicas.CheckMinISR(part)
+		if err != nil {
+			return w, protocol.ErrNotEnoughReplicas, ptr(err.Error())
 		}
 		w.minISR = minISR
 	}
@@ -138,16 +137,6 @@ func (h *Handler) appendPartition(req *protocol.ProduceRequest, topic string, pa
 	pr.LogStartOffset = res.LogStartOffset
 	w.part, w.end, w.epoch = part, res.EndOffset, epoch
 	return w, protocol.ErrNone, nil
-}
-
-// checkMinISR refuses an acks=all append when the ISR is smaller than
-// min.insync.replicas, which it returns.
-func (h *Handler) checkMinISR(part *replica.Partition) (int, protocol.ErrorCode, *string) {
-	minISR := h.replicas.MinInsyncReplicas(part.TP.Topic)
-	if isr := part.ISRSize(); isr < minISR {
-		return minISR, protocol.ErrNotEnoughReplicas, ptr("the in-sync replicas are fewer than min.insync.replicas=" + strconv.Itoa(minISR))
-	}
-	return minISR, protocol.ErrNone, nil
 }
 
 // waitErrorCode maps the failure of a wait for an append to be

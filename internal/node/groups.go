@@ -42,10 +42,9 @@ func (l offsetsLog) Append(ctx context.Context, p int32, batch []byte) (int64, e
 	if err != nil {
 		return 0, fmt.Errorf("%w: %w", handler.PartitionErrorCode(err), err)
 	}
-	minISR := l.replicas.MinInsyncReplicas(handler.OffsetsTopic)
-	if isr := part.ISRSize(); isr < minISR {
-		return 0, fmt.Errorf("%w: %s-%d has %d in-sync replicas, min.insync.replicas is %d",
-			protocol.ErrNotEnoughReplicas, handler.OffsetsTopic, p, isr, minISR)
+	minISR, err := l.replicas.CheckMinISR(part)
+	if err != nil {
+		return 0, fmt.Errorf("%w: %w", protocol.ErrNotEnoughReplicas, err)
 	}
 	res, epoch, err := part.AppendAsLeader(batch)
 	if err != nil {

@@ -146,6 +146,17 @@ func (m *Manager) MinInsyncReplicas(topic string) int {
 	return 1
 }
 
+// CheckMinISR returns the min.insync.replicas in force for p's topic, or
+// ErrNotEnoughReplicas when p's ISR is smaller: an acks=all append must
+// not begin (a produce's, or the group coordinator's).
+func (m *Manager) CheckMinISR(p *Partition) (int, error) {
+	minISR := m.MinInsyncReplicas(p.TP.Topic)
+	if isr := p.ISRSize(); isr < minISR {
+		return minISR, fmt.Errorf("%w: %s has %d in-sync replicas, min.insync.replicas is %d", ErrNotEnoughReplicas, p.TP, isr, minISR)
+	}
+	return minISR, nil
+}
+
 // imageDefaults are the topic defaults in force with one image.
 type imageDefaults struct {
 	img      *metadata.Image

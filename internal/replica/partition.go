@@ -13,6 +13,10 @@ import (
 	"github.com/sluice-mq/sluice/internal/storage"
 )
 
+// ErrNotEnoughReplicas: the ISR has fewer members than
+// min.insync.replicas, so an acks=all append is refused before it begins.
+var ErrNotEnoughReplicas = errors.New("replica: the ISR is smaller than min.insync.replicas")
+
 // ErrNotEnoughReplicasAfterAppend: the append was committed, but by then
 // the ISR had fewer members than min.insync.replicas.
 var ErrNotEnoughReplicasAfterAppend = errors.New("replica: the ISR shrank below min.insync.replicas")

@@ -153,6 +153,8 @@ func (l *Log) validate(infos []batchInfo, records []byte, cfg *Config, opts Appe
 	if opts.Follower {
 		return validateReplicated(infos, records)
 	}
+	// ProducerChecks: at least one record, offsets 0, 1, 2, … matching
+	// the header (classifyProducedError: INVALID_RECORD otherwise).
 	ropts := record.Options{MaxDecompressedBytes: maxDecompressed(cfg), ProducerChecks: true}
 	var nrec int64
 	it := record.NewBatches(records)
@@ -177,9 +179,6 @@ func (l *Log) validate(infos []batchInfo, records []byte, cfg *Config, opts Appe
 		if h.ProducerID >= 0 && h.BaseSequence < 0 {
 			return nil, 0, &AppendError{Err: ErrInvalidRecord, Records: []RecordError{{BatchIndex: idx,
 				Message: fmt.Sprintf("invalid sequence number %d for producer %d", h.BaseSequence, h.ProducerID)}}}
-		}
-		if h.NumRecords == 0 || !sum.ConsecutiveOffsets || h.LastOffsetDelta != h.NumRecords-1 {
-			return nil, 0, &AppendError{Err: ErrInvalidRecord, Records: []RecordError{{BatchIndex: idx, Message: "record offsets must run 0, 1, 2, … as a producer writes them"}}}
 		}
 		if cfg.Compact && sum.NullKeys > 0 {
 			return nil, 0, &AppendError{Err: ErrInvalidRecord, Records: []RecordError{{BatchIndex: idx, Index: sum.FirstNullKey, Message: "compacted topic received a record without a key"}}}
