@@ -10,7 +10,9 @@ import (
 // Versions above the maximum are answered by the server before decoding
 // (KIP-511); this is the reply to the versions it decodes.
 func ApiVersionsResponse(errorCode protocol.ErrorCode) *protocol.ApiVersionsResponse {
-	resp := &protocol.ApiVersionsResponse{ErrorCode: int16(errorCode)}
+	resp := &protocol.ApiVersionsResponse{}
+	resp.Default() // FinalizedFeaturesEpoch -1: no finalized features to report
+	resp.ErrorCode = int16(errorCode)
 	keys := make([]int, 0, len(versions))
 	for k := range versions {
 		keys = append(keys, int(k))

@@ -58,6 +58,23 @@ func (fp *fetchPart) watch() (<-chan struct{}, func()) {
 // FileRecords naming a byte range of a segment file, which the server
 // sends with sendfile and then releases.
 func (h *Handler) Fetch(ctx context.Context, req *protocol.FetchRequest, version int16) (*protocol.FetchResponse, func(context.Context) *protocol.FetchResponse) {
+	resp, wait := h.fetch(ctx, req, version)
+	if version < 16 {
+		return resp, wait
+	}
+	h.hintFetchLeaders(resp, version)
+	if wait == nil {
+		return resp, nil
+	}
+	return resp, func(ctx context.Context) *protocol.FetchResponse {
+		resp := wait(ctx)
+		h.hintFetchLeaders(resp, version)
+		return resp
+	}
+}
+
+// fetch answers a Fetch request but for the leader hints.
+func (h *Handler) fetch(ctx context.Context, req *protocol.FetchRequest, version int16) (*protocol.FetchResponse, func(context.Context) *protocol.FetchResponse) {
 	if id, epoch := replicaID(req, version); id >= 0 {
 		return h.replicaFetch(ctx, req, version, id, epoch)
 	}

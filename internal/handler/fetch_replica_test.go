@@ -4,8 +4,6 @@ import (
 	"context"
 	"testing"
 
-	"github.com/sluice-mq/sluice/internal/controller"
-	"github.com/sluice-mq/sluice/internal/metadata"
 	"github.com/sluice-mq/sluice/internal/protocol"
 	"github.com/sluice-mq/sluice/internal/storage"
 )
@@ -18,24 +16,8 @@ import (
 func TestReplicaFetch(t *testing.T) {
 	f := newFixture(t, false)
 	ctx := context.Background()
-	register := func(id int32) int64 {
-		t.Helper()
-		_, epoch, err := f.ctl.Submit(ctx, controller.RegisterBroker(controller.BrokerRegistration{ID: id, IncarnationID: protocol.UUID{byte(id)},
-			Endpoints: []metadata.Endpoint{{Name: "PLAINTEXT", Host: "127.0.0.1", Port: uint16(9090 + id)}}}))
-		if err != nil {
-			t.Fatal(err)
-		}
-		off, _, err := f.ctl.Submit(ctx, controller.UnfenceBroker(id, epoch.(int64)))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := f.h.waitImage(ctx, off); err != nil {
-			t.Fatal(err)
-		}
-		return epoch.(int64)
-	}
-	epoch2 := register(2)
-	register(3)
+	epoch2 := f.registerBroker(t, 2)
+	f.registerBroker(t, 3)
 	resp := f.h.CreateTopics(ctx, &protocol.CreateTopicsRequest{TimeoutMs: 5000, Topics: []protocol.CreateTopicsRequestCreatableTopic{{
 		Name: "rep", NumPartitions: -1, ReplicationFactor: -1,
 		Assignments: []protocol.CreateTopicsRequestCreatableReplicaAssignment{{PartitionIndex: 0, BrokerIDs: []int32{1, 2}}}}}}, 7)

@@ -58,6 +58,26 @@ func newFixture(t *testing.T, autoCreate bool) *fixture {
 	return &fixture{h: h, ctl: ctl, reps: reps}
 }
 
+// registerBroker registers and unfences broker id with a PLAINTEXT
+// listener on port 9090+id, and returns its broker epoch.
+func (f *fixture) registerBroker(t *testing.T, id int32) int64 {
+	t.Helper()
+	ctx := context.Background()
+	_, epoch, err := f.ctl.Submit(ctx, controller.RegisterBroker(controller.BrokerRegistration{ID: id, IncarnationID: protocol.UUID{byte(id)},
+		Endpoints: []metadata.Endpoint{{Name: "PLAINTEXT", Host: "127.0.0.1", Port: uint16(9090 + id)}}}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	off, _, err := f.ctl.Submit(ctx, controller.UnfenceBroker(id, epoch.(int64)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.h.waitImage(ctx, off); err != nil {
+		t.Fatal(err)
+	}
+	return epoch.(int64)
+}
+
 func str(s string) *string { return &s }
 
 func TestCreateTopicsAndMetadata(t *testing.T) {
@@ -168,6 +188,11 @@ func TestApiVersionsListsServedRanges(t *testing.T) {
 	seen := map[int16][2]int16{}
 	for _, k := range resp.ApiKeys {
 		seen[k.ApiKey] = [2]int16{k.MinVersion, k.MaxVersion}
+	}
+	// No finalized features are reported, so their epoch is the
+	// tagged field's default, -1, which is not sent (was 0).
+	if resp.FinalizedFeaturesEpoch != -1 {
+		t.Fatalf("finalized features epoch %d with no finalized features", resp.FinalizedFeaturesEpoch)
 	}
 	if seen[int16(protocol.KeyApiVersions)] != [2]int16{0, 4} || seen[int16(protocol.KeyMetadata)] != [2]int16{0, 12} {
 		t.Fatalf("ranges %v", seen)

@@ -44,9 +44,10 @@ func (h *Handler) Produce(ctx context.Context, req *protocol.ProduceRequest, ver
 	for _, t := range req.TopicData {
 		tr := protocol.ProduceResponseTopicProduceResponse{Name: t.Name}
 		for _, p := range t.PartitionData {
-			tr.PartitionResponses = append(tr.PartitionResponses, protocol.ProduceResponsePartitionProduceResponse{
-				Index: p.Index, BaseOffset: -1, LogAppendTimeMs: -1, LogStartOffset: -1,
-			})
+			pr := protocol.ProduceResponsePartitionProduceResponse{}
+			pr.Default() // CurrentLeader -1, -1: a tagged field sent only when set
+			pr.Index, pr.BaseOffset = p.Index, -1
+			tr.PartitionResponses = append(tr.PartitionResponses, pr)
 		}
 		resp.Responses = append(resp.Responses, tr)
 	}
@@ -63,6 +64,7 @@ func (h *Handler) Produce(ctx context.Context, req *protocol.ProduceRequest, ver
 		return ProduceResult{None: true, Close: failed}
 	}
 	if len(pending) == 0 {
+		h.hintProduceLeaders(resp, version)
 		return ProduceResult{Resp: resp}
 	}
 	acks, timeout := req.Acks, time.Duration(max(req.TimeoutMs, 0))*time.Millisecond
@@ -90,6 +92,7 @@ func (h *Handler) Produce(ctx context.Context, req *protocol.ProduceRequest, ver
 				w.out.ErrorMessage = &msg
 			}
 		}
+		h.hintProduceLeaders(resp, version)
 		return resp
 	}}
 }

@@ -1,0 +1,131 @@
+package handler
+
+import (
+	"github.com/sluice-mq/sluice/internal/metadata"
+	"github.com/sluice-mq/sluice/internal/protocol"
+)
+
+// Leader hints (KIP-951): a partition refused because this broker does
+// not lead it (NOT_LEADER_OR_FOLLOWER; for Fetch also
+// FENCED_LEADER_EPOCH) names the leader this broker knows and its epoch,
+// and the response carries that leader's endpoint on the listener the
+// request came in on, so a client moves to it without a metadata round
+// trip. Produce carries them from v10, Fetch from v16.
+
+// leaderHint is what the image says of one partition's leader.
+type leaderHint struct {
+	id, epoch int32
+}
+
+// hintCollector gathers the live leaders' endpoints a response names.
+type hintCollector struct {
+	img      *metadata.Image
+	listener string
+	nodes    map[int32]metadata.Endpoint
+	order    []int32
+}
+
+func (h *Handler) newHintCollector() *hintCollector {
+	return &hintCollector{img: h.image(), listener: h.cfg.ListenerName}
+}
+
+// leader returns the image's leader and epoch of a partition of the
+// topic named name, or of the topic with id when name is empty; -1, -1
+// when the partition is unknown. A leader that is registered, unfenced
+// and has the request's listener is added to the endpoints.
+func (c *hintCollector) leader(name string, id protocol.UUID, partition int32) leaderHint {
+	t := c.img.TopicByName(name)
+	if name == "" {
+		t = c.img.TopicByID(id)
+	}
+	if t == nil {
+		return leaderHint{-1, -1}
+	}
+	p, ok := t.Partition(partition)
+	if !ok {
+		return leaderHint{-1, -1}
+	}
+	hint := leaderHint{p.Leader, p.LeaderEpoch}
+	if p.Leader < 0 {
+		return hint
+	}
+	if _, seen := c.nodes[p.Leader]; seen {
+		return hint
+	}
+	b, ok := c.img.Broker(p.Leader)
+	if !ok || b.Fenced {
+		return hint
+	}
+	ep, ok := b.Endpoint(c.listener)
+	if !ok {
+		return hint
+	}
+	if c.nodes == nil {
+		c.nodes = map[int32]metadata.Endpoint{}
+	}
+	c.nodes[p.Leader] = ep
+	c.order = append(c.order, p.Leader)
+	return hint
+}
+
+// hintProduceLeaders fills the leader hints of a Produce response (v10+).
+func (h *Handler) hintProduceLeaders(resp *protocol.ProduceResponse, version int16) {
+	if version < 10 || resp == nil {
+		return
+	}
+	var c *hintCollector
+	for ti := range resp.Responses {
+		t := &resp.Responses[ti]
+		for pi := range t.PartitionResponses {
+			p := &t.PartitionResponses[pi]
+			if protocol.ErrorCode(p.ErrorCode) != protocol.ErrNotLeaderOrFollower {
+				continue
+			}
+			if c == nil {
+				c = h.newHintCollector()
+			}
+			hint := c.leader(t.Name, protocol.UUID{}, p.Index)
+			p.CurrentLeader.LeaderID, p.CurrentLeader.LeaderEpoch = hint.id, hint.epoch
+		}
+	}
+	if c == nil {
+		return
+	}
+	for _, id := range c.order {
+		ep := c.nodes[id]
+		b, _ := c.img.Broker(id)
+		resp.NodeEndpoints = append(resp.NodeEndpoints, protocol.ProduceResponseNodeEndpoint{NodeID: id, Host: ep.Host, Port: int32(ep.Port), Rack: b.Rack})
+	}
+}
+
+// hintFetchLeaders fills the leader hints of a Fetch response (v16+).
+func (h *Handler) hintFetchLeaders(resp *protocol.FetchResponse, version int16) {
+	if version < 16 || resp == nil {
+		return
+	}
+	var c *hintCollector
+	for ti := range resp.Responses {
+		t := &resp.Responses[ti]
+		for pi := range t.Partitions {
+			p := &t.Partitions[pi]
+			switch protocol.ErrorCode(p.ErrorCode) {
+			case protocol.ErrNotLeaderOrFollower, protocol.ErrFencedLeaderEpoch:
+			default:
+				continue
+			}
+			if c == nil {
+				c = h.newHintCollector()
+			}
+			hint := c.leader(t.Topic, t.TopicID, p.PartitionIndex)
+			p.CurrentLeader.LeaderID, p.CurrentLeader.LeaderEpoch = hint.id, hint.epoch
+		}
+	}
+	if c == nil {
+		return
+	}
+	for _, id := range c.order {
+		ep := c.nodes[id]
+		b, _ := c.img.Broker(id)
+		resp.NodeEndpoints = append(resp.NodeEndpoints, protocol.FetchResponseNodeEndpoint{NodeID: id, Host: ep.Host, Port: int32(ep.Port), Rack: b.Rack})
+	}
+}
