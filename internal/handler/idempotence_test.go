@@ -42,7 +42,8 @@ func TestInitProducerId(t *testing.T) {
 }
 
 // TestIdempotentProduceErrors: a duplicate is answered with the original
-// offset and no error; a gap and a stale epoch get Kafka's codes.
+// offset and no error; a gap and a stale epoch get Kafka's codes and the
+// log start offset.
 func TestIdempotentProduceErrors(t *testing.T) {
 	f := newFixture(t, false)
 	f.createTopic(t, "idem", 1)
@@ -75,6 +76,11 @@ func TestIdempotentProduceErrors(t *testing.T) {
 		pr := produceResponse(f.produce(t, -1, "idem", 0, c.records))
 		if protocol.ErrorCode(pr.ErrorCode) != c.code || pr.BaseOffset != c.offset {
 			t.Fatalf("produce %d: code %d offset %d, want %d at %d", i, pr.ErrorCode, pr.BaseOffset, c.code, c.offset)
+		}
+		// Refused or not, the answer names the log start offset, as
+		// Kafka's does for a sequence or epoch refusal.
+		if pr.LogStartOffset != 0 {
+			t.Fatalf("produce %d: log start offset %d, want 0", i, pr.LogStartOffset)
 		}
 	}
 	if p, _ := f.reps.Partition(f.tp("idem", 0)); p.Log.EndOffset() != 6 || p.Log.DuplicateBatches() != 2 {

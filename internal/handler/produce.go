@@ -121,6 +121,7 @@ func (h *Handler) appendPartition(req *protocol.ProduceRequest, topic string, pa
 	if req.Acks == -1 {
 		minISR, err := h.replicas.CheckMinISR(part)
 		if err != nil {
+			pr.LogStartOffset = part.Log.StartOffset()
 			return w, protocol.ErrNotEnoughReplicas, ptr(err.Error())
 		}
 		w.minISR = minISR
@@ -134,7 +135,16 @@ func (h *Handler) appendPartition(req *protocol.ProduceRequest, topic string, pa
 				pr.RecordErrors = append(pr.RecordErrors, protocol.ProduceResponseBatchIndexAndErrorMessage{BatchIndex: re.Index, BatchIndexErrorMessage: &m})
 			}
 		}
-		return w, appendErrorCode(err, version), ptr(err.Error())
+		code := appendErrorCode(err, version)
+		switch code {
+		case protocol.ErrCorruptMessage, protocol.ErrMessageTooLarge, protocol.ErrNotLeaderOrFollower, protocol.ErrKafkaStorageError:
+		default:
+			// As Kafka: a refusal by the log's rules (record errors, the
+			// producer's sequence or epoch) names the log start offset,
+			// which the producer reads on such errors.
+			pr.LogStartOffset = part.Log.StartOffset()
+		}
+		return w, code, ptr(err.Error())
 	}
 	pr.BaseOffset = res.FirstOffset
 	pr.LogStartOffset = res.LogStartOffset

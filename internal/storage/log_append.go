@@ -181,9 +181,15 @@ func (l *Log) validate(infos []batchInfo, records []byte, cfg *Config, opts Appe
 				Message: fmt.Sprintf("invalid sequence number %d for producer %d", h.BaseSequence, h.ProducerID)}}}
 		}
 		if cfg.Compact && sum.NullKeys > 0 {
-			return nil, 0, &AppendError{Err: ErrInvalidRecord, Records: []RecordError{{BatchIndex: idx, Index: sum.FirstNullKey, Message: "compacted topic received a record without a key"}}}
+			errs := recordErrors(b, idx, ropts, func(it *record.Records) string {
+				if it.Record().Key == nil {
+					return "compacted topic received a record without a key"
+				}
+				return ""
+			})
+			return nil, 0, &AppendError{Err: ErrInvalidRecord, Records: errs}
 		}
-		if err := checkTimestamps(&sum, cfg, now); err != nil {
+		if err := checkTimestamps(b, idx, ropts, &sum, cfg, now); err != nil {
 			return nil, 0, err
 		}
 		if sum.MaxTimestamp != h.MaxTimestamp || h.Attributes.TimestampType() == record.LogAppendTime {
@@ -266,7 +272,10 @@ func classifyRecordError(err error) error {
 	return &AppendError{Err: fmt.Errorf("%w: %w", ErrCorruptMessage, err)}
 }
 
-func checkTimestamps(sum *record.Summary, cfg *Config, now time.Time) error {
+// checkTimestamps refuses batch b (number idx) when a record's timestamp
+// is further from now than the topic's bounds allow, naming each such
+// record (INVALID_TIMESTAMP with record errors, as Kafka answers).
+func checkTimestamps(b []byte, idx int, opts record.Options, sum *record.Summary, cfg *Config, now time.Time) error {
 	if sum.Header.NumRecords == 0 {
 		return nil
 	}
@@ -274,15 +283,52 @@ func checkTimestamps(sum *record.Summary, cfg *Config, now time.Time) error {
 	before, after := cfg.timestampBounds()
 	// A record without a timestamp (-1) is not judged; MinTimestamp
 	// leaves it out.
-	if before != Forever && sum.MinTimestamp != record.NoTimestamp && sum.MinTimestamp < nowMs-before.Milliseconds() {
-		return fmt.Errorf("%w: timestamp %d is more than message.timestamp.before.max.ms=%d before the broker's %d",
-			ErrInvalidTimestamp, sum.MinTimestamp, before.Milliseconds(), nowMs)
+	low, high := int64(math.MinInt64), int64(math.MaxInt64)
+	if before != Forever {
+		low = nowMs - before.Milliseconds()
 	}
-	if after != Forever && sum.MaxTimestamp > nowMs+after.Milliseconds() {
-		return fmt.Errorf("%w: timestamp %d is more than message.timestamp.after.max.ms=%d after the broker's %d",
-			ErrInvalidTimestamp, sum.MaxTimestamp, after.Milliseconds(), nowMs)
+	if after != Forever {
+		high = nowMs + after.Milliseconds()
 	}
-	return nil
+	tooEarly := sum.MinTimestamp != record.NoTimestamp && sum.MinTimestamp < low
+	if !tooEarly && sum.MaxTimestamp <= high {
+		return nil
+	}
+	errs := recordErrors(b, idx, opts, func(it *record.Records) string {
+		ts := it.CreateTimestamp()
+		if ts == record.NoTimestamp || low <= ts && ts <= high {
+			return ""
+		}
+		return fmt.Sprintf("timestamp %d of record %d is out of range: message.timestamp.before.max.ms=%d and message.timestamp.after.max.ms=%d around the broker's %d",
+			ts, it.Index(), before.Milliseconds(), after.Milliseconds(), nowMs)
+	})
+	if tooEarly {
+		return &AppendError{Err: fmt.Errorf("%w: timestamp %d is more than message.timestamp.before.max.ms=%d before the broker's %d",
+			ErrInvalidTimestamp, sum.MinTimestamp, before.Milliseconds(), nowMs), Records: errs}
+	}
+	return &AppendError{Err: fmt.Errorf("%w: timestamp %d is more than message.timestamp.after.max.ms=%d after the broker's %d",
+		ErrInvalidTimestamp, sum.MaxTimestamp, after.Milliseconds(), nowMs), Records: errs}
+}
+
+// maxRecordErrors bounds the record errors one refused batch lists.
+const maxRecordErrors = 1000
+
+// recordErrors walks the records of batch b (number idx), which
+// validation refused, and lists those msg finds fault with, at most
+// maxRecordErrors. Only a refusal pays for the walk.
+func recordErrors(b []byte, idx int, opts record.Options, msg func(it *record.Records) string) []RecordError {
+	var it record.Records
+	defer it.Close()
+	if it.Reset(b, opts) != nil {
+		return nil
+	}
+	var out []RecordError
+	for len(out) < maxRecordErrors && it.Next() {
+		if m := msg(&it); m != "" {
+			out = append(out, RecordError{BatchIndex: idx, Index: it.Index(), Message: m})
+		}
+	}
+	return out
 }
 
 // appendLocked assigns offsets and writes. Called with mu held.

@@ -2,6 +2,7 @@ package storage
 
 import (
 	"errors"
+	"slices"
 	"strconv"
 	"testing"
 	"time"
@@ -116,5 +117,67 @@ func TestProducedLogAppendTimeStoredAsCreateTime(t *testing.T) {
 	}
 	if err := record.CheckCRC(stored); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestRefusedRecordsAreNamed: a batch refused for its timestamps, or for
+// records without a key on a compacted topic, names every offending
+// record, as Kafka's record errors do, and no other.
+func TestRefusedRecordsAreNamed(t *testing.T) {
+	clock := &testClock{t: time.Unix(1_700_000_000, 0)}
+	now := clock.now().UnixMilli()
+	build := func(keys [][]byte, deltas []int64) []byte {
+		t.Helper()
+		b := record.NewBuilder(record.CodecLZ4)
+		b.BaseTimestamp = now
+		for i := range keys {
+			b.Append(int32(i), deltas[i], keys[i], []byte("v"))
+		}
+		data, err := b.Build(nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return data
+	}
+	indexes := func(err error) []int32 {
+		t.Helper()
+		var ae *AppendError
+		if !errors.As(err, &ae) {
+			t.Fatalf("%v is no AppendError", err)
+		}
+		var out []int32
+		for _, re := range ae.Records {
+			if re.BatchIndex != 0 || re.Message == "" {
+				t.Fatalf("record error %+v", re)
+			}
+			out = append(out, re.Index)
+		}
+		return out
+	}
+	k := []byte("k")
+	hour := time.Hour.Milliseconds()
+
+	cfg := DefaultConfig()
+	cfg.TimestampBeforeMax, cfg.TimestampAfterMax = time.Hour, time.Hour
+	l := openTestLog(t, vfs.NewMem(), cfg, clock, true, 0)
+	defer l.Close()
+	_, err := l.Append(build([][]byte{k, k, k, k, k}, []int64{0, -2 * hour, 0, 3 * hour, -1 - now}), AppendOptions{LeaderEpoch: 0})
+	if !errors.Is(err, ErrInvalidTimestamp) {
+		t.Fatalf("append: %v, want ErrInvalidTimestamp", err)
+	}
+	if got := indexes(err); !slices.Equal(got, []int32{1, 3}) {
+		t.Fatalf("timestamp record errors name records %v, want [1 3] (the one without a timestamp is not judged)", got)
+	}
+
+	cfg = DefaultConfig()
+	cfg.Compact = true
+	lc := openTestLog(t, vfs.NewMem(), cfg, clock, true, 0)
+	defer lc.Close()
+	_, err = lc.Append(build([][]byte{k, nil, k, nil, nil}, []int64{0, 0, 0, 0, 0}), AppendOptions{LeaderEpoch: 0})
+	if !errors.Is(err, ErrInvalidRecord) {
+		t.Fatalf("append: %v, want ErrInvalidRecord", err)
+	}
+	if got := indexes(err); !slices.Equal(got, []int32{1, 3, 4}) {
+		t.Fatalf("null key record errors name records %v, want [1 3 4]", got)
 	}
 }
