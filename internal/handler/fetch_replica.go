@@ -120,6 +120,13 @@ func (h *Handler) replicaFetchPartition(topic string, id int32, brokerEpoch int6
 			out.HighWatermark = part.HighWatermark()
 			return protocol.ErrOffsetOutOfRange
 		}
+		if p.FetchOffset < l.StartOffset() {
+			// As Kafka: below the log start is out of range before any
+			// divergence is looked at; the follower then starts over from
+			// the leader's log start instead of truncating first.
+			out.HighWatermark = part.HighWatermark()
+			return protocol.ErrOffsetOutOfRange
+		}
 		if diverges {
 			// The follower truncates first; its fetch offset counts only
 			// once it fetches from where the logs agree.

@@ -97,4 +97,21 @@ func TestReplicaFetch(t *testing.T) {
 	if hw := part.HighWatermark(); hw != 7 {
 		t.Fatalf("high watermark %d after a diverging fetch, want 7", hw)
 	}
+	// Below the log start, a follower that would also diverge is told
+	// it is out of range first, as Kafka checks the log start before the
+	// divergence.
+	// The log goes on in epoch 2 from 7 (appended straight to it) and
+	// starts at 6: a follower at 5 whose last epoch is 1, which this log
+	// never had, diverges at the end of epoch 0 and is below the log
+	// start.
+	if _, err := part.Log.Append(batchOf(t, "d", "e", "f"), storage.AppendOptions{LeaderEpoch: 2}); err != nil {
+		t.Fatal(err)
+	}
+	if err := part.Log.SetStartOffset(6); err != nil {
+		t.Fatal(err)
+	}
+	r = fetch(2, epoch2, 5, 1)
+	if pd := r.Responses[0].Partitions[0]; protocol.ErrorCode(pd.ErrorCode) != protocol.ErrOffsetOutOfRange || pd.DivergingEpoch.EndOffset != -1 {
+		t.Fatalf("fetch below the log start: %+v", pd)
+	}
 }
