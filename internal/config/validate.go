@@ -234,11 +234,9 @@ func ParseThrottledReplicas(v string) (pairs map[[2]int32]bool, all bool, err er
 }
 
 func validCleanupPolicy(v string) error {
-	policies := splitList(v)
-	if len(policies) == 0 {
-		return invalidf("must be delete, compact or both")
-	}
-	for _, p := range policies {
+	// An empty list is valid, as in Kafka: neither deleted by retention
+	// nor compacted, the log is kept whole.
+	for _, p := range splitList(v) {
 		if p != "delete" && p != "compact" {
 			return invalidf("policy %q must be delete or compact", p)
 		}

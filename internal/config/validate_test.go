@@ -32,7 +32,7 @@ var badValues = map[string][]bad{
 	"broker.id":                                       inv("-2"),
 	"broker.rack":                                     nil, // any string is a rack
 	"broker.session.timeout.ms":                       inv("0"),
-	"cleanup.policy":                                  inv("", "remove", "delete,", "delete,archive"),
+	"cleanup.policy":                                  inv("remove", "delete,", "delete,archive"),
 	"compression.type":                                append(inv("brotli", "none", ""), bad{"gzip", true}, bad{"snappy", true}, bad{"lz4", true}, bad{"zstd", true}, bad{"uncompressed", true}),
 	"connections.max.idle.ms":                         nil, // negative: never close idle connections
 	"controller.listener.names":                       inv("", "CONTROLLER,CONTROLLER", "CON TROLLER", "A,,B"),
@@ -69,7 +69,7 @@ var badValues = map[string][]bad{
 	"log.cleaner.max.compaction.lag.ms":               inv("0"),
 	"log.cleaner.min.cleanable.ratio":                 inv("-0.1", "1.01", "NaN"),
 	"log.cleaner.min.compaction.lag.ms":               inv("-1"),
-	"log.cleanup.policy":                              inv("", "remove", "compact,"),
+	"log.cleanup.policy":                              inv("remove", "compact,"),
 	"log.dir":                                         inv(""),
 	"metrics.listen":                                  inv("9100", "localhost", "localhost:x", "localhost:65536", ":-1"),
 	"metrics.partition.labels":                        nil,
@@ -246,8 +246,8 @@ func TestImplementedKeysAccept(t *testing.T) {
 		"unclean.leader.election.enable":        {"false", "FALSE"},
 		"log.dirs":                              {"/var/lib/sluice", " /data "},
 		"listener.security.protocol.map":        {"PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT,SSL:SSL,SASL_SSL:SASL_SSL"},
-		"log.cleanup.policy":                    {"compact", "delete,compact", "compact , delete"},
-		"cleanup.policy":                        {"compact", "delete,compact"},
+		"log.cleanup.policy":                    {"compact", "delete,compact", "compact , delete", ""},
+		"cleanup.policy":                        {"compact", "delete,compact", ""},
 		"log.retention.ms":                      {"-1", "1", "9223372036854775807"},
 		"retention.ms":                          {"-1", "1"},
 		"log.retention.bytes":                   {"-1", "0", "1073741824"},

@@ -132,8 +132,6 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("max.message.bytes %d is negative", c.MaxMessageBytes)
 	case c.TimestampBeforeMax < 0 || c.TimestampAfterMax < 0 || c.TimestampDifferenceMax < 0:
 		return fmt.Errorf("message.timestamp.before/after/difference.max.ms must not be negative")
-	case !c.Compact && !c.Delete:
-		return fmt.Errorf("cleanup.policy must name delete, compact or both")
 	case c.DeleteRetention < 0 || c.MinCompactionLag < 0:
 		return fmt.Errorf("delete.retention.ms and min.compaction.lag.ms must not be negative")
 	case c.MaxCompactionLag < time.Millisecond:

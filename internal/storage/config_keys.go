@@ -45,14 +45,18 @@ func (c *Config) SetTopicConfig(key, value string) (bool, error) {
 	switch key {
 	case KeyCleanupPolicy:
 		compact, del := false, false
-		for _, p := range strings.Split(v, ",") {
-			switch strings.TrimSpace(strings.ToLower(p)) {
-			case "compact":
-				compact = true
-			case "delete":
-				del = true
-			default:
-				return bad(fmt.Errorf("must be delete, compact or both"))
+		// The empty list is valid, as in Kafka: neither deleted by
+		// retention nor compacted, the log is kept whole.
+		if strings.TrimSpace(v) != "" {
+			for _, p := range strings.Split(v, ",") {
+				switch strings.TrimSpace(strings.ToLower(p)) {
+				case "compact":
+					compact = true
+				case "delete":
+					del = true
+				default:
+					return bad(fmt.Errorf("must be delete, compact or both"))
+				}
 			}
 		}
 		c.Compact, c.Delete = compact, del
