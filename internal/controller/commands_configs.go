@@ -103,6 +103,13 @@ func alterEach[R any](resources []R, validateOnly bool, id func(R) (metadata.Res
 func checkResource(img *metadata.Image, typ metadata.ResourceType, name string) *CommandError {
 	switch typ {
 	case metadata.ResourceTopic:
+		// As Kafka's controller: the name is checked before it is looked up.
+		if name == "" {
+			return cmdErr(protocol.ErrInvalidRequest, "Default topic resources are not allowed.")
+		}
+		if err := ValidTopicName(name); err != nil {
+			return cmdErr(protocol.ErrInvalidTopicException, "%s", err.Error())
+		}
 		if img.TopicByName(name) == nil {
 			return cmdErr(protocol.ErrUnknownTopicOrPartition, "The topic %q does not exist.", name)
 		}

@@ -161,6 +161,10 @@ func TestDescribeTopicConfigs(t *testing.T) {
 	if protocol.ErrorCode(un.ErrorCode) != protocol.ErrUnknownTopicOrPartition || un.ErrorMessage == nil || len(un.Configs) != 0 {
 		t.Fatalf("unknown topic %+v", un)
 	}
+	// An illegal name, as Kafka validates it first.
+	if bad := f.describe(t, 4, false, 2, "bad name!", nil); protocol.ErrorCode(bad.ErrorCode) != protocol.ErrInvalidTopicException || bad.ErrorMessage == nil {
+		t.Fatalf("illegal topic name %+v", bad)
+	}
 }
 
 func TestDescribeConfigsRegistryDefaults(t *testing.T) {
@@ -292,8 +296,9 @@ func TestIncrementalAlterConfigs(t *testing.T) {
 		{ResourceType: 2, ResourceName: "custom", Configs: []protocol.IncrementalAlterConfigsRequestAlterableConfig{op("retention.ms", 0, str("1000"))}},
 		{ResourceType: 2, ResourceName: "custom", Configs: []protocol.IncrementalAlterConfigsRequestAlterableConfig{op("retention.ms", 0, str("2000"))}},
 		{ResourceType: 2, ResourceName: "plain", Configs: []protocol.IncrementalAlterConfigsRequestAlterableConfig{op("retention.ms", 0, str("3000"))}},
+		{ResourceType: 2, ResourceName: "bad name!", Configs: []protocol.IncrementalAlterConfigsRequestAlterableConfig{op("retention.ms", 0, str("3000"))}},
 	}}, 0)
-	want := []protocol.ErrorCode{protocol.ErrUnknownTopicOrPartition, protocol.ErrInvalidRequest, protocol.ErrInvalidRequest, protocol.ErrInvalidRequest, protocol.ErrNone}
+	want := []protocol.ErrorCode{protocol.ErrUnknownTopicOrPartition, protocol.ErrInvalidRequest, protocol.ErrInvalidRequest, protocol.ErrInvalidRequest, protocol.ErrNone, protocol.ErrInvalidTopicException}
 	for i, r := range resp.Responses {
 		if protocol.ErrorCode(r.ErrorCode) != want[i] {
 			t.Errorf("resource %d (%s): %d %s, want %d", i, r.ResourceName, r.ErrorCode, val(r.ErrorMessage), want[i])

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/sluice-mq/sluice/internal/config"
+	"github.com/sluice-mq/sluice/internal/controller"
 	"github.com/sluice-mq/sluice/internal/metadata"
 	"github.com/sluice-mq/sluice/internal/protocol"
 )
@@ -151,6 +152,9 @@ func (d *configDescriber) brokerRow(name string) (config.Row, bool) {
 }
 
 func (d *configDescriber) topic(img *metadata.Image, name string, keys []string) ([]protocol.DescribeConfigsResponseDescribeConfigsResourceResult, protocol.ErrorCode, string) {
+	if err := controller.ValidTopicName(name); err != nil {
+		return nil, protocol.ErrInvalidTopicException, err.Error()
+	}
 	if img.TopicByName(name) == nil {
 		return nil, protocol.ErrUnknownTopicOrPartition, "The topic " + strconv.Quote(name) + " does not exist."
 	}
