@@ -8,8 +8,9 @@ import (
 )
 
 // DeleteTopics deletes topics by name (v0-5) or by name or id (v6+),
-// one result each; an entry naming both a name and an id is refused with
-// INVALID_REQUEST, as Kafka does. With delete.topic.enable=false every
+// one result each; an entry naming both a name and an id, and a name or
+// id given more than once (one result for it, nothing deleted), are
+// refused with INVALID_REQUEST, as Kafka does. With delete.topic.enable=false every
 // topic is refused with TOPIC_DELETION_DISABLED, or INVALID_REQUEST
 // before v3, whose clients do not know that code.
 func (h *Handler) DeleteTopics(ctx context.Context, req *protocol.DeleteTopicsRequest, version int16) *protocol.DeleteTopicsResponse {
@@ -31,6 +32,7 @@ func (h *Handler) DeleteTopics(ctx context.Context, req *protocol.DeleteTopicsRe
 	} else {
 		names = req.TopicNames
 	}
+	names, ids = dropDuplicateDeletions(resp, names, ids)
 	if !h.cfg.DeleteTopicEnable {
 		code, msg := protocol.ErrTopicDeletionDisabled, "topic deletion is disabled (delete.topic.enable=false)"
 		if version < 3 {
@@ -68,4 +70,42 @@ func (h *Handler) DeleteTopics(ctx context.Context, req *protocol.DeleteTopicsRe
 		resp.Responses = append(resp.Responses, out)
 	}
 	return resp
+}
+
+// dropDuplicateDeletions answers each name or id the request gives more
+// than once with one INVALID_REQUEST result, and returns the others.
+func dropDuplicateDeletions(resp *protocol.DeleteTopicsResponse, names []string, ids []protocol.UUID) ([]string, []protocol.UUID) {
+	nameCount := make(map[string]int, len(names))
+	for _, n := range names {
+		nameCount[n]++
+	}
+	idCount := make(map[protocol.UUID]int, len(ids))
+	for _, id := range ids {
+		idCount[id]++
+	}
+	var keptNames []string
+	for _, n := range names {
+		switch nameCount[n] {
+		case 1:
+			keptNames = append(keptNames, n)
+		case 0: // answered already
+		default:
+			nameCount[n] = 0
+			resp.Responses = append(resp.Responses, protocol.DeleteTopicsResponseDeletableTopicResult{Name: ptr(n),
+				ErrorCode: int16(protocol.ErrInvalidRequest), ErrorMessage: ptr("Duplicate topic name.")})
+		}
+	}
+	var keptIDs []protocol.UUID
+	for _, id := range ids {
+		switch idCount[id] {
+		case 1:
+			keptIDs = append(keptIDs, id)
+		case 0:
+		default:
+			idCount[id] = 0
+			resp.Responses = append(resp.Responses, protocol.DeleteTopicsResponseDeletableTopicResult{TopicID: id,
+				ErrorCode: int16(protocol.ErrInvalidRequest), ErrorMessage: ptr("Duplicate topic id.")})
+		}
+	}
+	return keptNames, keptIDs
 }

@@ -220,6 +220,39 @@ func TestDeleteTopicsNameAndID(t *testing.T) {
 	}
 }
 
+// TestDeleteTopicsDuplicates: a name or id given twice gets one
+// INVALID_REQUEST result and its topic stays; the others are deleted.
+func TestDeleteTopicsDuplicates(t *testing.T) {
+	f := newFixture(t, false)
+	for _, n := range []string{"a", "b", "c"} {
+		f.createTopic(t, n, 1)
+	}
+	idC := f.h.image().TopicByName("c").ID()
+	del := f.h.DeleteTopics(context.Background(), &protocol.DeleteTopicsRequest{Topics: []protocol.DeleteTopicsRequestDeleteTopicState{
+		{Name: ptr("a")}, {Name: ptr("b")}, {Name: ptr("a")}, {TopicID: idC}, {TopicID: idC}}, TimeoutMs: 5000}, 6)
+	if len(del.Responses) != 3 {
+		t.Fatalf("%d results, want one per distinct name or id: %+v", len(del.Responses), del.Responses)
+	}
+	for _, r := range del.Responses {
+		want := protocol.ErrInvalidRequest
+		if r.Name != nil && *r.Name == "b" {
+			want = protocol.ErrNone
+		}
+		if protocol.ErrorCode(r.ErrorCode) != want {
+			t.Errorf("result %+v, want %s", r, want.Name())
+		}
+	}
+	img := f.h.image()
+	if img.TopicByName("a") == nil || img.TopicByName("c") == nil || img.TopicByName("b") != nil {
+		t.Fatalf("after deletion: a %t, b %t, c %t; want a and c kept", img.TopicByName("a") != nil, img.TopicByName("b") != nil, img.TopicByName("c") != nil)
+	}
+	// Before v6, by name only.
+	del = f.h.DeleteTopics(context.Background(), &protocol.DeleteTopicsRequest{TopicNames: []string{"a", "a"}, TimeoutMs: 5000}, 5)
+	if len(del.Responses) != 1 || protocol.ErrorCode(del.Responses[0].ErrorCode) != protocol.ErrInvalidRequest || f.h.image().TopicByName("a") == nil {
+		t.Fatalf("v5 duplicate: %+v", del.Responses)
+	}
+}
+
 // TestProduceLegacyFormatRefused: Produce v0-2 is advertised (librdkafka
 // needs it to compress), but their message formats v0/v1 are refused per
 // partition, not by closing the connection.
