@@ -16,8 +16,7 @@ import (
 func TestReplicaFetch(t *testing.T) {
 	f := newFixture(t, false)
 	ctx := context.Background()
-	epoch2 := f.registerBroker(t, 2)
-	f.registerBroker(t, 3)
+	epoch2 := f.registerBrokers(t, 2, 3)[2]
 	resp := f.h.CreateTopics(ctx, &protocol.CreateTopicsRequest{TimeoutMs: 5000, Topics: []protocol.CreateTopicsRequestCreatableTopic{{
 		Name: "rep", NumPartitions: -1, ReplicationFactor: -1,
 		Assignments: []protocol.CreateTopicsRequestCreatableReplicaAssignment{{PartitionIndex: 0, BrokerIDs: []int32{1, 2}}}}}}, 7)

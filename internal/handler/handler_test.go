@@ -58,26 +58,6 @@ func newFixture(t *testing.T, autoCreate bool) *fixture {
 	return &fixture{h: h, ctl: ctl, reps: reps}
 }
 
-// registerBroker registers and unfences broker id with a PLAINTEXT
-// listener on port 9090+id, and returns its broker epoch.
-func (f *fixture) registerBroker(t *testing.T, id int32) int64 {
-	t.Helper()
-	ctx := context.Background()
-	_, epoch, err := f.ctl.Submit(ctx, controller.RegisterBroker(controller.BrokerRegistration{ID: id, IncarnationID: protocol.UUID{byte(id)},
-		Endpoints: []metadata.Endpoint{{Name: "PLAINTEXT", Host: "127.0.0.1", Port: uint16(9090 + id)}}}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	off, _, err := f.ctl.Submit(ctx, controller.UnfenceBroker(id, epoch.(int64)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := f.h.waitImage(ctx, off); err != nil {
-		t.Fatal(err)
-	}
-	return epoch.(int64)
-}
-
 func str(s string) *string { return &s }
 
 func TestCreateTopicsAndMetadata(t *testing.T) {

@@ -14,7 +14,7 @@ import (
 func TestLeaderHints(t *testing.T) {
 	f := newFixture(t, false)
 	ctx := context.Background()
-	f.registerBroker(t, 2)
+	f.registerBrokers(t, 2)
 	resp := f.h.CreateTopics(ctx, &protocol.CreateTopicsRequest{TimeoutMs: 5000, Topics: []protocol.CreateTopicsRequestCreatableTopic{{
 		Name: "elsewhere", NumPartitions: -1, ReplicationFactor: -1,
 		Assignments: []protocol.CreateTopicsRequestCreatableReplicaAssignment{{PartitionIndex: 0, BrokerIDs: []int32{2, 1}}}}, {

@@ -21,19 +21,61 @@ const (
 // largest timestamp (KIP-734), or the first record at or after a
 // timestamp; offset -1 when no record qualifies. A replica (replica id
 // 0 or above: a follower finding the leader's end) is answered from the
-// whole log: the latest offset is the log end, as in Kafka.
+// whole log: the latest offset is the log end, as in Kafka. As in Kafka
+// too, a partition named twice is INVALID_REQUEST (v1+), a special
+// timestamp the version does not know UNSUPPORTED_VERSION, and
+// OFFSET_NOT_AVAILABLE is LEADER_NOT_AVAILABLE before v5.
 func (h *Handler) ListOffsets(ctx context.Context, req *protocol.ListOffsetsRequest, version int16) *protocol.ListOffsetsResponse {
 	resp := &protocol.ListOffsetsResponse{}
+	// As Kafka: from v1 every copy of a partition named twice is refused.
+	copies := map[storage.TopicPartition]int{}
+	for _, t := range req.Topics {
+		for _, p := range t.Partitions {
+			copies[storage.TopicPartition{Topic: t.Name, Partition: p.PartitionIndex}]++
+		}
+	}
 	for _, t := range req.Topics {
 		tr := protocol.ListOffsetsResponseListOffsetsTopicResponse{Name: t.Name}
 		for _, p := range t.Partitions {
 			out := protocol.ListOffsetsResponseListOffsetsPartitionResponse{PartitionIndex: p.PartitionIndex, Timestamp: -1, Offset: -1, LeaderEpoch: -1}
-			out.ErrorCode = int16(h.listOffset(t.Name, p, req.ReplicaID >= 0, &out))
+			var code protocol.ErrorCode
+			switch {
+			case version >= 1 && copies[storage.TopicPartition{Topic: t.Name, Partition: p.PartitionIndex}] > 1:
+				code = protocol.ErrInvalidRequest
+			case !timestampServed(p.Timestamp, version):
+				code = protocol.ErrUnsupportedVersion
+			default:
+				code = h.listOffset(t.Name, p, req.ReplicaID >= 0, &out)
+			}
+			if code == protocol.ErrOffsetNotAvailable && version < 5 {
+				code = protocol.ErrLeaderNotAvailable // v1-4 clients do not know the code
+			}
+			if code != protocol.ErrNone {
+				out.Timestamp, out.Offset, out.LeaderEpoch = -1, -1, -1
+			}
+			out.ErrorCode = int16(code)
 			tr.Partitions = append(tr.Partitions, out)
 		}
 		resp.Topics = append(resp.Topics, tr)
 	}
 	return resp
+}
+
+// timestampServed reports whether version may ask for timestamp: a
+// special (negative) one only from the version that brought it, as Kafka
+// checks (UNSUPPORTED_VERSION otherwise).
+func timestampServed(ts int64, version int16) bool {
+	switch ts {
+	case latestTimestamp, earliestTimestamp:
+		return true
+	case maxTimestamp:
+		return version >= 7
+	case earliestLocalTimestamp:
+		return version >= 8
+	case latestTieredTimestamp:
+		return version >= 9
+	}
+	return ts >= 0
 }
 
 func (h *Handler) listOffset(topic string, p protocol.ListOffsetsRequestListOffsetsPartition, replica bool, out *protocol.ListOffsetsResponseListOffsetsPartitionResponse) protocol.ErrorCode {
@@ -62,24 +104,24 @@ func (h *Handler) listOffset(topic string, p protocol.ListOffsetsRequestListOffs
 		if pending {
 			return protocol.ErrOffsetNotAvailable
 		}
-		out.Offset = limit
+		out.Offset, out.LeaderEpoch = limit, epoch
+		return protocol.ErrNone
 	case earliestTimestamp, earliestLocalTimestamp:
 		out.Offset = l.StartOffset()
 	case latestTieredTimestamp:
-		// No tiered storage: Kafka answers -1.
+		// No tiered storage: Kafka answers offset and epoch -1.
+		return protocol.ErrNone
 	default:
 		// A record by timestamp, or the one with the largest: answered
-		// below the limit, refused above it while the epoch start is
-		// pending, else none.
+		// below the limit; while the epoch start is pending, refused
+		// otherwise (even when none is found, as Kafka refuses), else
+		// none.
 		var to storage.TimestampOffset
 		var ok bool
 		var err error
-		switch {
-		case p.Timestamp == maxTimestamp:
+		if p.Timestamp == maxTimestamp {
 			to, ok, err = l.MaxTimestamp()
-		case p.Timestamp < 0:
-			return protocol.ErrInvalidRequest
-		default:
+		} else {
 			to, ok, err = l.OffsetForTimestamp(p.Timestamp)
 		}
 		switch {
@@ -87,17 +129,16 @@ func (h *Handler) listOffset(topic string, p protocol.ListOffsetsRequestListOffs
 			return appendErrorCode(err, 12)
 		case ok && to.Offset < limit:
 			out.Offset, out.Timestamp = to.Offset, to.Timestamp
-		case ok && pending:
+		case pending:
 			return protocol.ErrOffsetNotAvailable
+		default:
+			return protocol.ErrNone // none: offset and epoch -1, as Kafka answers
 		}
 	}
-	// The epoch of the offset answered: the current leader epoch for the
-	// latest offset, else the epoch that wrote the record there.
+	// The epoch that wrote the record at the offset answered.
 	out.LeaderEpoch = epoch
-	if out.Offset >= 0 && p.Timestamp != latestTimestamp {
-		if e, ok := l.Epochs().EpochForOffset(out.Offset); ok {
-			out.LeaderEpoch = e
-		}
+	if e, ok := l.Epochs().EpochForOffset(out.Offset); ok {
+		out.LeaderEpoch = e
 	}
 	return protocol.ErrNone
 }

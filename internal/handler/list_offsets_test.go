@@ -2,22 +2,27 @@ package handler
 
 import (
 	"context"
+	"slices"
 	"testing"
 
 	"github.com/sluice-mq/sluice/internal/controller"
+	"github.com/sluice-mq/sluice/internal/metadata"
 	"github.com/sluice-mq/sluice/internal/protocol"
 	"github.com/sluice-mq/sluice/internal/storage"
 )
 
 // registerBrokers registers and unfences brokers ids (besides the
-// fixture's broker 1) and returns their broker epochs.
+// fixture's broker 1), each with a PLAINTEXT listener on 127.0.0.1 port
+// 9090+id, waits until the broker's image holds them and returns their
+// broker epochs.
 func (f *fixture) registerBrokers(t *testing.T, ids ...int32) map[int32]int64 {
 	t.Helper()
 	ctx := context.Background()
 	epochs := map[int32]int64{}
 	var last int64
 	for _, id := range ids {
-		_, epoch, err := f.ctl.Submit(ctx, controller.RegisterBroker(controller.BrokerRegistration{ID: id, IncarnationID: protocol.UUID{byte(id)}}))
+		_, epoch, err := f.ctl.Submit(ctx, controller.RegisterBroker(controller.BrokerRegistration{ID: id, IncarnationID: protocol.UUID{byte(id)},
+			Endpoints: []metadata.Endpoint{{Name: "PLAINTEXT", Host: "127.0.0.1", Port: uint16(9090 + id)}}}))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -26,7 +31,7 @@ func (f *fixture) registerBrokers(t *testing.T, ids ...int32) map[int32]int64 {
 			t.Fatal(err)
 		}
 	}
-	if err := f.ctl.WaitFor(ctx, last); err != nil {
+	if err := f.h.waitImage(ctx, last); err != nil {
 		t.Fatal(err)
 	}
 	return epochs
@@ -128,10 +133,57 @@ func TestListOffsetsWhileEpochStartPending(t *testing.T) {
 		{"consumer earliest", -1, -2, 0, protocol.ErrNone},
 		{"consumer by timestamp", -1, 0, -1, protocol.ErrOffsetNotAvailable},
 		{"consumer max timestamp", -1, -3, -1, protocol.ErrOffsetNotAvailable},
+		{"consumer by a timestamp no record has", -1, 1 << 50, -1, protocol.ErrOffsetNotAvailable},
 		{"replica latest", 3, -1, 3, protocol.ErrNone},
 	} {
 		if o, code := f.listOffset("p", tc.replica, tc.timestamp); o != tc.offset || code != tc.code {
 			t.Errorf("%s: offset %d %s, want %d %s", tc.name, o, code.Name(), tc.offset, tc.code.Name())
+		}
+	}
+	// Before v5 the code is LEADER_NOT_AVAILABLE, which those clients know.
+	lo := f.h.ListOffsets(ctx, &protocol.ListOffsetsRequest{ReplicaID: -1, Topics: []protocol.ListOffsetsRequestListOffsetsTopic{{Name: "p",
+		Partitions: []protocol.ListOffsetsRequestListOffsetsPartition{{PartitionIndex: 0, Timestamp: -1, CurrentLeaderEpoch: -1}}}}}, 4)
+	if code := protocol.ErrorCode(lo.Topics[0].Partitions[0].ErrorCode); code != protocol.ErrLeaderNotAvailable {
+		t.Errorf("consumer latest at v4: %s, want LEADER_NOT_AVAILABLE", code.Name())
+	}
+}
+
+// TestListOffsetsRequestRules: as Kafka, every copy of a partition named
+// twice is INVALID_REQUEST (v1+), and a special timestamp older than the
+// version that brought it, or no special timestamp at all, is
+// UNSUPPORTED_VERSION.
+func TestListOffsetsRequestRules(t *testing.T) {
+	f := newFixture(t, false)
+	f.createTopic(t, "r", 2)
+	part := func(p int32, ts int64) protocol.ListOffsetsRequestListOffsetsPartition {
+		return protocol.ListOffsetsRequestListOffsetsPartition{PartitionIndex: p, Timestamp: ts, CurrentLeaderEpoch: -1}
+	}
+	lo := f.h.ListOffsets(context.Background(), &protocol.ListOffsetsRequest{Topics: []protocol.ListOffsetsRequestListOffsetsTopic{
+		{Name: "r", Partitions: []protocol.ListOffsetsRequestListOffsetsPartition{part(0, -1), part(1, -1)}},
+		{Name: "r", Partitions: []protocol.ListOffsetsRequestListOffsetsPartition{part(0, -2)}}}}, 7)
+	got := []protocol.ErrorCode{}
+	for _, tr := range lo.Topics {
+		for _, p := range tr.Partitions {
+			got = append(got, protocol.ErrorCode(p.ErrorCode))
+		}
+	}
+	if want := []protocol.ErrorCode{protocol.ErrInvalidRequest, protocol.ErrNone, protocol.ErrInvalidRequest}; !slices.Equal(got, want) {
+		t.Fatalf("duplicate partition: codes %v, want %v", got, want)
+	}
+	for _, tc := range []struct {
+		ts      int64
+		version int16
+		code    protocol.ErrorCode
+	}{
+		{-3, 6, protocol.ErrUnsupportedVersion}, {-3, 7, protocol.ErrNone},
+		{-4, 7, protocol.ErrUnsupportedVersion}, {-4, 8, protocol.ErrNone},
+		{-5, 8, protocol.ErrUnsupportedVersion}, {-5, 9, protocol.ErrNone},
+		{-7, 9, protocol.ErrUnsupportedVersion}, {-2, 1, protocol.ErrNone},
+	} {
+		lo := f.h.ListOffsets(context.Background(), &protocol.ListOffsetsRequest{Topics: []protocol.ListOffsetsRequestListOffsetsTopic{
+			{Name: "r", Partitions: []protocol.ListOffsetsRequestListOffsetsPartition{part(0, tc.ts)}}}}, tc.version)
+		if code := protocol.ErrorCode(lo.Topics[0].Partitions[0].ErrorCode); code != tc.code {
+			t.Errorf("timestamp %d at v%d: %s, want %s", tc.ts, tc.version, code.Name(), tc.code.Name())
 		}
 	}
 }

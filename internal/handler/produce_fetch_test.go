@@ -134,17 +134,30 @@ func TestProduceFetchListOffsets(t *testing.T) {
 		t.Fatal("empty fetch answered with null records")
 	}
 
-	lo := f.h.ListOffsets(context.Background(), &protocol.ListOffsetsRequest{Topics: []protocol.ListOffsetsRequestListOffsetsTopic{{Name: "events",
-		Partitions: []protocol.ListOffsetsRequestListOffsetsPartition{
-			{PartitionIndex: 1, Timestamp: -2, CurrentLeaderEpoch: -1}, {PartitionIndex: 1, Timestamp: -1, CurrentLeaderEpoch: -1},
-			{PartitionIndex: 1, Timestamp: 0, CurrentLeaderEpoch: -1}, {PartitionIndex: 1, Timestamp: -3, CurrentLeaderEpoch: -1},
-			{PartitionIndex: 1, Timestamp: -1, CurrentLeaderEpoch: 5}}}}}, 8)
-	ps := lo.Topics[0].Partitions
-	if ps[0].Offset != 0 || ps[1].Offset != 7 || ps[2].Offset != 0 || ps[3].Offset < 0 {
-		t.Fatalf("list offsets %+v", ps)
+	list := func(ts int64, leaderEpoch int32) protocol.ListOffsetsResponseListOffsetsPartitionResponse {
+		t.Helper()
+		lo := f.h.ListOffsets(context.Background(), &protocol.ListOffsetsRequest{Topics: []protocol.ListOffsetsRequestListOffsetsTopic{{Name: "events",
+			Partitions: []protocol.ListOffsetsRequestListOffsetsPartition{{PartitionIndex: 1, Timestamp: ts, CurrentLeaderEpoch: leaderEpoch}}}}}, 8)
+		return lo.Topics[0].Partitions[0]
 	}
-	if protocol.ErrorCode(ps[4].ErrorCode) != protocol.ErrUnknownLeaderEpoch {
-		t.Fatalf("newer leader epoch: %d", ps[4].ErrorCode)
+	if p := list(-2, -1); p.ErrorCode != 0 || p.Offset != 0 || p.LeaderEpoch != 0 {
+		t.Fatalf("earliest %+v", p)
+	}
+	if p := list(-1, -1); p.ErrorCode != 0 || p.Offset != 7 || p.LeaderEpoch != 0 {
+		t.Fatalf("latest %+v", p)
+	}
+	if p := list(0, -1); p.ErrorCode != 0 || p.Offset != 0 {
+		t.Fatalf("by timestamp 0 %+v", p)
+	}
+	if p := list(-3, -1); p.ErrorCode != 0 || p.Offset < 0 {
+		t.Fatalf("max timestamp %+v", p)
+	}
+	if p := list(-1, 5); protocol.ErrorCode(p.ErrorCode) != protocol.ErrUnknownLeaderEpoch {
+		t.Fatalf("newer leader epoch: %+v", p)
+	}
+	// None found: offset, timestamp and leader epoch all -1, as Kafka.
+	if p := list(time.Now().Add(time.Hour).UnixMilli(), -1); p.ErrorCode != 0 || p.Offset != -1 || p.LeaderEpoch != -1 {
+		t.Fatalf("by a timestamp after every record %+v", p)
 	}
 }
 
