@@ -214,6 +214,12 @@ func TestDeleteRecords(t *testing.T) {
 	if r := del("compacted", protocol.DeleteRecordsRequestDeleteRecordsPartition{PartitionIndex: 0, Offset: -1}); protocol.ErrorCode(r[0].ErrorCode) != protocol.ErrPolicyViolation {
 		t.Fatalf("compacted topic: %+v", r[0])
 	}
+	// An internal topic whatever its policy: committed offsets are not a
+	// client's to delete.
+	f.adminCreateTopic(t, OffsetsTopic, 1, map[string]string{"cleanup.policy": "compact,delete"})
+	if r := del(OffsetsTopic, protocol.DeleteRecordsRequestDeleteRecordsPartition{PartitionIndex: 0, Offset: -1}); protocol.ErrorCode(r[0].ErrorCode) != protocol.ErrInvalidTopicException {
+		t.Fatalf("internal topic: %+v", r[0])
+	}
 
 	// -1: up to the high watermark; every segment but the active goes.
 	r = del("trim", protocol.DeleteRecordsRequestDeleteRecordsPartition{PartitionIndex: 0, Offset: -1})

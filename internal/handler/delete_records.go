@@ -68,6 +68,11 @@ func (h *Handler) DeleteRecords(ctx context.Context, req *protocol.DeleteRecords
 // offset and returns the partition and the offset (the high watermark
 // for -1) its replicas must reach.
 func (h *Handler) deleteRecords(tp storage.TopicPartition, offset int64) (*replica.Partition, int64, protocol.ErrorCode) {
+	if internalTopic(tp.Topic) {
+		// As Kafka: whatever its policy, an internal topic's records
+		// (committed offsets) are not for clients to delete.
+		return nil, -1, protocol.ErrInvalidTopicException
+	}
 	part, err := h.replicas.Leading(tp)
 	if err != nil {
 		return nil, -1, partitionErrorCode(err)

@@ -14,6 +14,14 @@ import (
 // group metadata.
 const OffsetsTopic = "__consumer_offsets"
 
+// transactionStateTopic is Kafka's internal topic of transaction state.
+// Transactions are not served, so Metadata never creates it.
+const transactionStateTopic = "__transaction_state"
+
+// internalTopic reports whether name is one of Kafka's internal topics,
+// which clients may not produce to or delete records of.
+func internalTopic(name string) bool { return name == OffsetsTopic || name == transactionStateTopic }
+
 // SetGroupCoordinator gives the handler the group coordinator of this
 // broker; until it is set, FindCoordinator answers
 // COORDINATOR_NOT_AVAILABLE.

@@ -145,6 +145,16 @@ func TestMetadataAutoCreatesOffsetsTopicAsItself(t *testing.T) {
 	if cfg["cleanup.policy"] != "compact" || cfg["segment.bytes"] != "1048576" {
 		t.Fatalf("%s configs %v, want compacted with the offsets segment size", OffsetsTopic, cfg)
 	}
+	if !md.Topics[0].IsInternal {
+		t.Fatalf("%s is not marked internal", OffsetsTopic)
+	}
+	// Transactions are not served: their internal topic is never made
+	// with a plain topic's settings.
+	md = f.h.Metadata(context.Background(), &protocol.MetadataRequest{Topics: []protocol.MetadataRequestMetadataRequestTopic{{Name: str(transactionStateTopic)}},
+		AllowAutoTopicCreation: true}, 9)
+	if protocol.ErrorCode(md.Topics[0].ErrorCode) != protocol.ErrUnknownTopicOrPartition || f.ctl.Image().TopicByName(transactionStateTopic) != nil {
+		t.Fatalf("%s auto-created: %+v", transactionStateTopic, md.Topics[0])
+	}
 }
 
 // TestFindCoordinatorRefusesTransactions: a transactional producer looking

@@ -74,7 +74,7 @@ func (h *Handler) Metadata(ctx context.Context, req *protocol.MetadataRequest, v
 
 func topicMetadata(img *metadata.Image, t *metadata.TopicImage, name string, live map[int32]bool) protocol.MetadataResponseMetadataResponseTopic {
 	n := name
-	tm := protocol.MetadataResponseMetadataResponseTopic{Name: &n, TopicAuthorizedOperations: authorizedOpsNone, IsInternal: name == "__consumer_offsets"}
+	tm := protocol.MetadataResponseMetadataResponseTopic{Name: &n, TopicAuthorizedOperations: authorizedOpsNone, IsInternal: internalTopic(name)}
 	if t == nil {
 		if controller.ValidTopicName(name) != nil {
 			tm.ErrorCode = int16(protocol.ErrInvalidTopicException)
@@ -114,7 +114,7 @@ func (h *Handler) autoCreate(ctx context.Context, img *metadata.Image, names []s
 	var reqs []controller.CreateTopic
 	for _, name := range names {
 		switch {
-		case img.TopicByName(name) != nil || controller.ValidTopicName(name) != nil:
+		case img.TopicByName(name) != nil || controller.ValidTopicName(name) != nil || name == transactionStateTopic:
 		case name == OffsetsTopic:
 			reqs = append(reqs, h.offsetsTopicSpec())
 		default:

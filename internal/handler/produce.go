@@ -108,8 +108,8 @@ func (h *Handler) appendPartition(req *protocol.ProduceRequest, topic string, pa
 	if req.Acks != 0 && req.Acks != 1 && req.Acks != -1 {
 		return w, protocol.ErrInvalidRequiredAcks, nil
 	}
-	if topic == OffsetsTopic {
-		return w, protocol.ErrInvalidTopicException, ptr("cannot append to internal topic " + OffsetsTopic)
+	if internalTopic(topic) {
+		return w, protocol.ErrInvalidTopicException, ptr("cannot append to internal topic " + topic)
 	}
 	part, err := h.replicas.Leading(storage.TopicPartition{Topic: topic, Partition: partition})
 	if err != nil {
