@@ -18,14 +18,15 @@ const (
 // same) and the live brokers' endpoints on the client listener (v0-1).
 // Brokers answer endpoint type 1 only: asking one for controllers is
 // MISMATCHED_ENDPOINT_TYPE, an unknown type UNSUPPORTED_ENDPOINT_TYPE.
-// Authorized operations are not computed (Int32.MinValue).
+// Asked for authorized operations, it answers every cluster operation
+// (there is no authorizer).
 func (h *Handler) DescribeCluster(ctx context.Context, req *protocol.DescribeClusterRequest, version int16) *protocol.DescribeClusterResponse {
 	resp := &protocol.DescribeClusterResponse{
 		EndpointType:                endpointTypeBrokers,
 		ClusterID:                   h.cfg.ClusterID,
 		ControllerID:                -1,
 		Brokers:                     []protocol.DescribeClusterResponseDescribeClusterBroker{},
-		ClusterAuthorizedOperations: authorizedOpsNone,
+		ClusterAuthorizedOperations: authorizedOps(req.IncludeClusterAuthorizedOperations, clusterOps),
 	}
 	want := int8(endpointTypeBrokers)
 	if version >= 1 {

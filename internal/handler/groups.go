@@ -261,7 +261,15 @@ func (h *Handler) DescribeGroups(ctx context.Context, req *protocol.DescribeGrou
 		}
 		return resp
 	}
-	return h.groups.DescribeGroups(ctx, req, version)
+	resp := h.groups.DescribeGroups(ctx, req, version)
+	if version >= 3 && req.IncludeAuthorizedOperations {
+		for i := range resp.Groups {
+			if resp.Groups[i].ErrorCode == 0 {
+				resp.Groups[i].AuthorizedOperations = groupOps
+			}
+		}
+	}
+	return resp
 }
 
 func (h *Handler) DeleteGroups(ctx context.Context, req *protocol.DeleteGroupsRequest, version int16) *protocol.DeleteGroupsResponse {

@@ -196,3 +196,18 @@ func TestApiVersionsListsServedRanges(t *testing.T) {
 		t.Fatal("an unimplemented API is advertised")
 	}
 }
+
+// TestMetadataClusterOperationsToV10: Metadata v8-10 answers the cluster's
+// authorized operations when asked (every one: there is no authorizer).
+func TestMetadataClusterOperationsToV10(t *testing.T) {
+	f := newFixture(t, false)
+	for _, tc := range []struct {
+		version int16
+		want    int32
+	}{{8, clusterOps}, {10, clusterOps}, {11, authorizedOpsNone}} {
+		md := f.h.Metadata(context.Background(), &protocol.MetadataRequest{Topics: []protocol.MetadataRequestMetadataRequestTopic{}, IncludeClusterAuthorizedOperations: true}, tc.version)
+		if md.ClusterAuthorizedOperations != tc.want {
+			t.Errorf("v%d: cluster operations %d, want %d", tc.version, md.ClusterAuthorizedOperations, tc.want)
+		}
+	}
+}

@@ -2,15 +2,11 @@ package handler
 
 import (
 	"context"
-	"math"
 
 	"github.com/sluice-mq/sluice/internal/controller"
 	"github.com/sluice-mq/sluice/internal/metadata"
 	"github.com/sluice-mq/sluice/internal/protocol"
 )
-
-// authorizedOpsNone is Kafka's "authorized operations not requested".
-const authorizedOpsNone = math.MinInt32
 
 // Metadata answers a Metadata request from the broker's image. Unknown
 // topics are created when the request allows it and
@@ -41,8 +37,9 @@ func (h *Handler) Metadata(ctx context.Context, req *protocol.MetadataRequest, v
 	resp := &protocol.MetadataResponse{
 		ClusterID:                   &clusterID,
 		ControllerID:                h.cfg.NodeID,
-		ClusterAuthorizedOperations: authorizedOpsNone,
+		ClusterAuthorizedOperations: authorizedOps(version >= 8 && version <= 10 && req.IncludeClusterAuthorizedOperations, clusterOps),
 	}
+	topicOpsAsked := version >= 8 && req.IncludeTopicAuthorizedOperations
 	live := map[int32]bool{}
 	for _, b := range img.LiveBrokers() {
 		live[b.ID] = true
@@ -53,7 +50,7 @@ func (h *Handler) Metadata(ctx context.Context, req *protocol.MetadataRequest, v
 		resp.Brokers = append(resp.Brokers, protocol.MetadataResponseMetadataResponseBroker{NodeID: b.ID, Host: ep.Host, Port: int32(ep.Port), Rack: b.Rack})
 	}
 	for _, name := range names {
-		resp.Topics = append(resp.Topics, topicMetadata(img, img.TopicByName(name), name, live))
+		resp.Topics = append(resp.Topics, topicMetadata(img, img.TopicByName(name), name, live, topicOpsAsked))
 	}
 	for _, id := range byID {
 		t := img.TopicByID(id)
@@ -61,7 +58,7 @@ func (h *Handler) Metadata(ctx context.Context, req *protocol.MetadataRequest, v
 		if t != nil {
 			name = t.Name()
 		}
-		tm := topicMetadata(img, t, name, live)
+		tm := topicMetadata(img, t, name, live, topicOpsAsked)
 		if t == nil {
 			tm.ErrorCode = int16(protocol.ErrUnknownTopicID)
 			tm.Name = nil
@@ -72,7 +69,7 @@ func (h *Handler) Metadata(ctx context.Context, req *protocol.MetadataRequest, v
 	return resp
 }
 
-func topicMetadata(img *metadata.Image, t *metadata.TopicImage, name string, live map[int32]bool) protocol.MetadataResponseMetadataResponseTopic {
+func topicMetadata(img *metadata.Image, t *metadata.TopicImage, name string, live map[int32]bool, opsAsked bool) protocol.MetadataResponseMetadataResponseTopic {
 	n := name
 	tm := protocol.MetadataResponseMetadataResponseTopic{Name: &n, TopicAuthorizedOperations: authorizedOpsNone, IsInternal: internalTopic(name)}
 	if t == nil {
@@ -85,6 +82,7 @@ func topicMetadata(img *metadata.Image, t *metadata.TopicImage, name string, liv
 		return tm
 	}
 	tm.TopicID = t.ID()
+	tm.TopicAuthorizedOperations = authorizedOps(opsAsked, topicOps)
 	for id, p := range t.Partitions() {
 		pm := protocol.MetadataResponseMetadataResponsePartition{
 			PartitionIndex:  id,

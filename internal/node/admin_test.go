@@ -2,6 +2,7 @@ package node
 
 import (
 	"context"
+	"math"
 	"testing"
 	"time"
 
@@ -76,6 +77,67 @@ func TestAdminAPIsOverTheWire(t *testing.T) {
 	del.Topics, del.TimeoutMillis = append(del.Topics, dt), 5000
 	if dres, err := del.RequestWith(ctx, cl); err != nil || dres.Topics[0].Partitions[0].ErrorCode != 0 || dres.Topics[0].Partitions[0].LowWatermark != 1 {
 		t.Fatalf("delete records: %v %+v", err, dres)
+	}
+}
+
+// TestAuthorizedOperations: there is no authorizer, so a client that
+// asks what it may do is told every operation of the resource type, as
+// Kafka without an authorizer answers (the Java admin client's
+// includeAuthorizedOperations); unasked, nothing.
+func TestAuthorizedOperations(t *testing.T) {
+	n := startNode(t, t.TempDir())
+	defer n.Shutdown(context.Background())
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := n.CreateTopic(ctx, "ops", 1, nil); err != nil {
+		t.Fatal(err)
+	}
+	cl, err := kgo.NewClient(kgo.SeedBrokers(n.Addr().String()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	const (
+		topicOps   = 1<<3 | 1<<4 | 1<<5 | 1<<6 | 1<<7 | 1<<8 | 1<<10 | 1<<11 // read write create delete alter describe describe/alter configs
+		clusterOps = 1<<5 | 1<<7 | 1<<8 | 1<<9 | 1<<10 | 1<<11 | 1<<12       // create alter describe cluster-action describe/alter configs idempotent-write
+		groupOps   = 1<<3 | 1<<6 | 1<<8                                      // read delete describe
+	)
+	// Metadata carries cluster operations only to v10 (then
+	// DescribeCluster does); franz-go asks at v12.
+	md := kmsg.NewPtrMetadataRequest()
+	mt := kmsg.NewMetadataRequestTopic()
+	mt.Topic = kmsg.StringPtr("ops")
+	md.Topics = append(md.Topics, mt)
+	md.IncludeClusterAuthorizedOperations, md.IncludeTopicAuthorizedOperations = true, true
+	mr, err := md.RequestWith(ctx, cl)
+	if err != nil || mr.AuthorizedOperations != math.MinInt32 || len(mr.Topics) != 1 || mr.Topics[0].AuthorizedOperations != topicOps {
+		t.Fatalf("metadata asked for operations: %v %+v", err, mr)
+	}
+	md.IncludeClusterAuthorizedOperations, md.IncludeTopicAuthorizedOperations = false, false
+	if mr, err = md.RequestWith(ctx, cl); err != nil || mr.AuthorizedOperations != math.MinInt32 || mr.Topics[0].AuthorizedOperations != math.MinInt32 {
+		t.Fatalf("metadata not asked: %v %+v", err, mr)
+	}
+	dc := kmsg.NewPtrDescribeClusterRequest()
+	dc.IncludeClusterAuthorizedOperations = true
+	if dr, err := dc.RequestWith(ctx, cl); err != nil || dr.ClusterAuthorizedOperations != clusterOps {
+		t.Fatalf("describe cluster: %v %+v", err, dr)
+	}
+	// A group with a commit, described.
+	oc := kmsg.NewPtrOffsetCommitRequest()
+	oc.Group, oc.Generation = "ops-group", -1
+	oct := kmsg.NewOffsetCommitRequestTopic()
+	oct.Topic = "ops"
+	ocp := kmsg.NewOffsetCommitRequestTopicPartition()
+	ocp.Offset = 0
+	oct.Partitions = append(oct.Partitions, ocp)
+	oc.Topics = append(oc.Topics, oct)
+	if r, err := oc.RequestWith(ctx, cl); err != nil || r.Topics[0].Partitions[0].ErrorCode != 0 {
+		t.Fatalf("offset commit: %v %+v", err, r)
+	}
+	dg := kmsg.NewPtrDescribeGroupsRequest()
+	dg.Groups, dg.IncludeAuthorizedOperations = []string{"ops-group"}, true
+	if r, err := dg.RequestWith(ctx, cl); err != nil || len(r.Groups) != 1 || r.Groups[0].ErrorCode != 0 || r.Groups[0].AuthorizedOperations != groupOps {
+		t.Fatalf("describe groups: %v %+v", err, r)
 	}
 }
 
