@@ -39,6 +39,16 @@ func TestInitProducerId(t *testing.T) {
 	if resp := f.h.InitProducerId(ctx, &protocol.InitProducerIdRequest{TransactionalID: &txn, TransactionTimeoutMs: 1000}, 4); protocol.ErrorCode(resp.ErrorCode) != protocol.ErrTransactionalIDAuthorizationFailed {
 		t.Fatalf("transactional id: %+v", resp)
 	}
+	empty := ""
+	for _, req := range []*protocol.InitProducerIdRequest{
+		{TransactionalID: &empty, TransactionTimeoutMs: 1000, ProducerID: -1, ProducerEpoch: -1},
+		{ProducerID: 5, ProducerEpoch: -1},
+		{ProducerID: -1, ProducerEpoch: 2},
+	} {
+		if resp := f.h.InitProducerId(ctx, req, 4); protocol.ErrorCode(resp.ErrorCode) != protocol.ErrInvalidRequest {
+			t.Fatalf("%+v: %+v, want INVALID_REQUEST", req, resp)
+		}
+	}
 }
 
 // TestIdempotentProduceErrors: a duplicate is answered with the original

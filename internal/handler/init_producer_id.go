@@ -54,8 +54,17 @@ func (p *producerIDs) set(b controller.ProducerIDBlock) {
 func (h *Handler) InitProducerId(ctx context.Context, req *protocol.InitProducerIdRequest, version int16) *protocol.InitProducerIdResponse {
 	resp := &protocol.InitProducerIdResponse{}
 	resp.Default()
-	if req.TransactionalID != nil {
+	switch {
+	case req.TransactionalID != nil && *req.TransactionalID == "":
+		// As Kafka's coordinator: an empty transactional id is no id.
+		resp.ErrorCode = int16(protocol.ErrInvalidRequest)
+		return resp
+	case req.TransactionalID != nil:
 		resp.ErrorCode = int16(protocol.ErrTransactionalIDAuthorizationFailed)
+		return resp
+	case version >= 3 && (req.ProducerID == -1) != (req.ProducerEpoch == -1):
+		// As Kafka: a producer id and epoch go together.
+		resp.ErrorCode = int16(protocol.ErrInvalidRequest)
 		return resp
 	}
 	id, err := h.nextProducerID(ctx)
