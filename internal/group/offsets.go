@@ -53,13 +53,13 @@ func (s *shard) commit(now time.Time, req commitRequest, waiter uint64) commitDe
 func (s *shard) commitLocked(g *group, req commitRequest, waiter uint64, now time.Time) commitDecision {
 	member := req.generation >= 0 || req.memberID != "" || req.instanceID != nil
 	if g == nil {
-		switch {
-		case req.generation >= 0:
+		if req.generation >= 0 {
 			// A member of a generation this coordinator does not know.
 			return commitDecision{err: protocol.ErrIllegalGeneration}
-		case member:
-			return commitDecision{err: protocol.ErrUnknownMemberID}
 		}
+		// Generation -1 commits to a group that does not exist yet,
+		// whatever member or instance id it names (librdkafka sends its
+		// group.instance.id with assign()'s commits), as in Kafka.
 	} else if err := s.validateCommit(g, req, member, now); err != protocol.ErrNone {
 		return commitDecision{err: err}
 	}
@@ -106,12 +106,19 @@ func (s *shard) commitLocked(g *group, req commitRequest, waiter uint64, now tim
 	return d
 }
 
-// validateCommit is Kafka's validateOffsetCommit plus its state checks: a
-// member needs the current generation; a commit without member identity
-// is allowed only while the group is Empty.
+// validateCommit is Kafka's validateOffsetCommit plus its state checks:
+// generation -1 commits to an Empty group; otherwise a member needs the
+// current generation, and a commit without member identity is allowed
+// only while the group is Empty.
 func (s *shard) validateCommit(g *group, req commitRequest, member bool, now time.Time) protocol.ErrorCode {
 	if g.is(stateDead) {
 		return protocol.ErrCoordinatorNotAvailable
+	}
+	if req.generation < 0 && g.is(stateEmpty) {
+		// As Kafka: generation -1 (an admin client, or a consumer that
+		// does not use the group's management) commits to an Empty group
+		// whatever member or instance id it names.
+		return protocol.ErrNone
 	}
 	if member {
 		if err := g.validateMember(req.memberID, req.instanceID); err != protocol.ErrNone {
