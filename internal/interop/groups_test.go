@@ -185,3 +185,29 @@ func pythonGroup(script string) groupRun {
 		return vals
 	}
 }
+
+// TestConfluentKafkaAssignCommitsWithInstanceID: a librdkafka consumer
+// with group.instance.id set that assigns its partitions (no
+// subscription) commits at generation -1 with its instance id; Kafka
+// stores such commits to an Empty or new group, and so must Sluice.
+func TestConfluentKafkaAssignCommitsWithInstanceID(t *testing.T) {
+	needPythonModule(t, "confluent-kafka-python (Debian package python3-confluent-kafka)", "confluent_kafka")
+	addr := startNode(t)
+	topic, group := "assign-commit", "assign-commit-group"
+	createTopic(t, addr, topic)
+	produceValues(t, addr, topic, "a", 30) // round-robin: 10 on partition 0
+	path, err := filepath.Abs(filepath.Join("testdata", "confluent_kafka_client.py"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := runTool(t, 60*time.Second, systemPython, path, "assigncommit", addr, topic, group, "static-1", "10", "30")
+	var r struct {
+		Committed int64 `json:"committed"`
+	}
+	if err := json.Unmarshal(out, &r); err != nil || r.Committed != 10 {
+		t.Fatalf("assigncommit printed %q (%v), want committed 10", out, err)
+	}
+	if c := fetchCommitted(t, addr, group, topic); c[0] != 10 {
+		t.Fatalf("committed offsets %v, want 10 on partition 0", c)
+	}
+}

@@ -10,6 +10,10 @@
                                            the earliest and latest offsets
   group BOOTSTRAP TOPIC GROUP N SECONDS    subscribe with a consumer group (manual synchronous
                                            commits), read until N records or SECONDS pass; print them
+  assigncommit BOOTSTRAP TOPIC GROUP INSTANCE N SECONDS
+                                           with group.instance.id INSTANCE, assign partition 0 at
+                                           the beginning, read N records, commit synchronously
+                                           and print {"committed": offset}
 Output is JSON lines on stdout.
 """
 import json
@@ -134,6 +138,39 @@ def group(bootstrap, topic, group_id, want, seconds):
     consumer.close()
 
 
+def assigncommit(bootstrap, topic, group_id, instance, want, seconds):
+    """assign() without a subscription, but with group.instance.id set:
+    librdkafka then sends its commits at generation -1 with the instance id."""
+    consumer = Consumer({
+        "bootstrap.servers": bootstrap,
+        "group.id": group_id,
+        "group.instance.id": instance,
+        "enable.auto.commit": False,
+        "fetch.wait.max.ms": 200,
+    })
+    tp = TopicPartition(topic, 0, OFFSET_BEGINNING)
+    consumer.assign([tp])
+    n = 0
+    last = None
+    deadline = time.time() + seconds
+    while n < want and time.time() < deadline:
+        msg = consumer.poll(0.5)
+        if msg is None:
+            continue
+        if msg.error() is not None:
+            if msg.error().code() == KafkaError._PARTITION_EOF:
+                continue
+            raise SystemExit("assigncommit consume: %s" % msg.error())
+        last = msg
+        n += 1
+    if last is None:
+        raise SystemExit("assigncommit: nothing read")
+    consumer.commit(message=last, asynchronous=False)
+    committed = consumer.committed([TopicPartition(topic, 0)], timeout=10)
+    emit({"committed": committed[0].offset})
+    consumer.close()
+
+
 def main(argv):
     cmd = argv[1]
     if cmd == "codecs":
@@ -144,6 +181,8 @@ def main(argv):
         consume(argv[2], argv[3], int(argv[4]), int(argv[5]), float(argv[6]))
     elif cmd == "group":
         group(argv[2], argv[3], argv[4], int(argv[5]), float(argv[6]))
+    elif cmd == "assigncommit":
+        assigncommit(argv[2], argv[3], argv[4], argv[5], int(argv[6]), float(argv[7]))
     else:
         raise SystemExit("unknown command " + cmd)
 
