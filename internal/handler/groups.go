@@ -192,44 +192,64 @@ func (h *Handler) OffsetCommit(ctx context.Context, req *protocol.OffsetCommitRe
 	known.Topics = nil
 	var unknown []protocol.OffsetCommitResponseOffsetCommitResponseTopic
 	for _, t := range req.Topics {
-		tm := img.TopicByName(t.Name)
-		kt := t
-		kt.Partitions = nil
-		var ut *protocol.OffsetCommitResponseOffsetCommitResponseTopic
-		for _, p := range t.Partitions {
-			if tm != nil {
-				if _, ok := tm.Partition(p.PartitionIndex); ok {
-					kt.Partitions = append(kt.Partitions, p)
-					continue
-				}
-			}
-			if ut == nil {
-				unknown = append(unknown, protocol.OffsetCommitResponseOffsetCommitResponseTopic{Name: t.Name})
-				ut = &unknown[len(unknown)-1]
-			}
-			ut.Partitions = append(ut.Partitions, protocol.OffsetCommitResponseOffsetCommitResponsePartition{
-				PartitionIndex: p.PartitionIndex, ErrorCode: int16(protocol.ErrUnknownTopicOrPartition)})
-		}
-		if len(kt.Partitions) > 0 {
+		in, out := splitKnown(img, t.Name, t.Partitions, func(p protocol.OffsetCommitRequestOffsetCommitRequestPartition) int32 { return p.PartitionIndex })
+		if len(in) > 0 {
+			kt := t
+			kt.Partitions = in
 			known.Topics = append(known.Topics, kt)
+		}
+		if len(out) > 0 {
+			ut := protocol.OffsetCommitResponseOffsetCommitResponseTopic{Name: t.Name}
+			for _, p := range out {
+				ut.Partitions = append(ut.Partitions, protocol.OffsetCommitResponseOffsetCommitResponsePartition{
+					PartitionIndex: p.PartitionIndex, ErrorCode: int16(protocol.ErrUnknownTopicOrPartition)})
+			}
+			unknown = append(unknown, ut)
 		}
 	}
 	resp := h.groups.OffsetCommit(ctx, &known, version)
-	// One entry per topic, as Kafka answers (clients match them up).
-	for _, ut := range unknown {
+	resp.Topics = mergeTopics(resp.Topics, unknown, func(t *protocol.OffsetCommitResponseOffsetCommitResponseTopic) (string, *[]protocol.OffsetCommitResponseOffsetCommitResponsePartition) {
+		return t.Name, &t.Partitions
+	})
+	return resp
+}
+
+// splitKnown sorts one topic's partitions of a request into those the
+// image has and those it has not (no such topic or partition), which
+// Kafka answers UNKNOWN_TOPIC_OR_PARTITION before the coordinator sees
+// the request.
+func splitKnown[P any](img *metadata.Image, topic string, parts []P, index func(P) int32) (known, unknown []P) {
+	tm := img.TopicByName(topic)
+	for _, p := range parts {
+		if tm != nil {
+			if _, ok := tm.Partition(index(p)); ok {
+				known = append(known, p)
+				continue
+			}
+		}
+		unknown = append(unknown, p)
+	}
+	return known, unknown
+}
+
+// mergeTopics adds extra's topics to topics, one entry per topic name
+// (a name already there takes extra's partitions), as Kafka answers.
+func mergeTopics[T, P any](topics, extra []T, parts func(*T) (string, *[]P)) []T {
+	for i := range extra {
+		name, add := parts(&extra[i])
 		merged := false
-		for i := range resp.Topics {
-			if resp.Topics[i].Name == ut.Name {
-				resp.Topics[i].Partitions = append(resp.Topics[i].Partitions, ut.Partitions...)
+		for j := range topics {
+			if n, ps := parts(&topics[j]); n == name {
+				*ps = append(*ps, *add...)
 				merged = true
 				break
 			}
 		}
 		if !merged {
-			resp.Topics = append(resp.Topics, ut)
+			topics = append(topics, extra[i])
 		}
 	}
-	return resp
+	return topics
 }
 
 func (h *Handler) OffsetFetch(ctx context.Context, req *protocol.OffsetFetchRequest, version int16) *protocol.OffsetFetchResponse {
@@ -239,11 +259,38 @@ func (h *Handler) OffsetFetch(ctx context.Context, req *protocol.OffsetFetchRequ
 	return h.groups.OffsetFetch(ctx, req, version)
 }
 
+// OffsetDelete deletes a group's committed offsets; as in Kafka, a
+// partition the metadata does not have is UNKNOWN_TOPIC_OR_PARTITION,
+// answered beside whatever the coordinator answers for the rest.
 func (h *Handler) OffsetDelete(ctx context.Context, req *protocol.OffsetDeleteRequest, version int16) *protocol.OffsetDeleteResponse {
 	if h.groups == nil {
 		return &protocol.OffsetDeleteResponse{ErrorCode: int16(protocol.ErrCoordinatorNotAvailable)}
 	}
-	return h.groups.OffsetDelete(ctx, req, version)
+	img := h.image()
+	known := *req
+	known.Topics = nil
+	var unknown []protocol.OffsetDeleteResponseOffsetDeleteResponseTopic
+	for _, t := range req.Topics {
+		in, out := splitKnown(img, t.Name, t.Partitions, func(p protocol.OffsetDeleteRequestOffsetDeleteRequestPartition) int32 { return p.PartitionIndex })
+		if len(in) > 0 {
+			kt := t
+			kt.Partitions = in
+			known.Topics = append(known.Topics, kt)
+		}
+		if len(out) > 0 {
+			ut := protocol.OffsetDeleteResponseOffsetDeleteResponseTopic{Name: t.Name}
+			for _, p := range out {
+				ut.Partitions = append(ut.Partitions, protocol.OffsetDeleteResponseOffsetDeleteResponsePartition{
+					PartitionIndex: p.PartitionIndex, ErrorCode: int16(protocol.ErrUnknownTopicOrPartition)})
+			}
+			unknown = append(unknown, ut)
+		}
+	}
+	resp := h.groups.OffsetDelete(ctx, &known, version)
+	resp.Topics = mergeTopics(resp.Topics, unknown, func(t *protocol.OffsetDeleteResponseOffsetDeleteResponseTopic) (string, *[]protocol.OffsetDeleteResponseOffsetDeleteResponsePartition) {
+		return t.Name, &t.Partitions
+	})
+	return resp
 }
 
 func (h *Handler) ListGroups(ctx context.Context, req *protocol.ListGroupsRequest, version int16) *protocol.ListGroupsResponse {

@@ -3,6 +3,7 @@ package node
 import (
 	"context"
 	"math"
+	"strconv"
 	"testing"
 	"time"
 
@@ -205,4 +206,62 @@ func TestLoweringRetentionDeletesSegments(t *testing.T) {
 		time.Sleep(100 * time.Millisecond)
 	}
 	t.Logf("log start moved to %d", earliest())
+}
+
+// TestOffsetDeleteUnknownPartitions: OffsetDelete answers a partition
+// the metadata does not have UNKNOWN_TOPIC_OR_PARTITION, as Kafka does,
+// and deletes the known one's commit beside it.
+func TestOffsetDeleteUnknownPartitions(t *testing.T) {
+	n := startNode(t, t.TempDir())
+	defer n.Shutdown(context.Background())
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := n.CreateTopic(ctx, "od", 1, nil); err != nil {
+		t.Fatal(err)
+	}
+	cl, err := kgo.NewClient(kgo.SeedBrokers(n.Addr().String()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	oc := kmsg.NewPtrOffsetCommitRequest()
+	oc.Group, oc.Generation = "od-group", -1
+	oct := kmsg.NewOffsetCommitRequestTopic()
+	oct.Topic = "od"
+	ocp := kmsg.NewOffsetCommitRequestTopicPartition()
+	ocp.Offset = 0
+	oct.Partitions = append(oct.Partitions, ocp)
+	oc.Topics = append(oc.Topics, oct)
+	if r, err := oc.RequestWith(ctx, cl); err != nil || r.Topics[0].Partitions[0].ErrorCode != 0 {
+		t.Fatalf("offset commit: %v %+v", err, r)
+	}
+	od := kmsg.NewPtrOffsetDeleteRequest()
+	od.Group = "od-group"
+	for _, tp := range []struct {
+		topic string
+		parts []int32
+	}{{"od", []int32{0, 5}}, {"nope", []int32{0}}} {
+		rt := kmsg.NewOffsetDeleteRequestTopic()
+		rt.Topic = tp.topic
+		for _, p := range tp.parts {
+			rp := kmsg.NewOffsetDeleteRequestTopicPartition()
+			rp.Partition = p
+			rt.Partitions = append(rt.Partitions, rp)
+		}
+		od.Topics = append(od.Topics, rt)
+	}
+	r, err := od.RequestWith(ctx, cl)
+	if err != nil || r.ErrorCode != 0 {
+		t.Fatalf("offset delete: %v %+v", err, r)
+	}
+	codes := map[string]int16{}
+	for _, rt := range r.Topics {
+		for _, rp := range rt.Partitions {
+			codes[rt.Topic+"-"+strconv.Itoa(int(rp.Partition))] = rp.ErrorCode
+		}
+	}
+	unknown := int16(3) // UNKNOWN_TOPIC_OR_PARTITION
+	if len(codes) != 3 || codes["od-0"] != 0 || codes["od-5"] != unknown || codes["nope-0"] != unknown || len(r.Topics) != 2 {
+		t.Fatalf("offset delete results %v in %d topics", codes, len(r.Topics))
+	}
 }
