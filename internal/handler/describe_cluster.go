@@ -13,9 +13,9 @@ const (
 	endpointTypeControllers = 2
 )
 
-// DescribeCluster answers the cluster id, this broker as the controller
-// id (clients cannot reach the quorum directly; Metadata answers the
-// same) and the live brokers' endpoints on the client listener (v0-1).
+// DescribeCluster answers the cluster id, a reachable broker (this one
+// when it can) as the controller id (clients cannot reach the quorum
+// directly; Metadata answers the same) and the live brokers' endpoints on the client listener (v0-1).
 // Brokers answer endpoint type 1 only: asking one for controllers is
 // MISMATCHED_ENDPOINT_TYPE, an unknown type UNSUPPORTED_ENDPOINT_TYPE.
 // Asked for authorized operations, it answers every cluster operation
@@ -43,8 +43,9 @@ func (h *Handler) DescribeCluster(ctx context.Context, req *protocol.DescribeClu
 		resp.ErrorMessage = ptr(fmt.Sprintf("Unsupported endpoint type %d", want))
 		return resp
 	}
-	resp.ControllerID = h.cfg.NodeID
-	for _, b := range h.image().LiveBrokers() {
+	img := h.image()
+	resp.ControllerID = h.controllerID(img)
+	for _, b := range img.LiveBrokers() {
 		ep, ok := b.Endpoint(h.cfg.ListenerName)
 		if !ok {
 			continue

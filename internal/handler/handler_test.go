@@ -2,6 +2,7 @@ package handler
 
 import (
 	"context"
+	"slices"
 	"testing"
 	"time"
 
@@ -209,5 +210,61 @@ func TestMetadataClusterOperationsToV10(t *testing.T) {
 		if md.ClusterAuthorizedOperations != tc.want {
 			t.Errorf("v%d: cluster operations %d, want %d", tc.version, md.ClusterAuthorizedOperations, tc.want)
 		}
+	}
+}
+
+// TestMetadataAsKafkaAnswers: each topic named twice is answered once, an
+// empty name is INVALID_TOPIC_EXCEPTION, a leader without the request's
+// listener is answered as leader -1 with LISTENER_NOT_FOUND (v6+; before,
+// LEADER_NOT_AVAILABLE) and that replica listed offline; the controller id
+// is a broker the client can reach.
+func TestMetadataAsKafkaAnswers(t *testing.T) {
+	f := newFixture(t, false)
+	ctx := context.Background()
+	// Broker 3 registers without the client listener.
+	_, epoch, err := f.ctl.Submit(ctx, controller.RegisterBroker(controller.BrokerRegistration{ID: 3, IncarnationID: protocol.UUID{3}}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	off, _, err := f.ctl.Submit(ctx, controller.UnfenceBroker(3, epoch.(int64)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.h.waitImage(ctx, off); err != nil {
+		t.Fatal(err)
+	}
+	resp := f.h.CreateTopics(ctx, &protocol.CreateTopicsRequest{TimeoutMs: 5000, Topics: []protocol.CreateTopicsRequestCreatableTopic{{
+		Name: "deaf", NumPartitions: -1, ReplicationFactor: -1,
+		Assignments: []protocol.CreateTopicsRequestCreatableReplicaAssignment{{PartitionIndex: 0, BrokerIDs: []int32{3, 1}}}}}}, 7)
+	if resp.Topics[0].ErrorCode != 0 {
+		t.Fatalf("create: %+v", resp.Topics[0])
+	}
+	md := func(version int16, names ...string) *protocol.MetadataResponse {
+		req := &protocol.MetadataRequest{Topics: []protocol.MetadataRequestMetadataRequestTopic{}}
+		for _, n := range names {
+			req.Topics = append(req.Topics, protocol.MetadataRequestMetadataRequestTopic{Name: str(n)})
+		}
+		return f.h.Metadata(ctx, req, version)
+	}
+	r := md(12, "deaf", "deaf", "")
+	if len(r.Topics) != 2 {
+		t.Fatalf("%d topics answered, want deaf once and the empty name", len(r.Topics))
+	}
+	if code := protocol.ErrorCode(r.Topics[1].ErrorCode); code != protocol.ErrInvalidTopicException {
+		t.Fatalf("empty name: %s", code.Name())
+	}
+	p := r.Topics[0].Partitions[0]
+	if protocol.ErrorCode(p.ErrorCode) != protocol.ErrListenerNotFound || p.LeaderID != -1 || !slices.Equal(p.OfflineReplicas, []int32{3}) {
+		t.Fatalf("leader without the listener at v12: %+v", p)
+	}
+	if p := md(5, "deaf").Topics[0].Partitions[0]; protocol.ErrorCode(p.ErrorCode) != protocol.ErrLeaderNotAvailable || p.LeaderID != -1 {
+		t.Fatalf("leader without the listener at v5: %+v", p)
+	}
+	if r.ControllerID != 1 {
+		t.Fatalf("controller id %d, want this broker", r.ControllerID)
+	}
+	f.h.cfg.ListenerName = "OTHER" // no broker has it
+	if r := md(12); r.ControllerID != -1 || len(r.Brokers) != 0 {
+		t.Fatalf("no reachable broker: controller %d, brokers %+v", r.ControllerID, r.Brokers)
 	}
 }

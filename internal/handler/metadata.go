@@ -19,12 +19,20 @@ func (h *Handler) Metadata(ctx context.Context, req *protocol.MetadataRequest, v
 	if all {
 		names = img.Topics.Names()
 	} else {
+		// Each topic once, as Kafka answers a set of them.
+		seenName, seenID := map[string]bool{}, map[protocol.UUID]bool{}
 		for _, t := range req.Topics {
 			switch {
-			case t.Name != nil && *t.Name != "":
-				names = append(names, *t.Name)
+			case t.Name != nil && (*t.Name != "" || t.TopicID == protocol.UUID{}):
+				if !seenName[*t.Name] {
+					seenName[*t.Name] = true
+					names = append(names, *t.Name)
+				}
 			default:
-				byID = append(byID, t.TopicID)
+				if !seenID[t.TopicID] {
+					seenID[t.TopicID] = true
+					byID = append(byID, t.TopicID)
+				}
 			}
 		}
 	}
@@ -36,13 +44,11 @@ func (h *Handler) Metadata(ctx context.Context, req *protocol.MetadataRequest, v
 	clusterID := h.cfg.ClusterID
 	resp := &protocol.MetadataResponse{
 		ClusterID:                   &clusterID,
-		ControllerID:                h.cfg.NodeID,
+		ControllerID:                h.controllerID(img),
 		ClusterAuthorizedOperations: authorizedOps(version >= 8 && version <= 10 && req.IncludeClusterAuthorizedOperations, clusterOps),
 	}
-	topicOpsAsked := version >= 8 && req.IncludeTopicAuthorizedOperations
-	live := map[int32]bool{}
+	v := metadataView{img: img, listener: h.cfg.ListenerName, version: version, opsAsked: version >= 8 && req.IncludeTopicAuthorizedOperations}
 	for _, b := range img.LiveBrokers() {
-		live[b.ID] = true
 		ep, ok := b.Endpoint(h.cfg.ListenerName)
 		if !ok {
 			continue
@@ -50,7 +56,7 @@ func (h *Handler) Metadata(ctx context.Context, req *protocol.MetadataRequest, v
 		resp.Brokers = append(resp.Brokers, protocol.MetadataResponseMetadataResponseBroker{NodeID: b.ID, Host: ep.Host, Port: int32(ep.Port), Rack: b.Rack})
 	}
 	for _, name := range names {
-		resp.Topics = append(resp.Topics, topicMetadata(img, img.TopicByName(name), name, live, topicOpsAsked))
+		resp.Topics = append(resp.Topics, v.topic(img.TopicByName(name), name))
 	}
 	for _, id := range byID {
 		t := img.TopicByID(id)
@@ -58,7 +64,7 @@ func (h *Handler) Metadata(ctx context.Context, req *protocol.MetadataRequest, v
 		if t != nil {
 			name = t.Name()
 		}
-		tm := topicMetadata(img, t, name, live, topicOpsAsked)
+		tm := v.topic(t, name)
 		if t == nil {
 			tm.ErrorCode = int16(protocol.ErrUnknownTopicID)
 			tm.Name = nil
@@ -69,7 +75,36 @@ func (h *Handler) Metadata(ctx context.Context, req *protocol.MetadataRequest, v
 	return resp
 }
 
-func topicMetadata(img *metadata.Image, t *metadata.TopicImage, name string, live map[int32]bool, opsAsked bool) protocol.MetadataResponseMetadataResponseTopic {
+// controllerID is the id Metadata and DescribeCluster answer as the
+// controller's. Clients cannot reach the quorum, so, as Kafka in KRaft
+// mode, it is a live broker they can reach: this one when it is
+// unfenced with the request's listener, else the first such broker, else
+// -1.
+func (h *Handler) controllerID(img *metadata.Image) int32 {
+	id := int32(-1)
+	for _, b := range img.LiveBrokers() {
+		if _, ok := b.Endpoint(h.cfg.ListenerName); !ok {
+			continue
+		}
+		if b.ID == h.cfg.NodeID {
+			return b.ID
+		}
+		if id < 0 {
+			id = b.ID
+		}
+	}
+	return id
+}
+
+// metadataView answers the topics of one Metadata request.
+type metadataView struct {
+	img      *metadata.Image
+	listener string
+	version  int16
+	opsAsked bool
+}
+
+func (v *metadataView) topic(t *metadata.TopicImage, name string) protocol.MetadataResponseMetadataResponseTopic {
 	n := name
 	tm := protocol.MetadataResponseMetadataResponseTopic{Name: &n, TopicAuthorizedOperations: authorizedOpsNone, IsInternal: internalTopic(name)}
 	if t == nil {
@@ -82,7 +117,7 @@ func topicMetadata(img *metadata.Image, t *metadata.TopicImage, name string, liv
 		return tm
 	}
 	tm.TopicID = t.ID()
-	tm.TopicAuthorizedOperations = authorizedOps(opsAsked, topicOps)
+	tm.TopicAuthorizedOperations = authorizedOps(v.opsAsked, topicOps)
 	for id, p := range t.Partitions() {
 		pm := protocol.MetadataResponseMetadataResponsePartition{
 			PartitionIndex:  id,
@@ -93,16 +128,37 @@ func topicMetadata(img *metadata.Image, t *metadata.TopicImage, name string, liv
 			OfflineReplicas: []int32{},
 		}
 		for _, r := range p.Replicas {
-			if !live[r] {
+			if !v.reachable(r) {
 				pm.OfflineReplicas = append(pm.OfflineReplicas, r)
 			}
 		}
-		if p.Leader < 0 || !live[p.Leader] {
-			pm.ErrorCode = int16(protocol.ErrLeaderNotAvailable)
+		// As Kafka: no leader, or one without the request's listener,
+		// is answered with leader -1 (LISTENER_NOT_FOUND from v6 for the
+		// second, which points at a configuration mistake).
+		b, registered := v.img.Broker(p.Leader)
+		switch _, listens := b.Endpoint(v.listener); {
+		case p.Leader < 0 || !registered || b.Fenced:
+			pm.ErrorCode, pm.LeaderID = int16(protocol.ErrLeaderNotAvailable), -1
+		case !listens && v.version >= 6:
+			pm.ErrorCode, pm.LeaderID = int16(protocol.ErrListenerNotFound), -1
+		case !listens:
+			pm.ErrorCode, pm.LeaderID = int16(protocol.ErrLeaderNotAvailable), -1
 		}
 		tm.Partitions = append(tm.Partitions, pm)
 	}
 	return tm
+}
+
+// reachable reports whether broker id is registered, unfenced and has
+// the request's listener; replicas that are not are offline, as Kafka
+// lists them.
+func (v *metadataView) reachable(id int32) bool {
+	b, ok := v.img.Broker(id)
+	if !ok || b.Fenced {
+		return false
+	}
+	_, ok = b.Endpoint(v.listener)
+	return ok
 }
 
 // autoCreate creates the unknown, valid names with the broker's defaults
