@@ -20,12 +20,15 @@ const deleteToHighWatermark = -1
 // above the high watermark, or negative other than -1, is
 // OFFSET_OUT_OF_RANGE; a partition this broker does not lead is
 // NOT_LEADER_OR_FOLLOWER; one without cleanup.policy=delete is
-// POLICY_VIOLATION. As in Kafka, the answer waits, up to TimeoutMs, until
-// every in-sync replica's log starts at the offset (the followers take
-// the leader's log start from their fetches), so that a failover cannot
-// bring the records back; the LowWatermark answered is the smallest log
-// start over them, and a partition still short of it at the timeout is
-// REQUEST_TIMED_OUT.
+// POLICY_VIOLATION; an internal topic INVALID_TOPIC_EXCEPTION. The answer
+// waits, up to TimeoutMs, until every in-sync replica's log starts at the
+// offset (the followers take the leader's log start from their fetches),
+// so that a failover, which elects from the ISR, cannot bring the records
+// back; the LowWatermark answered is the smallest log start over them,
+// and a partition still short of it at the timeout is REQUEST_TIMED_OUT.
+// Kafka waits on every replica of a live broker, in sync or not, so a
+// live follower far behind holds its answer to the timeout; here such a
+// follower takes the new log start when it next fetches.
 func (h *Handler) DeleteRecords(ctx context.Context, req *protocol.DeleteRecordsRequest, version int16) *protocol.DeleteRecordsResponse {
 	resp := &protocol.DeleteRecordsResponse{Topics: make([]protocol.DeleteRecordsResponseDeleteRecordsTopicResult, 0, len(req.Topics))}
 	type deleted struct {
