@@ -90,6 +90,8 @@ func (h *Handler) Dispatch(ctx context.Context, version int16, req protocol.Mess
 		return Result{Msg: h.DescribeCluster(ctx, r, version)}
 	case *protocol.DescribeLogDirsRequest:
 		return Result{Msg: h.DescribeLogDirs(ctx, r, version)}
+	case *protocol.DescribeProducersRequest:
+		return Result{Msg: h.DescribeProducers(ctx, r, version)}
 	case *protocol.DescribeConfigsRequest:
 		return Result{Msg: h.DescribeConfigs(ctx, r, version)}
 	case *protocol.AlterConfigsRequest:

@@ -160,6 +160,7 @@ var versions = map[protocol.APIKey][2]int16{
 	protocol.KeyAlterConfigs:                {0, 2},
 	protocol.KeyIncrementalAlterConfigs:     {0, 1},
 	protocol.KeyInitProducerId:              {0, 5},
+	protocol.KeyDescribeProducers:           {0, 0},
 	// The classic group protocol. FindCoordinator v6 (share coordinators)
 	// and OffsetCommit and OffsetFetch v9 serve KIP-848 and share groups,
 	// which are not supported. ListGroups v5 adds a filter by group type,

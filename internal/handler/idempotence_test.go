@@ -96,6 +96,21 @@ func TestIdempotentProduceErrors(t *testing.T) {
 	if p, _ := f.reps.Partition(f.tp("idem", 0)); p.Log.EndOffset() != 6 || p.Log.DuplicateBatches() != 2 {
 		t.Fatalf("log end %d, duplicates %d; want 6 and 2", p.Log.EndOffset(), p.Log.DuplicateBatches())
 	}
+	// DescribeProducers lists producer 5 at epoch 1, its last sequence 0;
+	// an unknown partition and topic are UNKNOWN_TOPIC_OR_PARTITION.
+	dp := f.h.DescribeProducers(context.Background(), &protocol.DescribeProducersRequest{Topics: []protocol.DescribeProducersRequestTopicRequest{
+		{Name: "idem", PartitionIndexes: []int32{0, 3}}, {Name: "nope", PartitionIndexes: []int32{0}}}}, 0)
+	p0 := dp.Topics[0].Partitions[0]
+	if p0.ErrorCode != 0 || len(p0.ActiveProducers) != 1 {
+		t.Fatalf("describe producers: %+v", p0)
+	}
+	if ap := p0.ActiveProducers[0]; ap.ProducerID != 5 || ap.ProducerEpoch != 1 || ap.LastSequence != 0 || ap.LastTimestamp < 0 ||
+		ap.CoordinatorEpoch != -1 || ap.CurrentTxnStartOffset != -1 {
+		t.Fatalf("producer %+v", ap)
+	}
+	if c1, c2 := protocol.ErrorCode(dp.Topics[0].Partitions[1].ErrorCode), protocol.ErrorCode(dp.Topics[1].Partitions[0].ErrorCode); c1 != protocol.ErrUnknownTopicOrPartition || c2 != protocol.ErrUnknownTopicOrPartition {
+		t.Fatalf("unknown partition %s, unknown topic %s", c1.Name(), c2.Name())
+	}
 }
 
 func (f *fixture) tp(topic string, partition int32) storage.TopicPartition {

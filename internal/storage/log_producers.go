@@ -1,8 +1,10 @@
 package storage
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/sluice-mq/sluice/internal/record"
@@ -206,6 +208,31 @@ func (l *Log) ExpireProducers(expiration time.Duration) int {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.producers.expire(l.now().Add(-expiration).UnixMilli())
+}
+
+// ActiveProducer is what a partition knows of one idempotent producer
+// (DescribeProducers).
+type ActiveProducer struct {
+	ID            int64
+	Epoch         int16
+	LastSequence  int32 // of its last batch's last record
+	LastTimestamp int64 // its last batch's max timestamp
+}
+
+// ActiveProducers returns the producers the partition remembers, by id.
+func (l *Log) ActiveProducers() []ActiveProducer {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	out := make([]ActiveProducer, 0, len(l.producers.producers))
+	for id, e := range l.producers.producers {
+		if e.n == 0 {
+			continue
+		}
+		last := e.last()
+		out = append(out, ActiveProducer{ID: id, Epoch: e.epoch, LastSequence: last.lastSeq, LastTimestamp: last.timestamp})
+	}
+	slices.SortFunc(out, func(a, b ActiveProducer) int { return cmp.Compare(a.ID, b.ID) })
+	return out
 }
 
 // writeFile writes data to name (replacing it), without syncing.
