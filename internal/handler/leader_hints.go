@@ -88,13 +88,10 @@ func (h *Handler) hintProduceLeaders(resp *protocol.ProduceResponse, version int
 			p.CurrentLeader.LeaderID, p.CurrentLeader.LeaderEpoch = hint.id, hint.epoch
 		}
 	}
-	if c == nil {
-		return
-	}
-	for _, id := range c.order {
-		ep := c.nodes[id]
-		b, _ := c.img.Broker(id)
-		resp.NodeEndpoints = append(resp.NodeEndpoints, protocol.ProduceResponseNodeEndpoint{NodeID: id, Host: ep.Host, Port: int32(ep.Port), Rack: b.Rack})
+	if c != nil {
+		resp.NodeEndpoints = endpoints(c, func(id int32, host string, port int32, rack *string) protocol.ProduceResponseNodeEndpoint {
+			return protocol.ProduceResponseNodeEndpoint{NodeID: id, Host: host, Port: port, Rack: rack}
+		})
 	}
 }
 
@@ -120,12 +117,21 @@ func (h *Handler) hintFetchLeaders(resp *protocol.FetchResponse, version int16) 
 			p.CurrentLeader.LeaderID, p.CurrentLeader.LeaderEpoch = hint.id, hint.epoch
 		}
 	}
-	if c == nil {
-		return
+	if c != nil {
+		resp.NodeEndpoints = endpoints(c, func(id int32, host string, port int32, rack *string) protocol.FetchResponseNodeEndpoint {
+			return protocol.FetchResponseNodeEndpoint{NodeID: id, Host: host, Port: port, Rack: rack}
+		})
 	}
+}
+
+// endpoints lists the leaders' endpoints c gathered, in the order first
+// named, as a response's node endpoint type.
+func endpoints[T any](c *hintCollector, mk func(id int32, host string, port int32, rack *string) T) []T {
+	out := make([]T, 0, len(c.order))
 	for _, id := range c.order {
 		ep := c.nodes[id]
 		b, _ := c.img.Broker(id)
-		resp.NodeEndpoints = append(resp.NodeEndpoints, protocol.FetchResponseNodeEndpoint{NodeID: id, Host: ep.Host, Port: int32(ep.Port), Rack: b.Rack})
+		out = append(out, mk(id, ep.Host, int32(ep.Port), b.Rack))
 	}
+	return out
 }

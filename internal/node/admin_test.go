@@ -81,23 +81,46 @@ func TestAdminAPIsOverTheWire(t *testing.T) {
 	}
 }
 
-// TestAuthorizedOperations: there is no authorizer, so a client that
-// asks what it may do is told every operation of the resource type, as
-// Kafka without an authorizer answers (the Java admin client's
-// includeAuthorizedOperations); unasked, nothing.
-func TestAuthorizedOperations(t *testing.T) {
+// nodeWithTopic starts a node with a one-partition topic and a franz-go
+// client of it; both stop when the test ends.
+func nodeWithTopic(t *testing.T, topic string) (context.Context, *kgo.Client) {
+	t.Helper()
 	n := startNode(t, t.TempDir())
-	defer n.Shutdown(context.Background())
+	t.Cleanup(func() { n.Shutdown(context.Background()) })
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	if err := n.CreateTopic(ctx, "ops", 1, nil); err != nil {
+	t.Cleanup(cancel)
+	if err := n.CreateTopic(ctx, topic, 1, nil); err != nil {
 		t.Fatal(err)
 	}
 	cl, err := kgo.NewClient(kgo.SeedBrokers(n.Addr().String()))
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer cl.Close()
+	t.Cleanup(cl.Close)
+	return ctx, cl
+}
+
+// commitZero commits offset 0 of topic's partition 0 for group, outside
+// any generation.
+func commitZero(ctx context.Context, t *testing.T, cl *kgo.Client, group, topic string) {
+	t.Helper()
+	oc := kmsg.NewPtrOffsetCommitRequest()
+	oc.Group, oc.Generation = group, -1
+	oct := kmsg.NewOffsetCommitRequestTopic()
+	oct.Topic = topic
+	oct.Partitions = append(oct.Partitions, kmsg.NewOffsetCommitRequestTopicPartition())
+	oc.Topics = append(oc.Topics, oct)
+	if r, err := oc.RequestWith(ctx, cl); err != nil || r.Topics[0].Partitions[0].ErrorCode != 0 {
+		t.Fatalf("offset commit: %v %+v", err, r)
+	}
+}
+
+// TestAuthorizedOperations: there is no authorizer, so a client that
+// asks what it may do is told every operation of the resource type, as
+// Kafka without an authorizer answers (the Java admin client's
+// includeAuthorizedOperations); unasked, nothing.
+func TestAuthorizedOperations(t *testing.T) {
+	ctx, cl := nodeWithTopic(t, "ops")
 	const (
 		topicOps   = 1<<3 | 1<<4 | 1<<5 | 1<<6 | 1<<7 | 1<<8 | 1<<10 | 1<<11 // read write create delete alter describe describe/alter configs
 		clusterOps = 1<<5 | 1<<7 | 1<<8 | 1<<9 | 1<<10 | 1<<11 | 1<<12       // create alter describe cluster-action describe/alter configs idempotent-write
@@ -124,17 +147,7 @@ func TestAuthorizedOperations(t *testing.T) {
 		t.Fatalf("describe cluster: %v %+v", err, dr)
 	}
 	// A group with a commit, described.
-	oc := kmsg.NewPtrOffsetCommitRequest()
-	oc.Group, oc.Generation = "ops-group", -1
-	oct := kmsg.NewOffsetCommitRequestTopic()
-	oct.Topic = "ops"
-	ocp := kmsg.NewOffsetCommitRequestTopicPartition()
-	ocp.Offset = 0
-	oct.Partitions = append(oct.Partitions, ocp)
-	oc.Topics = append(oc.Topics, oct)
-	if r, err := oc.RequestWith(ctx, cl); err != nil || r.Topics[0].Partitions[0].ErrorCode != 0 {
-		t.Fatalf("offset commit: %v %+v", err, r)
-	}
+	commitZero(ctx, t, cl, "ops-group", "ops")
 	dg := kmsg.NewPtrDescribeGroupsRequest()
 	dg.Groups, dg.IncludeAuthorizedOperations = []string{"ops-group"}, true
 	if r, err := dg.RequestWith(ctx, cl); err != nil || len(r.Groups) != 1 || r.Groups[0].ErrorCode != 0 || r.Groups[0].AuthorizedOperations != groupOps {
@@ -212,29 +225,8 @@ func TestLoweringRetentionDeletesSegments(t *testing.T) {
 // the metadata does not have UNKNOWN_TOPIC_OR_PARTITION, as Kafka does,
 // and deletes the known one's commit beside it.
 func TestOffsetDeleteUnknownPartitions(t *testing.T) {
-	n := startNode(t, t.TempDir())
-	defer n.Shutdown(context.Background())
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	if err := n.CreateTopic(ctx, "od", 1, nil); err != nil {
-		t.Fatal(err)
-	}
-	cl, err := kgo.NewClient(kgo.SeedBrokers(n.Addr().String()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cl.Close()
-	oc := kmsg.NewPtrOffsetCommitRequest()
-	oc.Group, oc.Generation = "od-group", -1
-	oct := kmsg.NewOffsetCommitRequestTopic()
-	oct.Topic = "od"
-	ocp := kmsg.NewOffsetCommitRequestTopicPartition()
-	ocp.Offset = 0
-	oct.Partitions = append(oct.Partitions, ocp)
-	oc.Topics = append(oc.Topics, oct)
-	if r, err := oc.RequestWith(ctx, cl); err != nil || r.Topics[0].Partitions[0].ErrorCode != 0 {
-		t.Fatalf("offset commit: %v %+v", err, r)
-	}
+	ctx, cl := nodeWithTopic(t, "od")
+	commitZero(ctx, t, cl, "od-group", "od")
 	od := kmsg.NewPtrOffsetDeleteRequest()
 	od.Group = "od-group"
 	for _, tp := range []struct {
