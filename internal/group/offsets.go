@@ -51,7 +51,6 @@ func (s *shard) commit(now time.Time, req commitRequest, waiter uint64) commitDe
 }
 
 func (s *shard) commitLocked(g *group, req commitRequest, waiter uint64, now time.Time) commitDecision {
-	member := req.generation >= 0 || req.memberID != "" || req.instanceID != nil
 	if g == nil {
 		if req.generation >= 0 {
 			// A member of a generation this coordinator does not know.
@@ -60,7 +59,7 @@ func (s *shard) commitLocked(g *group, req commitRequest, waiter uint64, now tim
 		// Generation -1 commits to a group that does not exist yet,
 		// whatever member or instance id it names (librdkafka sends its
 		// group.instance.id with assign()'s commits), as in Kafka.
-	} else if err := s.validateCommit(g, req, member, now); err != protocol.ErrNone {
+	} else if err := s.validateCommit(g, req, now); err != protocol.ErrNone {
 		return commitDecision{err: err}
 	}
 	d := commitDecision{tooLarge: make([]bool, len(req.offsets))}
@@ -110,7 +109,7 @@ func (s *shard) commitLocked(g *group, req commitRequest, waiter uint64, now tim
 // generation -1 commits to an Empty group; otherwise a member needs the
 // current generation, and a commit without member identity is allowed
 // only while the group is Empty.
-func (s *shard) validateCommit(g *group, req commitRequest, member bool, now time.Time) protocol.ErrorCode {
+func (s *shard) validateCommit(g *group, req commitRequest, now time.Time) protocol.ErrorCode {
 	if g.is(stateDead) {
 		return protocol.ErrCoordinatorNotAvailable
 	}
@@ -120,15 +119,16 @@ func (s *shard) validateCommit(g *group, req commitRequest, member bool, now tim
 		// whatever member or instance id it names.
 		return protocol.ErrNone
 	}
-	if member {
-		if err := g.validateMember(req.memberID, req.instanceID); err != protocol.ErrNone {
-			return err
-		}
-		if req.generation != g.generation {
-			return protocol.ErrIllegalGeneration
-		}
-	} else if !g.is(stateEmpty) {
+	if req.generation < 0 && req.memberID == "" && req.instanceID == nil {
+		// Without member identity (so generation -1) only an Empty group
+		// takes commits, and it took this one above.
 		return protocol.ErrUnknownMemberID
+	}
+	if err := g.validateMember(req.memberID, req.instanceID); err != protocol.ErrNone {
+		return err
+	}
+	if req.generation != g.generation {
+		return protocol.ErrIllegalGeneration
 	}
 	switch g.state {
 	case stateStable, statePreparingRebalance:

@@ -10,9 +10,10 @@ import (
 // DeleteTopics deletes topics by name (v0-5) or by name or id (v6+),
 // one result each; an entry naming both a name and an id, and a name or
 // id given more than once (one result for it, nothing deleted), are
-// refused with INVALID_REQUEST, as Kafka does. With delete.topic.enable=false every
-// topic is refused with TOPIC_DELETION_DISABLED, or INVALID_REQUEST
-// before v3, whose clients do not know that code.
+// refused with INVALID_REQUEST, as Kafka does. With
+// delete.topic.enable=false every topic is refused with
+// TOPIC_DELETION_DISABLED, or INVALID_REQUEST before v3, whose clients do
+// not know that code.
 func (h *Handler) DeleteTopics(ctx context.Context, req *protocol.DeleteTopicsRequest, version int16) *protocol.DeleteTopicsResponse {
 	resp := &protocol.DeleteTopicsResponse{}
 	var names []string
@@ -75,37 +76,34 @@ func (h *Handler) DeleteTopics(ctx context.Context, req *protocol.DeleteTopicsRe
 // dropDuplicateDeletions answers each name or id the request gives more
 // than once with one INVALID_REQUEST result, and returns the others.
 func dropDuplicateDeletions(resp *protocol.DeleteTopicsResponse, names []string, ids []protocol.UUID) ([]string, []protocol.UUID) {
-	nameCount := make(map[string]int, len(names))
-	for _, n := range names {
-		nameCount[n]++
+	names = onlyOnce(names, func(n string) {
+		resp.Responses = append(resp.Responses, protocol.DeleteTopicsResponseDeletableTopicResult{Name: ptr(n),
+			ErrorCode: int16(protocol.ErrInvalidRequest), ErrorMessage: ptr("Duplicate topic name.")})
+	})
+	ids = onlyOnce(ids, func(id protocol.UUID) {
+		resp.Responses = append(resp.Responses, protocol.DeleteTopicsResponseDeletableTopicResult{TopicID: id,
+			ErrorCode: int16(protocol.ErrInvalidRequest), ErrorMessage: ptr("Duplicate topic id.")})
+	})
+	return names, ids
+}
+
+// onlyOnce returns the keys given once, in order, and calls duplicate
+// once for each key given more than once.
+func onlyOnce[K comparable](keys []K, duplicate func(K)) []K {
+	count := make(map[K]int, len(keys))
+	for _, k := range keys {
+		count[k]++
 	}
-	idCount := make(map[protocol.UUID]int, len(ids))
-	for _, id := range ids {
-		idCount[id]++
-	}
-	var keptNames []string
-	for _, n := range names {
-		switch nameCount[n] {
+	var once []K
+	for _, k := range keys {
+		switch count[k] {
+		case 0: // a duplicate, answered already
 		case 1:
-			keptNames = append(keptNames, n)
-		case 0: // answered already
+			once = append(once, k)
 		default:
-			nameCount[n] = 0
-			resp.Responses = append(resp.Responses, protocol.DeleteTopicsResponseDeletableTopicResult{Name: ptr(n),
-				ErrorCode: int16(protocol.ErrInvalidRequest), ErrorMessage: ptr("Duplicate topic name.")})
+			count[k] = 0
+			duplicate(k)
 		}
 	}
-	var keptIDs []protocol.UUID
-	for _, id := range ids {
-		switch idCount[id] {
-		case 1:
-			keptIDs = append(keptIDs, id)
-		case 0:
-		default:
-			idCount[id] = 0
-			resp.Responses = append(resp.Responses, protocol.DeleteTopicsResponseDeletableTopicResult{TopicID: id,
-				ErrorCode: int16(protocol.ErrInvalidRequest), ErrorMessage: ptr("Duplicate topic id.")})
-		}
-	}
-	return keptNames, keptIDs
+	return once
 }

@@ -15,7 +15,8 @@ const (
 
 // DescribeCluster answers the cluster id, a reachable broker (this one
 // when it can) as the controller id (clients cannot reach the quorum
-// directly; Metadata answers the same) and the live brokers' endpoints on the client listener (v0-1).
+// directly; Metadata answers the same) and the live brokers' endpoints
+// on the client listener (v0-1).
 // Brokers answer endpoint type 1 only: asking one for controllers is
 // MISMATCHED_ENDPOINT_TYPE, an unknown type UNSUPPORTED_ENDPOINT_TYPE.
 // Asked for authorized operations, it answers every cluster operation
@@ -45,12 +46,8 @@ func (h *Handler) DescribeCluster(ctx context.Context, req *protocol.DescribeClu
 	}
 	img := h.image()
 	resp.ControllerID = h.controllerID(img)
-	for _, b := range img.LiveBrokers() {
-		ep, ok := b.Endpoint(h.cfg.ListenerName)
-		if !ok {
-			continue
-		}
-		resp.Brokers = append(resp.Brokers, protocol.DescribeClusterResponseDescribeClusterBroker{BrokerID: b.ID, Host: ep.Host, Port: int32(ep.Port), Rack: b.Rack})
+	for _, rb := range reachableBrokers(img, h.cfg.ListenerName) {
+		resp.Brokers = append(resp.Brokers, protocol.DescribeClusterResponseDescribeClusterBroker{BrokerID: rb.ID, Host: rb.ep.Host, Port: int32(rb.ep.Port), Rack: rb.Rack})
 	}
 	return resp
 }

@@ -17,12 +17,13 @@ type leaderHint struct {
 	id, epoch int32
 }
 
-// hintCollector gathers the live leaders' endpoints a response names.
+// hintCollector gathers the reachable leaders a response names, in the
+// order first named.
 type hintCollector struct {
 	img      *metadata.Image
 	listener string
-	nodes    map[int32]metadata.Endpoint
-	order    []int32
+	seen     map[int32]bool
+	leaders  []reachableBroker
 }
 
 func (h *Handler) newHintCollector() *hintCollector {
@@ -31,8 +32,8 @@ func (h *Handler) newHintCollector() *hintCollector {
 
 // leader returns the image's leader and epoch of a partition of the
 // topic named name, or of the topic with id when name is empty; -1, -1
-// when the partition is unknown. A leader that is registered, unfenced
-// and has the request's listener is added to the endpoints.
+// when the partition is unknown. A leader a client can reach on the
+// request's listener is added to the endpoints.
 func (c *hintCollector) leader(name string, id protocol.UUID, partition int32) leaderHint {
 	t := c.img.TopicByName(name)
 	if name == "" {
@@ -45,27 +46,16 @@ func (c *hintCollector) leader(name string, id protocol.UUID, partition int32) l
 	if !ok {
 		return leaderHint{-1, -1}
 	}
-	hint := leaderHint{p.Leader, p.LeaderEpoch}
-	if p.Leader < 0 {
-		return hint
+	if !c.seen[p.Leader] {
+		if rb, ok := brokerEndpoint(c.img, p.Leader, c.listener); ok {
+			if c.seen == nil {
+				c.seen = map[int32]bool{}
+			}
+			c.seen[p.Leader] = true
+			c.leaders = append(c.leaders, rb)
+		}
 	}
-	if _, seen := c.nodes[p.Leader]; seen {
-		return hint
-	}
-	b, ok := c.img.Broker(p.Leader)
-	if !ok || b.Fenced {
-		return hint
-	}
-	ep, ok := b.Endpoint(c.listener)
-	if !ok {
-		return hint
-	}
-	if c.nodes == nil {
-		c.nodes = map[int32]metadata.Endpoint{}
-	}
-	c.nodes[p.Leader] = ep
-	c.order = append(c.order, p.Leader)
-	return hint
+	return leaderHint{p.Leader, p.LeaderEpoch}
 }
 
 // hintProduceLeaders fills the leader hints of a Produce response (v10+).
@@ -124,14 +114,12 @@ func (h *Handler) hintFetchLeaders(resp *protocol.FetchResponse, version int16) 
 	}
 }
 
-// endpoints lists the leaders' endpoints c gathered, in the order first
-// named, as a response's node endpoint type.
+// endpoints lists the leaders c gathered as a response's node endpoint
+// type.
 func endpoints[T any](c *hintCollector, mk func(id int32, host string, port int32, rack *string) T) []T {
-	out := make([]T, 0, len(c.order))
-	for _, id := range c.order {
-		ep := c.nodes[id]
-		b, _ := c.img.Broker(id)
-		out = append(out, mk(id, ep.Host, int32(ep.Port), b.Rack))
+	out := make([]T, 0, len(c.leaders))
+	for _, rb := range c.leaders {
+		out = append(out, mk(rb.ID, rb.ep.Host, int32(rb.ep.Port), rb.Rack))
 	}
 	return out
 }

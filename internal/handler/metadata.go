@@ -48,12 +48,8 @@ func (h *Handler) Metadata(ctx context.Context, req *protocol.MetadataRequest, v
 		ClusterAuthorizedOperations: authorizedOps(version >= 8 && version <= 10 && req.IncludeClusterAuthorizedOperations, clusterOps),
 	}
 	v := metadataView{img: img, listener: h.cfg.ListenerName, version: version, opsAsked: version >= 8 && req.IncludeTopicAuthorizedOperations}
-	for _, b := range img.LiveBrokers() {
-		ep, ok := b.Endpoint(h.cfg.ListenerName)
-		if !ok {
-			continue
-		}
-		resp.Brokers = append(resp.Brokers, protocol.MetadataResponseMetadataResponseBroker{NodeID: b.ID, Host: ep.Host, Port: int32(ep.Port), Rack: b.Rack})
+	for _, rb := range reachableBrokers(img, h.cfg.ListenerName) {
+		resp.Brokers = append(resp.Brokers, protocol.MetadataResponseMetadataResponseBroker{NodeID: rb.ID, Host: rb.ep.Host, Port: int32(rb.ep.Port), Rack: rb.Rack})
 	}
 	for _, name := range names {
 		resp.Topics = append(resp.Topics, v.topic(img.TopicByName(name), name))
@@ -75,25 +71,48 @@ func (h *Handler) Metadata(ctx context.Context, req *protocol.MetadataRequest, v
 	return resp
 }
 
-// controllerID is the id Metadata and DescribeCluster answer as the
-// controller's. Clients cannot reach the quorum, so, as Kafka in KRaft
-// mode, it is a live broker they can reach: this one when it is
-// unfenced with the request's listener, else the first such broker, else
-// -1.
-func (h *Handler) controllerID(img *metadata.Image) int32 {
-	id := int32(-1)
+// reachableBroker is a broker a client can reach on a listener:
+// registered, unfenced and listening there.
+type reachableBroker struct {
+	metadata.Broker
+	ep metadata.Endpoint
+}
+
+// brokerEndpoint returns broker id with its endpoint on listener, if a
+// client can reach it there.
+func brokerEndpoint(img *metadata.Image, id int32, listener string) (reachableBroker, bool) {
+	b, ok := img.Broker(id)
+	if !ok || b.Fenced {
+		return reachableBroker{}, false
+	}
+	ep, ok := b.Endpoint(listener)
+	return reachableBroker{b, ep}, ok
+}
+
+// reachableBrokers lists the brokers a client can reach on listener, by
+// id: those Metadata and DescribeCluster answer.
+func reachableBrokers(img *metadata.Image, listener string) []reachableBroker {
+	var out []reachableBroker
 	for _, b := range img.LiveBrokers() {
-		if _, ok := b.Endpoint(h.cfg.ListenerName); !ok {
-			continue
-		}
-		if b.ID == h.cfg.NodeID {
-			return b.ID
-		}
-		if id < 0 {
-			id = b.ID
+		if ep, ok := b.Endpoint(listener); ok {
+			out = append(out, reachableBroker{b, ep})
 		}
 	}
-	return id
+	return out
+}
+
+// controllerID is the id Metadata and DescribeCluster answer as the
+// controller's. Clients cannot reach the quorum, so, as Kafka in KRaft
+// mode, it is a broker they can reach: this one when they can, else the
+// first such broker, else -1.
+func (h *Handler) controllerID(img *metadata.Image) int32 {
+	if _, ok := brokerEndpoint(img, h.cfg.NodeID, h.cfg.ListenerName); ok {
+		return h.cfg.NodeID
+	}
+	if rbs := reachableBrokers(img, h.cfg.ListenerName); len(rbs) > 0 {
+		return rbs[0].ID
+	}
+	return -1
 }
 
 // metadataView answers the topics of one Metadata request.
@@ -135,29 +154,22 @@ func (v *metadataView) topic(t *metadata.TopicImage, name string) protocol.Metad
 		// As Kafka: no leader, or one without the request's listener,
 		// is answered with leader -1 (LISTENER_NOT_FOUND from v6 for the
 		// second, which points at a configuration mistake).
-		b, registered := v.img.Broker(p.Leader)
-		switch _, listens := b.Endpoint(v.listener); {
-		case p.Leader < 0 || !registered || b.Fenced:
+		if _, ok := brokerEndpoint(v.img, p.Leader, v.listener); !ok {
 			pm.ErrorCode, pm.LeaderID = int16(protocol.ErrLeaderNotAvailable), -1
-		case !listens && v.version >= 6:
-			pm.ErrorCode, pm.LeaderID = int16(protocol.ErrListenerNotFound), -1
-		case !listens:
-			pm.ErrorCode, pm.LeaderID = int16(protocol.ErrLeaderNotAvailable), -1
+			if b, registered := v.img.Broker(p.Leader); registered && !b.Fenced && v.version >= 6 {
+				pm.ErrorCode = int16(protocol.ErrListenerNotFound)
+			}
 		}
 		tm.Partitions = append(tm.Partitions, pm)
 	}
 	return tm
 }
 
-// reachable reports whether broker id is registered, unfenced and has
-// the request's listener; replicas that are not are offline, as Kafka
-// lists them.
+// reachable reports whether a client can reach broker id on the
+// request's listener; replicas it cannot are offline, as Kafka lists
+// them.
 func (v *metadataView) reachable(id int32) bool {
-	b, ok := v.img.Broker(id)
-	if !ok || b.Fenced {
-		return false
-	}
-	_, ok = b.Endpoint(v.listener)
+	_, ok := brokerEndpoint(v.img, id, v.listener)
 	return ok
 }
 
