@@ -145,7 +145,7 @@ var versions = map[protocol.APIKey][2]int16{
 	// records are refused per partition (UNSUPPORTED_FOR_MESSAGE_FORMAT).
 	protocol.KeyProduce:                     {0, 11},
 	protocol.KeyFetch:                       {4, 17},
-	protocol.KeyListOffsets:                 {1, 9},
+	protocol.KeyListOffsets:                 {0, 9},
 	protocol.KeyDeleteTopics:                {0, 6},
 	protocol.KeyOffsetForLeaderEpoch:        {0, 4},
 	protocol.KeyCreatePartitions:            {0, 3},

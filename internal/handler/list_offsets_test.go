@@ -187,3 +187,58 @@ func TestListOffsetsRequestRules(t *testing.T) {
 		}
 	}
 }
+
+// TestListOffsetsV0: the version before timestamps answers offsets from
+// segment starts and the log end, newest first, as Kafka does: a
+// consumer's stop at the high watermark (which Kafka puts first, above
+// the segment start it equals here), a replica's and a debugging tool's
+// (replica id -2) reach the log end; negative timestamps other than -1
+// and -2 are UNSUPPORTED_VERSION. A debugging tool is answered as a
+// replica in every version.
+func TestListOffsetsV0(t *testing.T) {
+	f := newFixture(t, false)
+	ctx := context.Background()
+	f.registerBrokers(t, 2)
+	resp := f.h.CreateTopics(ctx, &protocol.CreateTopicsRequest{TimeoutMs: 5000, Topics: []protocol.CreateTopicsRequestCreatableTopic{{Name: "r",
+		NumPartitions: -1, ReplicationFactor: -1, Assignments: []protocol.CreateTopicsRequestCreatableReplicaAssignment{{PartitionIndex: 0, BrokerIDs: []int32{1, 2}}}}}}, 7)
+	if resp.Topics[0].ErrorCode != 0 {
+		t.Fatalf("create: %d", resp.Topics[0].ErrorCode)
+	}
+	// acks=1: the log end is 3, the high watermark stays 0 (broker 2 is
+	// in the ISR and never fetches).
+	if pr := produceResponse(f.produce(t, 1, "r", 0, batchOf(t, "a", "b", "c"))); pr.ErrorCode != 0 {
+		t.Fatalf("produce: %d", pr.ErrorCode)
+	}
+	v0 := func(replicaID int32, topic string, ts int64, limit int32) ([]int64, protocol.ErrorCode) {
+		lo := f.h.ListOffsets(ctx, &protocol.ListOffsetsRequest{ReplicaID: replicaID, Topics: []protocol.ListOffsetsRequestListOffsetsTopic{{Name: topic,
+			Partitions: []protocol.ListOffsetsRequestListOffsetsPartition{{PartitionIndex: 0, Timestamp: ts, MaxNumOffsets: limit}}}}}, 0)
+		p := lo.Topics[0].Partitions[0]
+		return p.OldStyleOffsets, protocol.ErrorCode(p.ErrorCode)
+	}
+	for _, c := range []struct {
+		name      string
+		replicaID int32
+		topic     string
+		ts        int64
+		limit     int32
+		want      []int64
+		code      protocol.ErrorCode
+	}{
+		{"consumer latest", -1, "r", -1, 10, []int64{0, 0}, 0},
+		{"consumer latest, one", -1, "r", -1, 1, []int64{0}, 0},
+		{"consumer earliest", -1, "r", -2, 10, []int64{0}, 0},
+		{"replica latest", 2, "r", -1, 10, []int64{3, 0}, 0},
+		{"debugging tool latest", -2, "r", -1, 10, []int64{3, 0}, 0},
+		{"consumer, every file younger", -1, "r", 0, 10, nil, 0},
+		{"max timestamp", -1, "r", -3, 10, nil, protocol.ErrUnsupportedVersion},
+		{"unknown topic", -1, "nope", -1, 10, nil, protocol.ErrUnknownTopicOrPartition},
+	} {
+		got, code := v0(c.replicaID, c.topic, c.ts, c.limit)
+		if code != c.code || !slices.Equal(got, c.want) {
+			t.Errorf("%s: %v code %d, want %v code %d", c.name, got, code, c.want, c.code)
+		}
+	}
+	if o, code := f.listOffset("r", -2, -1); code != 0 || o != 3 {
+		t.Fatalf("debugging tool latest (v7): offset %d code %d, want the log end 3", o, code)
+	}
+}

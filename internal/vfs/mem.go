@@ -42,10 +42,11 @@ type memNode struct {
 	isDir bool
 
 	// Files.
-	live    []byte   // what reads return now
-	durable []byte   // what a crash is guaranteed to keep
-	pending []fileOp // un-synced operations, oldest first
-	locked  bool
+	live     []byte   // what reads return now
+	durable  []byte   // what a crash is guaranteed to keep
+	pending  []fileOp // un-synced operations, oldest first
+	locked   bool
+	modified time.Time // the last write or truncation, as a file's mtime
 
 	// Directories.
 	entries    map[string]*memNode // live listing
@@ -94,11 +95,13 @@ func (n *memNode) write(off int64, p []byte) {
 	}
 	n.live = applyWrite(n.live, off, p)
 	n.pending = append(n.pending, fileOp{off: off, data: bytes.Clone(p)})
+	n.modified = time.Now()
 }
 
 func (n *memNode) truncate(size int64) {
 	n.live = applyTruncate(n.live, size)
 	n.pending = append(n.pending, fileOp{off: size, trun: true})
+	n.modified = time.Now()
 }
 
 // sync makes every pending operation durable. Applying the operations
@@ -246,7 +249,7 @@ func (m *MemFS) openLocked(op, name string) (n *memNode, created bool, err error
 	}
 	n, ok := d.entries[base]
 	if !ok {
-		n = &memNode{}
+		n = &memNode{modified: time.Now()}
 		d.change(dirChange{base, n})
 		return n, true, nil
 	}
@@ -411,7 +414,7 @@ func (m *MemFS) Stat(name string) (fs.FileInfo, error) {
 	if err != nil {
 		return nil, err
 	}
-	return memInfo{name: path.Base(memClean(name)), size: n.size(), dir: n.isDir}, nil
+	return memInfo{name: path.Base(memClean(name)), size: n.size(), dir: n.isDir, modified: n.modified}, nil
 }
 
 // SyncDir implements FS: dir's current listing becomes its durable one.
@@ -586,7 +589,7 @@ func (c *crasher) file(n *memNode) *memNode {
 			}
 		}
 	}
-	nn := &memNode{live: content, durable: bytes.Clone(content)}
+	nn := &memNode{live: content, durable: bytes.Clone(content), modified: n.modified}
 	c.files[n] = nn
 	return nn
 }
@@ -717,7 +720,7 @@ func (f *memFile) Stat() (fs.FileInfo, error) {
 	if f.closed {
 		return nil, perr("stat", f.name, os.ErrClosed)
 	}
-	return memInfo{name: path.Base(memClean(f.name)), size: f.n.size()}, nil
+	return memInfo{name: path.Base(memClean(f.name)), size: f.n.size(), modified: f.n.modified}, nil
 }
 
 func (f *memFile) Sync() error {
@@ -784,9 +787,10 @@ func (l *memLock) Close() error {
 }
 
 type memInfo struct {
-	name string
-	size int64
-	dir  bool
+	name     string
+	size     int64
+	dir      bool
+	modified time.Time
 }
 
 func (i memInfo) Name() string { return i.name }
@@ -802,6 +806,6 @@ func (i memInfo) Mode() fs.FileMode {
 	}
 	return 0o644
 }
-func (i memInfo) ModTime() time.Time { return time.Time{} }
+func (i memInfo) ModTime() time.Time { return i.modified }
 func (i memInfo) IsDir() bool        { return i.dir }
 func (i memInfo) Sys() any           { return nil }
