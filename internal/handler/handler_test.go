@@ -216,8 +216,10 @@ func TestMetadataClusterOperationsToV10(t *testing.T) {
 // TestMetadataAsKafkaAnswers: each topic named twice is answered once, an
 // empty name is INVALID_TOPIC_EXCEPTION, a leader without the request's
 // listener is answered as leader -1 with LISTENER_NOT_FOUND (v6+; before,
-// LEADER_NOT_AVAILABLE) and that replica listed offline; the controller id
-// is a broker the client can reach.
+// LEADER_NOT_AVAILABLE) and that replica listed offline; a topic id or a
+// null name before v12 refuses the request whole, and from v12 a request
+// with ids is answered for them alone; the controller id is a broker the
+// client can reach.
 func TestMetadataAsKafkaAnswers(t *testing.T) {
 	f := newFixture(t, false)
 	ctx := context.Background()
@@ -263,6 +265,28 @@ func TestMetadataAsKafkaAnswers(t *testing.T) {
 	if r.ControllerID != 1 {
 		t.Fatalf("controller id %d, want this broker", r.ControllerID)
 	}
+	// Ids: refused whole before v12, answered alone from v12.
+	id := resp.Topics[0].TopicID
+	for _, topics := range [][]protocol.MetadataRequestMetadataRequestTopic{
+		{{Name: str("deaf")}, {TopicID: id}},
+		{{Name: str("deaf")}, {Name: nil}},
+	} {
+		r := f.h.Metadata(ctx, &protocol.MetadataRequest{Topics: topics}, 11)
+		if len(r.Topics) != 2 || len(r.Brokers) != 0 || r.ClusterID != nil {
+			t.Fatalf("v11 with an id or a null name: %+v", r)
+		}
+		for i, tm := range r.Topics {
+			if protocol.ErrorCode(tm.ErrorCode) != protocol.ErrInvalidRequest || tm.TopicID != topics[i].TopicID || tm.Name == nil {
+				t.Fatalf("v11 with an id or a null name, topic %d: %+v", i, tm)
+			}
+		}
+	}
+	r = f.h.Metadata(ctx, &protocol.MetadataRequest{Topics: []protocol.MetadataRequestMetadataRequestTopic{
+		{Name: str("other")}, {TopicID: id}, {Name: str("deaf"), TopicID: id}}}, 12)
+	if len(r.Topics) != 1 || r.Topics[0].Name == nil || *r.Topics[0].Name != "deaf" || r.Topics[0].TopicID != id || r.Topics[0].ErrorCode != 0 {
+		t.Fatalf("v12 with ids beside a name: %+v", r.Topics)
+	}
+
 	f.h.cfg.ListenerName = "OTHER" // no broker has it
 	if r := md(12); r.ControllerID != -1 || len(r.Brokers) != 0 {
 		t.Fatalf("no reachable broker: controller %d, brokers %+v", r.ControllerID, r.Brokers)

@@ -10,7 +10,10 @@ import (
 
 // Metadata answers a Metadata request from the broker's image. Unknown
 // topics are created when the request allows it and
-// auto.create.topics.enable is set.
+// auto.create.topics.enable is set. As in Kafka, topics are asked for by
+// id from v12 only (a v10 or v11 request with an id or a null name is
+// refused whole, INVALID_REQUEST), and a request that names any topic by
+// id is answered for its ids alone.
 func (h *Handler) Metadata(ctx context.Context, req *protocol.MetadataRequest, version int16) *protocol.MetadataResponse {
 	img := h.image()
 	all := req.Topics == nil || (version == 0 && len(req.Topics) == 0)
@@ -19,20 +22,34 @@ func (h *Handler) Metadata(ctx context.Context, req *protocol.MetadataRequest, v
 	if all {
 		names = img.Topics.Names()
 	} else {
+		byIDOnly := false
+		for _, t := range req.Topics {
+			if version < 12 && (t.Name == nil || t.TopicID != protocol.UUID{}) {
+				return metadataRefused(req, protocol.ErrInvalidRequest)
+			}
+			byIDOnly = byIDOnly || t.TopicID != protocol.UUID{}
+		}
 		// Each topic once, as Kafka answers a set of them.
 		seenName, seenID := map[string]bool{}, map[protocol.UUID]bool{}
+		addID := func(id protocol.UUID) {
+			if !seenID[id] {
+				seenID[id] = true
+				byID = append(byID, id)
+			}
+		}
 		for _, t := range req.Topics {
 			switch {
-			case t.Name != nil && (*t.Name != "" || t.TopicID == protocol.UUID{}):
+			case byIDOnly:
+				if t.TopicID != (protocol.UUID{}) {
+					addID(t.TopicID)
+				} // a name beside ids is not looked at, as in Kafka
+			case t.Name != nil:
 				if !seenName[*t.Name] {
 					seenName[*t.Name] = true
 					names = append(names, *t.Name)
 				}
-			default:
-				if !seenID[t.TopicID] {
-					seenID[t.TopicID] = true
-					byID = append(byID, t.TopicID)
-				}
+			default: // v12: neither a name nor an id
+				addID(t.TopicID)
 			}
 		}
 	}
@@ -66,6 +83,24 @@ func (h *Handler) Metadata(ctx context.Context, req *protocol.MetadataRequest, v
 			tm.Name = nil
 			tm.TopicID = id
 		}
+		resp.Topics = append(resp.Topics, tm)
+	}
+	return resp
+}
+
+// metadataRefused is Kafka's answer to a Metadata request refused whole:
+// each topic asked for, by its name ("" for none) and id, with code.
+func metadataRefused(req *protocol.MetadataRequest, code protocol.ErrorCode) *protocol.MetadataResponse {
+	resp := &protocol.MetadataResponse{}
+	resp.Default()
+	for _, t := range req.Topics {
+		name := ""
+		if t.Name != nil {
+			name = *t.Name
+		}
+		tm := protocol.MetadataResponseMetadataResponseTopic{}
+		tm.Default()
+		tm.Name, tm.TopicID, tm.ErrorCode = &name, t.TopicID, int16(code)
 		resp.Topics = append(resp.Topics, tm)
 	}
 	return resp
