@@ -85,15 +85,12 @@ func (h *Handler) findCoordinator(ctx context.Context, key string, keyType int8)
 	if !ok || part.Leader < 0 {
 		return fail(protocol.ErrCoordinatorNotAvailable, "")
 	}
-	b, ok := img.Broker(part.Leader)
+	// A fenced coordinator is not named, as Kafka names only live brokers.
+	b, ok := brokerEndpoint(img, part.Leader, h.cfg.ListenerName)
 	if !ok {
 		return fail(protocol.ErrCoordinatorNotAvailable, "")
 	}
-	ep, ok := b.Endpoint(h.cfg.ListenerName)
-	if !ok {
-		return fail(protocol.ErrCoordinatorNotAvailable, "")
-	}
-	out.NodeID, out.Host, out.Port = part.Leader, ep.Host, int32(ep.Port)
+	out.NodeID, out.Host, out.Port = part.Leader, b.ep.Host, int32(b.ep.Port)
 	return out
 }
 
