@@ -640,7 +640,7 @@ var registry = []Entry{
 	{Name: "transaction.state.log.replication.factor", Scope: ScopeBroker, Kind: Rejected, Type: TypeShort, Default: "3", Reason: rejTransactions},
 	{Name: "transaction.state.log.segment.bytes", Scope: ScopeBroker, Kind: Rejected, Type: TypeInt, Default: "104857600", Reason: rejTransactions},
 	{Name: "transactional.id.expiration.ms", Scope: ScopeBroker, Kind: Rejected, Type: TypeInt, Default: "604800000", Reason: rejTransactions},
-	{Name: "unclean.leader.election.enable", Scope: ScopeBoth, Kind: Implemented, Type: TypeBoolean, Default: "false", Validate: validUncleanLeaderElection, Unsupported: "true: not supported yet: unclean leader election"},
+	{Name: "unclean.leader.election.enable", Scope: ScopeBoth, Kind: Implemented, Type: TypeBoolean, Default: "false", Validate: validUncleanLeaderElection, Unsupported: "true: not supported yet: automatic unclean leader election (an unclean ElectLeaders is served)"},
 	{Name: "unclean.leader.election.interval.ms", Scope: ScopeBroker, Kind: Ignored, Type: TypeLong, Default: "300000", Internal: true, Reason: ignUncleanInterval},
 	{Name: "unstable.api.versions.enable", Scope: ScopeBroker, Kind: Ignored, Type: TypeBoolean, Default: "false", Internal: true, Reason: ignUnstable},
 	{Name: "unstable.feature.versions.enable", Scope: ScopeBroker, Kind: Ignored, Type: TypeBoolean, Default: "false", Internal: true, Reason: ignUnstable},

@@ -271,7 +271,7 @@ func validCompressionType(v string) error {
 
 func validUncleanLeaderElection(v string) error {
 	if v == "true" {
-		return notSupportedf("not supported yet: unclean leader election")
+		return notSupportedf("not supported yet: automatic unclean leader election (an unclean ElectLeaders is served)")
 	}
 	return nil
 }

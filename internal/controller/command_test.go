@@ -365,6 +365,51 @@ func TestElectLeaders(t *testing.T) {
 	}
 }
 
+// TestUncleanElection: a partition whose only in-sync replica is fenced
+// has no leader; an unclean election makes the other, out-of-sync,
+// replica its leader and the only member of its ISR, with a new leader
+// epoch, and needs a usable replica.
+func TestUncleanElection(t *testing.T) {
+	tc := newTestController(t)
+	epochs := tc.brokers(2)
+	tc.createTopics(TopicDefaults{}, false, topic("u", 1, 2))
+	part := func() metadata.Partition {
+		got, _ := tc.c.Image().TopicByName("u").Partition(0)
+		return got
+	}
+	p := part()
+	leader, other := p.Leader, p.Replicas[0]
+	if other == leader {
+		other = p.Replicas[1]
+	}
+	tc.submit(CommandFunc(func(img *metadata.Image) ([]metadata.Record, any, error) {
+		ch := partitionChange(img.TopicByName("u").ID(), 0)
+		ch.Isr = []int32{leader}
+		return []metadata.Record{metadata.NewRecord(ch)}, nil, nil
+	}))
+	tc.submit(FenceBroker(leader, epochs[leader]))
+	before := part()
+	if before.Leader != metadata.NoLeader || !slices.Equal(before.ISR, []int32{leader}) {
+		t.Fatalf("after fencing the only in-sync replica: %+v", before)
+	}
+	unclean := func() *CommandError {
+		res := tc.submit(ElectLeaders(ElectUnclean, []ElectTarget{{Topic: "u", Partitions: []int32{0}}})).([]ElectResult)
+		if len(res) != 1 {
+			t.Fatalf("results %+v", res)
+		}
+		return res[0].Err
+	}
+	if err := unclean(); err != nil {
+		t.Fatalf("unclean election: %v", err)
+	}
+	if got := part(); got.Leader != other || !slices.Equal(got.ISR, []int32{other}) || got.LeaderEpoch != before.LeaderEpoch+1 {
+		t.Fatalf("after the unclean election: %+v, want leader %d alone in the ISR at epoch %d", got, other, before.LeaderEpoch+1)
+	}
+	wantCode(t, "unclean election with a leader", unclean(), protocol.ErrElectionNotNeeded)
+	tc.submit(FenceBroker(other, epochs[other]))
+	wantCode(t, "unclean election with every replica fenced", unclean(), protocol.ErrEligibleLeadersNotAvailable)
+}
+
 // TestAutoLeaderRebalance: with a short check interval, the active
 // controller moves leaders back to their preferred replicas by itself.
 func TestAutoLeaderRebalance(t *testing.T) {

@@ -110,9 +110,12 @@ type ElectResult struct {
 // makes each partition's first replica its leader if it is in the ISR
 // and unfenced (PREFERRED_LEADER_NOT_AVAILABLE otherwise,
 // ELECTION_NOT_NEEDED if it leads already). An unclean election elects
-// only where a partition has no leader, and only an in-sync replica:
-// unclean elections of replicas outside the ISR are not supported
-// (ELIGIBLE_LEADERS_NOT_AVAILABLE).
+// only where a partition has no leader: an in-sync replica if one is
+// usable, else, as Kafka's, the first usable replica, which becomes the
+// only member of the ISR (ELIGIBLE_LEADERS_NOT_AVAILABLE when no replica
+// is usable). Unlike Kafka's, it leaves the leader recovery state
+// RECOVERED: Kafka's brokers mark a RECOVERING partition recovered as
+// they take its leadership, and there are no transactions to recover.
 func ElectLeaders(electionType int8, targets []ElectTarget) Command {
 	return newCommand(opElectLeaders, electLeadersArgs{electionType, targets}, func(img *metadata.Image) ([]metadata.Record, any, error) {
 		if electionType != ElectPreferred && electionType != ElectUnclean {
@@ -171,8 +174,19 @@ func electOne(img *metadata.Image, t *metadata.TopicImage, pid int32, p metadata
 				return ch, nil
 			}
 		}
+		// No in-sync replica can lead: the first usable replica does,
+		// alone in the ISR, whatever it lacks of the log (records the
+		// old ISR acknowledged may be lost; the old members truncate to
+		// the new leader's log when they come back).
+		for _, r := range p.Replicas {
+			if usable(img, r, -1) {
+				ch := partitionChange(t.ID(), pid)
+				ch.Leader, ch.Isr = r, []int32{r}
+				return ch, nil
+			}
+		}
 		return nil, cmdErr(protocol.ErrEligibleLeadersNotAvailable,
-			"No in-sync replica of %s-%d is available, and electing one outside the ISR is not supported.", t.Name(), pid)
+			"No replica of %s-%d is available to lead.", t.Name(), pid)
 	}
 	if len(p.Replicas) == 0 {
 		return nil, cmdErr(protocol.ErrPreferredLeaderNotAvailable, "The partition %s-%d has no replicas.", t.Name(), pid)

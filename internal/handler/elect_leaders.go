@@ -9,7 +9,8 @@ import (
 
 // ElectLeaders runs leader elections through the controller (v0-2):
 // preferred elections (v0 knows no other), and unclean ones, which elect
-// only in-sync replicas (see controller.ElectLeaders). Null partitions
+// outside the ISR when no in-sync replica can lead (see
+// controller.ElectLeaders). Null partitions
 // mean every partition, and only those that needed an election are
 // answered. A failure to reach the controller is answered for every
 // partition asked (or, for all partitions, as the top-level error from

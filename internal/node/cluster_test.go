@@ -276,31 +276,33 @@ func TestClusterFencesADeadBroker(t *testing.T) {
 	})
 }
 
-// TestSeparateRoles runs a controller-only node (the single voter) and two
-// broker-only nodes that follow its metadata as observers: the brokers
-// register, list each other, create topics through the controller, and a
-// broker killed without a controlled shutdown is fenced, its leaderships
-// moved, and comes back.
-func TestSeparateRoles(t *testing.T) {
+// startSeparateRoles starts a controller-only node (node 1, the single
+// voter) and two broker-only nodes (2 and 3) that follow its metadata as
+// observers, with a 1.5 s session timeout and props added to each. The
+// nodes are closed when the test ends, but for those set to nil.
+func startSeparateRoles(t *testing.T, props map[string]string) ([]*config.Broker, []*Node) {
+	t.Helper()
 	port := freePorts(t, 1)[0]
 	voters := fmt.Sprintf("1@127.0.0.1:%d", port)
 	clusterID := storage.UUIDString(storage.RandomUUID())
 	var cfgs []*config.Broker
 	for id := 1; id <= 3; id++ {
 		dir := filepath.Join(t.TempDir(), fmt.Sprintf("node%d", id))
-		props := map[string]string{
+		p := map[string]string{
 			"node.id": fmt.Sprint(id), "log.dir": dir, "controller.listener.names": "CONTROLLER",
 			"controller.quorum.voters": voters, "broker.session.timeout.ms": "1500", "broker.heartbeat.interval.ms": "300",
-			"offsets.topic.replication.factor": "2",
+		}
+		for k, v := range props {
+			p[k] = v
 		}
 		if id == 1 {
-			props["process.roles"] = "controller"
-			props["listeners"] = fmt.Sprintf("CONTROLLER://127.0.0.1:%d", port)
+			p["process.roles"] = "controller"
+			p["listeners"] = fmt.Sprintf("CONTROLLER://127.0.0.1:%d", port)
 		} else {
-			props["process.roles"] = "broker"
-			props["listeners"] = "PLAINTEXT://127.0.0.1:0"
+			p["process.roles"] = "broker"
+			p["listeners"] = "PLAINTEXT://127.0.0.1:0"
 		}
-		cfg, err := config.Load(props, nil, config.ProfileKafka)
+		cfg, err := config.Load(p, nil, config.ProfileKafka)
 		if err != nil {
 			t.Fatalf("node %d: %v", id, err)
 		}
@@ -310,13 +312,13 @@ func TestSeparateRoles(t *testing.T) {
 		cfgs = append(cfgs, cfg)
 	}
 	nodes := make([]*Node, 3)
-	defer func() {
+	t.Cleanup(func() {
 		for _, n := range nodes {
 			if n != nil {
 				n.close()
 			}
 		}
-	}()
+	})
 	var wg sync.WaitGroup
 	errs := make([]error, 3)
 	for i := range 3 {
@@ -329,6 +331,16 @@ func TestSeparateRoles(t *testing.T) {
 			t.Fatalf("node %d: %v", i+1, err)
 		}
 	}
+	return cfgs, nodes
+}
+
+// TestSeparateRoles runs a controller-only node (the single voter) and two
+// broker-only nodes that follow its metadata as observers: the brokers
+// register, list each other, create topics through the controller, and a
+// broker killed without a controlled shutdown is fenced, its leaderships
+// moved, and comes back.
+func TestSeparateRoles(t *testing.T) {
+	cfgs, nodes := startSeparateRoles(t, map[string]string{"offsets.topic.replication.factor": "2"})
 	if nodes[0].Addr() != nil || !nodes[0].ActiveController() {
 		t.Fatal("the controller-only node serves clients or does not lead")
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/sluice-mq/sluice/internal/metadata"
+	"github.com/sluice-mq/sluice/internal/record"
 	"github.com/sluice-mq/sluice/internal/storage"
 )
 
@@ -373,5 +374,144 @@ func TestControlledShutdownMovesLeadership(t *testing.T) {
 	}
 	if total != 1000 {
 		t.Fatalf("read %d records after the shutdown, want 1000", total)
+	}
+}
+
+// TestUncleanLeaderElection: broker 3 dies, broker 2 acknowledges three
+// records alone in the ISR and dies too; broker 3 comes back, but with
+// unclean.leader.election.enable false nothing elects it. An unclean
+// ElectLeaders makes it the leader and the only member of the ISR; it
+// takes writes at its own log end (offset 0: the three records are lost,
+// as an unclean election loses them in Kafka). Back, broker 2 truncates
+// its log to the new leader's (its epoch ends where the new leader's
+// log starts), copies the new record and rejoins the ISR.
+func TestUncleanLeaderElection(t *testing.T) {
+	cfgs, nodes := startSeparateRoles(t, map[string]string{"replica.lag.time.max.ms": "3000", "replica.fetch.backoff.ms": "100"})
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	img := func() *metadata.Image { return nodes[0].Metadata() }
+	part := func() metadata.Partition {
+		if tp := img().TopicByName("u"); tp != nil {
+			if p, ok := tp.Partition(0); ok {
+				return p
+			}
+		}
+		return metadata.Partition{Leader: metadata.NoLeader}
+	}
+	fenced := func(id int32) bool { b, ok := img().Broker(id); return ok && b.Fenced }
+	client := func(i int) *kgo.Client {
+		cl, err := kgo.NewClient(kgo.SeedBrokers(nodes[i].Addr().String()), kgo.DefaultProduceTopic("u"),
+			kgo.RequiredAcks(kgo.AllISRAcks()), kgo.RecordDeliveryTimeout(20*time.Second))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return cl
+	}
+	produce := func(i int, values ...string) {
+		t.Helper()
+		cl := client(i)
+		defer cl.Close()
+		for _, v := range values {
+			if err := cl.ProduceSync(ctx, &kgo.Record{Value: []byte(v)}).FirstErr(); err != nil {
+				t.Fatalf("produce %s through broker %d: %v", v, i+1, err)
+			}
+		}
+	}
+	waitFor(t, 10*time.Second, "both brokers unfenced", func() bool { return len(img().LiveBrokers()) == 2 })
+	cl := client(1)
+	create := kmsg.NewPtrCreateTopicsRequest()
+	rt := kmsg.NewCreateTopicsRequestTopic()
+	rt.Topic, rt.NumPartitions, rt.ReplicationFactor = "u", -1, -1
+	ra := kmsg.NewCreateTopicsRequestTopicReplicaAssignment()
+	ra.Partition, ra.Replicas = 0, []int32{2, 3}
+	rt.ReplicaAssignment = append(rt.ReplicaAssignment, ra)
+	create.Topics, create.TimeoutMillis = append(create.Topics, rt), 10000
+	if resp, err := create.RequestWith(ctx, cl); err != nil || resp.Topics[0].ErrorCode != 0 {
+		t.Fatalf("create: %v %+v", err, resp)
+	}
+	cl.Close()
+	waitFor(t, 10*time.Second, "broker 2 leading, both in the ISR", func() bool {
+		p := part()
+		return p.Leader == 2 && slices.Equal(p.ISR, []int32{2, 3})
+	})
+
+	nodes[2].Kill()
+	nodes[2] = nil
+	waitFor(t, 10*time.Second, "broker 3 fenced and out of the ISR", func() bool { return fenced(3) && slices.Equal(part().ISR, []int32{2}) })
+	produce(1, "a", "b", "c")
+	nodes[1].Kill()
+	nodes[1] = nil
+	waitFor(t, 10*time.Second, "broker 2 fenced, the partition without a leader", func() bool { return fenced(2) && part().Leader == metadata.NoLeader })
+	lost := part()
+
+	var err error
+	if nodes[2], err = Start(cfgs[2], nil); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 10*time.Second, "broker 3 back", func() bool { return !fenced(3) && len(img().LiveBrokers()) == 1 })
+	if p := part(); p.Leader != metadata.NoLeader {
+		t.Fatalf("broker 3, out of the ISR, elected without an unclean election: %+v", p)
+	}
+	cl = client(2)
+	elect := kmsg.NewPtrElectLeadersRequest()
+	elect.ElectionType, elect.TimeoutMillis = 1, 10000
+	et := kmsg.NewElectLeadersRequestTopic()
+	et.Topic, et.Partitions = "u", []int32{0}
+	elect.Topics = append(elect.Topics, et)
+	eresp, err := elect.RequestWith(ctx, cl)
+	cl.Close()
+	if err != nil || len(eresp.Topics) != 1 || eresp.Topics[0].Partitions[0].ErrorCode != 0 {
+		t.Fatalf("unclean ElectLeaders: %v %+v", err, eresp)
+	}
+	if p := part(); p.Leader != 3 || !slices.Equal(p.ISR, []int32{3}) || p.LeaderEpoch <= lost.LeaderEpoch {
+		t.Fatalf("after the unclean election: %+v (before: %+v)", p, lost)
+	}
+	produce(2, "d")
+
+	if nodes[1], err = Start(cfgs[1], nil); err != nil {
+		t.Fatal(err)
+	}
+	tp := storage.TopicPartition{Topic: "u", Partition: 0}
+	waitFor(t, 20*time.Second, "broker 2 back in the ISR with the new leader's log", func() bool {
+		if !slices.Contains(part().ISR, 2) {
+			return false
+		}
+		for _, n := range nodes[1:] {
+			p, ok := n.replicas.Partition(tp)
+			if !ok || p.Log.EndOffset() != 1 || p.HighWatermark() != 1 {
+				return false
+			}
+		}
+		return true
+	})
+	for i, n := range nodes[1:] {
+		p, _ := n.replicas.Partition(tp)
+		res, err := p.Log.Read(0, 1<<20, 1, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		data, err := res.Bytes()
+		res.Release()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var values []string
+		it := record.NewBatches(data)
+		for it.Next() {
+			var recs record.Records
+			if err := recs.Reset(it.Batch(), record.Options{}); err != nil {
+				t.Fatal(err)
+			}
+			for recs.Next() {
+				values = append(values, string(recs.Record().Value))
+			}
+			if err := recs.Err(); err != nil {
+				t.Fatal(err)
+			}
+			recs.Close()
+		}
+		if !slices.Equal(values, []string{"d"}) {
+			t.Fatalf("broker %d's log holds %q, want the record d alone", i+2, values)
+		}
 	}
 }
