@@ -28,6 +28,10 @@ type fetchPart struct {
 	// seen is the read's bound at the last read (the high watermark, or
 	// the log end for a follower): a long poll wakes only when it moves.
 	seen int64
+	// epoch is the leader epoch the request names (-1: none); refused,
+	// once set, is the partition's answer instead of a read.
+	epoch   int32
+	refused protocol.ErrorCode
 }
 
 // bound is where the partition's read stops now.
@@ -59,17 +63,36 @@ func (fp *fetchPart) watch() (<-chan struct{}, func()) {
 // sends with sendfile and then releases.
 func (h *Handler) Fetch(ctx context.Context, req *protocol.FetchRequest, version int16) (*protocol.FetchResponse, func(context.Context) *protocol.FetchResponse) {
 	resp, wait := h.fetch(ctx, req, version)
-	if version < 16 {
+	if version > 5 && version < 16 {
 		return resp, wait
 	}
-	h.hintFetchLeaders(resp, version)
+	finish := func(resp *protocol.FetchResponse) *protocol.FetchResponse {
+		if resp == nil {
+			return nil
+		}
+		if version <= 5 {
+			storageErrorsAsNotLeader(resp)
+		}
+		h.hintFetchLeaders(resp, version)
+		return resp
+	}
+	resp = finish(resp)
 	if wait == nil {
 		return resp, nil
 	}
-	return resp, func(ctx context.Context) *protocol.FetchResponse {
-		resp := wait(ctx)
-		h.hintFetchLeaders(resp, version)
-		return resp
+	return resp, func(ctx context.Context) *protocol.FetchResponse { return finish(wait(ctx)) }
+}
+
+// storageErrorsAsNotLeader answers KAFKA_STORAGE_ERROR as
+// NOT_LEADER_OR_FOLLOWER, as Kafka does for Fetch v5 and older, whose
+// clients take the storage error for a fatal unknown one.
+func storageErrorsAsNotLeader(resp *protocol.FetchResponse) {
+	for i := range resp.Responses {
+		for j := range resp.Responses[i].Partitions {
+			if p := &resp.Responses[i].Partitions[j]; p.ErrorCode == int16(protocol.ErrKafkaStorageError) {
+				p.ErrorCode = int16(protocol.ErrNotLeaderOrFollower)
+			}
+		}
 	}
 }
 
@@ -97,7 +120,10 @@ func (h *Handler) fetch(ctx context.Context, req *protocol.FetchRequest, version
 		}
 	}()
 	var parts []fetchPart
-	failed := false // Kafka answers at once when a partition has an error
+	// Kafka answers at once when a partition it reads has an error, but
+	// not for partitions its metadata lacks (unknown topics and ids),
+	// which it answers beside the others without reading them.
+	failed := false
 	for i, p := range fps {
 		out := &read[i]
 		out.Default()
@@ -106,21 +132,15 @@ func (h *Handler) fetch(ctx context.Context, req *protocol.FetchRequest, version
 		out.Records = []byte{}
 		if p.Topic == "" {
 			out.ErrorCode = int16(protocol.ErrUnknownTopicID)
-			failed = true
 			continue
 		}
-		part, err := h.replicas.Leading(storage.TopicPartition{Topic: p.Topic, Partition: p.Partition})
-		if err != nil {
-			out.ErrorCode = int16(partitionErrorCode(err))
-			failed = true
-			continue
-		}
-		if code := checkLeaderEpoch(part, p.CurrentLeaderEpoch); code != protocol.ErrNone {
+		part, code := h.leaderAt(storage.TopicPartition{Topic: p.Topic, Partition: p.Partition}, p.CurrentLeaderEpoch)
+		if code != protocol.ErrNone {
 			out.ErrorCode = int16(code)
-			failed = true
+			failed = failed || code != protocol.ErrUnknownTopicOrPartition
 			continue
 		}
-		parts = append(parts, fetchPart{out: out, part: part, offset: p.FetchOffset, max: p.MaxBytes})
+		parts = append(parts, fetchPart{out: out, part: part, offset: p.FetchOffset, max: p.MaxBytes, epoch: p.CurrentLeaderEpoch})
 	}
 	maxBytes := req.MaxBytes
 	if h.cfg.FetchMaxBytes > 0 && maxBytes > h.cfg.FetchMaxBytes {
@@ -148,7 +168,11 @@ func (h *Handler) fetch(ctx context.Context, req *protocol.FetchRequest, version
 		}()
 		deadline := time.Now().Add(wait)
 		for waitForMore(ctx, h.stopping, parts, deadline) {
-			if got, readErr := readParts(parts, maxBytes, nil); got >= minBytes || readErr {
+			// As Kafka's delayed fetch: a partition this broker no longer
+			// leads, or whose leader epoch moved past the request's, ends
+			// the wait with its error.
+			moved := h.recheckLeaders(parts)
+			if got, readErr := readParts(parts, maxBytes, nil); got >= minBytes || readErr || moved {
 				return finishFetch(fc, read)
 			}
 		}
@@ -157,6 +181,28 @@ func (h *Handler) fetch(ctx context.Context, req *protocol.FetchRequest, version
 		}
 		return finishFetch(fc, read)
 	}
+}
+
+// recheckLeaders looks again, after a wake, at what each partition was
+// first checked for: that this broker leads it, as the same replica, at
+// the epoch the request names. A partition that fails is refused from
+// then on; it reports whether any did.
+func (h *Handler) recheckLeaders(parts []fetchPart) bool {
+	moved := false
+	for i := range parts {
+		fp := &parts[i]
+		if fp.refused != protocol.ErrNone {
+			continue
+		}
+		part, code := h.leaderAt(fp.part.Log.TopicPartition(), fp.epoch)
+		if code == protocol.ErrNone && part != fp.part {
+			code = protocol.ErrNotLeaderOrFollower // the replica was made anew
+		}
+		if code != protocol.ErrNone {
+			fp.refused, moved = code, true
+		}
+	}
+	return moved
 }
 
 // finishFetch builds the response from the partitions read; the file
@@ -179,6 +225,13 @@ func readParts(parts []fetchPart, maxBytes int32, quota *replica.Quota) (int64, 
 	failed := false
 	for i := range parts {
 		fp := &parts[i]
+		if fp.refused != protocol.ErrNone {
+			releaseFile(fp.out)
+			fp.out.ErrorCode, fp.out.Records = int16(fp.refused), []byte{}
+			fp.out.HighWatermark, fp.out.LastStableOffset, fp.out.LogStartOffset = -1, -1, -1
+			failed = true
+			continue
+		}
 		l := fp.part.Log
 		hw := fp.part.HighWatermark()
 		bound := hw
@@ -292,6 +345,28 @@ func waitForMore(ctx context.Context, stopping <-chan struct{}, parts []fetchPar
 	}
 	chosen, _, _ := reflect.Select(cases)
 	return chosen >= 3
+}
+
+// leaderAt returns partition tp if this broker leads it at the leader
+// epoch the request names (-1: any). As in Kafka, a broker holding a
+// replica checks the epoch before its leadership: a client whose epoch is
+// ahead of this broker's metadata learns UNKNOWN_LEADER_EPOCH, which it
+// retries, rather than NOT_LEADER_OR_FOLLOWER, which sends it to refresh
+// its metadata.
+func (h *Handler) leaderAt(tp storage.TopicPartition, epoch int32) (*replica.Partition, protocol.ErrorCode) {
+	if p, ok := h.replicas.Partition(tp); ok {
+		if code := checkLeaderEpoch(p, epoch); code != protocol.ErrNone {
+			return nil, code
+		}
+	}
+	p, err := h.replicas.Leading(tp)
+	if err != nil {
+		return nil, partitionErrorCode(err)
+	}
+	if code := checkLeaderEpoch(p, epoch); code != protocol.ErrNone {
+		return nil, code // the epoch moved since the first check
+	}
+	return p, protocol.ErrNone
 }
 
 // checkLeaderEpoch fences a request that names a leader epoch (KIP-320):

@@ -103,11 +103,8 @@ func (h *Handler) replicaFetchPartition(topic string, id int32, brokerEpoch int6
 	if topic == "" {
 		return protocol.ErrUnknownTopicID
 	}
-	part, err := h.replicas.Leading(storage.TopicPartition{Topic: topic, Partition: p.Partition})
-	if err != nil {
-		return partitionErrorCode(err)
-	}
-	if code := checkLeaderEpoch(part, p.CurrentLeaderEpoch); code != protocol.ErrNone {
+	part, code := h.leaderAt(storage.TopicPartition{Topic: topic, Partition: p.Partition}, p.CurrentLeaderEpoch)
+	if code != protocol.ErrNone {
 		return code
 	}
 	l := part.Log

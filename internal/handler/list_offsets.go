@@ -103,8 +103,12 @@ func (h *Handler) offsetsPartition(tp storage.TopicPartition, replicaID int32) (
 
 func (h *Handler) listOffset(topic string, p protocol.ListOffsetsRequestListOffsetsPartition, replicaID int32, out *protocol.ListOffsetsResponseListOffsetsPartitionResponse) protocol.ErrorCode {
 	wholeLog := replicaID != consumerReplicaID // a follower or a tool
-	part, err := h.offsetsPartition(storage.TopicPartition{Topic: topic, Partition: p.PartitionIndex}, replicaID)
+	tp := storage.TopicPartition{Topic: topic, Partition: p.PartitionIndex}
+	part, err := h.offsetsPartition(tp, replicaID)
 	if err != nil {
+		if _, code := h.leaderAt(tp, p.CurrentLeaderEpoch); code != protocol.ErrNone {
+			return code // the epoch's answer first, as in Kafka
+		}
 		return partitionErrorCode(err)
 	}
 	if code := checkLeaderEpoch(part, p.CurrentLeaderEpoch); code != protocol.ErrNone {

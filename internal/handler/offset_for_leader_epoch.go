@@ -21,12 +21,10 @@ func (h *Handler) OffsetForLeaderEpoch(ctx context.Context, req *protocol.Offset
 		tr := protocol.OffsetForLeaderEpochResponseOffsetForLeaderTopicResult{Topic: t.Topic}
 		for _, p := range t.Partitions {
 			out := protocol.OffsetForLeaderEpochResponseEpochEndOffset{Partition: p.Partition, LeaderEpoch: -1, EndOffset: -1}
-			part, err := h.replicas.Leading(storage.TopicPartition{Topic: t.Topic, Partition: p.Partition})
+			part, code := h.leaderAt(storage.TopicPartition{Topic: t.Topic, Partition: p.Partition}, p.CurrentLeaderEpoch)
 			switch {
-			case err != nil:
-				out.ErrorCode = int16(partitionErrorCode(err))
-			case checkLeaderEpoch(part, p.CurrentLeaderEpoch) != protocol.ErrNone:
-				out.ErrorCode = int16(checkLeaderEpoch(part, p.CurrentLeaderEpoch))
+			case code != protocol.ErrNone:
+				out.ErrorCode = int16(code)
 			default:
 				epoch, end := part.Log.Epochs().EndOffsetFor(p.LeaderEpoch, part.Log.EndOffset())
 				out.LeaderEpoch, out.EndOffset = epoch, end
