@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/sluice-mq/sluice/internal/protocol"
@@ -297,6 +299,11 @@ func TestDescribeLogDirs(t *testing.T) {
 		t.Fatalf("inferred dir: %+v", res)
 	}
 
+	// A relative directory is answered absolute, as Kafka answers it.
+	f.h.SetLogDir("sluice-data", nil)
+	if wd, _ := os.Getwd(); describe(nil, 4).LogDir != filepath.Join(wd, "sluice-data") {
+		t.Fatalf("relative dir answered as %q", describe(nil, 4).LogDir)
+	}
 	f.h.SetLogDir("/data", func() (int64, int64) { return 1000, 400 })
 	// Null topics: every partition hosted, grouped by topic, sorted.
 	res = describe(nil, 4)

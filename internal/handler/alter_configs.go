@@ -2,6 +2,7 @@ package handler
 
 import (
 	"context"
+	"strings"
 
 	"github.com/sluice-mq/sluice/internal/controller"
 	"github.com/sluice-mq/sluice/internal/metadata"
@@ -76,7 +77,8 @@ const cfgDuplicateResource = "Each resource must appear at most once in a reques
 // operations to topic configurations through the controller (versions
 // 0-1): one result per resource, in request order; a resource's changes
 // apply all or nothing; validateOnly changes nothing. Broker resources
-// are refused with INVALID_REQUEST (no dynamic broker configs yet).
+// (one broker's, or the cluster-wide defaults') take dynamic broker
+// configs.
 func (h *Handler) IncrementalAlterConfigs(ctx context.Context, req *protocol.IncrementalAlterConfigsRequest, version int16) *protocol.IncrementalAlterConfigsResponse {
 	keys := make([]configResourceKey, len(req.Resources))
 	for i, r := range req.Resources {
@@ -112,9 +114,10 @@ func (h *Handler) IncrementalAlterConfigs(ctx context.Context, req *protocol.Inc
 
 // AlterConfigs replaces topic configurations through the controller (the
 // legacy API, versions 0-2): each resource's listed keys become its whole
-// configuration (a null value, or leaving a key out, deletes it); one
-// result per resource, in request order; validateOnly changes nothing.
-// A key listed twice in a resource refuses it with INVALID_REQUEST.
+// configuration (leaving a key out deletes it); one result per resource,
+// in request order; validateOnly changes nothing. As in Kafka, a key
+// listed twice, or with a null value, refuses the resource with
+// INVALID_REQUEST.
 func (h *Handler) AlterConfigs(ctx context.Context, req *protocol.AlterConfigsRequest, version int16) *protocol.AlterConfigsResponse {
 	keys := make([]configResourceKey, len(req.Resources))
 	for i, r := range req.Resources {
@@ -129,12 +132,19 @@ func (h *Handler) AlterConfigs(ctx context.Context, req *protocol.AlterConfigsRe
 			continue
 		}
 		configs[i] = make(map[string]*string, len(r.Configs))
+		var nulls []string
 		for _, c := range r.Configs {
 			if _, seen := configs[i][c.Name]; seen {
 				pre[i] = cfgRefused(protocol.ErrInvalidRequest, "Error due to duplicate config keys")
 				break
 			}
 			configs[i][c.Name] = c.Value
+			if c.Value == nil {
+				nulls = append(nulls, c.Name)
+			}
+		}
+		if pre[i] == nil && len(nulls) > 0 {
+			pre[i] = cfgRefused(protocol.ErrInvalidRequest, "Null value not supported for : "+strings.Join(nulls, ", "))
 		}
 	}
 	results := h.cfgAlter(ctx, pre, func(idx []int) controller.Command {

@@ -365,12 +365,20 @@ func TestAlterConfigsLegacy(t *testing.T) {
 	if c := f.topicConfig(t, "custom", "retention.ms"); c.ConfigSource != int8(config.SourceStaticBrokerConfig) {
 		t.Errorf("validateOnly set retention.ms: %+v", c)
 	}
-	// A null value deletes the key.
-	if r := alter(false, "custom", kv("segment.ms", nil)); r.ErrorCode != 0 {
-		t.Fatalf("null value: %d %s", r.ErrorCode, val(r.ErrorMessage))
+	// A null value is refused, as Kafka refuses it (leaving the key out
+	// deletes it).
+	if r := alter(false, "custom", kv("segment.ms", nil), kv("retention.ms", str("5000")), kv("flush.ms", nil)); protocol.ErrorCode(r.ErrorCode) != protocol.ErrInvalidRequest ||
+		val(r.ErrorMessage) != "Null value not supported for : segment.ms, flush.ms" {
+		t.Fatalf("null values: %d %s", r.ErrorCode, val(r.ErrorMessage))
+	}
+	if c := f.topicConfig(t, "custom", "segment.ms"); val(c.Value) != "3600000" {
+		t.Errorf("a refused request changed segment.ms: %+v", c)
+	}
+	if r := alter(false, "custom", kv("retention.ms", str("5000"))); r.ErrorCode != 0 {
+		t.Fatalf("segment.ms left out: %d %s", r.ErrorCode, val(r.ErrorMessage))
 	}
 	if c := f.topicConfig(t, "custom", "segment.ms"); c.ConfigSource == int8(config.SourceDynamicTopicConfig) {
-		t.Errorf("segment.ms not deleted: %+v", c)
+		t.Errorf("segment.ms, left out, not deleted: %+v", c)
 	}
 	// Broker resources are refused.
 	resp := f.h.AlterConfigs(context.Background(), &protocol.AlterConfigsRequest{Resources: []protocol.AlterConfigsRequestAlterConfigsResource{

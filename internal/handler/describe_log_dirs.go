@@ -18,8 +18,12 @@ type logDir struct {
 // SetLogDir tells DescribeLogDirs the broker's log directory (the storage
 // Manager's dir) and how to measure the volume it is on: usage returns
 // its total and usable bytes, -1 each when unknown; nil means unknown.
-// Call it before serving requests.
+// Call it before serving requests. A relative path is answered made
+// absolute, as Kafka answers it.
 func (h *Handler) SetLogDir(path string, usage func() (total, usable int64)) {
+	if abs, err := filepath.Abs(path); err == nil {
+		path = abs
+	}
 	h.logDir, h.logDirUsage = path, usage
 }
 
