@@ -9,7 +9,8 @@ import (
 
 // OffsetForLeaderEpoch answers, per partition, the largest leader epoch
 // at or below the requested one and the offset where it ended (KIP-101,
-// KIP-320): -1/-1 below the earliest epoch known; fenced by the current
+// KIP-320): below the earliest epoch known, the requested epoch and the
+// earliest epoch's start; -1/-1 above the latest; fenced by the current
 // leader epoch when the request names one. The end offset is the log's,
 // for consumers too, as Kafka answers: a new leader's high watermark may
 // lag the one a consumer read up to from the old leader, and an end
