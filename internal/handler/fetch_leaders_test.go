@@ -24,15 +24,7 @@ func TestFetchLeadershipChecks(t *testing.T) {
 	f := newFixture(t, false)
 	ctx := context.Background()
 	f.registerBrokers(t, 2)
-	resp := f.h.CreateTopics(ctx, &protocol.CreateTopicsRequest{TimeoutMs: 5000, Topics: []protocol.CreateTopicsRequestCreatableTopic{{
-		Name: "elsewhere", NumPartitions: -1, ReplicationFactor: -1,
-		Assignments: []protocol.CreateTopicsRequestCreatableReplicaAssignment{{PartitionIndex: 0, BrokerIDs: []int32{2, 1}}}}, {
-		Name: "moving", NumPartitions: -1, ReplicationFactor: -1,
-		Assignments: []protocol.CreateTopicsRequestCreatableReplicaAssignment{{PartitionIndex: 0, BrokerIDs: []int32{1, 2}}}}}}, 7)
-	if resp.Topics[0].ErrorCode != 0 || resp.Topics[1].ErrorCode != 0 {
-		t.Fatalf("create: %+v", resp.Topics)
-	}
-	movingID := resp.Topics[1].TopicID
+	movingID := f.createAssigned(t, assigned{"elsewhere", []int32{2, 1}}, assigned{"moving", []int32{1, 2}})[1]
 	fetchReq := func(maxWaitMs int32, parts ...protocol.FetchRequestFetchTopic) *protocol.FetchRequest {
 		req := &protocol.FetchRequest{}
 		req.Default()

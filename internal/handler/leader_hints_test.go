@@ -15,15 +15,7 @@ func TestLeaderHints(t *testing.T) {
 	f := newFixture(t, false)
 	ctx := context.Background()
 	f.registerBrokers(t, 2)
-	resp := f.h.CreateTopics(ctx, &protocol.CreateTopicsRequest{TimeoutMs: 5000, Topics: []protocol.CreateTopicsRequestCreatableTopic{{
-		Name: "elsewhere", NumPartitions: -1, ReplicationFactor: -1,
-		Assignments: []protocol.CreateTopicsRequestCreatableReplicaAssignment{{PartitionIndex: 0, BrokerIDs: []int32{2, 1}}}}, {
-		Name: "here", NumPartitions: -1, ReplicationFactor: -1,
-		Assignments: []protocol.CreateTopicsRequestCreatableReplicaAssignment{{PartitionIndex: 0, BrokerIDs: []int32{1}}}}}}, 7)
-	if resp.Topics[0].ErrorCode != 0 || resp.Topics[1].ErrorCode != 0 {
-		t.Fatalf("create: %+v", resp.Topics)
-	}
-	topicID := resp.Topics[0].TopicID
+	topicID := f.createAssigned(t, assigned{"elsewhere", []int32{2, 1}}, assigned{"here", []int32{1}})[0]
 
 	produce := func(version int16) *protocol.ProduceResponse {
 		t.Helper()

@@ -37,6 +37,45 @@ func (f *fixture) registerBrokers(t *testing.T, ids ...int32) map[int32]int64 {
 	return epochs
 }
 
+// assigned is a one-partition topic and its replicas, first the leader.
+type assigned struct {
+	name     string
+	replicas []int32
+}
+
+// createAssigned creates each topic with its replicas and returns their
+// ids, in order.
+func (f *fixture) createAssigned(t *testing.T, topics ...assigned) []protocol.UUID {
+	t.Helper()
+	req := &protocol.CreateTopicsRequest{TimeoutMs: 5000}
+	for _, tp := range topics {
+		req.Topics = append(req.Topics, protocol.CreateTopicsRequestCreatableTopic{Name: tp.name, NumPartitions: -1, ReplicationFactor: -1,
+			Assignments: []protocol.CreateTopicsRequestCreatableReplicaAssignment{{PartitionIndex: 0, BrokerIDs: tp.replicas}}})
+	}
+	resp := f.h.CreateTopics(context.Background(), req, 7)
+	var ids []protocol.UUID
+	for _, r := range resp.Topics {
+		if r.ErrorCode != 0 {
+			t.Fatalf("create %s: %d", r.Name, r.ErrorCode)
+		}
+		ids = append(ids, r.TopicID)
+	}
+	return ids
+}
+
+// logAheadOfHighWatermark registers broker 2 and makes topic "r", led
+// here with broker 2 in its ISR, whose log ends at 3 while its high
+// watermark stays 0: three records appended with acks=1, and broker 2
+// never fetches.
+func (f *fixture) logAheadOfHighWatermark(t *testing.T) {
+	t.Helper()
+	f.registerBrokers(t, 2)
+	f.createAssigned(t, assigned{"r", []int32{1, 2}})
+	if pr := produceResponse(f.produce(t, 1, "r", 0, batchOf(t, "a", "b", "c"))); pr.ErrorCode != 0 {
+		t.Fatalf("produce: %d", pr.ErrorCode)
+	}
+}
+
 // listOffset asks for one partition's offset at timestamp, as replicaID.
 func (f *fixture) listOffset(topic string, replicaID int32, timestamp int64) (int64, protocol.ErrorCode) {
 	lo := f.h.ListOffsets(context.Background(), &protocol.ListOffsetsRequest{ReplicaID: replicaID, Topics: []protocol.ListOffsetsRequestListOffsetsTopic{{Name: topic,
@@ -51,16 +90,7 @@ func (f *fixture) listOffset(topic string, replicaID int32, timestamp int64) (in
 // fetches, so the high watermark stays at 0 while acks=1 appends three.
 func TestListOffsetsLatestForAReplica(t *testing.T) {
 	f := newFixture(t, false)
-	ctx := context.Background()
-	f.registerBrokers(t, 2)
-	resp := f.h.CreateTopics(ctx, &protocol.CreateTopicsRequest{TimeoutMs: 5000, Topics: []protocol.CreateTopicsRequestCreatableTopic{{Name: "r",
-		NumPartitions: -1, ReplicationFactor: -1, Assignments: []protocol.CreateTopicsRequestCreatableReplicaAssignment{{PartitionIndex: 0, BrokerIDs: []int32{1, 2}}}}}}, 7)
-	if resp.Topics[0].ErrorCode != 0 {
-		t.Fatalf("create: %d", resp.Topics[0].ErrorCode)
-	}
-	if pr := produceResponse(f.produce(t, 1, "r", 0, batchOf(t, "a", "b", "c"))); pr.ErrorCode != 0 {
-		t.Fatalf("produce: %d", pr.ErrorCode)
-	}
+	f.logAheadOfHighWatermark(t)
 	if o, code := f.listOffset("r", -1, -1); code != 0 || o != 0 {
 		t.Fatalf("consumer latest: offset %d code %d, want the high watermark 0", o, code)
 	}
@@ -198,17 +228,7 @@ func TestListOffsetsRequestRules(t *testing.T) {
 func TestListOffsetsV0(t *testing.T) {
 	f := newFixture(t, false)
 	ctx := context.Background()
-	f.registerBrokers(t, 2)
-	resp := f.h.CreateTopics(ctx, &protocol.CreateTopicsRequest{TimeoutMs: 5000, Topics: []protocol.CreateTopicsRequestCreatableTopic{{Name: "r",
-		NumPartitions: -1, ReplicationFactor: -1, Assignments: []protocol.CreateTopicsRequestCreatableReplicaAssignment{{PartitionIndex: 0, BrokerIDs: []int32{1, 2}}}}}}, 7)
-	if resp.Topics[0].ErrorCode != 0 {
-		t.Fatalf("create: %d", resp.Topics[0].ErrorCode)
-	}
-	// acks=1: the log end is 3, the high watermark stays 0 (broker 2 is
-	// in the ISR and never fetches).
-	if pr := produceResponse(f.produce(t, 1, "r", 0, batchOf(t, "a", "b", "c"))); pr.ErrorCode != 0 {
-		t.Fatalf("produce: %d", pr.ErrorCode)
-	}
+	f.logAheadOfHighWatermark(t)
 	v0 := func(replicaID int32, topic string, ts int64, limit int32) ([]int64, protocol.ErrorCode) {
 		lo := f.h.ListOffsets(ctx, &protocol.ListOffsetsRequest{ReplicaID: replicaID, Topics: []protocol.ListOffsetsRequestListOffsetsTopic{{Name: topic,
 			Partitions: []protocol.ListOffsetsRequestListOffsetsPartition{{PartitionIndex: 0, Timestamp: ts, MaxNumOffsets: limit}}}}}, 0)
