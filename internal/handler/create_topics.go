@@ -18,7 +18,7 @@ func (h *Handler) CreateTopics(ctx context.Context, req *protocol.CreateTopicsRe
 	reqs := make([]controller.CreateTopic, 0, len(req.Topics))
 	// refused holds the topics the handler refuses itself, by index in
 	// the request; the others go to the controller, in order.
-	refused := map[int]*protocol.CreateTopicsResponseCreatableTopicResult{}
+	refused := make([]*protocol.CreateTopicsResponseCreatableTopicResult, len(req.Topics))
 	for i, t := range req.Topics {
 		ct := controller.CreateTopic{Name: t.Name, NumPartitions: t.NumPartitions, ReplicationFactor: t.ReplicationFactor}
 		if len(t.Assignments) > 0 {
@@ -59,9 +59,10 @@ func (h *Handler) CreateTopics(ctx context.Context, req *protocol.CreateTopicsRe
 		}
 		results = reply.([]controller.CreateTopicResult)
 	}
-	img := h.image()
-	d := configDescriber{src: h.configSource(), version: 0}
-	d.dynDefault, d.dynOwn = img.BrokerDefaultConfigs(), img.BrokerConfigs(h.cfg.NodeID)
+	var d configDescriber
+	if version >= 5 {
+		d = h.newConfigDescriber(0) // the configs as DescribeConfigs v0 gives them
+	}
 	for i := range req.Topics {
 		if r := refused[i]; r != nil {
 			resp.Topics = append(resp.Topics, *r)

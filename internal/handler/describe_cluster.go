@@ -44,9 +44,9 @@ func (h *Handler) DescribeCluster(ctx context.Context, req *protocol.DescribeClu
 		resp.ErrorMessage = ptr(fmt.Sprintf("Unsupported endpoint type %d", want))
 		return resp
 	}
-	img := h.image()
-	resp.ControllerID = h.controllerID(img)
-	for _, rb := range reachableBrokers(img, h.cfg.ListenerName) {
+	rbs := reachableBrokers(h.image(), h.cfg.ListenerName)
+	resp.ControllerID = h.controllerID(rbs)
+	for _, rb := range rbs {
 		resp.Brokers = append(resp.Brokers, protocol.DescribeClusterResponseDescribeClusterBroker{BrokerID: rb.ID, Host: rb.ep.Host, Port: int32(rb.ep.Port), Rack: rb.Rack})
 	}
 	return resp

@@ -77,21 +77,16 @@ func cfgDefaultRows(keep func(config.Entry) bool, readOnly bool) []config.Row {
 // keys can only hold Kafka's default), plus any key a topic overrides.
 func (h *Handler) DescribeConfigs(ctx context.Context, req *protocol.DescribeConfigsRequest, version int16) *protocol.DescribeConfigsResponse {
 	resp := &protocol.DescribeConfigsResponse{Results: make([]protocol.DescribeConfigsResponseDescribeConfigsResult, 0, len(req.Resources))}
-	d := configDescriber{
-		src:       h.configSource(),
-		version:   version,
-		synonyms:  version >= 1 && req.IncludeSynonyms,
-		documents: version >= 3 && req.IncludeDocumentation,
-	}
-	img := h.image()
-	d.dynDefault, d.dynOwn = img.BrokerDefaultConfigs(), img.BrokerConfigs(h.cfg.NodeID)
+	d := h.newConfigDescriber(version)
+	d.synonyms = version >= 1 && req.IncludeSynonyms
+	d.documents = version >= 3 && req.IncludeDocumentation
 	for _, r := range req.Resources {
 		out := protocol.DescribeConfigsResponseDescribeConfigsResult{ResourceType: r.ResourceType, ResourceName: r.ResourceName}
 		var code protocol.ErrorCode
 		var msg string
 		switch metadata.ResourceType(r.ResourceType) {
 		case metadata.ResourceTopic:
-			out.Configs, code, msg = d.topic(img, r.ResourceName, r.ConfigurationKeys)
+			out.Configs, code, msg = d.topic(r.ResourceName, r.ConfigurationKeys)
 		case metadata.ResourceBroker:
 			out.Configs, code, msg = d.broker(h.cfg.NodeID, r.ResourceName, r.ConfigurationKeys)
 		default:
@@ -109,6 +104,7 @@ func (h *Handler) DescribeConfigs(ctx context.Context, req *protocol.DescribeCon
 }
 
 type configDescriber struct {
+	img                 *metadata.Image // the image described
 	src                 ConfigSource
 	version             int16
 	synonyms, documents bool
@@ -116,6 +112,14 @@ type configDescriber struct {
 	// The dynamic broker configs: the cluster-wide default's and this
 	// broker's own.
 	dynDefault, dynOwn map[string]string
+}
+
+// newConfigDescriber describes configs as DescribeConfigs version does,
+// from the broker's current image.
+func (h *Handler) newConfigDescriber(version int16) configDescriber {
+	img := h.image()
+	return configDescriber{img: img, src: h.configSource(), version: version,
+		dynDefault: img.BrokerDefaultConfigs(), dynOwn: img.BrokerConfigs(h.cfg.NodeID)}
 }
 
 // dynamicLayers returns the dynamic values of broker keys (synonyms of one
@@ -151,14 +155,14 @@ func (d *configDescriber) brokerRow(name string) (config.Row, bool) {
 	return r, ok
 }
 
-func (d *configDescriber) topic(img *metadata.Image, name string, keys []string) ([]protocol.DescribeConfigsResponseDescribeConfigsResourceResult, protocol.ErrorCode, string) {
+func (d *configDescriber) topic(name string, keys []string) ([]protocol.DescribeConfigsResponseDescribeConfigsResourceResult, protocol.ErrorCode, string) {
 	if err := controller.ValidTopicName(name); err != nil {
 		return nil, protocol.ErrInvalidTopicException, err.Error()
 	}
-	if img.TopicByName(name) == nil {
+	if d.img.TopicByName(name) == nil {
 		return nil, protocol.ErrUnknownTopicOrPartition, "The topic " + strconv.Quote(name) + " does not exist."
 	}
-	return d.topicRows(img.TopicConfigs(name), keys), protocol.ErrNone, ""
+	return d.topicRows(d.img.TopicConfigs(name), keys), protocol.ErrNone, ""
 }
 
 // topicRows describes the keys asked for of a topic with overrides: every

@@ -6,10 +6,8 @@ import (
 
 	"github.com/sluice-mq/sluice/internal/controller"
 	"github.com/sluice-mq/sluice/internal/protocol"
+	"github.com/sluice-mq/sluice/internal/storage"
 )
-
-// metadataTopic names the metadata log in DescribeQuorum, as Kafka does.
-const metadataTopic = "__cluster_metadata"
 
 // QuorumVoter is a voter of the metadata quorum and its controller
 // endpoint, for DescribeQuorum v2's node list.
@@ -32,7 +30,7 @@ func (h *Handler) DescribeQuorum(ctx context.Context, req *protocol.DescribeQuor
 		for _, p := range t.Partitions {
 			rp := protocol.DescribeQuorumResponsePartitionData{PartitionIndex: p.PartitionIndex, LeaderID: -1, LeaderEpoch: -1, HighWatermark: -1,
 				CurrentVoters: []protocol.DescribeQuorumResponseReplicaState{}, Observers: []protocol.DescribeQuorumResponseReplicaState{}}
-			if t.TopicName != metadataTopic || p.PartitionIndex != 0 {
+			if t.TopicName != storage.MetadataTopic || p.PartitionIndex != 0 {
 				rp.ErrorCode = int16(protocol.ErrUnknownTopicOrPartition)
 				rt.Partitions = append(rt.Partitions, rp)
 				continue

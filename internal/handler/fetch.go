@@ -354,19 +354,19 @@ func waitForMore(ctx context.Context, stopping <-chan struct{}, parts []fetchPar
 // retries, rather than NOT_LEADER_OR_FOLLOWER, which sends it to refresh
 // its metadata.
 func (h *Handler) leaderAt(tp storage.TopicPartition, epoch int32) (*replica.Partition, protocol.ErrorCode) {
-	if p, ok := h.replicas.Partition(tp); ok {
+	p, err := h.replicas.Leading(tp)
+	if err == nil {
 		if code := checkLeaderEpoch(p, epoch); code != protocol.ErrNone {
 			return nil, code
 		}
+		return p, protocol.ErrNone
 	}
-	p, err := h.replicas.Leading(tp)
-	if err != nil {
-		return nil, partitionErrorCode(err)
+	if q, ok := h.replicas.Partition(tp); ok {
+		if code := checkLeaderEpoch(q, epoch); code != protocol.ErrNone {
+			return nil, code
+		}
 	}
-	if code := checkLeaderEpoch(p, epoch); code != protocol.ErrNone {
-		return nil, code // the epoch moved since the first check
-	}
-	return p, protocol.ErrNone
+	return nil, partitionErrorCode(err)
 }
 
 // checkLeaderEpoch fences a request that names a leader epoch (KIP-320):

@@ -189,19 +189,18 @@ func (h *Handler) OffsetCommit(ctx context.Context, req *protocol.OffsetCommitRe
 	known.Topics = nil
 	var unknown []protocol.OffsetCommitResponseOffsetCommitResponseTopic
 	for _, t := range req.Topics {
-		in, out := splitKnown(img, t.Name, t.Partitions, func(p protocol.OffsetCommitRequestOffsetCommitRequestPartition) int32 { return p.PartitionIndex })
+		in, out := splitKnown(img, t.Name, t.Partitions,
+			func(p protocol.OffsetCommitRequestOffsetCommitRequestPartition) int32 { return p.PartitionIndex },
+			func(i int32, code int16) protocol.OffsetCommitResponseOffsetCommitResponsePartition {
+				return protocol.OffsetCommitResponseOffsetCommitResponsePartition{PartitionIndex: i, ErrorCode: code}
+			})
 		if len(in) > 0 {
 			kt := t
 			kt.Partitions = in
 			known.Topics = append(known.Topics, kt)
 		}
 		if len(out) > 0 {
-			ut := protocol.OffsetCommitResponseOffsetCommitResponseTopic{Name: t.Name}
-			for _, p := range out {
-				ut.Partitions = append(ut.Partitions, protocol.OffsetCommitResponseOffsetCommitResponsePartition{
-					PartitionIndex: p.PartitionIndex, ErrorCode: int16(protocol.ErrUnknownTopicOrPartition)})
-			}
-			unknown = append(unknown, ut)
+			unknown = append(unknown, protocol.OffsetCommitResponseOffsetCommitResponseTopic{Name: t.Name, Partitions: out})
 		}
 	}
 	resp := h.groups.OffsetCommit(ctx, &known, version)
@@ -212,10 +211,10 @@ func (h *Handler) OffsetCommit(ctx context.Context, req *protocol.OffsetCommitRe
 }
 
 // splitKnown sorts one topic's partitions of a request into those the
-// image has and those it has not (no such topic or partition), which
-// Kafka answers UNKNOWN_TOPIC_OR_PARTITION before the coordinator sees
-// the request.
-func splitKnown[P any](img *metadata.Image, topic string, parts []P, index func(P) int32) (known, unknown []P) {
+// image has, and answers (built by answer) for those it has not (no
+// such topic or partition), which Kafka answers
+// UNKNOWN_TOPIC_OR_PARTITION before the coordinator sees the request.
+func splitKnown[P, R any](img *metadata.Image, topic string, parts []P, index func(P) int32, answer func(partition int32, code int16) R) (known []P, unknown []R) {
 	tm := img.TopicByName(topic)
 	for _, p := range parts {
 		if tm != nil {
@@ -224,7 +223,7 @@ func splitKnown[P any](img *metadata.Image, topic string, parts []P, index func(
 				continue
 			}
 		}
-		unknown = append(unknown, p)
+		unknown = append(unknown, answer(index(p), int16(protocol.ErrUnknownTopicOrPartition)))
 	}
 	return known, unknown
 }
@@ -268,19 +267,18 @@ func (h *Handler) OffsetDelete(ctx context.Context, req *protocol.OffsetDeleteRe
 	known.Topics = nil
 	var unknown []protocol.OffsetDeleteResponseOffsetDeleteResponseTopic
 	for _, t := range req.Topics {
-		in, out := splitKnown(img, t.Name, t.Partitions, func(p protocol.OffsetDeleteRequestOffsetDeleteRequestPartition) int32 { return p.PartitionIndex })
+		in, out := splitKnown(img, t.Name, t.Partitions,
+			func(p protocol.OffsetDeleteRequestOffsetDeleteRequestPartition) int32 { return p.PartitionIndex },
+			func(i int32, code int16) protocol.OffsetDeleteResponseOffsetDeleteResponsePartition {
+				return protocol.OffsetDeleteResponseOffsetDeleteResponsePartition{PartitionIndex: i, ErrorCode: code}
+			})
 		if len(in) > 0 {
 			kt := t
 			kt.Partitions = in
 			known.Topics = append(known.Topics, kt)
 		}
 		if len(out) > 0 {
-			ut := protocol.OffsetDeleteResponseOffsetDeleteResponseTopic{Name: t.Name}
-			for _, p := range out {
-				ut.Partitions = append(ut.Partitions, protocol.OffsetDeleteResponseOffsetDeleteResponsePartition{
-					PartitionIndex: p.PartitionIndex, ErrorCode: int16(protocol.ErrUnknownTopicOrPartition)})
-			}
-			unknown = append(unknown, ut)
+			unknown = append(unknown, protocol.OffsetDeleteResponseOffsetDeleteResponseTopic{Name: t.Name, Partitions: out})
 		}
 	}
 	resp := h.groups.OffsetDelete(ctx, &known, version)

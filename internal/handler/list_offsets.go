@@ -62,10 +62,7 @@ func (h *Handler) ListOffsets(ctx context.Context, req *protocol.ListOffsetsRequ
 			if code == protocol.ErrOffsetNotAvailable && version < 5 {
 				code = protocol.ErrLeaderNotAvailable // v1-4 clients do not know the code
 			}
-			if code != protocol.ErrNone {
-				out.Timestamp, out.Offset, out.LeaderEpoch = -1, -1, -1
-			}
-			out.ErrorCode = int16(code)
+			out.ErrorCode = int16(code) // an error leaves offset, timestamp and epoch -1
 			tr.Partitions = append(tr.Partitions, out)
 		}
 		resp.Topics = append(resp.Topics, tr)
@@ -91,27 +88,24 @@ func timestampServed(ts int64, version int16) bool {
 }
 
 // offsetsPartition is the partition a ListOffsets from replicaID is
-// answered by: the leader's, or for a debugging tool any local replica.
-func (h *Handler) offsetsPartition(tp storage.TopicPartition, replicaID int32) (*replica.Partition, error) {
+// answered by: the leader's, or for a debugging tool any local replica,
+// at the leader epoch the request names (-1: any).
+func (h *Handler) offsetsPartition(tp storage.TopicPartition, replicaID, epoch int32) (*replica.Partition, protocol.ErrorCode) {
 	if replicaID == debuggingReplicaID {
 		if p, ok := h.replicas.Partition(tp); ok {
-			return p, nil
+			if code := checkLeaderEpoch(p, epoch); code != protocol.ErrNone {
+				return nil, code
+			}
+			return p, protocol.ErrNone
 		}
 	}
-	return h.replicas.Leading(tp)
+	return h.leaderAt(tp, epoch)
 }
 
 func (h *Handler) listOffset(topic string, p protocol.ListOffsetsRequestListOffsetsPartition, replicaID int32, out *protocol.ListOffsetsResponseListOffsetsPartitionResponse) protocol.ErrorCode {
 	wholeLog := replicaID != consumerReplicaID // a follower or a tool
-	tp := storage.TopicPartition{Topic: topic, Partition: p.PartitionIndex}
-	part, err := h.offsetsPartition(tp, replicaID)
-	if err != nil {
-		if _, code := h.leaderAt(tp, p.CurrentLeaderEpoch); code != protocol.ErrNone {
-			return code // the epoch's answer first, as in Kafka
-		}
-		return partitionErrorCode(err)
-	}
-	if code := checkLeaderEpoch(part, p.CurrentLeaderEpoch); code != protocol.ErrNone {
+	part, code := h.offsetsPartition(storage.TopicPartition{Topic: topic, Partition: p.PartitionIndex}, replicaID, p.CurrentLeaderEpoch)
+	if code != protocol.ErrNone {
 		return code
 	}
 	// A new leader whose high watermark has not reached the start of its
@@ -186,8 +180,8 @@ func (h *Handler) listOffsetsV0(req *protocol.ListOffsetsRequest) *protocol.List
 			out := protocol.ListOffsetsResponseListOffsetsPartitionResponse{PartitionIndex: p.PartitionIndex, Timestamp: -1, Offset: -1, LeaderEpoch: -1}
 			if p.Timestamp < earliestTimestamp {
 				out.ErrorCode = int16(protocol.ErrUnsupportedVersion)
-			} else if part, err := h.offsetsPartition(storage.TopicPartition{Topic: t.Name, Partition: p.PartitionIndex}, req.ReplicaID); err != nil {
-				out.ErrorCode = int16(partitionErrorCode(err))
+			} else if part, code := h.offsetsPartition(storage.TopicPartition{Topic: t.Name, Partition: p.PartitionIndex}, req.ReplicaID, -1); code != protocol.ErrNone {
+				out.ErrorCode = int16(code)
 			} else {
 				out.OldStyleOffsets = part.Log.LegacyOffsetsBefore(p.Timestamp, int(p.MaxNumOffsets))
 				if req.ReplicaID == consumerReplicaID {

@@ -59,13 +59,15 @@ func (h *Handler) Metadata(ctx context.Context, req *protocol.MetadataRequest, v
 	}
 
 	clusterID := h.cfg.ClusterID
+	rbs := reachableBrokers(img, h.cfg.ListenerName)
 	resp := &protocol.MetadataResponse{
 		ClusterID:                   &clusterID,
-		ControllerID:                h.controllerID(img),
+		ControllerID:                h.controllerID(rbs),
 		ClusterAuthorizedOperations: authorizedOps(version >= 8 && version <= 10 && req.IncludeClusterAuthorizedOperations, clusterOps),
 	}
-	v := metadataView{img: img, listener: h.cfg.ListenerName, version: version, opsAsked: version >= 8 && req.IncludeTopicAuthorizedOperations}
-	for _, rb := range reachableBrokers(img, h.cfg.ListenerName) {
+	v := metadataView{img: img, reachable: make(map[int32]bool, len(rbs)), version: version, opsAsked: version >= 8 && req.IncludeTopicAuthorizedOperations}
+	for _, rb := range rbs {
+		v.reachable[rb.ID] = true
 		resp.Brokers = append(resp.Brokers, protocol.MetadataResponseMetadataResponseBroker{NodeID: rb.ID, Host: rb.ep.Host, Port: int32(rb.ep.Port), Rack: rb.Rack})
 	}
 	for _, name := range names {
@@ -137,14 +139,17 @@ func reachableBrokers(img *metadata.Image, listener string) []reachableBroker {
 }
 
 // controllerID is the id Metadata and DescribeCluster answer as the
-// controller's. Clients cannot reach the quorum, so, as Kafka in KRaft
-// mode, it is a broker they can reach: this one when they can, else the
-// first such broker, else -1.
-func (h *Handler) controllerID(img *metadata.Image) int32 {
-	if _, ok := brokerEndpoint(img, h.cfg.NodeID, h.cfg.ListenerName); ok {
-		return h.cfg.NodeID
+// controller's, given the brokers clients can reach (reachableBrokers).
+// Clients cannot reach the quorum, so, as Kafka in KRaft mode, it is a
+// broker they can reach: this one when they can, else the first such
+// broker, else -1.
+func (h *Handler) controllerID(rbs []reachableBroker) int32 {
+	for _, rb := range rbs {
+		if rb.ID == h.cfg.NodeID {
+			return rb.ID
+		}
 	}
-	if rbs := reachableBrokers(img, h.cfg.ListenerName); len(rbs) > 0 {
+	if len(rbs) > 0 {
 		return rbs[0].ID
 	}
 	return -1
@@ -152,10 +157,12 @@ func (h *Handler) controllerID(img *metadata.Image) int32 {
 
 // metadataView answers the topics of one Metadata request.
 type metadataView struct {
-	img      *metadata.Image
-	listener string
-	version  int16
-	opsAsked bool
+	img *metadata.Image
+	// reachable holds the brokers a client can reach on the request's
+	// listener (reachableBrokers); replicas on others are offline.
+	reachable map[int32]bool
+	version   int16
+	opsAsked  bool
 }
 
 func (v *metadataView) topic(t *metadata.TopicImage, name string) protocol.MetadataResponseMetadataResponseTopic {
@@ -182,14 +189,14 @@ func (v *metadataView) topic(t *metadata.TopicImage, name string) protocol.Metad
 			OfflineReplicas: []int32{},
 		}
 		for _, r := range p.Replicas {
-			if !v.reachable(r) {
+			if !v.reachable[r] {
 				pm.OfflineReplicas = append(pm.OfflineReplicas, r)
 			}
 		}
 		// As Kafka: no leader, or one without the request's listener,
 		// is answered with leader -1 (LISTENER_NOT_FOUND from v6 for the
 		// second, which points at a configuration mistake).
-		if _, ok := brokerEndpoint(v.img, p.Leader, v.listener); !ok {
+		if !v.reachable[p.Leader] {
 			pm.ErrorCode, pm.LeaderID = int16(protocol.ErrLeaderNotAvailable), -1
 			if b, registered := v.img.Broker(p.Leader); registered && !b.Fenced && v.version >= 6 {
 				pm.ErrorCode = int16(protocol.ErrListenerNotFound)
@@ -198,14 +205,6 @@ func (v *metadataView) topic(t *metadata.TopicImage, name string) protocol.Metad
 		tm.Partitions = append(tm.Partitions, pm)
 	}
 	return tm
-}
-
-// reachable reports whether a client can reach broker id on the
-// request's listener; replicas it cannot are offline, as Kafka lists
-// them.
-func (v *metadataView) reachable(id int32) bool {
-	_, ok := brokerEndpoint(v.img, id, v.listener)
-	return ok
 }
 
 // autoCreate creates the unknown, valid names with the broker's defaults

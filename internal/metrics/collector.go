@@ -189,7 +189,7 @@ func (c *collector) collectLogs(gauge func(*prometheus.Desc, float64, ...string)
 	topics := map[string]*sums{}
 	for _, l := range c.src.Logs() {
 		tp := l.TopicPartition()
-		if tp.Topic == metadataTopic {
+		if tp.Topic == storage.MetadataTopic {
 			// The metadata log is raft.log beside it (see
 			// sluice_metadata_offset); this one holds nothing.
 			continue
@@ -293,9 +293,6 @@ func (c *collector) collectGroups(gauge, counter func(*prometheus.Desc, float64,
 		gauge(c.lagSum, float64(sums[k]), k.group, k.topic)
 	}
 }
-
-// metadataTopic names the metadata log's directory.
-const metadataTopic = "__cluster_metadata"
 
 // groupStates are the classic group states, as Kafka names them.
 var groupStates = []string{"PreparingRebalance", "CompletingRebalance", "Stable", "Dead", "Empty"}

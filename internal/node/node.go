@@ -26,8 +26,8 @@ import (
 )
 
 // metadataLogName is the metadata log's directory inside metadata.log.dir,
-// as KRaft names it.
-const metadataLogName = "__cluster_metadata-0"
+// as KRaft names it (the storage manager skips it among the partitions).
+var metadataLogName = storage.TopicPartition{Topic: storage.MetadataTopic}.String()
 
 // Node is one running Sluice process.
 type Node struct {

@@ -240,6 +240,20 @@ func SetPartitionLeaderEpoch(b []byte, epoch int32) {
 	binary.BigEndian.PutUint32(b[offLeaderEpoch:], uint32(epoch))
 }
 
+// SetCreateTime marks the batch at the front of b as carrying CreateTime
+// timestamps (clearing the LogAppendTime attribute), with maxTimestamp
+// its max timestamp, and recomputes its CRC: how a broker stores a
+// produced batch on a CreateTime topic whatever type the producer set.
+func SetCreateTime(b []byte, maxTimestamp int64) error {
+	if len(b) < HeaderSize {
+		return ErrTruncated
+	}
+	attrs := Attributes(binary.BigEndian.Uint16(b[offAttributes:])) &^ AttrLogAppendTime
+	binary.BigEndian.PutUint16(b[offAttributes:], uint16(attrs))
+	binary.BigEndian.PutUint64(b[offMaxTimestamp:], uint64(maxTimestamp))
+	return UpdateCRC(b)
+}
+
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
 // crcRange returns the bytes the CRC covers in the batch at the front of b:

@@ -230,7 +230,10 @@ func (f *fetcher) fetchOnce(items []*fetchItem) error {
 	for _, t := range resp.Responses {
 		for i := range t.Partitions {
 			pd := &t.Partitions[i]
-			if s, ok := index[t.TopicID][pd.PartitionIndex]; ok && protocol.ErrorCode(pd.ErrorCode) == protocol.ErrOffsetOutOfRange {
+			if protocol.ErrorCode(pd.ErrorCode) != protocol.ErrOffsetOutOfRange {
+				continue
+			}
+			if s, ok := index[t.TopicID][pd.PartitionIndex]; ok {
 				outOfRange = append(outOfRange, s.it)
 			}
 		}

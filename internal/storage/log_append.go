@@ -196,7 +196,7 @@ func (l *Log) validate(infos []batchInfo, records []byte, cfg *Config, opts Appe
 			// Kafka corrects the batch's max timestamp, and stores it as
 			// CreateTime whatever type the producer set: every topic here
 			// is CreateTime.
-			if err := setCreateTime(b, sum.MaxTimestamp); err != nil {
+			if err := record.SetCreateTime(b, sum.MaxTimestamp); err != nil {
 				return nil, 0, classifyRecordError(err)
 			}
 		}

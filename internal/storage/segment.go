@@ -396,15 +396,6 @@ func setMaxTimestamp(b []byte, ts int64) error {
 	return record.UpdateCRC(b)
 }
 
-// setCreateTime marks batch b's timestamps as CreateTime, with ts its
-// max timestamp, as Kafka stores a produced batch on a CreateTime topic
-// whatever type the producer set.
-func setCreateTime(b []byte, ts int64) error {
-	attrs := record.Attributes(binary.BigEndian.Uint16(b[offAttributes:])) &^ record.AttrLogAppendTime
-	binary.BigEndian.PutUint16(b[offAttributes:], uint16(attrs))
-	return setMaxTimestamp(b, ts)
-}
-
 // partitionLeaderEpoch reads the epoch of the batch at the front of b.
 func partitionLeaderEpoch(b []byte) int32 {
 	return int32(binary.BigEndian.Uint32(b[offLeaderEpoch:]))
@@ -413,7 +404,6 @@ func partitionLeaderEpoch(b []byte) int32 {
 // Byte offsets of header fields (see record's layout).
 const (
 	offLeaderEpoch  = 12
-	offAttributes   = 21
 	offMaxTimestamp = 35
 	offNumRecords   = 57
 )
