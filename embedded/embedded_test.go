@@ -47,7 +47,7 @@ func TestTempDirRemovedAndBadSettingsRefused(t *testing.T) {
 	if _, err := os.Stat(dir); !os.IsNotExist(err) {
 		t.Fatalf("temporary data dir %s left behind: %v", dir, err)
 	}
-	if _, err := Start(Config{Settings: map[string]string{"unclean.leader.election.enable": "true"}}); err == nil {
+	if _, err := Start(Config{Settings: map[string]string{"sasl.enabled.mechanisms": "PLAIN"}}); err == nil {
 		t.Fatal("a rejected setting was accepted")
 	}
 }

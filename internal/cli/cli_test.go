@@ -71,8 +71,8 @@ func TestFormat(t *testing.T) {
 		t.Fatalf("format with a bad id: %d %q", code, errb.String())
 	}
 	errb.Reset()
-	if code := Main([]string{"format", "--cluster-id", id, "--data-dir", t.TempDir(), "--set", "unclean.leader.election.enable=true"}, nil, &out, &errb); code != 1 ||
-		!strings.Contains(errb.String(), "unclean.leader.election.enable") {
+	if code := Main([]string{"format", "--cluster-id", id, "--data-dir", t.TempDir(), "--set", "sasl.enabled.mechanisms=PLAIN"}, nil, &out, &errb); code != 1 ||
+		!strings.Contains(errb.String(), "sasl.enabled.mechanisms") {
 		t.Fatalf("format with a rejected key: %d %q", code, errb.String())
 	}
 }

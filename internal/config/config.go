@@ -79,7 +79,8 @@ type Broker struct {
 	AutoCreateTopics                   bool          // auto.create.topics.enable
 	DeleteTopicEnable                  bool          // delete.topic.enable
 	MinInsyncReplicas                  int32         // min.insync.replicas
-	UncleanLeaderElection              bool          // unclean.leader.election.enable (false: true is rejected)
+	UncleanLeaderElection              bool          // unclean.leader.election.enable
+	UncleanElectionCheckInterval       time.Duration // unclean.leader.election.interval.ms
 	RetentionCheckInterval             time.Duration // log.retention.check.interval.ms
 	FlushSchedulerInterval             time.Duration // log.flush.scheduler.interval.ms
 	FlushOffsetCheckpointInterval      time.Duration // log.flush.offset.checkpoint.interval.ms
@@ -665,6 +666,7 @@ func (b *Broker) populate() {
 	b.DeleteTopicEnable = b.boolean("delete.topic.enable")
 	b.MinInsyncReplicas = b.i32("min.insync.replicas")
 	b.UncleanLeaderElection = b.boolean("unclean.leader.election.enable")
+	b.UncleanElectionCheckInterval = b.dur("unclean.leader.election.interval.ms")
 	b.RetentionCheckInterval = b.dur("log.retention.check.interval.ms")
 	b.FlushSchedulerInterval = b.dur("log.flush.scheduler.interval.ms")
 	b.FlushOffsetCheckpointInterval = b.dur("log.flush.offset.checkpoint.interval.ms")

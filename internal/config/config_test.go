@@ -218,7 +218,7 @@ func TestOffsetsCommitTimeout(t *testing.T) {
 // values of implemented keys, are errors naming the key and the feature.
 func TestRejectedKeys(t *testing.T) {
 	for _, tc := range []struct{ key, value, msg string }{
-		{"unclean.leader.election.enable", "true", "unclean leader election"},
+		{"log.message.timestamp.type", "LogAppendTime", "LogAppendTime"},
 		{"sasl.enabled.mechanisms", "PLAIN", "SASL"},
 		{"log.dirs", "/a,/b", "multiple log directories"},
 		{"compression.type", "gzip", "only producer"},
@@ -733,7 +733,6 @@ func TestValidateTopicConfig(t *testing.T) {
 		{"leader.replication.throttled.replicas", "0:1,x", ErrInvalidValue, "partition:broker"},
 		{"quota.window.num", "1", ErrUnknownKey, ""},
 		{"compression.type", "zstd", ErrNotSupported, "only producer"},
-		{"unclean.leader.election.enable", "true", ErrNotSupported, "unclean"},
 		{"message.timestamp.type", "LogAppendTime", ErrNotSupported, "LogAppendTime"},
 		{"retention.ms", "-2", ErrInvalidValue, "at least -1"},
 		{"segment.bytes", "big", ErrInvalidValue, "32-bit"},

@@ -16,8 +16,8 @@
 //     features not built yet. Setting one to anything but Kafka's default
 //     is an error naming the key and the feature. Some values of
 //     implemented keys are rejected the same way (compression.type other
-//     than producer, unclean.leader.election.enable=true, more than one
-//     log directory, a listener whose security protocol is not PLAINTEXT).
+//     than producer, more than one log directory, a listener whose
+//     security protocol is not PLAINTEXT).
 //   - Ignored keys have no meaning in Sluice (JVM thread pools, socket
 //     buffers, metrics reporters, …): their values are type-checked and
 //     have no effect. MarkdownTable lists them, with the reasons, for the

@@ -281,7 +281,6 @@ const (
 	ignEarlyStart       = "orders listener start-up around the authorizer's; Sluice has no authorizer"
 	ignLogDirFailure    = "failure handling across multiple log directories; Sluice has one"
 	ignStartupDeadline  = "internal start-up deadline of Kafka's broker; no equivalent in Sluice"
-	ignUncleanInterval  = "used only with unclean.leader.election.enable=true, which Sluice does not support yet"
 )
 
 // registry is every broker and topic key of Apache Kafka 4.0.0-SNAPSHOT at
@@ -640,8 +639,8 @@ var registry = []Entry{
 	{Name: "transaction.state.log.replication.factor", Scope: ScopeBroker, Kind: Rejected, Type: TypeShort, Default: "3", Reason: rejTransactions},
 	{Name: "transaction.state.log.segment.bytes", Scope: ScopeBroker, Kind: Rejected, Type: TypeInt, Default: "104857600", Reason: rejTransactions},
 	{Name: "transactional.id.expiration.ms", Scope: ScopeBroker, Kind: Rejected, Type: TypeInt, Default: "604800000", Reason: rejTransactions},
-	{Name: "unclean.leader.election.enable", Scope: ScopeBoth, Kind: Implemented, Type: TypeBoolean, Default: "false", Validate: validUncleanLeaderElection, Unsupported: "true: not supported yet: automatic unclean leader election (an unclean ElectLeaders is served)"},
-	{Name: "unclean.leader.election.interval.ms", Scope: ScopeBroker, Kind: Ignored, Type: TypeLong, Default: "300000", Internal: true, Reason: ignUncleanInterval},
+	{Name: "unclean.leader.election.enable", Scope: ScopeBoth, Kind: Implemented, Type: TypeBoolean, Default: "false"},
+	{Name: "unclean.leader.election.interval.ms", Scope: ScopeBroker, Kind: Implemented, Type: TypeLong, Default: "300000", Internal: true, Validate: atLeast(1)},
 	{Name: "unstable.api.versions.enable", Scope: ScopeBroker, Kind: Ignored, Type: TypeBoolean, Default: "false", Internal: true, Reason: ignUnstable},
 	{Name: "unstable.feature.versions.enable", Scope: ScopeBroker, Kind: Ignored, Type: TypeBoolean, Default: "false", Internal: true, Reason: ignUnstable},
 	{Name: "zookeeper.clientCnxnSocket", Scope: ScopeBroker, Kind: Rejected, Type: TypeString, Null: true, Reason: rejZooKeeper},

@@ -239,7 +239,7 @@ type LogDefaults struct {
 	TimestampDifferenceMax time.Duration
 	CompressionType        string // compression.type (always producer)
 	MinInsyncReplicas      int32  // min.insync.replicas
-	UncleanLeaderElection  bool   // unclean.leader.election.enable (always false)
+	UncleanLeaderElection  bool   // unclean.leader.election.enable
 }
 
 func logDefaults(t map[string]string) LogDefaults {

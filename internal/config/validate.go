@@ -269,13 +269,6 @@ func validCompressionType(v string) error {
 	return invalidf("must be one of %s", strings.Join(compressionTypes, ", "))
 }
 
-func validUncleanLeaderElection(v string) error {
-	if v == "true" {
-		return notSupportedf("not supported yet: automatic unclean leader election (an unclean ElectLeaders is served)")
-	}
-	return nil
-}
-
 func validRebalanceProtocols(v string) error {
 	protocols := splitList(v)
 	if len(protocols) == 0 {

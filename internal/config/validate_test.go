@@ -156,7 +156,8 @@ var badValues = map[string][]bad{
 	"socket.connection.setup.timeout.max.ms":          inv("-1"),
 	"socket.connection.setup.timeout.ms":              inv("-1"),
 	"socket.request.max.bytes":                        inv("0"),
-	"unclean.leader.election.enable":                  {{"true", true}, {"TRUE", true}},
+	"unclean.leader.election.enable":                  nil,
+	"unclean.leader.election.interval.ms":             inv("0"),
 }
 
 // typeBadValues are values no key of type t accepts.
@@ -243,7 +244,7 @@ func checkNamed(t *testing.T, scope, key, v string, err, want error) {
 func TestImplementedKeysAccept(t *testing.T) {
 	good := map[string][]string{
 		"compression.type":                      {"producer", " producer "},
-		"unclean.leader.election.enable":        {"false", "FALSE"},
+		"unclean.leader.election.enable":        {"false", "FALSE", "true"},
 		"log.dirs":                              {"/var/lib/sluice", " /data "},
 		"listener.security.protocol.map":        {"PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT,SSL:SSL,SASL_SSL:SASL_SSL"},
 		"log.cleanup.policy":                    {"compact", "delete,compact", "compact , delete", ""},

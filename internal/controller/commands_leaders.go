@@ -36,7 +36,9 @@ func usable(img *metadata.Image, id, leaving int32) bool {
 //   - a partition whose ISR has no other usable member loses its leader
 //     (NoLeader) and keeps the broker in its ISR: with
 //     unclean.leader.election.enable false, only an ISR member may lead,
-//     and the broker will lead it again when back (see electOffline).
+//     and the broker will lead it again when back (see electOffline);
+//     with it true, the active controller elects another replica in the
+//     same commit (see unclean.go).
 func leaveBroker(img *metadata.Image, id int32) []metadata.Record {
 	var recs []metadata.Record
 	for t := range img.Topics.All() {

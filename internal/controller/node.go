@@ -52,6 +52,15 @@ type Config struct {
 	// leader.imbalance.per.broker.percentage).
 	LeaderImbalanceCheckInterval time.Duration
 	LeaderImbalancePercent       int
+	// UncleanLeaderElection is this controller's static
+	// unclean.leader.election.enable: topics without the key, when no
+	// dynamic broker config sets it, elect leaders uncleanly (see
+	// unclean.go). UncleanElectionCheckInterval, when positive, is how
+	// often the active controller looks for partitions to elect uncleanly
+	// besides the changes that call for it
+	// (unclean.leader.election.interval.ms).
+	UncleanLeaderElection        bool
+	UncleanElectionCheckInterval time.Duration
 	// SessionTimeout fences an unfenced broker that sent no heartbeat
 	// for this long (broker.session.timeout.ms); 0 never does.
 	SessionTimeout time.Duration
@@ -121,6 +130,7 @@ type Controller struct {
 	// maybeRebalance last checked the leaders.
 	lastSessionCheck time.Time
 	lastRebalance    time.Time
+	lastUncleanCheck time.Time
 	// lastLeaderContact is when a follower last heard from the leader;
 	// sessionsFrom is when the sessions of a new active controller start
 	// (see resetSessions).
@@ -361,6 +371,7 @@ func (c *Controller) run() {
 			c.rn.Tick()
 			c.checkSessions()
 			c.maybeRebalance()
+			c.maybeElectUnclean()
 		case m := <-c.inbox:
 			if l := c.leader.Load(); l != 0 && m.GetFrom() == l && l != c.cfg.NodeID {
 				c.lastLeaderContact = time.Now()
@@ -423,6 +434,9 @@ func (c *Controller) propose(p *proposal) {
 	// The uncommitted image's offsets are provisional: the entry's raft
 	// index is known only once it commits.
 	next, err := c.uncommitted.Apply(c.uncommitted.Offset+1, recs)
+	if err == nil {
+		recs, next, err = c.withUncleanElections(recs, next)
+	}
 	if err != nil {
 		p.done <- result{err: fmt.Errorf("command produced invalid records: %w", err)}
 		return

@@ -398,6 +398,7 @@ func (n *Node) openController(o Options) error {
 		TickInterval: tick, ElectionTicks: max(int(cfg.ElectionTimeout/tick), 4), HeartbeatTicks: 2,
 		NodeID: uint64(cfg.NodeID), Voters: voters, Transport: transport, SessionTimeout: cfg.SessionTimeout,
 		LeaderImbalanceCheckInterval: rebalanceEvery, LeaderImbalancePercent: int(cfg.LeaderImbalancePerBrokerPercentage),
+		UncleanLeaderElection: cfg.UncleanLeaderElection, UncleanElectionCheckInterval: cfg.UncleanElectionCheckInterval,
 		FS: n.fs, Dir: n.fs.PathJoin(cfg.MetadataLogDir, metadataLogName), Logger: n.logger,
 	})
 	if err != nil {

@@ -380,12 +380,19 @@ func TestControlledShutdownMovesLeadership(t *testing.T) {
 // TestUncleanLeaderElection: broker 3 dies, broker 2 acknowledges three
 // records alone in the ISR and dies too; broker 3 comes back, but with
 // unclean.leader.election.enable false nothing elects it. An unclean
-// ElectLeaders makes it the leader and the only member of the ISR; it
-// takes writes at its own log end (offset 0: the three records are lost,
-// as an unclean election loses them in Kafka). Back, broker 2 truncates
-// its log to the new leader's (its epoch ends where the new leader's
-// log starts), copies the new record and rejoins the ISR.
+// ElectLeaders makes it the leader and the only member of the ISR (with
+// the topic's unclean.leader.election.enable true, the controller does
+// as broker 3 returns); it takes writes at its own log end (offset 0:
+// the three records are lost, as an unclean election loses them in
+// Kafka). Back, broker 2 truncates its log to the new leader's (its
+// epoch ends where the new leader's log starts), copies the new record
+// and rejoins the ISR.
 func TestUncleanLeaderElection(t *testing.T) {
+	t.Run("ElectLeaders", func(t *testing.T) { testUncleanLeaderElection(t, false) })
+	t.Run("automatic", func(t *testing.T) { testUncleanLeaderElection(t, true) })
+}
+
+func testUncleanLeaderElection(t *testing.T, automatic bool) {
 	cfgs, nodes := startSeparateRoles(t, map[string]string{"replica.lag.time.max.ms": "3000", "replica.fetch.backoff.ms": "100"})
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
@@ -425,6 +432,11 @@ func TestUncleanLeaderElection(t *testing.T) {
 	ra := kmsg.NewCreateTopicsRequestTopicReplicaAssignment()
 	ra.Partition, ra.Replicas = 0, []int32{2, 3}
 	rt.ReplicaAssignment = append(rt.ReplicaAssignment, ra)
+	if automatic {
+		c := kmsg.NewCreateTopicsRequestTopicConfig()
+		c.Name, c.Value = "unclean.leader.election.enable", kmsg.StringPtr("true")
+		rt.Configs = append(rt.Configs, c)
+	}
 	create.Topics, create.TimeoutMillis = append(create.Topics, rt), 10000
 	if resp, err := create.RequestWith(ctx, cl); err != nil || resp.Topics[0].ErrorCode != 0 {
 		t.Fatalf("create: %v %+v", err, resp)
@@ -449,22 +461,12 @@ func TestUncleanLeaderElection(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitFor(t, 10*time.Second, "broker 3 back", func() bool { return !fenced(3) && len(img().LiveBrokers()) == 1 })
-	if p := part(); p.Leader != metadata.NoLeader {
-		t.Fatalf("broker 3, out of the ISR, elected without an unclean election: %+v", p)
-	}
-	cl = client(2)
-	elect := kmsg.NewPtrElectLeadersRequest()
-	elect.ElectionType, elect.TimeoutMillis = 1, 10000
-	et := kmsg.NewElectLeadersRequestTopic()
-	et.Topic, et.Partitions = "u", []int32{0}
-	elect.Topics = append(elect.Topics, et)
-	eresp, err := elect.RequestWith(ctx, cl)
-	cl.Close()
-	if err != nil || len(eresp.Topics) != 1 || eresp.Topics[0].Partitions[0].ErrorCode != 0 {
-		t.Fatalf("unclean ElectLeaders: %v %+v", err, eresp)
-	}
-	if p := part(); p.Leader != 3 || !slices.Equal(p.ISR, []int32{3}) || p.LeaderEpoch <= lost.LeaderEpoch {
-		t.Fatalf("after the unclean election: %+v (before: %+v)", p, lost)
+	if automatic {
+		if p := part(); p.Leader != 3 || !slices.Equal(p.ISR, []int32{3}) || p.LeaderEpoch <= lost.LeaderEpoch {
+			t.Fatalf("broker 3 unfenced, not elected uncleanly: %+v (before: %+v)", p, lost)
+		}
+	} else {
+		uncleanElectLeaders(ctx, t, client(2), lost, part)
 	}
 	produce(2, "d")
 
@@ -513,5 +515,28 @@ func TestUncleanLeaderElection(t *testing.T) {
 		if !slices.Equal(values, []string{"d"}) {
 			t.Fatalf("broker %d's log holds %q, want the record d alone", i+2, values)
 		}
+	}
+}
+
+// uncleanElectLeaders elects partition u-0's leader uncleanly through cl
+// (which it closes) and checks broker 3 leads alone in the ISR at an
+// epoch past lost's.
+func uncleanElectLeaders(ctx context.Context, t *testing.T, cl *kgo.Client, lost metadata.Partition, part func() metadata.Partition) {
+	t.Helper()
+	if p := part(); p.Leader != metadata.NoLeader {
+		t.Fatalf("broker 3, out of the ISR, elected without an unclean election: %+v", p)
+	}
+	elect := kmsg.NewPtrElectLeadersRequest()
+	elect.ElectionType, elect.TimeoutMillis = 1, 10000
+	et := kmsg.NewElectLeadersRequestTopic()
+	et.Topic, et.Partitions = "u", []int32{0}
+	elect.Topics = append(elect.Topics, et)
+	eresp, err := elect.RequestWith(ctx, cl)
+	cl.Close()
+	if err != nil || len(eresp.Topics) != 1 || eresp.Topics[0].Partitions[0].ErrorCode != 0 {
+		t.Fatalf("unclean ElectLeaders: %v %+v", err, eresp)
+	}
+	if p := part(); p.Leader != 3 || !slices.Equal(p.ISR, []int32{3}) || p.LeaderEpoch <= lost.LeaderEpoch {
+		t.Fatalf("after the unclean election: %+v (before: %+v)", p, lost)
 	}
 }

@@ -1,0 +1,133 @@
+package controller
+
+import (
+	"strconv"
+	"time"
+
+	"github.com/sluice-mq/sluice/internal/metadata"
+	"github.com/sluice-mq/sluice/internal/protocol"
+)
+
+// Automatic unclean leader election (unclean.leader.election.enable=true),
+// as Kafka's controller makes it: a partition left without a leader, whose
+// in-sync replicas are all out of service, takes its first usable replica
+// as leader, alone in the ISR. What the old ISR acknowledged and the new
+// leader lacks is lost; the old members truncate to the new leader's log
+// when they come back.
+//
+// The active controller makes these elections in the same entry as the
+// change that calls for them (a broker fenced, unfenced or registered, a
+// partition left leaderless, the key set), and checks every
+// unclean.leader.election.interval.ms besides, as Kafka does.
+
+const uncleanKey = "unclean.leader.election.enable"
+
+// uncleanEnabled reports whether topic elects uncleanly in img: its own
+// unclean.leader.election.enable, else the active controller's dynamic
+// broker config, else the cluster-wide default, else the controller's
+// static configuration (Kafka's order for the controller's view of a
+// topic's configuration).
+func uncleanEnabled(img *metadata.Image, topic string, static bool, controller int32) bool {
+	for _, kv := range []map[string]string{img.TopicConfigs(topic), img.BrokerConfigs(controller), img.BrokerDefaultConfigs()} {
+		if v, ok := kv[uncleanKey]; ok {
+			b, err := strconv.ParseBool(v)
+			return err == nil && b
+		}
+	}
+	return static
+}
+
+// uncleanElections returns the elections automatic unclean leader election
+// makes in img: every leaderless partition of a topic that elects
+// uncleanly gets an in-sync replica if one is usable, else its first
+// usable replica alone in the ISR (see electOne). Partitions no replica
+// of which is usable stay leaderless.
+func uncleanElections(img *metadata.Image, static bool, controller int32) []metadata.Record {
+	var recs []metadata.Record
+	for t := range img.Topics.All() {
+		checked, enabled := false, false
+		for pid, p := range t.Partitions() {
+			if p.Leader != metadata.NoLeader {
+				continue
+			}
+			if !checked {
+				checked, enabled = true, uncleanEnabled(img, t.Name(), static, controller)
+			}
+			if !enabled {
+				break
+			}
+			if rec, err := electOne(img, t, pid, p, ElectUnclean); err == nil {
+				recs = append(recs, metadata.NewRecord(rec))
+			}
+		}
+	}
+	return recs
+}
+
+// mayCallForUnclean reports whether recs may leave a partition that an
+// unclean election could give a leader: a broker's state changes, a
+// partition loses its leader, or the key is set somewhere.
+func mayCallForUnclean(recs []metadata.Record) bool {
+	for _, r := range recs {
+		switch m := r.Message.(type) {
+		case *protocol.FenceBrokerRecord, *protocol.UnfenceBrokerRecord, *protocol.RegisterBrokerRecord, *protocol.BrokerRegistrationChangeRecord:
+			return true
+		case *protocol.PartitionChangeRecord:
+			if m.Leader == metadata.NoLeader {
+				return true
+			}
+		case *protocol.ConfigRecord:
+			if m.Name == uncleanKey {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// withUncleanElections returns recs, and next (the image they make),
+// with the unclean elections they call for appended. Loop goroutine
+// only, on the active controller.
+func (c *Controller) withUncleanElections(recs []metadata.Record, next *metadata.Image) ([]metadata.Record, *metadata.Image, error) {
+	if !mayCallForUnclean(recs) {
+		return recs, next, nil
+	}
+	more := uncleanElections(next, c.cfg.UncleanLeaderElection, int32(c.cfg.NodeID))
+	if len(more) == 0 {
+		return recs, next, nil
+	}
+	c.logger.Warn("electing leaders uncleanly: records the old in-sync replicas acknowledged may be lost", "partitions", len(more))
+	recs = append(recs[:len(recs):len(recs)], more...)
+	next, err := c.uncommitted.Apply(c.uncommitted.Offset+1, recs)
+	return recs, next, err
+}
+
+// maybeElectUnclean runs the unclean elections every
+// UncleanElectionCheckInterval on the active controller. Loop goroutine
+// only, on each tick.
+func (c *Controller) maybeElectUnclean() {
+	if c.cfg.UncleanElectionCheckInterval <= 0 || c.leaderTerm > 0 || c.leader.Load() != c.cfg.NodeID {
+		c.lastUncleanCheck = time.Time{}
+		return
+	}
+	now := time.Now()
+	if c.lastUncleanCheck.IsZero() {
+		// The first check comes as soon as the controller is ready: an
+		// earlier one may have died between a change and its elections.
+		c.lastUncleanCheck = now.Add(-c.cfg.UncleanElectionCheckInterval)
+	}
+	if now.Sub(c.lastUncleanCheck) < c.cfg.UncleanElectionCheckInterval {
+		return
+	}
+	c.lastUncleanCheck = now
+	static, node := c.cfg.UncleanLeaderElection, int32(c.cfg.NodeID)
+	reply, err := c.proposeOwn(CommandFunc(func(img *metadata.Image) ([]metadata.Record, any, error) {
+		recs := uncleanElections(img, static, node)
+		return recs, len(recs), nil
+	}))
+	if err != nil {
+		c.logger.Warn("unclean leader election failed", "err", err)
+	} else if n, _ := reply.(int); n > 0 {
+		c.logger.Warn("electing leaders uncleanly: records the old in-sync replicas acknowledged may be lost", "partitions", n)
+	}
+}
