@@ -51,6 +51,10 @@ type Broker struct {
 	SnapshotMaxNewRecordBytes int64         // metadata.log.max.record.bytes.between.snapshots
 	SnapshotMaxInterval       time.Duration // metadata.log.max.snapshot.interval.ms
 	Rack                      string        // broker.rack ("" for none)
+	// RackAwareReads: replica.selector.class is Kafka's
+	// RackAwareReplicaSelector, so a leader sends a consumer that names
+	// its rack to an in-sync replica in that rack (KIP-392).
+	RackAwareReads bool
 
 	// Network and requests.
 	InterBrokerListenerName string // inter.broker.listener.name, or the name of security.inter.broker.protocol
@@ -641,6 +645,7 @@ func (b *Broker) populate() {
 	b.SnapshotMaxNewRecordBytes = b.i64("metadata.log.max.record.bytes.between.snapshots")
 	b.SnapshotMaxInterval = b.dur("metadata.log.max.snapshot.interval.ms")
 	b.Rack = b.str("broker.rack")
+	b.RackAwareReads = strings.TrimSpace(b.str("replica.selector.class")) == RackAwareReplicaSelector
 
 	if !b.settings["metrics.listen"].null {
 		b.MetricsListen = b.str("metrics.listen")

@@ -256,7 +256,6 @@ const (
 	rejConfigProviders  = "not supported: config providers (${provider:path:key} values); give values literally"
 	rejELR              = "not supported yet: eligible leader replicas (KIP-966)"
 	rejQuorumBootstrap  = "not supported yet: dynamic controller quorums (KIP-853); list the voters in controller.quorum.voters"
-	rejFollowerFetch    = "not supported yet: fetching from follower replicas (KIP-392)"
 	rejPerIPLimits      = "not supported yet: per-IP connection limits"
 )
 
@@ -538,7 +537,7 @@ var registry = []Entry{
 	{Name: "replica.fetch.wait.max.ms", Scope: ScopeBroker, Kind: Implemented, Type: TypeInt, Default: "500", Validate: atLeast(0)},
 	{Name: "replica.high.watermark.checkpoint.interval.ms", Scope: ScopeBroker, Kind: Implemented, Type: TypeLong, Default: "5000", Validate: atLeast(1)},
 	{Name: "replica.lag.time.max.ms", Scope: ScopeBroker, Kind: Implemented, Type: TypeLong, Default: "30000", Validate: atLeast(1)},
-	{Name: "replica.selector.class", Scope: ScopeBroker, Kind: Rejected, Type: TypeString, Null: true, Reason: rejFollowerFetch},
+	{Name: "replica.selector.class", Scope: ScopeBroker, Kind: Implemented, Type: TypeString, Null: true, Validate: validReplicaSelector, Unsupported: "any class but Kafka's RackAwareReplicaSelector and LeaderSelector: not supported: custom replica selectors"},
 	{Name: "replica.socket.receive.buffer.bytes", Scope: ScopeBroker, Kind: Ignored, Type: TypeInt, Default: "65536", Reason: ignSocketBuffer},
 	{Name: "replica.socket.timeout.ms", Scope: ScopeBroker, Kind: Implemented, Type: TypeInt, Default: "30000", Validate: atLeast(1)},
 	{Name: "replication.quota.window.num", Scope: ScopeBroker, Kind: Implemented, Type: TypeInt, Default: "11", Validate: atLeast(1)},

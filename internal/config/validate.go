@@ -269,6 +269,20 @@ func validCompressionType(v string) error {
 	return invalidf("must be one of %s", strings.Join(compressionTypes, ", "))
 }
 
+// Kafka's replica selectors (replica.selector.class).
+const (
+	RackAwareReplicaSelector = "org.apache.kafka.common.replica.RackAwareReplicaSelector"
+	LeaderSelector           = "org.apache.kafka.common.replica.LeaderSelector"
+)
+
+func validReplicaSelector(v string) error {
+	switch v {
+	case "", RackAwareReplicaSelector, LeaderSelector:
+		return nil
+	}
+	return notSupportedf("not supported: custom replica selectors (%s); only %s and %s", v, RackAwareReplicaSelector, LeaderSelector)
+}
+
 func validRebalanceProtocols(v string) error {
 	protocols := splitList(v)
 	if len(protocols) == 0 {

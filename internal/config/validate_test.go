@@ -156,6 +156,7 @@ var badValues = map[string][]bad{
 	"socket.connection.setup.timeout.max.ms":          inv("-1"),
 	"socket.connection.setup.timeout.ms":              inv("-1"),
 	"socket.request.max.bytes":                        inv("0"),
+	"replica.selector.class":                          {{"com.example.Selector", true}},
 	"unclean.leader.election.enable":                  nil,
 	"unclean.leader.election.interval.ms":             inv("0"),
 }
@@ -245,6 +246,7 @@ func TestImplementedKeysAccept(t *testing.T) {
 	good := map[string][]string{
 		"compression.type":                      {"producer", " producer "},
 		"unclean.leader.election.enable":        {"false", "FALSE", "true"},
+		"replica.selector.class":                {"org.apache.kafka.common.replica.RackAwareReplicaSelector", "org.apache.kafka.common.replica.LeaderSelector", ""},
 		"log.dirs":                              {"/var/lib/sluice", " /data "},
 		"listener.security.protocol.map":        {"PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT,SSL:SSL,SASL_SSL:SASL_SSL"},
 		"log.cleanup.policy":                    {"compact", "delete,compact", "compact , delete", ""},

@@ -6,6 +6,7 @@ import (
 	"reflect"
 	"time"
 
+	"github.com/sluice-mq/sluice/internal/metadata"
 	"github.com/sluice-mq/sluice/internal/protocol"
 	"github.com/sluice-mq/sluice/internal/replica"
 	"github.com/sluice-mq/sluice/internal/storage"
@@ -32,6 +33,9 @@ type fetchPart struct {
 	// once set, is the partition's answer instead of a read.
 	epoch   int32
 	refused protocol.ErrorCode
+	// anyReplica: a consumer's fetch that a follower may answer
+	// (KIP-392), re-checked as such after a wake.
+	anyReplica bool
 }
 
 // bound is where the partition's read stops now.
@@ -123,7 +127,10 @@ func (h *Handler) fetch(ctx context.Context, req *protocol.FetchRequest, version
 	// Kafka answers at once when a partition it reads has an error, but
 	// not for partitions its metadata lacks (unknown topics and ids),
 	// which it answers beside the others without reading them.
-	failed := false
+	failed, redirected := false, false
+	// From v11 a consumer may read any replica (KIP-392): a follower
+	// answers up to its high watermark.
+	anyReplica := version >= 11
 	for i, p := range fps {
 		out := &read[i]
 		out.Default()
@@ -134,13 +141,22 @@ func (h *Handler) fetch(ctx context.Context, req *protocol.FetchRequest, version
 			out.ErrorCode = int16(protocol.ErrUnknownTopicID)
 			continue
 		}
-		part, code := h.leaderAt(storage.TopicPartition{Topic: p.Topic, Partition: p.Partition}, p.CurrentLeaderEpoch)
+		part, code := h.readableAt(storage.TopicPartition{Topic: p.Topic, Partition: p.Partition}, p.CurrentLeaderEpoch, anyReplica)
 		if code != protocol.ErrNone {
 			out.ErrorCode = int16(code)
 			failed = failed || code != protocol.ErrUnknownTopicOrPartition
 			continue
 		}
-		parts = append(parts, fetchPart{out: out, part: part, offset: p.FetchOffset, max: p.MaxBytes, epoch: p.CurrentLeaderEpoch})
+		if r := h.preferredReadReplica(img, part, p.FetchOffset, req.RackID, anyReplica); r >= 0 {
+			// As Kafka: the consumer is sent to that replica, with the
+			// partition's offsets and no records, and the fetch is
+			// answered at once.
+			hw := part.HighWatermark()
+			out.PreferredReadReplica, out.HighWatermark, out.LastStableOffset, out.LogStartOffset = r, hw, hw, part.Log.StartOffset()
+			redirected = true
+			continue
+		}
+		parts = append(parts, fetchPart{out: out, part: part, offset: p.FetchOffset, max: p.MaxBytes, epoch: p.CurrentLeaderEpoch, anyReplica: anyReplica})
 	}
 	maxBytes := req.MaxBytes
 	if h.cfg.FetchMaxBytes > 0 && maxBytes > h.cfg.FetchMaxBytes {
@@ -149,7 +165,7 @@ func (h *Handler) fetch(ctx context.Context, req *protocol.FetchRequest, version
 	// As Kafka: never wait for more than the response may carry.
 	minBytes := min(int64(req.MinBytes), int64(maxBytes))
 	got, readErr := readParts(parts, maxBytes, nil)
-	if got >= minBytes || failed || readErr || req.MaxWaitMs <= 0 || len(parts) == 0 {
+	if got >= minBytes || failed || readErr || redirected || req.MaxWaitMs <= 0 || len(parts) == 0 {
 		resp := finishFetch(fc, read)
 		answered = true
 		return resp, nil
@@ -184,8 +200,9 @@ func (h *Handler) fetch(ctx context.Context, req *protocol.FetchRequest, version
 }
 
 // recheckLeaders looks again, after a wake, at what each partition was
-// first checked for: that this broker leads it, as the same replica, at
-// the epoch the request names. A partition that fails is refused from
+// first checked for: that this broker leads it (or holds it, for a
+// consumer that may read any replica), as the same replica, at the epoch
+// the request names. A partition that fails is refused from
 // then on; it reports whether any did.
 func (h *Handler) recheckLeaders(parts []fetchPart) bool {
 	moved := false
@@ -194,7 +211,7 @@ func (h *Handler) recheckLeaders(parts []fetchPart) bool {
 		if fp.refused != protocol.ErrNone {
 			continue
 		}
-		part, code := h.leaderAt(fp.part.Log.TopicPartition(), fp.epoch)
+		part, code := h.readableAt(fp.part.Log.TopicPartition(), fp.epoch, fp.anyReplica)
 		if code == protocol.ErrNone && part != fp.part {
 			code = protocol.ErrNotLeaderOrFollower // the replica was made anew
 		}
@@ -367,6 +384,41 @@ func (h *Handler) leaderAt(tp storage.TopicPartition, epoch int32) (*replica.Par
 		}
 	}
 	return nil, partitionErrorCode(err)
+}
+
+// readableAt is leaderAt, but for anyReplica (a consumer's Fetch v11+,
+// KIP-392) any replica this broker holds will do, leader or follower, at
+// the leader epoch the request names: a follower serves consumers up to
+// its high watermark, as Kafka's do.
+func (h *Handler) readableAt(tp storage.TopicPartition, epoch int32, anyReplica bool) (*replica.Partition, protocol.ErrorCode) {
+	if !anyReplica {
+		return h.leaderAt(tp, epoch)
+	}
+	p, ok := h.replicas.Partition(tp)
+	if !ok {
+		return h.leaderAt(tp, epoch) // its error
+	}
+	if code := checkLeaderEpoch(p, epoch); code != protocol.ErrNone {
+		return nil, code
+	}
+	return p, protocol.ErrNone
+}
+
+// preferredReadReplica is the replica, other than this leader, that a
+// consumer in rack should read p from, or -1: with replica.selector.class
+// Kafka's RackAwareReplicaSelector and a Fetch v11+ (anyReplica), an
+// in-sync follower in the consumer's rack that holds offset
+// (replica.Partition.PreferredReadReplica).
+func (h *Handler) preferredReadReplica(img *metadata.Image, p *replica.Partition, offset int64, rack string, anyReplica bool) int32 {
+	if !h.cfg.RackAwareReads || !anyReplica || rack == "" {
+		return -1
+	}
+	return p.PreferredReadReplica(offset, rack, func(id int32) string {
+		if b, ok := img.Broker(id); ok && b.Rack != nil {
+			return *b.Rack
+		}
+		return ""
+	}, time.Now())
 }
 
 // checkLeaderEpoch fences a request that names a leader epoch (KIP-320):

@@ -38,16 +38,29 @@ func TestFetchLeadershipChecks(t *testing.T) {
 	}
 
 	// The epoch first: broker 1 follows "elsewhere" at epoch 0.
+	// A consumer's Fetch v11+ may read a follower (KIP-392); older ones
+	// and OffsetForLeaderEpoch need the leader.
 	for _, c := range []struct {
-		epoch int32
-		want  protocol.ErrorCode
-	}{{5, protocol.ErrUnknownLeaderEpoch}, {0, protocol.ErrNotLeaderOrFollower}} {
-		r, wait := f.h.Fetch(ctx, fetchReq(0, topic("elsewhere", c.epoch)), 12)
-		if wait != nil {
-			t.Fatal("a fetch with MaxWaitMs 0 waits")
-		}
-		if code := protocol.ErrorCode(r.Responses[0].Partitions[0].ErrorCode); code != c.want {
-			t.Errorf("fetch at epoch %d from a follower: %s, want %s", c.epoch, code.Name(), c.want.Name())
+		epoch     int32
+		want      protocol.ErrorCode
+		fetchV11  protocol.ErrorCode
+		fetchV10  protocol.ErrorCode
+		fetchNote string
+	}{
+		{5, protocol.ErrUnknownLeaderEpoch, protocol.ErrUnknownLeaderEpoch, protocol.ErrUnknownLeaderEpoch, "an epoch ahead"},
+		{0, protocol.ErrNotLeaderOrFollower, protocol.ErrNone, protocol.ErrNotLeaderOrFollower, "the current epoch"},
+	} {
+		for _, v := range []struct {
+			version int16
+			want    protocol.ErrorCode
+		}{{12, c.fetchV11}, {10, c.fetchV10}} {
+			r, wait := f.h.Fetch(ctx, fetchReq(0, topic("elsewhere", c.epoch)), v.version)
+			if wait != nil {
+				t.Fatal("a fetch with MaxWaitMs 0 waits")
+			}
+			if code := protocol.ErrorCode(r.Responses[0].Partitions[0].ErrorCode); code != v.want {
+				t.Errorf("fetch v%d at %s from a follower: %s, want %s", v.version, c.fetchNote, code.Name(), v.want.Name())
+			}
 		}
 		ofe := f.h.OffsetForLeaderEpoch(ctx, &protocol.OffsetForLeaderEpochRequest{ReplicaID: -1, Topics: []protocol.OffsetForLeaderEpochRequestOffsetForLeaderTopic{{
 			Topic: "elsewhere", Partitions: []protocol.OffsetForLeaderEpochRequestOffsetForLeaderPartition{{Partition: 0, CurrentLeaderEpoch: c.epoch, LeaderEpoch: 0}}}}}, 4)

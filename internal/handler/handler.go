@@ -39,6 +39,10 @@ type Config struct {
 	// (the first batch excepted, KIP-74), whatever the request asks; 0 for
 	// no bound.
 	FetchMaxBytes int32
+	// RackAwareReads: replica.selector.class is Kafka's
+	// RackAwareReplicaSelector; a leader sends a consumer that names its
+	// rack to an in-sync follower in that rack (KIP-392).
+	RackAwareReads bool
 	// FetchSessionCacheSlots is max.incremental.fetch.session.cache.slots.
 	FetchSessionCacheSlots int
 	RequestTimeoutDefault  time.Duration

@@ -8,14 +8,15 @@ import (
 )
 
 // TestLeaderHints: a Produce (v10+) or consumer Fetch (v16+) sent to a
-// broker that does not lead the partition is answered
+// broker that does not lead the partition (nor, for the Fetch, hold a
+// replica of it) is answered
 // NOT_LEADER_OR_FOLLOWER with the leader and epoch the image names and
 // that leader's endpoint (KIP-951); older versions carry no hint.
 func TestLeaderHints(t *testing.T) {
 	f := newFixture(t, false)
 	ctx := context.Background()
 	f.registerBrokers(t, 2)
-	topicID := f.createAssigned(t, assigned{"elsewhere", []int32{2, 1}}, assigned{"here", []int32{1}})[0]
+	topicID := f.createAssigned(t, assigned{"elsewhere", []int32{2}}, assigned{"here", []int32{1}})[0]
 
 	produce := func(version int16) *protocol.ProduceResponse {
 		t.Helper()

@@ -282,6 +282,13 @@ func TestClusterFencesADeadBroker(t *testing.T) {
 // nodes are closed when the test ends, but for those set to nil.
 func startSeparateRoles(t *testing.T, props map[string]string) ([]*config.Broker, []*Node) {
 	t.Helper()
+	return startSeparateRolesWith(t, props, nil)
+}
+
+// startSeparateRolesWith is startSeparateRoles with perNode (nil for
+// none) adjusting each node's properties last.
+func startSeparateRolesWith(t *testing.T, props map[string]string, perNode func(id int, p map[string]string)) ([]*config.Broker, []*Node) {
+	t.Helper()
 	port := freePorts(t, 1)[0]
 	voters := fmt.Sprintf("1@127.0.0.1:%d", port)
 	clusterID := storage.UUIDString(storage.RandomUUID())
@@ -301,6 +308,9 @@ func startSeparateRoles(t *testing.T, props map[string]string) ([]*config.Broker
 		} else {
 			p["process.roles"] = "broker"
 			p["listeners"] = "PLAINTEXT://127.0.0.1:0"
+		}
+		if perNode != nil {
+			perNode(id, p)
 		}
 		cfg, err := config.Load(p, nil, config.ProfileKafka)
 		if err != nil {

@@ -182,6 +182,7 @@ func StartWith(cfg *config.Broker, o Options) (*Node, error) {
 		return nil, err
 	}
 	n.replicas = replica.NewManager(cfg.NodeID, n.logs, cfg.TopicDefaults(), logger)
+	n.replicas.SetKeepFollowerPages(cfg.RackAwareReads)
 	replicas.Store(n.replicas)
 	rebalanceDelay := cfg.GroupInitialRebalanceDelay
 	if rebalanceDelay == 0 {
@@ -241,6 +242,7 @@ func StartWith(cfg *config.Broker, o Options) (*Node, error) {
 		DefaultReplication: int16(cfg.DefaultReplicationFactor), DeleteTopicEnable: cfg.DeleteTopicEnable,
 		ControllerTimeoutLimit: cfg.RequestTimeout,
 		FetchSessionCacheSlots: int(cfg.FetchSessionCacheSlots), FetchMaxBytes: cfg.FetchMaxBytes,
+		RackAwareReads:         cfg.RackAwareReads,
 		OffsetsTopicPartitions: cfg.OffsetsTopicNumPartitions, OffsetsTopicReplicationFactor: cfg.OffsetsTopicReplicationFactor,
 		OffsetsTopicSegmentBytes: cfg.OffsetsTopicSegmentBytes, QuorumVoters: quorumVoters(cfg),
 	}, n.replicas, n.ctl, n.waitImage, logger)

@@ -358,7 +358,9 @@ func (f *fetcher) handle(it *fetchItem, sentReq fetchRequest, pd *protocol.Fetch
 		case stepAwaitMetadata:
 		}
 	}
-	p.hw.Store(it.fs.hw)
+	if p.hw.Swap(it.fs.hw) != it.fs.hw {
+		log.WakeWatchers() // consumers reading this follower wait on it
+	}
 	// The leader's log start moved (DeleteRecords, or its retention):
 	// so does ours, up to what this replica knows is committed, and the
 	// next fetch reports it, which the leader's DeleteRecords waits for.

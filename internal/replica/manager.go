@@ -50,6 +50,10 @@ type Manager struct {
 	leaderQuota, followerQuota *Quota
 	throttleCache              atomic.Pointer[throttles]
 
+	// keepFollowerPages: consumers read followers (KIP-392's rack-aware
+	// reads), so followers keep their synced pages (SetKeepFollowerPages).
+	keepFollowerPages atomic.Bool
+
 	// isrShrinks and isrExpands count the ISR changes the controller
 	// accepted from this broker as a leader.
 	isrShrinks, isrExpands atomic.Uint64
@@ -116,6 +120,12 @@ func (m *Manager) Leading(tp storage.TopicPartition) (*Partition, error) {
 	}
 	return p, nil
 }
+
+// SetKeepFollowerPages, on, keeps the pages a follower synced in the page
+// cache, as a leader's: consumers read followers in their rack
+// (replica.selector.class RackAwareReplicaSelector). Call it before the
+// first Apply.
+func (m *Manager) SetKeepFollowerPages(on bool) { m.keepFollowerPages.Store(on) }
 
 // TopicDefaults returns the topic defaults in force with img: the
 // broker's static ones with the dynamic broker configs of img laid over
@@ -289,9 +299,10 @@ func (m *Manager) ensure(tp storage.TopicPartition, topicID protocol.UUID, cfg s
 		return fmt.Errorf("configure %s: %w", tp, err)
 	}
 	r, fs := p.applyImage(part, m.nodeID, time.Now())
-	// A follower's copy is read by no consumer: once synced, its pages
-	// leave the page cache, which the leaders' data keeps.
-	p.Log.SetDropCache(r == roleFollower)
+	// A follower's copy is read by no consumer (unless consumers read
+	// followers by rack): once synced, its pages leave the page cache,
+	// which the leaders' data keeps.
+	p.Log.SetDropCache(r == roleFollower && !m.keepFollowerPages.Load())
 	switch {
 	case fs != nil:
 		m.follow(p, part.Leader, fs)

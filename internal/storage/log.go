@@ -240,6 +240,11 @@ func (l *Log) wake() {
 // leadership changes, so delayed produces and fetches look again.
 func (l *Log) Wake() { l.wake() }
 
+// WakeWatchers is Wake when a Watch waiter is there, and nothing
+// otherwise: a follower calls it when its high watermark moves, for the
+// consumers reading it (KIP-392), without allocating when none waits.
+func (l *Log) WakeWatchers() { l.wakeIfWaiting() }
+
 // wakeEnd wakes end watchers, if any.
 func (l *Log) wakeEnd() {
 	if l.endWaiters.Load() == 0 {
