@@ -218,7 +218,7 @@ func TestOffsetsCommitTimeout(t *testing.T) {
 // values of implemented keys, are errors naming the key and the feature.
 func TestRejectedKeys(t *testing.T) {
 	for _, tc := range []struct{ key, value, msg string }{
-		{"log.message.timestamp.type", "LogAppendTime", "LogAppendTime"},
+		{"replica.selector.class", "com.example.Selector", "custom replica selectors"},
 		{"sasl.enabled.mechanisms", "PLAIN", "SASL"},
 		{"log.dirs", "/a,/b", "multiple log directories"},
 		{"compression.type", "gzip", "only producer"},
@@ -244,7 +244,6 @@ func TestRejectedKeys(t *testing.T) {
 		{"config.providers", "file", "config providers"},
 		{"config.providers.file.class", "org.apache.kafka.common.config.provider.FileConfigProvider", "config providers"},
 		{"security.inter.broker.protocol", "SSL", "TLS"},
-		{"log.message.timestamp.type", "LogAppendTime", "LogAppendTime"},
 		{"process.roles", "", "ZooKeeper"},
 	} {
 		es := loadErrors(t, map[string]string{tc.key: tc.value}, nil, ProfileSingleNode)
@@ -733,7 +732,6 @@ func TestValidateTopicConfig(t *testing.T) {
 		{"leader.replication.throttled.replicas", "0:1,x", ErrInvalidValue, "partition:broker"},
 		{"quota.window.num", "1", ErrUnknownKey, ""},
 		{"compression.type", "zstd", ErrNotSupported, "only producer"},
-		{"message.timestamp.type", "LogAppendTime", ErrNotSupported, "LogAppendTime"},
 		{"retention.ms", "-2", ErrInvalidValue, "at least -1"},
 		{"segment.bytes", "big", ErrInvalidValue, "32-bit"},
 		{"preallocate", "maybe", ErrInvalidValue, "true or false"},

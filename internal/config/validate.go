@@ -246,10 +246,8 @@ func validCleanupPolicy(v string) error {
 
 func validTimestampType(v string) error {
 	switch v {
-	case "CreateTime":
+	case "CreateTime", "LogAppendTime":
 		return nil
-	case "LogAppendTime":
-		return notSupportedf("not supported yet: LogAppendTime; only CreateTime")
 	}
 	return invalidf("must be CreateTime or LogAppendTime")
 }

@@ -85,7 +85,7 @@ var badValues = map[string][]bad{
 	"log.message.timestamp.after.max.ms":              inv("-1"),
 	"log.message.timestamp.before.max.ms":             inv("-1"),
 	"log.message.timestamp.difference.max.ms":         inv("-1"),
-	"log.message.timestamp.type":                      append(inv("createtime", "Now", ""), bad{"LogAppendTime", true}),
+	"log.message.timestamp.type":                      inv("createtime", "Now", ""),
 	"log.retention.bytes":                             nil, // negative: no limit
 	"log.retention.check.interval.ms":                 inv("0"),
 	"log.retention.hours":                             inv("0"), // 0 hours is 0 ms: neither unlimited nor a retention
@@ -106,7 +106,7 @@ var badValues = map[string][]bad{
 	"message.timestamp.after.max.ms":                  inv("-1"),
 	"message.timestamp.before.max.ms":                 inv("-1"),
 	"message.timestamp.difference.max.ms":             inv("-1"),
-	"message.timestamp.type":                          append(inv("Now"), bad{"LogAppendTime", true}),
+	"message.timestamp.type":                          inv("Now"),
 	"metadata.log.dir":                                nil, // empty means unset: log.dir holds the metadata log
 	"metadata.log.max.record.bytes.between.snapshots": inv("0"),
 	"metadata.log.max.snapshot.interval.ms":           inv("-1"),

@@ -87,7 +87,7 @@ func (h *Handler) Produce(ctx context.Context, req *protocol.ProduceRequest, ver
 			}
 			if err != nil {
 				w.out.ErrorCode = int16(waitErrorCode(err, version))
-				w.out.BaseOffset = -1
+				w.out.BaseOffset, w.out.LogAppendTimeMs = -1, -1
 				msg := err.Error()
 				w.out.ErrorMessage = &msg
 			}
@@ -148,6 +148,7 @@ func (h *Handler) appendPartition(req *protocol.ProduceRequest, topic string, pa
 	}
 	pr.BaseOffset = res.FirstOffset
 	pr.LogStartOffset = res.LogStartOffset
+	pr.LogAppendTimeMs = res.LogAppendTime
 	w.part, w.end, w.epoch = part, res.EndOffset, epoch
 	return w, protocol.ErrNone, nil
 }

@@ -254,6 +254,20 @@ func SetCreateTime(b []byte, maxTimestamp int64) error {
 	return UpdateCRC(b)
 }
 
+// SetLogAppendTime marks the batch at the front of b as carrying
+// LogAppendTime timestamps, stamped appendTime (its max timestamp, which
+// every record of the batch then reads as its timestamp), and recomputes
+// its CRC: how a broker stores a produced batch on a LogAppendTime topic.
+func SetLogAppendTime(b []byte, appendTime int64) error {
+	if len(b) < HeaderSize {
+		return ErrTruncated
+	}
+	attrs := Attributes(binary.BigEndian.Uint16(b[offAttributes:])) | AttrLogAppendTime
+	binary.BigEndian.PutUint16(b[offAttributes:], uint16(attrs))
+	binary.BigEndian.PutUint64(b[offMaxTimestamp:], uint64(appendTime))
+	return UpdateCRC(b)
+}
+
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
 // crcRange returns the bytes the CRC covers in the batch at the front of b:

@@ -48,6 +48,11 @@ type Config struct {
 	TimestampBeforeMax     time.Duration
 	TimestampAfterMax      time.Duration
 	TimestampDifferenceMax time.Duration
+	// LogAppendTime (message.timestamp.type=LogAppendTime): the broker
+	// stamps every produced batch with its clock at the append (the
+	// LogAppendTime attribute and the batch's max timestamp), and the
+	// producers' timestamps are neither checked nor kept as the records'.
+	LogAppendTime bool
 	// Compact is true for cleanup.policy=compact (alone or with delete):
 	// every record needs a key.
 	Compact bool

@@ -34,9 +34,8 @@ const (
 
 // SetTopicConfig applies one topic-level key to c. It reports whether the
 // key is one of this package's, and an error naming the key for an invalid
-// or unsupported value: compression.type other than "producer" and
-// message.timestamp.type=LogAppendTime are rejected, not ignored, until
-// they are implemented.
+// or unsupported value: compression.type other than "producer" is
+// rejected, not ignored.
 func (c *Config) SetTopicConfig(key, value string) (bool, error) {
 	bad := func(err error) (bool, error) {
 		return true, fmt.Errorf("invalid value %q for configuration %s: %w", value, key, err)
@@ -66,11 +65,10 @@ func (c *Config) SetTopicConfig(key, value string) (bool, error) {
 		}
 	case KeyTimestampType:
 		switch v {
-		case "CreateTime":
-		case "LogAppendTime":
-			return bad(fmt.Errorf("LogAppendTime is not supported; only CreateTime"))
+		case "CreateTime", "LogAppendTime":
+			c.LogAppendTime = v == "LogAppendTime"
 		default:
-			return bad(fmt.Errorf("must be CreateTime"))
+			return bad(fmt.Errorf("must be CreateTime or LogAppendTime"))
 		}
 	case KeyFileDeleteDelayMs:
 		return durationKey(v, 0, &c.FileDeleteDelay, bad)

@@ -22,7 +22,8 @@ func TestSetTopicConfig(t *testing.T) {
 		{"flush.messages", "10000", func(c Config) bool { return c.FlushMessages == 10000 && !c.Durable() }},
 		{"segment.bytes", "1048576", func(c Config) bool { return c.SegmentBytes == 1<<20 }},
 		{"max.message.bytes", "2000000", func(c Config) bool { return c.MaxMessageBytes == 2000000 }},
-		{"message.timestamp.type", "CreateTime", func(c Config) bool { return true }},
+		{"message.timestamp.type", "CreateTime", func(c Config) bool { return !c.LogAppendTime }},
+		{"message.timestamp.type", "LogAppendTime", func(c Config) bool { return c.LogAppendTime }},
 		{"compression.type", "producer", func(c Config) bool { return true }},
 		{"message.timestamp.difference.max.ms", "5000", func(c Config) bool {
 			b, a := c.timestampBounds()
@@ -38,7 +39,7 @@ func TestSetTopicConfig(t *testing.T) {
 	}
 	bad := map[string]string{
 		"compression.type":       "gzip",
-		"message.timestamp.type": "LogAppendTime",
+		"message.timestamp.type": "Now",
 		"segment.bytes":          "10",
 		"retention.ms":           "-2",
 		"cleanup.policy":         "forever",

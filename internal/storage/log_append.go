@@ -82,6 +82,10 @@ type AppendResult struct {
 	// epoch and sequences); the offsets are the original's and nothing
 	// was written.
 	Duplicate bool
+	// LogAppendTime is the time the batches were stamped with on a
+	// LogAppendTime topic (Unix milliseconds), -1 otherwise and for a
+	// duplicate, as Kafka's Produce response reports it.
+	LogAppendTime int64
 
 	written writtenRange
 }
@@ -117,6 +121,10 @@ func (l *Log) Append(records []byte, opts AppendOptions) (AppendResult, error) {
 	l.mu.Unlock()
 	if err != nil {
 		return AppendResult{}, err
+	}
+	res.LogAppendTime = -1
+	if cfg.LogAppendTime && !res.Duplicate {
+		res.LogAppendTime = infos[0].maxTimestamp
 	}
 	res.Records = nrec
 	if flush {
@@ -189,13 +197,20 @@ func (l *Log) validate(infos []batchInfo, records []byte, cfg *Config, opts Appe
 			})
 			return nil, 0, &AppendError{Err: ErrInvalidRecord, Records: errs}
 		}
-		if err := checkTimestamps(b, idx, ropts, &sum, cfg, now); err != nil {
+		if cfg.LogAppendTime {
+			// As Kafka's LogValidator: the batch takes the broker's
+			// clock, in place (a compressed batch is not rewritten), and
+			// the producer's timestamps are not checked.
+			sum.MaxTimestamp = now.UnixMilli()
+			if err := record.SetLogAppendTime(b, sum.MaxTimestamp); err != nil {
+				return nil, 0, classifyRecordError(err)
+			}
+		} else if err := checkTimestamps(b, idx, ropts, &sum, cfg, now); err != nil {
 			return nil, 0, err
-		}
-		if sum.MaxTimestamp != h.MaxTimestamp || h.Attributes.TimestampType() == record.LogAppendTime {
+		} else if sum.MaxTimestamp != h.MaxTimestamp || h.Attributes.TimestampType() == record.LogAppendTime {
 			// Kafka corrects the batch's max timestamp, and stores it as
-			// CreateTime whatever type the producer set: every topic here
-			// is CreateTime.
+			// CreateTime whatever type the producer set on a CreateTime
+			// topic.
 			if err := record.SetCreateTime(b, sum.MaxTimestamp); err != nil {
 				return nil, 0, classifyRecordError(err)
 			}

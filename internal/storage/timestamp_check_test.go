@@ -1,6 +1,7 @@
 package storage
 
 import (
+	"bytes"
 	"errors"
 	"slices"
 	"strconv"
@@ -179,5 +180,72 @@ func TestRefusedRecordsAreNamed(t *testing.T) {
 	}
 	if got := indexes(err); !slices.Equal(got, []int32{1, 3, 4}) {
 		t.Fatalf("null key record errors name records %v, want [1 3 4]", got)
+	}
+}
+
+// TestLogAppendTime: on a LogAppendTime topic a produced batch, however
+// old its timestamps (no bound is checked) and compressed, is stamped
+// with the broker's clock in place: the attribute, the max timestamp and
+// a new CRC, its records untouched; the append reports the time, and a
+// lookup by time finds the records at it. A CreateTime append reports -1.
+func TestLogAppendTime(t *testing.T) {
+	clock := &testClock{t: time.Unix(1_700_000_000, 0)}
+	cfg := DefaultConfig()
+	cfg.TimestampBeforeMax = time.Hour
+	if _, err := cfg.SetTopicConfig("message.timestamp.type", "LogAppendTime"); err != nil {
+		t.Fatal(err)
+	}
+	l := openTestLog(t, vfs.NewMem(), cfg, clock, true, 0)
+	defer l.Close()
+	b := record.NewBuilder(record.CodecLZ4)
+	b.BaseTimestamp = clock.now().Add(-48 * time.Hour).UnixMilli()
+	b.Append(0, 0, []byte("k"), []byte("first"))
+	b.Append(1, 5, []byte("k"), []byte("second"))
+	data, err := b.Build(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body := append([]byte(nil), data[record.HeaderSize:]...)
+	res, err := l.Append(data, AppendOptions{LeaderEpoch: 0})
+	if err != nil {
+		t.Fatalf("append of two-day-old records: %v", err)
+	}
+	now := clock.now().UnixMilli()
+	if res.LogAppendTime != now {
+		t.Fatalf("append reports log append time %d, want %d", res.LogAppendTime, now)
+	}
+	stored := readBytes(t, l, 0, 1<<20)
+	h, err := record.ParseHeader(stored)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h.Attributes.TimestampType() != record.LogAppendTime || h.MaxTimestamp != now || h.Attributes.Codec() != record.CodecLZ4 {
+		t.Fatalf("stored batch: type %d, max timestamp %d, codec %d", h.Attributes.TimestampType(), h.MaxTimestamp, h.Attributes.Codec())
+	}
+	if err := record.CheckCRC(stored); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(stored[record.HeaderSize:], body) {
+		t.Fatal("the records were rewritten")
+	}
+	if to, ok, err := l.OffsetForTimestamp(now); err != nil || !ok || to.Offset != 0 || to.Timestamp != now {
+		t.Fatalf("lookup at the append time: %+v %t %v", to, ok, err)
+	}
+
+	if _, err := cfg.SetTopicConfig("message.timestamp.type", "CreateTime"); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.SetConfig(cfg); err != nil {
+		t.Fatal(err)
+	}
+	b = record.NewBuilder(record.CodecNone)
+	b.BaseTimestamp = now
+	b.Append(0, 0, []byte("k"), []byte("third"))
+	data, err = b.Build(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res, err := l.Append(data, AppendOptions{LeaderEpoch: 0}); err != nil || res.LogAppendTime != -1 {
+		t.Fatalf("CreateTime append: %+v %v", res, err)
 	}
 }
