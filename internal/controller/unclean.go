@@ -17,8 +17,9 @@ import (
 //
 // The active controller makes these elections in the same entry as the
 // change that calls for them (a broker fenced, unfenced or registered, a
-// partition left leaderless, the key set), and checks every
-// unclean.leader.election.interval.ms besides, as Kafka does.
+// partition left leaderless, the key set; Kafka waits for its next check
+// for the key), and checks every unclean.leader.election.interval.ms
+// besides, the first check one interval after it takes over, as Kafka's.
 
 const uncleanKey = "unclean.leader.election.enable"
 
@@ -96,7 +97,7 @@ func (c *Controller) withUncleanElections(recs []metadata.Record, next *metadata
 	if len(more) == 0 {
 		return recs, next, nil
 	}
-	c.logger.Warn("electing leaders uncleanly: records the old in-sync replicas acknowledged may be lost", "partitions", len(more))
+	c.logUnclean(more)
 	recs = append(recs[:len(recs):len(recs)], more...)
 	next, err := c.uncommitted.Apply(c.uncommitted.Offset+1, recs)
 	return recs, next, err
@@ -112,22 +113,37 @@ func (c *Controller) maybeElectUnclean() {
 	}
 	now := time.Now()
 	if c.lastUncleanCheck.IsZero() {
-		// The first check comes as soon as the controller is ready: an
-		// earlier one may have died between a change and its elections.
-		c.lastUncleanCheck = now.Add(-c.cfg.UncleanElectionCheckInterval)
+		c.lastUncleanCheck = now // the first check comes one interval after taking over
+		return
 	}
 	if now.Sub(c.lastUncleanCheck) < c.cfg.UncleanElectionCheckInterval {
 		return
 	}
 	c.lastUncleanCheck = now
 	static, node := c.cfg.UncleanLeaderElection, int32(c.cfg.NodeID)
-	reply, err := c.proposeOwn(CommandFunc(func(img *metadata.Image) ([]metadata.Record, any, error) {
-		recs := uncleanElections(img, static, node)
-		return recs, len(recs), nil
+	var made []metadata.Record
+	_, err := c.proposeOwn(CommandFunc(func(img *metadata.Image) ([]metadata.Record, any, error) {
+		made = uncleanElections(img, static, node)
+		return made, nil, nil
 	}))
 	if err != nil {
 		c.logger.Warn("unclean leader election failed", "err", err)
-	} else if n, _ := reply.(int); n > 0 {
-		c.logger.Warn("electing leaders uncleanly: records the old in-sync replicas acknowledged may be lost", "partitions", n)
+		return
+	}
+	c.logUnclean(made)
+}
+
+// logUnclean logs each election of recs that took a leader from outside
+// the ISR (the others elected an in-sync replica). Loop goroutine only.
+func (c *Controller) logUnclean(recs []metadata.Record) {
+	for _, r := range recs {
+		if ch, ok := r.Message.(*protocol.PartitionChangeRecord); ok && ch.Isr != nil {
+			name := ""
+			if t := c.uncommitted.TopicByID(ch.TopicID); t != nil {
+				name = t.Name()
+			}
+			c.logger.Error("elected a leader uncleanly: records the old in-sync replicas acknowledged may be lost",
+				"topic", name, "partition", ch.PartitionID, "leader", ch.Leader)
+		}
 	}
 }

@@ -92,7 +92,8 @@ func TestAutomaticUncleanElection(t *testing.T) {
 
 // TestUncleanElectionCheck: a controller whose static
 // unclean.leader.election.enable is turned on across a restart elects
-// the partitions left leaderless before, by its check on taking over.
+// the partitions left leaderless before, by its periodic check, not
+// before an interval has passed since it took over.
 func TestUncleanElectionCheck(t *testing.T) {
 	tc := newTestController(t)
 	epochs := tc.brokers(2)
@@ -101,7 +102,9 @@ func TestUncleanElectionCheck(t *testing.T) {
 	wantLeader(t, "unclean election off", partitionOf(tc, "s"), metadata.NoLeader, []int32{leader})
 
 	tc.c.Close()
-	tc.cfg.UncleanLeaderElection, tc.cfg.UncleanElectionCheckInterval = true, time.Hour
+	const interval = 500 * time.Millisecond
+	tc.cfg.UncleanLeaderElection, tc.cfg.UncleanElectionCheckInterval = true, interval
+	start := time.Now()
 	tc.open()
 	waitFor(t, "the unclean election", 5*time.Second, func() bool {
 		t := tc.img().TopicByName("s")
@@ -111,4 +114,7 @@ func TestUncleanElectionCheck(t *testing.T) {
 		p, ok := t.Partition(0)
 		return ok && p.Leader == other && slices.Equal(p.ISR, []int32{other})
 	})
+	if took := time.Since(start); took < interval {
+		t.Fatalf("elected %v after the restart, before the first check's interval of %v", took, interval)
+	}
 }

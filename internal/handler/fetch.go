@@ -414,10 +414,14 @@ func (h *Handler) preferredReadReplica(img *metadata.Image, p *replica.Partition
 		return -1
 	}
 	return p.PreferredReadReplica(offset, rack, func(id int32) string {
-		if b, ok := img.Broker(id); ok && b.Rack != nil {
-			return *b.Rack
+		// A fenced broker, or one without the client's listener, is
+		// in no rack: the client could not reach it (Kafka's
+		// candidates are the replicas with an endpoint it can use).
+		b, ok := img.Broker(id)
+		if _, reachable := brokerEndpoint(img, id, h.cfg.ListenerName); !ok || !reachable || b.Rack == nil {
+			return ""
 		}
-		return ""
+		return *b.Rack
 	}, time.Now())
 }
 

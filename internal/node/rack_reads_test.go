@@ -33,10 +33,16 @@ func (s *servedBy) OnFetchBatchRead(meta kgo.BrokerMetadata, _ string, _ int32, 
 // rack to that follower (PreferredReadReplica, no records); the follower
 // serves a Fetch v11+ up to its high watermark, wakes a long poll when
 // its high watermark moves, and refuses older versions; a franz-go
-// consumer in the follower's rack reads every record from it.
+// consumer in the follower's rack reads every record from it. With
+// LeaderSelector the leader serves every consumer itself.
 func TestRackAwareReads(t *testing.T) {
+	t.Run("RackAwareReplicaSelector", func(t *testing.T) { testRackAwareReads(t, config.RackAwareReplicaSelector) })
+	t.Run("LeaderSelector", func(t *testing.T) { testRackAwareReads(t, config.LeaderSelector) })
+}
+
+func testRackAwareReads(t *testing.T, selector string) {
 	_, nodes := startSeparateRolesWith(t, map[string]string{
-		"replica.selector.class": config.RackAwareReplicaSelector, "replica.fetch.backoff.ms": "100",
+		"replica.selector.class": selector, "replica.fetch.backoff.ms": "100",
 	}, func(id int, p map[string]string) { p["broker.rack"] = fmt.Sprintf("r%d", id) })
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
@@ -111,10 +117,18 @@ func TestRackAwareReads(t *testing.T) {
 		return n
 	}
 
+	if selector == config.LeaderSelector {
+		if p := fetch(1, 12, "r3", 0, 0); p.ErrorCode != 0 || p.PreferredReadReplica != -1 || records(p) != 10 {
+			t.Fatalf("LeaderSelector, consumer in r3: error %d preferred %d records %d", p.ErrorCode, p.PreferredReadReplica, records(p))
+		}
+		return
+	}
 	// The leader: a consumer in r3 goes to broker 3; one in r2 (the
 	// leader's rack) or naming none reads here.
-	if p := fetch(1, 12, "r3", 0, 0); p.ErrorCode != 0 || p.PreferredReadReplica != 3 || records(p) != 0 || p.HighWatermark != 10 {
-		t.Fatalf("leader, consumer in r3: error %d preferred %d records %d hw %d", p.ErrorCode, p.PreferredReadReplica, records(p), p.HighWatermark)
+	if p := fetch(1, 12, "r3", 0, 0); p.ErrorCode != 0 || p.PreferredReadReplica != 3 || records(p) != 0 ||
+		p.HighWatermark != 10 || p.LastStableOffset != 10 || p.LogStartOffset != 0 {
+		t.Fatalf("leader, consumer in r3: error %d preferred %d records %d offsets %d/%d/%d", p.ErrorCode, p.PreferredReadReplica, records(p),
+			p.HighWatermark, p.LastStableOffset, p.LogStartOffset)
 	}
 	for _, rack := range []string{"r2", ""} {
 		if p := fetch(1, 12, rack, 0, 0); p.ErrorCode != 0 || p.PreferredReadReplica != -1 || records(p) != 10 {

@@ -4,13 +4,14 @@ import "time"
 
 // PreferredReadReplica is the replica a consumer in clientRack should
 // read partition p from instead of this broker, its leader, as Kafka's
-// RackAwareReplicaSelector picks it (KIP-392): among the leader and the
-// in-sync followers whose log holds offset or ends at it, those in the
-// client's rack; none (-1) when
-// the leader is one of them or none is, else the one with the furthest
-// log end, then the one caught up most recently. rackOf gives a broker's
-// rack ("" for none). It returns -1 when this broker does not lead p or
-// clientRack is empty.
+// RackAwareReplicaSelector picks it (KIP-392). The candidates are the
+// leader and the in-sync followers whose log holds offset or ends at it,
+// those in the client's rack. It returns none (-1) when the leader is one
+// of them or none is, else the one with the furthest log end, then the
+// one caught up most recently, then the highest id. rackOf gives a
+// broker's rack ("" for none, or for a broker the client cannot reach).
+// It returns -1 as well when this broker does not lead p or clientRack is
+// empty.
 func (p *Partition) PreferredReadReplica(offset int64, clientRack string, rackOf func(int32) string, now time.Time) int32 {
 	if clientRack == "" {
 		return -1
@@ -30,7 +31,7 @@ func (p *Partition) PreferredReadReplica(offset int64, clientRack string, rackOf
 			continue
 		}
 		since := now.Sub(f.lastCaughtUp)
-		if best < 0 || f.end > bestEnd || f.end == bestEnd && since < bestSince {
+		if best < 0 || f.end > bestEnd || f.end == bestEnd && (since < bestSince || since == bestSince && id > best) {
 			best, bestEnd, bestSince = id, f.end, since
 		}
 	}

@@ -49,3 +49,16 @@ func TestPreferredReadReplica(t *testing.T) {
 		t.Errorf("on a follower: %d", got)
 	}
 }
+
+// TestPreferredReadReplicaTie: on equal ends and catch-up times the
+// highest id wins, as Kafka's ReplicaView comparator orders them.
+func TestPreferredReadReplicaTie(t *testing.T) {
+	now := time.Now()
+	p := &Partition{ls: &leaderState{leader: 1, isr: []int32{1, 2, 3}, followers: map[int32]*followerState{
+		2: {end: 100, lastCaughtUp: now},
+		3: {end: 100, lastCaughtUp: now},
+	}}}
+	if got := p.PreferredReadReplica(10, "b", func(id int32) string { return map[int32]string{1: "a", 2: "b", 3: "b"}[id] }, now); got != 3 {
+		t.Fatalf("tie: %d, want 3", got)
+	}
+}
