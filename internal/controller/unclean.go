@@ -2,7 +2,6 @@ package controller
 
 import (
 	"strconv"
-	"time"
 
 	"github.com/sluice-mq/sluice/internal/metadata"
 	"github.com/sluice-mq/sluice/internal/protocol"
@@ -107,19 +106,9 @@ func (c *Controller) withUncleanElections(recs []metadata.Record, next *metadata
 // UncleanElectionCheckInterval on the active controller. Loop goroutine
 // only, on each tick.
 func (c *Controller) maybeElectUnclean() {
-	if c.cfg.UncleanElectionCheckInterval <= 0 || c.leaderTerm > 0 || c.leader.Load() != c.cfg.NodeID {
-		c.lastUncleanCheck = time.Time{}
+	if !c.due(c.cfg.UncleanElectionCheckInterval, &c.lastUncleanCheck) {
 		return
 	}
-	now := time.Now()
-	if c.lastUncleanCheck.IsZero() {
-		c.lastUncleanCheck = now // the first check comes one interval after taking over
-		return
-	}
-	if now.Sub(c.lastUncleanCheck) < c.cfg.UncleanElectionCheckInterval {
-		return
-	}
-	c.lastUncleanCheck = now
 	static, node := c.cfg.UncleanLeaderElection, int32(c.cfg.NodeID)
 	var made []metadata.Record
 	_, err := c.proposeOwn(CommandFunc(func(img *metadata.Image) ([]metadata.Record, any, error) {

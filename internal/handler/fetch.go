@@ -365,12 +365,20 @@ func waitForMore(ctx context.Context, stopping <-chan struct{}, parts []fetchPar
 }
 
 // leaderAt returns partition tp if this broker leads it at the leader
-// epoch the request names (-1: any). As in Kafka, a broker holding a
-// replica checks the epoch before its leadership: a client whose epoch is
-// ahead of this broker's metadata learns UNKNOWN_LEADER_EPOCH, which it
-// retries, rather than NOT_LEADER_OR_FOLLOWER, which sends it to refresh
-// its metadata.
+// epoch the request names (-1: any); see readableAt.
 func (h *Handler) leaderAt(tp storage.TopicPartition, epoch int32) (*replica.Partition, protocol.ErrorCode) {
+	return h.readableAt(tp, epoch, false)
+}
+
+// readableAt returns partition tp if this broker leads it, or, for
+// anyReplica (a consumer's Fetch v11+, KIP-392), holds any replica of it,
+// at the leader epoch the request names (-1: any): a follower serves
+// consumers up to its high watermark, as Kafka's do. As in Kafka, a
+// broker holding a replica checks the epoch before its leadership: a
+// client whose epoch is ahead of this broker's metadata learns
+// UNKNOWN_LEADER_EPOCH, which it retries, rather than
+// NOT_LEADER_OR_FOLLOWER, which sends it to refresh its metadata.
+func (h *Handler) readableAt(tp storage.TopicPartition, epoch int32, anyReplica bool) (*replica.Partition, protocol.ErrorCode) {
 	p, err := h.replicas.Leading(tp)
 	if err == nil {
 		if code := checkLeaderEpoch(p, epoch); code != protocol.ErrNone {
@@ -382,26 +390,11 @@ func (h *Handler) leaderAt(tp storage.TopicPartition, epoch int32) (*replica.Par
 		if code := checkLeaderEpoch(q, epoch); code != protocol.ErrNone {
 			return nil, code
 		}
+		if anyReplica {
+			return q, protocol.ErrNone
+		}
 	}
 	return nil, partitionErrorCode(err)
-}
-
-// readableAt is leaderAt, but for anyReplica (a consumer's Fetch v11+,
-// KIP-392) any replica this broker holds will do, leader or follower, at
-// the leader epoch the request names: a follower serves consumers up to
-// its high watermark, as Kafka's do.
-func (h *Handler) readableAt(tp storage.TopicPartition, epoch int32, anyReplica bool) (*replica.Partition, protocol.ErrorCode) {
-	if !anyReplica {
-		return h.leaderAt(tp, epoch)
-	}
-	p, ok := h.replicas.Partition(tp)
-	if !ok {
-		return h.leaderAt(tp, epoch) // its error
-	}
-	if code := checkLeaderEpoch(p, epoch); code != protocol.ErrNone {
-		return nil, code
-	}
-	return p, protocol.ErrNone
 }
 
 // preferredReadReplica is the replica, other than this leader, that a
@@ -410,15 +403,15 @@ func (h *Handler) readableAt(tp storage.TopicPartition, epoch int32, anyReplica 
 // in-sync follower in the consumer's rack that holds offset
 // (replica.Partition.PreferredReadReplica).
 func (h *Handler) preferredReadReplica(img *metadata.Image, p *replica.Partition, offset int64, rack string, anyReplica bool) int32 {
-	if !h.cfg.RackAwareReads || !anyReplica || rack == "" {
+	if !h.cfg.RackAwareReads || !anyReplica {
 		return -1
 	}
 	return p.PreferredReadReplica(offset, rack, func(id int32) string {
 		// A fenced broker, or one without the client's listener, is
 		// in no rack: the client could not reach it (Kafka's
 		// candidates are the replicas with an endpoint it can use).
-		b, ok := img.Broker(id)
-		if _, reachable := brokerEndpoint(img, id, h.cfg.ListenerName); !ok || !reachable || b.Rack == nil {
+		b, ok := brokerEndpoint(img, id, h.cfg.ListenerName)
+		if !ok || b.Rack == nil {
 			return ""
 		}
 		return *b.Rack

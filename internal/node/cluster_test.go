@@ -276,6 +276,31 @@ func TestClusterFencesADeadBroker(t *testing.T) {
 	})
 }
 
+// createTopic creates topic through cl, failing the test unless it is
+// created: with partitions and replication factor rf, or, given
+// assignment, partition 0 on those replicas (partitions and rf -1); with
+// configs set.
+func createTopic(ctx context.Context, t *testing.T, cl *kgo.Client, topic string, partitions int32, rf int16, assignment []int32, configs map[string]string) {
+	t.Helper()
+	req := kmsg.NewPtrCreateTopicsRequest()
+	rt := kmsg.NewCreateTopicsRequestTopic()
+	rt.Topic, rt.NumPartitions, rt.ReplicationFactor = topic, partitions, rf
+	if assignment != nil {
+		ra := kmsg.NewCreateTopicsRequestTopicReplicaAssignment()
+		ra.Partition, ra.Replicas = 0, assignment
+		rt.ReplicaAssignment = append(rt.ReplicaAssignment, ra)
+	}
+	for k, v := range configs {
+		c := kmsg.NewCreateTopicsRequestTopicConfig()
+		c.Name, c.Value = k, kmsg.StringPtr(v)
+		rt.Configs = append(rt.Configs, c)
+	}
+	req.Topics, req.TimeoutMillis = append(req.Topics, rt), 10000
+	if resp, err := req.RequestWith(ctx, cl); err != nil || resp.Topics[0].ErrorCode != 0 {
+		t.Fatalf("create %s: %v %+v", topic, err, resp)
+	}
+}
+
 // startSeparateRoles starts a controller-only node (node 1, the single
 // voter) and two broker-only nodes (2 and 3) that follow its metadata as
 // observers, with a 1.5 s session timeout and props added to each. The

@@ -26,16 +26,7 @@ func TestLogAppendTimeTopic(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer cl.Close()
-	create := kmsg.NewPtrCreateTopicsRequest()
-	rt := kmsg.NewCreateTopicsRequestTopic()
-	rt.Topic, rt.NumPartitions, rt.ReplicationFactor = "lat", 1, 1
-	c := kmsg.NewCreateTopicsRequestTopicConfig()
-	c.Name, c.Value = "message.timestamp.type", kmsg.StringPtr("LogAppendTime")
-	rt.Configs = append(rt.Configs, c)
-	create.Topics, create.TimeoutMillis = append(create.Topics, rt), 10000
-	if resp, err := create.RequestWith(ctx, cl); err != nil || resp.Topics[0].ErrorCode != 0 {
-		t.Fatalf("create: %v %+v", err, resp)
-	}
+	createTopic(ctx, t, cl, "lat", 1, 1, nil, map[string]string{"message.timestamp.type": "LogAppendTime"})
 	b := record.NewBuilder(record.CodecNone)
 	b.BaseTimestamp = time.Now().Add(-72 * time.Hour).UnixMilli()
 	b.Append(0, 0, nil, []byte("v"))

@@ -54,16 +54,7 @@ func testRackAwareReads(t *testing.T, selector string) {
 		t.Fatal(err)
 	}
 	defer cl.Close()
-	create := kmsg.NewPtrCreateTopicsRequest()
-	rt := kmsg.NewCreateTopicsRequestTopic()
-	rt.Topic, rt.NumPartitions, rt.ReplicationFactor = "r", -1, -1
-	ra := kmsg.NewCreateTopicsRequestTopicReplicaAssignment()
-	ra.Partition, ra.Replicas = 0, []int32{2, 3}
-	rt.ReplicaAssignment = append(rt.ReplicaAssignment, ra)
-	create.Topics, create.TimeoutMillis = append(create.Topics, rt), 10000
-	if resp, err := create.RequestWith(ctx, cl); err != nil || resp.Topics[0].ErrorCode != 0 {
-		t.Fatalf("create: %v %+v", err, resp)
-	}
+	createTopic(ctx, t, cl, "r", -1, -1, []int32{2, 3}, nil)
 	waitFor(t, 10*time.Second, "both replicas in the ISR", func() bool {
 		tp := img().TopicByName("r")
 		if tp == nil {

@@ -33,18 +33,7 @@ func (c *testCluster) createReplicated(ctx context.Context, via int, topic strin
 		t.Fatal(err)
 	}
 	defer cl.Close()
-	req := kmsg.NewPtrCreateTopicsRequest()
-	rt := kmsg.NewCreateTopicsRequestTopic()
-	rt.Topic, rt.NumPartitions, rt.ReplicationFactor = topic, partitions, 3
-	for k, v := range configs {
-		cfg := kmsg.NewCreateTopicsRequestTopicConfig()
-		cfg.Name, cfg.Value = k, kmsg.StringPtr(v)
-		rt.Configs = append(rt.Configs, cfg)
-	}
-	req.Topics, req.TimeoutMillis = append(req.Topics, rt), 10000
-	if resp, err := req.RequestWith(ctx, cl); err != nil || resp.Topics[0].ErrorCode != 0 {
-		t.Fatalf("create %s: %v %+v", topic, err, resp)
-	}
+	createTopic(ctx, t, cl, topic, partitions, 3, nil, configs)
 	for i, n := range c.nodes {
 		if n != nil {
 			waitFor(t, 10*time.Second, fmt.Sprintf("%s on node %d", topic, i+1), func() bool {
@@ -425,22 +414,12 @@ func testUncleanLeaderElection(t *testing.T, automatic bool) {
 		}
 	}
 	waitFor(t, 10*time.Second, "both brokers unfenced", func() bool { return len(img().LiveBrokers()) == 2 })
-	cl := client(1)
-	create := kmsg.NewPtrCreateTopicsRequest()
-	rt := kmsg.NewCreateTopicsRequestTopic()
-	rt.Topic, rt.NumPartitions, rt.ReplicationFactor = "u", -1, -1
-	ra := kmsg.NewCreateTopicsRequestTopicReplicaAssignment()
-	ra.Partition, ra.Replicas = 0, []int32{2, 3}
-	rt.ReplicaAssignment = append(rt.ReplicaAssignment, ra)
+	var configs map[string]string
 	if automatic {
-		c := kmsg.NewCreateTopicsRequestTopicConfig()
-		c.Name, c.Value = "unclean.leader.election.enable", kmsg.StringPtr("true")
-		rt.Configs = append(rt.Configs, c)
+		configs = map[string]string{"unclean.leader.election.enable": "true"}
 	}
-	create.Topics, create.TimeoutMillis = append(create.Topics, rt), 10000
-	if resp, err := create.RequestWith(ctx, cl); err != nil || resp.Topics[0].ErrorCode != 0 {
-		t.Fatalf("create: %v %+v", err, resp)
-	}
+	cl := client(1)
+	createTopic(ctx, t, cl, "u", -1, -1, []int32{2, 3}, configs)
 	cl.Close()
 	waitFor(t, 10*time.Second, "broker 2 leading, both in the ISR", func() bool {
 		p := part()

@@ -240,31 +240,21 @@ func SetPartitionLeaderEpoch(b []byte, epoch int32) {
 	binary.BigEndian.PutUint32(b[offLeaderEpoch:], uint32(epoch))
 }
 
-// SetCreateTime marks the batch at the front of b as carrying CreateTime
-// timestamps (clearing the LogAppendTime attribute), with maxTimestamp
-// its max timestamp, and recomputes its CRC: how a broker stores a
-// produced batch on a CreateTime topic whatever type the producer set.
-func SetCreateTime(b []byte, maxTimestamp int64) error {
+// SetMaxTimestamp sets the timestamp type and the max timestamp of the
+// batch at the front of b and recomputes its CRC, as a broker stores a
+// produced batch: CreateTime with the max its records carry whatever
+// type the producer set, or LogAppendTime with the broker's clock (which
+// every record of the batch then reads as its timestamp).
+func SetMaxTimestamp(b []byte, t TimestampType, maxTimestamp int64) error {
 	if len(b) < HeaderSize {
 		return ErrTruncated
 	}
 	attrs := Attributes(binary.BigEndian.Uint16(b[offAttributes:])) &^ AttrLogAppendTime
+	if t == LogAppendTime {
+		attrs |= AttrLogAppendTime
+	}
 	binary.BigEndian.PutUint16(b[offAttributes:], uint16(attrs))
 	binary.BigEndian.PutUint64(b[offMaxTimestamp:], uint64(maxTimestamp))
-	return UpdateCRC(b)
-}
-
-// SetLogAppendTime marks the batch at the front of b as carrying
-// LogAppendTime timestamps, stamped appendTime (its max timestamp, which
-// every record of the batch then reads as its timestamp), and recomputes
-// its CRC: how a broker stores a produced batch on a LogAppendTime topic.
-func SetLogAppendTime(b []byte, appendTime int64) error {
-	if len(b) < HeaderSize {
-		return ErrTruncated
-	}
-	attrs := Attributes(binary.BigEndian.Uint16(b[offAttributes:])) | AttrLogAppendTime
-	binary.BigEndian.PutUint16(b[offAttributes:], uint16(attrs))
-	binary.BigEndian.PutUint64(b[offMaxTimestamp:], uint64(appendTime))
 	return UpdateCRC(b)
 }
 

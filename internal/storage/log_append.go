@@ -202,17 +202,20 @@ func (l *Log) validate(infos []batchInfo, records []byte, cfg *Config, opts Appe
 			// clock, in place (a compressed batch is not rewritten), and
 			// the producer's timestamps are not checked.
 			sum.MaxTimestamp = now.UnixMilli()
-			if err := record.SetLogAppendTime(b, sum.MaxTimestamp); err != nil {
+			if err := record.SetMaxTimestamp(b, record.LogAppendTime, sum.MaxTimestamp); err != nil {
 				return nil, 0, classifyRecordError(err)
 			}
-		} else if err := checkTimestamps(b, idx, ropts, &sum, cfg, now); err != nil {
-			return nil, 0, err
-		} else if sum.MaxTimestamp != h.MaxTimestamp || h.Attributes.TimestampType() == record.LogAppendTime {
-			// Kafka corrects the batch's max timestamp, and stores it as
-			// CreateTime whatever type the producer set on a CreateTime
-			// topic.
-			if err := record.SetCreateTime(b, sum.MaxTimestamp); err != nil {
-				return nil, 0, classifyRecordError(err)
+		} else {
+			if err := checkTimestamps(b, idx, ropts, &sum, cfg, now); err != nil {
+				return nil, 0, err
+			}
+			if sum.MaxTimestamp != h.MaxTimestamp || h.Attributes.TimestampType() == record.LogAppendTime {
+				// Kafka corrects the batch's max timestamp, and stores it
+				// as CreateTime whatever type the producer set on a
+				// CreateTime topic.
+				if err := record.SetMaxTimestamp(b, record.CreateTime, sum.MaxTimestamp); err != nil {
+					return nil, 0, classifyRecordError(err)
+				}
 			}
 		}
 		if idx > 0 && (idempotent(&h) || idempotent(&infos[0].header)) {
