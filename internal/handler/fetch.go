@@ -141,7 +141,7 @@ func (h *Handler) fetch(ctx context.Context, req *protocol.FetchRequest, version
 			out.ErrorCode = int16(protocol.ErrUnknownTopicID)
 			continue
 		}
-		part, code := h.readableAt(storage.TopicPartition{Topic: p.Topic, Partition: p.Partition}, p.CurrentLeaderEpoch, anyReplica)
+		part, code := h.readableAt(storage.TopicPartition{Topic: p.Topic, Partition: p.Partition}, p.TopicID, p.CurrentLeaderEpoch, anyReplica)
 		if code != protocol.ErrNone {
 			out.ErrorCode = int16(code)
 			failed = failed || code != protocol.ErrUnknownTopicOrPartition
@@ -211,7 +211,7 @@ func (h *Handler) recheckLeaders(parts []fetchPart) bool {
 		if fp.refused != protocol.ErrNone {
 			continue
 		}
-		part, code := h.readableAt(fp.part.Log.TopicPartition(), fp.epoch, fp.anyReplica)
+		part, code := h.readableAt(fp.part.Log.TopicPartition(), protocol.UUID{}, fp.epoch, fp.anyReplica)
 		if code == protocol.ErrNone && part != fp.part {
 			code = protocol.ErrNotLeaderOrFollower // the replica was made anew
 		}
@@ -367,7 +367,7 @@ func waitForMore(ctx context.Context, stopping <-chan struct{}, parts []fetchPar
 // leaderAt returns partition tp if this broker leads it at the leader
 // epoch the request names (-1: any); see readableAt.
 func (h *Handler) leaderAt(tp storage.TopicPartition, epoch int32) (*replica.Partition, protocol.ErrorCode) {
-	return h.readableAt(tp, epoch, false)
+	return h.readableAt(tp, protocol.UUID{}, epoch, false)
 }
 
 // readableAt returns partition tp if this broker leads it, or, for
@@ -378,15 +378,29 @@ func (h *Handler) leaderAt(tp storage.TopicPartition, epoch int32) (*replica.Par
 // client whose epoch is ahead of this broker's metadata learns
 // UNKNOWN_LEADER_EPOCH, which it retries, rather than
 // NOT_LEADER_OR_FOLLOWER, which sends it to refresh its metadata.
-func (h *Handler) readableAt(tp storage.TopicPartition, epoch int32, anyReplica bool) (*replica.Partition, protocol.ErrorCode) {
+//
+// A request that names the topic's id (Fetch v13+; zero otherwise) is
+// refused with INCONSISTENT_TOPIC_ID, before any other check, when the
+// replica held under the topic's name belongs to another topic: one
+// deleted and created again with the same name while this broker's
+// image and replicas are between the two. The id resolved the name in
+// one, the replica was found in the other; serving it would give the
+// records of one topic to a reader of the other.
+func (h *Handler) readableAt(tp storage.TopicPartition, topicID protocol.UUID, epoch int32, anyReplica bool) (*replica.Partition, protocol.ErrorCode) {
 	p, err := h.replicas.Leading(tp)
 	if err == nil {
+		if !sameTopic(p, topicID) {
+			return nil, protocol.ErrInconsistentTopicID
+		}
 		if code := checkLeaderEpoch(p, epoch); code != protocol.ErrNone {
 			return nil, code
 		}
 		return p, protocol.ErrNone
 	}
 	if q, ok := h.replicas.Partition(tp); ok {
+		if !sameTopic(q, topicID) {
+			return nil, protocol.ErrInconsistentTopicID
+		}
 		if code := checkLeaderEpoch(q, epoch); code != protocol.ErrNone {
 			return nil, code
 		}
@@ -395,6 +409,12 @@ func (h *Handler) readableAt(tp storage.TopicPartition, epoch int32, anyReplica 
 		}
 	}
 	return nil, partitionErrorCode(err)
+}
+
+// sameTopic reports whether replica p is of the topic with id (zero:
+// the request names no id).
+func sameTopic(p *replica.Partition, id protocol.UUID) bool {
+	return id == (protocol.UUID{}) || p.TopicID == id
 }
 
 // preferredReadReplica is the replica, other than this leader, that a

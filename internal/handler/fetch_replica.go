@@ -56,7 +56,7 @@ func (h *Handler) replicaFetch(ctx context.Context, req *protocol.FetchRequest, 
 			out.PartitionIndex = p.Partition
 			out.HighWatermark, out.LastStableOffset, out.LogStartOffset = -1, -1, -1
 			out.Records = []byte{}
-			if code := h.replicaFetchPartition(name, id, brokerEpoch, p, out, now, &parts); code != protocol.ErrNone {
+			if code := h.replicaFetchPartition(name, t.TopicID, id, brokerEpoch, p, out, now, &parts); code != protocol.ErrNone {
 				out.ErrorCode = int16(code)
 				failed = true
 			}
@@ -98,12 +98,12 @@ func (h *Handler) replicaFetch(ctx context.Context, req *protocol.FetchRequest, 
 
 // replicaFetchPartition checks and records one partition of a follower's
 // fetch; a partition to read is added to parts.
-func (h *Handler) replicaFetchPartition(topic string, id int32, brokerEpoch int64, p protocol.FetchRequestFetchPartition,
+func (h *Handler) replicaFetchPartition(topic string, topicID protocol.UUID, id int32, brokerEpoch int64, p protocol.FetchRequestFetchPartition,
 	out *protocol.FetchResponsePartitionData, now time.Time, parts *[]fetchPart) protocol.ErrorCode {
 	if topic == "" {
 		return protocol.ErrUnknownTopicID
 	}
-	part, code := h.leaderAt(storage.TopicPartition{Topic: topic, Partition: p.Partition}, p.CurrentLeaderEpoch)
+	part, code := h.readableAt(storage.TopicPartition{Topic: topic, Partition: p.Partition}, topicID, p.CurrentLeaderEpoch, false)
 	if code != protocol.ErrNone {
 		return code
 	}
