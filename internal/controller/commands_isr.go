@@ -18,6 +18,10 @@ type AlterISRRequest struct {
 	LeaderEpoch    int32
 	PartitionEpoch int32
 	ISR            []int32
+	// LeaderRecoveryState is the leader's: Recovered (the zero value)
+	// once it leads, as Kafka's brokers say as they take over a
+	// partition an unclean election left RECOVERING.
+	LeaderRecoveryState metadata.LeaderRecoveryState
 }
 
 // AlterISRReply is the partition as the change left it.
@@ -38,9 +42,14 @@ type AlterISRReply struct {
 //     the leader's view is stale, it learns the new one from the metadata;
 //   - the ISR must hold the leader and only replicas (INVALID_REQUEST);
 //   - every member added must be unfenced and not shutting down
-//     (INELIGIBLE_REPLICA).
+//     (INELIGIBLE_REPLICA);
+//   - a leader still recovering must be alone in the ISR, and a
+//     recovered partition cannot go back to recovering (INVALID_REQUEST).
 //
-// A proposal equal to the current ISR commits nothing and succeeds.
+// The change carries the leader's recovery state when it differs: an
+// unclean election's RECOVERING ends with the leader's first change. A
+// proposal equal to the current ISR and state commits nothing and
+// succeeds.
 func AlterPartition(req AlterISRRequest) Command {
 	return newCommand(opAlterPartition, req, func(img *metadata.Image) ([]metadata.Record, any, error) {
 		b, ok := img.Broker(req.BrokerID)
@@ -64,6 +73,12 @@ func AlterPartition(req AlterISRRequest) Command {
 			return nil, nil, cmdErr(protocol.ErrInvalidUpdateVersion, "Partition epoch %d is not the current %d.", req.PartitionEpoch, p.PartitionEpoch)
 		case !slices.Contains(req.ISR, req.BrokerID):
 			return nil, nil, cmdErr(protocol.ErrInvalidRequest, "The ISR must contain the leader.")
+		case req.LeaderRecoveryState != metadata.Recovered && req.LeaderRecoveryState != metadata.Recovering:
+			return nil, nil, cmdErr(protocol.ErrInvalidRequest, "Unknown leader recovery state %d.", req.LeaderRecoveryState)
+		case req.LeaderRecoveryState == metadata.Recovering && len(req.ISR) > 1:
+			return nil, nil, cmdErr(protocol.ErrInvalidRequest, "The ISR %v has more than the leader while it is recovering.", req.ISR)
+		case req.LeaderRecoveryState == metadata.Recovering && p.LeaderRecoveryState == metadata.Recovered:
+			return nil, nil, cmdErr(protocol.ErrInvalidRequest, "The leader recovery state cannot go from RECOVERED to RECOVERING.")
 		}
 		seen := map[int32]bool{}
 		for _, r := range req.ISR {
@@ -76,7 +91,8 @@ func AlterPartition(req AlterISRRequest) Command {
 			}
 		}
 		reply := AlterISRReply{LeaderEpoch: p.LeaderEpoch, PartitionEpoch: p.PartitionEpoch, ISR: slices.Clone(p.ISR)}
-		if sameMembers(req.ISR, p.ISR) {
+		recovery := req.LeaderRecoveryState != p.LeaderRecoveryState
+		if sameMembers(req.ISR, p.ISR) && !recovery {
 			return nil, reply, nil
 		}
 		ch := partitionChange(t.ID(), req.Partition)
@@ -91,6 +107,9 @@ func AlterPartition(req AlterISRRequest) Command {
 			if ch.Leader != -2 {
 				reply.LeaderEpoch++
 			}
+		}
+		if recovery {
+			ch.LeaderRecoveryState = int8(req.LeaderRecoveryState)
 		}
 		return []metadata.Record{metadata.NewRecord(ch)}, reply, nil
 	})

@@ -443,3 +443,53 @@ func TestReassignmentReplacedDropsTheLeader(t *testing.T) {
 		t.Fatalf("adding %v, want [5]", p.AddingReplicas)
 	}
 }
+
+// TestUncleanElectionLeavesRecovering: as in Kafka, a leader elected from
+// outside the ISR leaves the partition RECOVERING; while it is, the
+// leader may not propose another member for the ISR; its first change
+// that says it has recovered (Sluice's leaders always do) ends it, and a
+// recovered partition cannot go back.
+func TestUncleanElectionLeavesRecovering(t *testing.T) {
+	f := newISRFixture(t, 3)
+	f.manual("u", map[int32][]int32{0: {1, 2, 3}})
+	f.alter("u", 0, 1)
+	f.submit(FenceBroker(1, f.epochs[1]))
+	if p := f.part("u", 0); p.Leader != metadata.NoLeader || p.LeaderRecoveryState != metadata.Recovered {
+		t.Fatalf("after fencing the only in-sync replica: leader %d, %v", p.Leader, p.LeaderRecoveryState)
+	}
+	res := f.submit(ElectLeaders(ElectUnclean, []ElectTarget{{Topic: "u", Partitions: []int32{0}}})).([]ElectResult)
+	wantCode(t, "unclean election", res[0].Err, protocol.ErrNone)
+	p := f.part("u", 0)
+	if p.Leader != 2 || !slices.Equal(p.ISR, []int32{2}) || p.LeaderRecoveryState != metadata.Recovering {
+		t.Fatalf("after the unclean election: leader %d isr %v %v, want 2 alone, RECOVERING", p.Leader, p.ISR, p.LeaderRecoveryState)
+	}
+	recovering := func(isr ...int32) AlterISRRequest {
+		r := f.proposal("u", 0, isr...)
+		r.LeaderRecoveryState = metadata.Recovering
+		return r
+	}
+	if _, err := f.try(AlterPartition(recovering(2, 3))); !errors.Is(err, protocol.ErrInvalidRequest) {
+		t.Fatalf("a second member while recovering: %v", err)
+	}
+	off := f.img().Offset
+	if got, want := f.submit(AlterPartition(recovering(2))).(AlterISRReply), (AlterISRReply{LeaderEpoch: p.LeaderEpoch, PartitionEpoch: p.PartitionEpoch, ISR: []int32{2}}); !reflect.DeepEqual(got, want) || f.img().Offset != off {
+		t.Fatalf("no change while recovering: reply %+v, offset %d→%d; want %+v and nothing committed", got, off, f.img().Offset, want)
+	}
+	// The same ISR, recovered: committed, as a change of its own.
+	if got := f.alter("u", 0, 2); got.PartitionEpoch != p.PartitionEpoch+1 {
+		t.Fatalf("recovered reply %+v, want partition epoch %d", got, p.PartitionEpoch+1)
+	}
+	if q := f.part("u", 0); q.LeaderRecoveryState != metadata.Recovered || !slices.Equal(q.ISR, []int32{2}) || q.PartitionEpoch != p.PartitionEpoch+1 {
+		t.Fatalf("after the leader recovered: isr %v %v epoch %d", q.ISR, q.LeaderRecoveryState, q.PartitionEpoch)
+	}
+	if _, err := f.try(AlterPartition(recovering(2))); !errors.Is(err, protocol.ErrInvalidRequest) {
+		t.Fatalf("back to recovering: %v", err)
+	}
+	f.alter("u", 0, 2, 3)
+	// An election from the ISR is clean: broker 2 is fenced, 3 leads and
+	// the partition stays recovered.
+	f.submit(FenceBroker(2, f.epochs[2]))
+	if q := f.part("u", 0); q.Leader != 3 || q.LeaderRecoveryState != metadata.Recovered {
+		t.Fatalf("after a clean election: leader %d %v", q.Leader, q.LeaderRecoveryState)
+	}
+}

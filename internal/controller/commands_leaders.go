@@ -115,9 +115,9 @@ type ElectResult struct {
 // only where a partition has no leader: an in-sync replica if one is
 // usable, else, as Kafka's, the first usable replica, which becomes the
 // only member of the ISR (ELIGIBLE_LEADERS_NOT_AVAILABLE when no replica
-// is usable). Unlike Kafka's, it leaves the leader recovery state
-// RECOVERED: Kafka's brokers mark a RECOVERING partition recovered as
-// they take its leadership, and there are no transactions to recover.
+// is usable). As Kafka's, a leader from outside the ISR leaves the
+// partition RECOVERING until the leader's next AlterPartition says it has
+// recovered (see AlterPartition).
 func ElectLeaders(electionType int8, targets []ElectTarget) Command {
 	return newCommand(opElectLeaders, electLeadersArgs{electionType, targets}, func(img *metadata.Image) ([]metadata.Record, any, error) {
 		if electionType != ElectPreferred && electionType != ElectUnclean {
@@ -184,6 +184,9 @@ func electOne(img *metadata.Image, t *metadata.TopicImage, pid int32, p metadata
 			if usable(img, r, -1) {
 				ch := partitionChange(t.ID(), pid)
 				ch.Leader, ch.Isr = r, []int32{r}
+				if p.LeaderRecoveryState != metadata.Recovering {
+					ch.LeaderRecoveryState = int8(metadata.Recovering)
+				}
 				return ch, nil
 			}
 		}

@@ -371,11 +371,11 @@ func TestControlledShutdownMovesLeadership(t *testing.T) {
 // unclean.leader.election.enable false nothing elects it. An unclean
 // ElectLeaders makes it the leader and the only member of the ISR (with
 // the topic's unclean.leader.election.enable true, the controller does
-// as broker 3 returns); it takes writes at its own log end (offset 0:
-// the three records are lost, as an unclean election loses them in
-// Kafka). Back, broker 2 truncates its log to the new leader's (its
-// epoch ends where the new leader's log starts), copies the new record
-// and rejoins the ISR.
+// as broker 3 returns), the partition RECOVERING; it takes writes at its
+// own log end (offset 0: the three records are lost, as an unclean
+// election loses them in Kafka). Back, broker 2 truncates its log to the
+// new leader's (its epoch ends where the new leader's log starts), copies
+// the new record and rejoins the ISR, which ends the recovery.
 func TestUncleanLeaderElection(t *testing.T) {
 	t.Run("ElectLeaders", func(t *testing.T) { testUncleanLeaderElection(t, false) })
 	t.Run("automatic", func(t *testing.T) { testUncleanLeaderElection(t, true) })
@@ -441,7 +441,7 @@ func testUncleanLeaderElection(t *testing.T, automatic bool) {
 	}
 	waitFor(t, 10*time.Second, "broker 3 back", func() bool { return !fenced(3) && len(img().LiveBrokers()) == 1 })
 	if automatic {
-		if p := part(); p.Leader != 3 || !slices.Equal(p.ISR, []int32{3}) || p.LeaderEpoch <= lost.LeaderEpoch {
+		if p := part(); p.Leader != 3 || !slices.Equal(p.ISR, []int32{3}) || p.LeaderEpoch <= lost.LeaderEpoch || p.LeaderRecoveryState != metadata.Recovering {
 			t.Fatalf("broker 3 unfenced, not elected uncleanly: %+v (before: %+v)", p, lost)
 		}
 	} else {
@@ -465,6 +465,10 @@ func testUncleanLeaderElection(t *testing.T, automatic bool) {
 		}
 		return true
 	})
+	// The leader's change that took broker 2 back ended the recovery.
+	if p := part(); p.LeaderRecoveryState != metadata.Recovered {
+		t.Fatalf("broker 2 back in the ISR, the partition still %v", p.LeaderRecoveryState)
+	}
 	for i, n := range nodes[1:] {
 		p, _ := n.replicas.Partition(tp)
 		res, err := p.Log.Read(0, 1<<20, 1, true)
@@ -515,7 +519,7 @@ func uncleanElectLeaders(ctx context.Context, t *testing.T, cl *kgo.Client, lost
 	if err != nil || len(eresp.Topics) != 1 || eresp.Topics[0].Partitions[0].ErrorCode != 0 {
 		t.Fatalf("unclean ElectLeaders: %v %+v", err, eresp)
 	}
-	if p := part(); p.Leader != 3 || !slices.Equal(p.ISR, []int32{3}) || p.LeaderEpoch <= lost.LeaderEpoch {
+	if p := part(); p.Leader != 3 || !slices.Equal(p.ISR, []int32{3}) || p.LeaderEpoch <= lost.LeaderEpoch || p.LeaderRecoveryState != metadata.Recovering {
 		t.Fatalf("after the unclean election: %+v (before: %+v)", p, lost)
 	}
 }
