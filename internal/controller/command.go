@@ -24,6 +24,9 @@ type Command struct {
 	op   string
 	args any
 	run  func(img *metadata.Image) ([]metadata.Record, any, error)
+	// runIn, set instead of run, also reads the active controller's own
+	// configuration (env).
+	runIn func(img *metadata.Image, e env) ([]metadata.Record, any, error)
 	// read, set instead of run, answers from the active controller's own
 	// state (the quorum's progress) and commits nothing.
 	read func(c *Controller) any
@@ -39,6 +42,29 @@ func CommandFunc(run func(img *metadata.Image) ([]metadata.Record, any, error)) 
 
 func newCommand(op string, args any, run func(img *metadata.Image) ([]metadata.Record, any, error)) Command {
 	return Command{op: op, args: args, run: run}
+}
+
+func newCommandIn(op string, args any, run func(img *metadata.Image, e env) ([]metadata.Record, any, error)) Command {
+	return Command{op: op, args: args, runIn: run}
+}
+
+// env is what a command may read of the active controller beside the
+// image: the static configuration that Kafka's controller also consults.
+type env struct {
+	// nodeID is the active controller's id (its dynamic broker configs
+	// come before the cluster-wide ones).
+	nodeID int32
+	// uncleanLeaderElection is its static
+	// unclean.leader.election.enable.
+	uncleanLeaderElection bool
+}
+
+// apply runs cmd on img as the active controller in e does.
+func (cmd Command) apply(img *metadata.Image, e env) ([]metadata.Record, any, error) {
+	if cmd.runIn != nil {
+		return cmd.runIn(img, e)
+	}
+	return cmd.run(img)
 }
 
 // Names of the commands that can be forwarded, and their arguments.

@@ -49,8 +49,8 @@ func TestCommandsSurviveForwarding(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: %v", cmd.op, err)
 		}
-		recs1, reply1, err1 := cmd.run(img)
-		recs2, reply2, err2 := back.run(img)
+		recs1, reply1, err1 := cmd.apply(img, env{})
+		recs2, reply2, err2 := back.apply(img, env{})
 		if !reflect.DeepEqual(err1, err2) || !sameRecords(recs1, recs2) || !reflect.DeepEqual(withoutIDs(reply1), withoutIDs(reply2)) {
 			t.Fatalf("%s: direct %v %v %v\nforwarded %v %v %v", cmd.op, recs1, reply1, err1, recs2, reply2, err2)
 		}
@@ -111,7 +111,7 @@ func FuzzDecodeCommand(f *testing.F) {
 		if err != nil {
 			return
 		}
-		cmd.run(img) // must not panic
+		cmd.apply(img, env{}) // must not panic
 	})
 }
 

@@ -396,8 +396,8 @@ func TestReassignCommandsSurviveForwarding(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: %v", cmd.op, err)
 		}
-		recs1, reply1, err1 := cmd.run(img)
-		recs2, reply2, err2 := back.run(img)
+		recs1, reply1, err1 := cmd.apply(img, env{})
+		recs2, reply2, err2 := back.apply(img, env{})
 		if !reflect.DeepEqual(err1, err2) || !sameRecords(recs1, recs2) || !reflect.DeepEqual(reply1, reply2) || len(recs1) != 1 {
 			t.Fatalf("%s: direct %v %v %v\nforwarded %v %v %v", cmd.op, recs1, reply1, err1, recs2, reply2, err2)
 		}
@@ -491,5 +491,73 @@ func TestUncleanElectionLeavesRecovering(t *testing.T) {
 	f.submit(FenceBroker(2, f.epochs[2]))
 	if q := f.part("u", 0); q.Leader != 3 || q.LeaderRecoveryState != metadata.Recovered {
 		t.Fatalf("after a clean election: leader %d %v", q.Leader, q.LeaderRecoveryState)
+	}
+}
+
+// onlyAddingInSync starts moving t-pid from {1, 2, 3} to {4, 5} and
+// leaves 4, an adding replica, as its leader and only in-sync replica:
+// through a preferred election (4 is first in the new replica list),
+// or, with fence, by fencing broker 1.
+func (f *isrFixture) onlyAddingInSync(name string, pid int32, fence bool) {
+	f.t.Helper()
+	wantCode(f.t, "start", f.reassign(Reassignment{Topic: name, Partition: pid, Replicas: []int32{4, 5}})[0].Err, protocol.ErrNone)
+	f.alter(name, pid, 1, 2, 3, 4)
+	if fence {
+		f.alter(name, pid, 1, 4)
+		f.submit(FenceBroker(1, f.epochs[1]))
+	} else {
+		res := f.submit(ElectLeaders(ElectPreferred, []ElectTarget{{Topic: name, Partitions: []int32{pid}}})).([]ElectResult)
+		wantCode(f.t, "preferred election", res[0].Err, protocol.ErrNone)
+		f.alter(name, pid, 4)
+	}
+	if p := f.part(name, pid); p.Leader != 4 || !slices.Equal(p.ISR, []int32{4}) {
+		f.t.Fatalf("%s-%d: leader %d isr %v, want 4 alone", name, pid, p.Leader, p.ISR)
+	}
+}
+
+// TestReassignmentCancelUnclean: cancelling a reassignment whose ISR
+// holds only adding replicas needs an unclean election, as in Kafka: it
+// is refused unless the topic elects uncleanly (its own key, or the
+// controller's static one). Then the first original replica becomes the
+// ISR and leads if it is usable; if it is fenced, the partition gets its
+// first usable original replica, alone in the ISR and RECOVERING.
+func TestReassignmentCancelUnclean(t *testing.T) {
+	f := newISRFixture(t, 5)
+	f.manual("t", map[int32][]int32{0: {1, 2, 3}, 1: {1, 2, 3}})
+	f.onlyAddingInSync("t", 0, false)
+	before := f.part("t", 0)
+	wantCode(t, "cancel without unclean election", f.reassign(Reassignment{Topic: "t", Partition: 0})[0].Err, protocol.ErrInvalidReplicaAssignment)
+	if p := f.part("t", 0); p.PartitionEpoch != before.PartitionEpoch {
+		t.Fatalf("a refused cancel changed the partition: %+v", p)
+	}
+	res := f.submit(IncrementalAlterConfigs([]IncrementalAlterConfigsResource{{
+		Type: metadata.ResourceTopic, Name: "t", Changes: []ConfigChange{{Key: uncleanKey, Op: ConfigSet, Value: str("true")}},
+	}}, false)).([]AlterConfigsResult)
+	if res[0].Err != nil {
+		t.Fatalf("set the topic's key: %v", res[0].Err)
+	}
+	wantCode(t, "cancel", f.reassign(Reassignment{Topic: "t", Partition: 0})[0].Err, protocol.ErrNone)
+	f.check("t", 0, wantState{replicas: []int32{1, 2, 3}, isr: []int32{1}, leader: 1, leaderEpoch: before.LeaderEpoch + 1, partEpoch: before.PartitionEpoch + 1})
+	if p := f.part("t", 0); p.LeaderRecoveryState != metadata.Recovered {
+		t.Fatalf("the first original replica in sync and leading: %v", p.LeaderRecoveryState)
+	}
+
+	f.onlyAddingInSync("t", 1, true)
+	wantCode(t, "cancel with the first original replica fenced", f.reassign(Reassignment{Topic: "t", Partition: 1})[0].Err, protocol.ErrNone)
+	p := f.part("t", 1)
+	if !slices.Equal(p.Replicas, []int32{1, 2, 3}) || p.Leader != 2 || !slices.Equal(p.ISR, []int32{2}) || p.LeaderRecoveryState != metadata.Recovering ||
+		len(p.AddingReplicas) != 0 || len(p.RemovingReplicas) != 0 {
+		t.Fatalf("after the cancel: replicas %v leader %d isr %v %v adding %v removing %v; want 2 leading alone, RECOVERING",
+			p.Replicas, p.Leader, p.ISR, p.LeaderRecoveryState, p.AddingReplicas, p.RemovingReplicas)
+	}
+
+	// The controller's static key does as the topic's.
+	g := &isrFixture{testController: newTestControllerWith(t, func(c *Config) { c.UncleanLeaderElection = true })}
+	g.epochs = g.brokers(5)
+	g.manual("s", map[int32][]int32{0: {1, 2, 3}})
+	g.onlyAddingInSync("s", 0, false)
+	wantCode(t, "cancel with the static key", g.reassign(Reassignment{Topic: "s", Partition: 0})[0].Err, protocol.ErrNone)
+	if p := g.part("s", 0); p.Leader != 1 || !slices.Equal(p.ISR, []int32{1}) {
+		t.Fatalf("static key: leader %d isr %v", p.Leader, p.ISR)
 	}
 }

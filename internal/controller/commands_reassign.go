@@ -34,7 +34,7 @@ type ReassignResult struct {
 // AlterPartitionReassignments starts or cancels reassignments; the reply
 // is []ReassignResult, one per request entry.
 func AlterPartitionReassignments(reqs []Reassignment) Command {
-	return newCommand(opAlterReassignments, reqs, func(img *metadata.Image) ([]metadata.Record, any, error) {
+	return newCommandIn(opAlterReassignments, reqs, func(img *metadata.Image, e env) ([]metadata.Record, any, error) {
 		var recs []metadata.Record
 		out := make([]ReassignResult, 0, len(reqs))
 		for _, r := range reqs {
@@ -50,7 +50,7 @@ func AlterPartitionReassignments(reqs []Reassignment) Command {
 				out = append(out, res)
 				continue
 			}
-			rec, err := reassign(img, t.ID(), r.Partition, p, r.Replicas)
+			rec, err := reassign(img, e, t, r.Partition, p, r.Replicas)
 			if err != nil {
 				res.Err = err
 			} else if rec != nil {
@@ -64,7 +64,8 @@ func AlterPartitionReassignments(reqs []Reassignment) Command {
 
 // reassign returns the change that starts (or cancels, target nil)
 // partition p's reassignment, nil if none is needed.
-func reassign(img *metadata.Image, topicID protocol.UUID, pid int32, p metadata.Partition, target []int32) (*protocol.PartitionChangeRecord, *CommandError) {
+func reassign(img *metadata.Image, e env, t *metadata.TopicImage, pid int32, p metadata.Partition, target []int32) (*protocol.PartitionChangeRecord, *CommandError) {
+	topicID := t.ID()
 	ongoing := len(p.AddingReplicas) > 0 || len(p.RemovingReplicas) > 0
 	if target == nil {
 		if !ongoing {
@@ -76,7 +77,7 @@ func reassign(img *metadata.Image, topicID protocol.UUID, pid int32, p metadata.
 		if ch := settle(img, topicID, pid, p, orig); ch != nil {
 			return ch, nil
 		}
-		return nil, cmdErr(protocol.ErrInvalidReplicaAssignment, "No in-sync replica is among the original replicas %v.", orig)
+		return uncleanRevert(img, e, t, pid, orig)
 	}
 	if len(target) == 0 {
 		return nil, cmdErr(protocol.ErrInvalidReplicaAssignment, "The target replica set is empty.")
@@ -176,6 +177,27 @@ func settle(img *metadata.Image, topicID protocol.UUID, pid int32, p metadata.Pa
 		}
 	}
 	return ch
+}
+
+// uncleanRevert is the cancellation of a reassignment whose ISR holds
+// only adding replicas: as Kafka's, allowed only where the topic elects
+// uncleanly, it makes the first original replica the ISR, and its leader
+// if it is usable. Otherwise the partition is left without a leader, and
+// the unclean election that follows in the same commit
+// (withUncleanElections) gives it its first usable replica, alone in the
+// ISR.
+func uncleanRevert(img *metadata.Image, e env, t *metadata.TopicImage, pid int32, orig []int32) (*protocol.PartitionChangeRecord, *CommandError) {
+	if len(orig) == 0 || !uncleanEnabled(img, t.Name(), e.uncleanLeaderElection, e.nodeID) {
+		return nil, cmdErr(protocol.ErrInvalidReplicaAssignment,
+			"Unable to revert the assignment of %s-%d: no in-sync replica is among the original replicas %v, and it would need an unclean leader election.", t.Name(), pid, orig)
+	}
+	ch := partitionChange(t.ID(), pid)
+	ch.Replicas, ch.AddingReplicas, ch.RemovingReplicas = slices.Clone(orig), []int32{}, []int32{}
+	ch.Isr, ch.Leader = []int32{orig[0]}, metadata.NoLeader
+	if usable(img, orig[0], -1) {
+		ch.Leader = orig[0]
+	}
+	return ch, nil
 }
 
 // completeReassignment returns the change that completes p's

@@ -343,7 +343,7 @@ func TestCommandsOnThreeVoters(t *testing.T) {
 		var epoch int64
 		reg := RegisterBroker(registration(id, 1))
 		if !c.submit(CommandFunc(func(img *metadata.Image) ([]metadata.Record, any, error) {
-			recs, reply, err := reg.run(img)
+			recs, reply, err := reg.apply(img, env{})
 			if err == nil {
 				epoch = reply.(int64)
 			}

@@ -421,7 +421,7 @@ func (c *Controller) propose(p *proposal) {
 		p.done <- result{offset: c.uncommitted.Offset, reply: p.cmd.read(c)}
 		return
 	}
-	recs, reply, err := p.cmd.run(c.uncommitted)
+	recs, reply, err := p.cmd.apply(c.uncommitted, env{nodeID: int32(c.cfg.NodeID), uncleanLeaderElection: c.cfg.UncleanLeaderElection})
 	if err != nil {
 		p.done <- result{err: err}
 		return
