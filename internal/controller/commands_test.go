@@ -272,9 +272,10 @@ func TestCreateTopicsValidateOnlyPartialDuplicates(t *testing.T) {
 	res := tc.createTopics(TopicDefaults{}, true, topic("v1", 3, 2), topic("v2", 1, 1))
 	for _, r := range res {
 		wantCode(t, r.Name, r.Err, protocol.ErrNone)
-		if r.TopicID != (protocol.UUID{}) {
-			t.Fatalf("validateOnly returned an id for %s", r.Name)
-		}
+	}
+	// As Kafka's: each topic is given the id it would have had.
+	if res[0].TopicID == (protocol.UUID{}) || res[1].TopicID == (protocol.UUID{}) || res[0].TopicID == res[1].TopicID {
+		t.Fatalf("validateOnly ids %v and %v, want two distinct ones", res[0].TopicID, res[1].TopicID)
 	}
 	if res[0].NumPartitions != 3 || res[0].ReplicationFactor != 2 {
 		t.Fatalf("validateOnly result %+v", res[0])

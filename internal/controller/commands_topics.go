@@ -35,7 +35,8 @@ type CreateTopic struct {
 }
 
 // CreateTopicResult is the outcome for one topic of CreateTopics. On
-// success TopicID is the new id (zero for validateOnly), Configs the
+// success TopicID is the new id (for validateOnly, one drawn as for a
+// creation, as Kafka's controller answers), Configs the
 // overrides set (not the defaults).
 type CreateTopicResult struct {
 	Name              string
@@ -81,9 +82,8 @@ func CreateTopics(reqs []CreateTopic, validateOnly bool, defaults TopicDefaults)
 			recs = append(recs, topicRecs...)
 		}
 		if validateOnly {
-			for i := range results {
-				results[i].TopicID = protocol.UUID{}
-			}
+			// As Kafka's: each result keeps the id the topic would have
+			// had, though none is created.
 			return nil, results, nil
 		}
 		return recs, results, nil
