@@ -40,11 +40,12 @@ type AlterISRReply struct {
 //     leader epoch (FENCED_LEADER_EPOCH);
 //   - the partition epoch must be the current one (INVALID_UPDATE_VERSION):
 //     the leader's view is stale, it learns the new one from the metadata;
-//   - the ISR must hold the leader and only replicas (INVALID_REQUEST);
-//   - every member added must be unfenced and not shutting down
-//     (INELIGIBLE_REPLICA);
+//   - the ISR must hold distinct replicas, the leader among them
+//     (INVALID_REQUEST);
 //   - a leader still recovering must be alone in the ISR, and a
-//     recovered partition cannot go back to recovering (INVALID_REQUEST).
+//     recovered partition cannot go back to recovering (INVALID_REQUEST);
+//   - every member added must be unfenced and not shutting down
+//     (INELIGIBLE_REPLICA).
 //
 // The change carries the leader's recovery state when it differs: an
 // unclean election's RECOVERING ends with the leader's first change. A
@@ -71,6 +72,17 @@ func AlterPartition(req AlterISRRequest) Command {
 			return nil, nil, cmdErr(protocol.ErrFencedLeaderEpoch, "Leader epoch %d is not the current %d.", req.LeaderEpoch, p.LeaderEpoch)
 		case req.PartitionEpoch != p.PartitionEpoch:
 			return nil, nil, cmdErr(protocol.ErrInvalidUpdateVersion, "Partition epoch %d is not the current %d.", req.PartitionEpoch, p.PartitionEpoch)
+		}
+		// As Kafka's: the members, then the leader among them, then the
+		// recovery state, then the eligibility of those added.
+		seen := map[int32]bool{}
+		for _, r := range req.ISR {
+			if seen[r] || !p.HasReplica(r) {
+				return nil, nil, cmdErr(protocol.ErrInvalidRequest, "The ISR %v must list distinct replicas of %v.", req.ISR, p.Replicas)
+			}
+			seen[r] = true
+		}
+		switch {
 		case !slices.Contains(req.ISR, req.BrokerID):
 			return nil, nil, cmdErr(protocol.ErrInvalidRequest, "The ISR must contain the leader.")
 		case req.LeaderRecoveryState != metadata.Recovered && req.LeaderRecoveryState != metadata.Recovering:
@@ -80,12 +92,7 @@ func AlterPartition(req AlterISRRequest) Command {
 		case req.LeaderRecoveryState == metadata.Recovering && p.LeaderRecoveryState == metadata.Recovered:
 			return nil, nil, cmdErr(protocol.ErrInvalidRequest, "The leader recovery state cannot go from RECOVERED to RECOVERING.")
 		}
-		seen := map[int32]bool{}
 		for _, r := range req.ISR {
-			if seen[r] || !p.HasReplica(r) {
-				return nil, nil, cmdErr(protocol.ErrInvalidRequest, "The ISR %v must list distinct replicas of %v.", req.ISR, p.Replicas)
-			}
-			seen[r] = true
 			if !slices.Contains(p.ISR, r) && !usable(img, r, -1) {
 				return nil, nil, cmdErr(protocol.ErrIneligibleReplica, "Replica %d is fenced or shutting down and cannot join the ISR.", r)
 			}

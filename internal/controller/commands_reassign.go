@@ -77,7 +77,7 @@ func reassign(img *metadata.Image, e env, t *metadata.TopicImage, pid int32, p m
 		if ch := settle(img, topicID, pid, p, orig); ch != nil {
 			return ch, nil
 		}
-		return uncleanRevert(img, e, t, pid, orig)
+		return uncleanRevert(img, e, t, pid, p, orig)
 	}
 	if len(target) == 0 {
 		return nil, cmdErr(protocol.ErrInvalidReplicaAssignment, "The target replica set is empty.")
@@ -182,11 +182,10 @@ func settle(img *metadata.Image, topicID protocol.UUID, pid int32, p metadata.Pa
 // uncleanRevert is the cancellation of a reassignment whose ISR holds
 // only adding replicas: as Kafka's, allowed only where the topic elects
 // uncleanly, it makes the first original replica the ISR, and its leader
-// if it is usable. Otherwise the partition is left without a leader, and
-// the unclean election that follows in the same commit
-// (withUncleanElections) gives it its first usable replica, alone in the
-// ISR.
-func uncleanRevert(img *metadata.Image, e env, t *metadata.TopicImage, pid int32, orig []int32) (*protocol.PartitionChangeRecord, *CommandError) {
+// if it is usable. Otherwise, in the same record, the first usable
+// original replica leads, alone in the ISR and RECOVERING (an unclean
+// election); with none usable the partition is left without a leader.
+func uncleanRevert(img *metadata.Image, e env, t *metadata.TopicImage, pid int32, p metadata.Partition, orig []int32) (*protocol.PartitionChangeRecord, *CommandError) {
 	if len(orig) == 0 || !uncleanEnabled(img, t.Name(), e.uncleanLeaderElection, e.nodeID) {
 		return nil, cmdErr(protocol.ErrInvalidReplicaAssignment,
 			"Unable to revert the assignment of %s-%d: no in-sync replica is among the original replicas %v, and it would need an unclean leader election.", t.Name(), pid, orig)
@@ -194,8 +193,15 @@ func uncleanRevert(img *metadata.Image, e env, t *metadata.TopicImage, pid int32
 	ch := partitionChange(t.ID(), pid)
 	ch.Replicas, ch.AddingReplicas, ch.RemovingReplicas = slices.Clone(orig), []int32{}, []int32{}
 	ch.Isr, ch.Leader = []int32{orig[0]}, metadata.NoLeader
-	if usable(img, orig[0], -1) {
-		ch.Leader = orig[0]
+	for i, r := range orig {
+		if !usable(img, r, -1) {
+			continue
+		}
+		ch.Isr, ch.Leader = []int32{r}, r
+		if i > 0 && p.LeaderRecoveryState != metadata.Recovering {
+			ch.LeaderRecoveryState = int8(metadata.Recovering)
+		}
+		break
 	}
 	return ch, nil
 }
