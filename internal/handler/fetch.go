@@ -36,6 +36,9 @@ type fetchPart struct {
 	// anyReplica: a consumer's fetch that a follower may answer
 	// (KIP-392), re-checked as such after a wake.
 	anyReplica bool
+	// topicID is the id the request names (zero below Fetch v13),
+	// re-checked after a wake.
+	topicID protocol.UUID
 }
 
 // bound is where the partition's read stops now.
@@ -156,7 +159,8 @@ func (h *Handler) fetch(ctx context.Context, req *protocol.FetchRequest, version
 			redirected = true
 			continue
 		}
-		parts = append(parts, fetchPart{out: out, part: part, offset: p.FetchOffset, max: p.MaxBytes, epoch: p.CurrentLeaderEpoch, anyReplica: anyReplica})
+		parts = append(parts, fetchPart{out: out, part: part, offset: p.FetchOffset, max: p.MaxBytes, epoch: p.CurrentLeaderEpoch,
+			anyReplica: anyReplica, topicID: p.TopicID})
 	}
 	maxBytes := req.MaxBytes
 	if h.cfg.FetchMaxBytes > 0 && maxBytes > h.cfg.FetchMaxBytes {
@@ -183,7 +187,7 @@ func (h *Handler) fetch(ctx context.Context, req *protocol.FetchRequest, version
 			}
 		}()
 		deadline := time.Now().Add(wait)
-		for waitForMore(ctx, h.stopping, parts, deadline) {
+		for waitForMore(ctx, h.stopping, parts, deadline, h.recheckLeaders) {
 			// As Kafka's delayed fetch: a partition this broker no longer
 			// leads, or whose leader epoch moved past the request's, ends
 			// the wait with its error.
@@ -202,16 +206,19 @@ func (h *Handler) fetch(ctx context.Context, req *protocol.FetchRequest, version
 // recheckLeaders looks again, after a wake, at what each partition was
 // first checked for: that this broker leads it (or holds it, for a
 // consumer that may read any replica), as the same replica, at the epoch
-// the request names. A partition that fails is refused from
-// then on; it reports whether any did.
+// and of the topic id the request names (a topic deleted and created
+// again during the wait is INCONSISTENT_TOPIC_ID for a fetch by id, as
+// in Kafka, whose delayed fetch reads afresh). A partition that fails is
+// refused from then on; it reports whether any is.
 func (h *Handler) recheckLeaders(parts []fetchPart) bool {
 	moved := false
 	for i := range parts {
 		fp := &parts[i]
 		if fp.refused != protocol.ErrNone {
+			moved = true
 			continue
 		}
-		part, code := h.readableAt(fp.part.Log.TopicPartition(), protocol.UUID{}, fp.epoch, fp.anyReplica)
+		part, code := h.readableAt(fp.part.Log.TopicPartition(), fp.topicID, fp.epoch, fp.anyReplica)
 		if code == protocol.ErrNone && part != fp.part {
 			code = protocol.ErrNotLeaderOrFollower // the replica was made anew
 		}
@@ -334,7 +341,7 @@ func releaseFile(pd *protocol.FetchResponsePartitionData) {
 // waitForMore blocks until a partition's bound (high watermark, or log
 // end for a follower) moves from what the last read saw, the deadline
 // passes, ctx ends or the handler stops; false means stop.
-func waitForMore(ctx context.Context, stopping <-chan struct{}, parts []fetchPart, deadline time.Time) bool {
+func waitForMore(ctx context.Context, stopping <-chan struct{}, parts []fetchPart, deadline time.Time, recheck func([]fetchPart) bool) bool {
 	select {
 	case <-ctx.Done():
 		return false
@@ -359,6 +366,12 @@ func waitForMore(ctx context.Context, stopping <-chan struct{}, parts []fetchPar
 			return true // moved since the last read
 		}
 		cases = append(cases, reflect.SelectCase{Dir: reflect.SelectRecv, Chan: reflect.ValueOf(ch)})
+	}
+	// A replica dropped, or a leadership lost, before the watches above
+	// were set woke nobody: look once they are (Kafka's delayed operations
+	// try to complete after they are watched, for the same reason).
+	if recheck != nil && recheck(parts) {
+		return true
 	}
 	chosen, _, _ := reflect.Select(cases)
 	return chosen >= 3

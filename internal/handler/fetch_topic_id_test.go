@@ -3,7 +3,9 @@ package handler
 import (
 	"context"
 	"testing"
+	"time"
 
+	"github.com/sluice-mq/sluice/internal/controller"
 	"github.com/sluice-mq/sluice/internal/protocol"
 	"github.com/sluice-mq/sluice/internal/storage"
 )
@@ -66,7 +68,10 @@ func TestFetchInconsistentTopicID(t *testing.T) {
 	if !ok {
 		t.Fatal("no replica of t-0")
 	}
-	part.TopicID = protocol.UUID{0xee} // another topic named t
+	// Another topic named t. (The fixture applies images only when a
+	// test waits for one, so nothing replaces this replica meanwhile; the
+	// long-poll test below makes the same state for real.)
+	part.TopicID = protocol.UUID{0xee}
 	t.Cleanup(func() { part.TopicID = topicID })
 	for _, c := range []struct {
 		what      string
@@ -83,5 +88,112 @@ func TestFetchInconsistentTopicID(t *testing.T) {
 		if protocol.ErrorCode(pd.ErrorCode) != c.want || (c.want != protocol.ErrNone) != (len(pd.Records) == 0) {
 			t.Errorf("%s: error %d, %d bytes; want error %d", c.what, pd.ErrorCode, len(pd.Records), c.want)
 		}
+	}
+}
+
+// TestLongPollTopicRecreated: a consumer's Fetch v13 by topic id finds
+// nothing to read and is to wait on the topic's partition; before the
+// wait starts, the topic is deleted and created again, the broker
+// applying both at once, and the new topic takes a record. The wait ends
+// at once with INCONSISTENT_TOPIC_ID, as Kafka's delayed fetch answers
+// when it reads afresh: not with the new topic's record, nor after
+// MaxWaitMs, nor with NOT_LEADER_OR_FOLLOWER.
+func TestLongPollTopicRecreated(t *testing.T) {
+	f := newFixture(t, false)
+	ctx := context.Background()
+	create := func() controller.Command {
+		return controller.CreateTopics([]controller.CreateTopic{{Name: "t", NumPartitions: 1, ReplicationFactor: 1}}, false, controller.TopicDefaults{})
+	}
+	if _, err := f.h.submit(ctx, create()); err != nil {
+		t.Fatal(err)
+	}
+	oldID := f.h.image().TopicByName("t").ID()
+	req := &protocol.FetchRequest{}
+	req.Default()
+	req.MaxBytes, req.MinBytes, req.MaxWaitMs = 1<<20, 1, 10000
+	req.Topics = []protocol.FetchRequestFetchTopic{{TopicID: oldID, Partitions: []protocol.FetchRequestFetchPartition{{
+		Partition: 0, CurrentLeaderEpoch: -1, FetchOffset: 0, LastFetchedEpoch: -1, LogStartOffset: -1, PartitionMaxBytes: 1 << 20}}}}
+	resp, wait := f.h.Fetch(ctx, req, 13)
+	if wait == nil {
+		t.Fatalf("an empty topic answered at once: %+v", resp)
+	}
+	if _, _, err := f.ctl.Submit(ctx, controller.DeleteTopics([]string{"t"}, nil)); err != nil {
+		t.Fatal(err)
+	}
+	off, _, err := f.ctl.Submit(ctx, create())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.h.waitImage(ctx, off); err != nil {
+		t.Fatal(err)
+	}
+	if newID := f.h.image().TopicByName("t").ID(); newID == oldID {
+		t.Fatal("the topic kept its id")
+	}
+	if pr := produceResponse(f.produce(t, 1, "t", 0, batchOf(t, "new"))); pr.ErrorCode != 0 {
+		t.Fatalf("produce to the new topic: %+v", pr)
+	}
+	wctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	r := wait(wctx)
+	if wctx.Err() != nil {
+		t.Fatal("the long poll waited on the replaced replica")
+	}
+	loadFiles(t, r)
+	pd := r.Responses[0].Partitions[0]
+	if protocol.ErrorCode(pd.ErrorCode) != protocol.ErrInconsistentTopicID || len(pd.Records) != 0 {
+		t.Fatalf("long poll: error %d, %d bytes; want INCONSISTENT_TOPIC_ID and no records", pd.ErrorCode, len(pd.Records))
+	}
+}
+
+// TestDeletedTopicEndsWaits: an acks=all produce waiting for a follower
+// that never fetches, and a consumer's long poll, both on a topic that
+// is deleted before they start to wait, are answered at once (as Kafka's
+// delayed operations complete once they are watched), not at their
+// timeouts: the produce with NOT_LEADER_OR_FOLLOWER or
+// UNKNOWN_TOPIC_OR_PARTITION, the fetch with an error and no records.
+// (A wait under way when the partition goes is woken as its log closes.)
+func TestDeletedTopicEndsWaits(t *testing.T) {
+	f := newFixture(t, false)
+	ctx := context.Background()
+	f.registerBrokers(t, 2)
+	resp := f.h.CreateTopics(ctx, &protocol.CreateTopicsRequest{TimeoutMs: 5000, Topics: []protocol.CreateTopicsRequestCreatableTopic{{
+		Name: "d", NumPartitions: -1, ReplicationFactor: -1,
+		Assignments: []protocol.CreateTopicsRequestCreatableReplicaAssignment{{PartitionIndex: 0, BrokerIDs: []int32{1, 2}}}}}}, 7)
+	if resp.Topics[0].ErrorCode != 0 {
+		t.Fatalf("create: %+v", resp.Topics[0])
+	}
+	pending := f.produce(t, -1, "d", 0, batchOf(t, "a"))
+	if pending.Wait == nil {
+		t.Fatal("acks=all answered before the follower fetched")
+	}
+	req := &protocol.FetchRequest{}
+	req.Default()
+	req.MaxBytes, req.MinBytes, req.MaxWaitMs = 1<<20, 1, 10000
+	req.Topics = []protocol.FetchRequestFetchTopic{{TopicID: resp.Topics[0].TopicID, Partitions: []protocol.FetchRequestFetchPartition{{
+		Partition: 0, CurrentLeaderEpoch: -1, FetchOffset: 0, LastFetchedEpoch: -1, LogStartOffset: -1, PartitionMaxBytes: 1 << 20}}}}
+	_, wait := f.h.Fetch(ctx, req, 13)
+	if wait == nil {
+		t.Fatal("a fetch past the high watermark answered at once")
+	}
+	if _, err := f.h.submit(ctx, controller.DeleteTopics([]string{"d"}, nil)); err != nil {
+		t.Fatal(err)
+	}
+	wctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	presp := pending.Wait(wctx)
+	if wctx.Err() != nil {
+		t.Fatal("the acks=all produce waited on the deleted partition")
+	}
+	if c := protocol.ErrorCode(presp.Responses[0].PartitionResponses[0].ErrorCode); c != protocol.ErrNotLeaderOrFollower && c != protocol.ErrUnknownTopicOrPartition {
+		t.Fatalf("produce to the deleted topic: error %d", c)
+	}
+	r := wait(wctx)
+	if wctx.Err() != nil {
+		t.Fatal("the long poll waited on the deleted partition")
+	}
+	loadFiles(t, r)
+	if pd := r.Responses[0].Partitions[0]; pd.ErrorCode == 0 || len(pd.Records) != 0 {
+		t.Fatalf("fetch from the deleted topic: error %d, %d bytes", pd.ErrorCode, len(pd.Records))
 	}
 }
