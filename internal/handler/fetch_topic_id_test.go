@@ -91,6 +91,17 @@ func TestFetchInconsistentTopicID(t *testing.T) {
 	}
 }
 
+// longPoll is a consumer's Fetch by topic id of partition 0 from offset
+// 0 that waits up to 10 s for a byte.
+func longPoll(topicID protocol.UUID) *protocol.FetchRequest {
+	req := &protocol.FetchRequest{}
+	req.Default()
+	req.MaxBytes, req.MinBytes, req.MaxWaitMs = 1<<20, 1, 10000
+	req.Topics = []protocol.FetchRequestFetchTopic{{TopicID: topicID, Partitions: []protocol.FetchRequestFetchPartition{{
+		Partition: 0, CurrentLeaderEpoch: -1, FetchOffset: 0, LastFetchedEpoch: -1, LogStartOffset: -1, PartitionMaxBytes: 1 << 20}}}}
+	return req
+}
+
 // TestLongPollTopicRecreated: a consumer's Fetch v13 by topic id finds
 // nothing to read and is to wait on the topic's partition; before the
 // wait starts, the topic is deleted and created again, the broker
@@ -108,12 +119,7 @@ func TestLongPollTopicRecreated(t *testing.T) {
 		t.Fatal(err)
 	}
 	oldID := f.h.image().TopicByName("t").ID()
-	req := &protocol.FetchRequest{}
-	req.Default()
-	req.MaxBytes, req.MinBytes, req.MaxWaitMs = 1<<20, 1, 10000
-	req.Topics = []protocol.FetchRequestFetchTopic{{TopicID: oldID, Partitions: []protocol.FetchRequestFetchPartition{{
-		Partition: 0, CurrentLeaderEpoch: -1, FetchOffset: 0, LastFetchedEpoch: -1, LogStartOffset: -1, PartitionMaxBytes: 1 << 20}}}}
-	resp, wait := f.h.Fetch(ctx, req, 13)
+	resp, wait := f.h.Fetch(ctx, longPoll(oldID), 13)
 	if wait == nil {
 		t.Fatalf("an empty topic answered at once: %+v", resp)
 	}
@@ -167,12 +173,7 @@ func TestDeletedTopicEndsWaits(t *testing.T) {
 	if pending.Wait == nil {
 		t.Fatal("acks=all answered before the follower fetched")
 	}
-	req := &protocol.FetchRequest{}
-	req.Default()
-	req.MaxBytes, req.MinBytes, req.MaxWaitMs = 1<<20, 1, 10000
-	req.Topics = []protocol.FetchRequestFetchTopic{{TopicID: resp.Topics[0].TopicID, Partitions: []protocol.FetchRequestFetchPartition{{
-		Partition: 0, CurrentLeaderEpoch: -1, FetchOffset: 0, LastFetchedEpoch: -1, LogStartOffset: -1, PartitionMaxBytes: 1 << 20}}}}
-	_, wait := f.h.Fetch(ctx, req, 13)
+	_, wait := f.h.Fetch(ctx, longPoll(resp.Topics[0].TopicID), 13)
 	if wait == nil {
 		t.Fatal("a fetch past the high watermark answered at once")
 	}

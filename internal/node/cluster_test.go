@@ -146,15 +146,7 @@ func TestThreeNodeCluster(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer cl.Close()
-		req := kmsg.NewPtrCreateTopicsRequest()
-		rt := kmsg.NewCreateTopicsRequestTopic()
-		rt.Topic, rt.NumPartitions, rt.ReplicationFactor = name, 6, 3
-		req.Topics = append(req.Topics, rt)
-		req.TimeoutMillis = 10000
-		resp, err := req.RequestWith(ctx, cl)
-		if err != nil || resp.Topics[0].ErrorCode != 0 {
-			t.Fatalf("create %s via node %d: %v %+v", name, via+1, err, resp)
-		}
+		createTopic(ctx, t, cl, name, 6, 3, nil, nil)
 	}
 	leader := c.activeController()
 	other := (leader + 1) % 3
@@ -231,13 +223,7 @@ func TestClusterFencesADeadBroker(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer cl.Close()
-	req := kmsg.NewPtrCreateTopicsRequest()
-	rt := kmsg.NewCreateTopicsRequestTopic()
-	rt.Topic, rt.NumPartitions, rt.ReplicationFactor = "replicated", 6, 3
-	req.Topics, req.TimeoutMillis = append(req.Topics, rt), 10000
-	if resp, err := req.RequestWith(ctx, cl); err != nil || resp.Topics[0].ErrorCode != 0 {
-		t.Fatalf("create: %v %+v", err, resp)
-	}
+	createTopic(ctx, t, cl, "replicated", 6, 3, nil, nil)
 	victimID := int32(victim + 1)
 	led := func() (n int, inISR int) {
 		img := c.nodes[ctlIdx].ctl.Image()
@@ -394,13 +380,7 @@ func TestSeparateRoles(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer cl.Close()
-	req := kmsg.NewPtrCreateTopicsRequest()
-	rt := kmsg.NewCreateTopicsRequestTopic()
-	rt.Topic, rt.NumPartitions, rt.ReplicationFactor = "observed", 4, 2
-	req.Topics, req.TimeoutMillis = append(req.Topics, rt), 10000
-	if resp, err := req.RequestWith(ctx, cl); err != nil || resp.Topics[0].ErrorCode != 0 {
-		t.Fatalf("create through a broker-only node: %v %+v", err, resp)
-	}
+	createTopic(ctx, t, cl, "observed", 4, 2, nil, nil) // through a broker-only node
 	waitFor(t, 10*time.Second, "the topic on the other broker", func() bool { return nodes[2].Metadata().TopicByName("observed") != nil })
 	// Produce and consume through the broker-only nodes.
 	pc, err := kgo.NewClient(kgo.SeedBrokers(nodes[2].Addr().String()), kgo.DefaultProduceTopic("observed"))

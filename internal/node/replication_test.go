@@ -241,21 +241,7 @@ func TestReplicationThrottle(t *testing.T) {
 	defer cl.Close()
 	create := func(topic string, configs map[string]string) {
 		t.Helper()
-		req := kmsg.NewPtrCreateTopicsRequest()
-		rt := kmsg.NewCreateTopicsRequestTopic()
-		rt.Topic, rt.NumPartitions, rt.ReplicationFactor = topic, -1, -1
-		ra := kmsg.NewCreateTopicsRequestTopicReplicaAssignment()
-		ra.Partition, ra.Replicas = 0, []int32{1}
-		rt.ReplicaAssignment = append(rt.ReplicaAssignment, ra)
-		for k, v := range configs {
-			cfg := kmsg.NewCreateTopicsRequestTopicConfig()
-			cfg.Name, cfg.Value = k, kmsg.StringPtr(v)
-			rt.Configs = append(rt.Configs, cfg)
-		}
-		req.Topics, req.TimeoutMillis = append(req.Topics, rt), 10000
-		if resp, err := req.RequestWith(ctx, cl); err != nil || resp.Topics[0].ErrorCode != 0 {
-			t.Fatalf("create %s: %v %+v", topic, err, resp)
-		}
+		createTopic(ctx, t, cl, topic, -1, -1, []int32{1}, configs)
 		var recs []*kgo.Record
 		for range 100 {
 			value := make([]byte, 10<<10) // random: no compression shrinks it
