@@ -54,23 +54,31 @@ import (
 //     the response byte limit is shared round-robin.
 //   - Session partitions are keyed by (topic id, partition) in sessions
 //     opened at v13+ and by (topic name, partition) below, as Kafka does.
-//     Ids are resolved to names through resolveName at every Begin, so a
-//     partition of a deleted topic (or an id not yet known) is read with
-//     an empty name (the caller answers UNKNOWN_TOPIC_ID), and a topic
-//     recreated under the same name is never confused with the old one.
+//     A partition keeps the name its id resolved to (resolveName) when
+//     it joined the session; an id not known then is resolved again at
+//     every Begin and read with an empty name until it is (the caller
+//     answers UNKNOWN_TOPIC_ID). As in Kafka, a partition of a topic
+//     deleted since is read under its old name (the caller answers
+//     UNKNOWN_TOPIC_OR_PARTITION), and one whose name now belongs to a
+//     topic made anew still carries the old id (INCONSISTENT_TOPIC_ID):
+//     the new topic's records are never read for the old one.
 //   - The cache holds at most slots sessions (max.incremental.fetch.
 //     session.cache.slots; 0 disables sessions). When it is full a new
-//     session evicts the least recently used one if that has been idle
-//     longer than fetchSessionMinIdle (Kafka's min.incremental.fetch.
-//     session.eviction.ms default); otherwise the fetch is answered
-//     sessionless. Kafka also lets a session with more partitions evict
-//     an older, smaller one, and favours follower sessions; this cache
-//     is plain LRU.
+//     session evicts, as Kafka's FetchSessionCache does, the least
+//     recently used one if that has been idle longer than
+//     fetchSessionMinIdle (Kafka's min.incremental.fetch.session.
+//     eviction.ms default); else the session with the fewest partitions
+//     (then the lowest id) among those that had been open longer than
+//     fetchSessionMinIdle when last used, if the new one has more
+//     partitions; else the fetch is answered sessionless. (Kafka also
+//     lets a follower's session evict a consumer's; followers here fetch
+//     without sessions.)
 //   - Sessions are not tied to a connection or principal (nor are
 //     Kafka's).
 
 // fetchSessionMinIdle is how long a session must have been unused
-// before a new session may evict it.
+// before any new session may evict it, and how long it must have been
+// open before a larger one may.
 const fetchSessionMinIdle = 2 * time.Minute
 
 // FetchPartition is one partition a Fetch must read: the request's
@@ -122,6 +130,7 @@ type fetchSession struct {
 	id       int32
 	epoch    int32 // the epoch the next incremental request must carry
 	usesIDs  bool
+	created  time.Time
 	lastUsed time.Time
 	elem     *list.Element // in FetchSessions.lru; nil once removed
 	order    *list.List    // of *sessionPartition, the order partitions are read
@@ -222,7 +231,11 @@ func (s *FetchSessions) Begin(req *protocol.FetchRequest, version int16, resolve
 	for i, p := range c.parts {
 		if e := sess.parts[c.keys[i]]; e != nil {
 			sp := e.Value.(*sessionPartition)
+			name := sp.Topic
 			sp.FetchPartition = p
+			if name != "" {
+				sp.Topic = name // the name it was opened under, as below
+			}
 		} else {
 			sess.parts[c.keys[i]] = sess.order.PushBack(&sessionPartition{FetchPartition: p, key: c.keys[i]})
 		}
@@ -247,7 +260,7 @@ func (s *FetchSessions) Begin(req *protocol.FetchRequest, version int16, resolve
 	c.parts, c.keys = c.parts[:0], c.keys[:0]
 	for e := sess.order.Front(); e != nil; e = e.Next() {
 		sp := e.Value.(*sessionPartition)
-		if usesIDs {
+		if usesIDs && sp.Topic == "" {
 			sp.Topic = names(sp.TopicID, "")
 		}
 		c.parts = append(c.parts, sp.FetchPartition)
@@ -429,22 +442,21 @@ func (c *FetchContext) build(resp *protocol.FetchResponse, read []protocol.Fetch
 	}
 }
 
-// create makes a session of a full fetch's partitions, evicting the
-// least recently used session if the cache is full and that one has
-// been idle long enough; nil when there is no room.
+// create makes a session of a full fetch's partitions, evicting one if
+// the cache is full (evictable); nil when there is no room.
 func (s *FetchSessions) create(c *FetchContext, read []protocol.FetchResponsePartitionData) *fetchSession {
 	if s.slots <= 0 {
 		return nil
 	}
 	now := s.now()
 	if len(s.sessions) >= s.slots {
-		front := s.lru.Front()
-		if front == nil || now.Sub(front.Value.(*fetchSession).lastUsed) <= s.minIdle {
+		victim := s.evictable(len(c.parts), now)
+		if victim == nil {
 			return nil
 		}
-		s.remove(front.Value.(*fetchSession))
+		s.remove(victim)
 	}
-	sess := &fetchSession{epoch: nextFetchEpoch(0), usesIDs: c.usesIDs, lastUsed: now,
+	sess := &fetchSession{epoch: nextFetchEpoch(0), usesIDs: c.usesIDs, created: now, lastUsed: now,
 		order: list.New(), parts: make(map[sessionKey]*list.Element, len(c.parts))}
 	for {
 		sess.id = rand.Int32N(math.MaxInt32) + 1 // 1..MaxInt32
@@ -460,6 +472,35 @@ func (s *FetchSessions) create(c *FetchContext, read []protocol.FetchResponsePar
 	s.sessions[sess.id] = sess
 	sess.elem = s.lru.PushBack(sess)
 	return sess
+}
+
+// evictable returns the session a new one of size partitions may take
+// the place of, or nil: the least recently used if it has been idle
+// longer than minIdle; else, if the new one is larger, the smallest of
+// the sessions that had been open longer than minIdle when last used
+// (the lowest id among equals). A session stays while it is young, so a
+// burst of new sessions cannot churn the cache.
+func (s *FetchSessions) evictable(size int, now time.Time) *fetchSession {
+	front := s.lru.Front()
+	if front == nil {
+		return nil
+	}
+	if lru := front.Value.(*fetchSession); now.Sub(lru.lastUsed) > s.minIdle {
+		return lru
+	}
+	var small *fetchSession
+	for _, sess := range s.sessions {
+		if sess.lastUsed.Sub(sess.created) <= s.minIdle {
+			continue
+		}
+		if n := len(sess.parts); small == nil || n < len(small.parts) || n == len(small.parts) && sess.id < small.id {
+			small = sess
+		}
+	}
+	if small == nil || size <= len(small.parts) {
+		return nil
+	}
+	return small
 }
 
 // touch marks sess used now.

@@ -412,22 +412,31 @@ func TestFetchSessionTopicIDs(t *testing.T) {
 	if len(resp.Responses) != 1 || resp.Responses[0].TopicID != idX {
 		t.Fatalf("response %+v", resp.Responses)
 	}
-	// b is deleted (its id no longer resolves) and x created: names are
-	// resolved afresh at every request.
+	// b is deleted (its id no longer resolves) and x's id comes to be
+	// known: a partition keeps the name it joined under (the broker
+	// answers a topic gone since by that name), and one that had none is
+	// resolved once its id is known, as in Kafka's sessions.
 	mu.Lock()
 	delete(names, idB)
 	names[idX] = "a"
 	mu.Unlock()
 	fc, _ = fetch(req(id, 2))
-	if got := fsNames(fc); !slices.Equal(got, []string{"a-0@10", "-0@10", "a-0@10"}) {
+	if got := fsNames(fc); !slices.Equal(got, []string{"a-0@10", "b-0@10", "a-0@10"}) {
+		t.Fatalf("reads %q", got)
+	}
+	// Sent again by id, b keeps its name too.
+	rb := req(id, 3)
+	rb.Topics = []protocol.FetchRequestFetchTopic{{TopicID: idB, Partitions: []protocol.FetchRequestFetchPartition{{Partition: 0, FetchOffset: 7}}}}
+	fc, _ = fetch(rb)
+	if got := fsNames(fc); !slices.Equal(got, []string{"a-0@10", "b-0@7", "a-0@10"}) {
 		t.Fatalf("reads %q", got)
 	}
 	// Forgotten by id; a v12 request to a v13 session is refused.
-	fc, _ = fetch(req(id, 3, idB, idX))
+	fc, _ = fetch(req(id, 4, idB, idX))
 	if got := fsNames(fc); !slices.Equal(got, []string{"a-0@10"}) {
 		t.Fatalf("reads %q", got)
 	}
-	if _, code := s.Begin(fsReq(id, 4, nil), 12, nil); code != protocol.ErrFetchSessionTopicIDError {
+	if _, code := s.Begin(fsReq(id, 5, nil), 12, nil); code != protocol.ErrFetchSessionTopicIDError {
 		t.Fatal(code)
 	}
 }
@@ -470,6 +479,81 @@ func TestFetchSessionCacheFull(t *testing.T) {
 	if resp.SessionID != 0 || s.Len() != 0 {
 		t.Fatalf("no slots: session %d", resp.SessionID)
 	}
+}
+
+// TestFetchSessionEvictsSmaller: in a full cache with no session idle
+// long enough, a new session takes the place of the one with the fewest
+// partitions among those open longer than fetchSessionMinIdle, if it has
+// more partitions than that one, as in Kafka's FetchSessionCache; young
+// sessions stay.
+func TestFetchSessionEvictsSmaller(t *testing.T) {
+	clock := time.Unix(1000, 0)
+	now := func() time.Time { return clock }
+	s := NewFetchSessions(2, now)
+	logs := fsLogs{}
+	for p := range int32(4) {
+		logs.set("c", p, 10)
+	}
+	parts := func(n int32) []fsPart {
+		var out []fsPart
+		for p := range n {
+			out = append(out, fsPart{"c", p, 10})
+		}
+		return out
+	}
+	open := func(n int32) int32 {
+		t.Helper()
+		_, resp := fsFetch(t, s, logs, fsReq(0, 0, parts(n)), 12)
+		return resp.SessionID
+	}
+	big, small := open(3), open(1)
+	if big == 0 || small == 0 {
+		t.Fatal("no room for two sessions")
+	}
+	// Both young: nothing is evicted, however large the new session.
+	if id := open(4); id != 0 || s.Len() != 2 {
+		t.Fatalf("a young session was evicted for %d", id)
+	}
+	// Both used all along, and now open longer than the minimum.
+	epochs := map[int32]int32{big: 1, small: 1}
+	use := func(ids ...int32) {
+		t.Helper()
+		for _, id := range ids {
+			fsFetch(t, s, logs, fsReq(id, epochs[id], nil), 12)
+			epochs[id]++
+		}
+	}
+	clock = clock.Add(fetchSessionMinIdle * 3 / 4)
+	use(big, small)
+	clock = clock.Add(fetchSessionMinIdle / 2)
+	use(big, small)
+	// No larger than the smallest: sessionless.
+	if id := open(1); id != 0 || s.Len() != 2 {
+		t.Fatalf("a session as small as the smallest got in: %d", id)
+	}
+	// Larger: the smallest goes.
+	mid := open(2)
+	if mid == 0 || s.Len() != 2 {
+		t.Fatalf("a larger session did not get in: %d, %d cached", mid, s.Len())
+	}
+	if _, code := s.Begin(fsReq(small, epochs[small], nil), 12, nil); code != protocol.ErrFetchSessionIDNotFound {
+		t.Fatalf("the smallest session is still there: %d", code)
+	}
+	use(big)
+	// The young two-partition session stays; the old three-partition one
+	// is the only candidate, so a session must beat three.
+	if id := open(3); id != 0 {
+		t.Fatalf("a session no larger than the oldest got in: %d", id)
+	}
+	last := open(4)
+	if last == 0 {
+		t.Fatal("a larger session did not get in")
+	}
+	if _, code := s.Begin(fsReq(big, epochs[big], nil), 12, nil); code != protocol.ErrFetchSessionIDNotFound {
+		t.Fatalf("the old session is still there: %d", code)
+	}
+	fsFetch(t, s, logs, fsReq(mid, 1, nil), 12)
+	fsFetch(t, s, logs, fsReq(last, 1, nil), 12)
 }
 
 func TestFetchSessionConcurrent(t *testing.T) {

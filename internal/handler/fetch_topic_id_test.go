@@ -198,3 +198,68 @@ func TestDeletedTopicEndsWaits(t *testing.T) {
 		t.Fatalf("fetch from the deleted topic: error %d, %d bytes", pd.ErrorCode, len(pd.Records))
 	}
 }
+
+// TestFetchSessionTopicRecreated: a consumer's fetch session (v13) keeps
+// the name its topic id had when the partition joined it. Once the topic
+// is deleted and made anew under that name, the session's next fetch is
+// answered INCONSISTENT_TOPIC_ID for it, with none of the new topic's
+// records; once the name is gone too, UNKNOWN_TOPIC_OR_PARTITION. Both
+// are Kafka's answers (a session that resolved ids afresh would say
+// UNKNOWN_TOPIC_ID to both).
+func TestFetchSessionTopicRecreated(t *testing.T) {
+	f := newFixture(t, false)
+	f.h.sessions = NewFetchSessions(10, nil) // the fixture keeps none
+	ctx := context.Background()
+	create := controller.CreateTopics([]controller.CreateTopic{{Name: "t", NumPartitions: 1, ReplicationFactor: 1}}, false, controller.TopicDefaults{})
+	if _, err := f.h.submit(ctx, create); err != nil {
+		t.Fatal(err)
+	}
+	oldID := f.h.image().TopicByName("t").ID()
+	if pr := produceResponse(f.produce(t, 1, "t", 0, batchOf(t, "old"))); pr.ErrorCode != 0 {
+		t.Fatalf("produce: %+v", pr)
+	}
+	full := longPoll(oldID)
+	full.SessionEpoch = 0 // open a session
+	resp, wait := f.h.Fetch(ctx, full, 13)
+	if wait != nil || resp.SessionID == 0 {
+		t.Fatalf("full fetch: waits %v, session %d", wait != nil, resp.SessionID)
+	}
+	loadFiles(t, resp)
+	session := resp.SessionID
+	next := func(epoch int32) protocol.FetchResponsePartitionData {
+		t.Helper()
+		req := &protocol.FetchRequest{}
+		req.Default()
+		req.SessionID, req.SessionEpoch, req.MaxBytes, req.MaxWaitMs = session, epoch, 1<<20, 0
+		resp, wait := f.h.Fetch(ctx, req, 13)
+		if wait != nil {
+			resp = wait(ctx)
+		}
+		loadFiles(t, resp)
+		if resp.ErrorCode != 0 || len(resp.Responses) != 1 || resp.Responses[0].TopicID != oldID {
+			t.Fatalf("incremental fetch %d: %+v", epoch, resp)
+		}
+		return resp.Responses[0].Partitions[0]
+	}
+	if _, err := f.h.submit(ctx, controller.DeleteTopics([]string{"t"}, nil)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.h.submit(ctx, create); err != nil {
+		t.Fatal(err)
+	}
+	if f.h.image().TopicByName("t").ID() == oldID {
+		t.Fatal("the topic kept its id")
+	}
+	if pr := produceResponse(f.produce(t, 1, "t", 0, batchOf(t, "new", "newer"))); pr.ErrorCode != 0 {
+		t.Fatalf("produce to the new topic: %+v", pr)
+	}
+	if pd := next(1); protocol.ErrorCode(pd.ErrorCode) != protocol.ErrInconsistentTopicID || len(pd.Records) != 0 {
+		t.Fatalf("made anew: error %d, %d bytes; want INCONSISTENT_TOPIC_ID and no records", pd.ErrorCode, len(pd.Records))
+	}
+	if _, err := f.h.submit(ctx, controller.DeleteTopics([]string{"t"}, nil)); err != nil {
+		t.Fatal(err)
+	}
+	if pd := next(2); protocol.ErrorCode(pd.ErrorCode) != protocol.ErrUnknownTopicOrPartition || len(pd.Records) != 0 {
+		t.Fatalf("deleted: error %d, %d bytes; want UNKNOWN_TOPIC_OR_PARTITION", pd.ErrorCode, len(pd.Records))
+	}
+}
