@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"reflect"
+	"slices"
+	"sync"
 	"time"
 
 	"github.com/sluice-mq/sluice/internal/metadata"
@@ -109,24 +111,27 @@ func (h *Handler) fetch(ctx context.Context, req *protocol.FetchRequest, version
 		return h.replicaFetch(ctx, req, version, id, epoch)
 	}
 	img := h.image()
-	fc, code := h.sessions.Begin(req, version, func(id protocol.UUID) (string, bool) {
+	sc := fetchScratchPool.Get().(*fetchScratch)
+	fc, code := h.sessions.beginInto(&sc.fc, req, version, func(id protocol.UUID) (string, bool) {
 		if t := img.TopicByID(id); t != nil {
 			return t.Name(), true
 		}
 		return "", false
 	})
 	if code != protocol.ErrNone {
-		return fc.Filter(nil), nil
+		resp := fc.Filter(nil)
+		sc.done(nil, nil)
+		return resp, nil
 	}
 	fps := fc.Partitions()
-	read := make([]protocol.FetchResponsePartitionData, len(fps))
+	read := slices.Grow(sc.read[:0], len(fps))[:len(fps)]
 	answered := false
 	defer func() {
 		if !answered { // a panic: the segments read must not stay held
 			releaseRead(read)
 		}
 	}()
-	var parts []fetchPart
+	parts := sc.parts[:0]
 	// Kafka answers at once when a partition it reads has an error, but
 	// not for partitions its metadata lacks (unknown topics and ids),
 	// which it answers beside the others without reading them.
@@ -172,6 +177,7 @@ func (h *Handler) fetch(ctx context.Context, req *protocol.FetchRequest, version
 	if got >= minBytes || failed || readErr || redirected || req.MaxWaitMs <= 0 || len(parts) == 0 {
 		resp := finishFetch(fc, read)
 		answered = true
+		sc.done(read, parts)
 		return resp, nil
 	}
 	// The wait reads again; holding no segment meanwhile means nothing
@@ -187,20 +193,50 @@ func (h *Handler) fetch(ctx context.Context, req *protocol.FetchRequest, version
 			}
 		}()
 		deadline := time.Now().Add(wait)
-		for waitForMore(ctx, h.stopping, parts, deadline, h.recheckLeaders) {
+		for waitForMore(ctx, h.stopping, parts, deadline, h.recheckLeaders, &sc.cases) {
 			// As Kafka's delayed fetch: a partition this broker no longer
 			// leads, or whose leader epoch moved past the request's, ends
 			// the wait with its error.
 			moved := h.recheckLeaders(parts)
 			if got, readErr := readParts(parts, maxBytes, nil); got >= minBytes || readErr || moved {
-				return finishFetch(fc, read)
+				resp := finishFetch(fc, read)
+				sc.done(read, parts)
+				return resp
 			}
 		}
 		if ctx.Err() == nil {
 			readParts(parts, maxBytes, nil) // what arrived by the deadline
 		}
-		return finishFetch(fc, read)
+		resp := finishFetch(fc, read)
+		sc.done(read, parts)
+		return resp
 	}
+}
+
+// fetchScratch is what a consumer's Fetch reads into and builds its
+// response from. A fetch takes one from fetchScratchPool and gives it
+// back once its response is built (the response copies what it needs),
+// so a steady stream of fetches and long polls allocates little beyond
+// its response. One dropped on a panic, or with a wait never run, is
+// simply not reused.
+type fetchScratch struct {
+	fc    FetchContext
+	read  []protocol.FetchResponsePartitionData
+	parts []fetchPart
+	cases []reflect.SelectCase
+}
+
+var fetchScratchPool = sync.Pool{New: func() any { return new(fetchScratch) }}
+
+// done returns sc to the pool with the slices the fetch grew, cleared
+// so that the pool holds no segment, partition or channel.
+func (sc *fetchScratch) done(read []protocol.FetchResponsePartitionData, parts []fetchPart) {
+	clear(read)
+	clear(parts)
+	clear(sc.cases)
+	sc.read, sc.parts, sc.cases = read[:0], parts[:0], sc.cases[:0]
+	sc.fc.resolve = nil
+	fetchScratchPool.Put(sc)
 }
 
 // recheckLeaders looks again, after a wake, at what each partition was
@@ -233,7 +269,11 @@ func (h *Handler) recheckLeaders(parts []fetchPart) bool {
 // records it carries are released by whoever writes it.
 func finishFetch(fc *FetchContext, read []protocol.FetchResponsePartitionData) *protocol.FetchResponse {
 	resp := fc.Filter(read)
-	releaseUnsent(read, resp)
+	for i := range read {
+		if !fc.Sent(i) {
+			releaseFile(&read[i])
+		}
+	}
 	return resp
 }
 
@@ -282,7 +322,8 @@ func readParts(parts []fetchPart, maxBytes int32, quota *replica.Quota) (int64, 
 			continue
 		}
 		if res.Len > 0 {
-			fp.out.RecordsFile = fileRecords(&res)
+			held := res // to the heap only when there is a range to send
+			fp.out.RecordsFile = fileRecords(&held)
 		}
 		total += res.Len
 		remaining -= res.Len
@@ -301,24 +342,6 @@ func fileRecords(res *storage.ReadResult) *protocol.FileRecords {
 		Pos:     res.Position,
 		Len:     int32(res.Len),
 		Release: res.Release,
-	}
-}
-
-// releaseUnsent releases the file records of read that resp does not
-// carry (a fetch session leaves out partitions it need not send).
-func releaseUnsent(read []protocol.FetchResponsePartitionData, resp *protocol.FetchResponse) {
-	sent := make(map[*protocol.FileRecords]bool)
-	for i := range resp.Responses {
-		for j := range resp.Responses[i].Partitions {
-			if f := resp.Responses[i].Partitions[j].RecordsFile; f != nil {
-				sent[f] = true
-			}
-		}
-	}
-	for i := range read {
-		if f := read[i].RecordsFile; f != nil && !sent[f] {
-			f.Done()
-		}
 	}
 }
 
@@ -341,7 +364,7 @@ func releaseFile(pd *protocol.FetchResponsePartitionData) {
 // waitForMore blocks until a partition's bound (high watermark, or log
 // end for a follower) moves from what the last read saw, the deadline
 // passes, ctx ends or the handler stops; false means stop.
-func waitForMore(ctx context.Context, stopping <-chan struct{}, parts []fetchPart, deadline time.Time, recheck func([]fetchPart) bool) bool {
+func waitForMore(ctx context.Context, stopping <-chan struct{}, parts []fetchPart, deadline time.Time, recheck func([]fetchPart) bool, scratch *[]reflect.SelectCase) bool {
 	select {
 	case <-ctx.Done():
 		return false
@@ -354,7 +377,11 @@ func waitForMore(ctx context.Context, stopping <-chan struct{}, parts []fetchPar
 	}
 	timer := time.NewTimer(time.Until(deadline))
 	defer timer.Stop()
-	cases := make([]reflect.SelectCase, 0, len(parts)+3)
+	var cases []reflect.SelectCase
+	if scratch != nil {
+		cases = (*scratch)[:0]
+		defer func() { *scratch = cases }()
+	}
 	cases = append(cases,
 		reflect.SelectCase{Dir: reflect.SelectRecv, Chan: reflect.ValueOf(ctx.Done())},
 		reflect.SelectCase{Dir: reflect.SelectRecv, Chan: reflect.ValueOf(timer.C)},

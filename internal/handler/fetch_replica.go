@@ -82,7 +82,7 @@ func (h *Handler) replicaFetch(ctx context.Context, req *protocol.FetchRequest, 
 			}
 		}()
 		deadline := time.Now().Add(wait)
-		for waitForMore(ctx, h.stopping, parts, deadline, nil) {
+		for waitForMore(ctx, h.stopping, parts, deadline, nil, nil) {
 			if got, readErr := readParts(parts, maxBytes, quota); got >= minBytes || readErr {
 				recordThrottled(parts, quota)
 				return resp

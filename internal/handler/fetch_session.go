@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"sync"
 	"time"
 
@@ -174,6 +175,16 @@ type FetchContext struct {
 	session  *fetchSession // incremental, or full once Filter made one
 	parts    []FetchPartition
 	keys     []sessionKey // parallel to parts
+
+	// Scratch that a context reused for another request keeps (see
+	// beginInto): cleared, never read across requests.
+	resolve func(protocol.UUID) (string, bool)
+	names   map[protocol.UUID]string // ids resolved for this request
+	seen    map[sessionKey]int       // request partitions, to their index in parts
+	topics  map[sessionKey]int       // build's topics, to their index in the response
+	keep    []bool                   // parallel to parts: an incremental answer carries it
+	topicOf []int                    // parallel to parts: its topic's index in the response
+	counts  []int                    // per response topic: partitions kept
 }
 
 // nextFetchEpoch is the epoch that follows e: MaxInt32 wraps to 1, as 0
@@ -192,9 +203,20 @@ func nextFetchEpoch(e int32) int32 {
 // non-zero error code is a session error: the context reads nothing and
 // its Filter answers the error with session id 0.
 func (s *FetchSessions) Begin(req *protocol.FetchRequest, version int16, resolveName func(protocol.UUID) (string, bool)) (*FetchContext, protocol.ErrorCode) {
+	return s.beginInto(&FetchContext{}, req, version, resolveName)
+}
+
+// beginInto is Begin with c as the context: a context whose request is
+// done (Filter returned, nothing of it still used) may be passed again,
+// and its slices and maps serve the new request.
+func (s *FetchSessions) beginInto(c *FetchContext, req *protocol.FetchRequest, version int16, resolveName func(protocol.UUID) (string, bool)) (*FetchContext, protocol.ErrorCode) {
 	usesIDs := version >= 13
-	names := nameResolver(usesIDs, resolveName)
-	c := &FetchContext{s: s, usesIDs: usesIDs, reqEpoch: req.SessionEpoch}
+	clear(c.names)
+	clear(c.seen)
+	*c = FetchContext{s: s, usesIDs: usesIDs, reqEpoch: req.SessionEpoch, resolve: resolveName,
+		parts: c.parts[:0], keys: c.keys[:0], names: c.names, seen: c.seen, topics: c.topics,
+		keep: c.keep[:0], topicOf: c.topicOf[:0], counts: c.counts[:0]}
+	names := c.name
 	if version < 7 {
 		c.kind = fetchSessionless
 		c.setRequestPartitions(req, names)
@@ -269,26 +291,26 @@ func (s *FetchSessions) Begin(req *protocol.FetchRequest, version int16, resolve
 	return c, protocol.ErrNone
 }
 
-// nameResolver returns a function giving a request topic's name: the
-// request's own below v13, else the id's (cached for the request).
-func nameResolver(usesIDs bool, resolveName func(protocol.UUID) (string, bool)) func(protocol.UUID, string) string {
-	if !usesIDs {
-		return func(_ protocol.UUID, name string) string { return name }
+// name returns a request topic's name: the request's own below v13,
+// else the id's (resolved once per request).
+func (c *FetchContext) name(id protocol.UUID, name string) string {
+	if !c.usesIDs {
+		return name
 	}
-	cache := make(map[protocol.UUID]string)
-	return func(id protocol.UUID, _ string) string {
-		if n, ok := cache[id]; ok {
-			return n
-		}
-		n := ""
-		if resolveName != nil {
-			if name, ok := resolveName(id); ok {
-				n = name
-			}
-		}
-		cache[id] = n
+	if n, ok := c.names[id]; ok {
 		return n
 	}
+	n := ""
+	if c.resolve != nil {
+		if name, ok := c.resolve(id); ok {
+			n = name
+		}
+	}
+	if c.names == nil {
+		c.names = make(map[protocol.UUID]string)
+	}
+	c.names[id] = n
+	return n
 }
 
 func (c *FetchContext) key(topic string, id protocol.UUID, partition int32) sessionKey {
@@ -301,7 +323,10 @@ func (c *FetchContext) key(topic string, id protocol.UUID, partition int32) sess
 // setRequestPartitions sets the partitions to read to the request's; a
 // partition named twice is read once, with its last parameters.
 func (c *FetchContext) setRequestPartitions(req *protocol.FetchRequest, names func(protocol.UUID, string) string) {
-	seen := make(map[sessionKey]int)
+	if c.seen == nil {
+		c.seen = make(map[sessionKey]int)
+	}
+	seen := c.seen
 	for _, t := range req.Topics {
 		name := names(t.TopicID, t.Topic)
 		id := t.TopicID
@@ -379,7 +404,8 @@ func (c *FetchContext) Filter(read []protocol.FetchResponsePartitionData) *proto
 			resp.ErrorCode = int16(protocol.ErrInvalidFetchSessionEpoch)
 			return resp
 		}
-		keep := make([]bool, len(read))
+		c.keep = slices.Grow(c.keep[:0], len(read))[:len(read)]
+		keep := c.keep
 		for i := range read {
 			e := sess.parts[c.keys[i]]
 			if e == nil { // closed or forgotten since: answer it all the same
@@ -419,26 +445,59 @@ func (sp *sessionPartition) update(pd *protocol.FetchResponsePartitionData) bool
 	return must
 }
 
-// build appends to resp the partitions of read that keep selects (all
-// when keep is nil), grouped by topic.
+// Sent reports whether the response Filter built carries read[i]: every
+// partition but those an incremental fetch had nothing to say of.
+func (c *FetchContext) Sent(i int) bool {
+	return c.kind != fetchIncremental || c.keep[i]
+}
+
+// build sets resp's topics to the partitions of read that keep selects
+// (all when keep is nil), grouped by topic in the order first read. The
+// partitions share one array, allocated at its size.
 func (c *FetchContext) build(resp *protocol.FetchResponse, read []protocol.FetchResponsePartitionData, keep []bool) {
-	topics := make(map[sessionKey]int)
+	if c.topics == nil {
+		c.topics = make(map[sessionKey]int)
+	}
+	clear(c.topics)
+	c.topicOf = slices.Grow(c.topicOf[:0], len(read))[:len(read)]
+	c.counts = c.counts[:0]
+	kept := 0
+	for i := range read {
+		if keep != nil && !keep[i] {
+			continue
+		}
+		tk := c.keys[i]
+		tk.partition = 0
+		ti, ok := c.topics[tk]
+		if !ok {
+			ti = len(c.counts)
+			c.topics[tk] = ti
+			c.counts = append(c.counts, 0)
+		}
+		c.topicOf[i] = ti
+		c.counts[ti]++
+		kept++
+	}
+	if kept == 0 {
+		return
+	}
+	resp.Responses = make([]protocol.FetchResponseFetchableTopicResponse, len(c.counts))
+	all := make([]protocol.FetchResponsePartitionData, 0, kept)
+	for ti, n := range c.counts {
+		resp.Responses[ti].Partitions, all = all[:0:n], all[n:n:cap(all)]
+	}
 	for i := range read {
 		if keep != nil && !keep[i] {
 			continue
 		}
 		p := &c.parts[i]
-		tk := c.keys[i]
-		tk.partition = 0
-		ti, ok := topics[tk]
-		if !ok {
-			ti = len(resp.Responses)
-			topics[tk] = ti
-			resp.Responses = append(resp.Responses, protocol.FetchResponseFetchableTopicResponse{Topic: p.Topic, TopicID: p.TopicID})
+		tr := &resp.Responses[c.topicOf[i]]
+		if len(tr.Partitions) == 0 {
+			tr.Topic, tr.TopicID = p.Topic, p.TopicID
 		}
 		pd := read[i]
 		pd.PartitionIndex = p.Partition
-		resp.Responses[ti].Partitions = append(resp.Responses[ti].Partitions, pd)
+		tr.Partitions = append(tr.Partitions, pd)
 	}
 }
 

@@ -22,7 +22,7 @@ type fixture struct {
 	reps *replica.Manager
 }
 
-func newFixture(t *testing.T, autoCreate bool) *fixture {
+func newFixture(t testing.TB, autoCreate bool) *fixture {
 	t.Helper()
 	fsys := vfs.NewMem()
 	ctl, err := controller.Open(controller.Config{NodeID: 1, Voters: []uint64{1}, FS: fsys, Dir: "/data/__cluster_metadata-0", TickInterval: 5 * time.Millisecond})

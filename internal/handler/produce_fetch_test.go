@@ -11,7 +11,7 @@ import (
 	"github.com/sluice-mq/sluice/internal/record"
 )
 
-func batchOf(t *testing.T, values ...string) []byte {
+func batchOf(t testing.TB, values ...string) []byte {
 	t.Helper()
 	b := record.NewBuilder(record.CodecNone)
 	b.BaseTimestamp = time.Now().UnixMilli()
@@ -25,7 +25,7 @@ func batchOf(t *testing.T, values ...string) []byte {
 	return out
 }
 
-func (f *fixture) createTopic(t *testing.T, name string, partitions int32) {
+func (f *fixture) createTopic(t testing.TB, name string, partitions int32) {
 	t.Helper()
 	resp := f.h.CreateTopics(context.Background(), &protocol.CreateTopicsRequest{TimeoutMs: 5000,
 		Topics: []protocol.CreateTopicsRequestCreatableTopic{{Name: name, NumPartitions: partitions, ReplicationFactor: 1}}}, 7)
@@ -34,7 +34,7 @@ func (f *fixture) createTopic(t *testing.T, name string, partitions int32) {
 	}
 }
 
-func (f *fixture) produce(t *testing.T, acks int16, topic string, partition int32, records []byte) ProduceResult {
+func (f *fixture) produce(t testing.TB, acks int16, topic string, partition int32, records []byte) ProduceResult {
 	t.Helper()
 	return f.h.Produce(context.Background(), &protocol.ProduceRequest{Acks: acks, TimeoutMs: 5000,
 		TopicData: []protocol.ProduceRequestTopicProduceData{{Name: topic,
