@@ -114,8 +114,13 @@ func (s *leaderState) lowWatermark(leaderStart int64) int64 {
 	return low
 }
 
-// maximalISR is the committed ISR with the pending additions.
+// maximalISR is the committed ISR with the pending additions. It may be
+// the ISR itself, clipped so that an append copies it: callers must not
+// write its elements.
 func (s *leaderState) maximalISR() []int32 {
+	if len(s.pending) == 0 {
+		return slices.Clip(s.isr) // read on every high watermark check
+	}
 	out := slices.Clone(s.isr)
 	for _, r := range s.pending {
 		if !slices.Contains(out, r) {
