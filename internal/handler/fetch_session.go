@@ -446,9 +446,10 @@ func (sp *sessionPartition) update(pd *protocol.FetchResponsePartitionData) bool
 }
 
 // Sent reports whether the response Filter built carries read[i]: every
-// partition but those an incremental fetch had nothing to say of.
+// partition but those an incremental fetch had nothing to say of, and
+// none when an incremental fetch lost its epoch to another request.
 func (c *FetchContext) Sent(i int) bool {
-	return c.kind != fetchIncremental || c.keep[i]
+	return c.kind != fetchIncremental || i < len(c.keep) && c.keep[i]
 }
 
 // build sets resp's topics to the partitions of read that keep selects

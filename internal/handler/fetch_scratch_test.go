@@ -80,3 +80,50 @@ func BenchmarkFetchSessionCycle(b *testing.B) {
 		offsets[p]++
 	}
 }
+
+// TestFetchSessionEpochLostDuringWait: an incremental fetch that waits
+// while another request of its session takes the next epoch is answered
+// INVALID_FETCH_SESSION_EPOCH when its wait ends, with no partitions,
+// and what it read is let go; the session then serves its next epoch
+// with the record (the fetch's reused scratch carries nothing over).
+func TestFetchSessionEpochLostDuringWait(t *testing.T) {
+	f := newFixture(t, false)
+	f.h.sessions = NewFetchSessions(10, nil) // the fixture keeps none
+	f.createTopic(t, "w", 1)
+	ctx := context.Background()
+	req := func(id, epoch, maxWait int32) *protocol.FetchRequest {
+		r := fsReq(id, epoch, []fsPart{{"w", 0, 0}})
+		if epoch > 0 {
+			r = fsReq(id, epoch, nil)
+		}
+		r.ReplicaID, r.MaxBytes, r.MinBytes, r.MaxWaitMs = -1, 1<<20, 1, maxWait
+		return r
+	}
+	full, wait := f.h.Fetch(ctx, req(0, 0, 0), 12)
+	if wait != nil || full.SessionID == 0 {
+		t.Fatalf("full fetch: waits %v, session %d", wait != nil, full.SessionID)
+	}
+	id := full.SessionID
+	_, waitA := f.h.Fetch(ctx, req(id, 1, 10000), 12)
+	if waitA == nil {
+		t.Fatal("epoch 1 did not wait on the empty partition")
+	}
+	if b, wait := f.h.Fetch(ctx, req(id, 2, 0), 12); wait != nil || b.ErrorCode != 0 {
+		t.Fatalf("epoch 2: waits %v, error %d", wait != nil, b.ErrorCode)
+	}
+	if pr := produceResponse(f.produce(t, 1, "w", 0, batchOf(t, "v"))); pr.ErrorCode != 0 {
+		t.Fatalf("produce: %+v", pr)
+	}
+	a := waitA(ctx)
+	if protocol.ErrorCode(a.ErrorCode) != protocol.ErrInvalidFetchSessionEpoch || len(a.Responses) != 0 {
+		t.Fatalf("epoch 1 after its wait: error %d, %d topics; want INVALID_FETCH_SESSION_EPOCH and none", a.ErrorCode, len(a.Responses))
+	}
+	c, wait := f.h.Fetch(ctx, req(id, 3, 0), 12)
+	if wait != nil || c.ErrorCode != 0 || len(c.Responses) != 1 || len(c.Responses[0].Partitions) != 1 {
+		t.Fatalf("epoch 3: waits %v, %+v", wait != nil, c)
+	}
+	loadFiles(t, c)
+	if pd := c.Responses[0].Partitions[0]; pd.HighWatermark != 1 || len(pd.Records) == 0 {
+		t.Fatalf("epoch 3: high watermark %d, %d bytes; want 1 and the record", pd.HighWatermark, len(pd.Records))
+	}
+}
