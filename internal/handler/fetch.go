@@ -175,9 +175,8 @@ func (h *Handler) fetch(ctx context.Context, req *protocol.FetchRequest, version
 	minBytes := min(int64(req.MinBytes), int64(maxBytes))
 	got, readErr := readParts(parts, maxBytes, nil)
 	if got >= minBytes || failed || readErr || redirected || req.MaxWaitMs <= 0 || len(parts) == 0 {
-		resp := finishFetch(fc, read)
+		resp := sc.finish(read, parts)
 		answered = true
-		sc.done(read, parts)
 		return resp, nil
 	}
 	// The wait reads again; holding no segment meanwhile means nothing
@@ -199,17 +198,13 @@ func (h *Handler) fetch(ctx context.Context, req *protocol.FetchRequest, version
 			// the wait with its error.
 			moved := h.recheckLeaders(parts)
 			if got, readErr := readParts(parts, maxBytes, nil); got >= minBytes || readErr || moved {
-				resp := finishFetch(fc, read)
-				sc.done(read, parts)
-				return resp
+				return sc.finish(read, parts)
 			}
 		}
 		if ctx.Err() == nil {
 			readParts(parts, maxBytes, nil) // what arrived by the deadline
 		}
-		resp := finishFetch(fc, read)
-		sc.done(read, parts)
-		return resp
+		return sc.finish(read, parts)
 	}
 }
 
@@ -227,6 +222,20 @@ type fetchScratch struct {
 }
 
 var fetchScratchPool = sync.Pool{New: func() any { return new(fetchScratch) }}
+
+// finish builds the response from the partitions read and releases the
+// file records it does not carry (whoever writes it releases the rest),
+// then returns sc to the pool.
+func (sc *fetchScratch) finish(read []protocol.FetchResponsePartitionData, parts []fetchPart) *protocol.FetchResponse {
+	resp := sc.fc.Filter(read)
+	for i := range read {
+		if !sc.fc.Sent(i) {
+			releaseFile(&read[i])
+		}
+	}
+	sc.done(read, parts)
+	return resp
+}
 
 // done returns sc to the pool with the slices the fetch grew, cleared
 // so that the pool holds no segment, partition or channel.
@@ -263,18 +272,6 @@ func (h *Handler) recheckLeaders(parts []fetchPart) bool {
 		}
 	}
 	return moved
-}
-
-// finishFetch builds the response from the partitions read; the file
-// records it carries are released by whoever writes it.
-func finishFetch(fc *FetchContext, read []protocol.FetchResponsePartitionData) *protocol.FetchResponse {
-	resp := fc.Filter(read)
-	for i := range read {
-		if !fc.Sent(i) {
-			releaseFile(&read[i])
-		}
-	}
-	return resp
 }
 
 // readParts reads every partition afresh, each up to its bound, and

@@ -92,10 +92,11 @@ func TestFetchSessionEpochLostDuringWait(t *testing.T) {
 	f.createTopic(t, "w", 1)
 	ctx := context.Background()
 	req := func(id, epoch, maxWait int32) *protocol.FetchRequest {
-		r := fsReq(id, epoch, []fsPart{{"w", 0, 0}})
-		if epoch > 0 {
-			r = fsReq(id, epoch, nil)
+		var parts []fsPart // an incremental request names nothing new
+		if epoch == 0 {
+			parts = []fsPart{{"w", 0, 0}}
 		}
+		r := fsReq(id, epoch, parts)
 		r.ReplicaID, r.MaxBytes, r.MinBytes, r.MaxWaitMs = -1, 1<<20, 1, maxWait
 		return r
 	}

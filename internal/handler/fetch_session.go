@@ -216,10 +216,9 @@ func (s *FetchSessions) beginInto(c *FetchContext, req *protocol.FetchRequest, v
 	*c = FetchContext{s: s, usesIDs: usesIDs, reqEpoch: req.SessionEpoch, resolve: resolveName,
 		parts: c.parts[:0], keys: c.keys[:0], names: c.names, seen: c.seen, topics: c.topics,
 		keep: c.keep[:0], topicOf: c.topicOf[:0], counts: c.counts[:0]}
-	names := c.name
 	if version < 7 {
 		c.kind = fetchSessionless
-		c.setRequestPartitions(req, names)
+		c.setRequestPartitions(req)
 		return c, protocol.ErrNone
 	}
 	s.mu.Lock()
@@ -234,7 +233,7 @@ func (s *FetchSessions) beginInto(c *FetchContext, req *protocol.FetchRequest, v
 		if req.SessionEpoch == -1 {
 			c.kind = fetchSessionless
 		}
-		c.setRequestPartitions(req, names)
+		c.setRequestPartitions(req)
 		return c, protocol.ErrNone
 	}
 	sess := s.sessions[req.SessionID]
@@ -249,7 +248,7 @@ func (s *FetchSessions) beginInto(c *FetchContext, req *protocol.FetchRequest, v
 		c.kind, c.err = fetchSessionError, protocol.ErrFetchSessionTopicIDError
 		return c, c.err
 	}
-	c.setRequestPartitions(req, names)
+	c.setRequestPartitions(req)
 	for i, p := range c.parts {
 		if e := sess.parts[c.keys[i]]; e != nil {
 			sp := e.Value.(*sessionPartition)
@@ -283,7 +282,7 @@ func (s *FetchSessions) beginInto(c *FetchContext, req *protocol.FetchRequest, v
 	for e := sess.order.Front(); e != nil; e = e.Next() {
 		sp := e.Value.(*sessionPartition)
 		if usesIDs && sp.Topic == "" {
-			sp.Topic = names(sp.TopicID, "")
+			sp.Topic = c.name(sp.TopicID, "")
 		}
 		c.parts = append(c.parts, sp.FetchPartition)
 		c.keys = append(c.keys, sp.key)
@@ -322,13 +321,13 @@ func (c *FetchContext) key(topic string, id protocol.UUID, partition int32) sess
 
 // setRequestPartitions sets the partitions to read to the request's; a
 // partition named twice is read once, with its last parameters.
-func (c *FetchContext) setRequestPartitions(req *protocol.FetchRequest, names func(protocol.UUID, string) string) {
+func (c *FetchContext) setRequestPartitions(req *protocol.FetchRequest) {
 	if c.seen == nil {
 		c.seen = make(map[sessionKey]int)
 	}
 	seen := c.seen
 	for _, t := range req.Topics {
-		name := names(t.TopicID, t.Topic)
+		name := c.name(t.TopicID, t.Topic)
 		id := t.TopicID
 		if !c.usesIDs {
 			id = protocol.UUID{}
