@@ -447,3 +447,19 @@ func TestBombsDefaultLimit(t *testing.T) {
 		t.Logf("%s: stopped after %d decompressed bytes in %v", s.name, it.total, time.Since(start))
 	}
 }
+
+// FuzzScanRecord checks that scanRecord's inlined path for small records
+// answers exactly as the general walk does, for any record body.
+func FuzzScanRecord(f *testing.F) {
+	f.Add([]byte{0, 0, 0, 1, 200, 1, 'v', 0})
+	f.Add([]byte{0, 2, 4, 2, 'k', 2, 'v', 0})
+	f.Add([]byte{0, 0x80, 1, 0x80, 1, 1, 2, 'v', 2, 2, 'h', 0})
+	f.Add([]byte{0, 0, 0, 3, 0, 0})
+	f.Fuzz(func(t *testing.T, p []byte) {
+		ts, d, null, reason := scanRecord(p)
+		ts2, d2, null2, reason2 := scanRecordAny(p)
+		if ts != ts2 || d != d2 || null != null2 || reason != reason2 {
+			t.Fatalf("scanRecord %d %d %v %q, scanRecordAny %d %d %v %q", ts, d, null, reason, ts2, d2, null2, reason2)
+		}
+	})
+}

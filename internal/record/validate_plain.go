@@ -70,7 +70,39 @@ func summarizePlain(b []byte, h BatchHeader, opts Options) (Summary, error) {
 // scanRecord checks the record body p (after the length varint) as parse
 // does and returns its timestamp and offset deltas and whether its key is
 // null, or the reason it is malformed.
+//
+// It first tries the shape a producer of small records sends: every
+// varint of one or two bytes and no headers, read with the decoding
+// inlined. Anything else, a malformed record included, goes to
+// scanRecordAny, which gives the same answer for that shape.
 func scanRecord(p []byte) (tsDelta int64, offsetDelta int32, nullKey bool, reason string) {
+	ts, i, ok := shortVarintAt(p, 1) // after the attributes
+	if !ok {
+		return scanRecordAny(p)
+	}
+	d, i, ok := shortVarintAt(p, i)
+	if !ok {
+		return scanRecordAny(p)
+	}
+	kl, i, ok := shortVarintAt(p, i)
+	if !ok || kl < -1 || kl > int64(len(p)-i) {
+		return scanRecordAny(p)
+	}
+	i += int(max(kl, 0))
+	vl, i, ok := shortVarintAt(p, i)
+	if !ok || vl < -1 || vl > int64(len(p)-i) {
+		return scanRecordAny(p)
+	}
+	i += int(max(vl, 0))
+	// No headers: their count, zero, is the record's last byte.
+	if i != len(p)-1 || p[i] != 0 {
+		return scanRecordAny(p)
+	}
+	return ts, int32(d), kl == -1, ""
+}
+
+// scanRecordAny is scanRecord for a record of any shape.
+func scanRecordAny(p []byte) (tsDelta int64, offsetDelta int32, nullKey bool, reason string) {
 	i := 1 // attributes
 	if tsDelta, i = varlongAt(p, i); i <= 1 {
 		return 0, 0, false, "bad timestamp delta varlong"
