@@ -49,6 +49,9 @@ type sample struct {
 	// BusySeconds is the CPU time the whole machine was busy during the
 	// measurement (the client and the kernel's own work included).
 	BusySeconds float64 `json:"busy_seconds"`
+	// StealSeconds is the part of BusySeconds the host took: time the
+	// guest's CPUs had work but the host ran something else.
+	StealSeconds float64 `json:"steal_seconds"`
 }
 
 // bench runs every scenario against every target, interleaved within
@@ -61,8 +64,8 @@ type bench struct {
 }
 
 func (b *bench) record(scenario, target string, rep int, r *perf.Result, cpu cpuUse) {
-	b.samples = append(b.samples, sample{scenario, target, rep, r, cpu.target, cpu.busy})
-	line := fmt.Sprintf("rep %d %-12s %-16s %10.0f records/s %8.1f MB/s  cpu %5.2f s busy %5.2f s", rep, scenario, target, r.RecordsPerSec, r.MBPerSec, cpu.target, cpu.busy)
+	b.samples = append(b.samples, sample{scenario, target, rep, r, cpu.target, cpu.busy, cpu.steal})
+	line := fmt.Sprintf("rep %d %-12s %-16s %10.0f records/s %8.1f MB/s  cpu %5.2f s busy %5.2f s steal %5.2f s", rep, scenario, target, r.RecordsPerSec, r.MBPerSec, cpu.target, cpu.busy, cpu.steal)
 	if r.Latency != nil {
 		line += fmt.Sprintf("  p50 %.2f p99 %.2f p99.9 %.2f max %.2f ms", r.Latency.P50, r.Latency.P99, r.Latency.P999, r.Latency.Max)
 	}
@@ -86,8 +89,8 @@ func (b *bench) sampleMedian(scenario, target string, f func(sample) float64) fl
 }
 
 // cpuUse is the CPU time a measurement took: the target's processes',
-// and the whole machine's.
-type cpuUse struct{ target, busy float64 }
+// the whole machine's, and the host's steal from the machine.
+type cpuUse struct{ target, busy, steal float64 }
 
 // cpuMeter reads the CPU time of a target's processes and of the machine.
 func (b *bench) cpuMeter(tg target) func() cpuUse {
@@ -103,15 +106,19 @@ func (b *bench) cpuMeter(tg target) func() cpuUse {
 		}
 		return sum
 	}
-	busy := func() time.Duration {
-		d, err := busyTime()
+	busy := func() (time.Duration, time.Duration) {
+		d, s, err := busyTime()
 		if err != nil {
 			b.t.Fatal(err)
 		}
-		return d
+		return d, s
 	}
-	start, startBusy := total(), busy()
-	return func() cpuUse { return cpuUse{(total() - start).Seconds(), (busy() - startBusy).Seconds()} }
+	start := total()
+	startBusy, startSteal := busy()
+	return func() cpuUse {
+		d, s := busy()
+		return cpuUse{(total() - start).Seconds(), (d - startBusy).Seconds(), (s - startSteal).Seconds()}
+	}
 }
 
 func medianOf(v []float64) float64 {
@@ -125,10 +132,11 @@ func medianOf(v []float64) float64 {
 	return (v[len(v)/2-1] + v[len(v)/2]) / 2
 }
 
-func rate(r *perf.Result) float64  { return r.RecordsPerSec }
-func cpuSeconds(s sample) float64  { return s.CPUSeconds }
-func busySeconds(s sample) float64 { return s.BusySeconds }
-func p99(r *perf.Result) float64   { return r.Latency.P99 }
+func rate(r *perf.Result) float64   { return r.RecordsPerSec }
+func cpuSeconds(s sample) float64   { return s.CPUSeconds }
+func busySeconds(s sample) float64  { return s.BusySeconds }
+func stealSeconds(s sample) float64 { return s.StealSeconds }
+func p99(r *perf.Result) float64    { return r.Latency.P99 }
 
 // order returns the targets in the order of repetition rep (from 1): the
 // rows of a Williams design, a Latin square in which each target follows
@@ -327,7 +335,7 @@ func TestPerfBar(t *testing.T) {
 	for _, s := range []string{"produce-100B", "produce-1KiB", "consume-1KiB", "e2e"} {
 		for _, tg := range []string{"sluice", "sluice-pagecache", "sluice-3node", "kfake", "blackhole"} {
 			if v := b.median(s, tg, rate); v > 0 {
-				fmt.Fprintf(&sb, "  %-13s %-17s %10.0f records/s  cpu %5.2f s  busy %5.2f s", s, tg, v, b.sampleMedian(s, tg, cpuSeconds), b.sampleMedian(s, tg, busySeconds))
+				fmt.Fprintf(&sb, "  %-13s %-17s %10.0f records/s  cpu %5.2f s  busy %5.2f s  steal %5.2f s", s, tg, v, b.sampleMedian(s, tg, cpuSeconds), b.sampleMedian(s, tg, busySeconds), b.sampleMedian(s, tg, stealSeconds))
 				if s == "e2e" {
 					fmt.Fprintf(&sb, "  p99 %.2f ms", b.median(s, tg, p99))
 				}

@@ -344,29 +344,33 @@ func cpuTime(pid int) (time.Duration, error) {
 
 // busyTime is how long the machine's CPUs have been busy, summed: every
 // field of /proc/stat's cpu line but idle and iowait (guest time is
-// already counted in user).
-func busyTime() (time.Duration, error) {
+// already counted in user), and, of that, the steal time: how long the
+// host ran something else while the guest's CPUs had work.
+func busyTime() (busy, steal time.Duration, err error) {
 	b, err := os.ReadFile("/proc/stat")
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	line, _, _ := strings.Cut(string(b), "\n")
 	f := strings.Fields(line)
 	if len(f) < 9 || f[0] != "cpu" {
-		return 0, fmt.Errorf("busy time: malformed /proc/stat")
+		return 0, 0, fmt.Errorf("busy time: malformed /proc/stat")
 	}
-	var ticks int64
+	var ticks, stolen int64
 	for i, s := range f[1:9] { // user nice system idle iowait irq softirq steal
 		if i == 3 || i == 4 {
 			continue
 		}
 		n, err := strconv.ParseInt(s, 10, 64)
 		if err != nil {
-			return 0, fmt.Errorf("busy time: %w", err)
+			return 0, 0, fmt.Errorf("busy time: %w", err)
 		}
 		ticks += n
+		if i == 7 {
+			stolen = n
+		}
 	}
-	return time.Duration(ticks) * 10 * time.Millisecond, nil
+	return time.Duration(ticks) * 10 * time.Millisecond, time.Duration(stolen) * 10 * time.Millisecond, nil
 }
 
 // key names a topic by id, or by name before Produce v13 (an id of
