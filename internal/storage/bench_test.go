@@ -125,8 +125,10 @@ func BenchmarkReadVsRaw(b *testing.B) {
 	}
 	defer l.Close()
 	data := benchBatch(b, 64<<10)
+	batch := make([]byte, len(data)) // a fresh copy each append (see AppendVsRaw)
 	for l.Size() < 256<<20 {
-		if _, err := l.Append(data, AppendOptions{}); err != nil {
+		copy(batch, data)
+		if _, err := l.Append(batch, AppendOptions{}); err != nil {
 			b.Fatal(err)
 		}
 	}
