@@ -23,10 +23,9 @@ import (
 type Command struct {
 	op   string
 	args any
-	run  func(img *metadata.Image) ([]metadata.Record, any, error)
-	// runIn, set instead of run, also reads the active controller's own
-	// configuration (env).
-	runIn func(img *metadata.Image, e env) ([]metadata.Record, any, error)
+	// run computes the command's records and reply from the image and
+	// what it may read of the active controller (env).
+	run func(img *metadata.Image, e env) ([]metadata.Record, any, error)
 	// read, set instead of run, answers from the active controller's own
 	// state (the quorum's progress) and commits nothing.
 	read func(c *Controller) any
@@ -35,17 +34,24 @@ type Command struct {
 	hops int
 }
 
+// imageOnly makes a command function that reads nothing but the image.
+func imageOnly(run func(img *metadata.Image) ([]metadata.Record, any, error)) func(*metadata.Image, env) ([]metadata.Record, any, error) {
+	return func(img *metadata.Image, _ env) ([]metadata.Record, any, error) { return run(img) }
+}
+
 // CommandFunc makes a local-only command from its function.
 func CommandFunc(run func(img *metadata.Image) ([]metadata.Record, any, error)) Command {
-	return Command{run: run}
+	return Command{run: imageOnly(run)}
 }
 
 func newCommand(op string, args any, run func(img *metadata.Image) ([]metadata.Record, any, error)) Command {
-	return Command{op: op, args: args, run: run}
+	return Command{op: op, args: args, run: imageOnly(run)}
 }
 
+// newCommandIn is newCommand for a command that also reads the active
+// controller's own configuration (env).
 func newCommandIn(op string, args any, run func(img *metadata.Image, e env) ([]metadata.Record, any, error)) Command {
-	return Command{op: op, args: args, runIn: run}
+	return Command{op: op, args: args, run: run}
 }
 
 // env is what a command may read of the active controller beside the
@@ -61,10 +67,7 @@ type env struct {
 
 // apply runs cmd on img as the active controller in e does.
 func (cmd Command) apply(img *metadata.Image, e env) ([]metadata.Record, any, error) {
-	if cmd.runIn != nil {
-		return cmd.runIn(img, e)
-	}
-	return cmd.run(img)
+	return cmd.run(img, e)
 }
 
 // Names of the commands that can be forwarded, and their arguments.

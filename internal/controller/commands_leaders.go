@@ -16,6 +16,15 @@ func partitionChange(topicID protocol.UUID, p int32) *protocol.PartitionChangeRe
 	return &protocol.PartitionChangeRecord{PartitionID: p, TopicID: topicID, Leader: -2, LeaderRecoveryState: -1}
 }
 
+// markRecovering makes ch leave p RECOVERING, as an election from outside
+// the ISR does (see AlterPartition for its end); a change of a partition
+// already recovering leaves the state alone.
+func markRecovering(ch *protocol.PartitionChangeRecord, p metadata.Partition) {
+	if p.LeaderRecoveryState != metadata.Recovering {
+		ch.LeaderRecoveryState = int8(metadata.Recovering)
+	}
+}
+
 // usable reports whether broker id can lead or be in an ISR in img: it is
 // registered and unfenced, and not the one leaving.
 func usable(img *metadata.Image, id, leaving int32) bool {
@@ -184,9 +193,7 @@ func electOne(img *metadata.Image, t *metadata.TopicImage, pid int32, p metadata
 			if usable(img, r, -1) {
 				ch := partitionChange(t.ID(), pid)
 				ch.Leader, ch.Isr = r, []int32{r}
-				if p.LeaderRecoveryState != metadata.Recovering {
-					ch.LeaderRecoveryState = int8(metadata.Recovering)
-				}
+				markRecovering(ch, p)
 				return ch, nil
 			}
 		}

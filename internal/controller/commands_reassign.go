@@ -198,8 +198,8 @@ func uncleanRevert(img *metadata.Image, e env, t *metadata.TopicImage, pid int32
 			continue
 		}
 		ch.Isr, ch.Leader = []int32{r}, r
-		if i > 0 && p.LeaderRecoveryState != metadata.Recovering {
-			ch.LeaderRecoveryState = int8(metadata.Recovering)
+		if i > 0 {
+			markRecovering(ch, p)
 		}
 		break
 	}

@@ -120,7 +120,7 @@ func (h *Handler) fetch(ctx context.Context, req *protocol.FetchRequest, version
 	})
 	if code != protocol.ErrNone {
 		resp := fc.Filter(nil)
-		sc.done(nil, nil)
+		sc.done(sc.read, sc.parts)
 		return resp, nil
 	}
 	fps := fc.Partitions()
@@ -426,19 +426,13 @@ func (h *Handler) leaderAt(tp storage.TopicPartition, epoch int32) (*replica.Par
 func (h *Handler) readableAt(tp storage.TopicPartition, topicID protocol.UUID, epoch int32, anyReplica bool) (*replica.Partition, protocol.ErrorCode) {
 	p, err := h.replicas.Leading(tp)
 	if err == nil {
-		if !sameTopic(p, topicID) {
-			return nil, protocol.ErrInconsistentTopicID
-		}
-		if code := checkLeaderEpoch(p, epoch); code != protocol.ErrNone {
+		if code := checkReplica(p, topicID, epoch); code != protocol.ErrNone {
 			return nil, code
 		}
 		return p, protocol.ErrNone
 	}
 	if q, ok := h.replicas.Partition(tp); ok {
-		if !sameTopic(q, topicID) {
-			return nil, protocol.ErrInconsistentTopicID
-		}
-		if code := checkLeaderEpoch(q, epoch); code != protocol.ErrNone {
+		if code := checkReplica(q, topicID, epoch); code != protocol.ErrNone {
 			return nil, code
 		}
 		if anyReplica {
@@ -448,10 +442,13 @@ func (h *Handler) readableAt(tp storage.TopicPartition, topicID protocol.UUID, e
 	return nil, partitionErrorCode(err)
 }
 
-// sameTopic reports whether replica p is of the topic with id (zero:
-// the request names no id).
-func sameTopic(p *replica.Partition, id protocol.UUID) bool {
-	return id == (protocol.UUID{}) || p.TopicID == id
+// checkReplica checks replica p against what a request names: first its
+// topic id (zero: none named), then its leader epoch (checkLeaderEpoch).
+func checkReplica(p *replica.Partition, topicID protocol.UUID, epoch int32) protocol.ErrorCode {
+	if topicID != (protocol.UUID{}) && p.TopicID != topicID {
+		return protocol.ErrInconsistentTopicID
+	}
+	return checkLeaderEpoch(p, epoch)
 }
 
 // preferredReadReplica is the replica, other than this leader, that a

@@ -20,13 +20,7 @@ func TestFetchInconsistentTopicID(t *testing.T) {
 	f := newFixture(t, false)
 	ctx := context.Background()
 	epoch2 := f.registerBrokers(t, 2)[2]
-	resp := f.h.CreateTopics(ctx, &protocol.CreateTopicsRequest{TimeoutMs: 5000, Topics: []protocol.CreateTopicsRequestCreatableTopic{{
-		Name: "t", NumPartitions: -1, ReplicationFactor: -1,
-		Assignments: []protocol.CreateTopicsRequestCreatableReplicaAssignment{{PartitionIndex: 0, BrokerIDs: []int32{1, 2}}}}}}, 7)
-	if resp.Topics[0].ErrorCode != 0 {
-		t.Fatalf("create: %+v", resp.Topics[0])
-	}
-	topicID := resp.Topics[0].TopicID
+	topicID := f.createAssigned(t, assigned{"t", []int32{1, 2}})[0]
 	if pr := produceResponse(f.produce(t, 1, "t", 0, batchOf(t, "a", "b"))); pr.ErrorCode != 0 {
 		t.Fatalf("produce: %+v", pr)
 	}
@@ -163,17 +157,12 @@ func TestDeletedTopicEndsWaits(t *testing.T) {
 	f := newFixture(t, false)
 	ctx := context.Background()
 	f.registerBrokers(t, 2)
-	resp := f.h.CreateTopics(ctx, &protocol.CreateTopicsRequest{TimeoutMs: 5000, Topics: []protocol.CreateTopicsRequestCreatableTopic{{
-		Name: "d", NumPartitions: -1, ReplicationFactor: -1,
-		Assignments: []protocol.CreateTopicsRequestCreatableReplicaAssignment{{PartitionIndex: 0, BrokerIDs: []int32{1, 2}}}}}}, 7)
-	if resp.Topics[0].ErrorCode != 0 {
-		t.Fatalf("create: %+v", resp.Topics[0])
-	}
+	topicID := f.createAssigned(t, assigned{"d", []int32{1, 2}})[0]
 	pending := f.produce(t, -1, "d", 0, batchOf(t, "a"))
 	if pending.Wait == nil {
 		t.Fatal("acks=all answered before the follower fetched")
 	}
-	_, wait := f.h.Fetch(ctx, longPoll(resp.Topics[0].TopicID), 13)
+	_, wait := f.h.Fetch(ctx, longPoll(topicID), 13)
 	if wait == nil {
 		t.Fatal("a fetch past the high watermark answered at once")
 	}
