@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"syscall"
 	"testing"
 	"time"
 
@@ -15,6 +14,7 @@ import (
 	"github.com/sluice-mq/sluice/internal/config"
 	"github.com/sluice-mq/sluice/internal/protocol"
 	"github.com/sluice-mq/sluice/internal/record"
+	"github.com/sluice-mq/sluice/internal/testproc"
 )
 
 // startNodeWith starts a node on dir with extra properties and a hook to
@@ -183,7 +183,7 @@ func BenchmarkConsumeRaw(b *testing.B) {
 			b.Fatal(err)
 		}
 		defer nc.Close()
-		start, cpu0 := time.Now(), cpuTime(b)
+		start, cpu0 := time.Now(), testproc.CPUTime(b)
 		next := make([]int64, partitions)
 		var got, respBytes int64
 		var frame, req []byte
@@ -231,18 +231,9 @@ func BenchmarkConsumeRaw(b *testing.B) {
 				}
 			}
 		}
-		el, cpu := time.Since(start), cpuTime(b)-cpu0
+		el, cpu := time.Since(start), testproc.CPUTime(b)-cpu0
 		b.ReportMetric(float64(got)/el.Seconds(), "rec/s")
 		b.ReportMetric(float64(respBytes)/el.Seconds()/1e6, "resp-MB/s")
 		b.ReportMetric(cpu.Seconds()*1e3/(float64(respBytes)/1e9), "cpu-ms/GB")
 	})
-}
-
-// cpuTime returns the CPU time (user and system) the process has used.
-func cpuTime(t testing.TB) time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		t.Fatal(err)
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

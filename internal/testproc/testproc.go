@@ -1,6 +1,7 @@
 // Package testproc helps tests that run the sluice binary as real
 // processes: it builds the binary once per test binary and hands out
-// free loopback ports. Only tests import it.
+// free loopback ports; and it reads the test process's own CPU time for
+// benchmarks. Only tests import it.
 package testproc
 
 import (
