@@ -21,14 +21,15 @@ const deleteToHighWatermark = -1
 // OFFSET_OUT_OF_RANGE; a partition this broker does not lead is
 // NOT_LEADER_OR_FOLLOWER; one without cleanup.policy=delete is
 // POLICY_VIOLATION; an internal topic INVALID_TOPIC_EXCEPTION. The answer
-// waits, up to TimeoutMs, until every in-sync replica's log starts at the
-// offset (the followers take the leader's log start from their fetches),
-// so that a failover, which elects from the ISR, cannot bring the records
-// back; the LowWatermark answered is the smallest log start over them,
-// and a partition still short of it at the timeout is REQUEST_TIMED_OUT.
-// Kafka waits on every replica of a live broker, in sync or not, so a
-// live follower far behind holds its answer to the timeout; here such a
-// follower takes the new log start when it next fetches.
+// waits, up to TimeoutMs, until the log of every replica on a live
+// (registered, unfenced) broker starts at the offset, as Kafka's does:
+// the followers take the leader's log start from their fetches, and a
+// failover, clean or unclean, cannot bring the records back. The
+// LowWatermark answered is the smallest log start over them, and a
+// partition still short of it at the timeout is REQUEST_TIMED_OUT. A
+// follower behind the offset jumps to the leader's log start at its next
+// fetch, so a live follower holds the answer to the timeout only when it
+// does not fetch (cut off from the leader, not yet fenced).
 func (h *Handler) DeleteRecords(ctx context.Context, req *protocol.DeleteRecordsRequest, version int16) *protocol.DeleteRecordsResponse {
 	resp := &protocol.DeleteRecordsResponse{Topics: make([]protocol.DeleteRecordsResponseDeleteRecordsTopicResult, 0, len(req.Topics))}
 	type deleted struct {
@@ -54,7 +55,7 @@ func (h *Handler) DeleteRecords(ctx context.Context, req *protocol.DeleteRecords
 	wctx, cancel := context.WithTimeout(ctx, time.Duration(max(req.TimeoutMs, 0))*time.Millisecond)
 	defer cancel()
 	for _, w := range waits {
-		low, err := w.part.WaitLowWatermark(wctx, w.offset)
+		low, err := w.part.WaitLowWatermark(wctx, w.offset, h.replicas.BrokerAlive)
 		switch {
 		case err == nil:
 			w.out.LowWatermark = low

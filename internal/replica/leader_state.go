@@ -96,13 +96,15 @@ func (s *leaderState) fetched(id int32, end, leaderEnd int64, now time.Time) boo
 }
 
 // lowWatermark is the smallest log start offset over the leader's
-// (leaderStart) and its in-sync followers', as they last reported them
-// (Kafka's low watermark, which DeleteRecords waits on): -1 while an
-// in-sync follower has not reported one.
-func (s *leaderState) lowWatermark(leaderStart int64) int64 {
+// (leaderStart) and its followers' on live brokers (alive), as they last
+// reported them: Kafka's low watermark, which DeleteRecords waits on. It
+// is -1 while such a follower has not reported one. Every live replica
+// counts, in the ISR or not, as in Kafka: an unclean election may make
+// any of them leader.
+func (s *leaderState) lowWatermark(leaderStart int64, alive func(id int32) bool) int64 {
 	low := leaderStart
-	for _, r := range s.maximalISR() {
-		if r == s.leader {
+	for _, r := range s.replicas {
+		if r == s.leader || !alive(r) {
 			continue
 		}
 		f, ok := s.followers[r]

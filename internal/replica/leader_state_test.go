@@ -160,3 +160,34 @@ func TestLeaderStateFollowerComesBackWithLess(t *testing.T) {
 		t.Fatalf("hw %d with a maximal ISR member at 0", s.hw)
 	}
 }
+
+// TestLeaderStateLowWatermark: DeleteRecords' low watermark is taken over
+// every follower on a live broker, in the ISR or not, and none on a dead
+// one; a live follower that has not reported its log start yet holds it
+// at -1.
+func TestLeaderStateLowWatermark(t *testing.T) {
+	now := time.Unix(1000, 0)
+	s := newLeaderState(1, 0, []int32{1, 2, 3}, []int32{1, 2}, 0, now)
+	all := func(int32) bool { return true }
+	if low := s.lowWatermark(50, all); low != -1 {
+		t.Fatalf("low watermark %d before any follower reported its start, want -1", low)
+	}
+	s.followers[2].logStart = 50
+	if low := s.lowWatermark(50, all); low != -1 {
+		t.Fatalf("low watermark %d with follower 3 (out of the ISR, live) unreported, want -1", low)
+	}
+	s.followers[3].logStart = 20
+	if low := s.lowWatermark(50, all); low != 20 {
+		t.Fatalf("low watermark %d, want 20 (follower 3, out of the ISR but live)", low)
+	}
+	if low := s.lowWatermark(50, func(id int32) bool { return id != 3 }); low != 50 {
+		t.Fatalf("low watermark %d with broker 3 dead, want 50", low)
+	}
+	s.followers[2].logStart = 40
+	if low := s.lowWatermark(50, func(id int32) bool { return id != 3 }); low != 40 {
+		t.Fatalf("low watermark %d, want 40 (follower 2)", low)
+	}
+	if low := s.lowWatermark(30, func(int32) bool { return false }); low != 30 {
+		t.Fatalf("low watermark %d with every follower dead, want the leader's start 30", low)
+	}
+}

@@ -246,8 +246,41 @@ func (m *Manager) Apply(img *metadata.Image) error {
 			errs = append(errs, fmt.Errorf("delete %s: %w", tp, err))
 		}
 	}
-	m.image.Store(img)
+	old := m.image.Swap(img)
+	if livenessChanged(old, img) {
+		// DeleteRecords waits on the replicas of live brokers
+		// (BrokerAlive): a broker fenced or back changes what it waits on.
+		for _, p := range m.Partitions() {
+			p.Log.Wake()
+		}
+	}
 	return errors.Join(errs...)
+}
+
+// BrokerAlive reports whether broker id is registered and unfenced in the
+// latest image (Kafka's hasAliveBroker).
+func (m *Manager) BrokerAlive(id int32) bool {
+	b, ok := m.Image().Broker(id)
+	return ok && !b.Fenced
+}
+
+// livenessChanged reports whether a broker registered and unfenced in one
+// image is not in the other.
+func livenessChanged(old, img *metadata.Image) bool {
+	if old == nil {
+		return false
+	}
+	live := old.LiveBrokers()
+	now := img.LiveBrokers()
+	if len(live) != len(now) {
+		return true
+	}
+	for i := range live {
+		if live[i].ID != now[i].ID {
+			return true
+		}
+	}
+	return false
 }
 
 // ensure creates or updates one local partition.

@@ -165,12 +165,13 @@ func (p *Partition) WaitCommitted(ctx context.Context, end int64, epoch int32, m
 	})
 }
 
-// WaitLowWatermark blocks until every in-sync replica's log starts at or
-// after offset (DeleteRecords' completion) and returns the low watermark
-// then, or, when ctx ends first, its error with the low watermark so far
-// (-1 while an in-sync follower has not reported its start). It fails
-// with ErrNotLeader when this broker stops leading.
-func (p *Partition) WaitLowWatermark(ctx context.Context, offset int64) (int64, error) {
+// WaitLowWatermark blocks until the log of every replica on a live
+// broker (alive: registered and unfenced, Manager.BrokerAlive) starts at
+// or after offset (DeleteRecords' completion) and returns the low
+// watermark then, or, when ctx ends first, its error with the low
+// watermark so far (-1 while such a follower has not reported its
+// start). It fails with ErrNotLeader when this broker stops leading.
+func (p *Partition) WaitLowWatermark(ctx context.Context, offset int64, alive func(id int32) bool) (int64, error) {
 	low := int64(-1)
 	err := p.watchLog(ctx, func() (bool, error) {
 		p.mu.Lock()
@@ -179,7 +180,7 @@ func (p *Partition) WaitLowWatermark(ctx context.Context, offset int64) (int64, 
 			low = -1
 			return true, ErrNotLeader
 		}
-		low = p.ls.lowWatermark(p.Log.StartOffset())
+		low = p.ls.lowWatermark(p.Log.StartOffset(), alive)
 		return low >= offset, nil
 	})
 	return low, err
