@@ -130,8 +130,8 @@ var badValues = map[string][]bad{
 	"producer.id.expiration.ms":                       inv("0"),
 	"queued.max.request.bytes":                        inv("1024"), // below socket.request.max.bytes
 	"queued.max.requests":                             inv("0"),
-	"follower.replication.throttled.rate":             inv("0"),
-	"leader.replication.throttled.rate":               inv("0"),
+	"follower.replication.throttled.rate":             inv("-1"),
+	"leader.replication.throttled.rate":               inv("-1"),
 	"follower.replication.throttled.replicas":         inv("0-1"),
 	"leader.replication.throttled.replicas":           inv("x:1"),
 	"replication.quota.window.num":                    inv("0"),
@@ -258,6 +258,8 @@ func TestImplementedKeysAccept(t *testing.T) {
 		"group.coordinator.rebalance.protocols": {"classic", "classic,"[:7]},
 		"security.inter.broker.protocol":        {"PLAINTEXT", "plaintext"},
 		"offsets.topic.compression.codec":       {"0", "4"},
+		"leader.replication.throttled.rate":     {"0", "1"},
+		"follower.replication.throttled.rate":   {"0", "1"},
 		"advertised.listeners":                  {"PLAINTEXT://broker1.example.com:9092", "PLAINTEXT://[::1]:9092"},
 	}
 	for i := range registry {

@@ -129,6 +129,15 @@ func TestQuotaRate(t *testing.T) {
 	if q.Exceeded() {
 		t.Fatal("an unlimited quota is exceeded")
 	}
+	// A rate of 0 lets bytes through only while none were counted in
+	// the window, as Kafka's quota of 0 does.
+	q0 := newQuota(time.Second, 2, func() int64 { return 0 })
+	if q0.Exceeded() {
+		t.Fatal("an empty quota of 0 is exceeded")
+	}
+	if q0.Record(1); !q0.Exceeded() {
+		t.Fatal("one byte does not exceed a quota of 0")
+	}
 	// Samples older than the window fall out.
 	q2 := newQuota(10*time.Millisecond, 2, func() int64 { return 1 })
 	q2.Record(1 << 20)

@@ -21,7 +21,9 @@ import (
 // are throttled (a reassignment's new replicas, a broker catching up), so
 // a throttle never holds back the high watermark. When the rate is over,
 // the throttled partitions are left out of the fetch (follower) or
-// answered without records (leader) until it falls back.
+// answered without records (leader) until it falls back. A rate of 0, as
+// in Kafka, lets a throttled fetch through only when the window has
+// counted nothing.
 
 // Quota measures one direction's throttled bytes.
 type Quota struct {
@@ -104,10 +106,10 @@ func (m *Manager) throttlesFor(img *metadata.Image) *throttles {
 	}
 	t := &throttles{img: img, leaderRate: m.o.LeaderThrottleRate, follower: m.o.FollowerThrottleRate, lists: map[string]throttleLists{}}
 	for _, layer := range []map[string]string{img.BrokerDefaultConfigs(), img.BrokerConfigs(m.nodeID)} {
-		if v, err := strconv.ParseInt(layer["leader.replication.throttled.rate"], 10, 64); err == nil && v > 0 {
+		if v, err := strconv.ParseInt(layer["leader.replication.throttled.rate"], 10, 64); err == nil && v >= 0 {
 			t.leaderRate = v
 		}
-		if v, err := strconv.ParseInt(layer["follower.replication.throttled.rate"], 10, 64); err == nil && v > 0 {
+		if v, err := strconv.ParseInt(layer["follower.replication.throttled.rate"], 10, 64); err == nil && v >= 0 {
 			t.follower = v
 		}
 	}
