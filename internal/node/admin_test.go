@@ -69,14 +69,7 @@ func TestAdminAPIsOverTheWire(t *testing.T) {
 	if err != nil || len(ld.Dirs) != 1 || len(ld.Dirs[0].Topics) != 1 || len(ld.Dirs[0].Topics[0].Partitions) != 3 {
 		t.Fatalf("describe log dirs: %v %+v", err, ld)
 	}
-	del := kmsg.NewPtrDeleteRecordsRequest()
-	dt := kmsg.NewDeleteRecordsRequestTopic()
-	dt.Topic = "adm"
-	dp := kmsg.NewDeleteRecordsRequestTopicPartition()
-	dp.Partition, dp.Offset = 2, 1
-	dt.Partitions = append(dt.Partitions, dp)
-	del.Topics, del.TimeoutMillis = append(del.Topics, dt), 5000
-	if dres, err := del.RequestWith(ctx, cl); err != nil || dres.Topics[0].Partitions[0].ErrorCode != 0 || dres.Topics[0].Partitions[0].LowWatermark != 1 {
+	if dres, err := deleteRecordsRequest("adm", 2, 1, 5*time.Second).RequestWith(ctx, cl); err != nil || dres.Topics[0].Partitions[0].ErrorCode != 0 || dres.Topics[0].Partitions[0].LowWatermark != 1 {
 		t.Fatalf("delete records: %v %+v", err, dres)
 	}
 }

@@ -13,6 +13,18 @@ import (
 	"github.com/sluice-mq/sluice/internal/storage"
 )
 
+// deleteRecordsRequest is a DeleteRecords of one partition below offset.
+func deleteRecordsRequest(topic string, partition int32, offset int64, timeout time.Duration) *kmsg.DeleteRecordsRequest {
+	req := kmsg.NewPtrDeleteRecordsRequest()
+	rt := kmsg.NewDeleteRecordsRequestTopic()
+	rt.Topic = topic
+	rp := kmsg.NewDeleteRecordsRequestTopicPartition()
+	rp.Partition, rp.Offset = partition, offset
+	rt.Partitions = append(rt.Partitions, rp)
+	req.Topics, req.TimeoutMillis = append(req.Topics, rt), int32(timeout.Milliseconds())
+	return req
+}
+
 // TestDeleteRecordsSurvivesFailover: DeleteRecords on a replicated
 // partition is answered once every in-sync follower has taken the new log
 // start from its fetches, so after the leader hands over the deleted
@@ -23,10 +35,7 @@ func TestDeleteRecordsSurvivesFailover(t *testing.T) {
 	defer cancel()
 	const topic = "delrec"
 	c.createReplicated(ctx, 0, topic, 1, map[string]string{"min.insync.replicas": "2"})
-	var seeds []string
-	for _, n := range c.nodes {
-		seeds = append(seeds, n.Addr().String())
-	}
+	seeds := c.liveAddrs()
 	produceNumbered(t, ctx, seeds, topic, 0, 100)
 	c.replicasAgree(topic, 1, 10*time.Second)
 	leader := int(c.partitionState(0, topic, 0).Leader) - 1
@@ -35,14 +44,7 @@ func TestDeleteRecordsSurvivesFailover(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer cl.Close()
-	del := kmsg.NewPtrDeleteRecordsRequest()
-	dt := kmsg.NewDeleteRecordsRequestTopic()
-	dt.Topic = topic
-	dp := kmsg.NewDeleteRecordsRequestTopicPartition()
-	dp.Partition, dp.Offset = 0, 60
-	dt.Partitions = append(dt.Partitions, dp)
-	del.Topics, del.TimeoutMillis = append(del.Topics, dt), 5000
-	dres, err := del.RequestWith(ctx, cl)
+	dres, err := deleteRecordsRequest(topic, 0, 60, 5*time.Second).RequestWith(ctx, cl)
 	if err != nil || dres.Topics[0].Partitions[0].ErrorCode != 0 {
 		t.Fatalf("delete records: %v %+v", err, dres)
 	}
@@ -60,13 +62,7 @@ func TestDeleteRecordsSurvivesFailover(t *testing.T) {
 		t.Fatal(err)
 	}
 	c.nodes[leader] = nil
-	var live []string
-	for _, n := range c.nodes {
-		if n != nil {
-			live = append(live, n.Addr().String())
-		}
-	}
-	cl2, err := kgo.NewClient(kgo.SeedBrokers(live...))
+	cl2, err := kgo.NewClient(kgo.SeedBrokers(c.liveAddrs()...))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -105,11 +101,7 @@ func TestDeleteRecordsWaitsOnLiveReplicas(t *testing.T) {
 	defer cancel()
 	const topic = "delrec-live"
 	c.createReplicated(ctx, 0, topic, 1, map[string]string{"min.insync.replicas": "1"})
-	var seeds []string
-	for _, n := range c.nodes {
-		seeds = append(seeds, n.Addr().String())
-	}
-	produceNumbered(t, ctx, seeds, topic, 0, 100)
+	produceNumbered(t, ctx, c.liveAddrs(), topic, 0, 100)
 	c.replicasAgree(topic, 1, 10*time.Second)
 	leader := int(c.partitionState(0, topic, 0).Leader) - 1
 	victim := (leader + 1) % 3
@@ -122,14 +114,7 @@ func TestDeleteRecordsWaitsOnLiveReplicas(t *testing.T) {
 		t.Fatal(err)
 	}
 	deleteTo := func(offset int64, timeout time.Duration) (int16, int64) {
-		del := kmsg.NewPtrDeleteRecordsRequest()
-		dt := kmsg.NewDeleteRecordsRequestTopic()
-		dt.Topic = topic
-		dp := kmsg.NewDeleteRecordsRequestTopicPartition()
-		dp.Partition, dp.Offset = 0, offset
-		dt.Partitions = append(dt.Partitions, dp)
-		del.Topics, del.TimeoutMillis = append(del.Topics, dt), int32(timeout.Milliseconds())
-		dres, err := del.RequestWith(ctx, cl.Broker(leader+1))
+		dres, err := deleteRecordsRequest(topic, 0, offset, timeout).RequestWith(ctx, cl.Broker(leader+1))
 		if err != nil {
 			t.Fatalf("delete records: %v", err)
 		}

@@ -30,10 +30,7 @@ func TestGroupWritesBoundedAndMinISR(t *testing.T) {
 	defer cancel()
 	const topic, group = "events", "app"
 	c.createReplicated(ctx, 0, topic, 1, nil)
-	var seeds []string
-	for _, n := range c.nodes {
-		seeds = append(seeds, n.Addr().String())
-	}
+	seeds := c.liveAddrs()
 	cl, err := kgo.NewClient(kgo.SeedBrokers(seeds...))
 	if err != nil {
 		t.Fatal(err)

@@ -44,6 +44,17 @@ func (c *testCluster) createReplicated(ctx context.Context, via int, topic strin
 	}
 }
 
+// liveAddrs returns the client addresses of the nodes running.
+func (c *testCluster) liveAddrs() []string {
+	var s []string
+	for _, n := range c.nodes {
+		if n != nil {
+			s = append(s, n.Addr().String())
+		}
+	}
+	return s
+}
+
 // partitionState returns partition p of topic as node i's metadata has it.
 func (c *testCluster) partitionState(i int, topic string, p int32) metadata.Partition {
 	t := c.nodes[i].Metadata().TopicByName(topic)
@@ -145,16 +156,7 @@ func TestReplication(t *testing.T) {
 	defer cancel()
 	const topic, parts = "rep", 3
 	c.createReplicated(ctx, 0, topic, parts, map[string]string{"min.insync.replicas": "2"})
-	seeds := func() []string {
-		var s []string
-		for _, n := range c.nodes {
-			if n != nil {
-				s = append(s, n.Addr().String())
-			}
-		}
-		return s
-	}
-	produceNumbered(t, ctx, seeds(), topic, 0, 3000)
+	produceNumbered(t, ctx, c.liveAddrs(), topic, 0, 3000)
 	ends := c.replicasAgree(topic, parts, 10*time.Second)
 	t.Logf("log ends after 3000 records: %v", ends)
 
@@ -178,7 +180,7 @@ func TestReplication(t *testing.T) {
 	if st := c.partitionState(survivor, topic, 0); st.LeaderEpoch <= oldEpoch {
 		t.Fatalf("partition 0 leader epoch %d, was %d", st.LeaderEpoch, oldEpoch)
 	}
-	produceNumbered(t, ctx, seeds(), topic, 3000, 6000)
+	produceNumbered(t, ctx, c.liveAddrs(), topic, 3000, 6000)
 
 	n, err := Start(c.cfgs[victim], nil)
 	if err != nil {
@@ -198,7 +200,7 @@ func TestReplication(t *testing.T) {
 	ends = c.replicasAgree(topic, parts, 10*time.Second)
 	t.Logf("log ends after 6000 records: %v", ends)
 
-	got := consumeNumbered(t, ctx, seeds(), topic, 6000)
+	got := consumeNumbered(t, ctx, c.liveAddrs(), topic, 6000)
 	seen := map[string]bool{}
 	total := 0
 	for p, vals := range got {
@@ -315,10 +317,7 @@ func TestControlledShutdownMovesLeadership(t *testing.T) {
 	defer cancel()
 	const topic, parts = "handover", 6
 	c.createReplicated(ctx, 0, topic, parts, map[string]string{"min.insync.replicas": "2"})
-	var seeds []string
-	for _, n := range c.nodes {
-		seeds = append(seeds, n.Addr().String())
-	}
+	seeds := c.liveAddrs()
 	produceNumbered(t, ctx, seeds, topic, 0, 1000)
 	victim := int(c.partitionState(0, topic, 0).Leader) - 1
 	other := (victim + 1) % 3

@@ -270,17 +270,7 @@ func livenessChanged(old, img *metadata.Image) bool {
 	if old == nil {
 		return false
 	}
-	live := old.LiveBrokers()
-	now := img.LiveBrokers()
-	if len(live) != len(now) {
-		return true
-	}
-	for i := range live {
-		if live[i].ID != now[i].ID {
-			return true
-		}
-	}
-	return false
+	return !slices.EqualFunc(old.LiveBrokers(), img.LiveBrokers(), func(a, b metadata.Broker) bool { return a.ID == b.ID })
 }
 
 // ensure creates or updates one local partition.
