@@ -83,9 +83,17 @@ type CleanerStats struct {
 // checkpoint how far they got.
 type cleaner struct {
 	m        *Manager
-	o        CleanerOptions
 	logger   *slog.Logger
 	throttle *throttler
+
+	// runMu serializes starting, stopping and reconfiguring the threads.
+	runMu  sync.Mutex
+	closed bool // stopped for good (the manager closed)
+	// optMu guards o and works, which a reconfiguration replaces: a
+	// pass keeps the options and the pool it started with.
+	optMu sync.Mutex
+	o     CleanerOptions
+	works chan *cleanWork // each thread's state, allocated on first use
 
 	mu          sync.Mutex
 	inProgress  map[*Log]bool
@@ -93,7 +101,6 @@ type cleaner struct {
 	checkpoints map[TopicPartition]int64
 	// writeMu serializes writes of the checkpoint file, newest last.
 	writeMu sync.Mutex
-	works   chan *cleanWork // each thread's state, allocated on first use
 
 	passes, aborted, failed           atomic.Int64
 	segments, bytesRead, bytesWritten atomic.Int64
@@ -105,24 +112,43 @@ type cleaner struct {
 func newCleaner(m *Manager, o CleanerOptions, checkpoints map[TopicPartition]int64) *cleaner {
 	o.setDefaults()
 	c := &cleaner{
-		m: m, o: o, logger: m.logger.With("component", "cleaner"),
+		m: m, logger: m.logger.With("component", "cleaner"),
 		throttle:    newThrottler(o.MaxIOBytesPerSecond, m.o.Now),
 		inProgress:  map[*Log]bool{},
 		uncleanable: map[TopicPartition]bool{},
 		checkpoints: checkpoints,
-		works:       make(chan *cleanWork, o.Threads),
-	}
-	for range o.Threads {
-		c.works <- nil
+		o:           o,
+		works:       newWorkPool(o.Threads),
 	}
 	return c
 }
 
+// newWorkPool returns a pool of n threads' states, each allocated on
+// first use.
+func newWorkPool(n int) chan *cleanWork {
+	works := make(chan *cleanWork, n)
+	for range n {
+		works <- nil
+	}
+	return works
+}
+
 // start runs the threads until stop.
 func (c *cleaner) start() {
+	c.runMu.Lock()
+	defer c.runMu.Unlock()
+	if !c.closed {
+		c.startLocked()
+	}
+}
+
+func (c *cleaner) startLocked() {
 	ctx, cancel := context.WithCancel(context.Background())
 	c.cancel = cancel
-	for range c.o.Threads {
+	c.optMu.Lock()
+	threads, backoff := c.o.Threads, c.o.Backoff
+	c.optMu.Unlock()
+	for range threads {
 		c.done.Add(1)
 		go func() {
 			defer c.done.Done()
@@ -132,7 +158,7 @@ func (c *cleaner) start() {
 					c.logger.Error("cleaning failed", "err", err)
 				}
 				if !did {
-					if ctxtime.Sleep(ctx, c.o.Backoff) != nil {
+					if ctxtime.Sleep(ctx, backoff) != nil {
 						return
 					}
 				}
@@ -141,23 +167,57 @@ func (c *cleaner) start() {
 	}
 }
 
-// stop ends the threads, interrupting passes under way (their cleaned
-// files are discarded, or completed by the next open if committed).
+// stop ends the threads for good, interrupting passes under way (their
+// cleaned files are discarded, or completed by the next open if
+// committed).
 func (c *cleaner) stop() {
+	c.runMu.Lock()
+	defer c.runMu.Unlock()
+	c.closed = true
+	c.stopLocked()
+}
+
+func (c *cleaner) stopLocked() {
 	if c.cancel != nil {
 		c.cancel()
 		c.done.Wait()
+		c.cancel = nil
 	}
 }
 
-// work takes a thread's state, allocating it on first use.
-func (c *cleaner) work() *cleanWork {
-	w := <-c.works
-	if w == nil {
-		mapBytes := min(c.o.DedupeBufferSize/int64(c.o.Threads), maxMapBytesPerThread)
-		w = newCleanWork(int(mapBytes), c.o.LoadFactor, c.o.IOBufferSize, c.throttle)
+// reconfigure takes new options, as Kafka's LogCleaner.reconfigure does:
+// the I/O bound changes at once, and the threads are stopped (passes
+// under way are given up) and started again with the new count, maps,
+// buffers and backoff. It does nothing once the cleaner is stopped for
+// good, and starts no thread for a cleaner that never ran (compaction
+// turned off statically).
+func (c *cleaner) reconfigure(o CleanerOptions) {
+	o.setDefaults()
+	c.runMu.Lock()
+	defer c.runMu.Unlock()
+	running := c.cancel != nil
+	c.stopLocked()
+	c.optMu.Lock()
+	c.o, c.works = o, newWorkPool(o.Threads)
+	c.optMu.Unlock()
+	c.throttle.setRate(o.MaxIOBytesPerSecond)
+	if running && !c.closed {
+		c.startLocked()
 	}
-	return w
+}
+
+// work takes a thread's state from the current pool, allocating it on
+// first use, and returns the pool to give it back to.
+func (c *cleaner) work() (*cleanWork, chan *cleanWork) {
+	c.optMu.Lock()
+	o, works := c.o, c.works
+	c.optMu.Unlock()
+	w := <-works
+	if w == nil {
+		mapBytes := min(o.DedupeBufferSize/int64(o.Threads), maxMapBytesPerThread)
+		w = newCleanWork(int(mapBytes), o.LoadFactor, o.IOBufferSize, c.throttle)
+	}
+	return w, works
 }
 
 // bound is the offset below which l may be cleaned.
@@ -221,8 +281,8 @@ func (c *cleaner) cleanOne(ctx context.Context) (bool, error) {
 		delete(c.inProgress, l)
 		c.mu.Unlock()
 	}()
-	w := c.work()
-	defer func() { c.works <- w }()
+	w, pool := c.work()
+	defer func() { pool <- w }()
 	start := time.Now()
 	res, err := l.clean(ctx, w, st, now)
 	c.segments.Add(int64(res.segments))
@@ -303,6 +363,11 @@ func (c *cleaner) stats() CleanerStats {
 	}
 }
 
+// ReconfigureCleaner applies new log cleaner options at runtime (Kafka's
+// dynamic log.cleaner.* keys): see cleaner.reconfigure. Disabled is
+// ignored; whether compaction runs is fixed when the manager opens.
+func (m *Manager) ReconfigureCleaner(o CleanerOptions) { m.cleaner.reconfigure(o) }
+
 // CleanerStats returns the log cleaner's counters.
 func (m *Manager) CleanerStats() CleanerStats { return m.cleaner.stats() }
 
@@ -332,4 +397,12 @@ func (m *Manager) Clean(ctx context.Context) (int, error) {
 		n++
 	}
 	return n, ctx.Err()
+}
+
+// CleanerOptions returns the log cleaner's options in force, Kafka's
+// defaults filled in.
+func (m *Manager) CleanerOptions() CleanerOptions {
+	m.cleaner.optMu.Lock()
+	defer m.cleaner.optMu.Unlock()
+	return m.cleaner.o
 }

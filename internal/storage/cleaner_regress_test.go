@@ -178,7 +178,7 @@ func TestCleanerSecondPassCrash(t *testing.T) {
 		clock.advance(3 * time.Hour)
 		model.appendKeyed(t, l, record.CodecNone, clock.now().UnixMilli(), []string{"late"}, []string{"x"})
 		sealActive(t, l)
-		w := m.cleaner.work()
+		w, _ := m.cleaner.work()
 		var crashes []*vfs.MemFS
 		w.hook = func(string) {
 			crashes = append(crashes, fsys.CrashCloneStrict())
@@ -232,7 +232,7 @@ func TestCleanerReapDuringSwap(t *testing.T) {
 	m := newCleanerManager(t, fsys, clock, 1<<20)
 	defer m.Close()
 	l, _ := cleanedLog(t, m, clock, compactCfg(1024), 1) // file.delete.delay.ms 0
-	w := m.cleaner.work()
+	w, _ := m.cleaner.work()
 	w.hook = func(step string) {
 		if step == "renaming old to deleted" || step == "syncing deleted" {
 			if err := l.ReapDeleted(); err != nil {

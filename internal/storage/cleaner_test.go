@@ -364,7 +364,7 @@ func TestCleanerCrashDuringSwap(t *testing.T) {
 	cfg := compactCfg(1024)
 	l, model := cleanedLog(t, m, clock, cfg, 1)
 	all := model.expected(0, 0, keptTombstones)
-	w := m.cleaner.work()
+	w, _ := m.cleaner.work()
 	type crash struct {
 		step string
 		fs   *vfs.MemFS
@@ -743,7 +743,7 @@ func TestCleanerSwapDoesNotHoldUpSyncs(t *testing.T) {
 	m := newCleanerManager(t, vfs.NewMem(), clock, 1<<20)
 	defer m.Close()
 	l, model := cleanedLog(t, m, clock, compactCfg(1024), 4)
-	w := m.cleaner.work()
+	w, _ := m.cleaner.work()
 	steps := 0
 	w.hook = func(step string) {
 		steps++

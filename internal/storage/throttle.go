@@ -17,11 +17,11 @@ import (
 // sleep happens under its lock, so the threads wait together and the
 // bound holds for their sum.
 type throttler struct {
-	rate  float64 // bytes per second; +Inf or ≤ 0 means no bound
 	now   func() time.Time
 	sleep func(context.Context, time.Duration) error
 
 	mu          sync.Mutex
+	rate        float64 // bytes per second; +Inf or ≤ 0 means no bound
 	periodStart time.Time
 	bytes       int64
 }
@@ -39,11 +39,14 @@ func newThrottler(rate float64, now func() time.Time) *throttler {
 // wait accounts n bytes and sleeps if the rate is above the bound. It
 // returns ctx's error if ctx ends while it sleeps.
 func (t *throttler) wait(ctx context.Context, n int64) error {
-	if t == nil || t.rate <= 0 || math.IsInf(t.rate, 1) {
+	if t == nil {
 		return nil
 	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	if t.rate <= 0 || math.IsInf(t.rate, 1) {
+		return nil
+	}
 	t.bytes += n
 	now := t.now()
 	elapsed := now.Sub(t.periodStart)
@@ -60,4 +63,12 @@ func (t *throttler) wait(ctx context.Context, n int64) error {
 	}
 	t.periodStart, t.bytes = now, 0
 	return err
+}
+
+// setRate changes the bound (Kafka's Throttler.updateDesiredRatePerSec);
+// the bytes counted so far are measured against the new one.
+func (t *throttler) setRate(rate float64) {
+	t.mu.Lock()
+	t.rate = rate
+	t.mu.Unlock()
 }
