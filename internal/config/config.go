@@ -531,8 +531,8 @@ func (b *Broker) resolve() Errors {
 	pair("replica.fetch.wait.max.ms", "replica.lag.time.max.ms", ", or the ISR changes needlessly")
 	pair("group.min.session.timeout.ms", "group.max.session.timeout.ms", "")
 	pair("log.cleaner.min.compaction.lag.ms", "log.cleaner.max.compaction.lag.ms", "")
-	if th := b.i64("log.cleaner.threads"); b.boolean("log.cleaner.enable") && th > 0 && b.i64("log.cleaner.dedupe.buffer.size")/th < 1<<20 {
-		add("log.cleaner.dedupe.buffer.size", invalidf("must be at least 1 MiB per cleaner thread (log.cleaner.threads is %d), as Kafka requires", th))
+	if th := b.i64("log.cleaner.threads"); b.boolean("log.cleaner.enable") && th > 0 && !cleanerMemoryEnough(b.i64("log.cleaner.dedupe.buffer.size"), th) {
+		add("log.cleaner.dedupe.buffer.size", invalidf("must be more than 1 MiB per cleaner thread (log.cleaner.threads is %d), as Kafka requires", th))
 	}
 	if q := b.i64("queued.max.request.bytes"); q > 0 && q < b.i64("socket.request.max.bytes") {
 		key := "queued.max.request.bytes"

@@ -783,13 +783,18 @@ func byRowName(rows []Row, name string) Row {
 	return Row{}
 }
 
-// TestCleanerDedupeBufferPerThread: Kafka's cleaner needs 1 MiB of dedupe
-// buffer per thread.
+// TestCleanerDedupeBufferPerThread: Kafka's cleaner needs more than 1 MiB
+// of dedupe buffer per thread.
 func TestCleanerDedupeBufferPerThread(t *testing.T) {
 	errs := loadErrors(t, map[string]string{"log.cleaner.dedupe.buffer.size": "3000000", "log.cleaner.threads": "3"}, nil, ProfileSingleNode)
 	if len(errs) != 1 || errs[0].Key != "log.cleaner.dedupe.buffer.size" {
 		t.Fatalf("errors %v", errs)
 	}
+	// Kafka wants more than 1 MiB each: exactly 1 MiB is refused.
+	if errs := loadErrors(t, map[string]string{"log.cleaner.dedupe.buffer.size": "3145728", "log.cleaner.threads": "3"}, nil, ProfileSingleNode); len(errs) != 1 {
+		t.Fatalf("exactly 1 MiB a thread: errors %v", errs)
+	}
+	mustLoad(t, map[string]string{"log.cleaner.dedupe.buffer.size": "3145731", "log.cleaner.threads": "3"}, nil, ProfileSingleNode)
 	b := mustLoad(t, map[string]string{"log.cleaner.dedupe.buffer.size": "3000000", "log.cleaner.threads": "3", "log.cleaner.enable": "false"}, nil, ProfileSingleNode)
 	if b.CleanerEnable || b.CleanerThreads != 3 || b.CleanerDedupeBufferSize != 3000000 {
 		t.Fatalf("%+v", b)

@@ -14,8 +14,9 @@ import (
 // applies at once the keys that supply topic defaults (log.retention.ms,
 // log.segment.bytes, message.max.bytes, min.insync.replicas, …: Kafka's
 // DynamicLogConfig), so that every topic without its own override follows
-// them; it accepts, with no effect, the dynamic keys it ignores statically
-// too (thread pools, cleaner tuning, metric reporters); and it refuses the
+// them; it applies at once the replication throttle rates and the log
+// cleaner's keys; it accepts, with no effect, the dynamic keys it ignores
+// statically too (thread pools, metric reporters); and it refuses the
 // other dynamic keys of Kafka's that it implements only statically
 // (max.connections, producer.id.expiration.ms, listeners, …).
 
@@ -47,7 +48,9 @@ const (
 	// as when set statically.
 	DynamicIgnored
 	// DynamicRead keys are read from the metadata where they are used,
-	// so a change takes effect at once (the replication throttle rates).
+	// so a change takes effect at once: the replication throttle rates,
+	// and the log cleaner's keys (whose change restarts the cleaner's
+	// threads, as in Kafka).
 	DynamicRead
 )
 
@@ -65,7 +68,7 @@ func Dynamic(name string) DynamicMode {
 			return DynamicApplied
 		}
 	}
-	if slices.Contains(dynamicRead, name) {
+	if slices.Contains(dynamicRead, name) || slices.Contains(cleanerKeys, name) {
 		return DynamicRead
 	}
 	if slices.Contains(kafkaDynamicOther, name) && e.Kind == Ignored {

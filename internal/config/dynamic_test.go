@@ -8,22 +8,27 @@ import (
 
 func TestDynamicModes(t *testing.T) {
 	for name, want := range map[string]DynamicMode{
-		"log.retention.ms":                DynamicApplied,
-		"log.segment.bytes":               DynamicApplied,
-		"message.max.bytes":               DynamicApplied,
-		"min.insync.replicas":             DynamicApplied,
-		"log.cleanup.policy":              DynamicApplied,
-		"log.retention.hours":             NotDynamic, // not the primary synonym: Kafka keeps it static
-		"log.message.format.version":      NotDynamic,
-		"num.io.threads":                  DynamicIgnored,
-		"max.connections":                 NotDynamic, // dynamic in Kafka, static here
-		"producer.id.expiration.ms":       NotDynamic,
-		"log.dirs":                        NotDynamic,
-		"broker.id":                       NotDynamic,
-		"ssl.keystore.location":           NotDynamic,
-		"no.such.key":                     NotDynamic,
-		"retention.ms":                    NotDynamic, // a topic key
-		"log.retention.check.interval.ms": NotDynamic,
+		"log.retention.ms":                    DynamicApplied,
+		"log.segment.bytes":                   DynamicApplied,
+		"message.max.bytes":                   DynamicApplied,
+		"min.insync.replicas":                 DynamicApplied,
+		"log.cleanup.policy":                  DynamicApplied,
+		"log.retention.hours":                 NotDynamic, // not the primary synonym: Kafka keeps it static
+		"log.message.format.version":          NotDynamic,
+		"num.io.threads":                      DynamicIgnored,
+		"log.cleaner.threads":                 DynamicRead,
+		"log.cleaner.io.max.bytes.per.second": DynamicRead,
+		"log.cleaner.backoff.ms":              DynamicRead,
+		"log.cleaner.enable":                  NotDynamic, // static in Kafka too
+		"log.cleaner.min.cleanable.ratio":     DynamicApplied,
+		"max.connections":                     NotDynamic, // dynamic in Kafka, static here
+		"producer.id.expiration.ms":           NotDynamic,
+		"log.dirs":                            NotDynamic,
+		"broker.id":                           NotDynamic,
+		"ssl.keystore.location":               NotDynamic,
+		"no.such.key":                         NotDynamic,
+		"retention.ms":                        NotDynamic, // a topic key
+		"log.retention.check.interval.ms":     NotDynamic,
 	} {
 		if got := Dynamic(name); got != want {
 			t.Errorf("Dynamic(%q) = %d, want %d", name, got, want)

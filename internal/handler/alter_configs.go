@@ -77,8 +77,9 @@ const cfgDuplicateResource = "Each resource must appear at most once in a reques
 // operations to topic configurations through the controller (versions
 // 0-1): one result per resource, in request order; a resource's changes
 // apply all or nothing; validateOnly changes nothing. Broker resources
-// (one broker's, or the cluster-wide defaults') take dynamic broker
-// configs.
+// (this broker's, or the cluster-wide defaults') take dynamic broker
+// configs, checked here first as Kafka's broker checks them
+// (cfgBrokerCheck).
 func (h *Handler) IncrementalAlterConfigs(ctx context.Context, req *protocol.IncrementalAlterConfigsRequest, version int16) *protocol.IncrementalAlterConfigsResponse {
 	keys := make([]configResourceKey, len(req.Resources))
 	for i, r := range req.Resources {
@@ -87,8 +88,12 @@ func (h *Handler) IncrementalAlterConfigs(ctx context.Context, req *protocol.Inc
 	dup := cfgDuplicates(keys)
 	pre := make([]*cfgAlterResult, len(req.Resources))
 	for i := range req.Resources {
-		if dup[i] {
+		r := &req.Resources[i]
+		switch {
+		case dup[i]:
 			pre[i] = cfgRefused(protocol.ErrInvalidRequest, cfgDuplicateResource)
+		case metadata.ResourceType(r.ResourceType) == metadata.ResourceBroker:
+			pre[i] = h.cfgBrokerCheck(r.ResourceName, h.cfgIncrementalNext(r))
 		}
 	}
 	results := h.cfgAlter(ctx, pre, func(idx []int) controller.Command {
@@ -145,6 +150,13 @@ func (h *Handler) AlterConfigs(ctx context.Context, req *protocol.AlterConfigsRe
 		}
 		if pre[i] == nil && len(nulls) > 0 {
 			pre[i] = cfgRefused(protocol.ErrInvalidRequest, "Null value not supported for : "+strings.Join(nulls, ", "))
+		}
+		if pre[i] == nil && metadata.ResourceType(r.ResourceType) == metadata.ResourceBroker {
+			next := make(map[string]string, len(configs[i]))
+			for k, v := range configs[i] {
+				next[k] = *v
+			}
+			pre[i] = h.cfgBrokerCheck(r.ResourceName, next)
 		}
 	}
 	results := h.cfgAlter(ctx, pre, func(idx []int) controller.Command {

@@ -386,4 +386,24 @@ func TestAlterConfigsLegacy(t *testing.T) {
 	if protocol.ErrorCode(resp.Responses[0].ErrorCode) != protocol.ErrInvalidRequest || resp.Responses[0].ResourceType != 4 {
 		t.Errorf("broker: %+v", resp.Responses[0])
 	}
+	// The broker checks a broker resource before the controller does, as
+	// Kafka's does: the resource must name it, and a cleaner change must
+	// suit the cleaner it runs (one thread by default).
+	resp = f.h.AlterConfigs(context.Background(), &protocol.AlterConfigsRequest{Resources: []protocol.AlterConfigsRequestAlterConfigsResource{
+		{ResourceType: 4, ResourceName: "2", Configs: []protocol.AlterConfigsRequestAlterableConfig{kv("log.cleaner.threads", str("2"))}},
+		{ResourceType: 4, ResourceName: "x", Configs: []protocol.AlterConfigsRequestAlterableConfig{kv("log.cleaner.threads", str("2"))}},
+		{ResourceType: 4, ResourceName: "", Configs: []protocol.AlterConfigsRequestAlterableConfig{kv("log.cleaner.threads", str("3"))}},
+		{ResourceType: 4, ResourceName: "1", Configs: []protocol.AlterConfigsRequestAlterableConfig{kv("log.cleaner.threads", str(" 2 "))}},
+	}}, 0)
+	for i, want := range []string{
+		"Unexpected broker id, expected 1, but received 2",
+		"Node id must be an integer, but it is: x",
+		"Log cleaner threads cannot be increased to more than double the current value 1",
+		"",
+	} {
+		r := resp.Responses[i]
+		if want == "" && (r.ErrorCode != 0 || r.ErrorMessage != nil) || want != "" && (r.ErrorCode != 42 || val(r.ErrorMessage) != want) {
+			t.Errorf("broker resource %q: %d %q, want %q", r.ResourceName, r.ErrorCode, val(r.ErrorMessage), want)
+		}
+	}
 }

@@ -22,6 +22,9 @@ type ConfigSource interface {
 	// DescribeTopicDefaults returns the topic defaults derived from the
 	// broker keys: the configuration of a topic that overrides nothing.
 	DescribeTopicDefaults() []config.Row
+	// StaticCleaner returns the log cleaner's settings in the static
+	// configuration, which dynamic changes are checked against.
+	StaticCleaner() config.Cleaner
 }
 
 // SetConfigs sets the broker configuration DescribeConfigs reports (the
@@ -43,6 +46,8 @@ type cfgRegistryDefaults struct{}
 func (cfgRegistryDefaults) Describe() []config.Row {
 	return cfgDefaultRows(func(e config.Entry) bool { return e.Scope.Broker() }, true)
 }
+
+func (cfgRegistryDefaults) StaticCleaner() config.Cleaner { return config.DefaultCleaner() }
 
 func (cfgRegistryDefaults) DescribeTopicDefaults() []config.Row {
 	return cfgDefaultRows(func(e config.Entry) bool { return e.Scope.Topic() }, false)

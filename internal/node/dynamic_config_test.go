@@ -36,27 +36,9 @@ func TestDynamicBrokerConfigs(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	alter := func(broker string, key string, value *string) (int16, string) {
+	alter := func(broker, key string, value *string) (int16, string) {
 		t.Helper()
-		req := kmsg.NewPtrIncrementalAlterConfigsRequest()
-		res := kmsg.NewIncrementalAlterConfigsRequestResource()
-		res.ResourceType, res.ResourceName = kmsg.ConfigResourceTypeBroker, broker
-		c := kmsg.NewIncrementalAlterConfigsRequestResourceConfig()
-		c.Name, c.Value = key, value
-		if value == nil {
-			c.Op = kmsg.IncrementalAlterConfigOpDelete
-		}
-		res.Configs = append(res.Configs, c)
-		req.Resources = append(req.Resources, res)
-		resp, err := req.RequestWith(ctx, cl)
-		if err != nil {
-			t.Fatal(err)
-		}
-		msg := ""
-		if m := resp.Resources[0].ErrorMessage; m != nil {
-			msg = *m
-		}
-		return resp.Resources[0].ErrorCode, msg
+		return alterBrokerConfig(ctx, t, cl, broker, key, value)
 	}
 	if code, msg := alter("", "log.dirs", kmsg.StringPtr("/elsewhere")); code != 42 || msg != "Cannot update these configs dynamically: Set(log.dirs)" {
 		t.Fatalf("static key: %d %q", code, msg)
@@ -147,4 +129,31 @@ func (n *Node) logStart(t *testing.T, topic string) int64 {
 	}
 	t.Fatalf("%s-0 not hosted", topic)
 	return 0
+}
+
+// alterBrokerConfig sets key on the broker resource name ("" for the
+// cluster-wide default), or deletes it when value is nil, through cl (which
+// sends a named resource to that broker), and returns the resource's error
+// code and message.
+func alterBrokerConfig(ctx context.Context, t *testing.T, cl *kgo.Client, name, key string, value *string) (int16, string) {
+	t.Helper()
+	req := kmsg.NewPtrIncrementalAlterConfigsRequest()
+	res := kmsg.NewIncrementalAlterConfigsRequestResource()
+	res.ResourceType, res.ResourceName = kmsg.ConfigResourceTypeBroker, name
+	c := kmsg.NewIncrementalAlterConfigsRequestResourceConfig()
+	c.Name, c.Value = key, value
+	if value == nil {
+		c.Op = kmsg.IncrementalAlterConfigOpDelete
+	}
+	res.Configs = append(res.Configs, c)
+	req.Resources = append(req.Resources, res)
+	resp, err := req.RequestWith(ctx, cl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	msg := ""
+	if m := resp.Resources[0].ErrorMessage; m != nil {
+		msg = *m
+	}
+	return resp.Resources[0].ErrorCode, msg
 }

@@ -50,6 +50,10 @@ type Node struct {
 	// leaving is set by a controlled shutdown: the broker stays fenced.
 	leaving atomic.Bool
 
+	// cleaner is the log cleaner's settings in force: the static ones
+	// with the dynamic broker configs over them; image loop only.
+	cleaner config.Cleaner
+
 	groups     *group.Coordinator
 	groupParts map[int32]context.CancelFunc // offsets partitions handed to groups, each stopping its loader; image loop only
 	// groupTopics are the topics of the last image followGroups saw (nil
@@ -107,7 +111,8 @@ func StartWith(cfg *config.Broker, o Options) (*Node, error) {
 	if !cfg.Roles.Broker && !cfg.Roles.Controller {
 		return nil, fmt.Errorf("process.roles=%s: a node must be a broker, a controller or both", cfg.Roles)
 	}
-	n := &Node{cfg: cfg, logger: logger, fs: fsys, stop: make(chan struct{}), groupParts: map[int32]context.CancelFunc{}}
+	n := &Node{cfg: cfg, logger: logger, fs: fsys, stop: make(chan struct{}), groupParts: map[int32]context.CancelFunc{},
+		cleaner: cfg.StaticCleaner()}
 	n.bg, n.bgCancel = context.WithCancel(context.Background())
 	ch := make(chan struct{})
 	n.applied.Store(&ch)
@@ -166,17 +171,9 @@ func StartWith(cfg *config.Broker, o Options) (*Node, error) {
 		CheckpointInterval:        cfg.FlushOffsetCheckpointInterval,
 		ProducerIDExpiration:      cfg.ProducerIDExpiration,
 		ProducerIDExpirationCheck: cfg.ProducerIDExpirationCheckInterval,
-		Cleaner: storage.CleanerOptions{
-			Disabled:            !cfg.CleanerEnable || cfg.CleanerThreads == 0,
-			Threads:             int(cfg.CleanerThreads),
-			DedupeBufferSize:    cfg.CleanerDedupeBufferSize,
-			LoadFactor:          cfg.CleanerLoadFactor,
-			IOBufferSize:        int(cfg.CleanerIOBufferSize),
-			MaxIOBytesPerSecond: cfg.CleanerMaxIOBytesPerSecond,
-			Backoff:             max(cfg.CleanerBackoff, time.Millisecond),
-		},
-		OnSync: n.observeSync(),
-		Logger: logger,
+		Cleaner:                   cleanerOptions(cfg, n.cleaner),
+		OnSync:                    n.observeSync(),
+		Logger:                    logger,
 	})
 	if err != nil {
 		return nil, err
@@ -490,6 +487,7 @@ func (n *Node) followImage() {
 			n.logger.Error("applying metadata failed", "err", err)
 		}
 		n.followGroups(img)
+		n.followCleaner(img)
 		ch := make(chan struct{})
 		close(*n.applied.Swap(&ch))
 		select {

@@ -256,15 +256,8 @@ func TestReplicationThrottle(t *testing.T) {
 	}
 	setBroker := func(id int, key, value string) {
 		t.Helper()
-		req := kmsg.NewPtrIncrementalAlterConfigsRequest()
-		r := kmsg.NewIncrementalAlterConfigsRequestResource()
-		r.ResourceType, r.ResourceName = kmsg.ConfigResourceTypeBroker, fmt.Sprint(id)
-		cfg := kmsg.NewIncrementalAlterConfigsRequestResourceConfig()
-		cfg.Name, cfg.Value = key, kmsg.StringPtr(value)
-		r.Configs = append(r.Configs, cfg)
-		req.Resources = append(req.Resources, r)
-		if resp, err := req.RequestWith(ctx, cl); err != nil || resp.Resources[0].ErrorCode != 0 {
-			t.Fatalf("set %s=%s on broker %d: %v %+v", key, value, id, err, resp)
+		if code, msg := alterBrokerConfig(ctx, t, cl, fmt.Sprint(id), key, kmsg.StringPtr(value)); code != 0 {
+			t.Fatalf("set %s=%s on broker %d: %d %s", key, value, id, code, msg)
 		}
 	}
 	move := func(topic string) time.Duration {
