@@ -247,24 +247,45 @@ func TestAlterPartitionReassignmentsStartAndValidate(t *testing.T) {
 	}
 }
 
-func TestReassignmentRemovalOnlyCompletesAtOnce(t *testing.T) {
+// TestReassignmentRemovalOnly: a reassignment that only removes replicas
+// (or reorders them) completes at once when its target is in sync, and
+// otherwise keeps every replica, the ISR and the leader until it is, as
+// Kafka's does.
+func TestReassignmentRemovalOnly(t *testing.T) {
 	f := newISRFixture(t, 3)
-	f.manual("t", map[int32][]int32{0: {1, 2, 3}, 1: {1, 2, 3}, 2: {1, 2, 3}, 3: {1, 2, 3}})
-	f.alter("t", 3, 1) // ISR {1}
+	f.manual("t", map[int32][]int32{0: {1, 2, 3}, 1: {1, 2, 3}, 2: {1, 2, 3}, 3: {1, 2, 3}, 4: {1, 2, 3}})
+	f.alter("t", 3, 1)    // ISR {1}
+	f.alter("t", 4, 1, 2) // ISR {1, 2}
 	res := f.reassign(
 		Reassignment{Topic: "t", Partition: 0, Replicas: []int32{2, 3}}, // removes the leader
 		Reassignment{Topic: "t", Partition: 1, Replicas: []int32{1, 3}}, // keeps it
 		Reassignment{Topic: "t", Partition: 2, Replicas: []int32{3, 2, 1}},
-		Reassignment{Topic: "t", Partition: 3, Replicas: []int32{2, 3}}, // no ISR member left
+		Reassignment{Topic: "t", Partition: 3, Replicas: []int32{2, 3}}, // no ISR member in the target yet
+		Reassignment{Topic: "t", Partition: 4, Replicas: []int32{2, 3}}, // 3 not in sync yet
 	)
-	want := []protocol.ErrorCode{protocol.ErrNone, protocol.ErrNone, protocol.ErrNone, protocol.ErrInvalidReplicaAssignment}
-	for i, r := range res {
-		wantCode(t, fmt.Sprintf("t-%d", r.Partition), r.Err, want[i])
+	for _, r := range res {
+		wantCode(t, fmt.Sprintf("t-%d", r.Partition), r.Err, protocol.ErrNone)
 	}
 	f.check("t", 0, wantState{replicas: []int32{2, 3}, isr: []int32{2, 3}, leader: 2, leaderEpoch: 1, partEpoch: 1})
 	f.check("t", 1, wantState{replicas: []int32{1, 3}, isr: []int32{1, 3}, leader: 1, partEpoch: 1})
 	f.check("t", 2, wantState{replicas: []int32{3, 2, 1}, isr: []int32{1, 2, 3}, leader: 1, partEpoch: 1})
-	f.check("t", 3, wantState{replicas: []int32{1, 2, 3}, isr: []int32{1}, leader: 1, partEpoch: 1})
+	f.check("t", 3, wantState{replicas: []int32{2, 3, 1}, isr: []int32{1}, removing: []int32{1}, leader: 1, partEpoch: 2})
+	f.check("t", 4, wantState{replicas: []int32{2, 3, 1}, isr: []int32{1, 2}, removing: []int32{1}, leader: 1, partEpoch: 2})
+	want := []OngoingReassignment{
+		{Topic: "t", Partition: 3, Replicas: []int32{2, 3, 1}, RemovingReplicas: []int32{1}},
+		{Topic: "t", Partition: 4, Replicas: []int32{2, 3, 1}, RemovingReplicas: []int32{1}},
+	}
+	if got := ListReassignments(f.img(), nil); !reflect.DeepEqual(got, want) {
+		t.Fatalf("ongoing reassignments %+v, want %+v", got, want)
+	}
+	// Once the target is in sync the removed replica goes, and the
+	// leadership with it.
+	f.alter("t", 4, 1, 2, 3)
+	f.check("t", 4, wantState{replicas: []int32{2, 3}, isr: []int32{2, 3}, leader: 2, leaderEpoch: 1, partEpoch: 3})
+	f.alter("t", 3, 1, 3)
+	f.check("t", 3, wantState{replicas: []int32{2, 3, 1}, isr: []int32{1, 3}, removing: []int32{1}, leader: 1, partEpoch: 3})
+	f.alter("t", 3, 1, 3, 2)
+	f.check("t", 3, wantState{replicas: []int32{2, 3}, isr: []int32{3, 2}, leader: 2, leaderEpoch: 1, partEpoch: 4})
 	if got := ListReassignments(f.img(), nil); got != nil {
 		t.Fatalf("ongoing reassignments %+v", got)
 	}
@@ -329,10 +350,12 @@ func TestReassignmentCompletesOnAlterPartition(t *testing.T) {
 			final: wantState{replicas: []int32{5, 4, 3}, isr: []int32{3, 5, 4}, leader: 5, leaderEpoch: 1, partEpoch: 3},
 		},
 		{
-			name: "first target replica out of sync", before: []int32{1, 3}, target: []int32{2, 4, 3},
-			joins: [][]int32{{1, 3, 4}},
-			reply: AlterISRReply{LeaderEpoch: 1, PartitionEpoch: 3, ISR: []int32{3, 4}},
-			final: wantState{replicas: []int32{2, 4, 3}, isr: []int32{3, 4}, leader: 4, leaderEpoch: 1, partEpoch: 3},
+			// As Kafka's: every replica of the target must be in sync,
+			// the kept ones too, not only the added ones.
+			name: "a kept target replica out of sync is waited for", before: []int32{1, 3}, target: []int32{2, 4, 3},
+			joins: [][]int32{{1, 3, 4}, {1, 3, 4, 2}},
+			reply: AlterISRReply{LeaderEpoch: 1, PartitionEpoch: 4, ISR: []int32{3, 4, 2}},
+			final: wantState{replicas: []int32{2, 4, 3}, isr: []int32{3, 4, 2}, leader: 2, leaderEpoch: 1, partEpoch: 4},
 		},
 		{
 			name: "leader shrinks a removing replica out while the last joins", target: []int32{2, 4},
@@ -422,9 +445,12 @@ func TestReassignmentReplacedByATargetAlreadyInSync(t *testing.T) {
 	}
 }
 
-// TestReassignmentReplacedDropsTheLeader: a new target that drops the
-// current leader (elected among the adding replicas of the reassignment
-// it replaces) moves the leadership to an in-sync replica that stays.
+// TestReassignmentReplacedDropsTheLeader: a new target is taken against
+// the replicas the partition has, the reassignment under way included,
+// as Kafka's controller takes it: the replicas that one was adding and
+// the new one leaves out (here the current leader, elected among them)
+// are removed in turn, and stay, leader included, until the new target
+// is in sync; then the leadership moves to it.
 func TestReassignmentReplacedDropsTheLeader(t *testing.T) {
 	f := newISRFixture(t, 5)
 	f.manual("t", map[int32][]int32{0: {1, 2, 3}})
@@ -436,12 +462,12 @@ func TestReassignmentReplacedDropsTheLeader(t *testing.T) {
 	}
 	wantCode(t, "replace", f.reassign(Reassignment{Topic: "t", Partition: 0, Replicas: []int32{5, 1}})[0].Err, protocol.ErrNone)
 	p := f.part("t", 0)
-	if p.Leader != 1 || !slices.Contains(p.ISR, p.Leader) || !slices.Contains(p.Replicas, p.Leader) {
-		t.Fatalf("leader %d, replicas %v, ISR %v: the leader must be an in-sync replica", p.Leader, p.Replicas, p.ISR)
+	if p.Leader != 4 || !slices.Equal(p.Replicas, []int32{5, 1, 4, 2, 3}) || len(p.AddingReplicas) != 0 ||
+		!slices.Equal(p.RemovingReplicas, []int32{4, 2, 3}) || !slices.Equal(p.ISR, []int32{1, 2, 3, 4}) {
+		t.Fatalf("replaced: leader %d, replicas %v, adding %v, removing %v, ISR %v", p.Leader, p.Replicas, p.AddingReplicas, p.RemovingReplicas, p.ISR)
 	}
-	if !slices.Equal(p.AddingReplicas, []int32{5}) {
-		t.Fatalf("adding %v, want [5]", p.AddingReplicas)
-	}
+	f.alter("t", 0, 1, 2, 3, 4, 5)
+	f.check("t", 0, wantState{replicas: []int32{5, 1}, isr: []int32{1, 5}, leader: 5, leaderEpoch: 2, partEpoch: 5})
 }
 
 // TestUncleanElectionLeavesRecovering: as in Kafka, a leader elected from

@@ -9,12 +9,14 @@ import (
 
 // Partition reassignment (KIP-455), as Kafka's controller runs it: a
 // reassignment to a target replica set T of a partition with replicas R
-// makes the replicas T followed by the rest of R, with AddingReplicas
-// T−R and RemovingReplicas R−T. The adding replicas fetch from the leader
-// like any follower and join the ISR when caught up; the ISR change that
-// brings the last of them in completes the reassignment: the replicas
-// become T, the ISR its members in T, and a leader outside T hands over
-// to the first replica of T in the ISR.
+// (those of a reassignment under way included, which T replaces) makes
+// the replicas T followed by the rest of R, with AddingReplicas T−R and
+// RemovingReplicas R−T. The adding replicas fetch from the leader like
+// any follower and join the ISR when caught up; the ISR change that makes
+// every replica of T in sync completes the reassignment (at once, if T is
+// in sync already): the replicas become T, the ISR its members in T, and
+// a leader outside T hands over to the first replica of T in the ISR.
+// Until then every replica of R stays, in the ISR if it was.
 
 // Reassignment is one partition's target for AlterPartitionReassignments;
 // Replicas nil cancels an ongoing reassignment.
@@ -90,65 +92,48 @@ func reassign(img *metadata.Image, e env, t *metadata.TopicImage, pid int32, p m
 			return nil, cmdErr(protocol.ErrInvalidReplicaAssignment, "Broker %d is not registered.", r)
 		}
 	}
-	// A new target replaces an ongoing reassignment: it is computed from
-	// the replicas the partition had before it.
+	// As Kafka's controller computes it (PartitionReassignmentReplicas),
+	// the target is compared with the replicas the partition has now, a
+	// reassignment under way included: a new target replaces it, and
+	// what that one was adding and the new one leaves out is removed in
+	// turn, once the new target is in sync.
 	current := p.Replicas
-	if ongoing {
-		current = slices.DeleteFunc(slices.Clone(p.Replicas), func(r int32) bool { return slices.Contains(p.AddingReplicas, r) })
-	}
-	if slices.Equal(target, current) && !ongoing {
-		return nil, nil // nothing to move
+	if slices.Equal(target, current) {
+		return nil, nil // nothing to move, or the merged replicas of the reassignment under way
 	}
 	replicas := slices.Clone(target)
+	var adding, removing []int32
 	for _, r := range current {
-		if !slices.Contains(replicas, r) {
+		if !slices.Contains(target, r) {
 			replicas = append(replicas, r)
+			removing = append(removing, r)
 		}
 	}
-	var adding, removing []int32
 	for _, r := range target {
 		if !slices.Contains(current, r) {
 			adding = append(adding, r)
 		}
 	}
-	for _, r := range current {
-		if !slices.Contains(target, r) {
-			removing = append(removing, r)
-		}
-	}
 	next := p
 	next.Replicas, next.AddingReplicas, next.RemovingReplicas = replicas, adding, removing
-	next.ISR = slices.DeleteFunc(slices.Clone(p.ISR), func(r int32) bool { return !slices.Contains(replicas, r) })
-	if len(next.ISR) == 0 {
-		return nil, cmdErr(protocol.ErrInvalidReplicaAssignment, "No in-sync replica is among the replicas %v.", replicas)
-	}
-	if len(adding) == 0 {
-		// Only removals (or a reorder): complete at once.
-		if ch := settle(img, topicID, pid, p, target); ch != nil {
+	if len(adding) == 0 && len(removing) == 0 {
+		// A reorder of the replicas.
+		if ongoing {
+			next.AddingReplicas, next.RemovingReplicas = p.AddingReplicas, p.RemovingReplicas
+		} else {
+			ch := partitionChange(topicID, pid)
+			ch.Replicas = replicas
 			return ch, nil
 		}
-		return nil, cmdErr(protocol.ErrInvalidReplicaAssignment, "No in-sync replica is among the target replicas %v.", target)
 	}
-	if done := completeReassignment(img, topicID, pid, next, next.ISR); done != nil {
-		// A new target whose replicas are all in sync already (one that
-		// replaces a reassignment under way): no ISR change would come
-		// to complete it.
+	// Every current replica stays until the reassignment completes, so
+	// the ISR and the leader do too; a target already in sync (only
+	// removals, or a new target of replicas caught up) completes now.
+	if done := completeReassignment(img, topicID, pid, next, p.ISR); done != nil {
 		return done, nil
 	}
 	ch := partitionChange(topicID, pid)
-	ch.Replicas, ch.AddingReplicas, ch.RemovingReplicas = replicas, nonNil(adding), nonNil(removing)
-	ch.Isr = next.ISR
-	if !slices.Contains(next.ISR, p.Leader) {
-		// The leader left the replicas (a target replacing one under
-		// way): the first in-sync replica takes over.
-		ch.Leader = metadata.NoLeader
-		for _, r := range replicas {
-			if slices.Contains(next.ISR, r) && usable(img, r, -1) {
-				ch.Leader = r
-				break
-			}
-		}
-	}
+	ch.Replicas, ch.AddingReplicas, ch.RemovingReplicas = replicas, nonNil(next.AddingReplicas), nonNil(next.RemovingReplicas)
 	return ch, nil
 }
 
@@ -207,17 +192,18 @@ func uncleanRevert(img *metadata.Image, e env, t *metadata.TopicImage, pid int32
 }
 
 // completeReassignment returns the change that completes p's
-// reassignment once isr holds every adding replica, or nil.
+// reassignment once isr holds every replica of its target (the replicas
+// less the removing ones), as Kafka's maybeCompleteReassignment, or nil.
 func completeReassignment(img *metadata.Image, topicID protocol.UUID, pid int32, p metadata.Partition, isr []int32) *protocol.PartitionChangeRecord {
 	if len(p.AddingReplicas) == 0 && len(p.RemovingReplicas) == 0 {
 		return nil
 	}
-	for _, r := range p.AddingReplicas {
+	target := slices.DeleteFunc(slices.Clone(p.Replicas), func(r int32) bool { return slices.Contains(p.RemovingReplicas, r) })
+	for _, r := range target {
 		if !slices.Contains(isr, r) {
 			return nil
 		}
 	}
-	target := slices.DeleteFunc(slices.Clone(p.Replicas), func(r int32) bool { return slices.Contains(p.RemovingReplicas, r) })
 	q := p
 	q.ISR = isr
 	return settle(img, topicID, pid, q, target)
