@@ -22,18 +22,37 @@ func cleanerOptions(cfg *config.Broker, c config.Cleaner) storage.CleanerOptions
 	}
 }
 
-// followCleaner applies the dynamic log.cleaner.* configs of img (the
+// followCleaner hands the dynamic log.cleaner.* configs of img (the
 // cluster-wide default's, then this broker's own, over the static file)
-// when they change: the cleaner's threads restart with them, as Kafka's
-// LogCleaner.reconfigure does.
+// to runCleanerChanges when they change, replacing a change not yet
+// taken: the image loop does not wait for the cleaner's passes to stop.
 func (n *Node) followCleaner(img *metadata.Image) {
 	c := n.cfg.StaticCleaner().With(img.BrokerDefaultConfigs(), img.BrokerConfigs(n.cfg.NodeID))
 	if c == n.cleaner {
 		return
 	}
 	n.cleaner = c
-	n.logs.ReconfigureCleaner(cleanerOptions(n.cfg, c))
-	n.logger.Info("log cleaner reconfigured", "threads", c.Threads, "dedupe_buffer_size", c.DedupeBufferSize,
-		"io_buffer_size", c.IOBufferSize, "load_factor", c.LoadFactor,
-		"max_io_bytes_per_second", c.MaxIOBytesPerSecond, "backoff", c.Backoff)
+	select {
+	case <-n.cleanerChanges:
+	default:
+	}
+	n.cleanerChanges <- cleanerOptions(n.cfg, c) // the image loop is the only sender: there is room
+}
+
+// runCleanerChanges restarts the log cleaner with each change
+// followCleaner hands it, as Kafka's LogCleaner.reconfigure does, until
+// the node stops.
+func (n *Node) runCleanerChanges() {
+	defer n.wg.Done()
+	for {
+		select {
+		case o := <-n.cleanerChanges:
+			n.logs.ReconfigureCleaner(o)
+			n.logger.Info("log cleaner reconfigured", "threads", o.Threads, "dedupe_buffer_size", o.DedupeBufferSize,
+				"io_buffer_size", o.IOBufferSize, "load_factor", o.LoadFactor,
+				"max_io_bytes_per_second", o.MaxIOBytesPerSecond, "backoff", o.Backoff)
+		case <-n.stop:
+			return
+		}
+	}
 }

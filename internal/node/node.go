@@ -50,9 +50,11 @@ type Node struct {
 	// leaving is set by a controlled shutdown: the broker stays fenced.
 	leaving atomic.Bool
 
-	// cleaner is the log cleaner's settings in force: the static ones
-	// with the dynamic broker configs over them; image loop only.
-	cleaner config.Cleaner
+	// cleaner is the log cleaner's settings last asked for: the static
+	// ones with the dynamic broker configs over them; image loop only.
+	// cleanerChanges carries the latest change to runCleanerChanges.
+	cleaner        config.Cleaner
+	cleanerChanges chan storage.CleanerOptions
 
 	groups     *group.Coordinator
 	groupParts map[int32]context.CancelFunc // offsets partitions handed to groups, each stopping its loader; image loop only
@@ -112,7 +114,7 @@ func StartWith(cfg *config.Broker, o Options) (*Node, error) {
 		return nil, fmt.Errorf("process.roles=%s: a node must be a broker, a controller or both", cfg.Roles)
 	}
 	n := &Node{cfg: cfg, logger: logger, fs: fsys, stop: make(chan struct{}), groupParts: map[int32]context.CancelFunc{},
-		cleaner: cfg.StaticCleaner()}
+		cleaner: cfg.StaticCleaner(), cleanerChanges: make(chan storage.CleanerOptions, 1)}
 	n.bg, n.bgCancel = context.WithCancel(context.Background())
 	ch := make(chan struct{})
 	n.applied.Store(&ch)
@@ -225,8 +227,9 @@ func StartWith(cfg *config.Broker, o Options) (*Node, error) {
 		LeaderThrottleRate: cfg.LeaderReplicationThrottledRate, FollowerThrottleRate: cfg.FollowerReplicationThrottledRate,
 		QuotaWindow: cfg.ReplicationQuotaWindowSize, QuotaSamples: int(cfg.ReplicationQuotaWindowNum),
 	})
-	n.wg.Add(1)
+	n.wg.Add(2)
 	go n.followImage()
+	go n.runCleanerChanges()
 
 	if err := n.register(listener); err != nil {
 		return nil, err
