@@ -3,6 +3,7 @@ package config
 import (
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 )
 
@@ -15,7 +16,8 @@ import (
 // log.segment.bytes, message.max.bytes, min.insync.replicas, …: Kafka's
 // DynamicLogConfig), so that every topic without its own override follows
 // them; it applies at once the replication throttle rates and the log
-// cleaner's keys; it accepts, with no effect, the dynamic keys it ignores
+// cleaner's keys, max.connections and producer.id.expiration.ms; it
+// accepts, with no effect, the dynamic keys it ignores
 // statically too (thread pools, metric reporters); and it refuses the
 // other dynamic keys of Kafka's that it implements only statically
 // (max.connections, producer.id.expiration.ms, listeners, …).
@@ -49,13 +51,14 @@ const (
 	DynamicIgnored
 	// DynamicRead keys are read from the metadata where they are used,
 	// so a change takes effect at once: the replication throttle rates,
-	// and the log cleaner's keys (whose change restarts the cleaner's
-	// threads, as in Kafka).
+	// max.connections, producer.id.expiration.ms, and the log cleaner's
+	// keys (whose change restarts the cleaner's threads, as in Kafka).
 	DynamicRead
 )
 
 // dynamicRead are the broker keys read at use from the dynamic configs.
-var dynamicRead = []string{"leader.replication.throttled.rate", "follower.replication.throttled.rate"}
+var dynamicRead = []string{"leader.replication.throttled.rate", "follower.replication.throttled.rate",
+	"max.connections", "producer.id.expiration.ms"}
 
 // Dynamic returns how broker key name may change at runtime.
 func Dynamic(name string) DynamicMode {
@@ -141,4 +144,20 @@ func primaryTopicKey(name string) string {
 		}
 	}
 	return ""
+}
+
+// DynamicInt returns integer broker key's value with the dynamic broker
+// config layers over the static one, later layers winning (the cluster
+// default's configs, then the broker's own). Layers hold the values the
+// controller checked; one that does not parse is skipped.
+func (b *Broker) DynamicInt(key string, layers ...map[string]string) int64 {
+	v := b.i64(key)
+	for _, layer := range layers {
+		if s, ok := layer[key]; ok {
+			if n, err := strconv.ParseInt(s, 10, 64); err == nil {
+				v = n
+			}
+		}
+	}
+	return v
 }

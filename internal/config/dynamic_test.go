@@ -21,8 +21,8 @@ func TestDynamicModes(t *testing.T) {
 		"log.cleaner.backoff.ms":              DynamicRead,
 		"log.cleaner.enable":                  NotDynamic, // static in Kafka too
 		"log.cleaner.min.cleanable.ratio":     DynamicApplied,
-		"max.connections":                     NotDynamic, // dynamic in Kafka, static here
-		"producer.id.expiration.ms":           NotDynamic,
+		"max.connections":                     DynamicRead,
+		"producer.id.expiration.ms":           DynamicRead,
 		"log.dirs":                            NotDynamic,
 		"broker.id":                           NotDynamic,
 		"ssl.keystore.location":               NotDynamic,

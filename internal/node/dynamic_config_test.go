@@ -3,6 +3,7 @@ package node
 import (
 	"context"
 	"errors"
+	"net"
 	"testing"
 	"time"
 
@@ -156,4 +157,76 @@ func alterBrokerConfig(ctx context.Context, t *testing.T, cl *kgo.Client, name, 
 		msg = *m
 	}
 	return resp.Resources[0].ErrorCode, msg
+}
+
+// TestDynamicConnectionAndProducerLimits changes max.connections and
+// producer.id.expiration.ms at runtime, as Kafka allows: a connection
+// beyond the new bound is closed at once, and an idempotent producer
+// idle for longer than the new expiration is forgotten.
+func TestDynamicConnectionAndProducerLimits(t *testing.T) {
+	n := startNodeWith(t, t.TempDir(), nil, "producer.id.expiration.check.interval.ms=50")
+	defer n.Shutdown(context.Background())
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := n.CreateTopic(ctx, "pids", 1, nil); err != nil {
+		t.Fatal(err)
+	}
+	cl, err := kgo.NewClient(kgo.SeedBrokers(n.Addr().String()), kgo.DefaultProduceTopic("pids"), kgo.RequestRetries(0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	if err := cl.ProduceSync(ctx, &kgo.Record{Value: []byte("x")}).FirstErr(); err != nil {
+		t.Fatal(err)
+	}
+	// accepted reports whether a new connection is kept open: a rejected
+	// one is closed at once, before any request.
+	accepted := func() bool {
+		t.Helper()
+		c, err := net.Dial("tcp", n.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		c.SetReadDeadline(time.Now().Add(300 * time.Millisecond))
+		_, err = c.Read(make([]byte, 1))
+		var ne net.Error
+		return errors.As(err, &ne) && ne.Timeout()
+	}
+	if !accepted() {
+		t.Fatal("a connection refused before any limit was set")
+	}
+	if code, msg := alterBrokerConfig(ctx, t, cl, "", "max.connections", kmsg.StringPtr("1")); code != 0 {
+		t.Fatalf("max.connections: %d %s", code, msg)
+	}
+	if accepted() {
+		t.Fatal("a connection accepted beyond a dynamic max.connections of 1 (the client holds one already)")
+	}
+	if code, msg := alterBrokerConfig(ctx, t, cl, "", "max.connections", nil); code != 0 {
+		t.Fatalf("delete max.connections: %d %s", code, msg)
+	}
+	if !accepted() {
+		t.Fatal("a connection refused once max.connections was deleted")
+	}
+
+	producers := func() int {
+		t.Helper()
+		req := kmsg.NewPtrDescribeProducersRequest()
+		rt := kmsg.NewDescribeProducersRequestTopic()
+		rt.Topic, rt.Partitions = "pids", []int32{0}
+		req.Topics = append(req.Topics, rt)
+		resp, err := req.RequestWith(ctx, cl)
+		if err != nil || resp.Topics[0].Partitions[0].ErrorCode != 0 {
+			t.Fatalf("describe producers: %v %+v", err, resp)
+		}
+		return len(resp.Topics[0].Partitions[0].ActiveProducers)
+	}
+	time.Sleep(300 * time.Millisecond) // several expiry checks at the static day
+	if got := producers(); got != 1 {
+		t.Fatalf("%d producers before the change, want 1", got)
+	}
+	if code, msg := alterBrokerConfig(ctx, t, cl, "1", "producer.id.expiration.ms", kmsg.StringPtr("100")); code != 0 {
+		t.Fatalf("producer.id.expiration.ms: %d %s", code, msg)
+	}
+	waitFor(t, 10*time.Second, "the idle producer expired", func() bool { return producers() == 0 })
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"math"
 	"net"
 	"strconv"
 	"sync"
@@ -256,15 +257,21 @@ func StartWith(cfg *config.Broker, o Options) (*Node, error) {
 		return total, usable
 	})
 	n.srv = server.New(server.Config{
-		Listener:       n.ln,
-		MaxFrameBytes:  cfg.SocketRequestMaxBytes,
-		IdleTimeout:    cfg.ConnectionsMaxIdle,
-		MaxConnections: int(cfg.MaxConnections),
-		Versions:       handler.Versions,
-		Handler:        adapter{n.handler},
-		Logger:         logger,
-		NoSendfile:     cfg.NoSendfile,
-		Observer:       n.requestObserver(),
+		Listener:      n.ln,
+		MaxFrameBytes: cfg.SocketRequestMaxBytes,
+		IdleTimeout:   cfg.ConnectionsMaxIdle,
+		MaxConnectionsNow: func() int {
+			img := n.replicas.Image()
+			if img == nil {
+				return int(cfg.MaxConnections)
+			}
+			return int(min(cfg.DynamicInt("max.connections", img.BrokerDefaultConfigs(), img.BrokerConfigs(cfg.NodeID)), math.MaxInt32))
+		},
+		Versions:   handler.Versions,
+		Handler:    adapter{n.handler},
+		Logger:     logger,
+		NoSendfile: cfg.NoSendfile,
+		Observer:   n.requestObserver(),
 	})
 	n.wg.Add(1)
 	go func() {
@@ -491,6 +498,8 @@ func (n *Node) followImage() {
 		}
 		n.followGroups(img)
 		n.followCleaner(img)
+		n.logs.SetProducerIDExpiration(time.Duration(n.cfg.DynamicInt("producer.id.expiration.ms",
+			img.BrokerDefaultConfigs(), img.BrokerConfigs(n.cfg.NodeID))) * time.Millisecond)
 		ch := make(chan struct{})
 		close(*n.applied.Swap(&ch))
 		select {

@@ -40,8 +40,10 @@ type Config struct {
 	// requests (connections.max.idle.ms).
 	IdleTimeout time.Duration
 	// MaxConnections bounds open connections (max.connections); 0 means
-	// unlimited.
-	MaxConnections int
+	// unlimited. MaxConnectionsNow, when set, is asked instead at each
+	// accept, for a bound that changes at runtime.
+	MaxConnections    int
+	MaxConnectionsNow func() int
 	// Versions returns the versions of key that are advertised and
 	// accepted; ok=false means key is not served. Nil means
 	// DefaultVersions.
@@ -244,10 +246,14 @@ func (s *Server) serveConn(nc net.Conn) {
 		_ = nc.Close()
 		return
 	}
-	if s.cfg.MaxConnections > 0 && len(s.mu.conns) >= s.cfg.MaxConnections {
+	maxConns := s.cfg.MaxConnections
+	if s.cfg.MaxConnectionsNow != nil {
+		maxConns = s.cfg.MaxConnectionsNow()
+	}
+	if maxConns > 0 && len(s.mu.conns) >= maxConns {
 		s.mu.Unlock()
 		s.stats.rejected.Add(1)
-		s.log.Info("connection rejected: max.connections reached", "remote_addr", nc.RemoteAddr().String(), "max_connections", s.cfg.MaxConnections)
+		s.log.Info("connection rejected: max.connections reached", "remote_addr", nc.RemoteAddr().String(), "max_connections", maxConns)
 		_ = nc.Close()
 		return
 	}

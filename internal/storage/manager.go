@@ -65,12 +65,15 @@ type ManagerOptions struct {
 // flusher pool and one background goroutine for retention, checkpoints,
 // page-cache flushes and file cleanup.
 type Manager struct {
-	o       ManagerOptions
-	fs      vfs.FS
-	dir     string
-	logger  *slog.Logger
-	lock    io.Closer
-	flusher *Flusher
+	o ManagerOptions
+	// pidExpiration is producer.id.expiration.ms in force, which may
+	// change at runtime (SetProducerIDExpiration).
+	pidExpiration atomic.Int64
+	fs            vfs.FS
+	dir           string
+	logger        *slog.Logger
+	lock          io.Closer
+	flusher       *Flusher
 
 	// CleanShutdown tells whether the previous run shut down cleanly.
 	CleanShutdown bool
@@ -127,6 +130,7 @@ func OpenManager(o ManagerOptions) (*Manager, error) {
 		o: o, fs: o.FS, dir: o.Dir, logger: o.Logger.With("log_dir", o.Dir),
 		logs: map[TopicPartition]*Log{}, topicIDs: map[TopicPartition][16]byte{},
 	}
+	m.pidExpiration.Store(int64(o.ProducerIDExpiration))
 	if err := vfs.MkdirAllDurable(m.fs, m.dir); err != nil {
 		return nil, fmt.Errorf("log dir %s: %w", m.dir, err)
 	}
@@ -419,7 +423,7 @@ func (m *Manager) background() {
 		if now.Sub(lastExpiry) >= m.o.ProducerIDExpirationCheck {
 			lastExpiry = now
 			for _, l := range m.Logs() {
-				if n := l.ExpireProducers(m.o.ProducerIDExpiration); n > 0 {
+				if n := l.ExpireProducers(time.Duration(m.pidExpiration.Load())); n > 0 {
 					m.logger.Info("expired idempotent producers", "topic", l.tp.Topic, "partition", l.tp.Partition, "count", n)
 				}
 			}
@@ -482,5 +486,13 @@ func (m *Manager) Close() error {
 func (m *Manager) closeLogs() {
 	for _, l := range m.logs {
 		l.Close()
+	}
+}
+
+// SetProducerIDExpiration changes producer.id.expiration.ms at runtime
+// (Kafka's is dynamic): the next expiry check uses it. d ≤ 0 is ignored.
+func (m *Manager) SetProducerIDExpiration(d time.Duration) {
+	if d > 0 {
+		m.pidExpiration.Store(int64(d))
 	}
 }
