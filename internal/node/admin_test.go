@@ -39,15 +39,8 @@ func TestAdminAPIsOverTheWire(t *testing.T) {
 	if ar, err := alter.RequestWith(ctx, cl); err != nil || ar.Resources[0].ErrorCode != 0 {
 		t.Fatalf("incremental alter: %v %+v", err, ar)
 	}
-	describe := kmsg.NewPtrDescribeConfigsRequest()
-	dr := kmsg.NewDescribeConfigsRequestResource()
-	dr.ResourceType, dr.ResourceName, dr.ConfigNames = kmsg.ConfigResourceTypeTopic, "adm", []string{"retention.ms"}
-	describe.Resources = append(describe.Resources, dr)
-	dresp, err := describe.RequestWith(ctx, cl)
-	if err != nil || len(dresp.Resources) != 1 || len(dresp.Resources[0].Configs) != 1 {
-		t.Fatalf("describe: %v %+v", err, dresp)
-	}
-	if cfg := dresp.Resources[0].Configs[0]; cfg.Value == nil || *cfg.Value != "3600000" || cfg.Source != kmsg.ConfigSourceDynamicTopicConfig {
+	if cfg := describeConfig(ctx, t, cl, kmsg.ConfigResourceTypeTopic, "adm", "retention.ms"); cfg.Value == nil ||
+		*cfg.Value != "3600000" || cfg.Source != kmsg.ConfigSourceDynamicTopicConfig {
 		t.Fatalf("retention.ms described as %+v", cfg)
 	}
 

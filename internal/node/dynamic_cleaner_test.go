@@ -59,28 +59,12 @@ func TestDynamicCleanerConfigs(t *testing.T) {
 	}
 	// A named resource goes to its broker; one naming another is refused
 	// there, as Kafka's broker refuses it.
-	req := kmsg.NewPtrIncrementalAlterConfigsRequest()
-	res := kmsg.NewIncrementalAlterConfigsRequestResource()
-	res.ResourceType, res.ResourceName = kmsg.ConfigResourceTypeBroker, "7"
-	c := kmsg.NewIncrementalAlterConfigsRequestResourceConfig()
-	c.Name, c.Value = "log.cleaner.threads", kmsg.StringPtr("2")
-	res.Configs = append(res.Configs, c)
-	req.Resources = append(req.Resources, res)
-	resp, err := req.RequestWith(ctx, cl.Broker(1))
-	if err != nil || resp.Resources[0].ErrorCode != 42 || resp.Resources[0].ErrorMessage == nil ||
-		*resp.Resources[0].ErrorMessage != "Unexpected broker id, expected 1, but received 7" {
-		t.Fatalf("broker 7's resource sent to broker 1: %v %+v", err, resp)
+	if code, msg := alterBrokerConfig(ctx, t, cl.Broker(1), "7", "log.cleaner.threads", kmsg.StringPtr("2")); code != 42 ||
+		msg != "Unexpected broker id, expected 1, but received 7" {
+		t.Fatalf("broker 7's resource sent to broker 1: %d %q", code, msg)
 	}
-
-	dreq := kmsg.NewPtrDescribeConfigsRequest()
-	dres := kmsg.NewDescribeConfigsRequestResource()
-	dres.ResourceType, dres.ResourceName, dres.ConfigNames = kmsg.ConfigResourceTypeBroker, "1", []string{"log.cleaner.threads"}
-	dreq.Resources = append(dreq.Resources, dres)
-	dresp, err := dreq.RequestWith(ctx, cl)
-	if err != nil || len(dresp.Resources) != 1 || len(dresp.Resources[0].Configs) != 1 {
-		t.Fatalf("describe: %v %+v", err, dresp)
-	}
-	if d := dresp.Resources[0].Configs[0]; d.Value == nil || *d.Value != "2" || d.ReadOnly || d.Source != kmsg.ConfigSourceDynamicBrokerConfig {
+	d := describeConfig(ctx, t, cl, kmsg.ConfigResourceTypeBroker, "1", "log.cleaner.threads")
+	if d.Value == nil || *d.Value != "2" || d.ReadOnly || d.Source != kmsg.ConfigSourceDynamicBrokerConfig {
 		t.Fatalf("described log.cleaner.threads %+v", d)
 	}
 

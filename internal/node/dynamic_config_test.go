@@ -67,15 +67,7 @@ func TestDynamicBrokerConfigs(t *testing.T) {
 
 	describe := func(typ kmsg.ConfigResourceType, name, key string) kmsg.DescribeConfigsResponseResourceConfig {
 		t.Helper()
-		req := kmsg.NewPtrDescribeConfigsRequest()
-		res := kmsg.NewDescribeConfigsRequestResource()
-		res.ResourceType, res.ResourceName, res.ConfigNames = typ, name, []string{key}
-		req.Resources, req.IncludeSynonyms = append(req.Resources, res), true
-		resp, err := req.RequestWith(ctx, cl)
-		if err != nil || resp.Resources[0].ErrorCode != 0 || len(resp.Resources[0].Configs) != 1 {
-			t.Fatalf("describe %s %q %s: %v %+v", typ, name, key, err, resp)
-		}
-		return resp.Resources[0].Configs[0]
+		return describeConfig(ctx, t, cl, typ, name, key)
 	}
 	check := func(when string) {
 		t.Helper()
@@ -133,10 +125,10 @@ func (n *Node) logStart(t *testing.T, topic string) int64 {
 }
 
 // alterBrokerConfig sets key on the broker resource name ("" for the
-// cluster-wide default), or deletes it when value is nil, through cl (which
-// sends a named resource to that broker), and returns the resource's error
-// code and message.
-func alterBrokerConfig(ctx context.Context, t *testing.T, cl *kgo.Client, name, key string, value *string) (int16, string) {
+// cluster-wide default), or deletes it when value is nil, through r (a
+// client sends a named resource to that broker), and returns the
+// resource's error code and message.
+func alterBrokerConfig(ctx context.Context, t *testing.T, r kmsg.Requestor, name, key string, value *string) (int16, string) {
 	t.Helper()
 	req := kmsg.NewPtrIncrementalAlterConfigsRequest()
 	res := kmsg.NewIncrementalAlterConfigsRequestResource()
@@ -148,7 +140,7 @@ func alterBrokerConfig(ctx context.Context, t *testing.T, cl *kgo.Client, name, 
 	}
 	res.Configs = append(res.Configs, c)
 	req.Resources = append(req.Resources, res)
-	resp, err := req.RequestWith(ctx, cl)
+	resp, err := req.RequestWith(ctx, r)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -229,4 +221,18 @@ func TestDynamicConnectionAndProducerLimits(t *testing.T) {
 		t.Fatalf("producer.id.expiration.ms: %d %s", code, msg)
 	}
 	waitFor(t, 10*time.Second, "the idle producer expired", func() bool { return producers() == 0 })
+}
+
+// describeConfig describes one key of a resource, with its synonyms.
+func describeConfig(ctx context.Context, t *testing.T, cl *kgo.Client, typ kmsg.ConfigResourceType, name, key string) kmsg.DescribeConfigsResponseResourceConfig {
+	t.Helper()
+	req := kmsg.NewPtrDescribeConfigsRequest()
+	res := kmsg.NewDescribeConfigsRequestResource()
+	res.ResourceType, res.ResourceName, res.ConfigNames = typ, name, []string{key}
+	req.Resources, req.IncludeSynonyms = append(req.Resources, res), true
+	resp, err := req.RequestWith(ctx, cl)
+	if err != nil || resp.Resources[0].ErrorCode != 0 || len(resp.Resources[0].Configs) != 1 {
+		t.Fatalf("describe %s %q %s: %v %+v", typ, name, key, err, resp)
+	}
+	return resp.Resources[0].Configs[0]
 }
