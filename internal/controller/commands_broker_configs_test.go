@@ -45,7 +45,8 @@ func TestDynamicBrokerConfigs(t *testing.T) {
 		msg    string
 	}{
 		{"", ConfigChange{Key: "log.dirs", Op: ConfigSet, Value: str("/x")}, "Cannot update these configs dynamically: Set(log.dirs)"},
-		{"1", ConfigChange{Key: "max.connections", Op: ConfigSet, Value: str("5")}, "Set(max.connections)"},
+		{"1", ConfigChange{Key: "num.replica.fetchers", Op: ConfigSet, Value: str("5")}, "Set(num.replica.fetchers)"},
+		{"1", ConfigChange{Key: "max.connections", Op: ConfigSet, Value: str("-1")}, "max.connections"},
 		{"1", ConfigChange{Key: "no.such.key", Op: ConfigSet, Value: str("5")}, "Set(no.such.key)"},
 		{"1", ConfigChange{Key: "log.segment.bytes", Op: ConfigSet, Value: str("10")}, "log.segment.bytes"},
 		{"1", ConfigChange{Key: "retention.ms", Op: ConfigSet, Value: str("10")}, "Set(retention.ms)"},
