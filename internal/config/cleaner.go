@@ -33,16 +33,11 @@ func (b *Broker) StaticCleaner() Cleaner {
 
 // DefaultCleaner returns the cleaner settings of Kafka's defaults.
 func DefaultCleaner() Cleaner {
-	var c Cleaner
-	return c.With(defaultLayer(cleanerKeys))
-}
-
-func defaultLayer(keys []string) map[string]string {
-	out := make(map[string]string, len(keys))
-	for _, k := range keys {
-		out[k] = byName[k].Default
+	defaults := make(map[string]string, len(cleanerKeys))
+	for _, k := range cleanerKeys {
+		defaults[k] = byName[k].Default
 	}
-	return out
+	return Cleaner{}.With(defaults)
 }
 
 // With returns c with the cleaner keys of the dynamic broker config
@@ -50,28 +45,14 @@ func defaultLayer(keys []string) map[string]string {
 // configs, then the broker's own. Layers hold the values the controller
 // checked; one that does not parse is skipped.
 func (c Cleaner) With(layers ...map[string]string) Cleaner {
-	for _, layer := range layers {
-		for _, k := range cleanerKeys {
-			v, ok := layer[k]
-			if !ok {
-				continue
-			}
-			i, ierr := strconv.ParseInt(v, 10, 64)
-			f, ferr := strconv.ParseFloat(v, 64)
-			switch {
-			case k == "log.cleaner.threads" && ierr == nil:
-				c.Threads = int32(i)
-			case k == "log.cleaner.dedupe.buffer.size" && ierr == nil:
-				c.DedupeBufferSize = i
-			case k == "log.cleaner.io.buffer.size" && ierr == nil:
-				c.IOBufferSize = int32(i)
-			case k == "log.cleaner.io.buffer.load.factor" && ferr == nil:
-				c.LoadFactor = f
-			case k == "log.cleaner.io.max.bytes.per.second" && ferr == nil:
-				c.MaxIOBytesPerSecond = f
-			case k == "log.cleaner.backoff.ms" && ierr == nil:
-				c.Backoff = durationOf(i, byName[k].Unit)
-			}
+	c.Threads = int32(layeredInt("log.cleaner.threads", int64(c.Threads), layers))
+	c.DedupeBufferSize = layeredInt("log.cleaner.dedupe.buffer.size", c.DedupeBufferSize, layers)
+	c.IOBufferSize = int32(layeredInt("log.cleaner.io.buffer.size", int64(c.IOBufferSize), layers))
+	c.LoadFactor = layeredFloat("log.cleaner.io.buffer.load.factor", c.LoadFactor, layers)
+	c.MaxIOBytesPerSecond = layeredFloat("log.cleaner.io.max.bytes.per.second", c.MaxIOBytesPerSecond, layers)
+	if v, ok := layered("log.cleaner.backoff.ms", layers); ok {
+		if ms, err := strconv.ParseInt(v, 10, 64); err == nil {
+			c.Backoff = durationOf(ms, byName["log.cleaner.backoff.ms"].Unit)
 		}
 	}
 	return c

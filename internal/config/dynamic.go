@@ -151,12 +151,34 @@ func primaryTopicKey(name string) string {
 // default's configs, then the broker's own). Layers hold the values the
 // controller checked; one that does not parse is skipped.
 func (b *Broker) DynamicInt(key string, layers ...map[string]string) int64 {
-	v := b.i64(key)
-	for _, layer := range layers {
-		if s, ok := layer[key]; ok {
-			if n, err := strconv.ParseInt(s, 10, 64); err == nil {
-				v = n
-			}
+	return layeredInt(key, b.i64(key), layers)
+}
+
+// layered returns key's value in the last of layers that holds it.
+func layered(key string, layers []map[string]string) (string, bool) {
+	for i := len(layers) - 1; i >= 0; i-- {
+		if v, ok := layers[i][key]; ok {
+			return v, true
+		}
+	}
+	return "", false
+}
+
+// layeredInt and layeredFloat return key's value in layers (layered),
+// or v when none holds it or its value does not parse.
+func layeredInt(key string, v int64, layers []map[string]string) int64 {
+	if s, ok := layered(key, layers); ok {
+		if n, err := strconv.ParseInt(s, 10, 64); err == nil {
+			return n
+		}
+	}
+	return v
+}
+
+func layeredFloat(key string, v float64, layers []map[string]string) float64 {
+	if s, ok := layered(key, layers); ok {
+		if f, err := strconv.ParseFloat(s, 64); err == nil {
+			return f
 		}
 	}
 	return v

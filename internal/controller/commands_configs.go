@@ -142,6 +142,16 @@ func incrementalAlter(img *metadata.Image, r IncrementalAlterConfigsResource) ([
 	}
 	res := metadata.ConfigResource{Type: r.Type, Name: r.Name}
 	current := img.Configs.Resource(res)
+	next, err := NextConfigs(current, r)
+	if err != nil {
+		return nil, err
+	}
+	return configRecords(img, res, current, next)
+}
+
+// NextConfigs returns resource r's configuration once its changes apply
+// to current (which is not modified), or the error that refuses them.
+func NextConfigs(current map[string]string, r IncrementalAlterConfigsResource) (map[string]string, *CommandError) {
 	next := maps.Clone(current)
 	if next == nil {
 		next = map[string]string{}
@@ -180,7 +190,7 @@ func incrementalAlter(img *metadata.Image, r IncrementalAlterConfigsResource) ([
 			return nil, cmdErr(protocol.ErrInvalidRequest, "Unknown operation type %d for key %s.", c.Op, c.Key)
 		}
 	}
-	return configRecords(img, res, current, next)
+	return next, nil
 }
 
 // editList appends the elements of change missing from list, or removes

@@ -87,24 +87,26 @@ func (h *Handler) IncrementalAlterConfigs(ctx context.Context, req *protocol.Inc
 	}
 	dup := cfgDuplicates(keys)
 	pre := make([]*cfgAlterResult, len(req.Resources))
-	for i := range req.Resources {
-		r := &req.Resources[i]
+	all := make([]controller.IncrementalAlterConfigsResource, len(req.Resources))
+	for i, r := range req.Resources {
+		changes := make([]controller.ConfigChange, len(r.Configs))
+		for k, c := range r.Configs {
+			changes[k] = controller.ConfigChange{Key: c.Name, Op: controller.ConfigOp(c.ConfigOperation), Value: c.Value}
+		}
+		all[i] = controller.IncrementalAlterConfigsResource{Type: metadata.ResourceType(r.ResourceType), Name: r.ResourceName, Changes: changes}
 		switch {
 		case dup[i]:
 			pre[i] = cfgRefused(protocol.ErrInvalidRequest, cfgDuplicateResource)
-		case metadata.ResourceType(r.ResourceType) == metadata.ResourceBroker:
-			pre[i] = h.cfgBrokerCheck(r.ResourceName, h.cfgIncrementalNext(r))
+		case all[i].Type == metadata.ResourceBroker:
+			current := h.image().Configs.Resource(metadata.ConfigResource{Type: metadata.ResourceBroker, Name: r.ResourceName})
+			next, _ := controller.NextConfigs(current, all[i]) // nil when refused: the controller says why
+			pre[i] = h.cfgBrokerCheck(r.ResourceName, next)
 		}
 	}
 	results := h.cfgAlter(ctx, pre, func(idx []int) controller.Command {
 		res := make([]controller.IncrementalAlterConfigsResource, len(idx))
 		for j, i := range idx {
-			r := req.Resources[i]
-			changes := make([]controller.ConfigChange, len(r.Configs))
-			for k, c := range r.Configs {
-				changes[k] = controller.ConfigChange{Key: c.Name, Op: controller.ConfigOp(c.ConfigOperation), Value: c.Value}
-			}
-			res[j] = controller.IncrementalAlterConfigsResource{Type: metadata.ResourceType(r.ResourceType), Name: r.ResourceName, Changes: changes}
+			res[j] = all[i]
 		}
 		return controller.IncrementalAlterConfigs(res, req.ValidateOnly)
 	})

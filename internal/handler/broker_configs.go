@@ -1,12 +1,9 @@
 package handler
 
 import (
-	"maps"
 	"strconv"
 
 	"github.com/sluice-mq/sluice/internal/config"
-	"github.com/sluice-mq/sluice/internal/controller"
-	"github.com/sluice-mq/sluice/internal/metadata"
 	"github.com/sluice-mq/sluice/internal/protocol"
 )
 
@@ -15,7 +12,8 @@ import (
 // a named resource must be this broker, where admin clients send it; and
 // a change to the log cleaner's dynamic keys must suit the cleaner this
 // broker runs (config.CheckCleanerChange). next is the resource's whole
-// dynamic configuration after the change. It returns nil to let the
+// dynamic configuration after the change (nil when the changes do not
+// apply: only the name is checked then). It returns nil to let the
 // resource go on to the controller, which checks the keys and values.
 func (h *Handler) cfgBrokerCheck(name string, next map[string]string) *cfgAlterResult {
 	if name != "" {
@@ -29,7 +27,7 @@ func (h *Handler) cfgBrokerCheck(name string, next map[string]string) *cfgAlterR
 		}
 	}
 	checked, err := config.CheckDynamicBrokerConfigs(next)
-	if err != nil {
+	if next == nil || err != nil {
 		return nil // the controller refuses it, in Kafka's words
 	}
 	img := h.image()
@@ -47,25 +45,4 @@ func (h *Handler) cfgBrokerCheck(name string, next map[string]string) *cfgAlterR
 		}
 	}
 	return nil
-}
-
-// cfgIncrementalNext returns a broker resource's dynamic configuration
-// once r's SET and DELETE operations apply to what the metadata holds
-// (the controller refuses the others for broker keys).
-func (h *Handler) cfgIncrementalNext(r *protocol.IncrementalAlterConfigsRequestAlterConfigsResource) map[string]string {
-	next := maps.Clone(h.image().Configs.Resource(metadata.ConfigResource{Type: metadata.ResourceBroker, Name: r.ResourceName}))
-	if next == nil {
-		next = map[string]string{}
-	}
-	for _, c := range r.Configs {
-		switch controller.ConfigOp(c.ConfigOperation) {
-		case controller.ConfigSet:
-			if c.Value != nil {
-				next[c.Name] = *c.Value
-			}
-		case controller.ConfigDelete:
-			delete(next, c.Name)
-		}
-	}
-	return next
 }
